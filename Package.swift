@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The knowledge base's data files (Sources/Knowledge/data), each with a provenance header.
+let knowledgeFiles = [
+    "alpine-releases.tsv", "musl-lfs64-remap.txt",
+    "musl-1.2.2-x86_64.txt", "musl-1.2.3-x86_64.txt", "musl-1.2.4-x86_64.txt", "musl-1.2.5-x86_64.txt", "musl-1.2.6-x86_64.txt",
+    "musl-1.2.2-aarch64.txt", "musl-1.2.3-aarch64.txt", "musl-1.2.4-aarch64.txt", "musl-1.2.5-aarch64.txt", "musl-1.2.6-aarch64.txt",
+    "gcompat-1.0.0-x86_64.txt", "gcompat-1.1.0-x86_64.txt", "musl-obstack-1.2.3-x86_64.txt", "libucontext-1.3.2-x86_64.txt",
+]
+
+let package = Package(
+    name: "muslcheck",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "muslcheck", targets: ["muslcheck"]),
+        // Everything but the CLI and the C module, for embedding the checker elsewhere.
+        .library(name: "MuslcheckKit", targets: ["ELF", "Knowledge", "Assessment", "Scanning", "Reporting"]),
+    ],
+    dependencies: [
+        // The de-facto standard for Swift command lines: subcommands, help, usage errors with exit 64.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // elfutils' libelf, the only C library we call (Debian: libelf-dev).
+        .systemLibrary(name: "CLibElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
+        // ELF files → BinaryFacts. Only this target imports CLibElf.
+        .target(name: "ELF", dependencies: ["CLibElf"]),
+        // The knowledge base: measured symbol lists and facts with provenance, embedded in the binary.
+        // Each file is embedded separately so the executable works when copied alone.
+        .target(name: "Knowledge", resources: knowledgeFiles.map { .embedInCode("data/\($0)") }),
+        // BinaryFacts + KnowledgeBase + target release → Assessment. Pure functions, no I/O.
+        .target(name: "Assessment", dependencies: ["ELF", "Knowledge"]),
+        // Finds candidate files under the given paths and reads them on all cores.
+        .target(name: "Scanning", dependencies: ["ELF"]),
+        // Assessments and facts → text and JSON.
+        .target(name: "Reporting", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning"]),
+        // Argument parsing, exit statuses, the only place that writes to stdout/stderr.
+        .target(name: "MuslcheckCLI", dependencies: [
+            "ELF", "Knowledge", "Assessment", "Scanning", "Reporting",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "muslcheck", dependencies: ["MuslcheckCLI"]),
+        .testTarget(name: "ELFTests", dependencies: ["ELF"]),
+        .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment"]),
+        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "ELF", "Knowledge", "Assessment", "Reporting"]),
+    ]
+)

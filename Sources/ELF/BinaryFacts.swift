@@ -1,0 +1,195 @@
+// The facts one ELF file gives about how it will load: plain values, safe to pass between threads.
+
+/// ELF e_machine: an open set. Unknown values survive as their number.
+public struct Machine: RawRepresentable, Hashable, Sendable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    public static let i386 = Machine(rawValue: 3)
+    public static let mips = Machine(rawValue: 8)
+    public static let ppc = Machine(rawValue: 20)
+    public static let ppc64 = Machine(rawValue: 21)
+    public static let s390 = Machine(rawValue: 22)
+    public static let arm = Machine(rawValue: 40)
+    public static let x86_64 = Machine(rawValue: 62)
+    public static let aarch64 = Machine(rawValue: 183)
+    public static let riscv = Machine(rawValue: 243)
+    public static let loongarch = Machine(rawValue: 258)
+
+    /// The usual architecture name; class and byte order pick between 32/64-bit and endian variants.
+    public func name(is64: Bool, bigEndian: Bool) -> String {
+        switch self {
+        case .i386: return "i386"
+        case .x86_64: return "x86_64"
+        case .aarch64: return bigEndian ? "aarch64_be" : "aarch64"
+        case .arm: return bigEndian ? "armeb" : "arm"
+        case .riscv: return is64 ? "riscv64" : "riscv32"
+        case .ppc64: return bigEndian ? "ppc64" : "ppc64le"
+        case .ppc: return "ppc"
+        case .s390: return is64 ? "s390x" : "s390"
+        case .loongarch: return is64 ? "loongarch64" : "loongarch32"
+        case .mips: return (is64 ? "mips64" : "mips") + (bigEndian ? "" : "el")
+        default: return "unknown-\(rawValue)"
+        }
+    }
+}
+
+/// ELF e_type: an open set.
+public struct FileType: RawRepresentable, Hashable, Sendable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let rel = FileType(rawValue: 1)
+    public static let exec = FileType(rawValue: 2)
+    public static let dyn = FileType(rawValue: 3)
+    public static let core = FileType(rawValue: 4)
+
+    public var name: String {
+        switch rawValue {
+        case 1: return "REL"
+        case 2: return "EXEC"
+        case 3: return "DYN"
+        case 4: return "CORE"
+        default: return "unknown-\(rawValue)"
+        }
+    }
+}
+
+public enum Linkage: String, Sendable, Codable {
+    case dynamic
+    case `static`
+    case staticPIE = "static-pie"
+}
+
+public enum SymbolType: String, Sendable, Codable {
+    case notype, object, `func`, section, file, common, tls, ifunc, other
+
+    init(stType: UInt8) {
+        switch stType {
+        case 0: self = .notype
+        case 1: self = .object
+        case 2: self = .func
+        case 3: self = .section
+        case 4: self = .file
+        case 5: self = .common
+        case 6: self = .tls
+        case 10: self = .ifunc
+        default: self = .other
+        }
+    }
+}
+
+/// An undefined dynamic symbol: what the file needs someone else to provide.
+public struct ImportedSymbol: Hashable, Sendable, Codable {
+    public var name: String
+    /// The version from .gnu.version_r (`GLIBC_2.14`), nil when unversioned.
+    public var version: String?
+    /// The library that version belongs to (`libc.so.6`), nil when unversioned.
+    public var library: String?
+    public var weak: Bool
+    public var type: SymbolType
+
+    public init(name: String, version: String? = nil, library: String? = nil, weak: Bool = false, type: SymbolType = .func) {
+        self.name = name; self.version = version; self.library = library; self.weak = weak; self.type = type
+    }
+}
+
+public struct VersionNeed: Hashable, Sendable, Codable {
+    public var name: String
+    public var weak: Bool
+}
+
+/// One Verneed entry: the versions this file requires of one library.
+public struct VersionRequirement: Hashable, Sendable, Codable {
+    public var library: String
+    public var versions: [VersionNeed]
+}
+
+public struct ExportedSymbol: Hashable, Sendable, Codable {
+    public var name: String
+    public var version: String?
+}
+
+/// NT_GNU_ABI_TAG: written only by glibc toolchains, so it tells static glibc from static musl.
+public struct ABITag: Hashable, Sendable, Codable {
+    public var os: String
+    public var version: String
+}
+
+/// What `.go.buildinfo` says about how a Go binary was built.
+public struct GoBuildInfo: Hashable, Sendable, Codable {
+    public var goVersion: String
+    public var path: String?
+    public var cgoEnabled: Bool?
+    public var tags: [String]
+    public var settings: [String: String]
+}
+
+/// Everything the reader learned about one ELF file.
+public struct BinaryFacts: Sendable {
+    public var is64: Bool
+    public var bigEndian: Bool
+    public var machine: Machine
+    public var type: FileType
+    public var osABI: UInt8
+    public var entry: UInt64
+    public var interpreter: String?
+    public var needed: [String] = []
+    public var soname: String?
+    public var rpath: [String] = []
+    public var runpath: [String] = []
+    /// DT_FLAGS and DT_FLAGS_1, 0 when absent.
+    public var flags: UInt64 = 0
+    public var flags1: UInt64 = 0
+    public var linkage: Linkage = .static
+    public var imports: [ImportedSymbol] = []
+    public var versionRequirements: [VersionRequirement] = []
+    public var versionDefinitions: [String] = []
+    public var exportCount = 0
+    /// Filled only when the reader is asked for export names.
+    public var exports: [ExportedSymbol]?
+    public var abiTag: ABITag?
+    public var buildID: String?
+    public var goBuildID: String?
+    public var comments: [String] = []
+    public var goBuildInfo: GoBuildInfo?
+    public var hasIRelative = false
+    public var hasTLS = false
+    /// PT_GNU_STACK p_flags and p_memsz, when that header exists.
+    public var stackFlags: UInt32?
+    public var stackSize: UInt64?
+    public var hasSectionHeaders = false
+    /// Damaged optional parts: the rest was still read, but these facts are incomplete.
+    public var gaps: [Gap] = []
+
+    public var arch: String { machine.name(is64: is64, bigEndian: bigEndian) }
+    public var bindNow: Bool { flags & 0x8 != 0 || flags1 & 0x1 != 0 }
+    public var pie: Bool { flags1 & 0x0800_0000 != 0 }
+
+    public init(is64: Bool, bigEndian: Bool, machine: Machine, type: FileType, osABI: UInt8, entry: UInt64) {
+        self.is64 = is64; self.bigEndian = bigEndian; self.machine = machine; self.type = type
+        self.osABI = osABI; self.entry = entry
+    }
+}
+
+/// A damaged part of a readable file, recorded instead of failing the whole file.
+public struct Gap: Hashable, Sendable, Codable {
+    public enum Part: String, Sendable, Codable {
+        case sections, dynamic, symbols, versions, notes, relocations, buildInfo = "build-info"
+    }
+    public var part: Part
+    public var message: String
+    public init(_ part: Part, _ message: String) { self.part = part; self.message = message }
+}
+
+/// What reading one file gave: facts, "not an ELF file", or a precise error.
+public enum ReadResult: Sendable {
+    case elf(BinaryFacts)
+    case notELF
+    case failed(String)
+}
+
+public struct ReadOptions: Sendable {
+    /// Collect the names of defined dynamic symbols (costly on big libraries; the count is always there).
+    public var exportNames: Bool
+    public init(exportNames: Bool = false) { self.exportNames = exportNames }
+}

@@ -1,0 +1,181 @@
+// The one file that calls libelf: it opens a file or a byte buffer, checks the kind, and turns the ELF
+// header, program headers and section headers into plain values. Everything after that (the dynamic
+// segment, symbols, versions, notes) is decoded from the raw image by FactsDecoder, the same way whether
+// or not the file has section headers.
+import CLibElf
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct ProgramHeader {
+    var type: UInt32, flags: UInt32, offset: UInt64, vaddr: UInt64, filesz: UInt64, memsz: UInt64
+}
+
+struct SectionHeader {
+    var name: String, type: UInt32, flags: UInt64, addr: UInt64, offset: UInt64, size: UInt64
+    var link: UInt32, info: UInt32, entsize: UInt64
+}
+
+/// The header-level view libelf gives of one file, plus the raw image it maps.
+struct ELFLayout {
+    var is64: Bool, bigEndian: Bool, machine: UInt16, type: UInt16, osABI: UInt8, entry: UInt64
+    var programHeaders: [ProgramHeader]
+    var sections: [SectionHeader]
+    var gaps: [Gap]
+}
+
+public enum ELFReader {
+    /// libelf wants its version negotiated once per process before any other call.
+    private static let libelfReady: Bool = elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE)
+
+    /// Files over this size are not mapped (a sparse multi-gigabyte file is no binary we can judge).
+    public static let maxFileSize: Int64 = 4 << 30
+    static let maxProgramHeaders = 4096
+    static let maxSections = 65536
+
+    /// Reads one file. Never blocks on FIFOs or devices: they are refused before any read.
+    public static func read(path: String, options: ReadOptions = ReadOptions()) -> ReadResult {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        if fd < 0 { return .failed("cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { return .failed("cannot stat: \(String(cString: strerror(errno)))") }
+        if st.st_mode & S_IFMT != S_IFREG { return .failed("not a regular file") }
+        let size = Int64(st.st_size)
+        if size < 4 { return .notELF }
+        var magic: UInt32 = 0
+        guard pread(fd, &magic, 4, 0) == 4 else { return .failed("cannot read: \(String(cString: strerror(errno)))") }
+        guard magic == elfMagic else { return .notELF }
+        if size > maxFileSize { return .failed("file of \(size) bytes is over the \(maxFileSize)-byte limit") }
+        guard libelfReady else { return .failed("libelf refused EV_CURRENT") }
+        guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else { return .failed(libelfError("elf_begin")) }
+        defer { elf_end(elf) }
+        return decode(elf, options: options)
+    }
+
+    /// Reads an ELF image already in memory (an archive member).
+    public static func read(bytes: [UInt8], options: ReadOptions = ReadOptions()) -> ReadResult {
+        guard bytes.count >= 4, bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46 else { return .notELF }
+        guard libelfReady else { return .failed("libelf refused EV_CURRENT") }
+        var copy = bytes  // libelf may write to the buffer it is given
+        return copy.withUnsafeMutableBytes { buffer -> ReadResult in
+            guard let base = buffer.baseAddress,
+                  let elf = elf_memory(base.assumingMemoryBound(to: CChar.self), buffer.count)
+            else { return .failed(libelfError("elf_memory")) }
+            defer { elf_end(elf) }
+            return decode(elf, options: options)
+        }
+    }
+
+    private static let elfMagic = UInt32(littleEndian: 0x464C_457F)
+
+    private static func libelfError(_ call: String) -> String {
+        let code = elf_errno()  // read at once: thread-local and reset by the next call
+        if let message = elf_errmsg(code) { return "\(call): \(String(cString: message))" }
+        return "\(call) failed"
+    }
+
+    private static func decode(_ elf: OpaquePointer, options: ReadOptions) -> ReadResult {
+        guard elf_kind(elf) == ELF_K_ELF else { return .notELF }
+        var size = 0
+        guard let rawPointer = elf_rawfile(elf, &size) else { return .failed(libelfError("elf_rawfile")) }
+        let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(rawPointer), count: size)
+        switch layout(elf, fileSize: size) {
+        case .failure(let error): return .failed(error.message)
+        case .success(let layout):
+            return FactsDecoder(layout: layout, raw: raw, options: options).decode()
+        }
+    }
+
+    private static func layout(_ elf: OpaquePointer, fileSize: Int) -> Result<ELFLayout, ELFError> {
+        var ehdr = GElf_Ehdr()
+        guard gelf_getehdr(elf, &ehdr) != nil else {
+            return .failure(ELFError(libelfError("gelf_getehdr") + " (file is \(fileSize) bytes; an ELF header needs \(ehdrSize(elf)))"))
+        }
+        let is64 = ehdr.e_ident.4 == UInt8(ELFCLASS64)
+        let bigEndian = ehdr.e_ident.5 == UInt8(ELFDATA2MSB)
+        var gaps: [Gap] = []
+
+        // Program headers. libelf can report none for a truncated table, so compare with e_phoff/e_phnum.
+        var phnum = 0
+        var headers: [ProgramHeader] = []
+        if elf_getphdrnum(elf, &phnum) != 0 {
+            return .failure(ELFError(libelfError("elf_getphdrnum") + ": program header table at e_phoff \(ehdr.e_phoff) with e_phnum \(ehdr.e_phnum) does not fit the \(fileSize)-byte file"))
+        }
+        if phnum == 0 && (ehdr.e_type == UInt16(ET_EXEC) || ehdr.e_type == UInt16(ET_DYN)) {
+            gaps.append(Gap(.dynamic, "no program headers (e_phnum \(ehdr.e_phnum)): interpreter and dynamic segment unknown"))
+        }
+        let phentsize = Int(ehdr.e_phentsize)
+        if phnum > 0 {
+            guard phnum <= maxProgramHeaders else {
+                return .failure(ELFError("e_phnum \(phnum) is over the limit of \(maxProgramHeaders)"))
+            }
+            let tableEnd = UInt64(phnum) &* UInt64(phentsize)
+            guard ehdr.e_phoff <= UInt64(fileSize), tableEnd <= UInt64(fileSize) - ehdr.e_phoff else {
+                return .failure(ELFError("program header table at offset \(ehdr.e_phoff) (\(phnum) × \(phentsize) bytes) runs past the end of the \(fileSize)-byte file"))
+            }
+            headers.reserveCapacity(phnum)
+            for index in 0..<phnum {
+                var phdr = GElf_Phdr()
+                guard gelf_getphdr(elf, Int32(index), &phdr) != nil else {
+                    return .failure(ELFError(libelfError("gelf_getphdr(\(index))") + " at offset \(ehdr.e_phoff)"))
+                }
+                headers.append(ProgramHeader(type: phdr.p_type, flags: phdr.p_flags, offset: phdr.p_offset,
+                                             vaddr: phdr.p_vaddr, filesz: phdr.p_filesz, memsz: phdr.p_memsz))
+            }
+        }
+
+        // Section headers are optional: damage there is a gap, not an error.
+        var sections: [SectionHeader] = []
+        var shnum = 0
+        var shstrndx = 0
+        let shTableEnd = ehdr.e_shoff.addingReportingOverflow(UInt64(ehdr.e_shnum) &* UInt64(ehdr.e_shentsize))
+        if ehdr.e_shoff != 0 && (shTableEnd.overflow || shTableEnd.partialValue > UInt64(fileSize)) {
+            gaps.append(Gap(.sections, "section header table at e_shoff \(ehdr.e_shoff) (\(ehdr.e_shnum) × \(ehdr.e_shentsize) bytes) runs past the end of the \(fileSize)-byte file; read through the program headers instead"))
+        } else if ehdr.e_shoff != 0 {
+            if elf_getshdrnum(elf, &shnum) != 0 {
+                gaps.append(Gap(.sections, "section headers unreadable: \(libelfError("elf_getshdrnum")) (e_shoff \(ehdr.e_shoff))"))
+                shnum = 0
+            } else if shnum > maxSections {
+                gaps.append(Gap(.sections, "\(shnum) section headers is over the limit of \(maxSections); sections ignored"))
+                shnum = 0
+            } else if elf_getshdrstrndx(elf, &shstrndx) != 0 {
+                gaps.append(Gap(.sections, "section name table unreadable: \(libelfError("elf_getshdrstrndx"))"))
+                shstrndx = 0
+            }
+        }
+        if shnum > 0 {
+            sections.reserveCapacity(shnum)
+            var scn = elf_nextscn(elf, nil)
+            var count = 0
+            while let section = scn, count < shnum {
+                var shdr = GElf_Shdr()
+                if gelf_getshdr(section, &shdr) == nil {
+                    gaps.append(Gap(.sections, "section \(count + 1) header unreadable: \(libelfError("gelf_getshdr"))"))
+                    break
+                }
+                var name = ""
+                if shstrndx != 0, let cName = elf_strptr(elf, shstrndx, Int(shdr.sh_name)) {
+                    name = String(cString: cName)
+                }
+                sections.append(SectionHeader(name: name, type: shdr.sh_type, flags: shdr.sh_flags, addr: shdr.sh_addr,
+                                              offset: shdr.sh_offset, size: shdr.sh_size, link: shdr.sh_link,
+                                              info: shdr.sh_info, entsize: shdr.sh_entsize))
+                count += 1
+                scn = elf_nextscn(elf, section)
+            }
+            if elf_errno() != 0 { _ = elf_errno() }  // a failed elf_strptr leaves an error behind; clear it
+        }
+        return .success(ELFLayout(is64: is64, bigEndian: bigEndian, machine: ehdr.e_machine, type: ehdr.e_type,
+                                  osABI: ehdr.e_ident.7, entry: ehdr.e_entry, programHeaders: headers,
+                                  sections: sections, gaps: gaps))
+    }
+
+    private static func ehdrSize(_ elf: OpaquePointer) -> String {
+        gelf_getclass(elf) == ELFCLASS32 ? "52 bytes" : "64 bytes"
+    }
+}
+
+struct ELFError: Error { var message: String; init(_ message: String) { self.message = message } }

@@ -1,0 +1,649 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+// Decodes the dynamic segment, dynamic symbols, symbol versions, notes, relocations and Go build info
+// from the raw file image. Section headers are used when present and sane; otherwise everything is
+// found through the program headers and the dynamic segment, as the loader itself does.
+// Every offset is checked against the image, every chain has a cap and stops on repeats.
+
+/// Bounds-checked, byte-order-aware reads from the mapped file.
+struct Bytes {
+    let raw: UnsafeRawBufferPointer
+    let big: Bool
+    var count: Int { raw.count }
+
+    func u8(_ at: Int) -> UInt8? {
+        guard at >= 0, at < raw.count else { return nil }
+        return raw[at]
+    }
+    func u16(_ at: Int) -> UInt16? {
+        guard at >= 0, at <= raw.count - 2 else { return nil }
+        let v = raw.loadUnaligned(fromByteOffset: at, as: UInt16.self)
+        return big ? UInt16(bigEndian: v) : UInt16(littleEndian: v)
+    }
+    func u32(_ at: Int) -> UInt32? {
+        guard at >= 0, at <= raw.count - 4 else { return nil }
+        let v = raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)
+        return big ? UInt32(bigEndian: v) : UInt32(littleEndian: v)
+    }
+    func u64(_ at: Int) -> UInt64? {
+        guard at >= 0, at <= raw.count - 8 else { return nil }
+        let v = raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+        return big ? UInt64(bigEndian: v) : UInt64(littleEndian: v)
+    }
+    /// An address-sized word.
+    func word(_ at: Int, is64: Bool) -> UInt64? { is64 ? u64(at) : u32(at).map(UInt64.init) }
+
+    /// The NUL-terminated string at `at`, which must end before `end`; nil when it does not.
+    func cString(_ at: Int, end: Int) -> String? {
+        let limit = Swift.min(end, raw.count)
+        guard at >= 0, at < limit, let base = raw.baseAddress else { return nil }
+        guard let nul = memchr(base + at, 0, limit - at) else { return nil }
+        let length = UnsafeRawPointer(nul) - (base + at)
+        return String(decoding: UnsafeRawBufferPointer(start: base + at, count: length), as: UTF8.self)
+    }
+}
+
+/// A stretch of the file: where a table starts and how many bytes of it the file really holds.
+struct Region {
+    var offset: Int
+    var size: Int
+    var end: Int { offset + size }
+}
+
+struct FactsDecoder {
+    let layout: ELFLayout
+    let bytes: Bytes
+    let options: ReadOptions
+    var facts: BinaryFacts
+
+    // Caps on counts that come from the file.
+    static let maxDynamicEntries = 1 << 16
+    static let maxSymbols = 1 << 22
+    static let maxVersionEntries = 1 << 12
+    static let maxNotes = 1 << 10
+
+    init(layout: ELFLayout, raw: UnsafeRawBufferPointer, options: ReadOptions) {
+        self.layout = layout
+        self.bytes = Bytes(raw: raw, big: layout.bigEndian)
+        self.options = options
+        facts = BinaryFacts(is64: layout.is64, bigEndian: layout.bigEndian, machine: Machine(rawValue: layout.machine),
+                            type: FileType(rawValue: layout.type), osABI: layout.osABI, entry: layout.entry)
+        facts.gaps = layout.gaps
+        facts.hasSectionHeaders = !layout.sections.isEmpty
+    }
+
+    func decode() -> ReadResult {
+        var decoder = self
+        decoder.run()
+        return .elf(decoder.facts)
+    }
+
+    private var is64: Bool { layout.is64 }
+
+    /// The file region holding the bytes at a virtual address, clipped to the file and its segment.
+    func region(address: UInt64, size: UInt64? = nil) -> Region? {
+        for ph in layout.programHeaders where ph.type == 1 /* PT_LOAD */ {
+            guard address >= ph.vaddr, address - ph.vaddr < ph.filesz else { continue }
+            let delta = address - ph.vaddr
+            guard let start = Int(exactly: ph.offset).flatMap({ o in Int(exactly: delta).map { o + $0 } }),
+                  start <= bytes.count else { return nil }
+            var available = Swift.min(UInt64(bytes.count - start), ph.filesz - delta)
+            if let size { available = Swift.min(available, size) }
+            return Region(offset: start, size: Int(available))
+        }
+        return nil
+    }
+
+    /// A region given by a file offset and size, clipped to the file; nil when it starts outside.
+    func region(offset: UInt64, size: UInt64) -> Region? {
+        guard let start = Int(exactly: offset), start <= bytes.count else { return nil }
+        return Region(offset: start, size: Int(Swift.min(size, UInt64(bytes.count - start))))
+    }
+
+    func section(type: UInt32) -> SectionHeader? { layout.sections.first { $0.type == type } }
+    func section(named name: String) -> SectionHeader? { layout.sections.first { $0.name == name } }
+
+    // MARK: - The steps
+
+    private mutating func run() {
+        var dynamicHeader: ProgramHeader?
+        var notes: [(Region, Int)] = []
+        for ph in layout.programHeaders {
+            switch ph.type {
+            case 3: // PT_INTERP
+                if let r = region(offset: ph.offset, size: ph.filesz) {
+                    facts.interpreter = bytes.cString(r.offset, end: r.end)
+                        ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes.raw[r.offset..<r.end]), as: UTF8.self)
+                } else {
+                    facts.gaps.append(Gap(.dynamic, "PT_INTERP at offset \(ph.offset) is past the end of the file"))
+                }
+            case 2: dynamicHeader = ph
+            case 4: if let r = region(offset: ph.offset, size: ph.filesz) { notes.append((r, 4)) }
+            case 7: facts.hasTLS = true
+            case 0x6474_e551: facts.stackFlags = ph.flags; facts.stackSize = ph.memsz
+            default: break
+            }
+        }
+        let dynamic = readDynamic(header: dynamicHeader)
+        readSymbols(dynamic: dynamic)
+        facts.linkage = linkage(hasDynamic: dynamic != nil)
+        if notes.isEmpty {
+            notes = layout.sections.filter { $0.type == 7 /* SHT_NOTE */ }
+                .compactMap { s in region(offset: s.offset, size: s.size).map { ($0, 4) } }
+        }
+        for (r, _) in notes { readNotes(r) }
+        readComments()
+        readRelocations(dynamic: dynamic)
+        readGoBuildInfo()
+    }
+
+    // MARK: Dynamic segment
+
+    struct Dynamic {
+        var values: [Int64: UInt64] = [:]
+        var needed: [UInt64] = []
+        var rpath: [UInt64] = []
+        var runpath: [UInt64] = []
+        var strtab: Region?
+        subscript(tag: Int64) -> UInt64? { values[tag] }
+    }
+
+    private mutating func readDynamic(header: ProgramHeader?) -> Dynamic? {
+        var where_: Region?
+        var label = ""
+        if let header {
+            where_ = region(offset: header.offset, size: header.filesz)
+            label = "PT_DYNAMIC at offset \(header.offset)"
+        } else if let s = section(type: 6 /* SHT_DYNAMIC */) {
+            where_ = region(offset: s.offset, size: s.size)
+            label = ".dynamic at offset \(s.offset)"
+        } else {
+            return nil
+        }
+        guard let r = where_, r.size > 0 else {
+            facts.gaps.append(Gap(.dynamic, "\(label) is past the end of the file"))
+            return nil
+        }
+        var dyn = Dynamic()
+        let entry = is64 ? 16 : 8
+        let count = Swift.min(r.size / entry, Self.maxDynamicEntries)
+        var sawNull = false
+        for i in 0..<count {
+            let at = r.offset + i * entry
+            guard let rawTag = bytes.word(at, is64: is64), let value = bytes.word(at + entry / 2, is64: is64) else { break }
+            let tag = is64 ? Int64(bitPattern: rawTag) : Int64(Int32(bitPattern: UInt32(truncatingIfNeeded: rawTag)))
+            if tag == 0 { sawNull = true; break }
+            switch tag {
+            case 1: dyn.needed.append(value)
+            case 15: dyn.rpath.append(value)
+            case 29: dyn.runpath.append(value)
+            default: if dyn.values[tag] == nil { dyn.values[tag] = value }
+            }
+        }
+        if !sawNull && r.size < (header.map { Int(clamping: $0.filesz) } ?? r.size) {
+            facts.gaps.append(Gap(.dynamic, "\(label) is cut off by the end of the file"))
+        }
+        facts.flags = dyn[30] ?? 0
+        facts.flags1 = dyn[0x6fff_fffb] ?? 0
+
+        // The string table: the section .dynamic links to, else DT_STRTAB/DT_STRSZ.
+        if let s = section(type: 6), s.link != 0, Int(s.link) < layout.sections.count + 1,
+           let linked = layout.sections.indices.contains(Int(s.link) - 1) ? layout.sections[Int(s.link) - 1] : nil,
+           linked.type == 3, let r = region(offset: linked.offset, size: linked.size) {
+            dyn.strtab = r
+        } else if let address = dyn[5] {
+            dyn.strtab = region(address: address, size: dyn[10])
+        }
+        guard let strtab = dyn.strtab else {
+            if dyn.values[5] != nil || !dyn.needed.isEmpty {
+                facts.gaps.append(Gap(.dynamic, "dynamic string table (DT_STRTAB \(hex(dyn[5] ?? 0))) is not in any loaded segment"))
+            }
+            return dyn
+        }
+        func string(_ offset: UInt64, _ what: String) -> String? {
+            guard let o = Int(exactly: offset), o < strtab.size, let s = bytes.cString(strtab.offset + o, end: strtab.end) else {
+                facts.gaps.append(Gap(.dynamic, "\(what) name at string offset \(offset) is outside the dynamic string table (\(strtab.size) bytes at \(strtab.offset))"))
+                return nil
+            }
+            return s
+        }
+        facts.needed = dyn.needed.compactMap { string($0, "DT_NEEDED") }
+        if let so = dyn[14] { facts.soname = string(so, "DT_SONAME") }
+        facts.rpath = dyn.rpath.compactMap { string($0, "DT_RPATH") }.flatMap { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
+        facts.runpath = dyn.runpath.compactMap { string($0, "DT_RUNPATH") }.flatMap { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
+        return dyn
+    }
+
+    // MARK: Symbols and versions
+
+    private struct SymbolTables {
+        var symbols: Region
+        var entrySize: Int
+        var count: Int
+        var strings: Region
+        var versym: Region?
+        var verneed: (Region, Int)?
+        var verdef: (Region, Int)?
+    }
+
+    private mutating func symbolTables(dynamic: Dynamic?) -> SymbolTables? {
+        let entrySize = is64 ? 24 : 16
+        // With section headers: .dynsym and what it links to.
+        if let sym = section(type: 11 /* SHT_DYNSYM */) {
+            let linkIndex = Int(sym.link) - 1
+            if sym.entsize == UInt64(entrySize), layout.sections.indices.contains(linkIndex),
+               let r = region(offset: sym.offset, size: sym.size),
+               let strings = region(offset: layout.sections[linkIndex].offset, size: layout.sections[linkIndex].size) {
+                if r.size < Int(clamping: sym.size) {
+                    facts.gaps.append(Gap(.symbols, ".dynsym (\(sym.size) bytes at offset \(sym.offset)) runs past the end of the file; \(r.size / entrySize) symbols read"))
+                }
+                var tables = SymbolTables(symbols: r, entrySize: entrySize, count: Swift.min(r.size / entrySize, Self.maxSymbols), strings: strings)
+                if let s = section(type: 0x6fff_ffff), let v = region(offset: s.offset, size: s.size) {
+                    tables.versym = v
+                    if v.size < Int(clamping: s.size) {
+                        facts.gaps.append(Gap(.versions, ".gnu.version (\(s.size) bytes at offset \(s.offset)) runs past the end of the file"))
+                    }
+                } else if let s = section(type: 0x6fff_ffff) {
+                    facts.gaps.append(Gap(.versions, ".gnu.version at offset \(s.offset) is past the end of the file"))
+                }
+                if let s = section(type: 0x6fff_fffe) {
+                    if let v = region(offset: s.offset, size: s.size) { tables.verneed = (v, Int(s.info)) }
+                    else { facts.gaps.append(Gap(.versions, ".gnu.version_r at offset \(s.offset) is past the end of the file")) }
+                }
+                if let s = section(type: 0x6fff_fffd) {
+                    if let v = region(offset: s.offset, size: s.size) { tables.verdef = (v, Int(s.info)) }
+                    else { facts.gaps.append(Gap(.versions, ".gnu.version_d at offset \(s.offset) is past the end of the file")) }
+                }
+                return tables
+            }
+            facts.gaps.append(Gap(.sections, ".dynsym section header is inconsistent (entsize \(sym.entsize), link \(sym.link)); read through the dynamic segment instead"))
+        }
+        // Without: DT_SYMTAB, DT_STRTAB, and a symbol count from the hash tables.
+        guard let dynamic, let symtab = dynamic[6] else { return nil }
+        guard let strings = dynamic.strtab else { return nil }
+        guard let symbols = region(address: symtab) else {
+            facts.gaps.append(Gap(.symbols, "DT_SYMTAB \(hex(symtab)) is not in any loaded segment"))
+            return nil
+        }
+        guard let counted = symbolCount(dynamic: dynamic) else {
+            facts.gaps.append(Gap(.symbols, "no usable DT_HASH or DT_GNU_HASH to count the dynamic symbols"))
+            return nil
+        }
+        var count = Swift.min(counted, Self.maxSymbols)
+        if count * entrySize > symbols.size {
+            facts.gaps.append(Gap(.symbols, "the hash table counts \(counted) dynamic symbols but only \(symbols.size / entrySize) fit in the file"))
+            count = symbols.size / entrySize
+        }
+        var tables = SymbolTables(symbols: symbols, entrySize: entrySize, count: count, strings: strings)
+        if let a = dynamic[0x6fff_fff0] {
+            tables.versym = region(address: a, size: UInt64(count * 2))
+            if tables.versym == nil { facts.gaps.append(Gap(.versions, "DT_VERSYM \(hex(a)) is not in any loaded segment")) }
+        }
+        if let a = dynamic[0x6fff_fffe] {
+            if let r = region(address: a) { tables.verneed = (r, Int(clamping: dynamic[0x6fff_ffff] ?? 0)) }
+            else { facts.gaps.append(Gap(.versions, "DT_VERNEED \(hex(a)) is not in any loaded segment")) }
+        }
+        if let a = dynamic[0x6fff_fffc] {
+            if let r = region(address: a) { tables.verdef = (r, Int(clamping: dynamic[0x6fff_fffd] ?? 0)) }
+            else { facts.gaps.append(Gap(.versions, "DT_VERDEF \(hex(a)) is not in any loaded segment")) }
+        }
+        return tables
+    }
+
+    /// The number of dynamic symbols: DT_HASH's nchain, else the highest index DT_GNU_HASH reaches.
+    private func symbolCount(dynamic: Dynamic) -> Int? {
+        if let a = dynamic[4], let r = region(address: a), let nchain = bytes.u32(r.offset + 4), r.size >= 8 {
+            return Int(nchain)
+        }
+        guard let a = dynamic[0x6fff_fef5], let r = region(address: a),
+              let nbuckets = bytes.u32(r.offset), let symoffset = bytes.u32(r.offset + 4),
+              let bloomSize = bytes.u32(r.offset + 8) else { return nil }
+        let buckets = r.offset + 16 + Int(bloomSize) * (is64 ? 8 : 4)
+        guard Int(nbuckets) <= (r.end - buckets) / 4 else { return nil }
+        var highest: UInt32 = 0
+        for i in 0..<Int(nbuckets) {
+            guard let b = bytes.u32(buckets + 4 * i) else { return nil }
+            highest = Swift.max(highest, b)
+        }
+        if highest < symoffset { return Int(symoffset) }
+        let chains = buckets + 4 * Int(nbuckets)
+        var index = Int(highest)
+        while index - Int(symoffset) < Self.maxSymbols {
+            guard let value = bytes.u32(chains + 4 * (index - Int(symoffset))), chains + 4 * (index - Int(symoffset)) < r.end else { return nil }
+            if value & 1 != 0 { return index + 1 }
+            index += 1
+        }
+        return nil
+    }
+
+    private struct NeededVersion { var name: String; var library: String }
+
+    private mutating func readSymbols(dynamic: Dynamic?) {
+        guard let tables = symbolTables(dynamic: dynamic) else { return }
+        let stringEnd = tables.strings.end
+        func string(_ offset: UInt32) -> String? {
+            let o = Int(offset)
+            guard o < tables.strings.size else { return nil }
+            return bytes.cString(tables.strings.offset + o, end: stringEnd)
+        }
+
+        // Version needs: index (vna_other) → version and library.
+        var needed: [Int: NeededVersion] = [:]
+        if let (r, declared) = tables.verneed {
+            var at = r.offset
+            var seen = Set<Int>()
+            var entries = 0
+            let limit = declared > 0 ? Swift.min(declared, Self.maxVersionEntries) : Self.maxVersionEntries
+            while entries < limit {
+                guard at + 16 <= r.end, seen.insert(at).inserted,
+                      let cnt = bytes.u16(at + 2), let file = bytes.u32(at + 4),
+                      let aux = bytes.u32(at + 8), let next = bytes.u32(at + 12) else {
+                    facts.gaps.append(Gap(.versions, "version need entry \(entries) at offset \(at) is outside .gnu.version_r (\(r.size) bytes at \(r.offset)) or repeats"))
+                    break
+                }
+                guard let library = string(file) else {
+                    facts.gaps.append(Gap(.versions, "version need entry at offset \(at) names a library at string offset \(file), outside the string table"))
+                    break
+                }
+                var requirement = VersionRequirement(library: library, versions: [])
+                var auxAt = at + Int(aux)
+                var auxSeen = Set<Int>()
+                for auxIndex in 0..<Swift.min(Int(cnt), Self.maxVersionEntries) {
+                    guard auxAt + 16 <= r.end, auxAt >= r.offset, auxSeen.insert(auxAt).inserted,
+                          let flags = bytes.u16(auxAt + 4), let other = bytes.u16(auxAt + 6),
+                          let nameOffset = bytes.u32(auxAt + 8), let auxNext = bytes.u32(auxAt + 12) else {
+                        facts.gaps.append(Gap(.versions, "version need aux \(auxIndex) of \(library) at offset \(auxAt) is outside .gnu.version_r or repeats"))
+                        break
+                    }
+                    guard let name = string(nameOffset) else {
+                        facts.gaps.append(Gap(.versions, "version name of \(library) at string offset \(nameOffset) is outside the string table"))
+                        break
+                    }
+                    requirement.versions.append(VersionNeed(name: name, weak: flags & 0x2 != 0))
+                    needed[Int(other & 0x7fff)] = NeededVersion(name: name, library: library)
+                    if auxNext == 0 { break }
+                    auxAt += Int(auxNext)
+                }
+                facts.versionRequirements.append(requirement)
+                entries += 1
+                if next == 0 { break }
+                at += Int(next)
+            }
+        }
+
+        // Version definitions: index → name (the base entry names the file itself).
+        var defined: [Int: String] = [:]
+        if let (r, declared) = tables.verdef {
+            var at = r.offset
+            var seen = Set<Int>()
+            let limit = declared > 0 ? Swift.min(declared, Self.maxVersionEntries) : Self.maxVersionEntries
+            for entry in 0..<limit {
+                guard at + 20 <= r.end, seen.insert(at).inserted,
+                      let flags = bytes.u16(at + 2), let index = bytes.u16(at + 4),
+                      let aux = bytes.u32(at + 12), let next = bytes.u32(at + 16),
+                      let nameOffset = bytes.u32(at + Int(aux)), at + Int(aux) + 8 <= r.end,
+                      let name = string(nameOffset) else {
+                    facts.gaps.append(Gap(.versions, "version definition \(entry) at offset \(at) is outside .gnu.version_d or repeats"))
+                    break
+                }
+                defined[Int(index & 0x7fff)] = name
+                if flags & 0x1 == 0 { facts.versionDefinitions.append(name) }
+                if next == 0 { break }
+                at += Int(next)
+            }
+        }
+
+        // The symbols themselves.
+        let e = tables.entrySize
+        var exports: [ExportedSymbol] = []
+        var exportCount = 0
+        var badNames = 0
+        for index in 1..<Swift.max(tables.count, 1) {
+            let at = tables.symbols.offset + index * e
+            let nameOffset: UInt32?, info: UInt8?, shndx: UInt16?
+            if is64 {
+                nameOffset = bytes.u32(at); info = bytes.u8(at + 4); shndx = bytes.u16(at + 6)
+            } else {
+                nameOffset = bytes.u32(at); info = bytes.u8(at + 12); shndx = bytes.u16(at + 14)
+            }
+            guard let nameOffset, let info, let shndx else { break }
+            let binding = info >> 4
+            var versionIndex = 1
+            var hidden = false
+            if let v = tables.versym, let raw = bytes.u16(v.offset + 2 * index), 2 * index + 2 <= v.size {
+                versionIndex = Int(raw & 0x7fff)
+                hidden = raw & 0x8000 != 0
+            }
+            if shndx == 0 {
+                guard let name = string(nameOffset) else { badNames += 1; continue }
+                if name.isEmpty { continue }
+                var symbol = ImportedSymbol(name: name, weak: binding == 2, type: SymbolType(stType: info & 0xf))
+                if versionIndex > 1, let v = needed[versionIndex] {
+                    symbol.version = v.name
+                    symbol.library = v.library
+                } else if versionIndex > 1, let d = defined[versionIndex] {
+                    symbol.version = d
+                }
+                facts.imports.append(symbol)
+            } else if binding != 0 {  // not STB_LOCAL
+                exportCount += 1
+                if options.exportNames, let name = string(nameOffset), !name.isEmpty {
+                    let version = versionIndex > 1 && !hidden ? defined[versionIndex] : nil
+                    exports.append(ExportedSymbol(name: name, version: version))
+                }
+            }
+        }
+        if badNames > 0 {
+            facts.gaps.append(Gap(.symbols, "\(badNames) dynamic symbol names lie outside the string table (\(tables.strings.size) bytes at \(tables.strings.offset))"))
+        }
+        facts.exportCount = exportCount
+        if options.exportNames { facts.exports = exports }
+    }
+
+    // MARK: Linkage
+
+    private func linkage(hasDynamic: Bool) -> Linkage {
+        if facts.interpreter != nil { return .dynamic }
+        if !hasDynamic { return .static }
+        if facts.type == .dyn && facts.pie { return .staticPIE }
+        return facts.type == .dyn ? .dynamic : .static
+    }
+
+    // MARK: Notes
+
+    private mutating func readNotes(_ r: Region) {
+        var at = r.offset
+        var count = 0
+        while at + 12 <= r.end, count < Self.maxNotes {
+            guard let namesz = bytes.u32(at), let descsz = bytes.u32(at + 4), let type = bytes.u32(at + 8) else { break }
+            let nameAt = at + 12
+            let descAt = nameAt + align(Int(namesz), 4)
+            let descEnd = descAt + Int(descsz)
+            guard descEnd <= r.end else {
+                facts.gaps.append(Gap(.notes, "note at offset \(at) runs past its segment"))
+                break
+            }
+            let name = bytes.cString(nameAt, end: nameAt + Int(namesz)) ?? ""
+            if name == "GNU" && type == 1 && descsz >= 16,
+               let os = bytes.u32(descAt), let a = bytes.u32(descAt + 4), let b = bytes.u32(descAt + 8), let c = bytes.u32(descAt + 12) {
+                let osName = ["Linux", "GNU", "Solaris2", "FreeBSD"].indices.contains(Int(os)) ? ["Linux", "GNU", "Solaris2", "FreeBSD"][Int(os)] : "os-\(os)"
+                facts.abiTag = ABITag(os: osName, version: "\(a).\(b).\(c)")
+            } else if name == "GNU" && type == 3 {
+                facts.buildID = hexString(descAt, Int(descsz))
+            } else if name == "Go" && type == 4 {
+                facts.goBuildID = bytes.cString(descAt, end: descEnd)
+                    ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes.raw[descAt..<descEnd]), as: UTF8.self)
+            }
+            at = descAt + align(Int(descsz), 4)
+            count += 1
+        }
+    }
+
+    private func align(_ value: Int, _ to: Int) -> Int { (value + to - 1) & ~(to - 1) }
+
+    private func hexString(_ at: Int, _ count: Int) -> String {
+        let digits: [Character] = Array("0123456789abcdef")
+        var out = ""
+        out.reserveCapacity(count * 2)
+        for i in 0..<Swift.min(count, 64) {
+            guard let byte = bytes.u8(at + i) else { break }
+            out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 0xf)])
+        }
+        return out
+    }
+
+    // MARK: .comment
+
+    private mutating func readComments() {
+        guard let s = section(named: ".comment"), s.type != 8, let r = region(offset: s.offset, size: Swift.min(s.size, 1 << 16)) else { return }
+        var at = r.offset
+        var seen = Set<String>()
+        while at < r.end, facts.comments.count < 64 {
+            let text = bytes.cString(at, end: r.end)
+                ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes.raw[at..<r.end]), as: UTF8.self)
+            if !text.isEmpty && seen.insert(text).inserted { facts.comments.append(text) }
+            at += text.utf8.count + 1
+        }
+    }
+
+    // MARK: Relocations (only whether an IRELATIVE one exists)
+
+    private var iRelativeType: UInt32? {
+        switch facts.machine {
+        case .x86_64: return 37
+        case .i386: return 42
+        case .aarch64: return 1032
+        case .arm: return 160
+        case .s390: return 61
+        case .ppc64: return 248
+        case .ppc: return 248
+        case .riscv: return 58
+        case .loongarch: return 12
+        default: return nil
+        }
+    }
+
+    private mutating func readRelocations(dynamic: Dynamic?) {
+        guard let irel = iRelativeType else { return }
+        var tables: [(Region, Bool)] = []  // region, has addend
+        let relSections = layout.sections.filter { $0.type == 4 || $0.type == 9 }
+        if !relSections.isEmpty {
+            for s in relSections where s.flags & 0x2 != 0 /* SHF_ALLOC */ {
+                if let r = region(offset: s.offset, size: s.size) { tables.append((r, s.type == 4)) }
+            }
+        } else if let dynamic {
+            if let a = dynamic[7], let r = region(address: a, size: dynamic[8] ?? 0) { tables.append((r, true)) }
+            if let a = dynamic[17], let r = region(address: a, size: dynamic[18] ?? 0) { tables.append((r, false)) }
+            if let a = dynamic[23], let r = region(address: a, size: dynamic[2] ?? 0) { tables.append((r, dynamic[20] == 7)) }
+        }
+        for (r, rela) in tables {
+            let entry = (is64 ? 8 : 4) * (rela ? 3 : 2)
+            let infoOffset = is64 ? 8 : 4
+            var at = r.offset
+            while at + entry <= r.end {
+                guard let info = bytes.word(at + infoOffset, is64: is64) else { break }
+                let type = is64 ? UInt32(truncatingIfNeeded: info) : UInt32(info & 0xff)
+                if type == irel { facts.hasIRelative = true; return }
+                at += entry
+            }
+        }
+    }
+
+    // MARK: Go build info
+
+    private static let goMagic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
+
+    private mutating func readGoBuildInfo() {
+        var start: Int?
+        if let s = section(named: ".go.buildinfo"), let r = region(offset: s.offset, size: s.size), r.size >= 32 {
+            start = r.offset
+        } else if layout.sections.isEmpty || facts.goBuildID != nil {
+            // No section headers: the header sits 16-byte aligned in a writable loaded segment.
+            for ph in layout.programHeaders where ph.type == 1 && ph.flags & 0x2 != 0 {
+                guard let r = region(offset: ph.offset, size: Swift.min(ph.filesz, 1 << 20)) else { continue }
+                var at = r.offset + ((16 - r.offset % 16) % 16)
+                while at + 32 <= r.end {
+                    if matchesGoMagic(at) { start = at; break }
+                    at += 16
+                }
+                if start != nil { break }
+            }
+        }
+        guard let at = start, matchesGoMagic(at), let ptrSize = bytes.u8(at + 14), let flags = bytes.u8(at + 15) else { return }
+        let version: String?, modinfo: String?
+        if flags & 0x2 != 0 {
+            // Go 1.18+: two varint-prefixed strings right after the 32-byte header.
+            var cursor = at + 32
+            version = varString(&cursor)
+            modinfo = varString(&cursor)
+        } else {
+            // Older: two pointers to Go string headers {data, len}.
+            let big = flags & 0x1 != 0
+            let p64 = ptrSize == 8
+            let goBytes = Bytes(raw: bytes.raw, big: big)
+            func word(_ offset: Int) -> UInt64? { p64 ? goBytes.u64(offset) : goBytes.u32(offset).map(UInt64.init) }
+            func goString(_ pointerAt: Int) -> String? {
+                guard let header = word(pointerAt), let h = region(address: header),
+                      let data = word(h.offset), let length = word(h.offset + Int(ptrSize)),
+                      length < 1 << 20, let d = region(address: data, size: length), d.size == Int(length) else { return nil }
+                return String(decoding: UnsafeRawBufferPointer(rebasing: bytes.raw[d.offset..<d.end]), as: UTF8.self)
+            }
+            version = goString(at + 16)
+            modinfo = goString(at + 16 + Int(ptrSize))
+        }
+        guard let version, !version.isEmpty else {
+            facts.gaps.append(Gap(.buildInfo, "Go build info header at offset \(at) could not be decoded"))
+            return
+        }
+        var info = GoBuildInfo(goVersion: version, path: nil, cgoEnabled: nil, tags: [], settings: [:])
+        if var mod = modinfo {
+            let utf8 = Array(mod.utf8)
+            if utf8.count >= 33, utf8[utf8.count - 17] == 0x0A {
+                mod = String(decoding: utf8[16..<(utf8.count - 16)], as: UTF8.self)
+            }
+            for line in mod.split(separator: "\n") {
+                let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
+                guard fields.count >= 2 else { continue }
+                switch fields[0] {
+                case "path": info.path = String(fields[1])
+                case "build":
+                    let setting = fields[1...].joined(separator: "\t")
+                    guard let eq = setting.firstIndex(of: "=") else { continue }
+                    let key = String(setting[..<eq]), value = String(setting[setting.index(after: eq)...])
+                    info.settings[key] = value
+                    if key == "CGO_ENABLED" { info.cgoEnabled = value == "1" }
+                    if key == "-tags" { info.tags = value.split(separator: ",").map(String.init) }
+                default: break
+                }
+            }
+        }
+        facts.goBuildInfo = info
+    }
+
+    private func matchesGoMagic(_ at: Int) -> Bool {
+        guard at >= 0, at + Self.goMagic.count <= bytes.count else { return false }
+        for (i, b) in Self.goMagic.enumerated() where bytes.raw[at + i] != b { return false }
+        return true
+    }
+
+    /// A uvarint-length-prefixed string, as Go's linker writes build info.
+    private func varString(_ cursor: inout Int) -> String? {
+        var length: UInt64 = 0
+        var shift: UInt64 = 0
+        for _ in 0..<10 {
+            guard let b = bytes.u8(cursor) else { return nil }
+            cursor += 1
+            length |= UInt64(b & 0x7f) << shift
+            if b & 0x80 == 0 { break }
+            shift += 7
+        }
+        guard length < 1 << 20, let n = Int(exactly: length), cursor + n <= bytes.count else { return nil }
+        defer { cursor += n }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes.raw[cursor..<(cursor + n)]), as: UTF8.self)
+    }
+}
+
+func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

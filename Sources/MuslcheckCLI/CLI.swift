@@ -1,0 +1,96 @@
+// The command line: parses arguments, runs a command, and hands back what to print and the exit status.
+// Commands build their output as values so that tests run them in-process; only main.swift writes.
+import ArgumentParser
+import Foundation
+
+public struct CommandOutput: Sendable {
+    public var stdout: String
+    public var stderr: String
+    public var exitCode: Int32
+    public init(stdout: String = "", stderr: String = "", exitCode: Int32 = 0) {
+        self.stdout = stdout; self.stderr = stderr; self.exitCode = exitCode
+    }
+}
+
+/// Exit statuses (ARCHITECTURE.md §3): scripts depend on these numbers.
+public enum ExitStatus {
+    public static let ok: Int32 = 0
+    public static let gateFailed: Int32 = 1
+    public static let inputError: Int32 = 2
+    public static let usage: Int32 = 64
+}
+
+protocol OutputCommand: ParsableCommand {
+    func execute() throws -> CommandOutput
+}
+
+extension OutputCommand {
+    func run() throws {
+        let output = try execute()
+        emit(output)
+        if output.exitCode != 0 { throw ExitCode(output.exitCode) }
+    }
+}
+
+struct UsageError: Error, CustomStringConvertible {
+    var description: String
+}
+
+public enum CLI {
+    /// Runs muslcheck with `arguments` (without the program name).
+    public static func run(_ arguments: [String]) -> CommandOutput {
+        do {
+            var command = try Muslcheck.parseAsRoot(arguments)
+            if let runnable = command as? OutputCommand { return try runnable.execute() }
+            try command.run()
+            return CommandOutput()
+        } catch let error as UsageError {
+            return CommandOutput(stderr: "error: \(error.description)\n", exitCode: ExitStatus.usage)
+        } catch {
+            let code = Muslcheck.exitCode(for: error).rawValue
+            let message = Muslcheck.fullMessage(for: error)
+            if code == 0 { return CommandOutput(stdout: message + "\n") }
+            return CommandOutput(stderr: message + "\n", exitCode: code == 1 ? ExitStatus.inputError : code)
+        }
+    }
+
+    public static func main() -> Never {
+        let output = run(Array(CommandLine.arguments.dropFirst()))
+        emit(output)
+        exit(output.exitCode)
+    }
+}
+
+func emit(_ output: CommandOutput) {
+    if !output.stdout.isEmpty { FileHandle.standardOutput.write(Data(output.stdout.utf8)) }
+    if !output.stderr.isEmpty { FileHandle.standardError.write(Data(output.stderr.utf8)) }
+}
+
+struct Muslcheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "muslcheck",
+        abstract: "Will this binary run on Alpine Linux (musl libc), and if not, what fixes it?",
+        discussion: """
+            Exit status: 0 nothing reached the --fail-on level; 1 the gate failed; 2 some input could not be \
+            read or assessed; 64 usage error.
+            """,
+        version: toolVersion,
+        subcommands: [Check.self, Inspect.self, Explain.self, KB.self],
+        defaultSubcommand: Check.self
+    )
+}
+
+let toolVersion = "0.1.0"
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// Writes `text` to `--output FILE` when given, else returns it for stdout.
+func deliver(_ text: String, to file: String?) throws -> String {
+    guard let file else { return text }
+    do { try Data(text.utf8).write(to: URL(fileURLWithPath: file)) } catch {
+        throw UsageError(description: "cannot write \(file): \(error.localizedDescription)")
+    }
+    return ""
+}

@@ -1,0 +1,156 @@
+// `muslcheck inspect`: the raw ELF facts, as the JSON contract (ARCHITECTURE.md §4) and as readable text.
+import ELF
+import Scanning
+
+/// One file in `inspect --format json`. Field names are a contract: add, never rename.
+public struct InspectedFile: Encodable, Sendable {
+    public var path: String
+    public var status: String
+    public var error: String?
+    public var facts: BinaryFacts?
+
+    public init(_ scanned: ScannedFile) {
+        path = scanned.item.path
+        switch scanned.result {
+        case .elf(let f): status = "ok"; facts = f
+        case .notELF: status = "not-elf"
+        case .failed(let message): status = "error"; error = message
+        }
+    }
+
+    enum Key: String, CodingKey {
+        case path, status, error
+        case `class`, endianness, machine, machineCode, type, osabi, entry, interpreter, soname, needed, rpath, runpath
+        case linkage, bindNow, pie, imports, versionRequirements, versionDefinitions, exportCount, exports
+        case abiTag, buildId, goBuildId, comments, goBuildInfo, irelative, tls, stack, gaps
+    }
+
+    struct Requirement: Encodable {
+        var library: String
+        var versions: [String]
+        var weakVersions: [String]
+    }
+
+    struct Stack: Encodable { var flags: String; var size: UInt64 }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(path, forKey: .path)
+        try c.encode(status, forKey: .status)
+        if let error { try c.encode(error, forKey: .error) }
+        guard let f = facts else { return }
+        try c.encode(f.is64 ? "ELF64" : "ELF32", forKey: .class)
+        try c.encode(f.bigEndian ? "big" : "little", forKey: .endianness)
+        try c.encode(f.arch, forKey: .machine)
+        try c.encode(f.machine.rawValue, forKey: .machineCode)
+        try c.encode(f.type.name, forKey: .type)
+        try c.encode(f.osABI, forKey: .osabi)
+        try c.encode(f.entry, forKey: .entry)
+        try c.encode(f.interpreter, forKey: .interpreter)
+        try c.encode(f.soname, forKey: .soname)
+        try c.encode(f.needed, forKey: .needed)
+        try c.encode(f.rpath, forKey: .rpath)
+        try c.encode(f.runpath, forKey: .runpath)
+        try c.encode(f.linkage, forKey: .linkage)
+        try c.encode(f.bindNow, forKey: .bindNow)
+        try c.encode(f.pie, forKey: .pie)
+        try c.encode(f.imports, forKey: .imports)
+        try c.encode(f.versionRequirements.map {
+            Requirement(library: $0.library, versions: $0.versions.map(\.name), weakVersions: $0.versions.filter(\.weak).map(\.name))
+        }, forKey: .versionRequirements)
+        try c.encode(f.versionDefinitions, forKey: .versionDefinitions)
+        try c.encode(f.exportCount, forKey: .exportCount)
+        if let exports = f.exports { try c.encode(exports, forKey: .exports) }
+        try c.encode(f.abiTag, forKey: .abiTag)
+        try c.encode(f.buildID, forKey: .buildId)
+        try c.encode(f.goBuildID, forKey: .goBuildId)
+        try c.encode(f.comments, forKey: .comments)
+        try c.encode(f.goBuildInfo, forKey: .goBuildInfo)
+        try c.encode(f.hasIRelative, forKey: .irelative)
+        try c.encode(f.hasTLS, forKey: .tls)
+        try c.encode(f.stackFlags.map { Stack(flags: permissions($0), size: f.stackSize ?? 0) }, forKey: .stack)
+        try c.encode(f.gaps, forKey: .gaps)
+    }
+}
+
+public struct InspectReport: Encodable, Sendable {
+    public var schemaVersion = 1
+    public var files: [InspectedFile]
+    public init(files: [InspectedFile]) { self.files = files }
+}
+
+func permissions(_ flags: UInt32) -> String {
+    (flags & 4 != 0 ? "R" : "") + (flags & 2 != 0 ? "W" : "") + (flags & 1 != 0 ? "E" : "")
+}
+
+public enum InspectText {
+    /// A condensed `readelf -h -l -d -V`: what decides loading, one screen per file.
+    public static func render(_ files: [InspectedFile]) -> String {
+        var out = ""
+        for file in files {
+            out += "\(file.path): "
+            guard let f = file.facts else {
+                out += file.status == "error" ? "error: \(file.error ?? "")\n" : "\(file.status)\n"
+                continue
+            }
+            out += "\(f.is64 ? "ELF64" : "ELF32") \(f.bigEndian ? "big" : "little")-endian \(f.arch) \(f.type.name), \(f.linkage.rawValue)"
+            if f.pie { out += ", PIE" }
+            if f.bindNow { out += ", BIND_NOW" }
+            out += "\n"
+            func line(_ label: String, _ value: String) { out += "  " + pad(label, 12) + value + "\n" }
+            if let i = f.interpreter { line("interpreter", i) }
+            if let s = f.soname { line("soname", s) }
+            if !f.needed.isEmpty { line("needed", f.needed.joined(separator: ", ")) }
+            if !f.rpath.isEmpty { line("rpath", f.rpath.joined(separator: ":")) }
+            if !f.runpath.isEmpty { line("runpath", f.runpath.joined(separator: ":")) }
+            for r in f.versionRequirements {
+                line("requires", "\(r.library): " + r.versions.map { $0.weak ? "\($0.name) (weak)" : $0.name }.joined(separator: " "))
+            }
+            if !f.versionDefinitions.isEmpty { line("defines", f.versionDefinitions.joined(separator: " ")) }
+            line("symbols", "\(f.imports.count) imported (\(f.imports.filter(\.weak).count) weak), \(f.exportCount) exported")
+            let imports = f.imports.map { s -> String in
+                var text = s.name
+                if let v = s.version { text += "@" + v }
+                if s.weak { text += " (weak)" }
+                return text
+            }
+            if !imports.isEmpty { out += wrap(imports, indent: 14) }
+            var notes: [String] = []
+            if let tag = f.abiTag { notes.append("ABI tag \(tag.os) \(tag.version)") }
+            if let id = f.buildID { notes.append("build-id \(id)") }
+            if f.goBuildID != nil { notes.append("Go build-id") }
+            if f.hasTLS { notes.append("TLS") }
+            if f.hasIRelative { notes.append("IRELATIVE relocations") }
+            if let flags = f.stackFlags { notes.append("stack \(permissions(flags))" + ((f.stackSize ?? 0) > 0 ? " \(f.stackSize ?? 0) bytes" : "")) }
+            if !notes.isEmpty { line("notes", notes.joined(separator: ", ")) }
+            if let go = f.goBuildInfo {
+                var text = go.goVersion
+                if let p = go.path { text += " \(p)" }
+                if let cgo = go.cgoEnabled { text += ", CGO_ENABLED=\(cgo ? 1 : 0)" }
+                if !go.tags.isEmpty { text += ", tags \(go.tags.joined(separator: ","))" }
+                line("go", text)
+            }
+            for c in f.comments { line("comment", c) }
+            for gap in f.gaps { line("damaged", "\(gap.part.rawValue): \(gap.message)") }
+        }
+        return out
+    }
+
+    static func wrap(_ words: [String], indent: Int, width: Int = 100) -> String {
+        var out = ""
+        var current = String(repeating: " ", count: indent)
+        for word in words {
+            if current.count + word.count + 1 > width && current.count > indent {
+                out += current + "\n"
+                current = String(repeating: " ", count: indent)
+            }
+            current += (current.count > indent ? " " : "") + word
+        }
+        if current.count > indent { out += current + "\n" }
+        return out
+    }
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}

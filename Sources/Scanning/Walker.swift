@@ -1,0 +1,115 @@
+// Finds the files to read under the paths a user names. Never follows a symlink while walking
+// (a link inside the tree points at a file the walk reaches anyway; one outside it is out of scope),
+// never opens FIFOs, sockets or devices, and bounds the depth.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One path the scan found, and whether it can be read.
+public struct ScanItem: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        /// A regular file to read.
+        case file
+        /// Not read: a FIFO, socket, device, dangling link, unreadable directory...; the reason says which.
+        case unreadable(String)
+    }
+    public var path: String
+    public var kind: Kind
+    /// Named on the command line (listed even when it is not ELF) rather than found by walking.
+    public var explicit: Bool
+}
+
+public struct WalkOptions: Sendable {
+    public var followSymlinks: Bool
+    public var maxDepth: Int
+    public init(followSymlinks: Bool = false, maxDepth: Int = 128) {
+        self.followSymlinks = followSymlinks; self.maxDepth = maxDepth
+    }
+}
+
+public enum Walker {
+    /// Every candidate under `paths`, in a deterministic order (arguments in order, directories sorted by name).
+    public static func collect(_ paths: [String], options: WalkOptions = WalkOptions()) -> [ScanItem] {
+        var items: [ScanItem] = []
+        for path in paths {
+            var st = stat()
+            guard stat(path, &st) == 0 else {
+                items.append(ScanItem(path: path, kind: .unreadable(errnoText()), explicit: true))
+                continue
+            }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                var visited = Set<DirID>()
+                walk(directory: path, depth: 0, options: options, visited: &visited, into: &items)
+            case S_IFREG:
+                items.append(ScanItem(path: path, kind: .file, explicit: true))
+            default:
+                items.append(ScanItem(path: path, kind: .unreadable("\(kindName(st.st_mode)); not opened"), explicit: true))
+            }
+        }
+        return items
+    }
+
+    private struct DirID: Hashable { var device: UInt64; var inode: UInt64 }
+
+    private static func walk(directory: String, depth: Int, options: WalkOptions,
+                             visited: inout Set<DirID>, into items: inout [ScanItem]) {
+        var st = stat()
+        guard stat(directory, &st) == 0 else { return }
+        // A directory seen before (a followed link back up the tree) is not walked twice.
+        guard visited.insert(DirID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))).inserted else { return }
+        guard depth <= options.maxDepth else {
+            items.append(ScanItem(path: directory, kind: .unreadable("directory nesting over \(options.maxDepth) levels; not walked"), explicit: false))
+            return
+        }
+        guard let dir = opendir(directory) else {
+            items.append(ScanItem(path: directory, kind: .unreadable("cannot read directory: \(errnoText())"), explicit: false))
+            return
+        }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(dir)
+        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        for name in names {
+            let path = prefix + name
+            var lst = stat()
+            guard lstat(path, &lst) == 0 else {
+                items.append(ScanItem(path: path, kind: .unreadable(errnoText()), explicit: false))
+                continue
+            }
+            var mode = lst.st_mode & S_IFMT
+            if mode == S_IFLNK {
+                guard options.followSymlinks else { continue }
+                var target = stat()
+                guard stat(path, &target) == 0 else { continue }  // dangling links are not files
+                mode = target.st_mode & S_IFMT
+            }
+            switch mode {
+            case S_IFDIR: walk(directory: path, depth: depth + 1, options: options, visited: &visited, into: &items)
+            case S_IFREG: items.append(ScanItem(path: path, kind: .file, explicit: false))
+            default: continue  // FIFOs, sockets and devices are never opened
+            }
+        }
+    }
+
+    static func kindName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: return "a FIFO"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFDIR: return "a directory"
+        default: return "not a regular file"
+        }
+    }
+
+    static func errnoText() -> String { String(cString: strerror(errno)) }
+}

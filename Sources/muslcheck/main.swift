@@ -1,0 +1,3 @@
+import MuslcheckCLI
+
+CLI.main()
