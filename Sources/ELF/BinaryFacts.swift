@@ -91,6 +91,17 @@ public struct ImportedSymbol: Hashable, Sendable, Codable {
     public init(name: String, version: String? = nil, library: String? = nil, weak: Bool = false, type: SymbolType = .func) {
         self.name = name; self.version = version; self.library = library; self.weak = weak; self.type = type
     }
+
+    // Explicit so that an unversioned import says `"version": null` as the JSON contract shows.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        // Spelled out (not `encode(Optional)`): this runs once per import, the bulk of a large report.
+        if let version { try c.encode(version, forKey: .version) } else { try c.encodeNil(forKey: .version) }
+        if let library { try c.encode(library, forKey: .library) } else { try c.encodeNil(forKey: .library) }
+        try c.encode(weak, forKey: .weak)
+        try c.encode(type.rawValue, forKey: .type)
+    }
 }
 
 public struct VersionNeed: Hashable, Sendable, Codable {

@@ -137,16 +137,20 @@ public enum InspectText {
     }
 
     static func wrap(_ words: [String], indent: Int, width: Int = 100) -> String {
+        let margin = String(repeating: " ", count: indent)
         var out = ""
-        var current = String(repeating: " ", count: indent)
+        var length = 0  // of the current line's words, kept by hand: String.count walks the string
         for word in words {
-            if current.count + word.count + 1 > width && current.count > indent {
-                out += current + "\n"
-                current = String(repeating: " ", count: indent)
+            let size = word.utf8.count
+            if length > 0 && indent + length + 1 + size > width {
+                out += "\n"
+                length = 0
             }
-            current += (current.count > indent ? " " : "") + word
+            if length == 0 { out += margin } else { out += " "; length += 1 }
+            out += word
+            length += size
         }
-        if current.count > indent { out += current + "\n" }
+        if length > 0 { out += "\n" }
         return out
     }
 }

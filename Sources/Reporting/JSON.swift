@@ -1,10 +1,248 @@
-import Foundation
+import ELF
+
+// A small streaming JSON encoder for our Codable report types. Foundation's JSONEncoder (and a tree
+// built before writing) spent most of a batch run's time on large reports; this one writes bytes as the
+// values encode themselves.
+//
+// Codable never says when a container is finished, so containers are closed lazily: writing into a
+// container first closes every container opened deeper than it, and the end of encoding closes the rest.
+// That holds because values encode depth-first, which is how every Codable type of ours behaves.
+//
+// Layout: two-space indentation and keys in encoding order; an array whose first element is a scalar,
+// and any container nested four or more levels deep (an import, a finding), stay on one line.
 
 public enum JSON {
-    /// Pretty, stable JSON: keys in the order the types encode them, a newline at the end.
     public static func encode<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+        let writer = JSONWriter()
+        try writer.value(value, depth: 0)
+        writer.close(toDepth: 0)
+        writer.out.append(0x0A)
+        return String(decoding: writer.out, as: UTF8.self)
+    }
+
+    static func quote(_ text: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        // Fast path: most names need no escaping and are copied in one go.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
+            out.append(contentsOf: text.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(byte)
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(byte)
+            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case 0..<0x20, 0x7F:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hex[Int(byte >> 4)]); out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+final class JSONWriter {
+    struct Frame {
+        var object: Bool
+        var count = 0
+        var inline = false
+        var decided = false  // for arrays: inline or not is settled by the first element
+    }
+    var out: [UInt8] = []
+    var frames: [Frame] = []  // frames[i] is the container at depth i + 1
+
+    init() { out.reserveCapacity(1 << 16) }
+
+    /// Closes the containers deeper than `depth`.
+    func close(toDepth depth: Int) {
+        while frames.count > depth {
+            let frame = frames.removeLast()
+            if frame.count > 0 && !frame.inline {
+                out.append(0x0A)
+                indent(frames.count)
+            }
+            out.append(frame.object ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+        }
+    }
+
+    private func indent(_ level: Int) {
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * level))
+    }
+
+    /// Starts an element of the container at `depth` (1-based), writing separator and key.
+    func element(depth: Int, key: String?, scalar: Bool) {
+        close(toDepth: depth)
+        guard depth > 0 else { return }
+        var frame = frames[depth - 1]
+        if !frame.object && !frame.decided {
+            frame.inline = frame.inline || scalar
+            frame.decided = true
+        }
+        if frame.inline {
+            if frame.count > 0 { out.append(UInt8(ascii: ",")); out.append(UInt8(ascii: " ")) }
+        } else {
+            if frame.count > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(0x0A)
+            indent(depth)
+        }
+        frame.count += 1
+        frames[depth - 1] = frame
+        if let key {
+            JSON.quote(key, into: &out)
+            out.append(UInt8(ascii: ":")); out.append(UInt8(ascii: " "))
+        }
+    }
+
+    /// Opens a container as the value just started at `depth`; returns the new container's depth.
+    func open(object: Bool, depth: Int) -> Int {
+        let inline = depth >= 4 || (depth > 0 && frames[depth - 1].inline)
+        out.append(object ? UInt8(ascii: "{") : UInt8(ascii: "["))
+        frames.append(Frame(object: object, inline: inline, decided: inline))
+        return frames.count
+    }
+
+    func scalar(_ text: String) { out.append(contentsOf: text.utf8) }
+    func string(_ text: String) { JSON.quote(text, into: &out) }
+
+    /// Writes any value at `depth` (its key and separator already written).
+    func value<T: Encodable>(_ value: T, depth: Int) throws {
+        switch value {
+        case let v as String: string(v)
+        case let v as Bool: scalar(v ? "true" : "false")
+        case let v as Int: scalar(String(v))
+        case let v as UInt64: scalar(String(v))
+        case let v as UInt32: scalar(String(v))
+        case let v as UInt16: scalar(String(v))
+        case let v as UInt8: scalar(String(v))
+        case let v as Int64: scalar(String(v))
+        case let v as Double: scalar(v.isFinite ? String(v) : "null")
+        case let v as any FastJSON: v.writeJSON(self, depth: depth)
+        default:
+            let before = out.count
+            try value.encode(to: StreamEncoder(writer: self, depth: depth))
+            if out.count == before { scalar("{}") }  // a value that encoded nothing
+        }
+    }
+}
+
+/// Types that write themselves without the Codable machinery: the per-import objects that make up most
+/// of a large report. Their output must equal what their Codable conformance would write.
+protocol FastJSON {
+    func writeJSON(_ writer: JSONWriter, depth: Int)
+}
+
+extension Array: FastJSON where Element: FastJSON {
+    func writeJSON(_ writer: JSONWriter, depth: Int) {
+        let inner = writer.open(object: false, depth: depth)
+        for element in self {
+            writer.element(depth: inner, key: nil, scalar: false)
+            element.writeJSON(writer, depth: inner)
+        }
+    }
+}
+
+private struct StreamEncoder: Encoder {
+    let writer: JSONWriter
+    let depth: Int
+    var codingPath: [CodingKey] { [] }
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        KeyedEncodingContainer(StreamKeyed<Key>(writer: writer, depth: writer.open(object: true, depth: depth)))
+    }
+    func unkeyedContainer() -> UnkeyedEncodingContainer {
+        StreamUnkeyed(writer: writer, depth: writer.open(object: false, depth: depth))
+    }
+    func singleValueContainer() -> SingleValueEncodingContainer { StreamSingle(writer: writer, depth: depth) }
+}
+
+private struct StreamKeyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let writer: JSONWriter
+    let depth: Int
+    var codingPath: [CodingKey] { [] }
+
+    mutating func encodeNil(forKey key: Key) throws { writer.element(depth: depth, key: key.stringValue, scalar: true); writer.scalar("null") }
+    mutating func encode(_ value: String, forKey key: Key) throws { writer.element(depth: depth, key: key.stringValue, scalar: true); writer.string(value) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { writer.element(depth: depth, key: key.stringValue, scalar: true); writer.scalar(value ? "true" : "false") }
+    mutating func encode(_ value: Int, forKey key: Key) throws { writer.element(depth: depth, key: key.stringValue, scalar: true); writer.scalar(String(value)) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { writer.element(depth: depth, key: key.stringValue, scalar: true); writer.scalar(String(value)) }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        writer.element(depth: depth, key: key.stringValue, scalar: false)
+        try writer.value(value, depth: depth)
+    }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        writer.element(depth: depth, key: key.stringValue, scalar: false)
+        return KeyedEncodingContainer(StreamKeyed<NestedKey>(writer: writer, depth: writer.open(object: true, depth: depth)))
+    }
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> UnkeyedEncodingContainer {
+        writer.element(depth: depth, key: key.stringValue, scalar: false)
+        return StreamUnkeyed(writer: writer, depth: writer.open(object: false, depth: depth))
+    }
+    mutating func superEncoder() -> Encoder { superEncoder(named: "super") }
+    mutating func superEncoder(forKey key: Key) -> Encoder { superEncoder(named: key.stringValue) }
+    private func superEncoder(named name: String) -> Encoder {
+        writer.element(depth: depth, key: name, scalar: false)
+        return StreamEncoder(writer: writer, depth: depth)
+    }
+}
+
+private struct StreamUnkeyed: UnkeyedEncodingContainer {
+    let writer: JSONWriter
+    let depth: Int
+    var count = 0
+    var codingPath: [CodingKey] { [] }
+
+    mutating func encodeNil() throws { writer.element(depth: depth, key: nil, scalar: true); writer.scalar("null"); count += 1 }
+    mutating func encode(_ value: String) throws { writer.element(depth: depth, key: nil, scalar: true); writer.string(value); count += 1 }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        writer.element(depth: depth, key: nil, scalar: isScalar(value))
+        try writer.value(value, depth: depth)
+        count += 1
+    }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        writer.element(depth: depth, key: nil, scalar: false); count += 1
+        return KeyedEncodingContainer(StreamKeyed<NestedKey>(writer: writer, depth: writer.open(object: true, depth: depth)))
+    }
+    mutating func nestedUnkeyedContainer() -> UnkeyedEncodingContainer {
+        writer.element(depth: depth, key: nil, scalar: false); count += 1
+        return StreamUnkeyed(writer: writer, depth: writer.open(object: false, depth: depth))
+    }
+    mutating func superEncoder() -> Encoder {
+        writer.element(depth: depth, key: nil, scalar: false); count += 1
+        return StreamEncoder(writer: writer, depth: depth)
+    }
+}
+
+private func isScalar<T>(_ value: T) -> Bool {
+    value is String || value is Bool || value is Int || value is UInt64 || value is Double
+        || value is UInt32 || value is UInt16 || value is UInt8 || value is Int64
+}
+
+private struct StreamSingle: SingleValueEncodingContainer {
+    let writer: JSONWriter
+    let depth: Int
+    var codingPath: [CodingKey] { [] }
+    mutating func encodeNil() throws { writer.scalar("null") }
+    mutating func encode(_ value: String) throws { writer.string(value) }
+    mutating func encode(_ value: Bool) throws { writer.scalar(value ? "true" : "false") }
+    mutating func encode<T: Encodable>(_ value: T) throws { try writer.value(value, depth: depth) }
+}
+
+extension ImportedSymbol: FastJSON {
+    func writeJSON(_ writer: JSONWriter, depth: Int) {
+        let d = writer.open(object: true, depth: depth)
+        writer.element(depth: d, key: "name", scalar: true); writer.string(name)
+        writer.element(depth: d, key: "version", scalar: true)
+        if let version { writer.string(version) } else { writer.scalar("null") }
+        writer.element(depth: d, key: "library", scalar: true)
+        if let library { writer.string(library) } else { writer.scalar("null") }
+        writer.element(depth: d, key: "weak", scalar: true); writer.scalar(weak ? "true" : "false")
+        writer.element(depth: d, key: "type", scalar: true); writer.string(type.rawValue)
     }
 }

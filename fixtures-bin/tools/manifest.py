@@ -4,7 +4,7 @@
 what a file without section headers needs."""
 import hashlib, json, os, re, subprocess, sys
 
-commands_tsv, bindir, malformed = sys.argv[1], sys.argv[2], sys.argv[3]
+
 
 def readelf_facts(path):
     def run(*args):
@@ -31,16 +31,20 @@ def readelf_facts(path):
     facts['imports'] = sorted(imports)
     return facts
 
-entries = []
-for line in open(commands_tsv):
-    name, command = line.rstrip('\n').split('\t', 1)
-    path = next(os.path.join(root, name) for root, _, files in os.walk(bindir) if name in files)
-    data = open(path, 'rb').read()
-    entries.append({'name': name, 'path': os.path.relpath(path, os.path.dirname(bindir) or '.'),
-                    'command': command, 'bytes': len(data), 'sha256': hashlib.sha256(data).hexdigest(),
-                    'readelf': readelf_facts(path)})
-bad = sorted(os.listdir(malformed))
-json.dump({'generatedBy': 'fixtures-bin/build.sh', 'fixtures': entries,
-           'malformed': [{'name': n, 'sha256': hashlib.sha256(open(os.path.join(malformed, n), 'rb').read()).hexdigest()} for n in bad]},
-          sys.stdout, indent=2)
-print()
+def main(commands_tsv, bindir, malformed):
+  entries = []
+  for line in open(commands_tsv):
+      name, command = line.rstrip('\n').split('\t', 1)
+      path = next(os.path.join(root, name) for root, _, files in os.walk(bindir) if name in files)
+      data = open(path, 'rb').read()
+      entries.append({'name': name, 'path': os.path.relpath(path, os.path.dirname(bindir) or '.'),
+                      'command': command, 'bytes': len(data), 'sha256': hashlib.sha256(data).hexdigest(),
+                      'readelf': readelf_facts(path)})
+  bad = sorted(os.listdir(malformed))
+  json.dump({'generatedBy': 'fixtures-bin/build.sh', 'fixtures': entries,
+             'malformed': [{'name': n, 'sha256': hashlib.sha256(open(os.path.join(malformed, n), 'rb').read()).hexdigest()} for n in bad]},
+            sys.stdout, indent=2)
+  print()
+
+if __name__ == '__main__':
+    main(*sys.argv[1:4])

@@ -1,0 +1,320 @@
+// The verdict engine: pure functions from (BinaryFacts, KnowledgeBase, release) to an Assessment.
+// It never guesses: a file whose dynamic segment or symbol table is damaged is reported as unassessable.
+import ELF
+import Knowledge
+
+public struct Assessor: Sendable {
+    public let kb: KnowledgeBase
+    public let release: AlpineRelease
+    /// Finds a NEEDED library beside the binary (RPATH, RUNPATH, its directory); injected so the engine
+    /// does no I/O. Returns where it was found.
+    public typealias Locator = @Sendable (_ soname: String, _ facts: BinaryFacts, _ path: String) -> String?
+
+    private let musl: Set<String>
+    private let muslApproximate: Bool
+    private let gcompat: Set<String>
+
+    public init(kb: KnowledgeBase, release: AlpineRelease, arch: String = "x86_64") {
+        self.kb = kb
+        self.release = release
+        (musl, muslApproximate) = kb.muslExports(version: release.musl, arch: arch)
+        gcompat = kb.gcompatExports(version: release.gcompat)
+    }
+
+    /// Assesses one binary. Architectures other than the one this assessor was made for get their own
+    /// export list (x86_64 and aarch64 measured, the rest approximate).
+    public func assess(_ facts: BinaryFacts, path: String, locate: Locator? = nil) -> Assessment {
+        if facts.arch != "x86_64" && facts.arch != "aarch64" || muslApproximate {
+            return Assessor(kb: kb, release: release, arch: facts.arch).run(facts, path: path, locate: locate)
+        }
+        return run(facts, path: path, locate: locate)
+    }
+
+    private func run(_ facts: BinaryFacts, path: String, locate: Locator?) -> Assessment {
+        var state = State(facts: facts, libc: libc(of: facts))
+        if let blocking = facts.gaps.first(where: { $0.part == .dynamic || $0.part == .symbols }) {
+            var a = state.assessment(.runs)
+            a.unassessable = "cannot judge a damaged file: \(blocking.message)"
+            return a
+        }
+        if !KnowledgeBase.measuredArchitectures.contains(facts.arch) {
+            state.find("approximate-architecture", "musl's exports were measured for x86_64 and aarch64; \(facts.arch) is judged with the x86_64 list")
+        }
+        if facts.gaps.contains(where: { $0.part == .versions }) {
+            state.find("versions-unreadable", "symbol versions are damaged, so the minimum glibc is unknown; the verdict stands (musl decides by name)")
+        }
+        // Static binaries carry their libc: they run. A static glibc still loads NSS and iconv modules at run time.
+        if facts.linkage != .dynamic || (facts.interpreter == nil && facts.needed.isEmpty && facts.imports.isEmpty) {
+            if state.libc == .glibc {
+                state.find("static-glibc", "statically linked against glibc (ABI tag \(facts.abiTag?.version ?? "")): getpwnam, getaddrinfo, iconv and dlopen still look for glibc modules at run time")
+            }
+            return state.assessment(.runs)
+        }
+        checkInterpreter(&state)
+        checkLibraries(&state, path: path, locate: locate)
+        if state.libc == .musl {
+            checkMuslSymbols(&state)
+        } else {
+            checkGlibcSymbols(&state)
+            if facts.hasIRelative {
+                state.raise(.needsRebuild)
+                state.find("irelative", "IRELATIVE relocations (GNU indirect functions): musl stops with 'unsupported relocation type'")
+            }
+        }
+        if state.level == .needsGcompat && !release.gcompatChecked {
+            state.find("unverified-gcompat", "gcompat \(release.gcompat) is assumed for Alpine \(release.name); the release's package was not checked")
+        }
+        return finish(state)
+    }
+
+    // MARK: - Pieces
+
+    struct State {
+        var facts: BinaryFacts
+        var libc: Libc
+        var level = Verdict.runs
+        var compatPackages: [String] = []
+        var libraryPackages: [String] = []
+        var missingSymbols: [MissingSymbol] = []
+        var missingLibraries: [MissingLibrary] = []
+        var findings: [(rule: String, message: String, symbols: [String], libraries: [String])] = []
+
+        mutating func raise(_ verdict: Verdict) { level = max(level, verdict) }
+        mutating func find(_ rule: String, _ message: String, symbols: [String] = [], libraries: [String] = []) {
+            findings.append((rule, message, symbols, libraries))
+        }
+        mutating func addCompat(_ package: String) { if !compatPackages.contains(package) { compatPackages.append(package) } }
+        mutating func addLibrary(_ package: String) { if !libraryPackages.contains(package) { libraryPackages.append(package) } }
+
+        func assessment(_ verdict: Verdict) -> Assessment {
+            Assessment(verdict: verdict, libc: libc, linkage: facts.linkage, arch: facts.arch)
+        }
+    }
+
+    private func libc(of f: BinaryFacts) -> Libc {
+        if let i = f.interpreter, i.contains("ld-musl-") { return .musl }
+        if f.needed.contains(where: { $0.hasPrefix("libc.musl-") || $0 == "libc.so" }) { return .musl }
+        if f.versionRequirements.contains(where: { $0.versions.contains { v in v.name.hasPrefix("GLIBC_") } }) { return .glibc }
+        if f.abiTag != nil { return .glibc }
+        if let i = f.interpreter, i.contains("ld-linux") || i.hasSuffix("/ld64.so.1") || i.hasSuffix("/ld64.so.2") || i.hasSuffix("/ld.so.1") { return .glibc }
+        if f.needed.contains("libc.so.6") { return .glibc }
+        if f.goBuildInfo != nil && f.linkage != .dynamic { return .none }
+        if f.linkage == .dynamic && !f.needed.contains(where: { kb.library($0)?.kind == .muslSelf }) && f.interpreter == nil { return .none }
+        return .unknown
+    }
+
+    private func loader(_ arch: String) -> Loader? { kb.loaders[arch] }
+
+    /// Loader paths each compat package installs for this architecture on this release.
+    private func compatPaths(_ arch: String) -> (libc6Compat: [String], gcompat: [String]) {
+        guard let l = loader(arch) else { return ([], []) }
+        let old = release.libc6Compat == .subpackage
+        return (old ? l.libc6Compat : [], old ? l.gcompatOld : l.gcompatNew)
+    }
+
+    private func checkInterpreter(_ state: inout State) {
+        guard let interp = state.facts.interpreter else { return }
+        let arch = state.facts.arch
+        if interp.hasPrefix("/lib/ld-musl-") || interp == loader(arch)?.muslLoader { return }
+        let (libc6, gcompat) = compatPaths(arch)
+        if libc6.contains(interp) {
+            state.raise(.needsLibc6Compat)
+            state.addCompat("libc6-compat")
+            state.find("glibc-interpreter", "program interpreter \(interp) is glibc's; libc6-compat links it to musl on Alpine \(release.name)")
+        } else if gcompat.contains(interp) {
+            state.raise(.needsGcompat)
+            state.addCompat("gcompat")
+            state.find("glibc-interpreter", "program interpreter \(interp) is glibc's; on Alpine \(release.name) only gcompat installs it")
+        } else {
+            state.raise(.needsRebuild)
+            state.find("unknown-interpreter", "program interpreter \(interp) is installed by no Alpine \(release.name) package for \(arch)")
+        }
+    }
+
+    private func inRange(_ p: LibraryEntry.Provider) -> Bool {
+        if let first = p.first, !releaseAtLeast(release, first) { return false }
+        if let last = p.last, releaseAtLeast(release, last), last != release.name { return false }
+        return true
+    }
+
+    private func checkLibraries(_ state: inout State, path: String, locate: Locator?) {
+        let arch = state.facts.arch
+        let loaderSonames = Set(kb.loaders.values.map(\.gcompatSoname))
+        var unknown: [String] = []
+        for soname in state.facts.needed {
+            let entry = kb.library(soname)
+            if entry?.kind == .muslSelf { continue }
+            if loaderSonames.contains(soname) || soname.hasPrefix("ld-linux") {
+                if soname == loader(arch)?.gcompatSoname, !compatPaths(arch).gcompat.isEmpty {
+                    state.raise(.needsGcompat)
+                    state.addCompat("gcompat")
+                    state.find("loader-needed", "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name", libraries: [soname])
+                } else {
+                    state.raise(.needsRebuild)
+                    state.missingLibraries.append(MissingLibrary(soname: soname, reason: "glibc loader of another architecture or one gcompat does not install here"))
+                    state.find("glibc-only-library", "NEEDED \(soname): no Alpine \(release.name) package provides it for \(arch)", libraries: [soname])
+                }
+                continue
+            }
+            switch entry?.kind {
+            case .compat?:
+                let providers = (entry?.providers ?? []).filter(inRange)
+                if providers.contains(where: { $0.package == "libc6-compat" }) && release.libc6Compat == .subpackage {
+                    state.raise(.needsLibc6Compat)
+                    state.addCompat("libc6-compat")
+                    state.find("compat-library", "NEEDED \(soname) comes from libc6-compat on Alpine \(release.name)", libraries: [soname])
+                } else if providers.contains(where: { $0.package == "gcompat" || $0.package == "libc6-compat" }) {
+                    state.raise(.needsGcompat)
+                    state.addCompat("gcompat")
+                    state.find("compat-library", "NEEDED \(soname) comes from gcompat on Alpine \(release.name)", libraries: [soname])
+                } else {
+                    state.raise(.needsRebuild)
+                    state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "no package provides it"))
+                    state.find("compat-library-unavailable", "NEEDED \(soname): no Alpine \(release.name) package provides it (\(entry?.note ?? ""))", libraries: [soname])
+                }
+            case .glibcOnly?:
+                state.raise(.needsRebuild)
+                state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "only glibc ships it"))
+                state.find("glibc-only-library", "NEEDED \(soname): \(entry?.note ?? "only glibc ships it")", libraries: [soname])
+            case .package?:
+                if let found = locate?(soname, state.facts, path) {
+                    _ = found  // shipped beside the binary: no package needed
+                    continue
+                }
+                let package = (entry?.providers ?? []).first(where: inRange)?.package
+                state.missingLibraries.append(MissingLibrary(soname: soname, package: package, reason: entry?.note ?? ""))
+                if let package {
+                    state.addLibrary(package)
+                    state.find("library-package", "NEEDED \(soname) comes from the Alpine package \(package)", libraries: [soname])
+                } else {
+                    unknown.append(soname)
+                }
+            case .muslSelf?, nil:
+                if locate?(soname, state.facts, path) != nil { continue }
+                state.missingLibraries.append(MissingLibrary(soname: soname, reason: "not in the knowledge base and not found beside the binary"))
+                unknown.append(soname)
+            }
+        }
+        if !unknown.isEmpty {
+            state.find("library-unknown", "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) must be installed or shipped with the program: neither musl, a compat package nor a known Alpine package", libraries: unknown)
+        }
+    }
+
+    /// Names musl binds to itself or to a compat package: the libraries whose symbols musl/gcompat answer.
+    private func isLibcLibrary(_ library: String) -> Bool {
+        switch kb.library(library)?.kind {
+        case .muslSelf?, .compat?: return true
+        default: return library.hasPrefix("ld-linux") || kb.loaders.values.contains { $0.gcompatSoname == library }
+        }
+    }
+
+    /// Whether the release's musl binds `name` at load time (for `explain`).
+    public func muslProvidesSymbol(_ name: String) -> Bool { muslProvides(name) }
+
+    /// Whether the release's musl binds `name` at load time, directly or through the LFS64 remap.
+    func muslProvides(_ name: String) -> Bool {
+        if musl.contains(name) { return true }
+        if release.lfs64Exported, kb.muslExports(version: "1.2.3", arch: "x86_64").names.contains(name), name.contains("64") {
+            return true  // Alpine 3.18 still exports the LFS64 names
+        }
+        guard versionAtLeast(release.musl, "1.2.4") else { return false }
+        let base: String
+        if name == "readdir64_r" { base = "readdir_r" }
+        else if name.hasSuffix("64") { base = String(name.dropLast(2)) }
+        else { return false }
+        let lookup = name == "readdir64_r" ? "readdir" : base
+        guard kb.lfs64Bases.contains(lookup), musl.contains(base) else { return false }
+        // musl 1.2.4 and 1.2.5 copy the name into a 16-byte buffer: 16 characters or more are not remapped.
+        return versionAtLeast(release.musl, "1.2.6") || name.utf8.count < 16
+    }
+
+    private func checkGlibcSymbols(_ state: inout State) {
+        var viaGcompat: [MissingSymbol] = []
+        var missing: [MissingSymbol] = []
+        var weakMissing: [String] = []
+        let gcompatHere = !compatPaths(state.facts.arch).gcompat.isEmpty
+        let dependsOnLibc = state.facts.needed.contains { isLibcLibrary($0) }
+        for symbol in state.facts.imports {
+            let isLibc: Bool
+            if let library = symbol.library { isLibc = isLibcLibrary(library) }
+            else { isLibc = dependsOnLibc && (kb.glibc[symbol.name] != nil) }
+            guard isLibc, !muslProvides(symbol.name) else { continue }
+            let inGcompat = gcompatHere && gcompat.contains(symbol.name)
+            if symbol.weak {
+                weakMissing.append(symbol.name + (inGcompat ? " (gcompat has it)" : ""))
+                continue
+            }
+            let entry = MissingSymbol(name: symbol.name, version: symbol.version, providedBy: inGcompat ? "gcompat" : nil,
+                                      note: kb.note(for: symbol.name)?.note)
+            if inGcompat { viaGcompat.append(entry) } else { missing.append(entry) }
+        }
+        if !viaGcompat.isEmpty {
+            state.raise(.needsGcompat)
+            state.addCompat("gcompat")
+            state.find("symbol-gcompat", "\(viaGcompat.count) \(viaGcompat.count == 1 ? "import" : "imports") musl \(release.musl) lacks but gcompat \(release.gcompat) provides",
+                       symbols: viaGcompat.map(\.name))
+        }
+        if !missing.isEmpty {
+            state.raise(.needsRebuild)
+            state.find("symbol-missing", "\(missing.count) \(missing.count == 1 ? "import" : "imports") neither musl \(release.musl) nor gcompat \(release.gcompat) provides on Alpine \(release.name)",
+                       symbols: missing.map(\.name))
+        }
+        if !weakMissing.isEmpty {
+            state.find("weak-symbol-missing", "weak \(weakMissing.count == 1 ? "import" : "imports") musl \(release.musl) lacks; the feature behind \(weakMissing.count == 1 ? "it" : "them") is silently off", symbols: weakMissing)
+        }
+        state.missingSymbols = missing + viaGcompat
+    }
+
+    private func checkMuslSymbols(_ state: inout State) {
+        var newer: [MissingSymbol] = []
+        for symbol in state.facts.imports where !symbol.weak {
+            guard kb.isMuslName(symbol.name, arch: state.facts.arch), !muslProvides(symbol.name) else { continue }
+            newer.append(MissingSymbol(name: symbol.name, version: symbol.version, providedBy: nil,
+                                       note: kb.note(for: symbol.name)?.note,
+                                       firstMusl: kb.muslFirstVersion(of: symbol.name, arch: state.facts.arch)))
+        }
+        guard !newer.isEmpty else { return }
+        state.raise(.needsRebuild)
+        state.missingSymbols = newer
+        let detail = newer.map { "\($0.name) (musl \($0.firstMusl ?? "?"))" }.joined(separator: ", ")
+        state.find("musl-symbol-newer", "built against a newer musl than Alpine \(release.name)'s \(release.musl): \(detail)", symbols: newer.map(\.name))
+    }
+
+    private func finish(_ state: State) -> Assessment {
+        var a = state.assessment(state.level)
+        a.missingSymbols = state.missingSymbols
+        a.missingLibraries = state.missingLibraries
+        switch state.level {
+        case .runs: a.packages = state.libraryPackages
+        case .needsLibc6Compat: a.packages = ["libc6-compat"] + state.libraryPackages
+        case .needsGcompat: a.packages = state.compatPackages.sorted { $0 == "gcompat" && $1 != "gcompat" } + state.libraryPackages
+        case .needsRebuild: a.packages = state.libraryPackages
+        }
+        a.minimumGlibc = minimumGlibc(state.facts)
+        a.findings = state.findings.map { f in
+            Finding(rule: f.rule, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message, symbols: f.symbols, libraries: f.libraries)
+        }
+        return a
+    }
+
+    /// The newest GLIBC_x.y the file requires; nil for none or when versions are damaged.
+    func minimumGlibc(_ f: BinaryFacts) -> String? {
+        if f.gaps.contains(where: { $0.part == .versions }) { return nil }
+        var best: [Int]?
+        for requirement in f.versionRequirements {
+            for v in requirement.versions where v.name.hasPrefix("GLIBC_") {
+                let numbers = v.name.dropFirst(6).split(separator: ".").map { Int($0) }
+                guard !numbers.isEmpty, numbers.allSatisfy({ $0 != nil }) else { continue }
+                let parts = numbers.compactMap { $0 }
+                if best.map({ $0.lexicographicallyPrecedes(parts) }) ?? true { best = parts }
+            }
+        }
+        return best.map { $0.map(String.init).joined(separator: ".") }
+    }
+}
+
+/// Dotted version comparison: "1.2.10" is after "1.2.9".
+func versionAtLeast(_ version: String, _ minimum: String) -> Bool {
+    let a = version.split(separator: ".").map { Int($0) ?? 0 }, b = minimum.split(separator: ".").map { Int($0) ?? 0 }
+    return !a.lexicographicallyPrecedes(b)
+}

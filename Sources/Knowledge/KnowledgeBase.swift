@@ -1,0 +1,274 @@
+// The knowledge base: what each Alpine release's musl, libc6-compat and gcompat provide, which libraries
+// and symbols are glibc's, and the rules that explain findings. Built once from the data files embedded in
+// the executable (Sources/Knowledge/data, each with a provenance header), then only read: every lookup
+// on the per-file path is a hash lookup.
+import Foundation
+
+public struct AlpineRelease: Sendable, Hashable {
+    public enum LibcCompat: String, Sendable { case subpackage, gcompat }
+    public var name: String
+    public var musl: String
+    /// The gcompat version the release ships, and whether that was checked (3.24 and edge were not).
+    public var gcompat: String
+    public var gcompatChecked: Bool
+    public var libc6Compat: LibcCompat
+    /// libc.so still exports the *64 names (musl ≤ 1.2.3, or Alpine's revert patches on 3.18).
+    public var lfs64Exported: Bool
+    public var notes: String
+
+    /// "3.18" → (3, 18); edge sorts after every numbered release.
+    public var order: [Int] { name == "edge" ? [99, 99] : name.split(separator: ".").compactMap { Int($0) } }
+    public var isEdge: Bool { name == "edge" }
+}
+
+public struct GlibcSymbol: Sendable, Hashable {
+    public var library: String
+    public var version: String
+}
+
+public struct Loader: Sendable, Hashable {
+    public var arch: String
+    public var glibcInterpreter: String
+    public var libc6Compat: [String]
+    public var gcompatOld: [String]
+    public var gcompatNew: [String]
+    public var muslLoader: String
+    public var gcompatSoname: String
+    public var note: String
+}
+
+public struct LibraryEntry: Sendable, Hashable {
+    public enum Kind: String, Sendable { case muslSelf = "musl-self", compat, glibcOnly = "glibc-only", package }
+    public struct Provider: Sendable, Hashable {
+        public var package: String
+        public var first: String?
+        public var last: String?
+    }
+    public var pattern: String
+    public var kind: Kind
+    public var providers: [Provider]
+    public var note: String
+}
+
+public struct SymbolNote: Sendable, Hashable {
+    public var pattern: String
+    public var note: String
+    public var source: String
+}
+
+public struct KnowledgeError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+public final class KnowledgeBase: Sendable {
+    public let releases: [AlpineRelease]
+    public let loaders: [String: Loader]
+    public let libraries: [LibraryEntry]
+    public let symbolNotes: [SymbolNote]
+    public let glibc: [String: GlibcSymbol]
+    public let lfs64Bases: Set<String>
+    public let rules: [Rule]
+    /// musl exports per "version/arch" (x86_64 and aarch64 measured).
+    private let musl: [String: Set<String>]
+    /// Per gcompat version: libgcompat plus musl-obstack and libucontext, which gcompat pulls in.
+    private let gcompat: [String: Set<String>]
+    public let muslVersions: [String]
+    /// Data file names and their provenance headers, for `muslcheck kb`.
+    public let sources: [DataSource]
+
+    public struct DataSource: Sendable, Hashable {
+        public var file: String
+        public var entries: Int
+        public var provenance: String
+    }
+
+    /// Loaded once on first use. The data is part of the executable, so a failure here is a build defect,
+    /// which tests catch; callers still get an error rather than a crash.
+    public static let shared: Result<KnowledgeBase, KnowledgeError> = Result { try KnowledgeBase() }
+        .mapError { $0 as? KnowledgeError ?? KnowledgeError(description: "\($0)") }
+
+    /// Names this edition of the data: bump it with every data change.
+    public static let dataVersion = "2026.11.27"
+
+    public static let muslVersionsMeasured = ["1.2.2", "1.2.3", "1.2.4", "1.2.5", "1.2.6"]
+    public static let measuredArchitectures = ["x86_64", "aarch64"]
+
+    init() throws {
+        var sources: [DataSource] = []
+        func load(_ file: String, _ bytes: [UInt8]) -> DataFile {
+            let data = DataFile(file: file, bytes: bytes)
+            sources.append(DataSource(file: file, entries: data.rows.count, provenance: data.header))
+            return data
+        }
+
+        // Releases.
+        let releaseFile = load("alpine-releases.tsv", PackageResources.alpine_releases_tsv)
+        releases = try releaseFile.records(header: "release").map { r in
+            guard let musl = r["musl_base"], let compat = AlpineRelease.LibcCompat(rawValue: r["libc6_compat"] ?? "") else {
+                throw KnowledgeError(description: "alpine-releases.tsv: bad row \(r)")
+            }
+            let gcompat = r["gcompat"] ?? ""
+            return AlpineRelease(name: r["release"] ?? "", musl: musl, gcompat: gcompat.isEmpty ? "1.1.0" : gcompat,
+                                 gcompatChecked: !gcompat.isEmpty, libc6Compat: compat,
+                                 lfs64Exported: r["lfs64_exported"] == "yes", notes: r["notes"] ?? "")
+        }
+
+        var musl: [String: Set<String>] = [:]
+        let muslFiles: [(String, String, [UInt8])] = [
+            ("1.2.2", "x86_64", PackageResources.musl_1_2_2_x86_64_txt), ("1.2.3", "x86_64", PackageResources.musl_1_2_3_x86_64_txt),
+            ("1.2.4", "x86_64", PackageResources.musl_1_2_4_x86_64_txt), ("1.2.5", "x86_64", PackageResources.musl_1_2_5_x86_64_txt),
+            ("1.2.6", "x86_64", PackageResources.musl_1_2_6_x86_64_txt),
+            ("1.2.2", "aarch64", PackageResources.musl_1_2_2_aarch64_txt), ("1.2.3", "aarch64", PackageResources.musl_1_2_3_aarch64_txt),
+            ("1.2.4", "aarch64", PackageResources.musl_1_2_4_aarch64_txt), ("1.2.5", "aarch64", PackageResources.musl_1_2_5_aarch64_txt),
+            ("1.2.6", "aarch64", PackageResources.musl_1_2_6_aarch64_txt),
+        ]
+        for (version, arch, bytes) in muslFiles {
+            musl["\(version)/\(arch)"] = Set(load("musl-\(version)-\(arch).txt", bytes).rows.map { $0[0] })
+        }
+        self.musl = musl
+        muslVersions = Self.muslVersionsMeasured
+        let companions = Set(load("musl-obstack-1.2.3-x86_64.txt", PackageResources.musl_obstack_1_2_3_x86_64_txt).rows.map { $0[0] })
+            .union(load("libucontext-1.3.2-x86_64.txt", PackageResources.libucontext_1_3_2_x86_64_txt).rows.map { $0[0] })
+        let privateNames: Set<String> = ["_init", "_fini", "GCOMPAT__panic"]
+        gcompat = [
+            "1.0.0": Set(load("gcompat-1.0.0-x86_64.txt", PackageResources.gcompat_1_0_0_x86_64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
+            "1.1.0": Set(load("gcompat-1.1.0-x86_64.txt", PackageResources.gcompat_1_1_0_x86_64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
+        ]
+        lfs64Bases = Set(load("musl-lfs64-remap.txt", PackageResources.musl_lfs64_remap_txt).rows.map { $0[0] })
+
+        var glibc: [String: GlibcSymbol] = [:]
+        for file in [load("glibc-2.36-x86_64.tsv", PackageResources.glibc_2_36_x86_64_tsv), load("glibc-later.tsv", PackageResources.glibc_later_tsv)] {
+            for row in file.rows where row.count >= 3 { glibc[row[0]] = GlibcSymbol(library: row[1], version: row[2]) }
+        }
+        self.glibc = glibc
+
+        var loaders: [String: Loader] = [:]
+        for r in try load("loaders.tsv", PackageResources.loaders_tsv).records(header: "arch") {
+            func paths(_ key: String) -> [String] { (r[key] ?? "-") == "-" ? [] : (r[key] ?? "").split(separator: ",").map(String.init) }
+            let arch = r["arch"] ?? ""
+            loaders[arch] = Loader(arch: arch, glibcInterpreter: r["glibc_interp"] ?? "", libc6Compat: paths("libc6_compat"),
+                                   gcompatOld: paths("gcompat_old"), gcompatNew: paths("gcompat_new"),
+                                   muslLoader: r["musl_loader"] ?? "", gcompatSoname: r["gcompat_ld"] ?? "", note: r["note"] ?? "")
+        }
+        self.loaders = loaders
+
+        libraries = try load("libraries.tsv", PackageResources.libraries_tsv).records(header: "soname").map { r in
+            guard let kind = LibraryEntry.Kind(rawValue: r["kind"] ?? "") else {
+                throw KnowledgeError(description: "libraries.tsv: unknown kind in \(r)")
+            }
+            let providers = (r["providers"] ?? "-") == "-" ? [] : (r["providers"] ?? "").split(separator: " ").map { spec -> LibraryEntry.Provider in
+                let parts = spec.split(separator: "@", maxSplits: 1)
+                let range = parts.count > 1 ? parts[1].split(separator: "-", omittingEmptySubsequences: false) : []
+                return LibraryEntry.Provider(package: String(parts[0]),
+                                             first: range.first.flatMap { $0.isEmpty ? nil : String($0) },
+                                             last: range.count > 1 && !range[1].isEmpty ? String(range[1]) : nil)
+            }
+            return LibraryEntry(pattern: r["soname"] ?? "", kind: kind, providers: providers, note: r["note"] ?? "")
+        }
+        symbolNotes = try load("symbols.tsv", PackageResources.symbols_tsv).records(header: "pattern").map {
+            SymbolNote(pattern: $0["pattern"] ?? "", note: $0["note"] ?? "", source: $0["source"] ?? "")
+        }
+        let catalogue = try JSONDecoder().decode(RuleCatalogue.self, from: Data(PackageResources.rules_json))
+        rules = catalogue.rules
+        sources.append(DataSource(file: "rules.json", entries: rules.count, provenance: catalogue.about))
+        self.sources = sources
+        try validate()
+    }
+
+    private func validate() throws {
+        for r in releases {
+            guard Self.muslVersionsMeasured.contains(r.musl) else {
+                throw KnowledgeError(description: "release \(r.name) uses musl \(r.musl), which has no export list")
+            }
+            guard gcompat[r.gcompat] != nil else {
+                throw KnowledgeError(description: "release \(r.name) uses gcompat \(r.gcompat), which has no export list")
+            }
+        }
+        guard Set(rules.map(\.id)).count == rules.count else { throw KnowledgeError(description: "duplicate rule ids") }
+    }
+
+    // MARK: Lookups
+
+    /// Newest numbered release: the default target.
+    public var newestStable: AlpineRelease? { releases.filter { !$0.isEdge }.max { $0.order.lexicographicallyPrecedes($1.order) } }
+
+    public func release(named name: String) -> AlpineRelease? {
+        let bare = name.hasPrefix("alpine:") ? String(name.dropFirst(7)) : name
+        return releases.first { $0.name == bare }
+    }
+
+    /// musl's exports for a version; architectures not measured use the x86_64 list (`approximate`).
+    public func muslExports(version: String, arch: String) -> (names: Set<String>, approximate: Bool) {
+        if let set = musl["\(version)/\(arch)"] { return (set, false) }
+        return (musl["\(version)/x86_64"] ?? [], true)
+    }
+
+    /// Everything a gcompat install adds: libgcompat plus musl-obstack and libucontext.
+    public func gcompatExports(version: String) -> Set<String> { gcompat[version] ?? [] }
+
+    /// The first measured musl version that exports `name`, if any.
+    public func muslFirstVersion(of name: String, arch: String) -> String? {
+        muslVersions.first { muslExports(version: $0, arch: arch).names.contains(name) }
+    }
+
+    /// Whether any measured musl exports the name: used to tell musl's own imports from other libraries'.
+    public func isMuslName(_ name: String, arch: String) -> Bool {
+        muslExports(version: "1.2.6", arch: arch).names.contains(name) || muslExports(version: "1.2.3", arch: arch).names.contains(name)
+    }
+
+    public func library(_ soname: String) -> LibraryEntry? {
+        libraries.first { Self.matches($0.pattern, soname) }
+    }
+
+    public func note(for symbol: String) -> SymbolNote? {
+        symbolNotes.first { Self.matches($0.pattern, symbol) }
+    }
+
+    public func rule(_ id: String) -> Rule? { rules.first { $0.id == id } }
+
+    static func matches(_ pattern: String, _ name: String) -> Bool {
+        guard let star = pattern.firstIndex(of: "*") else { return pattern == name }
+        let prefix = pattern[..<star], suffix = pattern[pattern.index(after: star)...]
+        return name.count >= prefix.count + suffix.count && name.hasPrefix(prefix) && name.hasSuffix(suffix)
+    }
+}
+
+/// Compares "3.18" < "3.19" < "edge".
+public func releaseAtLeast(_ release: AlpineRelease, _ other: String) -> Bool {
+    let o = other == "edge" ? [99, 99] : other.split(separator: ".").compactMap { Int($0) }
+    return !release.order.lexicographicallyPrecedes(o)
+}
+
+/// One embedded data file: `#` lines are the provenance header, the rest are tab-separated rows.
+struct DataFile {
+    var file: String
+    var header: String
+    var rows: [[String]]
+
+    init(file: String, bytes: [UInt8]) {
+        self.file = file
+        var header: [String] = []
+        var rows: [[String]] = []
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
+            if line.hasPrefix("#") {
+                header.append(String(line.dropFirst().drop(while: { $0 == " " })))
+            } else {
+                rows.append(line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init))
+            }
+        }
+        self.header = header.joined(separator: " ")
+        self.rows = rows
+    }
+
+    /// Rows as dictionaries keyed by the column-name row (the first row, starting with `firstColumn`).
+    func records(header firstColumn: String) throws -> [[String: String]] {
+        guard let names = rows.first, names.first == firstColumn else {
+            throw KnowledgeError(description: "\(file): no column row starting with \(firstColumn)")
+        }
+        return rows.dropFirst().map { row in
+            var record: [String: String] = [:]
+            for (i, name) in names.enumerated() where i < row.count { record[name] = row[i] }
+            return record
+        }
+    }
+}

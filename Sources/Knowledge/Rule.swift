@@ -1,0 +1,61 @@
+// A rule describes itself: what it finds, why it matters, how to fix it, where the facts come from, and
+// examples that must and must not trigger it (run by one parameterised test).
+
+public struct Rule: Codable, Sendable, Hashable {
+    public enum Severity: String, Codable, Sendable, Comparable {
+        case note, warning, error
+        public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+        var rank: Int { self == .note ? 0 : self == .warning ? 1 : 2 }
+    }
+    public var id: String
+    public var severity: Severity
+    public var title: String
+    public var summary: String
+    public var rationale: String
+    public var remedy: String
+    public var sources: [String]
+    public var examples: Examples
+
+    public struct Examples: Codable, Sendable, Hashable {
+        public var trigger: [Example]
+        public var ignore: [Example]
+    }
+
+    /// A binary described in a few fields; everything unsaid is a plain dynamic glibc x86_64 executable.
+    public struct Example: Codable, Sendable, Hashable {
+        public var target: String
+        public var arch: String?
+        public var libc: String?
+        /// Absent: the architecture's usual loader; explicitly null: none.
+        public var interpreter: String??
+        public var needed: [String]?
+        public var imports: [String]?
+        public var linkage: String?
+        public var irelative: Bool?
+        public var abiTag: Bool?
+        public var damagedVersions: Bool?
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            target = try c.decode(String.self, forKey: .target)
+            arch = try c.decodeIfPresent(String.self, forKey: .arch)
+            libc = try c.decodeIfPresent(String.self, forKey: .libc)
+            if c.contains(.interpreter) {
+                interpreter = .some(try c.decodeNil(forKey: .interpreter) ? nil : try c.decode(String.self, forKey: .interpreter))
+            } else {
+                interpreter = nil
+            }
+            needed = try c.decodeIfPresent([String].self, forKey: .needed)
+            imports = try c.decodeIfPresent([String].self, forKey: .imports)
+            linkage = try c.decodeIfPresent(String.self, forKey: .linkage)
+            irelative = try c.decodeIfPresent(Bool.self, forKey: .irelative)
+            abiTag = try c.decodeIfPresent(Bool.self, forKey: .abiTag)
+            damagedVersions = try c.decodeIfPresent(Bool.self, forKey: .damagedVersions)
+        }
+    }
+}
+
+struct RuleCatalogue: Codable {
+    var about: String
+    var rules: [Rule]
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Assessment
+import ELF
+import Knowledge
+import Reporting
+import Scanning
+
+/// How strict the gate is: the lowest verdict (or finding severity) that fails it.
+enum FailOn: String, ExpressibleByArgument, CaseIterable {
+    case needsLibc6Compat = "needs-libc6-compat", needsGcompat = "needs-gcompat", needsRebuild = "needs-rebuild"
+    case warning, never
+
+    func fails(_ a: Assessment) -> Bool {
+        switch self {
+        case .never: return false
+        case .needsLibc6Compat: return a.verdict >= .needsLibc6Compat
+        case .needsGcompat: return a.verdict >= .needsGcompat
+        case .needsRebuild: return a.verdict >= .needsRebuild
+        case .warning: return a.verdict > .runs || a.findings.contains { $0.severity >= .warning }
+        }
+    }
+}
+
+struct Check: OutputCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Judge files, directories and their ELF binaries against an Alpine release.",
+        discussion: """
+            Verdicts, cheapest remedy first: runs, needs-libc6-compat, needs-gcompat, needs-rebuild.
+            Exit status: 0 nothing reached --fail-on; 1 the gate failed; 2 the gate did not fail but some \
+            input could not be read or assessed; 64 usage error.
+            """)
+
+    @Argument(help: "Files and directories (walked recursively).")
+    var paths: [String] = []
+
+    @Option(help: "Alpine release to judge against: alpine:3.14 … alpine:3.24, alpine:edge (default: newest stable).")
+    var target: String?
+
+    @Option(help: "text or json.")
+    var format: OutputFormat = .text
+
+    @Option(name: .customLong("fail-on"), help: "needs-libc6-compat, needs-gcompat, needs-rebuild, warning or never.")
+    var failOn: FailOn = .needsLibc6Compat
+
+    @Option(help: "Parallel workers (default: all cores).")
+    var jobs: Int?
+
+    @Flag(help: "Follow symbolic links while walking directories.")
+    var followSymlinks = false
+
+    @Option(help: "Write the report to this file instead of standard output.")
+    var output: String?
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("name at least one file or directory") }
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func execute() throws -> CommandOutput {
+        let kb = try loadKnowledge()
+        let release = try resolveTarget(target, kb: kb)
+        let items = Walker.collect(paths, options: WalkOptions(followSymlinks: followSymlinks))
+        let scanned = Scanner.read(items, jobs: jobs ?? CPU.count)
+        let assessor = Assessor(kb: kb, release: release)
+        var results: [CheckResult] = []
+        var walkedSkips = 0
+        for file in scanned {
+            let path = file.item.path
+            switch file.result {
+            case .notELF:
+                if file.item.explicit { results.append(CheckResult(path: path, status: .skipped, error: "not an ELF file")) }
+                else { walkedSkips += 1 }
+            case .failed(let message):
+                results.append(CheckResult(path: path, status: .error, error: message))
+            case .elf(let facts):
+                if facts.type == .rel || facts.type == .core {
+                    if file.item.explicit { results.append(CheckResult(path: path, status: .skipped, error: "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program")) }
+                    else { walkedSkips += 1 }
+                    continue
+                }
+                let assessment = assessor.assess(facts, path: path) { soname, facts, path in
+                    LibraryLocator.locate(soname, facts: facts, binaryPath: path)
+                }
+                if let reason = assessment.unassessable {
+                    results.append(CheckResult(path: path, status: .error, error: reason, facts: facts))
+                } else {
+                    results.append(CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts))
+                }
+            }
+        }
+        let summary = CheckSummary(results: results, walkedSkips: walkedSkips)
+        let failed = results.contains { $0.assessment.map(failOn.fails) ?? false }
+        let report = CheckReport(toolVersion: toolVersion, release: release, results: results, summary: summary,
+                                 gate: CheckReport.Gate(failOn: failOn.rawValue, failed: failed))
+        let text: String
+        switch format {
+        case .json: text = try JSON.encode(report)
+        case .text: text = CheckText.render(report)
+        }
+        let status = failed ? ExitStatus.gateFailed : summary.errors > 0 ? ExitStatus.inputError : ExitStatus.ok
+        return CommandOutput(stdout: try deliver(text, to: output), exitCode: status)
+    }
+}
+
+func loadKnowledge() throws -> KnowledgeBase {
+    switch KnowledgeBase.shared {
+    case .success(let kb): return kb
+    case .failure(let error): throw ToolError(description: "knowledge base: \(error.description)")
+    }
+}
+
+/// An internal failure: reported with exit status 2, never as a pass.
+struct ToolError: Error, CustomStringConvertible { var description: String }
+
+func resolveTarget(_ name: String?, kb: KnowledgeBase) throws -> AlpineRelease {
+    guard let name else {
+        guard let newest = kb.newestStable else { throw ToolError(description: "knowledge base has no releases") }
+        return newest
+    }
+    guard name.hasPrefix("alpine:") || name.first?.isNumber == true || name == "edge", let release = kb.release(named: name) else {
+        let known = kb.releases.map { "alpine:\($0.name)" }.joined(separator: ", ")
+        throw UsageError(description: "unknown target '\(name)'; known: \(known)")
+    }
+    return release
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Assessment
+import Foundation
+import Knowledge
+import Reporting
+
+struct Explain: OutputCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "What a rule means, why it matters, how to fix it, and the sources behind it.")
+
+    @Argument(help: "A rule id (see `muslcheck kb`), or a symbol name to look up.")
+    var id: String
+
+    func execute() throws -> CommandOutput {
+        let kb = try loadKnowledge()
+        if let rule = kb.rule(id) {
+            var out = "\(rule.id) (\(rule.severity.rawValue)): \(rule.title)\n\n"
+            out += "What:   \(rule.summary)\n"
+            out += "Why:    \(rule.rationale)\n"
+            out += "Fix:    \(rule.remedy)\n"
+            out += "Sources: \(rule.sources.joined(separator: "; "))\n"
+            return CommandOutput(stdout: out)
+        }
+        // A symbol: where it stands in every release.
+        if kb.glibc[id] != nil || kb.note(for: id) != nil || kb.isMuslName(id, arch: "x86_64") {
+            return CommandOutput(stdout: explainSymbol(id, kb: kb))
+        }
+        let ids = kb.rules.map(\.id).joined(separator: ", ")
+        throw UsageError(description: "no rule or known symbol '\(id)'; rules: \(ids)")
+    }
+
+    func explainSymbol(_ name: String, kb: KnowledgeBase) -> String {
+        var out = "\(name)"
+        if let g = kb.glibc[name] { out += ": glibc \(g.library) \(g.version)" }
+        out += "\n"
+        if let note = kb.note(for: name) { out += "  \(note.note) (\(note.source))\n" }
+        if let first = kb.muslFirstVersion(of: name, arch: "x86_64") { out += "  musl exports it from \(first) on\n" }
+        for release in kb.releases {
+            let assessor = Assessor(kb: kb, release: release)
+            let state: String
+            if assessor.muslProvidesSymbol(name) { state = "musl \(release.musl)" }
+            else if kb.gcompatExports(version: release.gcompat).contains(name) { state = "gcompat \(release.gcompat)" }
+            else { state = "missing" }
+            out += "  alpine:\(release.name)".padded(16) + state + "\n"
+        }
+        return out
+    }
+}
+
+struct KB: OutputCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kb", abstract: "The releases, data files and rules the knowledge base knows.")
+
+    @Option(help: "text or json.")
+    var format: OutputFormat = .text
+
+    func execute() throws -> CommandOutput {
+        let kb = try loadKnowledge()
+        let report = KnowledgeReport(kb: kb)
+        switch format {
+        case .json: return CommandOutput(stdout: try JSON.encode(report))
+        case .text: return CommandOutput(stdout: KnowledgeText.render(report))
+        }
+    }
+}
+
+extension String {
+    func padded(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+}

@@ -1,0 +1,165 @@
+// `muslcheck check`: the verdict per file, as the JSON contract (ARCHITECTURE.md §4) and as text a person acts on.
+import Assessment
+import ELF
+import Knowledge
+
+public struct CheckResult: Encodable, Sendable {
+    public enum Status: String, Encodable, Sendable { case assessed, skipped, error }
+    public var path: String
+    public var status: Status
+    public var error: String?
+    public var assessment: Assessment?
+    public var facts: BinaryFacts?
+
+    public init(path: String, status: Status, error: String? = nil, assessment: Assessment? = nil, facts: BinaryFacts? = nil) {
+        self.path = path; self.status = status; self.error = error; self.assessment = assessment; self.facts = facts
+    }
+
+    enum Key: String, CodingKey {
+        case path, status, error, arch, libc, linkage, verdict, missingSymbols, missingLibraries, packages, minimumGlibc, findings
+        case interpreter, needed
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(path, forKey: .path)
+        try c.encode(status.rawValue, forKey: .status)
+        if let error { try c.encode(error, forKey: .error) }
+        guard let a = assessment else { return }
+        try c.encode(a.arch, forKey: .arch)
+        try c.encode(a.libc.rawValue, forKey: .libc)
+        try c.encode(a.linkage.rawValue, forKey: .linkage)
+        try c.encode(a.verdict.rawValue, forKey: .verdict)
+        try c.encode(a.missingSymbols, forKey: .missingSymbols)
+        try c.encode(a.missingLibraries, forKey: .missingLibraries)
+        try c.encode(a.packages, forKey: .packages)
+        try c.encode(a.minimumGlibc, forKey: .minimumGlibc)
+        try c.encode(a.findings, forKey: .findings)
+        try c.encode(facts?.interpreter, forKey: .interpreter)
+        try c.encode(facts?.needed ?? [], forKey: .needed)
+    }
+}
+
+public struct CheckSummary: Encodable, Sendable {
+    public var files = 0
+    public var assessed = 0
+    public var skipped = 0
+    public var errors = 0
+    public var verdicts: Verdicts = Verdicts()
+    /// The union of every assessed file's packages: one apk add line for the whole set.
+    public var packages: [String] = []
+
+    public struct Verdicts: Encodable, Sendable {
+        public var runs = 0, needsLibc6Compat = 0, needsGcompat = 0, needsRebuild = 0
+        enum CodingKeys: String, CodingKey {
+            case runs, needsLibc6Compat = "needs-libc6-compat", needsGcompat = "needs-gcompat", needsRebuild = "needs-rebuild"
+        }
+        mutating func add(_ v: Verdict) {
+            switch v {
+            case .runs: runs += 1
+            case .needsLibc6Compat: needsLibc6Compat += 1
+            case .needsGcompat: needsGcompat += 1
+            case .needsRebuild: needsRebuild += 1
+            }
+        }
+    }
+
+    /// `walkedSkips`: non-ELF files found while walking, which are counted but not listed.
+    public init(results: [CheckResult], walkedSkips: Int) {
+        files = results.count + walkedSkips
+        skipped = walkedSkips
+        var packages: [String] = []
+        for r in results {
+            switch r.status {
+            case .assessed:
+                assessed += 1
+                if let a = r.assessment {
+                    verdicts.add(a.verdict)
+                    for p in a.packages where a.verdict != .needsRebuild && !packages.contains(p) { packages.append(p) }
+                }
+            case .skipped: skipped += 1
+            case .error: errors += 1
+            }
+        }
+        self.packages = packages
+    }
+}
+
+public struct CheckReport: Encodable, Sendable {
+    public struct Tool: Encodable, Sendable { public var name = "muslcheck"; public var version: String; public var knowledgeBase: String }
+    public struct Target: Encodable, Sendable {
+        public var distribution = "alpine"
+        public var release: String, musl: String, gcompat: String
+    }
+    public struct Gate: Encodable, Sendable {
+        public var failOn: String
+        public var failed: Bool
+        public init(failOn: String, failed: Bool) { self.failOn = failOn; self.failed = failed }
+    }
+
+    public var schemaVersion = 1
+    public var tool: Tool
+    public var target: Target
+    public var results: [CheckResult]
+    public var summary: CheckSummary
+    public var gate: Gate
+
+    public init(toolVersion: String, release: AlpineRelease, results: [CheckResult], summary: CheckSummary, gate: Gate) {
+        tool = Tool(version: toolVersion, knowledgeBase: KnowledgeBase.dataVersion)
+        target = Target(release: release.name, musl: release.musl, gcompat: release.gcompat)
+        self.results = results
+        self.summary = summary
+        self.gate = gate
+    }
+}
+
+public enum CheckText {
+    /// Verdict first, then the symbols and libraries behind it, the minimum glibc, and the fix.
+    public static func render(_ report: CheckReport) -> String {
+        var out = ""
+        let t = report.target
+        out += "Target: Alpine \(t.release) (musl \(t.musl), gcompat \(t.gcompat))\n\n"
+        for r in report.results {
+            switch r.status {
+            case .error: out += "\(r.path): error: \(r.error ?? "")\n"
+            case .skipped: out += "\(r.path): skipped: \(r.error ?? "not an ELF file")\n"
+            case .assessed:
+                guard let a = r.assessment else { continue }
+                out += "\(r.path): \(a.verdict.rawValue)\n"
+                var what = "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)"
+                if let g = a.minimumGlibc { what += ", needs glibc \(g) or newer" }
+                out += what + "\n"
+                for f in a.findings.sorted(by: { $0.severity > $1.severity }) {
+                    let mark = f.severity == .error ? "error" : f.severity == .warning ? "warning" : "note"
+                    out += "  \(mark) [\(f.rule)] \(f.message)\n"
+                    if f.rule == "symbol-missing" || f.rule == "symbol-gcompat" || f.rule == "musl-symbol-newer" {
+                        for s in a.missingSymbols where f.symbols.contains(s.name) {
+                            var line = "      \(s.name)" + (s.version.map { "@" + $0 } ?? "")
+                            if let note = s.note { line += "  — \(note)" }
+                            out += line + "\n"
+                        }
+                    } else if !f.symbols.isEmpty {
+                        out += "      " + f.symbols.joined(separator: ", ") + "\n"
+                    }
+                }
+                out += "  fix: \(fix(a))\n"
+            }
+        }
+        let s = report.summary
+        let v = s.verdicts
+        out += "\n\(s.files) \(s.files == 1 ? "file" : "files"): \(s.assessed) assessed (\(v.runs) runs, \(v.needsLibc6Compat) needs-libc6-compat, \(v.needsGcompat) needs-gcompat, \(v.needsRebuild) needs-rebuild), \(s.skipped) skipped, \(s.errors) \(s.errors == 1 ? "error" : "errors")\n"
+        if !s.packages.isEmpty { out += "apk add --no-cache \(s.packages.joined(separator: " "))\n" }
+        if report.gate.failed { out += "gate failed (--fail-on \(report.gate.failOn))\n" }
+        return out
+    }
+
+    static func fix(_ a: Assessment) -> String {
+        switch a.verdict {
+        case .runs: return a.packages.isEmpty ? "nothing to do" : "apk add --no-cache \(a.packages.joined(separator: " "))"
+        case .needsLibc6Compat, .needsGcompat: return "apk add --no-cache \(a.packages.joined(separator: " "))"
+        case .needsRebuild:
+            let extra = a.packages.isEmpty ? "" : "; the rebuilt program needs apk add --no-cache \(a.packages.joined(separator: " "))"
+            return "rebuild against musl (in an Alpine build stage) or link statically" + extra
+        }
+    }
+}
