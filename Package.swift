@@ -45,8 +45,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "muslcheck", dependencies: ["MuslcheckCLI"]),
-        .testTarget(name: "ELFTests", dependencies: ["ELF"]),
-        .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment"]),
-        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "ELF", "Knowledge", "Assessment", "Reporting"]),
+        // Fixture paths and golden files for the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
+        .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "ELF", "Knowledge", "Assessment", "Reporting", "TestSupport"]),
     ]
 )

@@ -48,7 +48,7 @@ public struct Assessor: Sendable {
             if state.libc == .glibc {
                 state.find("static-glibc", "statically linked against glibc (ABI tag \(facts.abiTag?.version ?? "")): getpwnam, getaddrinfo, iconv and dlopen still look for glibc modules at run time")
             }
-            return state.assessment(.runs)
+            return finish(state)
         }
         checkInterpreter(&state)
         checkLibraries(&state, path: path, locate: locate)
@@ -73,7 +73,8 @@ public struct Assessor: Sendable {
         var facts: BinaryFacts
         var libc: Libc
         var level = Verdict.runs
-        var compatPackages: [String] = []
+        /// A NEEDED file only libc6-compat installs (libcrypt.so.1 on 3.14-3.18), needed even beside gcompat.
+        var libc6CompatFile = false
         var libraryPackages: [String] = []
         var missingSymbols: [MissingSymbol] = []
         var missingLibraries: [MissingLibrary] = []
@@ -83,7 +84,6 @@ public struct Assessor: Sendable {
         mutating func find(_ rule: String, _ message: String, symbols: [String] = [], libraries: [String] = []) {
             findings.append((rule, message, symbols, libraries))
         }
-        mutating func addCompat(_ package: String) { if !compatPackages.contains(package) { compatPackages.append(package) } }
         mutating func addLibrary(_ package: String) { if !libraryPackages.contains(package) { libraryPackages.append(package) } }
 
         func assessment(_ verdict: Verdict) -> Assessment {
@@ -119,11 +119,9 @@ public struct Assessor: Sendable {
         let (libc6, gcompat) = compatPaths(arch)
         if libc6.contains(interp) {
             state.raise(.needsLibc6Compat)
-            state.addCompat("libc6-compat")
             state.find("glibc-interpreter", "program interpreter \(interp) is glibc's; libc6-compat links it to musl on Alpine \(release.name)")
         } else if gcompat.contains(interp) {
             state.raise(.needsGcompat)
-            state.addCompat("gcompat")
             state.find("glibc-interpreter", "program interpreter \(interp) is glibc's; on Alpine \(release.name) only gcompat installs it")
         } else {
             state.raise(.needsRebuild)
@@ -147,8 +145,7 @@ public struct Assessor: Sendable {
             if loaderSonames.contains(soname) || soname.hasPrefix("ld-linux") {
                 if soname == loader(arch)?.gcompatSoname, !compatPaths(arch).gcompat.isEmpty {
                     state.raise(.needsGcompat)
-                    state.addCompat("gcompat")
-                    state.find("loader-needed", "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name", libraries: [soname])
+                            state.find("loader-needed", "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name", libraries: [soname])
                 } else {
                     state.raise(.needsRebuild)
                     state.missingLibraries.append(MissingLibrary(soname: soname, reason: "glibc loader of another architecture or one gcompat does not install here"))
@@ -161,12 +158,11 @@ public struct Assessor: Sendable {
                 let providers = (entry?.providers ?? []).filter(inRange)
                 if providers.contains(where: { $0.package == "libc6-compat" }) && release.libc6Compat == .subpackage {
                     state.raise(.needsLibc6Compat)
-                    state.addCompat("libc6-compat")
+                    state.libc6CompatFile = true
                     state.find("compat-library", "NEEDED \(soname) comes from libc6-compat on Alpine \(release.name)", libraries: [soname])
                 } else if providers.contains(where: { $0.package == "gcompat" || $0.package == "libc6-compat" }) {
                     state.raise(.needsGcompat)
-                    state.addCompat("gcompat")
-                    state.find("compat-library", "NEEDED \(soname) comes from gcompat on Alpine \(release.name)", libraries: [soname])
+                            state.find("compat-library", "NEEDED \(soname) comes from gcompat on Alpine \(release.name)", libraries: [soname])
                 } else {
                     state.raise(.needsRebuild)
                     state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "no package provides it"))
@@ -250,7 +246,6 @@ public struct Assessor: Sendable {
         }
         if !viaGcompat.isEmpty {
             state.raise(.needsGcompat)
-            state.addCompat("gcompat")
             state.find("symbol-gcompat", "\(viaGcompat.count) \(viaGcompat.count == 1 ? "import" : "imports") musl \(release.musl) lacks but gcompat \(release.gcompat) provides",
                        symbols: viaGcompat.map(\.name))
         }
@@ -287,7 +282,7 @@ public struct Assessor: Sendable {
         switch state.level {
         case .runs: a.packages = state.libraryPackages
         case .needsLibc6Compat: a.packages = ["libc6-compat"] + state.libraryPackages
-        case .needsGcompat: a.packages = state.compatPackages.sorted { $0 == "gcompat" && $1 != "gcompat" } + state.libraryPackages
+        case .needsGcompat: a.packages = ["gcompat"] + (state.libc6CompatFile ? ["libc6-compat"] : []) + state.libraryPackages
         case .needsRebuild: a.packages = state.libraryPackages
         }
         a.minimumGlibc = minimumGlibc(state.facts)

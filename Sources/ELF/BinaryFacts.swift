@@ -107,23 +107,27 @@ public struct ImportedSymbol: Hashable, Sendable, Codable {
 public struct VersionNeed: Hashable, Sendable, Codable {
     public var name: String
     public var weak: Bool
+    public init(name: String, weak: Bool) { self.name = name; self.weak = weak }
 }
 
 /// One Verneed entry: the versions this file requires of one library.
 public struct VersionRequirement: Hashable, Sendable, Codable {
     public var library: String
     public var versions: [VersionNeed]
+    public init(library: String, versions: [VersionNeed]) { self.library = library; self.versions = versions }
 }
 
 public struct ExportedSymbol: Hashable, Sendable, Codable {
     public var name: String
     public var version: String?
+    public init(name: String, version: String?) { self.name = name; self.version = version }
 }
 
 /// NT_GNU_ABI_TAG: written only by glibc toolchains, so it tells static glibc from static musl.
 public struct ABITag: Hashable, Sendable, Codable {
     public var os: String
     public var version: String
+    public init(os: String, version: String) { self.os = os; self.version = version }
 }
 
 /// What `.go.buildinfo` says about how a Go binary was built.
@@ -132,7 +136,8 @@ public struct GoBuildInfo: Hashable, Sendable, Codable {
     public var path: String?
     public var cgoEnabled: Bool?
     public var tags: [String]
-    public var settings: [String: String]
+    /// The `build` lines as KEY=VALUE, in the order the binary lists them.
+    public var settings: [String]
 }
 
 /// Everything the reader learned about one ELF file.

@@ -78,7 +78,8 @@ public enum ELFReader {
     }
 
     private static func decode(_ elf: OpaquePointer, options: ReadOptions) -> ReadResult {
-        guard elf_kind(elf) == ELF_K_ELF else { return .notELF }
+        // The caller saw the ELF magic, so anything libelf will not take as ELF is a damaged one.
+        guard elf_kind(elf) == ELF_K_ELF else { return .failed("ELF magic present but the identification bytes are truncated or invalid") }
         var size = 0
         guard let rawPointer = elf_rawfile(elf, &size) else { return .failed(libelfError("elf_rawfile")) }
         let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(rawPointer), count: size)

@@ -598,7 +598,7 @@ struct FactsDecoder {
             facts.gaps.append(Gap(.buildInfo, "Go build info header at offset \(at) could not be decoded"))
             return
         }
-        var info = GoBuildInfo(goVersion: version, path: nil, cgoEnabled: nil, tags: [], settings: [:])
+        var info = GoBuildInfo(goVersion: version, path: nil, cgoEnabled: nil, tags: [], settings: [])
         if var mod = modinfo {
             let utf8 = Array(mod.utf8)
             if utf8.count >= 33, utf8[utf8.count - 17] == 0x0A {
@@ -613,7 +613,7 @@ struct FactsDecoder {
                     let setting = fields[1...].joined(separator: "\t")
                     guard let eq = setting.firstIndex(of: "=") else { continue }
                     let key = String(setting[..<eq]), value = String(setting[setting.index(after: eq)...])
-                    info.settings[key] = value
+                    info.settings.append(setting)
                     if key == "CGO_ENABLED" { info.cgoEnabled = value == "1" }
                     if key == "-tags" { info.tags = value.split(separator: ",").map(String.init) }
                 default: break

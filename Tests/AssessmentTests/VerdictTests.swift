@@ -1,0 +1,102 @@
+import Assessment
+import ELF
+import Foundation
+import Knowledge
+import Testing
+import TestSupport
+
+func assess(_ fixture: String, _ target: String) throws -> Assessment {
+    guard case .elf(let facts) = ELFReader.read(path: Fixtures.path(fixture)) else {
+        throw TestFailure("cannot read \(fixture)")
+    }
+    guard let release = kb.release(named: target) else { throw TestFailure("no release \(target)") }
+    return Assessor(kb: kb, release: release).assess(facts, path: Fixtures.path(fixture)) { soname, _, path in
+        let candidate = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("lib/\(soname)").path
+        return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+struct VerdictCase: Sendable, CustomTestStringConvertible {
+    var fixture: String, target: String, verdict: Verdict, packages: [String]
+    var testDescription: String { "\(fixture) on \(target) → \(verdict.rawValue)" }
+}
+
+@Suite struct FixtureVerdicts {
+    static let table: [VerdictCase] = [
+        .init(fixture: "hello-glibc", target: "3.17", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
+        .init(fixture: "hello-glibc", target: "3.20", verdict: .needsGcompat, packages: ["gcompat"]),
+        .init(fixture: "hello-musl", target: "3.14", verdict: .runs, packages: []),
+        .init(fixture: "crypt", target: "3.17", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
+        .init(fixture: "crypt", target: "3.19", verdict: .needsGcompat, packages: ["gcompat"]),
+        .init(fixture: "ldso", target: "3.17", verdict: .needsGcompat, packages: ["gcompat"]),
+        .init(fixture: "glibconly", target: "3.16", verdict: .needsGcompat, packages: ["gcompat"]),
+        .init(fixture: "recent", target: "3.20", verdict: .needsRebuild, packages: []),
+        .init(fixture: "resinit", target: "3.23", verdict: .needsRebuild, packages: []),
+        .init(fixture: "lfs64", target: "3.17", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
+        .init(fixture: "lfs64", target: "3.18", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
+        .init(fixture: "lfs64", target: "3.19", verdict: .needsRebuild, packages: []),
+        .init(fixture: "lfs64", target: "3.24", verdict: .needsGcompat, packages: ["gcompat"]),
+        .init(fixture: "ifunc", target: "3.20", verdict: .needsRebuild, packages: []),
+        .init(fixture: "hello-static-glibc", target: "3.14", verdict: .runs, packages: []),
+        .init(fixture: "hello-static-pie-glibc", target: "3.20", verdict: .runs, packages: []),
+        .init(fixture: "hello-go-static", target: "3.20", verdict: .runs, packages: []),
+        .init(fixture: "hello-go-cgo", target: "3.17", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
+        .init(fixture: "hello-cxx", target: "3.20", verdict: .needsGcompat, packages: ["gcompat", "libstdc++", "libgcc"]),
+        .init(fixture: "weak", target: "3.17", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
+        .init(fixture: "app-runpath", target: "3.17", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
+        .init(fixture: "hello-aarch64", target: "3.18", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
+        .init(fixture: "hello-s390x", target: "3.21", verdict: .needsGcompat, packages: ["gcompat"]),
+    ]
+
+    @Test(arguments: table)
+    func verdict(_ c: VerdictCase) throws {
+        let a = try assess(c.fixture, c.target)
+        #expect(a.verdict == c.verdict, "findings: \(a.findings.map(\.message))")
+        #expect(a.packages == c.packages)
+    }
+
+    @Test func missingSymbolsSayWhoProvidesThem() throws {
+        let recent = try assess("recent", "3.20")
+        #expect(Set(recent.missingSymbols.map(\.name)) == ["fcntl64", "arc4random"])
+        #expect(recent.missingSymbols.allSatisfy { $0.providedBy == nil && $0.note != nil })
+        #expect(recent.minimumGlibc == "2.36")
+        let fortified = try assess("glibconly", "3.20")
+        #expect(Set(fortified.missingSymbols.map(\.name)) == ["__printf_chk", "backtrace", "error", "gnu_get_libc_version"])
+        #expect(fortified.missingSymbols.allSatisfy { $0.providedBy == "gcompat" })
+    }
+
+    @Test func staticGlibcIsToldApartFromStaticMusl() throws {
+        let glibc = try assess("hello-static-glibc", "3.20")
+        #expect(glibc.libc == .glibc && glibc.findings.contains { $0.rule == "static-glibc" })
+        let musl = try assess("hello-static-musl", "3.20")
+        #expect(musl.libc != .glibc && !musl.findings.contains { $0.rule == "static-glibc" })
+        #expect(try assess("hello-go-static", "3.20").libc == .none)
+    }
+
+    @Test func aMuslBinaryNeedingANewerMuslDoesNotRun() throws {
+        var f = BinaryFacts(is64: true, bigEndian: false, machine: .x86_64, type: .dyn, osABI: 0, entry: 0x1000)
+        f.interpreter = "/lib/ld-musl-x86_64.so.1"
+        f.needed = ["libc.musl-x86_64.so.1"]
+        f.linkage = .dynamic
+        f.imports = [ImportedSymbol(name: "renameat2"), ImportedSymbol(name: "printf")]
+        let old = Assessor(kb: kb, release: try #require(kb.release(named: "3.23"))).assess(f, path: "/x")
+        #expect(old.verdict == .needsRebuild)
+        #expect(old.missingSymbols.map(\.name) == ["renameat2"])
+        #expect(old.missingSymbols.first?.firstMusl == "1.2.6")
+        let new = Assessor(kb: kb, release: try #require(kb.release(named: "edge"))).assess(f, path: "/x")
+        #expect(new.verdict == .runs)
+    }
+
+    @Test func damagedSymbolTablesAreNeverGuessed() throws {
+        guard case .elf(let facts) = ELFReader.read(path: Fixtures.malformed.appendingPathComponent("dynamic-past-end").path) else {
+            Issue.record("expected facts"); return
+        }
+        let a = Assessor(kb: kb, release: try #require(kb.newestStable)).assess(facts, path: "/x")
+        #expect(a.unassessable != nil)
+    }
+}

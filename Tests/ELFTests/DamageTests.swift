@@ -1,0 +1,145 @@
+import ELF
+import Foundation
+import Scanning
+import Testing
+import TestSupport
+
+@Suite struct DamagedInput {
+    /// What each derived file must give: an error, or facts with a gap in the named part.
+    static let expectations: [String: String] = [
+        "empty": "not-elf", "magic-only": "error",
+        "truncated-ehdr": "error", "truncated-phdrs": "error", "phoff-past-end": "error", "garbage-after-magic": "error",
+        "truncated-half": "gap:dynamic", "dynamic-past-end": "gap:dynamic", "phnum-huge": "gap:dynamic",
+        "shoff-past-end": "gap:sections", "dynsym-entsize-zero": "gap:sections",
+        "versym-past-end": "gap:versions", "vernaux-name-past-strtab": "gap:versions",
+        "dynstr-unterminated": "gap:dynamic",
+        "dynamic-size-huge": "ok", "dynsym-size-huge": "gap:symbols", "verneed-count-huge": "ok",
+        "verneed-next-wraps": "ok", "vernaux-next-wraps": "gap:versions",
+    ]
+
+    @Test(arguments: Fixtures.manifest.malformed.map(\.name))
+    func eachMalformedFileIsReportedPrecisely(name: String) {
+        let result = ELFReader.read(path: Fixtures.malformed.appendingPathComponent(name).path)
+        let expected = Self.expectations[name]
+        #expect(expected != nil, "no expectation for \(name)")
+        switch result {
+        case .notELF: #expect(expected == "not-elf")
+        case .failed(let message):
+            #expect(expected == "error", "\(name): \(message)")
+            #expect(!message.isEmpty)
+        case .elf(let f):
+            if let expected, expected.hasPrefix("gap:") {
+                #expect(f.gaps.contains { "gap:" + $0.part.rawValue == expected }, "\(name): gaps \(f.gaps)")
+            } else {
+                #expect(expected == "ok", "\(name): read cleanly but expected \(expected ?? "?")")
+            }
+        }
+    }
+
+    @Test func errorMessagesSayWhereTheDamageIs() {
+        guard case .failed(let message) = ELFReader.read(path: Fixtures.malformed.appendingPathComponent("phoff-past-end").path) else {
+            Issue.record("expected an error"); return
+        }
+        #expect(message.contains("e_phoff 18446744073709486080"))
+        guard case .elf(let f) = ELFReader.read(path: Fixtures.malformed.appendingPathComponent("versym-past-end").path) else {
+            Issue.record("expected facts"); return
+        }
+        #expect(f.gaps.first?.message.contains("offset 68719476720") == true)
+        #expect(f.needed == ["libc.so.6"])  // the rest is still read
+    }
+
+    /// Every prefix of small fixtures, and a stride through the others: each returns, none crashes.
+    @Test(arguments: ["hello-glibc", "hello-nosections", "hello-musl", "lib/libgreet.so.1", "hello-s390x", "hello-i686"])
+    func everyTruncationPointReturns(name: String) throws {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
+        var outcomes = [0, 0, 0]
+        for length in 0...bytes.count {
+            switch ELFReader.read(bytes: Array(bytes[0..<length])) {
+            case .notELF: outcomes[0] += 1
+            case .failed: outcomes[1] += 1
+            case .elf: outcomes[2] += 1
+            }
+        }
+        #expect(outcomes.reduce(0, +) == bytes.count + 1)
+        #expect(outcomes[0] == 4)  // lengths 0...3 lack the magic
+        #expect(outcomes[2] >= 1)  // the whole file reads
+    }
+
+    @Test(arguments: ["hello-go-cgo", "hello-static-glibc", "hello-cxx", "glibconly"])
+    func truncationStrideOnLargerFiles(name: String) throws {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
+        var read = 0
+        for length in stride(from: 0, through: bytes.count, by: max(1, bytes.count / 3000)) {
+            _ = ELFReader.read(bytes: Array(bytes[0..<length]))
+            read += 1
+        }
+        #expect(read > 100)
+    }
+
+    /// Deterministic byte corruption: a fixed seed, many flipped headers and tables. Nothing may crash.
+    @Test(arguments: ["hello-glibc", "hello-nosections", "lib/libgreet.so.1", "hello-s390x"])
+    func corruptedBytesNeverCrash(name: String) throws {
+        let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
+        var rng = SplitMix(seed: 0x5EED)
+        var results = [0, 0, 0]
+        for _ in 0..<1500 {
+            var bytes = original
+            for _ in 0..<Int(rng.next() % 8 + 1) {
+                // Mostly the first 4 KiB (headers, dynamic tables), sometimes anywhere.
+                let span = rng.next() % 4 == 0 ? bytes.count : min(bytes.count, 4096)
+                let at = Int(rng.next() % UInt64(span))
+                bytes[at] = UInt8(truncatingIfNeeded: rng.next())
+            }
+            switch ELFReader.read(bytes: bytes) {
+            case .notELF: results[0] += 1
+            case .failed: results[1] += 1
+            case .elf: results[2] += 1
+            }
+        }
+        #expect(results[2] > 0)
+    }
+
+    @Test func fifosAndDevicesAreNeverOpenedForReading() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-fifo-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("pipe").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // Named explicitly: reported, not opened.
+        let named = Walker.collect([fifo, "/dev/null"])
+        #expect(named.count == 2)
+        #expect(named.allSatisfy { if case .unreadable = $0.kind { return true } else { return false } })
+        // Found while walking: passed over.
+        #expect(Walker.collect([dir.path]).isEmpty)
+        // Read directly: refused without blocking.
+        guard case .failed(let message) = ELFReader.read(path: fifo) else { Issue.record("FIFO was read"); return }
+        #expect(message == "not a regular file")
+    }
+
+    @Test func symlinksAreNotFollowedWhileWalking() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-links-\(getpid())")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("sub/loop").path, withDestinationPath: dir.path)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("outside").path, withDestinationPath: Fixtures.path("hello-glibc"))
+        try Data([1, 2, 3]).write(to: dir.appendingPathComponent("sub/file"))
+        #expect(Walker.collect([dir.path]).map { URL(fileURLWithPath: $0.path).lastPathComponent } == ["file"])
+        // Asked to follow: the loop back to the root is walked once, the outside link is read.
+        let followed = Walker.collect([dir.path], options: WalkOptions(followSymlinks: true)).map(\.path)
+        #expect(followed.filter { $0.hasSuffix("/file") }.count == 1)
+        #expect(followed.contains { $0.hasSuffix("/outside") })
+    }
+}
+
+/// A small deterministic generator, so failures reproduce.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
