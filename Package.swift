@@ -33,7 +33,7 @@ let package = Package(
         // BinaryFacts + KnowledgeBase + target release → Assessment. Pure functions, no I/O.
         .target(name: "Assessment", dependencies: ["ELF", "Knowledge"]),
         // Finds candidate files under the given paths and reads them on all cores.
-        .target(name: "Scanning", dependencies: ["ELF"]),
+        .target(name: "Scanning", dependencies: ["ELF", "Assessment"]),
         // Assessments and facts → text and JSON.
         // Release builds skip dynamic exclusivity checks here: the JSON writer appends to one buffer
         // millions of times and the checks were a tenth of a large report's time.
@@ -48,7 +48,7 @@ let package = Package(
         // Fixture paths and golden files for the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
-        .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "TestSupport"]),
+        .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "ELF", "Knowledge", "Assessment", "Reporting", "TestSupport"]),
     ]
 )

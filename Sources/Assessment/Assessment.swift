@@ -74,3 +74,15 @@ public struct Assessment: Sendable {
     /// Set when the file could be read but not judged (its dynamic segment or symbols are damaged).
     public var unassessable: String?
 }
+
+/// The libraries a binary loads, as found on disk by the scanner (the engine itself does no I/O).
+public struct Dependencies: Sendable {
+    /// soname → where it was found, for every library reached (directly or through other libraries).
+    public var found: [String: String] = [:]
+    /// Names musl can bind from those libraries (default-version, non-IFUNC exports).
+    public var exports: Set<String> = []
+    /// Libraries found but unreadable.
+    public var problems: [String] = []
+    public init() {}
+    public static let none = Dependencies()
+}

@@ -6,10 +6,6 @@ import Knowledge
 public struct Assessor: Sendable {
     public let kb: KnowledgeBase
     public let release: AlpineRelease
-    /// Finds a NEEDED library beside the binary (RPATH, RUNPATH, its directory); injected so the engine
-    /// does no I/O. Returns where it was found.
-    public typealias Locator = @Sendable (_ soname: String, _ facts: BinaryFacts, _ path: String) -> String?
-
     private let musl: Set<String>
     private let muslApproximate: Bool
     private let gcompat: Set<String>
@@ -23,15 +19,24 @@ public struct Assessor: Sendable {
 
     /// Assesses one binary. Architectures other than the one this assessor was made for get their own
     /// export list (x86_64 and aarch64 measured, the rest approximate).
-    public func assess(_ facts: BinaryFacts, path: String, locate: Locator? = nil) -> Assessment {
+    /// `dependencies`: the libraries found for the binary's NEEDED entries (see DependencyResolver).
+    public func assess(_ facts: BinaryFacts, path: String, dependencies: Dependencies = .none) -> Assessment {
         if facts.arch != "x86_64" && facts.arch != "aarch64" || muslApproximate {
-            return Assessor(kb: kb, release: release, arch: facts.arch).run(facts, path: path, locate: locate)
+            return Assessor(kb: kb, release: release, arch: facts.arch).run(facts, path: path, dependencies: dependencies)
         }
-        return run(facts, path: path, locate: locate)
+        return run(facts, path: path, dependencies: dependencies)
     }
 
-    private func run(_ facts: BinaryFacts, path: String, locate: Locator?) -> Assessment {
-        var state = State(facts: facts, libc: libc(of: facts))
+    /// NEEDED names the scanner should not look for on disk: musl itself, compat packages, glibc-only libraries.
+    public static func isProvidedBySystem(_ soname: String, kb: KnowledgeBase) -> Bool {
+        switch kb.library(soname)?.kind {
+        case .muslSelf?, .compat?, .glibcOnly?: return true
+        default: return soname.hasPrefix("ld-linux") || soname.hasPrefix("ld-musl") || kb.loaders.values.contains { $0.gcompatSoname == soname }
+        }
+    }
+
+    private func run(_ facts: BinaryFacts, path: String, dependencies: Dependencies) -> Assessment {
+        var state = State(facts: facts, libc: libc(of: facts), dependencies: dependencies)
         if let blocking = facts.gaps.first(where: { $0.part == .dynamic || $0.part == .symbols }) {
             var a = state.assessment(.runs)
             a.unassessable = "cannot judge a damaged file: \(blocking.message)"
@@ -51,7 +56,7 @@ public struct Assessor: Sendable {
             return finish(state)
         }
         checkInterpreter(&state)
-        checkLibraries(&state, path: path, locate: locate)
+        checkLibraries(&state)
         if state.libc == .musl {
             checkMuslSymbols(&state)
         } else {
@@ -60,6 +65,14 @@ public struct Assessor: Sendable {
                 state.raise(.needsRebuild)
                 state.find("irelative", "IRELATIVE relocations (GNU indirect functions): musl stops with 'unsupported relocation type'")
             }
+        }
+        if !facts.referencedIFuncs.isEmpty {
+            state.raise(.needsRebuild)
+            state.missingSymbols += facts.referencedIFuncs.map {
+                MissingSymbol(name: $0, version: nil, providedBy: nil, note: "GNU indirect function defined in this file; musl never binds STT_GNU_IFUNC symbols")
+            }
+            state.find("ifunc-symbols", "\(facts.referencedIFuncs.count) GNU indirect \(facts.referencedIFuncs.count == 1 ? "function" : "functions") this file defines and refers to: musl never binds them ('symbol not found')",
+                       symbols: facts.referencedIFuncs)
         }
         if state.level == .needsGcompat && !release.gcompatChecked {
             state.find("unverified-gcompat", "gcompat \(release.gcompat) is assumed for Alpine \(release.name); the release's package was not checked")
@@ -72,6 +85,7 @@ public struct Assessor: Sendable {
     struct State {
         var facts: BinaryFacts
         var libc: Libc
+        var dependencies: Dependencies
         var level = Verdict.runs
         /// A NEEDED file only libc6-compat installs (libcrypt.so.1 on 3.14-3.18), needed even beside gcompat.
         var libc6CompatFile = false
@@ -135,7 +149,7 @@ public struct Assessor: Sendable {
         return true
     }
 
-    private func checkLibraries(_ state: inout State, path: String, locate: Locator?) {
+    private func checkLibraries(_ state: inout State) {
         let arch = state.facts.arch
         let loaderSonames = Set(kb.loaders.values.map(\.gcompatSoname))
         var unknown: [String] = []
@@ -173,10 +187,7 @@ public struct Assessor: Sendable {
                 state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "only glibc ships it"))
                 state.find("glibc-only-library", "NEEDED \(soname): \(entry?.note ?? "only glibc ships it")", libraries: [soname])
             case .package?:
-                if let found = locate?(soname, state.facts, path) {
-                    _ = found  // shipped beside the binary: no package needed
-                    continue
-                }
+                if state.dependencies.found[soname] != nil { continue }  // shipped with the binary: no package needed
                 let package = (entry?.providers ?? []).first(where: inRange)?.package
                 state.missingLibraries.append(MissingLibrary(soname: soname, package: package, reason: entry?.note ?? ""))
                 if let package {
@@ -186,7 +197,7 @@ public struct Assessor: Sendable {
                     unknown.append(soname)
                 }
             case .muslSelf?, nil:
-                if locate?(soname, state.facts, path) != nil { continue }
+                if state.dependencies.found[soname] != nil { continue }
                 state.missingLibraries.append(MissingLibrary(soname: soname, reason: "not in the knowledge base and not found beside the binary"))
                 unknown.append(soname)
             }
@@ -230,11 +241,11 @@ public struct Assessor: Sendable {
         var weakMissing: [String] = []
         let gcompatHere = !compatPaths(state.facts.arch).gcompat.isEmpty
         let dependsOnLibc = state.facts.needed.contains { isLibcLibrary($0) }
-        for symbol in state.facts.imports {
+        for symbol in state.facts.imports + state.facts.copyImports {
             let isLibc: Bool
             if let library = symbol.library { isLibc = isLibcLibrary(library) }
             else { isLibc = dependsOnLibc && (kb.glibc[symbol.name] != nil) }
-            guard isLibc, !muslProvides(symbol.name) else { continue }
+            guard isLibc, !muslProvides(symbol.name), !state.dependencies.exports.contains(symbol.name) else { continue }
             let inGcompat = gcompatHere && gcompat.contains(symbol.name)
             if symbol.weak {
                 weakMissing.append(symbol.name + (inGcompat ? " (gcompat has it)" : ""))
@@ -262,8 +273,9 @@ public struct Assessor: Sendable {
 
     private func checkMuslSymbols(_ state: inout State) {
         var newer: [MissingSymbol] = []
-        for symbol in state.facts.imports where !symbol.weak {
-            guard kb.isMuslName(symbol.name, arch: state.facts.arch), !muslProvides(symbol.name) else { continue }
+        for symbol in state.facts.imports + state.facts.copyImports where !symbol.weak {
+            guard kb.isMuslName(symbol.name, arch: state.facts.arch), !muslProvides(symbol.name),
+                  !state.dependencies.exports.contains(symbol.name) else { continue }
             newer.append(MissingSymbol(name: symbol.name, version: symbol.version, providedBy: nil,
                                        note: kb.note(for: symbol.name)?.note,
                                        firstMusl: kb.muslFirstVersion(of: symbol.name, arch: state.facts.arch)))

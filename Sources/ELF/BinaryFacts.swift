@@ -120,7 +120,15 @@ public struct VersionRequirement: Hashable, Sendable, Codable {
 public struct ExportedSymbol: Hashable, Sendable, Codable {
     public var name: String
     public var version: String?
-    public init(name: String, version: String?) { self.name = name; self.version = version }
+    /// A non-default version (`name@VER`, not `name@@VER`): musl's lookup never binds to it.
+    public var hidden: Bool
+    /// STT_GNU_IFUNC: musl's lookup never binds to it either.
+    public var ifunc: Bool
+    public init(name: String, version: String?, hidden: Bool = false, ifunc: Bool = false) {
+        self.name = name; self.version = version; self.hidden = hidden; self.ifunc = ifunc
+    }
+    /// Whether musl's loader can bind another object's import to this symbol.
+    public var bindableByMusl: Bool { !hidden && !ifunc }
 }
 
 /// NT_GNU_ABI_TAG: written only by glibc toolchains, so it tells static glibc from static musl.
@@ -158,6 +166,9 @@ public struct BinaryFacts: Sendable {
     public var flags1: UInt64 = 0
     public var linkage: Linkage = .static
     public var imports: [ImportedSymbol] = []
+    /// Symbols defined in the file itself but filled from a library at load time by COPY relocations
+    /// (an executable's references to library data such as `stderr`): the loader must find these too.
+    public var copyImports: [ImportedSymbol] = []
     public var versionRequirements: [VersionRequirement] = []
     public var versionDefinitions: [String] = []
     public var exportCount = 0
@@ -169,6 +180,8 @@ public struct BinaryFacts: Sendable {
     public var comments: [String] = []
     public var goBuildInfo: GoBuildInfo?
     public var hasIRelative = false
+    /// GNU indirect functions this file defines and its own relocations refer to: musl cannot bind them.
+    public var referencedIFuncs: [String] = []
     public var hasTLS = false
     /// PT_GNU_STACK p_flags and p_memsz, when that header exists.
     public var stackFlags: UInt32?

@@ -128,7 +128,9 @@ struct FactsDecoder {
             }
         }
         let dynamic = readDynamic(header: dynamicHeader)
-        readSymbols(dynamic: dynamic)
+        let tables = symbolTables(dynamic: dynamic)
+        let relocations = readRelocations(dynamic: dynamic, symbolCount: tables?.count ?? 0)
+        if let tables { readSymbols(tables, relocations: relocations) }
         facts.linkage = linkage(hasDynamic: dynamic != nil)
         if notes.isEmpty {
             notes = layout.sections.filter { $0.type == 7 /* SHT_NOTE */ }
@@ -136,7 +138,6 @@ struct FactsDecoder {
         }
         for (r, _) in notes { readNotes(r) }
         readComments()
-        readRelocations(dynamic: dynamic)
         readGoBuildInfo()
     }
 
@@ -321,8 +322,7 @@ struct FactsDecoder {
 
     private struct NeededVersion { var name: String; var library: String }
 
-    private mutating func readSymbols(dynamic: Dynamic?) {
-        guard let tables = symbolTables(dynamic: dynamic) else { return }
+    private mutating func readSymbols(_ tables: SymbolTables, relocations: RelocationUse) {
         let stringEnd = tables.strings.end
         func string(_ offset: UInt32) -> String? {
             let o = Int(offset)
@@ -429,10 +429,23 @@ struct FactsDecoder {
                 }
                 facts.imports.append(symbol)
             } else if binding != 0 {  // not STB_LOCAL
+                // An executable's data imports are defined in its own .bss and filled by a COPY relocation
+                // (or carry a version it needs from a library): the loader must still find them.
+                if relocations.copied.contains(index) || (versionIndex > 1 && needed[versionIndex] != nil),
+                   let name = string(nameOffset), !name.isEmpty {
+                    let v = needed[versionIndex]
+                    facts.copyImports.append(ImportedSymbol(name: name, version: v?.name, library: v?.library,
+                                                            weak: binding == 2, type: SymbolType(stType: info & 0xf)))
+                }
                 exportCount += 1
+                let ifunc = info & 0xf == 10
+                // musl never resolves STT_GNU_IFUNC symbols, so a reference to one of its own fails to load.
+                if ifunc, index < relocations.referenced.count, relocations.referenced[index], let name = string(nameOffset) {
+                    facts.referencedIFuncs.append(name)
+                }
                 if options.exportNames, let name = string(nameOffset), !name.isEmpty {
-                    let version = versionIndex > 1 && !hidden ? defined[versionIndex] : nil
-                    exports.append(ExportedSymbol(name: name, version: version))
+                    let version = versionIndex > 1 ? defined[versionIndex] : nil
+                    exports.append(ExportedSymbol(name: name, version: version, hidden: hidden, ifunc: ifunc))
                 }
             }
         }
@@ -509,25 +522,33 @@ struct FactsDecoder {
         }
     }
 
-    // MARK: Relocations (only whether an IRELATIVE one exists)
+    // MARK: Relocations: whether an IRELATIVE one exists, and which symbols COPY relocations fill
 
-    private var iRelativeType: UInt32? {
+    /// (IRELATIVE, COPY) relocation types per machine.
+    private var relocationTypes: (irelative: UInt32, copy: UInt32)? {
         switch facts.machine {
-        case .x86_64: return 37
-        case .i386: return 42
-        case .aarch64: return 1032
-        case .arm: return 160
-        case .s390: return 61
-        case .ppc64: return 248
-        case .ppc: return 248
-        case .riscv: return 58
-        case .loongarch: return 12
+        case .x86_64: return (37, 5)
+        case .i386: return (42, 5)
+        case .aarch64: return (1032, 1024)
+        case .arm: return (160, 20)
+        case .s390: return (61, 9)
+        case .ppc64, .ppc: return (248, 19)
+        case .riscv: return (58, 4)
+        case .loongarch: return (12, 4)
         default: return nil
         }
     }
 
-    private mutating func readRelocations(dynamic: Dynamic?) {
-        guard let irel = iRelativeType else { return }
+    struct RelocationUse {
+        /// Symbols COPY relocations fill from a library at load time.
+        var copied = Set<Int>()
+        /// Symbols some dynamic relocation refers to, by index.
+        var referenced: [Bool] = []
+    }
+
+    private mutating func readRelocations(dynamic: Dynamic?, symbolCount: Int) -> RelocationUse {
+        var use = RelocationUse(referenced: Array(repeating: false, count: symbolCount))
+        guard let (irel, copy) = relocationTypes else { return use }
         var tables: [(Region, Bool)] = []  // region, has addend
         let relSections = layout.sections.filter { $0.type == 4 || $0.type == 9 }
         if !relSections.isEmpty {
@@ -546,10 +567,14 @@ struct FactsDecoder {
             while at + entry <= r.end {
                 guard let info = bytes.word(at + infoOffset, is64: is64) else { break }
                 let type = is64 ? UInt32(truncatingIfNeeded: info) : UInt32(info & 0xff)
-                if type == irel { facts.hasIRelative = true; return }
+                let symbol = Int(is64 ? info >> 32 : info >> 8)
+                if type == irel { facts.hasIRelative = true }
+                if type == copy { use.copied.insert(symbol) }
+                if symbol > 0 && symbol < symbolCount { use.referenced[symbol] = true }
                 at += entry
             }
         }
+        return use
     }
 
     // MARK: Go build info

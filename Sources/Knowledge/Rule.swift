@@ -34,6 +34,7 @@ public struct Rule: Codable, Sendable, Hashable {
         public var irelative: Bool?
         public var abiTag: Bool?
         public var damagedVersions: Bool?
+        public var ifuncs: [String]?
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -51,6 +52,7 @@ public struct Rule: Codable, Sendable, Hashable {
             irelative = try c.decodeIfPresent(Bool.self, forKey: .irelative)
             abiTag = try c.decodeIfPresent(Bool.self, forKey: .abiTag)
             damagedVersions = try c.decodeIfPresent(Bool.self, forKey: .damagedVersions)
+            ifuncs = try c.decodeIfPresent([String].self, forKey: .ifuncs)
         }
     }
 }

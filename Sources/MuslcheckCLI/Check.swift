@@ -48,6 +48,11 @@ struct Check: OutputCommand {
     @Flag(help: "Follow symbolic links while walking directories.")
     var followSymlinks = false
 
+    @Option(name: .customLong("library-path"), help: ArgumentHelp(
+        "A directory of the target system's libraries (an unpacked image's /usr/lib, say), searched for NEEDED libraries after RPATH/RUNPATH and the binary's own directory. Repeatable.",
+        valueName: "dir"))
+    var libraryPaths: [String] = []
+
     @Option(help: "Write the report to this file instead of standard output.")
     var output: String?
 
@@ -62,32 +67,30 @@ struct Check: OutputCommand {
         let items = Walker.collect(paths, options: WalkOptions(followSymlinks: followSymlinks))
         let scanned = Scanner.read(items, jobs: jobs ?? CPU.count)
         let assessor = Assessor(kb: kb, release: release)
-        var results: [CheckResult] = []
-        var walkedSkips = 0
-        for file in scanned {
+        let resolver = DependencyResolver(libraryPaths: libraryPaths) { Assessor.isProvidedBySystem($0, kb: kb) }
+        // Assessing reads the libraries each binary loads, so it runs on all cores too.
+        let judged: [CheckResult?] = parallelMap(scanned.count, jobs: jobs ?? CPU.count) { index in
+            let file = scanned[index]
             let path = file.item.path
             switch file.result {
             case .notELF:
-                if file.item.explicit { results.append(CheckResult(path: path, status: .skipped, error: "not an ELF file")) }
-                else { walkedSkips += 1 }
+                return file.item.explicit ? CheckResult(path: path, status: .skipped, error: "not an ELF file") : nil
             case .failed(let message):
-                results.append(CheckResult(path: path, status: .error, error: message))
+                return CheckResult(path: path, status: .error, error: message)
             case .elf(let facts):
                 if facts.type == .rel || facts.type == .core {
-                    if file.item.explicit { results.append(CheckResult(path: path, status: .skipped, error: "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program")) }
-                    else { walkedSkips += 1 }
-                    continue
+                    let why = "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
+                    return file.item.explicit ? CheckResult(path: path, status: .skipped, error: why) : nil
                 }
-                let assessment = assessor.assess(facts, path: path) { soname, facts, path in
-                    LibraryLocator.locate(soname, facts: facts, binaryPath: path)
-                }
+                let assessment = assessor.assess(facts, path: path, dependencies: resolver.resolve(facts, path: path))
                 if let reason = assessment.unassessable {
-                    results.append(CheckResult(path: path, status: .error, error: reason, facts: facts))
-                } else {
-                    results.append(CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts))
+                    return CheckResult(path: path, status: .error, error: reason, facts: facts)
                 }
+                return CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts)
             }
         }
+        let results = judged.compactMap { $0 }
+        let walkedSkips = judged.count - results.count
         let summary = CheckSummary(results: results, walkedSkips: walkedSkips)
         let failed = results.contains { $0.assessment.map(failOn.fails) ?? false }
         let report = CheckReport(toolVersion: toolVersion, release: release, results: results, summary: summary,

@@ -21,7 +21,7 @@ public struct InspectedFile: Encodable, Sendable {
     enum Key: String, CodingKey {
         case path, status, error
         case `class`, endianness, machine, machineCode, type, osabi, entry, interpreter, soname, needed, rpath, runpath
-        case linkage, bindNow, pie, imports, versionRequirements, versionDefinitions, exportCount, exports
+        case linkage, bindNow, pie, imports, copyImports, versionRequirements, versionDefinitions, exportCount, exports
         case abiTag, buildId, goBuildId, comments, goBuildInfo, irelative, tls, stack, gaps
     }
 
@@ -55,6 +55,7 @@ public struct InspectedFile: Encodable, Sendable {
         try c.encode(f.bindNow, forKey: .bindNow)
         try c.encode(f.pie, forKey: .pie)
         try c.encode(f.imports, forKey: .imports)
+        try c.encode(f.copyImports, forKey: .copyImports)
         try c.encode(f.versionRequirements.map {
             Requirement(library: $0.library, versions: $0.versions.map(\.name), weakVersions: $0.versions.filter(\.weak).map(\.name))
         }, forKey: .versionRequirements)
@@ -107,7 +108,8 @@ public enum InspectText {
                 line("requires", "\(r.library): " + r.versions.map { $0.weak ? "\($0.name) (weak)" : $0.name }.joined(separator: " "))
             }
             if !f.versionDefinitions.isEmpty { line("defines", f.versionDefinitions.joined(separator: " ")) }
-            line("symbols", "\(f.imports.count) imported (\(f.imports.filter(\.weak).count) weak), \(f.exportCount) exported")
+            line("symbols", "\(f.imports.count) imported (\(f.imports.filter(\.weak).count) weak), \(f.exportCount) exported"
+                 + (f.copyImports.isEmpty ? "" : ", \(f.copyImports.count) copied from libraries: " + f.copyImports.map(\.name).joined(separator: " ")))
             let imports = f.imports.map { s -> String in
                 var text = s.name
                 if let v = s.version { text += "@" + v }

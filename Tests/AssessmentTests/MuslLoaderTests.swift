@@ -68,10 +68,7 @@ import TestSupport
         let truth = try Self.listed(path, compatDir: compat.path)
         let release = try #require(kb.release(named: "3.17"))
         guard case .elf(let facts) = ELFReader.read(path: path) else { Issue.record("unreadable"); return }
-        let a = Assessor(kb: kb, release: release).assess(facts, path: path) { soname, _, p in
-            let c = URL(fileURLWithPath: p).deletingLastPathComponent().appendingPathComponent("lib/\(soname)").path
-            return FileManager.default.fileExists(atPath: c) ? c : nil
-        }
+        let a = Assessor(kb: kb, release: release).assess(facts, path: path, dependencies: dependencies(facts, path))
         // Without gcompat, every symbol musl lacks is missing, whoever else could provide it.
         let ours = Set(a.missingSymbols.map(\.name)).filter { !Self.debianDifference($0) }
         #expect(ours == truth.missing.filter { !Self.debianDifference($0) })

@@ -2,6 +2,7 @@ import Assessment
 import ELF
 import Foundation
 import Knowledge
+import Scanning
 import Testing
 import TestSupport
 
@@ -10,10 +11,12 @@ func assess(_ fixture: String, _ target: String) throws -> Assessment {
         throw TestFailure("cannot read \(fixture)")
     }
     guard let release = kb.release(named: target) else { throw TestFailure("no release \(target)") }
-    return Assessor(kb: kb, release: release).assess(facts, path: Fixtures.path(fixture)) { soname, _, path in
-        let candidate = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("lib/\(soname)").path
-        return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
-    }
+    return Assessor(kb: kb, release: release).assess(facts, path: Fixtures.path(fixture), dependencies: dependencies(facts, Fixtures.path(fixture)))
+}
+
+/// The scanner's view of a fixture's libraries: only what ships beside it (RPATH/RUNPATH, its directory).
+func dependencies(_ facts: BinaryFacts, _ path: String) -> Dependencies {
+    DependencyResolver(libraryPaths: []) { Assessor.isProvidedBySystem($0, kb: kb) }.resolve(facts, path: path)
 }
 
 struct TestFailure: Error, CustomStringConvertible {
