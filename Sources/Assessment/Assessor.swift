@@ -27,6 +27,15 @@ public struct Assessor: Sendable {
         return run(facts, path: path, dependencies: dependencies)
     }
 
+    /// Every name a libc import could be missing on some release: the only exports of other libraries
+    /// the engine ever asks about.
+    public static func libcNames(_ kb: KnowledgeBase) -> NameFilter {
+        var names = Set(kb.glibc.keys)
+        for version in kb.muslVersions { names.formUnion(kb.muslExports(version: version, arch: "x86_64").names) }
+        for release in kb.releases { names.formUnion(kb.gcompatExports(version: release.gcompat)) }
+        return NameFilter(names)
+    }
+
     /// NEEDED names the scanner should not look for on disk: musl itself, compat packages, glibc-only libraries.
     public static func isProvidedBySystem(_ soname: String, kb: KnowledgeBase) -> Bool {
         switch kb.library(soname)?.kind {
@@ -241,9 +250,15 @@ public struct Assessor: Sendable {
         var weakMissing: [String] = []
         let gcompatHere = !compatPaths(state.facts.arch).gcompat.isEmpty
         let dependsOnLibc = state.facts.needed.contains { isLibcLibrary($0) }
+        var libcLibrary: [String: Bool] = [:]  // a file names few libraries but has many imports
         for symbol in state.facts.imports + state.facts.copyImports {
             let isLibc: Bool
-            if let library = symbol.library { isLibc = isLibcLibrary(library) }
+            if let library = symbol.library {
+                if let known = libcLibrary[library] { isLibc = known } else {
+                    isLibc = isLibcLibrary(library)
+                    libcLibrary[library] = isLibc
+                }
+            }
             else { isLibc = dependsOnLibc && (kb.glibc[symbol.name] != nil) }
             guard isLibc, !muslProvides(symbol.name), !state.dependencies.exports.contains(symbol.name) else { continue }
             let inGcompat = gcompatHere && gcompat.contains(symbol.name)

@@ -220,5 +220,28 @@ public enum ReadResult: Sendable {
 public struct ReadOptions: Sendable {
     /// Collect the names of defined dynamic symbols (costly on big libraries; the count is always there).
     public var exportNames: Bool
-    public init(exportNames: Bool = false) { self.exportNames = exportNames }
+    /// With `exportNames`: keep only these names. Checked on the raw bytes, so the other names of a large
+    /// library cost no allocation.
+    public var exportFilter: NameFilter?
+    public init(exportNames: Bool = false, exportFilter: NameFilter? = nil) {
+        self.exportNames = exportNames; self.exportFilter = exportFilter
+    }
+}
+
+/// A set of symbol names tested against raw bytes by hash, confirmed by comparing the name.
+public struct NameFilter: Sendable {
+    let hashes: Set<UInt64>
+    public let names: Set<String>
+    public init<S: Sequence>(_ names: S) where S.Element == String {
+        self.names = Set(names)
+        hashes = Set(self.names.map { name in name.utf8.withContiguousStorageIfAvailable { Self.hash(UnsafeRawBufferPointer($0)) } ?? Self.hash(Array(name.utf8)) })
+    }
+    /// FNV-1a: cheap and good enough to skip almost every name that is not wanted.
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+    static func hash(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { hash($0) } }
+    func mightContain(_ bytes: UnsafeRawBufferPointer) -> Bool { hashes.contains(Self.hash(bytes)) }
 }

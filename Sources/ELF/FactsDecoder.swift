@@ -88,8 +88,9 @@ struct FactsDecoder {
         for ph in layout.programHeaders where ph.type == 1 /* PT_LOAD */ {
             guard address >= ph.vaddr, address - ph.vaddr < ph.filesz else { continue }
             let delta = address - ph.vaddr
-            guard let start = Int(exactly: ph.offset).flatMap({ o in Int(exactly: delta).map { o + $0 } }),
-                  start <= bytes.count else { return nil }
+            guard let o = Int(exactly: ph.offset), let d = Int(exactly: delta) else { return nil }
+            let (start, overflow) = o.addingReportingOverflow(d)
+            guard !overflow, start <= bytes.count else { return nil }
             var available = Swift.min(UInt64(bytes.count - start), ph.filesz - delta)
             if let size { available = Swift.min(available, size) }
             return Region(offset: start, size: Int(available))
@@ -443,7 +444,7 @@ struct FactsDecoder {
                 if ifunc, index < relocations.referenced.count, relocations.referenced[index], let name = string(nameOffset) {
                     facts.referencedIFuncs.append(name)
                 }
-                if options.exportNames, let name = string(nameOffset), !name.isEmpty {
+                if options.exportNames, passesFilter(nameOffset, tables.strings), let name = string(nameOffset), !name.isEmpty {
                     let version = versionIndex > 1 ? defined[versionIndex] : nil
                     exports.append(ExportedSymbol(name: name, version: version, hidden: hidden, ifunc: ifunc))
                 }
@@ -454,6 +455,15 @@ struct FactsDecoder {
         }
         facts.exportCount = exportCount
         if options.exportNames { facts.exports = exports }
+    }
+
+    /// Whether an export name passes `options.exportFilter`, judged on its bytes before any String exists.
+    private func passesFilter(_ nameOffset: UInt32, _ strings: Region) -> Bool {
+        guard let filter = options.exportFilter else { return true }
+        let start = strings.offset + Int(nameOffset)
+        guard Int(nameOffset) < strings.size, let base = bytes.raw.baseAddress,
+              let nul = memchr(base + start, 0, strings.end - start) else { return false }
+        return filter.mightContain(UnsafeRawBufferPointer(start: base + start, count: UnsafeRawPointer(nul) - (base + start)))
     }
 
     // MARK: Linkage
@@ -550,15 +560,28 @@ struct FactsDecoder {
         var use = RelocationUse(referenced: Array(repeating: false, count: symbolCount))
         guard let (irel, copy) = relocationTypes else { return use }
         var tables: [(Region, Bool)] = []  // region, has addend
-        let relSections = layout.sections.filter { $0.type == 4 || $0.type == 9 }
-        if !relSections.isEmpty {
-            for s in relSections where s.flags & 0x2 != 0 /* SHF_ALLOC */ {
+        if let dynamic {
+            // The dynamic tables, as the loader sees them. DT_RELACOUNT/DT_RELCOUNT count the leading
+            // R_*_RELATIVE entries, which are most of a large library's relocations: skip them unread.
+            let entry = is64 ? 8 : 4
+            if let a = dynamic[7], var r = region(address: a, size: dynamic[8] ?? 0) {
+                let skip = min(dynamic[0x6fff_fff9] ?? 0, UInt64(r.size / (3 * entry))).multipliedReportingOverflow(by: UInt64(3 * entry)).partialValue
+                    .clampedInt
+                r = Region(offset: r.offset + min(skip, r.size), size: r.size - min(skip, r.size))
+                tables.append((r, true))
+            }
+            if let a = dynamic[17], var r = region(address: a, size: dynamic[18] ?? 0) {
+                let skip = min(dynamic[0x6fff_fffa] ?? 0, UInt64(r.size / (2 * entry))).multipliedReportingOverflow(by: UInt64(2 * entry)).partialValue
+                    .clampedInt
+                r = Region(offset: r.offset + min(skip, r.size), size: r.size - min(skip, r.size))
+                tables.append((r, false))
+            }
+            if let a = dynamic[23], let r = region(address: a, size: dynamic[2] ?? 0) { tables.append((r, dynamic[20] == 7)) }
+        } else {
+            // A static binary: its own IRELATIVE table (glibc's static startup resolves these itself).
+            for s in layout.sections where (s.type == 4 || s.type == 9) && s.flags & 0x2 != 0 /* SHF_ALLOC */ {
                 if let r = region(offset: s.offset, size: s.size) { tables.append((r, s.type == 4)) }
             }
-        } else if let dynamic {
-            if let a = dynamic[7], let r = region(address: a, size: dynamic[8] ?? 0) { tables.append((r, true)) }
-            if let a = dynamic[17], let r = region(address: a, size: dynamic[18] ?? 0) { tables.append((r, false)) }
-            if let a = dynamic[23], let r = region(address: a, size: dynamic[2] ?? 0) { tables.append((r, dynamic[20] == 7)) }
         }
         for (r, rela) in tables {
             let entry = (is64 ? 8 : 4) * (rela ? 3 : 2)
@@ -672,3 +695,7 @@ struct FactsDecoder {
 }
 
 func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
+
+extension UInt64 {
+    var clampedInt: Int { Int(clamping: self) }
+}

@@ -68,6 +68,7 @@ public final class KnowledgeBase: Sendable {
     public let glibc: [String: GlibcSymbol]
     public let lfs64Bases: Set<String>
     public let rules: [Rule]
+    private let libraryIndex: (exact: [String: LibraryEntry], prefixed: [(prefix: String, entry: LibraryEntry)])
     /// musl exports per "version/arch" (x86_64 and aarch64 measured).
     private let musl: [String: Set<String>]
     /// Per gcompat version: libgcompat plus musl-obstack and libucontext, which gcompat pulls in.
@@ -165,6 +166,13 @@ public final class KnowledgeBase: Sendable {
             }
             return LibraryEntry(pattern: r["soname"] ?? "", kind: kind, providers: providers, note: r["note"] ?? "")
         }
+        var exact: [String: LibraryEntry] = [:]
+        var prefixed: [(prefix: String, entry: LibraryEntry)] = []
+        for entry in libraries {
+            if entry.pattern.hasSuffix("*") { prefixed.append((String(entry.pattern.dropLast()), entry)) }
+            else if exact[entry.pattern] == nil { exact[entry.pattern] = entry }
+        }
+        libraryIndex = (exact, prefixed)
         symbolNotes = try load("symbols.tsv", PackageResources.symbols_tsv).records(header: "pattern").map {
             SymbolNote(pattern: $0["pattern"] ?? "", note: $0["note"] ?? "", source: $0["source"] ?? "")
         }
@@ -216,8 +224,12 @@ public final class KnowledgeBase: Sendable {
         muslExports(version: "1.2.6", arch: arch).names.contains(name) || muslExports(version: "1.2.3", arch: arch).names.contains(name)
     }
 
+    /// The entry for a NEEDED name: an exact name first, then the first matching `prefix*` pattern.
+    /// Called for every import's library, so both are prepared once (see `libraryIndex`).
     public func library(_ soname: String) -> LibraryEntry? {
-        libraries.first { Self.matches($0.pattern, soname) }
+        if let exact = libraryIndex.exact[soname] { return exact }
+        let bytes = soname.utf8
+        return libraryIndex.prefixed.first { bytes.starts(with: $0.prefix.utf8) }?.entry
     }
 
     public func note(for symbol: String) -> SymbolNote? {

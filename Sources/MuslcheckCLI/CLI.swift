@@ -62,8 +62,21 @@ public enum CLI {
 }
 
 func emit(_ output: CommandOutput) {
-    if !output.stdout.isEmpty { FileHandle.standardOutput.write(Data(output.stdout.utf8)) }
-    if !output.stderr.isEmpty { FileHandle.standardError.write(Data(output.stderr.utf8)) }
+    write(output.stdout, to: 1)
+    write(output.stderr, to: 2)
+}
+
+/// Writes without copying the text again (reports can be many megabytes).
+private func write(_ text: String, to fd: Int32) {
+    var text = text
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count, let base = bytes.baseAddress {
+            let n = Foundation.write(fd, base + offset, bytes.count - offset)
+            if n <= 0 { if errno == EINTR { continue } else { return } }
+            offset += n
+        }
+    }
 }
 
 struct Muslcheck: ParsableCommand {

@@ -61,47 +61,69 @@ struct Check: OutputCommand {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
+    /// What the summary and gate need of one file once its part of the report is rendered.
+    struct Judged: Sendable {
+        var text: String
+        var status: CheckResult.Status
+        var verdict: Verdict?
+        var packages: [String]
+        var failsGate: Bool
+    }
+
     func execute() throws -> CommandOutput {
         let kb = try loadKnowledge()
         let release = try resolveTarget(target, kb: kb)
         let items = Walker.collect(paths, options: WalkOptions(followSymlinks: followSymlinks))
-        let scanned = Scanner.read(items, jobs: jobs ?? CPU.count)
         let assessor = Assessor(kb: kb, release: release)
-        let resolver = DependencyResolver(libraryPaths: libraryPaths) { Assessor.isProvidedBySystem($0, kb: kb) }
-        // Assessing reads the libraries each binary loads, so it runs on all cores too.
-        let judged: [CheckResult?] = parallelMap(scanned.count, jobs: jobs ?? CPU.count) { index in
-            let file = scanned[index]
-            let path = file.item.path
-            switch file.result {
-            case .notELF:
-                return file.item.explicit ? CheckResult(path: path, status: .skipped, error: "not an ELF file") : nil
-            case .failed(let message):
-                return CheckResult(path: path, status: .error, error: message)
-            case .elf(let facts):
-                if facts.type == .rel || facts.type == .core {
-                    let why = "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
-                    return file.item.explicit ? CheckResult(path: path, status: .skipped, error: why) : nil
-                }
-                let assessment = assessor.assess(facts, path: path, dependencies: resolver.resolve(facts, path: path))
-                if let reason = assessment.unassessable {
-                    return CheckResult(path: path, status: .error, error: reason, facts: facts)
-                }
-                return CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts)
-            }
+        let resolver = DependencyResolver(libraryPaths: libraryPaths, interesting: Assessor.libcNames(kb)) { Assessor.isProvidedBySystem($0, kb: kb) }
+        let json = format == .json
+        let gate = failOn
+        // Each worker reads, judges and renders one file; only small outcomes are kept.
+        let judged: [Judged?] = parallelMap(items.count, jobs: jobs ?? CPU.count) { index in
+            guard let result = Self.judge(Scanner.read(items[index]), assessor: assessor, resolver: resolver) else { return nil }
+            let text = json ? ((try? JSON.fragment(result, indent: 2)) ?? "{}") : CheckText.file(result)
+            return Judged(text: text, status: result.status, verdict: result.assessment?.verdict,
+                          packages: result.assessment?.packages ?? [], failsGate: result.assessment.map(gate.fails) ?? false)
         }
-        let results = judged.compactMap { $0 }
-        let walkedSkips = judged.count - results.count
-        let summary = CheckSummary(results: results, walkedSkips: walkedSkips)
-        let failed = results.contains { $0.assessment.map(failOn.fails) ?? false }
-        let report = CheckReport(toolVersion: toolVersion, release: release, results: results, summary: summary,
-                                 gate: CheckReport.Gate(failOn: failOn.rawValue, failed: failed))
-        let text: String
-        switch format {
-        case .json: text = try JSON.encode(report)
-        case .text: text = CheckText.render(report)
+        var summary = CheckSummary()
+        for j in judged {
+            if let j { summary.add(status: j.status, verdict: j.verdict, packages: j.packages) } else { summary.addWalkedSkip() }
         }
+        let listed = judged.compactMap { $0 }
+        let failed = listed.contains { $0.failsGate }
+        let gateResult = CheckReport.Gate(failOn: failOn.rawValue, failed: failed)
+        let target = CheckReport.Target(release)
+        let text = json
+            ? try CheckReport.json(tool: CheckReport.Tool(version: toolVersion), target: target, results: listed.map(\.text),
+                                   summary: summary, gate: gateResult)
+            : CheckText.header(target) + listed.map(\.text).joined() + CheckText.footer(summary, gate: gateResult)
         let status = failed ? ExitStatus.gateFailed : summary.errors > 0 ? ExitStatus.inputError : ExitStatus.ok
         return CommandOutput(stdout: try deliver(text, to: output), exitCode: status)
+    }
+
+    /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
+    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver) -> CheckResult? {
+        let path = file.item.path
+        switch file.result {
+        case .notELF:
+            return file.item.explicit ? CheckResult(path: path, status: .skipped, error: "not an ELF file") : nil
+        case .failed(let message):
+            return CheckResult(path: path, status: .error, error: message)
+        case .elf(let facts):
+            if facts.type == .rel || facts.type == .core {
+                let why = "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
+                return file.item.explicit ? CheckResult(path: path, status: .skipped, error: why) : nil
+            }
+            // Libraries are looked for on disk; their exports are read only when musl lacks some import.
+            var assessment = assessor.assess(facts, path: path, dependencies: resolver.locate(facts, path: path))
+            if !assessment.missingSymbols.isEmpty {
+                assessment = assessor.assess(facts, path: path, dependencies: resolver.resolve(facts, path: path))
+            }
+            if let reason = assessment.unassessable {
+                return CheckResult(path: path, status: .error, error: reason, facts: facts)
+            }
+            return CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts)
+        }
     }
 }
 

@@ -33,18 +33,20 @@ struct Inspect: OutputCommand {
 
     func execute() throws -> CommandOutput {
         let items = Walker.collect(paths, options: WalkOptions(followSymlinks: followSymlinks))
-        let scanned = Scanner.read(items, jobs: jobs ?? CPU.count, options: ReadOptions(exportNames: exports))
-        // Walked files that are not ELF are left out; named ones are listed as not-elf.
-        let files = scanned.filter { s in
-            if case .notELF = s.result { return s.item.explicit }
-            return true
-        }.map(InspectedFile.init)
-        let text: String
-        switch format {
-        case .json: text = try JSON.encode(InspectReport(files: files))
-        case .text: text = InspectText.render(files)
+        let options = ReadOptions(exportNames: exports)
+        let json = format == .json
+        // Each worker reads one file and renders its part of the report, so output scales with the cores.
+        let rendered: [(text: String, failed: Bool)?] = parallelMap(items.count, jobs: jobs ?? CPU.count) { index in
+            let scanned = Scanner.read(items[index], options: options)
+            // Walked files that are not ELF are left out; named ones are listed as not-elf.
+            if case .notELF = scanned.result, !scanned.item.explicit { return nil }
+            let file = InspectedFile(scanned)
+            let text = json ? ((try? JSON.fragment(file, indent: 2)) ?? "{}") : InspectText.render(file)
+            return (text, file.status == "error")
         }
-        let failed = files.contains { $0.status == "error" }
+        let files = rendered.compactMap { $0 }
+        let text = json ? InspectReport.json(files: files.map(\.text)) : files.map(\.text).joined()
+        let failed = files.contains { $0.failed }
         return CommandOutput(stdout: try deliver(text, to: output), exitCode: failed ? ExitStatus.inputError : ExitStatus.ok)
     }
 }

@@ -46,7 +46,7 @@ public struct CheckSummary: Encodable, Sendable {
     public var skipped = 0
     public var errors = 0
     public var verdicts: Verdicts = Verdicts()
-    /// The union of every assessed file's packages: one apk add line for the whole set.
+    /// The union of the packages of every file that can run: one apk add line for the whole set.
     public var packages: [String] = []
 
     public struct Verdicts: Encodable, Sendable {
@@ -64,32 +64,38 @@ public struct CheckSummary: Encodable, Sendable {
         }
     }
 
-    /// `walkedSkips`: non-ELF files found while walking, which are counted but not listed.
-    public init(results: [CheckResult], walkedSkips: Int) {
-        files = results.count + walkedSkips
-        skipped = walkedSkips
-        var packages: [String] = []
-        for r in results {
-            switch r.status {
-            case .assessed:
-                assessed += 1
-                if let a = r.assessment {
-                    verdicts.add(a.verdict)
-                    for p in a.packages where a.verdict != .needsRebuild && !packages.contains(p) { packages.append(p) }
-                }
-            case .skipped: skipped += 1
-            case .error: errors += 1
+    public init() {}
+
+    /// Counts one listed result.
+    public mutating func add(status: CheckResult.Status, verdict: Verdict?, packages: [String]) {
+        files += 1
+        switch status {
+        case .assessed:
+            assessed += 1
+            if let verdict {
+                verdicts.add(verdict)
+                if verdict != .needsRebuild { for p in packages where !self.packages.contains(p) { self.packages.append(p) } }
             }
+        case .skipped: skipped += 1
+        case .error: errors += 1
         }
-        self.packages = packages
     }
+
+    /// Counts a non-ELF file found while walking: counted, not listed.
+    public mutating func addWalkedSkip() { files += 1; skipped += 1 }
 }
 
-public struct CheckReport: Encodable, Sendable {
-    public struct Tool: Encodable, Sendable { public var name = "muslcheck"; public var version: String; public var knowledgeBase: String }
+public struct CheckReport: Sendable {
+    public struct Tool: Encodable, Sendable {
+        public var name = "muslcheck"
+        public var version: String
+        public var knowledgeBase = KnowledgeBase.dataVersion
+        public init(version: String) { self.version = version }
+    }
     public struct Target: Encodable, Sendable {
         public var distribution = "alpine"
         public var release: String, musl: String, gcompat: String
+        public init(_ r: AlpineRelease) { release = r.name; musl = r.musl; gcompat = r.gcompat }
     }
     public struct Gate: Encodable, Sendable {
         public var failOn: String
@@ -97,59 +103,57 @@ public struct CheckReport: Encodable, Sendable {
         public init(failOn: String, failed: Bool) { self.failOn = failOn; self.failed = failed }
     }
 
-    public var schemaVersion = 1
-    public var tool: Tool
-    public var target: Target
-    public var results: [CheckResult]
-    public var summary: CheckSummary
-    public var gate: Gate
-
-    public init(toolVersion: String, release: AlpineRelease, results: [CheckResult], summary: CheckSummary, gate: Gate) {
-        tool = Tool(version: toolVersion, knowledgeBase: KnowledgeBase.dataVersion)
-        target = Target(release: release.name, musl: release.musl, gcompat: release.gcompat)
-        self.results = results
-        self.summary = summary
-        self.gate = gate
+    /// The version-1 document from per-file fragments (`JSON.fragment(result, indent: 2)`), in order.
+    public static func json(tool: Tool, target: Target, results: [String], summary: CheckSummary, gate: Gate) throws -> String {
+        JSON.document([
+            ("schemaVersion", .value("1")),
+            ("tool", .value(try JSON.fragment(tool, indent: 1))),
+            ("target", .value(try JSON.fragment(target, indent: 1))),
+            ("results", .elements(results)),
+            ("summary", .value(try JSON.fragment(summary, indent: 1))),
+            ("gate", .value(try JSON.fragment(gate, indent: 1))),
+        ])
     }
 }
 
 public enum CheckText {
-    /// Verdict first, then the symbols and libraries behind it, the minimum glibc, and the fix.
-    public static func render(_ report: CheckReport) -> String {
-        var out = ""
-        let t = report.target
-        out += "Target: Alpine \(t.release) (musl \(t.musl), gcompat \(t.gcompat))\n\n"
-        for r in report.results {
-            switch r.status {
-            case .error: out += "\(r.path): error: \(r.error ?? "")\n"
-            case .skipped: out += "\(r.path): skipped: \(r.error ?? "not an ELF file")\n"
-            case .assessed:
-                guard let a = r.assessment else { continue }
-                out += "\(r.path): \(a.verdict.rawValue)\n"
-                var what = "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)"
-                if let g = a.minimumGlibc { what += ", needs glibc \(g) or newer" }
-                out += what + "\n"
-                for f in a.findings.sorted(by: { $0.severity > $1.severity }) {
-                    let mark = f.severity == .error ? "error" : f.severity == .warning ? "warning" : "note"
-                    out += "  \(mark) [\(f.rule)] \(f.message)\n"
-                    if f.rule == "symbol-missing" || f.rule == "symbol-gcompat" || f.rule == "musl-symbol-newer" {
-                        for s in a.missingSymbols where f.symbols.contains(s.name) {
-                            var line = "      \(s.name)" + (s.version.map { "@" + $0 } ?? "")
-                            if let note = s.note { line += "  — \(note)" }
-                            out += line + "\n"
-                        }
-                    } else if !f.symbols.isEmpty {
-                        out += "      " + f.symbols.joined(separator: ", ") + "\n"
-                    }
+    public static func header(_ t: CheckReport.Target) -> String {
+        "Target: Alpine \(t.release) (musl \(t.musl), gcompat \(t.gcompat))\n\n"
+    }
+
+    /// One file: verdict first, then the symbols and libraries behind it, the minimum glibc, and the fix.
+    public static func file(_ r: CheckResult) -> String {
+        switch r.status {
+        case .error: return "\(r.path): error: \(r.error ?? "")\n"
+        case .skipped: return "\(r.path): skipped: \(r.error ?? "not an ELF file")\n"
+        case .assessed: break
+        }
+        guard let a = r.assessment else { return "" }
+        var out = "\(r.path): \(a.verdict.rawValue)\n"
+        var what = "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)"
+        if let g = a.minimumGlibc { what += ", needs glibc \(g) or newer" }
+        out += what + "\n"
+        for f in a.findings.sorted(by: { $0.severity > $1.severity }) {
+            let mark = f.severity == .error ? "error" : f.severity == .warning ? "warning" : "note"
+            out += "  \(mark) [\(f.rule)] \(f.message)\n"
+            if f.rule == "symbol-missing" || f.rule == "symbol-gcompat" || f.rule == "musl-symbol-newer" {
+                for s in a.missingSymbols where f.symbols.contains(s.name) {
+                    var line = "      \(s.name)" + (s.version.map { "@" + $0 } ?? "")
+                    if let note = s.note { line += "  — \(note)" }
+                    out += line + "\n"
                 }
-                out += "  fix: \(fix(a))\n"
+            } else if !f.symbols.isEmpty {
+                out += "      " + f.symbols.joined(separator: ", ") + "\n"
             }
         }
-        let s = report.summary
+        return out + "  fix: \(fix(a))\n"
+    }
+
+    public static func footer(_ s: CheckSummary, gate: CheckReport.Gate) -> String {
         let v = s.verdicts
-        out += "\n\(s.files) \(s.files == 1 ? "file" : "files"): \(s.assessed) assessed (\(v.runs) runs, \(v.needsLibc6Compat) needs-libc6-compat, \(v.needsGcompat) needs-gcompat, \(v.needsRebuild) needs-rebuild), \(s.skipped) skipped, \(s.errors) \(s.errors == 1 ? "error" : "errors")\n"
+        var out = "\n\(s.files) \(s.files == 1 ? "file" : "files"): \(s.assessed) assessed (\(v.runs) runs, \(v.needsLibc6Compat) needs-libc6-compat, \(v.needsGcompat) needs-gcompat, \(v.needsRebuild) needs-rebuild), \(s.skipped) skipped, \(s.errors) \(s.errors == 1 ? "error" : "errors")\n"
         if !s.packages.isEmpty { out += "apk add --no-cache \(s.packages.joined(separator: " "))\n" }
-        if report.gate.failed { out += "gate failed (--fail-on \(report.gate.failOn))\n" }
+        if gate.failed { out += "gate failed (--fail-on \(gate.failOn))\n" }
         return out
     }
 

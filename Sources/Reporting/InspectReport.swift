@@ -74,10 +74,11 @@ public struct InspectedFile: Encodable, Sendable {
     }
 }
 
-public struct InspectReport: Encodable, Sendable {
-    public var schemaVersion = 1
-    public var files: [InspectedFile]
-    public init(files: [InspectedFile]) { self.files = files }
+public enum InspectReport {
+    /// The version-1 document from per-file fragments (`JSON.fragment(file, indent: 2)`), in order.
+    public static func json(files: [String]) -> String {
+        JSON.document([("schemaVersion", .value("1")), ("files", .elements(files))])
+    }
 }
 
 func permissions(_ flags: UInt32) -> String {
@@ -86,13 +87,12 @@ func permissions(_ flags: UInt32) -> String {
 
 public enum InspectText {
     /// A condensed `readelf -h -l -d -V`: what decides loading, one screen per file.
-    public static func render(_ files: [InspectedFile]) -> String {
-        var out = ""
-        for file in files {
-            out += "\(file.path): "
+    public static func render(_ file: InspectedFile) -> String {
+        var out = "\(file.path): "
+        do {
             guard let f = file.facts else {
                 out += file.status == "error" ? "error: \(file.error ?? "")\n" : "\(file.status)\n"
-                continue
+                return out
             }
             out += "\(f.is64 ? "ELF64" : "ELF32") \(f.bigEndian ? "big" : "little")-endian \(f.arch) \(f.type.name), \(f.linkage.rawValue)"
             if f.pie { out += ", PIE" }

@@ -13,18 +13,71 @@ import ELF
 
 public enum JSON {
     public static func encode<T: Encodable>(_ value: T) throws -> String {
-        let writer = JSONWriter()
+        try fragment(value, indent: 0) + "\n"
+    }
+
+    /// `value` as it appears nested `indent` levels deep in a document (no trailing newline), so that large
+    /// reports can be written element by element, on all cores, and joined with `document`.
+    public static func fragment<T: Encodable>(_ value: T, indent: Int) throws -> String {
+        let writer = JSONWriter(baseIndent: indent)
         try writer.value(value, depth: 0)
         writer.close(toDepth: 0)
-        writer.out.append(0x0A)
         return String(decoding: writer.out, as: UTF8.self)
+    }
+
+    /// A top-level object from fields already rendered with `fragment(_:indent: 1)`; a field given as
+    /// `.elements` is an array of fragments rendered with `indent: 2`.
+    public enum Field {
+        case value(String)
+        case elements([String])
+    }
+
+    public static func document(_ fields: [(String, Field)]) -> String {
+        var size = 16
+        for (key, field) in fields {
+            switch field {
+            case .value(let text): size += key.utf8.count + text.utf8.count + 8
+            case .elements(let items): size += key.utf8.count + 16 + items.reduce(0) { $0 + $1.utf8.count + 6 }
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(size)  // one allocation for what may be many megabytes
+        out.append(UInt8(ascii: "{"))
+        for (i, (key, field)) in fields.enumerated() {
+            out.append(contentsOf: (i == 0 ? "\n  " : ",\n  ").utf8)
+            quote(key, into: &out)
+            out.append(contentsOf: ": ".utf8)
+            switch field {
+            case .value(let text): out.append(contentsOf: text.utf8)
+            case .elements(let items):
+                if items.isEmpty { out.append(contentsOf: "[]".utf8); continue }
+                out.append(contentsOf: "[\n    ".utf8)
+                for (j, item) in items.enumerated() {
+                    if j > 0 { out.append(contentsOf: ",\n    ".utf8) }
+                    out.append(contentsOf: item.utf8)
+                }
+                out.append(contentsOf: "\n  ]".utf8)
+            }
+        }
+        out.append(contentsOf: "\n}\n".utf8)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func quoted(_ text: String) -> String {
+        var out: [UInt8] = []
+        quote(text, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func quote(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Fast path: most names need no escaping and are copied in one go.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) {
-            out.append(contentsOf: text.utf8)
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C || b == 0x7F { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if plain == true {
             out.append(UInt8(ascii: "\""))
             return
         }
@@ -55,8 +108,13 @@ final class JSONWriter {
     }
     var out: [UInt8] = []
     var frames: [Frame] = []  // frames[i] is the container at depth i + 1
+    /// Indentation levels the whole output is nested in (for fragments of a larger document).
+    let baseIndent: Int
 
-    init() { out.reserveCapacity(1 << 16) }
+    init(baseIndent: Int = 0) {
+        self.baseIndent = baseIndent
+        out.reserveCapacity(1 << 12)
+    }
 
     /// Closes the containers deeper than `depth`.
     func close(toDepth depth: Int) {
@@ -71,7 +129,7 @@ final class JSONWriter {
     }
 
     private func indent(_ level: Int) {
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * level))
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * (level + baseIndent)))
     }
 
     /// Starts an element of the container at `depth` (1-based), writing separator and key.
@@ -100,7 +158,7 @@ final class JSONWriter {
 
     /// Opens a container as the value just started at `depth`; returns the new container's depth.
     func open(object: Bool, depth: Int) -> Int {
-        let inline = depth >= 4 || (depth > 0 && frames[depth - 1].inline)
+        let inline = depth + baseIndent >= 4 || (depth > 0 && frames[depth - 1].inline)
         out.append(object ? UInt8(ascii: "{") : UInt8(ascii: "["))
         frames.append(Frame(object: object, inline: inline, decided: inline))
         return frames.count

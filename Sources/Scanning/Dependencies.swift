@@ -19,14 +19,28 @@ public final class DependencyResolver: Sendable {
     public let libraryPaths: [String]
     /// NEEDED names never looked for on disk (musl itself, compat packages, glibc-only libraries).
     let skip: @Sendable (String) -> Bool
+    /// The only export names worth remembering (those a libc import could be missing); nil keeps all.
+    let interesting: NameFilter?
     private let cache = Mutex<[String: Library]>([:])
     static let maxLibraries = 256
 
-    public init(libraryPaths: [String], skip: @escaping @Sendable (String) -> Bool) {
+    public init(libraryPaths: [String], interesting: NameFilter? = nil, skip: @escaping @Sendable (String) -> Bool) {
         self.libraryPaths = libraryPaths
+        self.interesting = interesting
         self.skip = skip
     }
 
+    /// Where the binary's own NEEDED libraries are (no reading): enough to tell found from missing.
+    public func locate(_ facts: BinaryFacts, path: String) -> Dependencies {
+        var deps = Dependencies()
+        let own = Self.searchPaths(facts, path: path)
+        for soname in facts.needed.prefix(Self.maxLibraries) where !skip(soname) {
+            if let location = locate(soname, in: own + libraryPaths) { deps.found[soname] = location }
+        }
+        return deps
+    }
+
+    /// Every library the binary loads, transitively, with the names musl could bind from them.
     public func resolve(_ facts: BinaryFacts, path: String) -> Dependencies {
         var deps = Dependencies()
         var queue: [(soname: String, searchPaths: [String])] = []
@@ -74,10 +88,11 @@ public final class DependencyResolver: Sendable {
     private func load(_ path: String) -> Library {
         if let cached = cache.withLock({ $0[path] }) { return cached }
         let library: Library
-        switch ELFReader.read(path: path, options: ReadOptions(exportNames: true)) {
+        switch ELFReader.read(path: path, options: ReadOptions(exportNames: true, exportFilter: interesting)) {
         case .elf(let f):
             library = Library(needed: f.needed, searchPaths: Self.searchPaths(f, path: path),
-                              exports: Set((f.exports ?? []).filter(\.bindableByMusl).map(\.name)), problem: nil)
+                              exports: Set((f.exports ?? []).filter { $0.bindableByMusl && interesting?.names.contains($0.name) != false }.map(\.name)),
+                              problem: nil)
         case .notELF: library = Library(needed: [], searchPaths: [], exports: [], problem: "not an ELF file")
         case .failed(let message): library = Library(needed: [], searchPaths: [], exports: [], problem: message)
         }

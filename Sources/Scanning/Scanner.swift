@@ -12,12 +12,13 @@ public struct ScannedFile: Sendable {
 public enum Scanner {
     /// Reads every item with `jobs` workers. Results come back in the order of `items`.
     public static func read(_ items: [ScanItem], jobs: Int, options: ReadOptions = ReadOptions()) -> [ScannedFile] {
-        parallelMap(items.count, jobs: jobs) { index in
-            let item = items[index]
-            switch item.kind {
-            case .file: return ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options))
-            case .unreadable(let reason): return ScannedFile(item: item, result: .failed(reason))
-            }
+        parallelMap(items.count, jobs: jobs) { read(items[$0], options: options) }
+    }
+
+    public static func read(_ item: ScanItem, options: ReadOptions = ReadOptions()) -> ScannedFile {
+        switch item.kind {
+        case .file: return ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options))
+        case .unreadable(let reason): return ScannedFile(item: item, result: .failed(reason))
         }
     }
 }

@@ -77,12 +77,14 @@ import TestSupport
     }
 
     /// Deterministic byte corruption: a fixed seed, many flipped headers and tables. Nothing may crash.
-    @Test(arguments: ["hello-glibc", "hello-nosections", "lib/libgreet.so.1", "hello-s390x"])
+    /// CORRUPTION_ITERATIONS and CORRUPTION_SEED make longer or different runs.
+    @Test(arguments: ["hello-glibc", "hello-nosections", "lib/libgreet.so.1", "hello-s390x", "hello-i686", "hello-cxx", "hello-musl"])
     func corruptedBytesNeverCrash(name: String) throws {
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
-        var rng = SplitMix(seed: 0x5EED)
+        let environment = ProcessInfo.processInfo.environment
+        var rng = SplitMix(seed: environment["CORRUPTION_SEED"].flatMap { UInt64($0) } ?? 0x5EED)
         var results = [0, 0, 0]
-        for _ in 0..<1500 {
+        for _ in 0..<(environment["CORRUPTION_ITERATIONS"].flatMap { Int($0) } ?? 1500) {
             var bytes = original
             for _ in 0..<Int(rng.next() % 8 + 1) {
                 // Mostly the first 4 KiB (headers, dynamic tables), sometimes anywhere.
