@@ -71,6 +71,9 @@ public struct Assessment: Sendable {
     public var packages: [String] = []
     public var minimumGlibc: String?
     public var findings: [Finding] = []
+    /// go, rust, c++ or c, from build info, .comment and libraries; nil when nothing tells.
+    public var language: String?
+    public var fix: Fix?
     /// Set when the file could be read but not judged (its dynamic segment or symbols are damaged).
     public var unassessable: String?
 }

@@ -9,12 +9,14 @@ public struct Assessor: Sendable {
     private let musl: Set<String>
     private let muslApproximate: Bool
     private let gcompat: Set<String>
+    private let behaviour: BehaviourRules
 
     public init(kb: KnowledgeBase, release: AlpineRelease, arch: String = "x86_64") {
         self.kb = kb
         self.release = release
         (musl, muslApproximate) = kb.muslExports(version: release.musl, arch: arch)
         gcompat = kb.gcompatExports(version: release.gcompat)
+        behaviour = BehaviourRules(kb: kb)
     }
 
     /// Assesses one binary. Architectures other than the one this assessor was made for get their own
@@ -45,7 +47,7 @@ public struct Assessor: Sendable {
     }
 
     private func run(_ facts: BinaryFacts, path: String, dependencies: Dependencies) -> Assessment {
-        var state = State(facts: facts, libc: libc(of: facts), dependencies: dependencies)
+        var state = State(facts: facts, libc: libc(of: facts), dependencies: dependencies, path: path)
         if let blocking = facts.gaps.first(where: { $0.part == .dynamic || $0.part == .symbols }) {
             var a = state.assessment(.runs)
             a.unassessable = "cannot judge a damaged file: \(blocking.message)"
@@ -95,6 +97,7 @@ public struct Assessor: Sendable {
         var facts: BinaryFacts
         var libc: Libc
         var dependencies: Dependencies
+        var path: String
         var level = Verdict.runs
         /// A NEEDED file only libc6-compat installs (libcrypt.so.1 on 3.14-3.18), needed even beside gcompat.
         var libc6CompatFile = false
@@ -303,6 +306,12 @@ public struct Assessor: Sendable {
     }
 
     private func finish(_ state: State) -> Assessment {
+        var state = state
+        let imported = Set((state.facts.imports + state.facts.copyImports).map(\.name))
+        for (rule, message, evidence) in behaviour.evaluate(state.facts, libc: state.libc, imported: imported) {
+            state.find(rule, message, symbols: evidence.filter { imported.contains($0) || state.facts.goUses.contains($0) },
+                       libraries: evidence.filter { state.facts.needed.contains($0) })
+        }
         var a = state.assessment(state.level)
         a.missingSymbols = state.missingSymbols
         a.missingLibraries = state.missingLibraries
@@ -316,6 +325,8 @@ public struct Assessor: Sendable {
         a.findings = state.findings.map { f in
             Finding(rule: f.rule, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message, symbols: f.symbols, libraries: f.libraries)
         }
+        a.language = Remedy.language(state.facts)
+        a.fix = Remedy.fix(a, facts: state.facts, path: state.path, release: release)
         return a
     }
 

@@ -179,6 +179,9 @@ public struct BinaryFacts: Sendable {
     public var goBuildID: String?
     public var comments: [String] = []
     public var goBuildInfo: GoBuildInfo?
+    /// For Go binaries: standard-library packages whose use changes behaviour on Alpine
+    /// (crypto/tls, time.LoadLocation, os/user), found by name in the binary.
+    public var goUses: [String] = []
     public var hasIRelative = false
     /// GNU indirect functions this file defines and its own relocations refer to: musl cannot bind them.
     public var referencedIFuncs: [String] = []
@@ -191,6 +194,7 @@ public struct BinaryFacts: Sendable {
     public var gaps: [Gap] = []
 
     public var arch: String { machine.name(is64: is64, bigEndian: bigEndian) }
+    public var isGo: Bool { goBuildInfo != nil || goBuildID != nil }
     public var bindNow: Bool { flags & 0x8 != 0 || flags1 & 0x1 != 0 }
     public var pie: Bool { flags1 & 0x0800_0000 != 0 }
 

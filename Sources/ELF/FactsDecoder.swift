@@ -140,6 +140,24 @@ struct FactsDecoder {
         for (r, _) in notes { readNotes(r) }
         readComments()
         readGoBuildInfo()
+        if facts.isGo { findGoUses() }
+    }
+
+    /// Go keeps function names in .gopclntab even when stripped, so a package's use shows as its name.
+    private mutating func findGoUses() {
+        guard let base = bytes.raw.baseAddress else { return }
+        for (marker, use) in [("crypto/tls.", "crypto/tls"), ("time.LoadLocation", "time.LoadLocation"), ("os/user.", "os/user")] {
+            let found = marker.utf8.withContiguousStorageIfAvailable { m -> Bool in
+                guard let first = m.first, let needle = m.baseAddress else { return false }
+                var at = 0
+                while at + m.count <= bytes.count, let hit = memchr(base + at, Int32(first), bytes.count - at - m.count + 1) {
+                    if memcmp(hit, needle, m.count) == 0 { return true }
+                    at = UnsafeRawPointer(hit) - base + 1
+                }
+                return false
+            }
+            if found == true { facts.goUses.append(use) }
+        }
     }
 
     // MARK: Dynamic segment

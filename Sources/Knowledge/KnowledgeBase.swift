@@ -238,7 +238,7 @@ public final class KnowledgeBase: Sendable {
 
     public func rule(_ id: String) -> Rule? { rules.first { $0.id == id } }
 
-    static func matches(_ pattern: String, _ name: String) -> Bool {
+    public static func matches(_ pattern: String, _ name: String) -> Bool {
         guard let star = pattern.firstIndex(of: "*") else { return pattern == name }
         let prefix = pattern[..<star], suffix = pattern[pattern.index(after: star)...]
         return name.count >= prefix.count + suffix.count && name.hasPrefix(prefix) && name.hasSuffix(suffix)

@@ -15,6 +15,21 @@ public struct Rule: Codable, Sendable, Hashable {
     public var remedy: String
     public var sources: [String]
     public var examples: Examples
+    /// For behaviour rules: when the rule applies, judged from imports and libraries alone.
+    public var when: Condition?
+
+    /// A behaviour rule fires when any of the `…Any` lists matches, none of `importsNone` is imported,
+    /// and the other constraints hold. Patterns ending in * match any suffix.
+    public struct Condition: Codable, Sendable, Hashable {
+        public var importsAny: [String]?
+        public var importsNone: [String]?
+        public var neededAny: [String]?
+        public var goUsesAny: [String]?
+        public var libc: [String]?
+        /// Only when PT_GNU_STACK asks for no particular stack size.
+        public var noStackSize: Bool?
+        public var is64: Bool?
+    }
 
     public struct Examples: Codable, Sendable, Hashable {
         public var trigger: [Example]
@@ -35,6 +50,7 @@ public struct Rule: Codable, Sendable, Hashable {
         public var abiTag: Bool?
         public var damagedVersions: Bool?
         public var ifuncs: [String]?
+        public var goUses: [String]?
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -53,6 +69,7 @@ public struct Rule: Codable, Sendable, Hashable {
             abiTag = try c.decodeIfPresent(Bool.self, forKey: .abiTag)
             damagedVersions = try c.decodeIfPresent(Bool.self, forKey: .damagedVersions)
             ifuncs = try c.decodeIfPresent([String].self, forKey: .ifuncs)
+            goUses = try c.decodeIfPresent([String].self, forKey: .goUses)
         }
     }
 }

@@ -17,7 +17,7 @@ public struct CheckResult: Encodable, Sendable {
 
     enum Key: String, CodingKey {
         case path, status, error, arch, libc, linkage, verdict, missingSymbols, missingLibraries, packages, minimumGlibc, findings
-        case interpreter, needed
+        case language, fix, interpreter, needed
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -35,6 +35,8 @@ public struct CheckResult: Encodable, Sendable {
         try c.encode(a.packages, forKey: .packages)
         try c.encode(a.minimumGlibc, forKey: .minimumGlibc)
         try c.encode(a.findings, forKey: .findings)
+        try c.encode(a.language, forKey: .language)
+        try c.encode(a.fix, forKey: .fix)
         try c.encode(facts?.interpreter, forKey: .interpreter)
         try c.encode(facts?.needed ?? [], forKey: .needed)
     }
@@ -130,7 +132,7 @@ public enum CheckText {
         }
         guard let a = r.assessment else { return "" }
         var out = "\(r.path): \(a.verdict.rawValue)\n"
-        var what = "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)"
+        var what = "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)" + (a.language.map { ", \($0)" } ?? "")
         if let g = a.minimumGlibc { what += ", needs glibc \(g) or newer" }
         out += what + "\n"
         for f in a.findings.sorted(by: { $0.severity > $1.severity }) {
@@ -146,7 +148,11 @@ public enum CheckText {
                 out += "      " + f.symbols.joined(separator: ", ") + "\n"
             }
         }
-        return out + "  fix: \(fix(a))\n"
+        out += "  fix: \(fix(a))\n"
+        if a.verdict == .needsRebuild, let dockerfile = a.fix?.dockerfile {
+            out += dockerfile.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(separator: "\n") + "\n"
+        }
+        return out
     }
 
     public static func footer(_ s: CheckSummary, gate: CheckReport.Gate) -> String {
@@ -163,7 +169,7 @@ public enum CheckText {
         case .needsLibc6Compat, .needsGcompat: return "apk add --no-cache \(a.packages.joined(separator: " "))"
         case .needsRebuild:
             let extra = a.packages.isEmpty ? "" : "; the rebuilt program needs apk add --no-cache \(a.packages.joined(separator: " "))"
-            return "rebuild against musl (in an Alpine build stage) or link statically" + extra
+            return "rebuild: \(a.fix?.rebuild ?? "against musl, or statically")" + extra
         }
     }
 }

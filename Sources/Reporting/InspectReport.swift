@@ -22,7 +22,7 @@ public struct InspectedFile: Encodable, Sendable {
         case path, status, error
         case `class`, endianness, machine, machineCode, type, osabi, entry, interpreter, soname, needed, rpath, runpath
         case linkage, bindNow, pie, imports, copyImports, versionRequirements, versionDefinitions, exportCount, exports
-        case abiTag, buildId, goBuildId, comments, goBuildInfo, irelative, tls, stack, gaps
+        case abiTag, buildId, goBuildId, comments, goBuildInfo, goUses, irelative, tls, stack, gaps
     }
 
     struct Requirement: Encodable {
@@ -67,6 +67,7 @@ public struct InspectedFile: Encodable, Sendable {
         try c.encode(f.goBuildID, forKey: .goBuildId)
         try c.encode(f.comments, forKey: .comments)
         try c.encode(f.goBuildInfo, forKey: .goBuildInfo)
+        try c.encode(f.goUses, forKey: .goUses)
         try c.encode(f.hasIRelative, forKey: .irelative)
         try c.encode(f.hasTLS, forKey: .tls)
         try c.encode(f.stackFlags.map { Stack(flags: permissions($0), size: f.stackSize ?? 0) }, forKey: .stack)

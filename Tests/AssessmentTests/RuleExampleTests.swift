@@ -43,6 +43,7 @@ func binary(_ e: Rule.Example) -> BinaryFacts {
         f.versionRequirements = [VersionRequirement(library: "libc.so.6", versions: versions.map { VersionNeed(name: $0, weak: false) })]
     }
     f.referencedIFuncs = e.ifuncs ?? []
+    f.goUses = e.goUses ?? []
     if e.damagedVersions == true { f.gaps = [Gap(.versions, ".gnu.version runs past the end of the file")] }
     return f
 }

@@ -1,0 +1,30 @@
+// Behaviour differences (FACTS.md §5): findings that never change the verdict. Each rule's condition is
+// data (rules.json "when"); this file only evaluates conditions against a binary's imports and libraries.
+import ELF
+import Knowledge
+
+struct BehaviourRules: Sendable {
+    let rules: [(rule: Rule, condition: Rule.Condition)]
+
+    init(kb: KnowledgeBase) {
+        rules = kb.rules.compactMap { rule in rule.when.map { (rule, $0) } }
+    }
+
+    /// (rule id, message, evidence) for every behaviour rule the binary triggers.
+    func evaluate(_ facts: BinaryFacts, libc: Libc, imported: Set<String>) -> [(String, String, [String])] {
+        var out: [(String, String, [String])] = []
+        for (rule, c) in rules {
+            if let libcs = c.libc, !libcs.contains(libc.rawValue) { continue }
+            if c.is64 == true && !facts.is64 { continue }
+            if c.noStackSize == true && (facts.stackSize ?? 0) > 0 { continue }
+            if let none = c.importsNone, none.contains(where: { imported.contains($0) }) { continue }
+            var evidence: [String] = []
+            evidence += (c.importsAny ?? []).filter { imported.contains($0) }
+            evidence += facts.needed.filter { n in (c.neededAny ?? []).contains { KnowledgeBase.matches($0, n) } }
+            evidence += (c.goUsesAny ?? []).filter { facts.goUses.contains($0) }
+            guard !evidence.isEmpty else { continue }
+            out.append((rule.id, rule.summary, evidence))
+        }
+        return out
+    }
+}

@@ -1,0 +1,81 @@
+// What to do about a verdict: the apk add line, and for a rebuild the recipe that fits the toolchain,
+// as a multi-stage Dockerfile.
+import ELF
+import Knowledge
+
+public struct Fix: Codable, Sendable, Hashable {
+    /// `apk add --no-cache …`, when packages are needed.
+    public var apk: String?
+    /// One line saying how to rebuild, for needs-rebuild.
+    public var rebuild: String?
+    /// A Dockerfile that applies the fix.
+    public var dockerfile: String
+}
+
+enum Remedy {
+    static func language(_ f: BinaryFacts) -> String? {
+        if f.isGo { return "go" }
+        if f.comments.contains(where: { $0.hasPrefix("rustc version") }) { return "rust" }
+        if f.needed.contains(where: { $0.hasPrefix("libstdc++.so") || $0.hasPrefix("libc++.so") })
+            || f.versionRequirements.contains(where: { $0.versions.contains { $0.name.hasPrefix("GLIBCXX_") || $0.name.hasPrefix("CXXABI_") } }) {
+            return "c++"
+        }
+        if f.interpreter != nil || !f.needed.isEmpty || f.abiTag != nil { return "c" }
+        return nil
+    }
+
+    static func fix(_ a: Assessment, facts: BinaryFacts, path: String, release: AlpineRelease) -> Fix {
+        let image = "alpine:\(release.name)"
+        let app = path.split(separator: "/").last.map(String.init) ?? "app"
+        let apk = a.packages.isEmpty ? nil : "apk add --no-cache " + a.packages.joined(separator: " ")
+        guard a.verdict == .needsRebuild else {
+            var lines = ["FROM \(image)"]
+            if let apk { lines.append("RUN \(apk)") }
+            lines.append("COPY \(app) /usr/local/bin/\(app)")
+            return Fix(apk: apk, rebuild: nil, dockerfile: lines.joined(separator: "\n"))
+        }
+        let runtime = a.packages.isEmpty ? [] : ["RUN \(apk ?? "")"]
+        switch a.language {
+        case "go"?:
+            let version = facts.goBuildInfo?.goVersion.replacingOccurrences(of: "go", with: "") ?? ""
+            let base = version.isEmpty ? "golang:alpine" : "golang:\(version.split(separator: ".").prefix(2).joined(separator: "."))-alpine"
+            return Fix(apk: apk, rebuild: "CGO_ENABLED=0 go build (pure Go: static, runs anywhere); keep cgo only in an Alpine build stage",
+                       dockerfile: (["FROM \(base) AS build", "WORKDIR /src", "COPY . .", "RUN CGO_ENABLED=0 go build -o /out/\(app) .",
+                                     "", "FROM \(image)"] + runtime + ["COPY --from=build /out/\(app) /usr/local/bin/\(app)"]).joined(separator: "\n"))
+        case "rust"?:
+            let triple = rustTriple(a.arch)
+            return Fix(apk: apk, rebuild: "cargo build --release --target \(triple)",
+                       dockerfile: (["FROM rust:alpine AS build", "RUN apk add --no-cache musl-dev", "WORKDIR /src", "COPY . .",
+                                     "RUN cargo build --release --target \(triple)", "", "FROM \(image)"] + runtime
+                                    + ["COPY --from=build /src/target/\(triple)/release/\(app) /usr/local/bin/\(app)"]).joined(separator: "\n"))
+        default:
+            return Fix(apk: apk, rebuild: "build in an Alpine stage (apk add build-base), or link statically",
+                       dockerfile: (["FROM \(image) AS build", "RUN apk add --no-cache build-base", "WORKDIR /src", "COPY . .",
+                                     "RUN make", "", "FROM \(image)"] + runtime
+                                    + ["COPY --from=build /src/\(app) /usr/local/bin/\(app)"]).joined(separator: "\n"))
+        }
+    }
+
+    static func rustTriple(_ arch: String) -> String {
+        switch arch {
+        case "i386": return "i686-unknown-linux-musl"
+        case "arm": return "armv7-unknown-linux-musleabihf"
+        case "ppc64le": return "powerpc64le-unknown-linux-musl"
+        default: return "\(arch)-unknown-linux-musl"
+        }
+    }
+}
+
+extension String {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.firstRange(of: target) {
+            out += rest[..<r.lowerBound]
+            out += replacement
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+}
