@@ -33,6 +33,7 @@ run ifunc                gcc $CF -fPIE -pie -o $out/ifunc $S/ifunc.c
 run crypt                gcc $CF -o $out/crypt $S/crypt.c -lcrypt
 run ldso                 gcc $CF -o $out/ldso $S/ldso.c -Wl,--no-as-needed /lib64/ld-linux-x86-64.so.2
 run ctor                 gcc $CF -o $out/ctor $S/ctor.c
+run behaviour            gcc $CF -o $out/behaviour $S/behaviour.c
 run hello-cxx            g++ -Os -o $out/hello-cxx $S/hello.cpp
 export GOFLAGS=-trimpath GOCACHE=${GOCACHE:-/tmp/muslcheck-gocache} GO111MODULE=off
 run hello-go-static      env CGO_ENABLED=0 go build -ldflags=-s\ -w -o $out/hello-go-static $S/hello.go

@@ -308,9 +308,10 @@ public struct Assessor: Sendable {
     private func finish(_ state: State) -> Assessment {
         var state = state
         let imported = Set((state.facts.imports + state.facts.copyImports).map(\.name))
-        for (rule, message, evidence) in behaviour.evaluate(state.facts, libc: state.libc, imported: imported) {
-            state.find(rule, message, symbols: evidence.filter { imported.contains($0) || state.facts.goUses.contains($0) },
+        for (rule, evidence) in behaviour.evaluate(state.facts, libc: state.libc, imported: imported) {
+            state.find(rule.id, rule.summary, symbols: evidence.filter { imported.contains($0) || state.facts.goUses.contains($0) },
                        libraries: evidence.filter { state.facts.needed.contains($0) })
+            for package in rule.packages ?? [] { state.addLibrary(package) }
         }
         var a = state.assessment(state.level)
         a.missingSymbols = state.missingSymbols

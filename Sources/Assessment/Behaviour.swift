@@ -10,9 +10,9 @@ struct BehaviourRules: Sendable {
         rules = kb.rules.compactMap { rule in rule.when.map { (rule, $0) } }
     }
 
-    /// (rule id, message, evidence) for every behaviour rule the binary triggers.
-    func evaluate(_ facts: BinaryFacts, libc: Libc, imported: Set<String>) -> [(String, String, [String])] {
-        var out: [(String, String, [String])] = []
+    /// (rule, evidence) for every behaviour rule the binary triggers.
+    func evaluate(_ facts: BinaryFacts, libc: Libc, imported: Set<String>) -> [(Rule, [String])] {
+        var out: [(Rule, [String])] = []
         for (rule, c) in rules {
             if let libcs = c.libc, !libcs.contains(libc.rawValue) { continue }
             if c.is64 == true && !facts.is64 { continue }
@@ -23,7 +23,7 @@ struct BehaviourRules: Sendable {
             evidence += facts.needed.filter { n in (c.neededAny ?? []).contains { KnowledgeBase.matches($0, n) } }
             evidence += (c.goUsesAny ?? []).filter { facts.goUses.contains($0) }
             guard !evidence.isEmpty else { continue }
-            out.append((rule.id, rule.summary, evidence))
+            out.append((rule, evidence))
         }
         return out
     }

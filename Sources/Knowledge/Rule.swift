@@ -17,6 +17,8 @@ public struct Rule: Codable, Sendable, Hashable {
     public var examples: Examples
     /// For behaviour rules: when the rule applies, judged from imports and libraries alone.
     public var when: Condition?
+    /// Alpine packages the remedy installs (added to the file's apk line when the rule fires).
+    public var packages: [String]?
 
     /// A behaviour rule fires when any of the `…Any` lists matches, none of `importsNone` is imported,
     /// and the other constraints hold. Patterns ending in * match any suffix.

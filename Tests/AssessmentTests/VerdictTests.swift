@@ -73,6 +73,30 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
         #expect(fortified.missingSymbols.allSatisfy { $0.providedBy == "gcompat" })
     }
 
+    /// A real program importing what every behaviour rule looks for; a plain hello world triggers none.
+    @Test func behaviourRulesOnRealBinaries() throws {
+        let behaviour = try assess("behaviour", "3.20")
+        let expected: Set<String> = ["thread-stack-size", "dns-resolver", "nss-lookups", "locale", "iconv", "regex-abi",
+                                     "getopt-order", "dlclose-noop", "utmp-stubs", "strerror-r-gnu", "malloc-tuning", "tzdata"]
+        let behaviourRules = Set(kb.rules.filter { $0.when != nil }.map(\.id))
+        #expect(Set(behaviour.findings.map(\.rule)).intersection(behaviourRules) == expected)
+        #expect(behaviour.findings.first { $0.rule == "regex-abi" }?.symbols == ["regexec"])
+        let plain = try assess("hello-glibc", "3.20")
+        #expect(Set(plain.findings.map(\.rule)).isDisjoint(with: behaviourRules))
+        #expect(behaviour.language == "c")
+        #expect(behaviour.packages == ["tzdata"])  // the rebuilt program still wants zoneinfo
+    }
+
+    @Test func languagesAndRecipes() throws {
+        #expect(try assess("hello-cxx", "3.20").language == "c++")
+        let go = try assess("hello-go-cgo", "3.20")
+        #expect(go.language == "go")
+        #expect(try assess("hello-go-static", "3.20").fix?.dockerfile.contains("COPY hello-go-static") == true)
+        let rebuild = try assess("recent", "3.20")
+        #expect(rebuild.fix?.dockerfile.contains("FROM alpine:3.20 AS build") == true)
+        #expect(rebuild.fix?.rebuild != nil)
+    }
+
     @Test func staticGlibcIsToldApartFromStaticMusl() throws {
         let glibc = try assess("hello-static-glibc", "3.20")
         #expect(glibc.libc == .glibc && glibc.findings.contains { $0.rule == "static-glibc" })
