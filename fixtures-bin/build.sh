@@ -34,6 +34,11 @@ run crypt                gcc $CF -o $out/crypt $S/crypt.c -lcrypt
 run ldso                 gcc $CF -o $out/ldso $S/ldso.c -Wl,--no-as-needed /lib64/ld-linux-x86-64.so.2
 run ctor                 gcc $CF -o $out/ctor $S/ctor.c
 run behaviour            gcc $CF -o $out/behaviour $S/behaviour.c
+# A bundle: bin/ and lib/ side by side; the program is fine, one of its libraries is not.
+mkdir -p $out/bundle/bin $out/bundle/lib
+run libbad.so.1          gcc $CF -shared -fPIC -Wl,-soname,libbad.so.1 -o $out/bundle/lib/libbad.so.1 $S/bad.c
+cp $out/lib/libgreet.so.1 $out/bundle/lib/libgreet.so.1
+run bundled              gcc $CF -o $out/bundle/bin/bundled $S/bundled.c $out/bundle/lib/libgreet.so.1 $out/bundle/lib/libbad.so.1 -Wl,-rpath,'$ORIGIN/../lib'
 run hello-cxx            g++ -Os -o $out/hello-cxx $S/hello.cpp
 export GOFLAGS=-trimpath GOCACHE=${GOCACHE:-/tmp/muslcheck-gocache} GO111MODULE=off
 run hello-go-static      env CGO_ENABLED=0 go build -ldflags=-s\ -w -o $out/hello-go-static $S/hello.go

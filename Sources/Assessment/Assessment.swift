@@ -62,6 +62,8 @@ public struct Finding: Codable, Sendable, Hashable {
 
 public struct Assessment: Sendable {
     public var verdict: Verdict
+    /// The verdict for the file alone, before the libraries it loads are folded in.
+    public var ownVerdict: Verdict?
     public var libc: Libc
     public var linkage: Linkage
     public var arch: String

@@ -352,3 +352,45 @@ func versionAtLeast(_ version: String, _ minimum: String) -> Bool {
     let a = version.split(separator: ".").map { Int($0) ?? 0 }, b = minimum.split(separator: ".").map { Int($0) ?? 0 }
     return !a.lexicographicallyPrecedes(b)
 }
+
+extension Assessor {
+    /// A binary's verdict is the worst of what it loads: folds in the assessments of the libraries
+    /// found for it (directly or through other libraries), keyed by where they were found.
+    public func combine(_ own: Assessment, with libraries: [(path: String, assessment: Assessment)]) -> Assessment {
+        var a = own
+        a.ownVerdict = own.verdict
+        var blamed: [String] = []
+        for (path, dep) in libraries.sorted(by: { $0.path < $1.path }) {
+            if dep.verdict > .runs {
+                let symbols = dep.missingSymbols.prefix(5).map(\.name)
+                let why = symbols.isEmpty ? (dep.findings.first { $0.severity == .error || $0.severity == .warning }?.rule ?? "")
+                    : symbols.joined(separator: ", ") + (dep.missingSymbols.count > 5 ? ", …" : "")
+                blamed.append("\(path) (\(dep.verdict.rawValue): \(why))")
+                if dep.verdict > a.verdict { a.verdict = dep.verdict }
+            }
+            for library in dep.missingLibraries where !a.missingLibraries.contains(where: { $0.soname == library.soname }) {
+                var transitive = library
+                transitive.reason = "needed by \(path): " + library.reason
+                a.missingLibraries.append(transitive)
+            }
+            for package in dep.packages where !a.packages.contains(package) && package != "libc6-compat" && package != "gcompat" {
+                a.packages.append(package)
+            }
+        }
+        if !blamed.isEmpty {
+            a.findings.append(Finding(rule: "dependency", severity: a.verdict == .needsRebuild ? .error : .warning,
+                                      message: "\(a.verdict.rawValue) because of what it loads: " + blamed.joined(separator: "; "),
+                                      symbols: [], libraries: libraries.filter { $0.assessment.verdict > .runs }.map(\.path).sorted()))
+        }
+        // The compat package the worst dependency needs, if the binary itself needed none.
+        let libc6 = a.packages.contains("libc6-compat") || libraries.contains { $0.assessment.packages.contains("libc6-compat") }
+        a.packages.removeAll { $0 == "gcompat" || $0 == "libc6-compat" }
+        switch a.verdict {
+        case .needsGcompat: a.packages.insert(contentsOf: ["gcompat"] + (libc6 && release.libc6Compat == .subpackage ? ["libc6-compat"] : []), at: 0)
+        case .needsLibc6Compat: a.packages.insert("libc6-compat", at: 0)
+        case .runs, .needsRebuild: break
+        }
+        a.fix = Remedy.refix(a, release: release, previous: own.fix)
+        return a
+    }
+}

@@ -24,35 +24,54 @@ enum Remedy {
         return nil
     }
 
+    /// Recomputes a fix after `combine` changed the verdict or packages (the binary's facts are gone by then).
+    static func refix(_ a: Assessment, release: AlpineRelease, previous: Fix?) -> Fix? {
+        guard let previous, let last = previous.dockerfile.split(separator: "\n").last else { return nil }
+        let target = last.split(separator: " ").last.map(String.init) ?? "/usr/local/bin/app"
+        let app = target.split(separator: "/").last.map(String.init) ?? "app"
+        let dir = target.hasPrefix("/usr/local/lib/") ? "/usr/local/lib" : "/usr/local/bin"
+        let base = previous.dockerfile.hasPrefix("FROM golang:") ? previous.dockerfile.split(separator: " ").dropFirst().first.map(String.init) : nil
+        return fix(a, goImage: base, app: app, dir: dir, release: release)
+    }
+
     static func fix(_ a: Assessment, facts: BinaryFacts, path: String, release: AlpineRelease) -> Fix {
+        var image: String?
+        if let v = facts.goBuildInfo?.goVersion.replacingOccurrences(of: "go", with: ""), !v.isEmpty {
+            image = "golang:\(v.split(separator: ".").prefix(2).joined(separator: "."))-alpine"
+        }
+        // A shared library (no interpreter) goes where musl's loader looks, not among the programs.
+        let library = facts.type == .dyn && facts.interpreter == nil
+        return fix(a, goImage: image, app: path.split(separator: "/").last.map(String.init) ?? "app",
+                   dir: library ? "/usr/local/lib" : "/usr/local/bin", release: release)
+    }
+
+    static func fix(_ a: Assessment, goImage: String?, app: String, dir: String, release: AlpineRelease) -> Fix {
         let image = "alpine:\(release.name)"
-        let app = path.split(separator: "/").last.map(String.init) ?? "app"
         let apk = a.packages.isEmpty ? nil : "apk add --no-cache " + a.packages.joined(separator: " ")
         guard a.verdict == .needsRebuild else {
             var lines = ["FROM \(image)"]
             if let apk { lines.append("RUN \(apk)") }
-            lines.append("COPY \(app) /usr/local/bin/\(app)")
+            lines.append("COPY \(app) \(dir)/\(app)")
             return Fix(apk: apk, rebuild: nil, dockerfile: lines.joined(separator: "\n"))
         }
         let runtime = a.packages.isEmpty ? [] : ["RUN \(apk ?? "")"]
         switch a.language {
         case "go"?:
-            let version = facts.goBuildInfo?.goVersion.replacingOccurrences(of: "go", with: "") ?? ""
-            let base = version.isEmpty ? "golang:alpine" : "golang:\(version.split(separator: ".").prefix(2).joined(separator: "."))-alpine"
+            let base = goImage ?? "golang:alpine"
             return Fix(apk: apk, rebuild: "CGO_ENABLED=0 go build (pure Go: static, runs anywhere); keep cgo only in an Alpine build stage",
                        dockerfile: (["FROM \(base) AS build", "WORKDIR /src", "COPY . .", "RUN CGO_ENABLED=0 go build -o /out/\(app) .",
-                                     "", "FROM \(image)"] + runtime + ["COPY --from=build /out/\(app) /usr/local/bin/\(app)"]).joined(separator: "\n"))
+                                     "", "FROM \(image)"] + runtime + ["COPY --from=build /out/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
         case "rust"?:
             let triple = rustTriple(a.arch)
             return Fix(apk: apk, rebuild: "cargo build --release --target \(triple)",
                        dockerfile: (["FROM rust:alpine AS build", "RUN apk add --no-cache musl-dev", "WORKDIR /src", "COPY . .",
                                      "RUN cargo build --release --target \(triple)", "", "FROM \(image)"] + runtime
-                                    + ["COPY --from=build /src/target/\(triple)/release/\(app) /usr/local/bin/\(app)"]).joined(separator: "\n"))
+                                    + ["COPY --from=build /src/target/\(triple)/release/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
         default:
             return Fix(apk: apk, rebuild: "build in an Alpine stage (apk add build-base), or link statically",
                        dockerfile: (["FROM \(image) AS build", "RUN apk add --no-cache build-base", "WORKDIR /src", "COPY . .",
                                      "RUN make", "", "FROM \(image)"] + runtime
-                                    + ["COPY --from=build /src/\(app) /usr/local/bin/\(app)"]).joined(separator: "\n"))
+                                    + ["COPY --from=build /src/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
         }
     }
 

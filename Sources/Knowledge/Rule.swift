@@ -53,6 +53,12 @@ public struct Rule: Codable, Sendable, Hashable {
         public var damagedVersions: Bool?
         public var ifuncs: [String]?
         public var goUses: [String]?
+        /// Libraries the binary loads, each described by its imports (a plain glibc library otherwise).
+        public var dependencies: [Dependency]?
+        public struct Dependency: Codable, Sendable, Hashable {
+            public var path: String
+            public var imports: [String]
+        }
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -72,6 +78,7 @@ public struct Rule: Codable, Sendable, Hashable {
             damagedVersions = try c.decodeIfPresent(Bool.self, forKey: .damagedVersions)
             ifuncs = try c.decodeIfPresent([String].self, forKey: .ifuncs)
             goUses = try c.decodeIfPresent([String].self, forKey: .goUses)
+            dependencies = try c.decodeIfPresent([Dependency].self, forKey: .dependencies)
         }
     }
 }

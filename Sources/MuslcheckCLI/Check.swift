@@ -4,6 +4,8 @@ import ELF
 import Knowledge
 import Reporting
 import Scanning
+import Foundation
+import Synchronization
 
 /// How strict the gate is: the lowest verdict (or finding severity) that fails it.
 enum FailOn: String, ExpressibleByArgument, CaseIterable {
@@ -48,6 +50,11 @@ struct Check: OutputCommand {
     @Flag(help: "Follow symbolic links while walking directories.")
     var followSymlinks = false
 
+    @Option(help: ArgumentHelp(
+        "A root filesystem or unpacked image to judge against: NEEDED libraries are searched in its /etc/ld-musl-ARCH.path directories (default /lib:/usr/local/lib:/usr/lib), and absolute RPATHs and links are taken inside it.",
+        valueName: "dir"))
+    var root: String?
+
     @Option(name: .customLong("library-path"), help: ArgumentHelp(
         "A directory of the target system's libraries (an unpacked image's /usr/lib, say), searched for NEEDED libraries after RPATH/RUNPATH and the binary's own directory. Repeatable.",
         valueName: "dir"))
@@ -73,17 +80,31 @@ struct Check: OutputCommand {
     func execute() throws -> CommandOutput {
         let kb = try loadKnowledge()
         let release = try resolveTarget(target, kb: kb)
-        let items = Walker.collect(paths, options: WalkOptions(followSymlinks: followSymlinks))
+        if let root, !FileManager.default.fileExists(atPath: root) { throw UsageError(description: "--root \(root) does not exist") }
+        let walk = Walker.walk(paths, options: WalkOptions(followSymlinks: followSymlinks))
+        let items = walk.items
         let assessor = Assessor(kb: kb, release: release)
-        let resolver = DependencyResolver(libraryPaths: libraryPaths, interesting: Assessor.libcNames(kb)) { Assessor.isProvidedBySystem($0, kb: kb) }
+        let resolver = DependencyResolver(libraryPaths: libraryPaths, root: root, tree: DependencyResolver.index(walk),
+                                          scannedRoots: paths, interesting: Assessor.libcNames(kb)) { Assessor.isProvidedBySystem($0, kb: kb) }
+        let libraries = LibraryAssessments(assessor: assessor, resolver: resolver)
+        let jobs = jobs ?? CPU.count
+        // 1. Read and judge each file on its own; remember the libraries found for it.
+        let own: [Own?] = parallelMap(items.count, jobs: jobs) { index in
+            Self.judge(Scanner.read(items[index]), assessor: assessor, resolver: resolver)
+        }
+        for case let o? in own where o.result.status == .assessed { libraries.remember(o) }
+        // 2. Fold in what each binary loads (the worst verdict wins), then render, on all cores.
         let json = format == .json
         let gate = failOn
-        // Each worker reads, judges and renders one file; only small outcomes are kept.
-        let judged: [Judged?] = parallelMap(items.count, jobs: jobs ?? CPU.count) { index in
-            guard let result = Self.judge(Scanner.read(items[index]), assessor: assessor, resolver: resolver) else { return nil }
-            let text = json ? ((try? JSON.fragment(result, indent: 2)) ?? "{}") : CheckText.file(result)
-            return Judged(text: text, status: result.status, verdict: result.assessment?.verdict,
-                          packages: result.assessment?.packages ?? [], failsGate: result.assessment.map(gate.fails) ?? false)
+        let judged: [Judged?] = parallelMap(own.count, jobs: jobs) { index in
+            guard var o = own[index] else { return nil }
+            if let a = o.result.assessment, !o.libraries.isEmpty {
+                o.result.assessment = assessor.combine(a, with: libraries.assessments(of: o.libraries))
+            }
+            let r = o.result
+            let text = json ? ((try? JSON.fragment(r, indent: 2)) ?? "{}") : CheckText.file(r)
+            return Judged(text: text, status: r.status, verdict: r.assessment?.verdict,
+                          packages: r.assessment?.packages ?? [], failsGate: r.assessment.map(gate.fails) ?? false)
         }
         var summary = CheckSummary()
         for j in judged {
@@ -101,29 +122,75 @@ struct Check: OutputCommand {
         return CommandOutput(stdout: try deliver(text, to: output), exitCode: status)
     }
 
+    /// One file judged on its own, with the paths of the libraries it loads (transitively).
+    struct Own: Sendable {
+        var result: CheckResult
+        var libraries: [String]
+    }
+
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
-    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver) -> CheckResult? {
+    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver) -> Own? {
         let path = file.item.path
         switch file.result {
         case .notELF:
-            return file.item.explicit ? CheckResult(path: path, status: .skipped, error: "not an ELF file") : nil
+            return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: "not an ELF file"), libraries: []) : nil
         case .failed(let message):
-            return CheckResult(path: path, status: .error, error: message)
+            return Own(result: CheckResult(path: path, status: .error, error: message), libraries: [])
         case .elf(let facts):
             if facts.type == .rel || facts.type == .core {
                 let why = "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
-                return file.item.explicit ? CheckResult(path: path, status: .skipped, error: why) : nil
+                return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
             }
-            // Libraries are looked for on disk; their exports are read only when musl lacks some import.
-            var assessment = assessor.assess(facts, path: path, dependencies: resolver.locate(facts, path: path))
-            if !assessment.missingSymbols.isEmpty {
-                assessment = assessor.assess(facts, path: path, dependencies: resolver.resolve(facts, path: path))
+            // Libraries are looked for on disk; all of them are read only when some are there to fold in
+            // or musl lacks some import.
+            var dependencies = resolver.locate(facts, path: path)
+            if !dependencies.found.isEmpty { dependencies = resolver.resolve(facts, path: path) }
+            var assessment = assessor.assess(facts, path: path, dependencies: dependencies)
+            if !assessment.missingSymbols.isEmpty && dependencies.found.isEmpty {
+                dependencies = resolver.resolve(facts, path: path)
+                assessment = assessor.assess(facts, path: path, dependencies: dependencies)
             }
             if let reason = assessment.unassessable {
-                return CheckResult(path: path, status: .error, error: reason, facts: facts)
+                return Own(result: CheckResult(path: path, status: .error, error: reason, facts: facts), libraries: [])
             }
-            return CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts)
+            return Own(result: CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts),
+                       libraries: Array(Set(dependencies.found.values)).sorted())
         }
+    }
+}
+
+/// Every library's own assessment, by path: the scanned files, and libraries outside the scan judged on
+/// first use (once each, whichever worker asks first).
+final class LibraryAssessments: Sendable {
+    let assessor: Assessor
+    let resolver: DependencyResolver
+    private let known = Mutex<[String: Assessment?]>([:])
+
+    init(assessor: Assessor, resolver: DependencyResolver) {
+        self.assessor = assessor
+        self.resolver = resolver
+    }
+
+    func remember(_ own: Check.Own) {
+        known.withLock { $0[Self.key(own.result.path)] = own.result.assessment }
+    }
+
+    func assessments(of paths: [String]) -> [(path: String, assessment: Assessment)] {
+        paths.compactMap { path in
+            let key = Self.key(path)
+            if let cached = known.withLock({ $0[key] }) { return cached.map { (path, $0) } }
+            var assessment: Assessment?
+            if case .elf(let facts) = ELFReader.read(path: path) {
+                let a = assessor.assess(facts, path: path, dependencies: resolver.locate(facts, path: path))
+                assessment = a.unassessable == nil ? a : nil
+            }
+            known.withLock { $0[key] = .some(assessment) }
+            return assessment.map { (path, $0) }
+        }
+    }
+
+    static func key(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 }
 

@@ -16,7 +16,7 @@ public struct CheckResult: Encodable, Sendable {
     }
 
     enum Key: String, CodingKey {
-        case path, status, error, arch, libc, linkage, verdict, missingSymbols, missingLibraries, packages, minimumGlibc, findings
+        case path, status, error, arch, libc, linkage, verdict, ownVerdict, missingSymbols, missingLibraries, packages, minimumGlibc, findings
         case language, fix, interpreter, needed
     }
 
@@ -30,6 +30,7 @@ public struct CheckResult: Encodable, Sendable {
         try c.encode(a.libc.rawValue, forKey: .libc)
         try c.encode(a.linkage.rawValue, forKey: .linkage)
         try c.encode(a.verdict.rawValue, forKey: .verdict)
+        try c.encode((a.ownVerdict ?? a.verdict).rawValue, forKey: .ownVerdict)
         try c.encode(a.missingSymbols, forKey: .missingSymbols)
         try c.encode(a.missingLibraries, forKey: .missingLibraries)
         try c.encode(a.packages, forKey: .packages)

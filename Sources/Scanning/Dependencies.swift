@@ -1,9 +1,9 @@
-import Dispatch
 // Finds the libraries a binary loads (its NEEDED entries, then theirs) where musl's loader would: the
-// requesting object's RPATH/RUNPATH with $ORIGIN, the binary's own directory, then the directories the
-// user names as the target system's library path. Reads each library once per run and remembers which
-// symbols musl could bind from it.
+// requesting object's RPATH/RUNPATH with $ORIGIN, the binary's own directory (bundled copies), the target
+// system's library path (--root: its /etc/ld-musl-ARCH.path, else /lib:/usr/local/lib:/usr/lib; or
+// --library-path), and finally anywhere in the scanned tree. Reads each library once per run.
 import Assessment
+import Dispatch
 import ELF
 import Foundation
 import Synchronization
@@ -17,25 +17,59 @@ public final class DependencyResolver: Sendable {
     }
 
     public let libraryPaths: [String]
+    /// A root filesystem: absolute paths (RPATH entries, symlink targets) are taken inside it.
+    public let root: String?
+    /// Files of the scanned tree by name (regular files and the links the walk did not follow).
+    let tree: [String: String]
+    /// Directories absolute RPATH entries may name without --root: the scanned paths.
+    let scannedRoots: [String]
     /// NEEDED names never looked for on disk (musl itself, compat packages, glibc-only libraries).
     let skip: @Sendable (String) -> Bool
     /// The only export names worth remembering (those a libc import could be missing); nil keeps all.
     let interesting: NameFilter?
     private let cache = Mutex<[String: Library]>([:])
     static let maxLibraries = 256
+    static let maxLinks = 40
 
-    public init(libraryPaths: [String], interesting: NameFilter? = nil, skip: @escaping @Sendable (String) -> Bool) {
-        self.libraryPaths = libraryPaths
+    public init(libraryPaths: [String] = [], root: String? = nil, tree: [String: String] = [:], scannedRoots: [String] = [],
+                interesting: NameFilter? = nil, skip: @escaping @Sendable (String) -> Bool) {
+        let root = root.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }
+        self.root = root
+        self.libraryPaths = libraryPaths + (root.map { Self.muslPath(root: $0) } ?? [])
+        self.tree = tree
+        self.scannedRoots = scannedRoots
         self.interesting = interesting
         self.skip = skip
+    }
+
+    /// A tree index from a walk: each file and link by its name (the first one found wins).
+    public static func index(_ walk: WalkResult) -> [String: String] {
+        var tree: [String: String] = [:]
+        for path in walk.items.filter({ $0.kind == .file }).map(\.path) + walk.links {
+            let name = (path as NSString).lastPathComponent
+            if tree[name] == nil { tree[name] = path }
+        }
+        return tree
+    }
+
+    /// The directories musl searches inside `root`: its /etc/ld-musl-ARCH.path, else the default.
+    static func muslPath(root: String) -> [String] {
+        let etc = root + "/etc"
+        let pathFile = (try? FileManager.default.contentsOfDirectory(atPath: etc))?
+            .filter { $0.hasPrefix("ld-musl-") && $0.hasSuffix(".path") }.sorted().first
+        var dirs = ["/lib", "/usr/local/lib", "/usr/lib"]
+        if let pathFile, let text = try? String(contentsOfFile: etc + "/" + pathFile, encoding: .utf8) {
+            dirs = text.split(whereSeparator: { $0 == ":" || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("/") }
+        }
+        return dirs.map { root + $0 }
     }
 
     /// Where the binary's own NEEDED libraries are (no reading): enough to tell found from missing.
     public func locate(_ facts: BinaryFacts, path: String) -> Dependencies {
         var deps = Dependencies()
-        let own = Self.searchPaths(facts, path: path)
+        let own = searchPaths(facts, path: path)
         for soname in facts.needed.prefix(Self.maxLibraries) where !skip(soname) {
-            if let location = locate(soname, in: own + libraryPaths) { deps.found[soname] = location }
+            if let location = locate(soname, in: own) { deps.found[soname] = location }
         }
         return deps
     }
@@ -44,7 +78,7 @@ public final class DependencyResolver: Sendable {
     public func resolve(_ facts: BinaryFacts, path: String) -> Dependencies {
         var deps = Dependencies()
         var queue: [(soname: String, searchPaths: [String])] = []
-        let own = Self.searchPaths(facts, path: path)
+        let own = searchPaths(facts, path: path)
         for soname in facts.needed where !skip(soname) { queue.append((soname, own)) }
         var seen = Set<String>()
         var index = 0
@@ -52,35 +86,65 @@ public final class DependencyResolver: Sendable {
             let (soname, paths) = queue[index]
             index += 1
             guard seen.insert(soname).inserted else { continue }
-            guard let location = locate(soname, in: paths + libraryPaths) else { continue }
+            guard let location = locate(soname, in: paths) else { continue }
             deps.found[soname] = location
             let library = load(location)
             if let problem = library.problem { deps.problems.append("\(location): \(problem)") }
             deps.exports.formUnion(library.exports)
+            // musl searches a library's NEEDED with its own RPATH and then its requesters'.
             for next in library.needed where !skip(next) && !seen.contains(next) {
-                queue.append((next, library.searchPaths + own))
+                queue.append((next, library.searchPaths + paths))
             }
         }
         return deps
     }
 
-    /// RPATH and RUNPATH entries with $ORIGIN expanded, then the file's own directory.
-    static func searchPaths(_ facts: BinaryFacts, path: String) -> [String] {
+    /// RPATH and RUNPATH entries with $ORIGIN expanded (musl expands no other token), then the file's
+    /// own directory. Absolute entries mean the target system: inside --root, else only inside the scan.
+    func searchPaths(_ facts: BinaryFacts, path: String) -> [String] {
         let origin = (path as NSString).deletingLastPathComponent
         let dir = origin.isEmpty ? "." : origin
         var paths: [String] = []
         for entry in (facts.rpath + facts.runpath).prefix(64) where !entry.isEmpty {
-            paths.append(entry.replacingOccurrences(of: "${ORIGIN}", with: dir).replacingOccurrences(of: "$ORIGIN", with: dir))
+            let expanded = entry.replacingOccurrences(of: "${ORIGIN}", with: dir).replacingOccurrences(of: "$ORIGIN", with: dir)
+            if entry.hasPrefix("/") {
+                if let root { paths.append(root + expanded) }
+                else if scannedRoots.contains(where: { expanded.hasPrefix($0) }) { paths.append(expanded) }
+            } else {
+                paths.append(expanded)
+            }
         }
         paths.append(dir)
-        return paths
+        return paths + libraryPaths
     }
 
     func locate(_ soname: String, in paths: [String]) -> String? {
-        if soname.contains("/") { return Self.isRegularFile(soname) ? soname : nil }
+        guard !soname.isEmpty, !soname.contains("/") else { return nil }
         for dir in paths {
-            let candidate = dir.hasSuffix("/") ? dir + soname : dir + "/" + soname
-            if Self.isRegularFile(candidate) { return candidate }
+            if let found = resolved(dir.hasSuffix("/") ? dir + soname : dir + "/" + soname) {
+                return Self.lexicallyNormalized(found)  // bin/../lib/x reads better as lib/x
+            }
+        }
+        if let inTree = tree[soname], let found = resolved(inTree) { return found }
+        return nil
+    }
+
+    /// The regular file a path names. Inside --root, symbolic links are followed by hand so that an
+    /// absolute target stays in the root; a chain is followed at most 40 links.
+    func resolved(_ path: String) -> String? {
+        guard let root else { return Self.isRegularFile(path) ? path : nil }
+        var current = path
+        for _ in 0..<Self.maxLinks {
+            var st = stat()
+            guard lstat(current, &st) == 0 else { return nil }
+            switch st.st_mode & S_IFMT {
+            case S_IFREG: return current
+            case S_IFLNK:
+                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return nil }
+                current = target.hasPrefix("/") ? root + target
+                    : ((current as NSString).deletingLastPathComponent as NSString).appendingPathComponent(target)
+            default: return nil
+            }
         }
         return nil
     }
@@ -90,7 +154,7 @@ public final class DependencyResolver: Sendable {
         let library: Library
         switch ELFReader.read(path: path, options: ReadOptions(exportNames: true, exportFilter: interesting)) {
         case .elf(let f):
-            library = Library(needed: f.needed, searchPaths: Self.searchPaths(f, path: path),
+            library = Library(needed: f.needed, searchPaths: searchPaths(f, path: path),
                               exports: Set((f.exports ?? []).filter { $0.bindableByMusl && interesting?.names.contains($0.name) != false }.map(\.name)),
                               problem: nil)
         case .notELF: library = Library(needed: [], searchPaths: [], exports: [], problem: "not an ELF file")
@@ -98,6 +162,18 @@ public final class DependencyResolver: Sendable {
         }
         cache.withLock { $0[path] = library }
         return library
+    }
+
+    /// Removes "." and "dir/.." components without touching the file system.
+    static func lexicallyNormalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
+            parts.append(part)
+        }
+        let joined = parts.joined(separator: "/")
+        return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 
     static func isRegularFile(_ path: String) -> Bool {

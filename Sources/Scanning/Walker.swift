@@ -21,6 +21,13 @@ public struct ScanItem: Sendable, Hashable {
     public var explicit: Bool
 }
 
+/// What a walk found: the items to read, and the names of symbolic links it did not follow (a library
+/// is often reached through one, such as libfoo.so.1 -> libfoo.so.1.2.3).
+public struct WalkResult: Sendable {
+    public var items: [ScanItem] = []
+    public var links: [String] = []
+}
+
 public struct WalkOptions: Sendable {
     public var followSymlinks: Bool
     public var maxDepth: Int
@@ -32,7 +39,12 @@ public struct WalkOptions: Sendable {
 public enum Walker {
     /// Every candidate under `paths`, in a deterministic order (arguments in order, directories sorted by name).
     public static func collect(_ paths: [String], options: WalkOptions = WalkOptions()) -> [ScanItem] {
+        walk(paths, options: options).items
+    }
+
+    public static func walk(_ paths: [String], options: WalkOptions = WalkOptions()) -> WalkResult {
         var items: [ScanItem] = []
+        var links: [String] = []
         for path in paths {
             var st = stat()
             guard stat(path, &st) == 0 else {
@@ -42,20 +54,20 @@ public enum Walker {
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 var visited = Set<DirID>()
-                walk(directory: path, depth: 0, options: options, visited: &visited, into: &items)
+                walk(directory: path, depth: 0, options: options, visited: &visited, into: &items, links: &links)
             case S_IFREG:
                 items.append(ScanItem(path: path, kind: .file, explicit: true))
             default:
                 items.append(ScanItem(path: path, kind: .unreadable("\(kindName(st.st_mode)); not opened"), explicit: true))
             }
         }
-        return items
+        return WalkResult(items: items, links: links)
     }
 
     private struct DirID: Hashable { var device: UInt64; var inode: UInt64 }
 
     private static func walk(directory: String, depth: Int, options: WalkOptions,
-                             visited: inout Set<DirID>, into items: inout [ScanItem]) {
+                             visited: inout Set<DirID>, into items: inout [ScanItem], links: inout [String]) {
         var st = stat()
         guard stat(directory, &st) == 0 else { return }
         // A directory seen before (a followed link back up the tree) is not walked twice.
@@ -87,13 +99,13 @@ public enum Walker {
             }
             var mode = lst.st_mode & S_IFMT
             if mode == S_IFLNK {
-                guard options.followSymlinks else { continue }
+                guard options.followSymlinks else { links.append(path); continue }
                 var target = stat()
                 guard stat(path, &target) == 0 else { continue }  // dangling links are not files
                 mode = target.st_mode & S_IFMT
             }
             switch mode {
-            case S_IFDIR: walk(directory: path, depth: depth + 1, options: options, visited: &visited, into: &items)
+            case S_IFDIR: walk(directory: path, depth: depth + 1, options: options, visited: &visited, into: &items, links: &links)
             case S_IFREG: items.append(ScanItem(path: path, kind: .file, explicit: false))
             default: continue  // FIFOs, sockets and devices are never opened
             }

@@ -71,7 +71,19 @@ let allExamples: [RuleExample] = kb.rules.flatMap { rule in
     @Test(arguments: allExamples)
     func example(_ case_: RuleExample) throws {
         let release = try #require(kb.release(named: case_.example.target), "unknown release \(case_.example.target)")
-        let assessment = Assessor(kb: kb, release: release).assess(binary(case_.example), path: "/example")
+        let assessor = Assessor(kb: kb, release: release)
+        var assessment = assessor.assess(binary(case_.example), path: "/example")
+        if let dependencies = case_.example.dependencies {
+            let libraries = dependencies.map { dep -> (path: String, assessment: Assessment) in
+                var e = case_.example
+                e.imports = dep.imports
+                e.dependencies = nil
+                var f = binary(e)
+                f.interpreter = nil
+                return (dep.path, assessor.assess(f, path: dep.path))
+            }
+            assessment = assessor.combine(assessment, with: libraries)
+        }
         let fired = assessment.findings.contains { $0.rule == case_.rule }
         #expect(fired == case_.triggers, "findings: \(assessment.findings.map(\.rule))")
     }

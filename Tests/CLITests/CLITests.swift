@@ -5,7 +5,7 @@ import TestSupport
 
 /// Runs the CLI in-process from the package root (so paths in reports are relative and stable).
 func muslcheck(_ args: String...) -> CommandOutput {
-    FileManager.default.changeCurrentDirectoryPath(Fixtures.root.path)
+    _ = FileManager.default.changeCurrentDirectoryPath(Fixtures.root.path)
     return CLI.run(args)
 }
 
@@ -112,6 +112,43 @@ func json(_ text: String) throws -> [String: Any] {
         #expect(symbol.exitCode == 0 && symbol.stdout.contains("alpine:3.20") && symbol.stdout.contains("missing"))
     }
 
+    /// A program is as loadable as the worst library it loads; found through RUNPATH $ORIGIN/../lib.
+    @Test func bundledLibrariesAreAssessedAndBlamed() throws {
+        let root = try json(muslcheck("check", "--format", "json", "--target", "alpine:3.20", "fixtures-bin/bin/bundle/bin/bundled").stdout)
+        let result = try #require((root["results"] as? [[String: Any]])?.first)
+        #expect(result["verdict"] as? String == "needs-rebuild")
+        #expect(result["ownVerdict"] as? String == "needs-gcompat")
+        #expect((result["missingLibraries"] as? [Any])?.isEmpty == true)  // both libraries ship with it
+        let findings = try #require(result["findings"] as? [[String: Any]])
+        let dependency = try #require(findings.first { $0["rule"] as? String == "dependency" })
+        #expect((dependency["message"] as? String)?.contains("fixtures-bin/bin/bundle/lib/libbad.so.1 (needs-rebuild: fcntl64)") == true)
+        // Without the bundle, the same library names are unknown.
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-bundled-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.copyItem(atPath: Fixtures.path("bundle/bin/bundled"), toPath: copy.path)
+        let alone = try json(muslcheck("check", "--format", "json", "--target", "alpine:3.20", copy.path).stdout)
+        let missing = try #require(((alone["results"] as? [[String: Any]])?.first?["missingLibraries"] as? [[String: Any]]))
+        #expect(Set(missing.compactMap { $0["soname"] as? String }) == ["libgreet.so.1", "libbad.so.1"])
+    }
+
+    @Test func rootFilesystemLibrariesAreFound() throws {
+        // An unpacked "image": the program in /app, its library in the image's /usr/lib through an absolute link.
+        let image = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-root-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: image) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: image.appendingPathComponent("app"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: image.appendingPathComponent("usr/lib"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: image.appendingPathComponent("opt"), withIntermediateDirectories: true)
+        try fm.copyItem(atPath: Fixtures.path("bundle/bin/bundled"), toPath: image.appendingPathComponent("app/bundled").path)
+        try fm.copyItem(atPath: Fixtures.path("bundle/lib/libbad.so.1"), toPath: image.appendingPathComponent("opt/libbad.so.1").path)
+        try fm.copyItem(atPath: Fixtures.path("lib/libgreet.so.1"), toPath: image.appendingPathComponent("usr/lib/libgreet.so.1").path)
+        try fm.createSymbolicLink(atPath: image.appendingPathComponent("usr/lib/libbad.so.1").path, withDestinationPath: "/opt/libbad.so.1")
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--root", image.path, image.appendingPathComponent("app").path)
+        let result = try #require((try json(out.stdout)["results"] as? [[String: Any]])?.first)
+        #expect((result["missingLibraries"] as? [Any])?.isEmpty == true)
+        #expect(result["verdict"] as? String == "needs-rebuild")  // libbad, reached through the image's absolute link
+    }
+
     @Test func outputFileReceivesTheReport() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-out-\(getpid()).json")
         defer { try? FileManager.default.removeItem(at: file) }
@@ -145,7 +182,7 @@ func json(_ text: String) throws -> [String: Any] {
     @Test(arguments: fixtures)
     func reportsMatchGoldenFiles(path: String) {
         let input = "fixtures-bin/" + path
-        let name = path.replacingOccurrences(of: "bin/", with: "")
+        let name = String(path.dropFirst(4))  // bin/x → x
         let outputs = [
             ("inspect.txt", muslcheck("inspect", input).stdout),
             ("inspect.json", muslcheck("inspect", "--format", "json", input).stdout),

@@ -31,7 +31,7 @@ func facts(_ name: String) -> BinaryFacts? {
     @Test(arguments: Fixtures.manifest.fixtures.map(\.name))
     func agreesWithManifest(name: String) throws {
         let entry = try #require(Fixtures.entry(name))
-        let f = try #require(facts(entry.path.replacingOccurrences(of: "bin/", with: "")))
+        let f = try #require(facts(String(entry.path.dropFirst(4))))
         #expect(summary(f) == entry.readelf)
     }
 
@@ -41,7 +41,7 @@ func facts(_ name: String) -> BinaryFacts? {
         #expect(FileManager.default.isExecutableFile(atPath: readelf), "binutils' readelf is needed for this test")
         for entry in Fixtures.manifest.fixtures {
             let path = Fixtures.dir.appendingPathComponent(entry.path).path
-            let f = try #require(facts(entry.path.replacingOccurrences(of: "bin/", with: "")))
+            let f = try #require(facts(String(entry.path.dropFirst(4))))
             let useDynamic = !f.hasSectionHeaders
             let dynamic = try #require(runProgram(readelf, (useDynamic ? ["-D"] : []) + ["-d", "-W", path]))
             let needed = dynamic.stdout.split(separator: "\n").compactMap { line -> String? in
