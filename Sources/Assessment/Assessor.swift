@@ -194,6 +194,11 @@ public struct Assessor: Sendable {
                     state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "no package provides it"))
                     state.find("compat-library-unavailable", "NEEDED \(soname): no Alpine \(release.name) package provides it (\(entry?.note ?? ""))", libraries: [soname])
                 }
+            case .absent?:
+                if state.dependencies.found[soname] != nil { continue }  // shipped with the binary
+                state.raise(.needsRebuild)
+                state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "Alpine ships no such library"))
+                state.find("library-not-on-alpine", "NEEDED \(soname): \(entry?.note ?? "Alpine ships no such library")", libraries: [soname])
             case .glibcOnly?:
                 state.raise(.needsRebuild)
                 state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "only glibc ships it"))
@@ -201,7 +206,9 @@ public struct Assessor: Sendable {
             case .package?:
                 if state.dependencies.found[soname] != nil { continue }  // shipped with the binary: no package needed
                 let package = (entry?.providers ?? []).first(where: inRange)?.package
-                state.missingLibraries.append(MissingLibrary(soname: soname, package: package, reason: entry?.note ?? ""))
+                let note = (entry?.note ?? "-") == "-" ? "" : ": \(entry?.note ?? "")"
+                let reason = package.map { "in the Alpine package \($0)" + note } ?? "no package provides it on Alpine \(release.name)" + note
+                state.missingLibraries.append(MissingLibrary(soname: soname, package: package, reason: reason))
                 if let package {
                     state.addLibrary(package)
                     state.find("library-package", "NEEDED \(soname) comes from the Alpine package \(package)", libraries: [soname])

@@ -38,7 +38,7 @@ public struct Loader: Sendable, Hashable {
 }
 
 public struct LibraryEntry: Sendable, Hashable {
-    public enum Kind: String, Sendable { case muslSelf = "musl-self", compat, glibcOnly = "glibc-only", package }
+    public enum Kind: String, Sendable { case muslSelf = "musl-self", compat, glibcOnly = "glibc-only", absent, package }
     public struct Provider: Sendable, Hashable {
         public var package: String
         public var first: String?
@@ -48,6 +48,7 @@ public struct LibraryEntry: Sendable, Hashable {
     public var kind: Kind
     public var providers: [Provider]
     public var note: String
+    public var source: String
 }
 
 public struct SymbolNote: Sendable, Hashable {
@@ -164,7 +165,7 @@ public final class KnowledgeBase: Sendable {
                                              first: range.first.flatMap { $0.isEmpty ? nil : String($0) },
                                              last: range.count > 1 && !range[1].isEmpty ? String(range[1]) : nil)
             }
-            return LibraryEntry(pattern: r["soname"] ?? "", kind: kind, providers: providers, note: r["note"] ?? "")
+            return LibraryEntry(pattern: r["soname"] ?? "", kind: kind, providers: providers, note: r["note"] ?? "", source: r["source"] ?? "")
         }
         var exact: [String: LibraryEntry] = [:]
         var prefixed: [(prefix: String, entry: LibraryEntry)] = []
