@@ -315,8 +315,11 @@ public struct Assessor: Sendable {
     private func finish(_ state: State) -> Assessment {
         var state = state
         let imported = Set((state.facts.imports + state.facts.copyImports).map(\.name))
+        if let tag = newestTag("GLIBCXX_", in: state.facts) {
+            state.find("libstdcxx-version", "needs libstdc++ symbol version \(tag); the names behind it must exist in Alpine \(release.name)'s libstdc++ (not checked)", symbols: [tag])
+        }
         for (rule, evidence) in behaviour.evaluate(state.facts, libc: state.libc, imported: imported) {
-            state.find(rule.id, rule.summary, symbols: evidence.filter { imported.contains($0) || state.facts.goUses.contains($0) },
+            state.find(rule.id, rule.summary, symbols: evidence.filter { imported.contains($0) || state.facts.goUses.contains($0) || $0.hasPrefix("CGO_") },
                        libraries: evidence.filter { state.facts.needed.contains($0) })
             for package in rule.packages ?? [] { state.addLibrary(package) }
         }
@@ -341,16 +344,21 @@ public struct Assessor: Sendable {
     /// The newest GLIBC_x.y the file requires; nil for none or when versions are damaged.
     func minimumGlibc(_ f: BinaryFacts) -> String? {
         if f.gaps.contains(where: { $0.part == .versions }) { return nil }
-        var best: [Int]?
+        return newestTag("GLIBC_", in: f).map { String($0.dropFirst(6)) }
+    }
+
+    /// The newest version tag with this prefix (GLIBC_, GLIBCXX_) that the file requires.
+    func newestTag(_ prefix: String, in f: BinaryFacts) -> String? {
+        var best: (parts: [Int], name: String)?
         for requirement in f.versionRequirements {
-            for v in requirement.versions where v.name.hasPrefix("GLIBC_") {
-                let numbers = v.name.dropFirst(6).split(separator: ".").map { Int($0) }
+            for v in requirement.versions where v.name.hasPrefix(prefix) {
+                let numbers = v.name.dropFirst(prefix.count).split(separator: ".").map { Int($0) }
                 guard !numbers.isEmpty, numbers.allSatisfy({ $0 != nil }) else { continue }
                 let parts = numbers.compactMap { $0 }
-                if best.map({ $0.lexicographicallyPrecedes(parts) }) ?? true { best = parts }
+                if best.map({ $0.parts.lexicographicallyPrecedes(parts) }) ?? true { best = (parts, v.name) }
             }
         }
-        return best.map { $0.map(String.init).joined(separator: ".") }
+        return best?.name
     }
 }
 

@@ -146,6 +146,9 @@ public struct GoBuildInfo: Hashable, Sendable, Codable {
     public var tags: [String]
     /// The `build` lines as KEY=VALUE, in the order the binary lists them.
     public var settings: [String]
+    public init(goVersion: String, path: String?, cgoEnabled: Bool?, tags: [String], settings: [String]) {
+        self.goVersion = goVersion; self.path = path; self.cgoEnabled = cgoEnabled; self.tags = tags; self.settings = settings
+    }
 }
 
 /// Everything the reader learned about one ELF file.

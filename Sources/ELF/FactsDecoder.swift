@@ -141,22 +141,32 @@ struct FactsDecoder {
         readComments()
         readGoBuildInfo()
         if facts.isGo { findGoUses() }
+        // Rust programs for *-linux-gnu link libgcc_s without libstdc++ and often carry no .comment;
+        // their panic runtime always names RUST_BACKTRACE. Only such files are searched.
+        if facts.needed.contains("libgcc_s.so.1") && !facts.needed.contains("libstdc++.so.6")
+            && !facts.comments.contains(where: { $0.hasPrefix("rustc version") }) && contains("RUST_BACKTRACE") {
+            facts.comments.append("rustc version unknown (Rust runtime strings found)")
+        }
+    }
+
+    /// Whether the file's bytes contain `marker` anywhere.
+    private func contains(_ marker: String) -> Bool {
+        guard let base = bytes.raw.baseAddress else { return false }
+        return marker.utf8.withContiguousStorageIfAvailable { m -> Bool in
+            guard let first = m.first, let needle = m.baseAddress else { return false }
+            var at = 0
+            while at + m.count <= bytes.count, let hit = memchr(base + at, Int32(first), bytes.count - at - m.count + 1) {
+                if memcmp(hit, needle, m.count) == 0 { return true }
+                at = UnsafeRawPointer(hit) - base + 1
+            }
+            return false
+        } ?? false
     }
 
     /// Go keeps function names in .gopclntab even when stripped, so a package's use shows as its name.
     private mutating func findGoUses() {
-        guard let base = bytes.raw.baseAddress else { return }
-        for (marker, use) in [("crypto/tls.", "crypto/tls"), ("time.LoadLocation", "time.LoadLocation"), ("os/user.", "os/user")] {
-            let found = marker.utf8.withContiguousStorageIfAvailable { m -> Bool in
-                guard let first = m.first, let needle = m.baseAddress else { return false }
-                var at = 0
-                while at + m.count <= bytes.count, let hit = memchr(base + at, Int32(first), bytes.count - at - m.count + 1) {
-                    if memcmp(hit, needle, m.count) == 0 { return true }
-                    at = UnsafeRawPointer(hit) - base + 1
-                }
-                return false
-            }
-            if found == true { facts.goUses.append(use) }
+        for (marker, use) in [("crypto/tls.", "crypto/tls"), ("time.LoadLocation", "time.LoadLocation"), ("os/user.", "os/user")] where contains(marker) {
+            facts.goUses.append(use)
         }
     }
 

@@ -31,6 +31,8 @@ public struct Rule: Codable, Sendable, Hashable {
         /// Only when PT_GNU_STACK asks for no particular stack size.
         public var noStackSize: Bool?
         public var is64: Bool?
+        /// A Go program built with cgo and none of these build tags.
+        public var goCgoWithout: [String]?
     }
 
     public struct Examples: Codable, Sendable, Hashable {
@@ -53,6 +55,8 @@ public struct Rule: Codable, Sendable, Hashable {
         public var damagedVersions: Bool?
         public var ifuncs: [String]?
         public var goUses: [String]?
+        public var goCgo: Bool?
+        public var goTags: [String]?
         /// Libraries the binary loads, each described by its imports (a plain glibc library otherwise).
         public var dependencies: [Dependency]?
         public struct Dependency: Codable, Sendable, Hashable {
@@ -78,6 +82,8 @@ public struct Rule: Codable, Sendable, Hashable {
             damagedVersions = try c.decodeIfPresent(Bool.self, forKey: .damagedVersions)
             ifuncs = try c.decodeIfPresent([String].self, forKey: .ifuncs)
             goUses = try c.decodeIfPresent([String].self, forKey: .goUses)
+            goCgo = try c.decodeIfPresent(Bool.self, forKey: .goCgo)
+            goTags = try c.decodeIfPresent([String].self, forKey: .goTags)
             dependencies = try c.decodeIfPresent([Dependency].self, forKey: .dependencies)
         }
     }

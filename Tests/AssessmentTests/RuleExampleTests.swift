@@ -39,11 +39,14 @@ func binary(_ e: Rule.Example) -> BinaryFacts {
         return ImportedSymbol(name: parts[0], version: version, library: version?.hasPrefix("GLIBC_") == true ? "libc.so.6" : nil,
                               weak: weak, type: .func)
     }
-    if !versions.isEmpty {
-        f.versionRequirements = [VersionRequirement(library: "libc.so.6", versions: versions.map { VersionNeed(name: $0, weak: false) })]
-    }
+    let glibc = versions.filter { $0.hasPrefix("GLIBC_") }, other = versions.filter { !$0.hasPrefix("GLIBC_") }
+    if !glibc.isEmpty { f.versionRequirements.append(VersionRequirement(library: "libc.so.6", versions: glibc.map { VersionNeed(name: $0, weak: false) })) }
+    if !other.isEmpty { f.versionRequirements.append(VersionRequirement(library: "libstdc++.so.6", versions: other.map { VersionNeed(name: $0, weak: false) })) }
     f.referencedIFuncs = e.ifuncs ?? []
     f.goUses = e.goUses ?? []
+    if let cgo = e.goCgo {
+        f.goBuildInfo = GoBuildInfo(goVersion: "go1.22.0", path: "example", cgoEnabled: cgo, tags: e.goTags ?? [], settings: [])
+    }
     if e.damagedVersions == true { f.gaps = [Gap(.versions, ".gnu.version runs past the end of the file")] }
     return f
 }
