@@ -55,6 +55,13 @@ enum Remedy {
             return Fix(apk: apk, rebuild: nil, dockerfile: lines.joined(separator: "\n"))
         }
         let runtime = a.packages.isEmpty ? [] : ["RUN \(apk ?? "")"]
+        if app.contains(".cpython-") || app.hasSuffix(".abi3.so") {
+            // A Python extension module: pip on Alpine installs musllinux wheels or builds the sdist.
+            return Fix(apk: apk, rebuild: "install the package's musllinux wheel (pip on Alpine picks musllinux_1_1/1_2 wheels) or build its sdist in an Alpine stage",
+                       dockerfile: (["FROM python:3-alpine\(release.isEdge ? "" : release.name)", "RUN apk add --no-cache --virtual .build build-base python3-dev",
+                                     "RUN pip install --no-cache-dir PACKAGE  # musllinux wheel, or built from source here",
+                                     "RUN apk del .build"] + runtime).joined(separator: "\n"))
+        }
         switch a.language {
         case "go"?:
             let base = goImage ?? "golang:alpine"
