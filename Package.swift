@@ -21,10 +21,19 @@ let package = Package(
     dependencies: [
         // The de-facto standard for Swift command lines: subcommands, help, usage errors with exit 64.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Zip archives (wheels, jars, npm bundles) read in memory: the maintained pure-Swift zip reader.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // The policy file is YAML: Yams is the standard Swift YAML parser (libyaml inside).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // elfutils' libelf, the only C library we call (Debian: libelf-dev).
         .systemLibrary(name: "CLibElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
+        // zlib, liblzma and libzstd: gzip, xz and zstd streams (tarballs, .deb, .apk, image layers).
+        // The reference implementations, as every distribution ships them (Debian: zlib1g-dev, liblzma-dev, libzstd-dev).
+        .systemLibrary(name: "CCompression", providers: [.apt(["zlib1g-dev", "liblzma-dev", "libzstd-dev"])]),
+        // Archives opened in memory with limits: zip family, tar (plain, gzip, xz, zstd), ar (.deb), .apk, images.
+        .target(name: "Archives", dependencies: ["CCompression", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // ELF files → BinaryFacts. Only this target imports CLibElf.
         .target(name: "ELF", dependencies: ["CLibElf"]),
         // The knowledge base: measured symbol lists and facts with provenance, embedded in the binary.
@@ -33,7 +42,7 @@ let package = Package(
         // BinaryFacts + KnowledgeBase + target release → Assessment. Pure functions, no I/O.
         .target(name: "Assessment", dependencies: ["ELF", "Knowledge"]),
         // Finds candidate files under the given paths and reads them on all cores.
-        .target(name: "Scanning", dependencies: ["ELF", "Assessment"]),
+        .target(name: "Scanning", dependencies: ["ELF", "Assessment", "Archives"]),
         // Assessments and facts → text and JSON.
         // Release builds skip dynamic exclusivity checks here: the JSON writer appends to one buffer
         // millions of times and the checks were a tenth of a large report's time.
@@ -43,12 +52,14 @@ let package = Package(
         .target(name: "MuslcheckCLI", dependencies: [
             "ELF", "Knowledge", "Assessment", "Scanning", "Reporting",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .executableTarget(name: "muslcheck", dependencies: ["MuslcheckCLI"]),
         // Fixture paths and golden files for the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
         .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "ELF", "Knowledge", "Assessment", "Reporting", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "TestSupport",
+                                                     .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
     ]
 )

@@ -88,10 +88,13 @@ struct Check: OutputCommand {
                                           scannedRoots: paths, interesting: Assessor.libcNames(kb)) { Assessor.isProvidedBySystem($0, kb: kb) }
         let libraries = LibraryAssessments(assessor: assessor, resolver: resolver)
         let jobs = jobs ?? CPU.count
-        // 1. Read and judge each file on its own; remember the libraries found for it.
-        let own: [Own?] = parallelMap(items.count, jobs: jobs) { index in
-            Self.judge(Scanner.read(items[index]), assessor: assessor, resolver: resolver)
-        }
+        // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the
+        //    libraries found for it.
+        let own: [Own?] = parallelMap(items.count, jobs: jobs) { index -> [Own?] in
+            let scanned = Scanner.scan(items[index])
+            let members = Set(scanned.map(\.item.path).filter { $0.contains("!/") })
+            return scanned.map { Self.judge($0, assessor: assessor, resolver: resolver, archiveMembers: members) }
+        }.flatMap { $0 }
         for case let o? in own where o.result.status == .assessed { libraries.remember(o) }
         // 2. Fold in what each binary loads (the worst verdict wins), then render, on all cores.
         let json = format == .json
@@ -129,7 +132,7 @@ struct Check: OutputCommand {
     }
 
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
-    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver) -> Own? {
+    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: Set<String> = []) -> Own? {
         let path = file.item.path
         switch file.result {
         case .notELF:
@@ -140,6 +143,16 @@ struct Check: OutputCommand {
             if facts.type == .rel || facts.type == .core {
                 let why = "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
                 return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
+            }
+            if path.contains("!/") {
+                // Inside an archive: libraries are the archive's own members, found the loader's way.
+                let dependencies = DependencyResolver.locate(facts, path: path, among: archiveMembers)
+                let assessment = assessor.assess(facts, path: path, dependencies: dependencies)
+                if let reason = assessment.unassessable {
+                    return Own(result: CheckResult(path: path, status: .error, error: reason, facts: facts), libraries: [])
+                }
+                return Own(result: CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts),
+                           libraries: Array(Set(dependencies.found.values)).sorted())
             }
             // Libraries are looked for on disk; all of them are read only when some are there to fold in
             // or musl lacks some import.
@@ -179,6 +192,7 @@ final class LibraryAssessments: Sendable {
         paths.compactMap { path in
             let key = Self.key(path)
             if let cached = known.withLock({ $0[key] }) { return cached.map { (path, $0) } }
+            if path.contains("!/") { return nil }  // members were all judged in the first pass
             var assessment: Assessment?
             if case .elf(let facts) = ELFReader.read(path: path) {
                 let a = assessor.assess(facts, path: path, dependencies: resolver.locate(facts, path: path))
@@ -190,7 +204,8 @@ final class LibraryAssessments: Sendable {
     }
 
     static func key(_ path: String) -> String {
-        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        if path.contains("!/") { return path }  // an archive member: its name is its identity
+        return URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 }
 

@@ -36,15 +36,16 @@ struct Inspect: OutputCommand {
         let options = ReadOptions(exportNames: exports)
         let json = format == .json
         // Each worker reads one file and renders its part of the report, so output scales with the cores.
-        let rendered: [(text: String, failed: Bool)?] = parallelMap(items.count, jobs: jobs ?? CPU.count) { index in
-            let scanned = Scanner.read(items[index], options: options)
-            // Walked files that are not ELF are left out; named ones are listed as not-elf.
-            if case .notELF = scanned.result, !scanned.item.explicit { return nil }
-            let file = InspectedFile(scanned)
-            let text = json ? ((try? JSON.fragment(file, indent: 2)) ?? "{}") : InspectText.render(file)
-            return (text, file.status == "error")
+        let rendered: [[(text: String, failed: Bool)]] = parallelMap(items.count, jobs: jobs ?? CPU.count) { index in
+            Scanner.scan(items[index], options: options).compactMap { scanned in
+                // Walked files that are not ELF are left out; named ones are listed as not-elf.
+                if case .notELF = scanned.result, !scanned.item.explicit { return nil }
+                let file = InspectedFile(scanned)
+                let text = json ? ((try? JSON.fragment(file, indent: 2)) ?? "{}") : InspectText.render(file)
+                return (text, file.status == "error")
+            }
         }
-        let files = rendered.compactMap { $0 }
+        let files = rendered.flatMap { $0 }
         let text = json ? InspectReport.json(files: files.map(\.text)) : files.map(\.text).joined()
         let failed = files.contains { $0.failed }
         return CommandOutput(stdout: try deliver(text, to: output), exitCode: failed ? ExitStatus.inputError : ExitStatus.ok)

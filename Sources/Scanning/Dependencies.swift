@@ -74,6 +74,25 @@ public final class DependencyResolver: Sendable {
         return deps
     }
 
+    /// For an archive member: the NEEDED libraries that are members of the same archive, found through
+    /// $ORIGIN-relative RPATH/RUNPATH entries and the member's own directory (names are outer!/inner/path).
+    public static func locate(_ facts: BinaryFacts, path: String, among members: Set<String>) -> Dependencies {
+        var deps = Dependencies()
+        let dir = (path as NSString).deletingLastPathComponent
+        var dirs: [String] = []
+        for entry in (facts.rpath + facts.runpath).prefix(64) where entry.contains("$ORIGIN") || entry.contains("${ORIGIN}") {
+            dirs.append(entry.replacingOccurrences(of: "${ORIGIN}", with: dir).replacingOccurrences(of: "$ORIGIN", with: dir))
+        }
+        dirs.append(dir)
+        for soname in facts.needed {
+            for d in dirs {
+                let candidate = lexicallyNormalized(d + "/" + soname)
+                if members.contains(candidate) { deps.found[soname] = candidate; break }
+            }
+        }
+        return deps
+    }
+
     /// Every library the binary loads, transitively, with the names musl could bind from them.
     public func resolve(_ facts: BinaryFacts, path: String) -> Dependencies {
         var deps = Dependencies()

@@ -1,4 +1,5 @@
 // Reads the files a walk found, on all cores, keeping the walk's order in the results.
+import Archives
 import ELF
 #if canImport(Glibc)
 import Glibc
@@ -18,8 +19,61 @@ public enum Scanner {
     public static func read(_ item: ScanItem, options: ReadOptions = ReadOptions()) -> ScannedFile {
         switch item.kind {
         case .file: return ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options))
+        case .imageLayout: return ScannedFile(item: item, result: .notELF)
         case .unreadable(let reason): return ScannedFile(item: item, result: .failed(reason))
         }
+    }
+
+    /// One item and, when it is an archive or an image, every ELF file inside it (named outer!/inner),
+    /// with a failed entry for each limit reached or damaged part. Archives are read into memory only up
+    /// to the limits.
+    public static func scan(_ item: ScanItem, options: ReadOptions = ReadOptions(), limits: ArchiveLimits = ArchiveLimits()) -> [ScannedFile] {
+        if item.kind == .imageLayout {
+            return members(Archives.expandImageLayout(directory: item.path, limits: limits), options: options)
+        }
+        let file = read(item, options: options)
+        guard case .notELF = file.result, item.kind == .file else { return [file] }
+        guard let head = readPrefix(item.path, count: 512), Archives.kind(head) != nil else { return [file] }
+        guard let bytes = readAll(item.path, limit: limits.maxMemberBytes) else {
+            return [ScannedFile(item: item, result: .failed("archive larger than the \(limits.maxMemberBytes)-byte limit; not opened"))]
+        }
+        let expansion = Archives.expand(name: item.path, bytes: bytes, limits: limits)
+        // The archive itself stays in the list as not-elf (counted as skipped); its members follow.
+        return [file] + members(expansion, options: options)
+    }
+
+    static func members(_ e: Expansion, options: ReadOptions) -> [ScannedFile] {
+        e.members.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false), result: ELFReader.read(bytes: $0.bytes, options: options)) }
+            + e.problems.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false), result: .failed($0.message)) }
+    }
+
+    static func readPrefix(_ path: String, count: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: count)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, 0) }
+        return n > 0 ? Array(buffer[0..<n]) : nil
+    }
+
+    static func readAll(_ path: String, limit: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) <= limit else { return nil }
+        let size = Int(st.st_size)
+        var buffer = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = buffer.withUnsafeMutableBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return -1 }
+                return pread(fd, base + done, size - done, off_t(done))
+            }
+            if n <= 0 { break }
+            done += n
+        }
+        return done == size ? buffer : nil
     }
 }
 

@@ -1,6 +1,7 @@
 // Finds the files to read under the paths a user names. Never follows a symlink while walking
 // (a link inside the tree points at a file the walk reaches anyway; one outside it is out of scope),
 // never opens FIFOs, sockets or devices, and bounds the depth.
+import Archives
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -12,6 +13,8 @@ public struct ScanItem: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         /// A regular file to read.
         case file
+        /// An OCI image layout directory (oci-layout, index.json, blobs/): read as one image.
+        case imageLayout
         /// Not read: a FIFO, socket, device, dangling link, unreadable directory...; the reason says which.
         case unreadable(String)
     }
@@ -52,6 +55,8 @@ public enum Walker {
                 continue
             }
             switch st.st_mode & S_IFMT {
+            case S_IFDIR where Archives.isImageLayout(directory: path):
+                items.append(ScanItem(path: path, kind: .imageLayout, explicit: true))
             case S_IFDIR:
                 var visited = Set<DirID>()
                 walk(directory: path, depth: 0, options: options, visited: &visited, into: &items, links: &links)
@@ -105,6 +110,8 @@ public enum Walker {
                 mode = target.st_mode & S_IFMT
             }
             switch mode {
+            case S_IFDIR where Archives.isImageLayout(directory: path):
+                items.append(ScanItem(path: path, kind: .imageLayout, explicit: false))
             case S_IFDIR: walk(directory: path, depth: depth + 1, options: options, visited: &visited, into: &items, links: &links)
             case S_IFREG: items.append(ScanItem(path: path, kind: .file, explicit: false))
             default: continue  // FIFOs, sockets and devices are never opened

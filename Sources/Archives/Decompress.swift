@@ -1,0 +1,107 @@
+// gzip, xz and zstd streams decompressed in memory through the reference C libraries, each with a cap
+// on the output so that a small bomb cannot exhaust memory.
+import CCompression
+
+public struct ArchiveError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+enum Decompress {
+    static let chunk = 1 << 16
+
+    /// gzip (every concatenated member: Alpine .apk files are several gzip streams back to back).
+    static func gzip(_ input: [UInt8], limit: Int) throws -> [UInt8] {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw ArchiveError("zlib: cannot start inflating")
+        }
+        defer { inflateEnd(&stream) }
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        try input.withUnsafeBufferPointer { inBuf in
+            guard let base = inBuf.baseAddress else { return }
+            stream.next_in = UnsafeMutablePointer(mutating: base)
+            stream.avail_in = UInt32(inBuf.count)
+            while true {
+                let status: Int32 = buffer.withUnsafeMutableBufferPointer { out in
+                    stream.next_out = out.baseAddress
+                    stream.avail_out = UInt32(out.count)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+                let produced = chunk - Int(stream.avail_out)
+                output.append(contentsOf: buffer[0..<produced])
+                if output.count > limit { throw ArchiveError("gzip stream expands past the \(limit)-byte limit") }
+                if status == Z_STREAM_END {
+                    // Another gzip member may follow; trailing zero padding ends the file.
+                    if stream.avail_in == 0 || UnsafeBufferPointer(start: stream.next_in, count: Int(stream.avail_in)).allSatisfy({ $0 == 0 }) { return }
+                    guard inflateReset(&stream) == Z_OK else { throw ArchiveError("zlib: cannot restart after a gzip member") }
+                    continue
+                }
+                guard status == Z_OK || (status == Z_BUF_ERROR && produced > 0) else {
+                    throw ArchiveError("gzip data is damaged (zlib status \(status)) after \(output.count) bytes")
+                }
+                if stream.avail_in == 0 && produced == 0 { throw ArchiveError("gzip stream is truncated after \(output.count) bytes") }
+            }
+        }
+        return output
+    }
+
+    static func xz(_ input: [UInt8], limit: Int) throws -> [UInt8] {
+        var stream = lzma_stream()
+        guard lzma_stream_decoder(&stream, UInt64(max(limit, 1 << 26)) * 2, 0x08 /* LZMA_CONCATENATED */) == LZMA_OK else {
+            throw ArchiveError("liblzma: cannot start decoding")
+        }
+        defer { lzma_end(&stream) }
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        try input.withUnsafeBufferPointer { inBuf in
+            stream.next_in = inBuf.baseAddress
+            stream.avail_in = inBuf.count
+            var action = LZMA_RUN
+            while true {
+                if stream.avail_in == 0 { action = LZMA_FINISH }
+                let status = buffer.withUnsafeMutableBufferPointer { out -> lzma_ret in
+                    stream.next_out = out.baseAddress
+                    stream.avail_out = out.count
+                    return lzma_code(&stream, action)
+                }
+                let produced = chunk - stream.avail_out
+                output.append(contentsOf: buffer[0..<produced])
+                if output.count > limit { throw ArchiveError("xz stream expands past the \(limit)-byte limit") }
+                if status == LZMA_STREAM_END { return }
+                guard status == LZMA_OK else { throw ArchiveError("xz data is damaged (liblzma status \(status.rawValue)) after \(output.count) bytes") }
+            }
+        }
+        return output
+    }
+
+    static func zstd(_ input: [UInt8], limit: Int) throws -> [UInt8] {
+        guard let stream = ZSTD_createDStream() else { throw ArchiveError("libzstd: cannot start decoding") }
+        defer { ZSTD_freeDStream(stream) }
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        try input.withUnsafeBufferPointer { inBuf in
+            var inb = ZSTD_inBuffer(src: inBuf.baseAddress, size: inBuf.count, pos: 0)
+            while true {
+                var produced = 0
+                let status = buffer.withUnsafeMutableBufferPointer { out -> Int in
+                    var outb = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
+                    let r = ZSTD_decompressStream(stream, &outb, &inb)
+                    produced = outb.pos
+                    return r
+                }
+                if ZSTD_isError(status) != 0 {
+                    throw ArchiveError("zstd data is damaged: \(String(cString: ZSTD_getErrorName(status))) after \(output.count) bytes")
+                }
+                output.append(contentsOf: buffer[0..<produced])
+                if output.count > limit { throw ArchiveError("zstd stream expands past the \(limit)-byte limit") }
+                if inb.pos == inb.size && produced < chunk {
+                    if status != 0 { throw ArchiveError("zstd stream is truncated after \(output.count) bytes") }
+                    return
+                }
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,239 @@
+// Opens archives in memory, recognised by content, nested to a bounded depth, and hands back the ELF
+// files inside, named outer!/inner/path. Every limit that is reached is reported, never silently skipped.
+import Foundation
+import ZIPFoundation
+
+public struct ArchiveLimits: Sendable {
+    public var maxDepth = 5
+    public var maxMemberBytes = 256 << 20
+    public var maxTotalBytes = 1 << 30
+    public var maxEntries = 200_000
+    public init() {}
+}
+
+public struct ArchiveMember: Sendable {
+    public var path: String
+    public var bytes: [UInt8]
+}
+
+public struct ArchiveProblem: Sendable, Hashable {
+    public var path: String
+    public var message: String
+}
+
+public struct Expansion: Sendable {
+    public var members: [ArchiveMember] = []
+    public var problems: [ArchiveProblem] = []
+    /// Files inside that are neither ELF nor archives: counted, not listed.
+    public var otherFiles = 0
+}
+
+public enum ArchiveKind: String, Sendable { case zip, gzip, xz, zstd, tar, ar }
+
+public enum Archives {
+    /// The archive format the bytes start with, if any (the extension says nothing).
+    public static func kind(_ b: [UInt8]) -> ArchiveKind? {
+        if b.count >= 4, b[0] == 0x50, b[1] == 0x4B, (b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6) { return .zip }
+        if b.count >= 3, b[0] == 0x1F, b[1] == 0x8B, b[2] == 8 { return .gzip }
+        if b.count >= 6, b[0..<6].elementsEqual([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return .xz }
+        if b.count >= 4, b[0..<4].elementsEqual([0x28, 0xB5, 0x2F, 0xFD]) { return .zstd }
+        if Ar.looksLikeAr(b) { return .ar }
+        if Tar.looksLikeTar(b) { return .tar }
+        return nil
+    }
+
+    /// Every ELF file inside `bytes` (an archive named `name`), recursively.
+    public static func expand(name: String, bytes: [UInt8], limits: ArchiveLimits = ArchiveLimits()) -> Expansion {
+        var e = Expander(limits: limits)
+        e.visit(name: name, bytes: bytes, depth: 0, container: true)
+        return e.result
+    }
+
+    /// An OCI image layout directory (oci-layout, index.json, blobs/): the merged files of its image.
+    public static func expandImageLayout(directory: String, limits: ArchiveLimits = ArchiveLimits()) -> Expansion {
+        var e = Expander(limits: limits)
+        let base = URL(fileURLWithPath: directory)
+        e.image(name: directory, index: try? Data(contentsOf: base.appendingPathComponent("index.json")), depth: 0) { path in
+            let url = base.appendingPathComponent(path)
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int,
+                  size <= limits.maxMemberBytes else { return nil }
+            return (try? Data(contentsOf: url)).map { [UInt8]($0) }
+        }
+        return e.result
+    }
+
+    public static func isImageLayout(directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: directory + "/oci-layout") && FileManager.default.fileExists(atPath: directory + "/index.json")
+    }
+}
+
+private func isELF(_ b: [UInt8]) -> Bool { b.count >= 4 && b[0] == 0x7F && b[1] == 0x45 && b[2] == 0x4C && b[3] == 0x46 }
+
+struct Expander {
+    let limits: ArchiveLimits
+    var result = Expansion()
+    var total = 0
+    var entries = 0
+
+    mutating func problem(_ path: String, _ message: String) { result.problems.append(ArchiveProblem(path: path, message: message)) }
+
+    /// `container`: the bytes are known to be an archive (the top level); members that are neither ELF
+    /// nor archives are counted.
+    mutating func visit(name: String, bytes: [UInt8], depth: Int, container: Bool = false) {
+        if isELF(bytes) { result.members.append(ArchiveMember(path: name, bytes: bytes)); return }
+        guard let kind = Archives.kind(bytes) else { if !container { result.otherFiles += 1 }; return }
+        guard depth < limits.maxDepth else { problem(name, "archive nested more than \(limits.maxDepth) levels deep; not opened"); return }
+        let budget = min(limits.maxMemberBytes, limits.maxTotalBytes - total)
+        do {
+            switch kind {
+            case .gzip, .xz, .zstd:
+                let inner = try kind == .gzip ? Decompress.gzip(bytes, limit: budget)
+                    : kind == .xz ? Decompress.xz(bytes, limit: budget) : Decompress.zstd(bytes, limit: budget)
+                total += inner.count
+                visit(name: name, bytes: inner, depth: depth + 1)  // the same file, uncompressed
+            case .tar:
+                let list = try Tar.entries(bytes, maxEntries: limits.maxEntries - entries)
+                entries += list.count
+                if let image = ImageTar(list) { image.expand(into: &self, name: name, depth: depth); return }
+                for entry in list where entry.kind == .file { visit(name: name + "!/" + entry.path, bytes: Array(entry.data), depth: depth + 1) }
+            case .ar:
+                let list = try Ar.entries(bytes, maxEntries: limits.maxEntries - entries)
+                entries += list.count
+                for entry in list { visit(name: name + "!/" + entry.path, bytes: Array(entry.data), depth: depth + 1) }
+            case .zip:
+                try zip(name: name, bytes: bytes, depth: depth, budget: budget)
+            }
+        } catch let error as ArchiveError {
+            problem(name, error.description)
+        } catch {
+            problem(name, "\(kind.rawValue): \(error)")
+        }
+    }
+
+    mutating func zip(name: String, bytes: [UInt8], depth: Int, budget: Int) throws {
+        let archive = try Archive(data: Data(bytes), accessMode: .read)
+        var used = 0
+        for entry in archive where entry.type == .file {
+            entries += 1
+            guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }
+            let declared = Int(clamping: entry.uncompressedSize)
+            guard declared <= limits.maxMemberBytes, used + declared <= budget else {
+                problem(name + "!/" + entry.path, "member of \(declared) bytes is over the limit (\(limits.maxMemberBytes) per member, \(limits.maxTotalBytes) in all); not opened")
+                continue
+            }
+            var data: [UInt8] = []
+            data.reserveCapacity(declared)
+            let cap = min(limits.maxMemberBytes, budget - used)
+            do {
+                // The declared size may lie (a zip bomb): count what really comes out.
+                _ = try archive.extract(entry, skipCRC32: true) { chunk in
+                    if data.count + chunk.count > cap { throw ArchiveError("expands past the \(cap)-byte limit") }
+                    data.append(contentsOf: chunk)
+                }
+            } catch let error as ArchiveError {
+                problem(name + "!/" + entry.path, error.description)
+                continue
+            } catch {
+                problem(name + "!/" + entry.path, "cannot extract: \(error)")
+                continue
+            }
+            used += data.count
+            total += data.count
+            visit(name: name + "!/" + entry.path, bytes: data, depth: depth + 1)
+        }
+    }
+
+    /// A container image: layers applied in order (whiteouts respected), then every ELF file of the result.
+    mutating func image(name: String, index: Data?, depth: Int, blob: (String) -> [UInt8]?) {
+        func json(_ bytes: [UInt8]?) -> [String: Any]? {
+            bytes.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+        }
+        func blobPath(_ digest: String) -> String { "blobs/" + digest.replacingOccurrences(of: ":", with: "/") }
+        guard let index, let root = try? JSONSerialization.jsonObject(with: index) as? [String: Any],
+              var manifests = root["manifests"] as? [[String: Any]] else {
+            problem(name, "OCI layout without a readable index.json"); return
+        }
+        // An index may point at another index (multi-platform images): take its first manifest.
+        var layers: [String] = []
+        var hops = 0
+        while let first = manifests.first, let digest = first["digest"] as? String, hops < 4 {
+            hops += 1
+            guard let manifest = json(blob(blobPath(digest))) else { problem(name, "manifest \(digest) missing"); return }
+            if let nested = manifest["manifests"] as? [[String: Any]] { manifests = nested; continue }
+            layers = (manifest["layers"] as? [[String: Any]] ?? []).compactMap { $0["digest"] as? String }.map(blobPath)
+            break
+        }
+        applyLayers(name: name, layers: layers, depth: depth, blob: blob)
+    }
+
+    mutating func applyLayers(name: String, layers: [String], depth: Int, blob: (String) -> [UInt8]?) {
+        var files: [String: [UInt8]] = [:]
+        for layer in layers {
+            guard let raw = blob(layer) else { problem(name + "!/" + layer, "layer missing or over the size limit"); continue }
+            var bytes = raw
+            do {
+                switch Archives.kind(raw) {
+                case .gzip?: bytes = try Decompress.gzip(raw, limit: min(limits.maxMemberBytes, limits.maxTotalBytes - total))
+                case .zstd?: bytes = try Decompress.zstd(raw, limit: min(limits.maxMemberBytes, limits.maxTotalBytes - total))
+                case .xz?: bytes = try Decompress.xz(raw, limit: min(limits.maxMemberBytes, limits.maxTotalBytes - total))
+                default: break
+                }
+                total += bytes.count
+                let list = try Tar.entries(bytes, maxEntries: limits.maxEntries - entries)
+                entries += list.count
+                for entry in list {
+                    let base = (entry.path as NSString).lastPathComponent
+                    let dir = (entry.path as NSString).deletingLastPathComponent
+                    if base == ".wh..wh..opq" {
+                        for key in files.keys where key.hasPrefix(dir + "/") { files[key] = nil }
+                    } else if base.hasPrefix(".wh.") {
+                        let hidden = (dir.isEmpty ? "" : dir + "/") + base.dropFirst(4)
+                        for key in files.keys where key == hidden || key.hasPrefix(hidden + "/") { files[key] = nil }
+                    } else if entry.kind == .file {
+                        // Only what can matter is kept: ELF files and archives.
+                        let head = Array(entry.data.prefix(512))
+                        if isELF(head) || Archives.kind(head) != nil { files[entry.path] = Array(entry.data) } else { files[entry.path] = nil; result.otherFiles += 1 }
+                    } else {
+                        files[entry.path] = nil
+                    }
+                }
+            } catch let error as ArchiveError {
+                problem(name + "!/" + layer, error.description)
+            } catch {
+                problem(name + "!/" + layer, "\(error)")
+            }
+        }
+        for path in files.keys.sorted() {
+            if let bytes = files[path] { visit(name: name + "!/" + path, bytes: bytes, depth: depth + 1) }
+        }
+    }
+}
+
+/// A `docker save` tarball: manifest.json names the layer tarballs; newer ones are OCI layouts in a tar.
+struct ImageTar {
+    let byPath: [String: ArraySlice<UInt8>]
+    let layers: [String]?
+
+    init?(_ entries: [ArchiveEntry]) {
+        var map: [String: ArraySlice<UInt8>] = [:]
+        for e in entries where e.kind == .file { map[e.path] = e.data }
+        if let manifest = map["manifest.json"],
+           let list = try? JSONSerialization.jsonObject(with: Data(manifest)) as? [[String: Any]],
+           let layers = list.first?["Layers"] as? [String] {
+            byPath = map; self.layers = layers
+        } else if map["oci-layout"] != nil, map["index.json"] != nil {
+            byPath = map; layers = nil
+        } else {
+            return nil
+        }
+    }
+
+    func expand(into e: inout Expander, name: String, depth: Int) {
+        let blob: (String) -> [UInt8]? = { path in byPath[path].map(Array.init) }
+        if let layers {
+            e.applyLayers(name: name, layers: layers, depth: depth, blob: blob)
+        } else {
+            e.image(name: name, index: byPath["index.json"].map { Data($0) }, depth: depth, blob: blob)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+#include <zlib.h>
+#include <lzma.h>
+#include <zstd.h>
