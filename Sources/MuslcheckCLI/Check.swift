@@ -7,6 +7,38 @@ import Scanning
 import Foundation
 import Synchronization
 
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, sarif, junit, markdown, html
+}
+
+/// Files done, rate and the current path on standard error, only when it is a terminal.
+final class Progress: Sendable {
+    private let state = Mutex<(done: Int, last: Double)>((0, 0))
+    let total: Int
+    let enabled: Bool
+    let start = Date().timeIntervalSince1970
+
+    init(total: Int) {
+        self.total = total
+        enabled = isatty(2) != 0 && total > 1
+    }
+
+    func step(_ path: String) {
+        guard enabled else { return }
+        let now = Date().timeIntervalSince1970
+        let line: String? = state.withLock { s in
+            s.done += 1
+            guard now - s.last > 0.1 || s.done == total else { return nil }
+            s.last = now
+            let rate = Double(s.done) / max(now - start, 0.001)
+            return "\r\u{1B}[K\(s.done)/\(total) files, \(Int(rate))/s  \(path.suffix(60))"
+        }
+        if let line { FileHandle.standardError.write(Data(line.utf8)) }
+    }
+
+    func finish() { if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+}
+
 /// How strict the gate is: the lowest verdict (or finding severity) that fails it.
 enum FailOn: String, ExpressibleByArgument, CaseIterable {
     case needsLibc6Compat = "needs-libc6-compat", needsGcompat = "needs-gcompat", needsRebuild = "needs-rebuild"
@@ -38,11 +70,20 @@ struct Check: OutputCommand {
     @Option(help: "Alpine release to judge against: alpine:3.14 … alpine:3.24, alpine:edge (default: newest stable).")
     var target: String?
 
-    @Option(help: "text or json.")
-    var format: OutputFormat = .text
+    @Option(name: .customLong("format"), help: "text, json, sarif, junit, markdown or html. Repeatable: each pairs with the --output at the same position.")
+    var formats: [ReportFormat] = []
 
-    @Option(name: .customLong("fail-on"), help: "needs-libc6-compat, needs-gcompat, needs-rebuild, warning or never.")
-    var failOn: FailOn = .needsLibc6Compat
+    @Option(name: .customLong("fail-on"), help: "needs-libc6-compat (default), needs-gcompat, needs-rebuild, warning or never.")
+    var failOn: FailOn?
+
+    @Option(help: "Policy file (YAML; default .muslcheck.yml when present): target, fail-on, installed packages, ignores, baseline.")
+    var config: String?
+
+    @Option(help: "A baseline written by --write-baseline: only problems not in it fail the gate.")
+    var baseline: String?
+
+    @Option(name: .customLong("write-baseline"), help: "Write the problems of this run as a baseline to this file.")
+    var writeBaseline: String?
 
     @Option(help: "Parallel workers (default: all cores).")
     var jobs: Int?
@@ -60,26 +101,34 @@ struct Check: OutputCommand {
         valueName: "dir"))
     var libraryPaths: [String] = []
 
-    @Option(help: "Write the report to this file instead of standard output.")
-    var output: String?
+    @Option(name: .customLong("output"), help: "Write a report to this file instead of standard output. Repeatable, one per --format.")
+    var outputs: [String] = []
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("name at least one file or directory") }
+        if outputs.count > max(formats.count, 1) { throw ValidationError("more --output than --format options") }
+        if max(formats.count, 1) - outputs.count > 1 { throw ValidationError("only one report can go to standard output: give each --format but one an --output") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
-    /// What the summary and gate need of one file once its part of the report is rendered.
+    /// One listed file once judged: its result (without facts), its text and JSON parts, and the gate.
     struct Judged: Sendable {
+        var result: CheckResult
         var text: String
-        var status: CheckResult.Status
-        var verdict: Verdict?
-        var packages: [String]
+        var json: String
         var failsGate: Bool
     }
 
     func execute() throws -> CommandOutput {
         let kb = try loadKnowledge()
-        let release = try resolveTarget(target, kb: kb)
+        let policy = try Policy.load(config)
+        let release = try resolveTarget(target ?? policy.target, kb: kb)
+        let gate: FailOn
+        if let failOn { gate = failOn } else if let name = policy.failOn {
+            guard let level = FailOn(rawValue: name) else { throw UsageError(description: "policy: unknown fail-on '\(name)'") }
+            gate = level
+        } else { gate = .needsLibc6Compat }
+        let known = try (baseline ?? policy.baseline).map(Baseline.load)
         if let root, !FileManager.default.fileExists(atPath: root) { throw UsageError(description: "--root \(root) does not exist") }
         let walk = Walker.walk(paths, options: WalkOptions(followSymlinks: followSymlinks))
         let items = walk.items
@@ -90,39 +139,79 @@ struct Check: OutputCommand {
         let jobs = jobs ?? CPU.count
         // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the
         //    libraries found for it.
+        let progress = Progress(total: items.count)
         let own: [Own?] = parallelMap(items.count, jobs: jobs) { index -> [Own?] in
+            defer { progress.step(items[index].path) }
             let scanned = Scanner.scan(items[index])
             let members = Set(scanned.map(\.item.path).filter { $0.contains("!/") })
             return scanned.map { Self.judge($0, assessor: assessor, resolver: resolver, archiveMembers: members) }
         }.flatMap { $0 }
+        progress.finish()
         for case let o? in own where o.result.status == .assessed { libraries.remember(o) }
         // 2. Fold in what each binary loads (the worst verdict wins), then render, on all cores.
-        let json = format == .json
-        let gate = failOn
+        let formats = self.formats.isEmpty ? [ReportFormat.text] : self.formats
+        let wantsJSON = formats.contains(.json), wantsText = formats.contains(.text)
+        let installed = Set(policy.installed)
         let judged: [Judged?] = parallelMap(own.count, jobs: jobs) { index in
             guard var o = own[index] else { return nil }
             if let a = o.result.assessment, !o.libraries.isEmpty {
                 o.result.assessment = assessor.combine(a, with: libraries.assessments(of: o.libraries))
             }
+            var fails = false
+            if var a = o.result.assessment {
+                a.findings.removeAll { policy.ignoredRule($0.rule) }
+                o.result.assessment = a
+                // Packages the image installs already: a remedy made only of them is no problem.
+                let satisfied = a.verdict < .needsRebuild && Set(a.packages).isSubset(of: installed) && !a.packages.isEmpty
+                fails = gate.fails(a) && !satisfied && policy.ignoredPath(o.result.path) == nil
+                    && !(known?.covers(path: o.result.path, a) ?? false)
+            }
             let r = o.result
-            let text = json ? ((try? JSON.fragment(r, indent: 2)) ?? "{}") : CheckText.file(r)
-            return Judged(text: text, status: r.status, verdict: r.assessment?.verdict,
-                          packages: r.assessment?.packages ?? [], failsGate: r.assessment.map(gate.fails) ?? false)
+            return Judged(result: r, text: wantsText ? CheckText.file(r) : "",
+                          json: wantsJSON ? ((try? JSON.fragment(r, indent: 2)) ?? "{}") : "", failsGate: fails)
         }
         var summary = CheckSummary()
         for j in judged {
-            if let j { summary.add(status: j.status, verdict: j.verdict, packages: j.packages) } else { summary.addWalkedSkip() }
+            guard let j else { summary.addWalkedSkip(); continue }
+            let a = j.result.assessment
+            summary.add(status: j.result.status, verdict: a?.verdict, packages: a?.packages ?? [],
+                        symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
+                        libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
         }
+        summary.finish()
         let listed = judged.compactMap { $0 }
         let failed = listed.contains { $0.failsGate }
-        let gateResult = CheckReport.Gate(failOn: failOn.rawValue, failed: failed)
+        let gateResult = CheckReport.Gate(failOn: gate.rawValue, failed: failed)
         let target = CheckReport.Target(release)
-        let text = json
-            ? try CheckReport.json(tool: CheckReport.Tool(version: toolVersion), target: target, results: listed.map(\.text),
-                                   summary: summary, gate: gateResult)
-            : CheckText.header(target) + listed.map(\.text).joined() + CheckText.footer(summary, gate: gateResult)
+        let tool = CheckReport.Tool(version: toolVersion)
+        let run = RunReport(tool: tool, target: target, results: listed.map(\.result), summary: summary, gate: gateResult,
+                            failing: listed.map(\.failsGate))
+        var stdout = ""
+        for (i, format) in formats.enumerated() {
+            let text: String
+            switch format {
+            case .text: text = CheckText.header(target) + listed.map(\.text).joined() + CheckText.footer(summary, gate: gateResult)
+            case .json: text = try CheckReport.json(tool: tool, target: target, results: listed.map(\.json), summary: summary, gate: gateResult)
+            case .sarif: text = try SARIF.render(run, kb: kb)
+            case .junit: text = JUnit.render(run)
+            case .markdown: text = Markdown.render(run)
+            case .html: text = HTML.render(run)
+            }
+            stdout += try deliver(text, to: i < outputs.count ? outputs[i] : nil)
+        }
+        if let writeBaseline {
+            let entries = listed.compactMap { j -> Baseline.Entry? in
+                guard let a = j.result.assessment, a.verdict > .runs || !a.findings.isEmpty else { return nil }
+                return Baseline.Entry(path: j.result.path, verdict: a.verdict.rawValue, rules: Array(Set(a.findings.map(\.rule))).sorted())
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            do { try encoder.encode(Baseline(target: "alpine:\(release.name)", entries: entries)).write(to: URL(fileURLWithPath: writeBaseline)) } catch {
+                throw UsageError(description: "cannot write the baseline \(writeBaseline): \(error.localizedDescription)")
+            }
+        }
         let status = failed ? ExitStatus.gateFailed : summary.errors > 0 ? ExitStatus.inputError : ExitStatus.ok
-        return CommandOutput(stdout: try deliver(text, to: output), exitCode: status)
+        return CommandOutput(stdout: stdout, exitCode: status)
     }
 
     /// One file judged on its own, with the paths of the libraries it loads (transitively).

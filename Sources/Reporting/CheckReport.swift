@@ -9,10 +9,14 @@ public struct CheckResult: Encodable, Sendable {
     public var status: Status
     public var error: String?
     public var assessment: Assessment?
-    public var facts: BinaryFacts?
+    /// Kept from the file's facts for the report (the facts themselves are let go once judged).
+    public var interpreter: String?
+    public var needed: [String] = []
 
     public init(path: String, status: Status, error: String? = nil, assessment: Assessment? = nil, facts: BinaryFacts? = nil) {
-        self.path = path; self.status = status; self.error = error; self.assessment = assessment; self.facts = facts
+        self.path = path; self.status = status; self.error = error; self.assessment = assessment
+        interpreter = facts?.interpreter
+        needed = facts?.needed ?? []
     }
 
     enum Key: String, CodingKey {
@@ -38,8 +42,8 @@ public struct CheckResult: Encodable, Sendable {
         try c.encode(a.findings, forKey: .findings)
         try c.encode(a.language, forKey: .language)
         try c.encode(a.fix, forKey: .fix)
-        try c.encode(facts?.interpreter, forKey: .interpreter)
-        try c.encode(facts?.needed ?? [], forKey: .needed)
+        try c.encode(interpreter, forKey: .interpreter)
+        try c.encode(needed, forKey: .needed)
     }
 }
 
@@ -51,6 +55,14 @@ public struct CheckSummary: Encodable, Sendable {
     public var verdicts: Verdicts = Verdicts()
     /// The union of the packages of every file that can run: one apk add line for the whole set.
     public var packages: [String] = []
+    /// The missing symbols and libraries that block the most files (ten of each, most first).
+    public var topSymbols: [Count] = []
+    public var topLibraries: [Count] = []
+    private var symbolCounts: [String: Int] = [:]
+    private var libraryCounts: [String: Int] = [:]
+
+    public struct Count: Encodable, Sendable, Hashable { public var name: String; public var files: Int }
+    enum CodingKeys: String, CodingKey { case files, assessed, skipped, errors, verdicts, packages, topSymbols, topLibraries }
 
     public struct Verdicts: Encodable, Sendable {
         public var runs = 0, needsLibc6Compat = 0, needsGcompat = 0, needsRebuild = 0
@@ -70,7 +82,9 @@ public struct CheckSummary: Encodable, Sendable {
     public init() {}
 
     /// Counts one listed result.
-    public mutating func add(status: CheckResult.Status, verdict: Verdict?, packages: [String]) {
+    public mutating func add(status: CheckResult.Status, verdict: Verdict?, packages: [String], symbols: [String] = [], libraries: [String] = []) {
+        for s in Set(symbols) { symbolCounts[s, default: 0] += 1 }
+        for l in Set(libraries) { libraryCounts[l, default: 0] += 1 }
         files += 1
         switch status {
         case .assessed:
@@ -86,6 +100,15 @@ public struct CheckSummary: Encodable, Sendable {
 
     /// Counts a non-ELF file found while walking: counted, not listed.
     public mutating func addWalkedSkip() { files += 1; skipped += 1 }
+
+    /// Fixes the top lists once every file is counted.
+    public mutating func finish() {
+        func top(_ counts: [String: Int]) -> [Count] {
+            counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10).map { Count(name: $0.key, files: $0.value) }
+        }
+        topSymbols = top(symbolCounts)
+        topLibraries = top(libraryCounts)
+    }
 }
 
 public struct CheckReport: Sendable {
@@ -160,6 +183,8 @@ public enum CheckText {
         let v = s.verdicts
         var out = "\n\(s.files) \(s.files == 1 ? "file" : "files"): \(s.assessed) assessed (\(v.runs) runs, \(v.needsLibc6Compat) needs-libc6-compat, \(v.needsGcompat) needs-gcompat, \(v.needsRebuild) needs-rebuild), \(s.skipped) skipped, \(s.errors) \(s.errors == 1 ? "error" : "errors")\n"
         if !s.packages.isEmpty { out += "apk add --no-cache \(s.packages.joined(separator: " "))\n" }
+        if !s.topSymbols.isEmpty { out += "most blocking symbols: " + s.topSymbols.map { "\($0.name) (\($0.files))" }.joined(separator: ", ") + "\n" }
+        if !s.topLibraries.isEmpty { out += "most missing libraries: " + s.topLibraries.map { "\($0.name) (\($0.files))" }.joined(separator: ", ") + "\n" }
         if gate.failed { out += "gate failed (--fail-on \(gate.failOn))\n" }
         return out
     }
