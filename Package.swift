@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
         .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "TestSupport",
-                                                     .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+                                                     .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                    exclude: ["sarif-schema-2.1.0.json"]),
     ]
 )

@@ -3,9 +3,32 @@ import Assessment
 import ELF
 import Knowledge
 import Reporting
+import Archives
 import Scanning
 import Foundation
 import Synchronization
+
+/// Limits on archives, so that no input can exhaust memory; an archive over one is reported, not skipped.
+struct LimitOptions: ParsableArguments {
+    @Option(name: .customLong("max-depth"), help: "Archives nested deeper than this are reported, not opened (default 5).")
+    var maxDepth = 5
+    @Option(name: .customLong("max-member-bytes"), help: "Largest archive or archive member read into memory, in bytes (default 268435456).")
+    var maxMemberBytes = 256 << 20
+    @Option(name: .customLong("max-total-bytes"), help: "Most bytes expanded from one archive, in bytes (default 1073741824).")
+    var maxTotalBytes = 1 << 30
+    @Option(name: .customLong("max-entries"), help: "Most entries read from one archive (default 200000).")
+    var maxEntries = 200_000
+
+    var archiveLimits: ArchiveLimits {
+        var l = ArchiveLimits()
+        l.maxDepth = maxDepth; l.maxMemberBytes = maxMemberBytes; l.maxTotalBytes = maxTotalBytes; l.maxEntries = maxEntries
+        return l
+    }
+
+    func validate() throws {
+        if maxDepth < 0 || maxMemberBytes < 1 || maxTotalBytes < 1 || maxEntries < 1 { throw ValidationError("archive limits must be positive") }
+    }
+}
 
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, sarif, junit, markdown, html
@@ -104,6 +127,8 @@ struct Check: OutputCommand {
     @Option(name: .customLong("output"), help: "Write a report to this file instead of standard output. Repeatable, one per --format.")
     var outputs: [String] = []
 
+    @OptionGroup var limits: LimitOptions
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("name at least one file or directory") }
         if outputs.count > max(formats.count, 1) { throw ValidationError("more --output than --format options") }
@@ -140,9 +165,10 @@ struct Check: OutputCommand {
         // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the
         //    libraries found for it.
         let progress = Progress(total: items.count)
+        let archiveLimits = limits.archiveLimits
         let own: [Own?] = parallelMap(items.count, jobs: jobs) { index -> [Own?] in
             defer { progress.step(items[index].path) }
-            let scanned = Scanner.scan(items[index])
+            let scanned = Scanner.scan(items[index], limits: archiveLimits)
             let members = Set(scanned.map(\.item.path).filter { $0.contains("!/") })
             return scanned.map { Self.judge($0, assessor: assessor, resolver: resolver, archiveMembers: members) }
         }.flatMap { $0 }

@@ -26,6 +26,8 @@ struct Inspect: OutputCommand {
     @Option(help: "Write the report to this file instead of standard output.")
     var output: String?
 
+    @OptionGroup var limits: LimitOptions
+
     func validate() throws {
         if paths.isEmpty { throw ValidationError("name at least one file or directory") }
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
@@ -37,7 +39,7 @@ struct Inspect: OutputCommand {
         let json = format == .json
         // Each worker reads one file and renders its part of the report, so output scales with the cores.
         let rendered: [[(text: String, failed: Bool)]] = parallelMap(items.count, jobs: jobs ?? CPU.count) { index in
-            Scanner.scan(items[index], options: options).compactMap { scanned in
+            Scanner.scan(items[index], options: options, limits: limits.archiveLimits).compactMap { scanned in
                 // Walked files that are not ELF are left out; named ones are listed as not-elf.
                 if case .notELF = scanned.result, !scanned.item.explicit { return nil }
                 let file = InspectedFile(scanned)

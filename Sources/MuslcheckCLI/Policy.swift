@@ -17,6 +17,13 @@ struct Policy: Decodable {
     struct Ignore: Decodable {
         var paths: [Entry] = []
         var rules: [Entry] = []
+        enum CodingKeys: String, CodingKey { case paths, rules }
+        init() {}
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            paths = try c.decodeIfPresent([Entry].self, forKey: .paths) ?? []
+            rules = try c.decodeIfPresent([Entry].self, forKey: .rules) ?? []
+        }
     }
     struct Entry: Decodable {
         var path: String?

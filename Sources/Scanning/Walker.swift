@@ -86,13 +86,21 @@ public enum Walker {
             return
         }
         var names: [String] = []
+        var undecodable: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            // A name that is not UTF-8 cannot be carried as a path here: it is reported, not read.
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                undecodable.append(bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined())
+                continue
             }
             if name != "." && name != ".." { names.append(name) }
         }
         closedir(dir)
+        for name in undecodable.sorted() {
+            items.append(ScanItem(path: (directory.hasSuffix("/") ? directory : directory + "/") + name,
+                                  kind: .unreadable("file name is not valid UTF-8; not read"), explicit: false))
+        }
         names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
         for name in names {

@@ -1,0 +1,261 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import MuslcheckCLI
+import Testing
+import TestSupport
+import ZIPFoundation
+
+/// A scratch directory per test, removed afterwards.
+func scratch(_ name: String) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-\(name)-\(getpid())")
+    try? FileManager.default.removeItem(at: dir)
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func zip(_ url: URL, _ entries: [(String, Data)]) throws {
+    let archive = try Archive(url: url, accessMode: .create)
+    for (path, data) in entries {
+        try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { position, size in
+            data.subdata(in: Int(position)..<(Int(position) + size))
+        }
+    }
+}
+
+func fixture(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))) }
+
+func results(_ out: CommandOutput) throws -> [[String: Any]] {
+    try #require(try json(out.stdout)["results"] as? [[String: Any]])
+}
+
+func run(_ tool: String, _ args: [String], in dir: URL) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool)
+    p.arguments = args
+    p.currentDirectoryURL = dir
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0, "\(tool) \(args)")
+}
+
+@Suite(.serialized) struct Archives {
+    @Test func wheelMembersAreNamedAndBundledLibrariesFound() throws {
+        let dir = try scratch("wheel")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A wheel-like zip: the extension finds its library through RUNPATH $ORIGIN/lib, as in the fixture.
+        try zip(dir.appendingPathComponent("pkg-1.0-cp311-manylinux_x86_64.whl"), [
+            ("pkg/app-runpath", try fixture("app-runpath")), ("pkg/lib/libgreet.so.1", try fixture("lib/libgreet.so.1")),
+            ("pkg/__init__.py", Data("x = 1\n".utf8)),
+        ])
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.path)
+        let list = try results(out)
+        let paths = list.compactMap { $0["path"] as? String }
+        #expect(paths.contains(dir.path + "/pkg-1.0-cp311-manylinux_x86_64.whl!/pkg/app-runpath"))
+        #expect(paths.contains(dir.path + "/pkg-1.0-cp311-manylinux_x86_64.whl!/pkg/lib/libgreet.so.1"))
+        let app = try #require(list.first { ($0["path"] as? String)?.hasSuffix("!/pkg/app-runpath") == true })
+        #expect((app["missingLibraries"] as? [Any])?.isEmpty == true)  // libgreet is bundled in the wheel
+        #expect(app["verdict"] as? String == "needs-gcompat")
+    }
+
+    @Test func jarsInsideJarsAndCompressedTarballs() throws {
+        let dir = try scratch("nested")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let inner = dir.appendingPathComponent("inner.jar")
+        try zip(inner, [("native/linux-x86_64/libhello.so", try fixture("lib/libgreet.so.1"))])
+        try zip(dir.appendingPathComponent("app.jar"), [("lib/inner.jar", try Data(contentsOf: inner)), ("META-INF/MANIFEST.MF", Data("Manifest-Version: 1.0\n".utf8))])
+        try FileManager.default.removeItem(at: inner)
+        let tree = dir.appendingPathComponent("tree/usr/bin")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        try fixture("recent").write(to: tree.appendingPathComponent("recent"))
+        try run("/usr/bin/tar", ["-czf", "bundle.tar.gz", "-C", "tree", "."], in: dir)
+        try run("/usr/bin/tar", ["-cJf", "bundle.tar.xz", "-C", "tree", "."], in: dir)
+        try run("/usr/bin/tar", ["--zstd", "-cf", "bundle.tar.zst", "-C", "tree", "."], in: dir)
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("tree"))
+        let paths = try results(muslcheck("check", "--format", "json", "--fail-on", "never", dir.path)).compactMap { $0["path"] as? String }
+        #expect(paths.contains(dir.path + "/app.jar!/lib/inner.jar!/native/linux-x86_64/libhello.so"))
+        for ext in ["gz", "xz", "zst"] { #expect(paths.contains(dir.path + "/bundle.tar.\(ext)!/usr/bin/recent"), "\(ext)") }
+    }
+
+    @Test func debianPackagesAndDockerSaveImages() throws {
+        let dir = try scratch("deb")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        // .deb: an ar archive of debian-binary, control.tar.xz and data.tar.xz.
+        try fm.createDirectory(at: dir.appendingPathComponent("data/usr/bin"), withIntermediateDirectories: true)
+        try fixture("hello-glibc").write(to: dir.appendingPathComponent("data/usr/bin/hello"))
+        try Data("2.0\n".utf8).write(to: dir.appendingPathComponent("debian-binary"))
+        try run("/usr/bin/tar", ["-cJf", "data.tar.xz", "-C", "data", "."], in: dir)
+        try run("/usr/bin/tar", ["-cJf", "control.tar.xz", "-C", "data", "."], in: dir)
+        try run("/usr/bin/ar", ["rc", "hello_1.0_amd64.deb", "debian-binary", "control.tar.xz", "data.tar.xz"], in: dir)
+        // docker save: two layers; the second deletes usr/bin/app with a whiteout and adds usr/bin/new.
+        try fm.createDirectory(at: dir.appendingPathComponent("l1/usr/bin"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: dir.appendingPathComponent("l2/usr/bin"), withIntermediateDirectories: true)
+        try fixture("recent").write(to: dir.appendingPathComponent("l1/usr/bin/app"))
+        try fixture("hello-glibc").write(to: dir.appendingPathComponent("l1/usr/bin/kept"))
+        try Data().write(to: dir.appendingPathComponent("l2/usr/bin/.wh.app"))
+        try fixture("hello-musl").write(to: dir.appendingPathComponent("l2/usr/bin/new"))
+        try fm.createDirectory(at: dir.appendingPathComponent("image"), withIntermediateDirectories: true)
+        try run("/usr/bin/tar", ["-cf", "image/layer1.tar", "-C", "l1", "."], in: dir)
+        try run("/usr/bin/tar", ["-czf", "image/layer2.tar", "-C", "l2", "."], in: dir)
+        try Data(#"[{"Config":"c.json","RepoTags":["x:1"],"Layers":["layer1.tar","layer2.tar"]}]"#.utf8).write(to: dir.appendingPathComponent("image/manifest.json"))
+        try run("/usr/bin/tar", ["-cf", "image.tar", "-C", "image", "."], in: dir)
+        for d in ["data", "l1", "l2", "image", "debian-binary", "control.tar.xz", "data.tar.xz"] { try fm.removeItem(at: dir.appendingPathComponent(d)) }
+        let paths = try results(muslcheck("check", "--format", "json", "--fail-on", "never", dir.path)).compactMap { $0["path"] as? String }
+        #expect(paths.contains(dir.path + "/hello_1.0_amd64.deb!/data.tar.xz!/usr/bin/hello"))
+        #expect(paths.contains(dir.path + "/image.tar!/usr/bin/new"))
+        #expect(paths.contains(dir.path + "/image.tar!/usr/bin/kept"))
+        #expect(!paths.contains(dir.path + "/image.tar!/usr/bin/app"))  // whited out by the upper layer
+    }
+
+    @Test func limitsAreReportedNeverSilentlySkipped() throws {
+        let dir = try scratch("limits")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A zip bomb: 64 MiB of zeros in a tiny archive; the member limit is 1 MiB.
+        try zip(dir.appendingPathComponent("bomb.zip"), [("zeros.bin", Data(count: 64 << 20))])
+        let bomb = try results(muslcheck("check", "--format", "json", "--max-member-bytes", "1048576", dir.appendingPathComponent("bomb.zip").path))
+        let over = try #require(bomb.first { ($0["path"] as? String)?.hasSuffix("bomb.zip!/zeros.bin") == true })
+        #expect(over["status"] as? String == "error")
+        #expect((over["error"] as? String)?.contains("limit") == true)
+        // Archives nested deeper than --max-depth.
+        var data = try fixture("hello-musl"), name = "level0.zip"
+        for level in 0..<4 {
+            let url = dir.appendingPathComponent("level\(level).zip")
+            try zip(url, [(level == 0 ? "hello" : "level\(level - 1).zip", data)])
+            data = try Data(contentsOf: url)
+            name = url.lastPathComponent
+        }
+        let deep = muslcheck("check", "--format", "json", "--max-depth", "2", dir.appendingPathComponent(name).path)
+        #expect(deep.exitCode == 2)  // an archive not opened is an input error, never a pass
+        #expect(try results(deep).contains { ($0["error"] as? String)?.contains("nested more than 2 levels") == true })
+        let shallow = muslcheck("check", "--format", "json", dir.appendingPathComponent(name).path)
+        #expect(try results(shallow).contains { ($0["path"] as? String)?.hasSuffix("level0.zip!/hello") == true })
+        // Entry count.
+        try zip(dir.appendingPathComponent("many.zip"), (0..<20).map { ("f\($0)", Data([1])) })
+        let many = muslcheck("check", "--format", "json", "--max-entries", "5", dir.appendingPathComponent("many.zip").path)
+        #expect(many.exitCode == 2)
+    }
+
+    @Test func adversarialFileNamesAndSpecialFiles() throws {
+        let dir = try scratch("names")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try fixture("hello-musl").write(to: dir.appendingPathComponent("ok"))
+        // A file name that is not UTF-8, made with the raw system call.
+        let raw = Array((dir.path + "/bad-\u{1}").utf8).dropLast() + [0xFF, 0xFE, 0]
+        let fd = raw.withUnsafeBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644) }
+        #expect(fd >= 0)
+        close(fd)
+        #expect(mkfifo(dir.appendingPathComponent("fifo").path, 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("loop").path, withDestinationPath: dir.path)
+        let out = muslcheck("check", "--format", "json", dir.path)
+        let list = try results(out)
+        #expect(list.contains { ($0["path"] as? String)?.hasSuffix("/ok") == true && $0["verdict"] as? String == "runs" })
+        #expect(list.contains { ($0["error"] as? String)?.contains("not valid UTF-8") == true })
+        #expect(out.exitCode == 2)  // reported, not a pass
+        #expect(!list.contains { ($0["path"] as? String)?.hasSuffix("/fifo") == true })
+    }
+}
+
+@Suite(.serialized) struct ReportFormats {
+    func runReports(_ dir: URL) -> CommandOutput {
+        muslcheck("check", "--target", "alpine:3.20", "fixtures-bin/bin",
+                  "--format", "sarif", "--output", dir.appendingPathComponent("r.sarif").path,
+                  "--format", "junit", "--output", dir.appendingPathComponent("r.xml").path,
+                  "--format", "markdown", "--output", dir.appendingPathComponent("r.md").path,
+                  "--format", "html", "--output", dir.appendingPathComponent("r.html").path,
+                  "--format", "json")
+    }
+
+    @Test func oneRunFeedsEveryFormat() throws {
+        let dir = try scratch("formats")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = runReports(dir)
+        #expect(out.exitCode == 1)
+        #expect(try json(out.stdout)["schemaVersion"] as? Int == 1)  // the one without --output goes to stdout
+        for f in ["r.sarif", "r.xml", "r.md", "r.html"] { #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path)) }
+        let md = try String(contentsOf: dir.appendingPathComponent("r.md"), encoding: .utf8)
+        #expect(md.contains("**Gate failed**") && md.contains("| needs-rebuild |") && md.contains("fcntl64"))
+    }
+
+    @Test func sarifValidatesAgainstTheOfficialSchema() throws {
+        let dir = try scratch("sarif")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = runReports(dir)
+        let schema = Fixtures.root.deletingLastPathComponent().appendingPathComponent("shared/schemas/sarif-schema-2.1.0.json")
+        let local = Fixtures.root.appendingPathComponent("Tests/CLITests/sarif-schema-2.1.0.json")
+        let schemaPath = FileManager.default.fileExists(atPath: schema.path) ? schema.path : local.path
+        let check = """
+            import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1])); log = json.load(open(sys.argv[2]))
+            jsonschema.Draft7Validator(schema).validate(log)
+            assert log['runs'][0]['results'], 'no results'
+            print('valid', len(log['runs'][0]['results']))
+            """
+        let result = try #require(runProgram("/usr/bin/env", ["python3", "-c", check, schemaPath, dir.appendingPathComponent("r.sarif").path]))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("valid"))
+    }
+
+    @Test func junitParsesWithOneTestcasePerFile() throws {
+        let dir = try scratch("junit")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = runReports(dir)
+        let parser = XMLParser(contentsOf: dir.appendingPathComponent("r.xml"))
+        final class Counter: NSObject, XMLParserDelegate {
+            var cases = 0, failures = 0
+            func parser(_ p: XMLParser, didStartElement e: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+                if e == "testcase" { cases += 1 }
+                if e == "failure" { failures += 1 }
+            }
+        }
+        let counter = Counter()
+        parser?.delegate = counter
+        #expect(parser?.parse() == true)
+        let listed = try results(muslcheck("check", "--format", "json", "--target", "alpine:3.20", "fixtures-bin/bin")).count
+        #expect(counter.cases == listed)
+        #expect(counter.failures > 0 && counter.failures < counter.cases)
+    }
+
+    @Test func htmlEscapesEverythingFromFiles() throws {
+        let dir = try scratch("html")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let evil = dir.appendingPathComponent("<img src=x onerror=alert(1)>&\"x")
+        try fixture("recent").write(to: evil)
+        _ = muslcheck("check", "--format", "html", "--output", dir.appendingPathComponent("r.html").path, dir.path)
+        let html = try String(contentsOf: dir.appendingPathComponent("r.html"), encoding: .utf8)
+        #expect(!html.contains("<img src=x"))
+        #expect(html.contains("&lt;img src=x onerror=alert(1)&gt;&amp;&quot;x"))
+        #expect(html.contains("needs-rebuild") && html.contains("id=\"chart\""))
+    }
+}
+
+@Suite(.serialized) struct Policies {
+    @Test func installedPackagesIgnoresAndBaseline() throws {
+        let dir = try scratch("policy")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try fixture("hello-glibc").write(to: dir.appendingPathComponent("hello"))
+        try fixture("recent").write(to: dir.appendingPathComponent("recent"))
+        let policy = dir.appendingPathComponent("policy.yml")
+        // gcompat is in the image: hello passes; recent needs a rebuild and still fails.
+        try Data("target: alpine:3.20\ninstalled: [gcompat]\n".utf8).write(to: policy)
+        #expect(muslcheck("check", "--config", policy.path, dir.appendingPathComponent("hello").path).exitCode == 0)
+        #expect(muslcheck("check", "--config", policy.path, dir.path).exitCode == 1)
+        // Ignoring the path, with a reason, lets the gate pass.
+        try Data("installed: [gcompat]\nignore:\n  paths:\n    - path: \"**/recent\"\n      reason: replaced in the next release\n".utf8).write(to: policy)
+        #expect(muslcheck("check", "--config", policy.path, dir.path).exitCode == 0)
+        // Ignored rules do not count for --fail-on warning.
+        try Data("ignore:\n  rules:\n    - rule: static-glibc\n      reason: no NSS use\n".utf8).write(to: policy)
+        #expect(muslcheck("check", "--config", policy.path, "--fail-on", "warning", "fixtures-bin/bin/hello-static-glibc").exitCode == 0)
+        #expect(muslcheck("check", "--fail-on", "warning", "fixtures-bin/bin/hello-static-glibc").exitCode == 1)
+        // A baseline: known problems pass, a new one fails.
+        let baseline = dir.appendingPathComponent("baseline.json")
+        #expect(muslcheck("check", "--target", "alpine:3.20", "--write-baseline", baseline.path, dir.path).exitCode == 1)
+        #expect(muslcheck("check", "--target", "alpine:3.20", "--baseline", baseline.path, dir.path).exitCode == 0)
+        try fixture("resinit").write(to: dir.appendingPathComponent("resinit"))
+        #expect(muslcheck("check", "--target", "alpine:3.20", "--baseline", baseline.path, dir.path).exitCode == 1)
+        // A broken policy file is a usage error.
+        try Data("fail-on: sometimes\n".utf8).write(to: policy)
+        #expect(muslcheck("check", "--config", policy.path, dir.path).exitCode == 64)
+    }
+}
