@@ -37,7 +37,8 @@ public enum Archives {
         if b.count >= 3, b[0] == 0x1F, b[1] == 0x8B, b[2] == 8 { return .gzip }
         if b.count >= 6, b[0..<6].elementsEqual([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return .xz }
         if b.count >= 4, b[0..<4].elementsEqual([0x28, 0xB5, 0x2F, 0xFD]) { return .zstd }
-        if Ar.looksLikeAr(b) { return .ar }
+        // Only Debian packages among ar archives: static libraries (.a) hold objects no loader ever loads.
+        if Ar.looksLikeAr(b), b.count >= 68, b[8..<21].elementsEqual("debian-binary".utf8) { return .ar }
         if Tar.looksLikeTar(b) { return .tar }
         return nil
     }

@@ -166,20 +166,29 @@ struct Check: OutputCommand {
         //    libraries found for it.
         let progress = Progress(total: items.count)
         let archiveLimits = limits.archiveLimits
-        let own: [Own?] = parallelMap(items.count, jobs: jobs) { index -> [Own?] in
+        //    Only listed files are kept: a tree of mostly non-ELF files costs a count, not a slot each.
+        let perItem: [([Own], Int)] = parallelMap(items.count, jobs: jobs) { index in
             defer { progress.step(items[index].path) }
             let scanned = Scanner.scan(items[index], limits: archiveLimits)
             let members = Set(scanned.map(\.item.path).filter { $0.contains("!/") })
-            return scanned.map { Self.judge($0, assessor: assessor, resolver: resolver, archiveMembers: members) }
-        }.flatMap { $0 }
+            var owns: [Own] = []
+            var skipped = 0
+            for file in scanned {
+                if let o = Self.judge(file, assessor: assessor, resolver: resolver, archiveMembers: members) { owns.append(o) }
+                else if !file.item.path.contains("!/") { skipped += 1 }
+            }
+            return (owns, skipped)
+        }
         progress.finish()
-        for case let o? in own where o.result.status == .assessed { libraries.remember(o) }
+        let own = perItem.flatMap { $0.0 }
+        let walkedSkips = perItem.reduce(0) { $0 + $1.1 }
+        for o in own where o.result.status == .assessed { libraries.remember(o) }
         // 2. Fold in what each binary loads (the worst verdict wins), then render, on all cores.
         let formats = self.formats.isEmpty ? [ReportFormat.text] : self.formats
         let wantsJSON = formats.contains(.json), wantsText = formats.contains(.text)
         let installed = Set(policy.installed)
-        let judged: [Judged?] = parallelMap(own.count, jobs: jobs) { index in
-            guard var o = own[index] else { return nil }
+        let judged: [Judged] = parallelMap(own.count, jobs: jobs) { index in
+            var o = own[index]
             if let a = o.result.assessment, !o.libraries.isEmpty {
                 o.result.assessment = assessor.combine(a, with: libraries.assessments(of: o.libraries))
             }
@@ -197,15 +206,15 @@ struct Check: OutputCommand {
                           json: wantsJSON ? ((try? JSON.fragment(r, indent: 2)) ?? "{}") : "", failsGate: fails)
         }
         var summary = CheckSummary()
+        for _ in 0..<walkedSkips { summary.addWalkedSkip() }
         for j in judged {
-            guard let j else { summary.addWalkedSkip(); continue }
             let a = j.result.assessment
             summary.add(status: j.result.status, verdict: a?.verdict, packages: a?.packages ?? [],
                         symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
                         libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
         }
         summary.finish()
-        let listed = judged.compactMap { $0 }
+        let listed = judged
         let failed = listed.contains { $0.failsGate }
         let gateResult = CheckReport.Gate(failOn: gate.rawValue, failed: failed)
         let target = CheckReport.Target(release)
@@ -299,13 +308,16 @@ final class LibraryAssessments: Sendable {
         self.resolver = resolver
     }
 
+    private let keys = Mutex<[String: String]>([:])
+
     func remember(_ own: Check.Own) {
-        known.withLock { $0[Self.key(own.result.path)] = own.result.assessment }
+        let key = key(own.result.path)
+        known.withLock { $0[key] = own.result.assessment }
     }
 
     func assessments(of paths: [String]) -> [(path: String, assessment: Assessment)] {
         paths.compactMap { path in
-            let key = Self.key(path)
+            let key = key(path)
             if let cached = known.withLock({ $0[key] }) { return cached.map { (path, $0) } }
             if path.contains("!/") { return nil }  // members were all judged in the first pass
             var assessment: Assessment?
@@ -318,9 +330,14 @@ final class LibraryAssessments: Sendable {
         }
     }
 
-    static func key(_ path: String) -> String {
+    /// The file's canonical path (links resolved), remembered: the same libraries come up for many binaries.
+    func key(_ path: String) -> String {
         if path.contains("!/") { return path }  // an archive member: its name is its identity
-        return URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        if let known = keys.withLock({ $0[path] }) { return known }
+        var resolved = path
+        if let c = realpath(path, nil) { resolved = String(cString: c); free(c) }
+        keys.withLock { $0[path] = resolved }
+        return resolved
     }
 }
 

@@ -184,7 +184,8 @@ public enum Markdown {
                 guard let a = r.assessment else { out += "| `\(md(r.path))` | error | \(md(r.error ?? "")) | |\n"; continue }
                 let why = a.missingSymbols.prefix(4).map(\.name) + a.missingLibraries.prefix(2).map(\.soname)
                 let reason = why.isEmpty ? (a.findings.first { $0.severity != .note }?.rule ?? "") : why.joined(separator: ", ")
-                out += "| `\(md(r.path))` | \(a.verdict.rawValue) | \(md(reason)) | \(md(a.fix?.apk ?? a.fix?.rebuild ?? "")) |\n"
+                let fix = (a.verdict == .needsRebuild ? a.fix?.rebuild : a.fix?.apk) ?? ""
+                out += "| `\(md(r.path))` | \(a.verdict.rawValue) | \(md(reason)) | \(md(fix)) |\n"
             }
             if problems.count > 500 { out += "\n… and \(problems.count - 500) more.\n" }
         }

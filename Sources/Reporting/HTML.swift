@@ -22,7 +22,7 @@ public enum HTML {
         .controls{margin:16px 0 8px} input,select{font:inherit;padding:3px 6px;margin-right:8px}
         table{border-collapse:collapse;width:100%} th,td{border-bottom:1px solid #ddd;padding:5px 8px;text-align:left;vertical-align:top}
         th{cursor:pointer;background:#f5f5f5;user-select:none} th:after{content:" \\2195";color:#aaa}
-        td.path{font-family:ui-monospace,monospace;word-break:break-all} .v{font-weight:600}
+        td.path{font-family:ui-monospace,monospace;word-break:break-all} .v{font-weight:600;white-space:nowrap}
         tr.detail{display:none} tr.detail.open{display:table-row} tr.detail td{background:#fafafa}
         pre{white-space:pre-wrap;margin:0;font-size:12px} .apk{font-family:ui-monospace,monospace;background:#f0f0f0;padding:4px 8px}
         </style></head><body>
@@ -49,7 +49,7 @@ public enum HTML {
             let verdict = r.assessment?.verdict.rawValue ?? r.status.rawValue
             let color = colors.first { $0.0.rawValue == verdict }?.1 ?? "#555"
             let missing = (r.assessment?.missingSymbols.map(\.name) ?? []) + (r.assessment?.missingLibraries.map(\.soname) ?? [])
-            let fix = r.assessment.map { $0.fix?.apk ?? $0.fix?.rebuild ?? "" } ?? (r.error ?? "")
+            let fix = r.assessment.map { a in (a.verdict == .needsRebuild ? a.fix?.rebuild : a.fix?.apk) ?? "" } ?? (r.error ?? "")
             out += "<tr class=\"row\" data-i=\"\(i)\" data-verdict=\"\(xml(verdict))\"><td class=\"path\">\(xml(r.path))</td><td class=\"v\" style=\"color:\(color)\">\(xml(verdict))</td>"
             out += "<td>\(xml(r.assessment?.libc.rawValue ?? ""))</td><td>\(xml(missing.prefix(6).joined(separator: ", ")))\(missing.count > 6 ? " …" : "")</td><td>\(xml(fix))</td></tr>\n"
             out += "<tr class=\"detail\" id=\"d\(i)\"><td colspan=\"5\"><pre>\(xml(CheckText.file(r)))</pre></td></tr>\n"
