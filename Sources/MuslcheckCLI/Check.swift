@@ -169,6 +169,7 @@ struct Check: OutputCommand {
         //    Only listed files are kept: a tree of mostly non-ELF files costs a count, not a slot each.
         let perItem: [([Own], Int)] = parallelMap(items.count, jobs: jobs) { index in
             defer { progress.step(items[index].path) }
+            if items[index].sameAs != nil { return ([], 0) }  // a hard link: filled in from its first path below
             let scanned = Scanner.scan(items[index], limits: archiveLimits)
             let members = Set(scanned.map(\.item.path).filter { $0.contains("!/") })
             var owns: [Own] = []
@@ -180,15 +181,33 @@ struct Check: OutputCommand {
             return (owns, skipped)
         }
         progress.finish()
-        let own = perItem.flatMap { $0.0 }
-        let walkedSkips = perItem.reduce(0) { $0 + $1.1 }
+        // Hard links: the first path's results again, under each further path.
+        var byPath: [String: ([Own], Int)] = [:]
+        for (item, result) in zip(items, perItem) where item.sameAs == nil && items.contains(where: { $0.sameAs == item.path }) {
+            byPath[item.path] = result
+        }
+        var own: [Own] = []
+        var walkedSkips = 0
+        for (item, result) in zip(items, perItem) {
+            guard let first = item.sameAs, let original = byPath[first] else {
+                own += result.0; walkedSkips += result.1; continue
+            }
+            walkedSkips += original.1
+            own += original.0.map { o in
+                var copy = o
+                copy.result.path = item.path + String(o.result.path.dropFirst(first.count))
+                copy.result.sameAs = o.result.path
+                return copy
+            }
+        }
         for o in own where o.result.status == .assessed { libraries.remember(o) }
         // 2. Fold in what each binary loads (the worst verdict wins), then render, on all cores.
         let formats = self.formats.isEmpty ? [ReportFormat.text] : self.formats
         let wantsJSON = formats.contains(.json), wantsText = formats.contains(.text)
         let installed = Set(policy.installed)
-        let judged: [Judged] = parallelMap(own.count, jobs: jobs) { index in
-            var o = own[index]
+        let owned = own
+        let judged: [Judged] = parallelMap(owned.count, jobs: jobs) { index in
+            var o = owned[index]
             if let a = o.result.assessment, !o.libraries.isEmpty {
                 o.result.assessment = assessor.combine(a, with: libraries.assessments(of: o.libraries))
             }
@@ -225,7 +244,10 @@ struct Check: OutputCommand {
         for (i, format) in formats.enumerated() {
             let text: String
             switch format {
-            case .text: text = CheckText.header(target) + listed.map(\.text).joined() + CheckText.footer(summary, gate: gateResult)
+            case .text:
+                // Summary first when there is more than one file; the gate's word last, where a terminal ends.
+                let head = listed.count > 1 ? CheckText.footer(summary, gate: CheckReport.Gate(failOn: gate.rawValue, failed: false)).dropFirst() + "\n" : ""
+                text = CheckText.header(target) + head + listed.map(\.text).joined() + CheckText.footer(summary, gate: gateResult)
             case .json: text = try CheckReport.json(tool: tool, target: target, results: listed.map(\.json), summary: summary, gate: gateResult)
             case .sarif: text = try SARIF.render(run, kb: kb)
             case .junit: text = JUnit.render(run)

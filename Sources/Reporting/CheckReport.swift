@@ -12,6 +12,8 @@ public struct CheckResult: Encodable, Sendable {
     /// Kept from the file's facts for the report (the facts themselves are let go once judged).
     public var interpreter: String?
     public var needed: [String] = []
+    /// For a hard link: the path it shares its contents with (judged once, under that path).
+    public var sameAs: String?
 
     public init(path: String, status: Status, error: String? = nil, assessment: Assessment? = nil, facts: BinaryFacts? = nil) {
         self.path = path; self.status = status; self.error = error; self.assessment = assessment
@@ -21,7 +23,7 @@ public struct CheckResult: Encodable, Sendable {
 
     enum Key: String, CodingKey {
         case path, status, error, arch, libc, linkage, verdict, ownVerdict, missingSymbols, missingLibraries, packages, minimumGlibc, findings
-        case language, fix, interpreter, needed
+        case language, fix, interpreter, needed, sameAs
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -29,6 +31,7 @@ public struct CheckResult: Encodable, Sendable {
         try c.encode(path, forKey: .path)
         try c.encode(status.rawValue, forKey: .status)
         if let error { try c.encode(error, forKey: .error) }
+        if let sameAs { try c.encode(sameAs, forKey: .sameAs) }
         guard let a = assessment else { return }
         try c.encode(a.arch, forKey: .arch)
         try c.encode(a.libc.rawValue, forKey: .libc)
@@ -155,7 +158,7 @@ public enum CheckText {
         case .assessed: break
         }
         guard let a = r.assessment else { return "" }
-        var out = "\(r.path): \(a.verdict.rawValue)\n"
+        var out = "\(r.path): \(a.verdict.rawValue)" + (r.sameAs.map { " (hard link to \($0))" } ?? "") + "\n"
         var what = "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)" + (a.language.map { ", \($0)" } ?? "")
         if let g = a.minimumGlibc { what += ", needs glibc \(g) or newer" }
         out += what + "\n"

@@ -22,6 +22,12 @@ public struct ScanItem: Sendable, Hashable {
     public var kind: Kind
     /// Named on the command line (listed even when it is not ELF) rather than found by walking.
     public var explicit: Bool
+    /// A hard link to a file found earlier in the walk: judged once, reported for each path.
+    public var sameAs: String?
+
+    public init(path: String, kind: Kind, explicit: Bool, sameAs: String? = nil) {
+        self.path = path; self.kind = kind; self.explicit = explicit; self.sameAs = sameAs
+    }
 }
 
 /// What a walk found: the items to read, and the names of symbolic links it did not follow (a library
@@ -48,6 +54,7 @@ public enum Walker {
     public static func walk(_ paths: [String], options: WalkOptions = WalkOptions()) -> WalkResult {
         var items: [ScanItem] = []
         var links: [String] = []
+        var inodes: [DirID: String] = [:]
         for path in paths {
             var st = stat()
             guard stat(path, &st) == 0 else {
@@ -59,7 +66,7 @@ public enum Walker {
                 items.append(ScanItem(path: path, kind: .imageLayout, explicit: true))
             case S_IFDIR:
                 var visited = Set<DirID>()
-                walk(directory: path, depth: 0, options: options, visited: &visited, into: &items, links: &links)
+                walk(directory: path, depth: 0, options: options, visited: &visited, into: &items, links: &links, inodes: &inodes)
             case S_IFREG:
                 items.append(ScanItem(path: path, kind: .file, explicit: true))
             default:
@@ -72,7 +79,8 @@ public enum Walker {
     private struct DirID: Hashable { var device: UInt64; var inode: UInt64 }
 
     private static func walk(directory: String, depth: Int, options: WalkOptions,
-                             visited: inout Set<DirID>, into items: inout [ScanItem], links: inout [String]) {
+                             visited: inout Set<DirID>, into items: inout [ScanItem], links: inout [String],
+                             inodes: inout [DirID: String]) {
         var st = stat()
         guard stat(directory, &st) == 0 else { return }
         // A directory seen before (a followed link back up the tree) is not walked twice.
@@ -120,8 +128,17 @@ public enum Walker {
             switch mode {
             case S_IFDIR where Archives.isImageLayout(directory: path):
                 items.append(ScanItem(path: path, kind: .imageLayout, explicit: false))
-            case S_IFDIR: walk(directory: path, depth: depth + 1, options: options, visited: &visited, into: &items, links: &links)
-            case S_IFREG: items.append(ScanItem(path: path, kind: .file, explicit: false))
+            case S_IFDIR: walk(directory: path, depth: depth + 1, options: options, visited: &visited, into: &items, links: &links, inodes: &inodes)
+            case S_IFREG:
+                var st = lst
+                if mode != lst.st_mode & S_IFMT { _ = stat(path, &st) }  // a followed link: the target's identity
+                let id = DirID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+                if st.st_nlink > 1 || mode != lst.st_mode & S_IFMT, let first = inodes[id] {
+                    items.append(ScanItem(path: path, kind: .file, explicit: false, sameAs: first))
+                } else {
+                    inodes[id] = path
+                    items.append(ScanItem(path: path, kind: .file, explicit: false))
+                }
             default: continue  // FIFOs, sockets and devices are never opened
             }
         }

@@ -109,6 +109,52 @@ func run(_ tool: String, _ args: [String], in dir: URL) throws {
         #expect(!paths.contains(dir.path + "/image.tar!/usr/bin/app"))  // whited out by the upper layer
     }
 
+    /// Alpine .apk: gzip streams back to back (signature, control, data), each a tar segment.
+    @Test func alpinePackagesAndOCILayouts() throws {
+        let dir = try scratch("apk")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("ctl"), withIntermediateDirectories: true)
+        try Data("pkgname = x\n".utf8).write(to: dir.appendingPathComponent("ctl/.PKGINFO"))
+        try fm.createDirectory(at: dir.appendingPathComponent("data/usr/bin"), withIntermediateDirectories: true)
+        try fixture("hello-musl").write(to: dir.appendingPathComponent("data/usr/bin/hello"))
+        try run("/usr/bin/tar", ["-czf", "ctl.tar.gz", "-C", "ctl", "."], in: dir)
+        try run("/usr/bin/tar", ["-czf", "data.tar.gz", "-C", "data", "."], in: dir)
+        var apk = try Data(contentsOf: dir.appendingPathComponent("ctl.tar.gz"))
+        apk.append(try Data(contentsOf: dir.appendingPathComponent("data.tar.gz")))
+        try apk.write(to: dir.appendingPathComponent("hello-1.0-r0.apk"))
+        // An OCI image layout directory with one gzip layer and an opaque whiteout in a second one.
+        let layout = dir.appendingPathComponent("layout")
+        try fm.createDirectory(at: layout.appendingPathComponent("blobs/sha256"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: dir.appendingPathComponent("l1/opt/gone"), withIntermediateDirectories: true)
+        try fixture("recent").write(to: dir.appendingPathComponent("l1/opt/gone/recent"))
+        try fixture("hello-glibc").write(to: dir.appendingPathComponent("l1/hello"))
+        try fm.createDirectory(at: dir.appendingPathComponent("l2/opt/gone"), withIntermediateDirectories: true)
+        try Data().write(to: dir.appendingPathComponent("l2/opt/gone/.wh..wh..opq"))
+        try run("/usr/bin/tar", ["-czf", "layout/blobs/sha256/aaaa", "-C", "l1", "."], in: dir)
+        try run("/usr/bin/tar", ["-cf", "layout/blobs/sha256/bbbb", "-C", "l2", "."], in: dir)
+        try Data(#"{"schemaVersion":2,"layers":[{"digest":"sha256:aaaa"},{"digest":"sha256:bbbb"}]}"#.utf8).write(to: layout.appendingPathComponent("blobs/sha256/cccc"))
+        try Data(#"{"schemaVersion":2,"manifests":[{"digest":"sha256:cccc"}]}"#.utf8).write(to: layout.appendingPathComponent("index.json"))
+        try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: layout.appendingPathComponent("oci-layout"))
+        for d in ["ctl", "data", "ctl.tar.gz", "data.tar.gz", "l1", "l2"] { try fm.removeItem(at: dir.appendingPathComponent(d)) }
+        let paths = try results(muslcheck("check", "--format", "json", "--fail-on", "never", dir.path)).compactMap { $0["path"] as? String }
+        #expect(paths.contains(dir.path + "/hello-1.0-r0.apk!/usr/bin/hello"))
+        #expect(paths.contains(layout.path + "!/hello"))
+        #expect(!paths.contains { $0.hasSuffix("opt/gone/recent") })  // hidden by the opaque whiteout
+    }
+
+    @Test func hardLinksAreJudgedOnceAndListedTwice() throws {
+        let dir = try scratch("hardlinks")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try fixture("recent").write(to: dir.appendingPathComponent("a"))
+        #expect(link(dir.appendingPathComponent("a").path, dir.appendingPathComponent("b").path) == 0)
+        let list = try results(muslcheck("check", "--format", "json", "--fail-on", "never", dir.path))
+        #expect(list.count == 2)
+        let b = try #require(list.first { ($0["path"] as? String)?.hasSuffix("/b") == true })
+        #expect(b["sameAs"] as? String == dir.appendingPathComponent("a").path)
+        #expect(b["verdict"] as? String == "needs-rebuild")
+    }
+
     @Test func limitsAreReportedNeverSilentlySkipped() throws {
         let dir = try scratch("limits")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -131,6 +177,11 @@ func run(_ tool: String, _ args: [String], in dir: URL) throws {
         #expect(try results(deep).contains { ($0["error"] as? String)?.contains("nested more than 2 levels") == true })
         let shallow = muslcheck("check", "--format", "json", dir.appendingPathComponent(name).path)
         #expect(try results(shallow).contains { ($0["path"] as? String)?.hasSuffix("level0.zip!/hello") == true })
+        // Total bytes expanded from one archive: three 1 MiB members, 2 MiB allowed in all.
+        try zip(dir.appendingPathComponent("total.zip"), (0..<3).map { ("m\($0)", Data(count: 1 << 20)) })
+        let total = muslcheck("check", "--format", "json", "--max-total-bytes", "2097152", dir.appendingPathComponent("total.zip").path)
+        #expect(total.exitCode == 2)
+        #expect(try results(total).contains { ($0["error"] as? String)?.contains("over the limit") == true })
         // Entry count.
         try zip(dir.appendingPathComponent("many.zip"), (0..<20).map { ("f\($0)", Data([1])) })
         let many = muslcheck("check", "--format", "json", "--max-entries", "5", dir.appendingPathComponent("many.zip").path)
