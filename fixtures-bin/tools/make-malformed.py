@@ -56,3 +56,15 @@ d = bytearray(base); struct.pack_into('<Q', d, at + 32, 0xFFFFFFFFFFFF0); write(
 d = bytearray(base); struct.pack_into('<Q', d, at + 56, 0); write('dynsym-entsize-zero', d)
 at, off, size = secs['.dynstr']
 d = bytearray(base); d[off:off + size] = b'A' * size; write('dynstr-unterminated', d)
+
+# Found by the corruption test: a DT_RELACOUNT so large that multiplying it by the entry size overflowed.
+d = bytearray(base)
+dyn_off = u64(base, phdr(2) + 8); dyn_size = u64(base, phdr(2) + 32)
+for i in range(dyn_size // 16):
+    at = dyn_off + 16 * i
+    if u64(d, at) == 0x6ffffff9:  # DT_RELACOUNT
+        struct.pack_into('<Q', d, at + 8, 0x7FFFFFFFFFFFFFFF)
+        break
+else:
+    raise SystemExit('hello-glibc has no DT_RELACOUNT')
+write('relacount-huge', d)
