@@ -37,6 +37,13 @@ public enum ELFReader {
 
     /// Reads one file. Never blocks on FIFOs or devices: they are refused before any read.
     public static func read(path: String, options: ReadOptions = ReadOptions()) -> ReadResult {
+        var head: [UInt8] = []
+        return read(path: path, options: options, head: &head)
+    }
+
+    /// As `read(path:options:)`, and hands back the file's first bytes (up to 512) when it is not ELF, so
+    /// that a caller can recognise an archive without opening the file again.
+    public static func read(path: String, options: ReadOptions, head: inout [UInt8]) -> ReadResult {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         if fd < 0 { return .failed("cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -45,9 +52,13 @@ public enum ELFReader {
         if st.st_mode & S_IFMT != S_IFREG { return .failed("not a regular file") }
         let size = Int64(st.st_size)
         if size < 4 { return .notELF }
-        var magic: UInt32 = 0
-        guard pread(fd, &magic, 4, 0) == 4 else { return .failed("cannot read: \(String(cString: strerror(errno)))") }
-        guard magic == elfMagic else { return .notELF }
+        var prefix = [UInt8](repeating: 0, count: Int(min(size, 512)))
+        let got = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard got >= 4 else { return .failed("cannot read: \(String(cString: strerror(errno)))") }
+        guard prefix[0] == 0x7F, prefix[1] == 0x45, prefix[2] == 0x4C, prefix[3] == 0x46 else {
+            head = Array(prefix[0..<got])
+            return .notELF
+        }
         if size > maxFileSize { return .failed("file of \(size) bytes is over the \(maxFileSize)-byte limit") }
         guard libelfReady else { return .failed("libelf refused EV_CURRENT") }
         guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else { return .failed(libelfError("elf_begin")) }
@@ -68,8 +79,6 @@ public enum ELFReader {
             return decode(elf, options: options)
         }
     }
-
-    private static let elfMagic = UInt32(littleEndian: 0x464C_457F)
 
     private static func libelfError(_ call: String) -> String {
         let code = elf_errno()  // read at once: thread-local and reset by the next call

@@ -31,9 +31,10 @@ public enum Scanner {
         if item.kind == .imageLayout {
             return members(Archives.expandImageLayout(directory: item.path, limits: limits), options: options)
         }
-        let file = read(item, options: options)
-        guard case .notELF = file.result, item.kind == .file else { return [file] }
-        guard let head = readPrefix(item.path, count: 512), Archives.kind(head) != nil else { return [file] }
+        guard item.kind == .file else { return [read(item, options: options)] }
+        var head: [UInt8] = []
+        let file = ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options, head: &head))
+        guard case .notELF = file.result, Archives.kind(head) != nil else { return [file] }
         guard let bytes = readAll(item.path, limit: limits.maxMemberBytes) else {
             return [ScannedFile(item: item, result: .failed("archive larger than the \(limits.maxMemberBytes)-byte limit; not opened"))]
         }
@@ -45,15 +46,6 @@ public enum Scanner {
     static func members(_ e: Expansion, options: ReadOptions) -> [ScannedFile] {
         e.members.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false), result: ELFReader.read(bytes: $0.bytes, options: options)) }
             + e.problems.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false), result: .failed($0.message)) }
-    }
-
-    static func readPrefix(_ path: String, count: Int) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: count)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, count, 0) }
-        return n > 0 ? Array(buffer[0..<n]) : nil
     }
 
     static func readAll(_ path: String, limit: Int) -> [UInt8]? {
