@@ -86,8 +86,6 @@ public struct Dependencies: Sendable {
     public var found: [String: String] = [:]
     /// Names musl can bind from those libraries (default-version, non-IFUNC exports).
     public var exports: Set<String> = []
-    /// Libraries found but unreadable.
-    public var problems: [String] = []
     public init() {}
     public static let none = Dependencies()
 }

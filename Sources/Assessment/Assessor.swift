@@ -371,8 +371,14 @@ func versionAtLeast(_ version: String, _ minimum: String) -> Bool {
 extension Assessor {
     /// A binary's verdict is the worst of what it loads: folds in the assessments of the libraries
     /// found for it (directly or through other libraries), keyed by where they were found.
-    public func combine(_ own: Assessment, with libraries: [(path: String, assessment: Assessment)]) -> Assessment {
+    /// `unreadable`: libraries found for it that could not be read or judged; they are named, never ignored.
+    public func combine(_ own: Assessment, with libraries: [(path: String, assessment: Assessment)], unreadable: [String] = []) -> Assessment {
         var a = own
+        if !unreadable.isEmpty {
+            a.findings.append(Finding(rule: "dependency", severity: .warning,
+                                      message: "libraries it loads could not be read or judged: " + unreadable.sorted().joined(separator: ", "),
+                                      symbols: [], libraries: unreadable.sorted()))
+        }
         a.ownVerdict = own.verdict
         var blamed: [String] = []
         for (path, dep) in libraries.sorted(by: { $0.path < $1.path }) {

@@ -209,7 +209,9 @@ struct Check: OutputCommand {
         let judged: [Judged] = parallelMap(owned.count, jobs: jobs) { index in
             var o = owned[index]
             if let a = o.result.assessment, !o.libraries.isEmpty {
-                o.result.assessment = assessor.combine(a, with: libraries.assessments(of: o.libraries))
+                let judgedLibraries = libraries.assessments(of: o.libraries)
+                let unreadable = o.libraries.filter { path in !judgedLibraries.contains { $0.path == path } }
+                o.result.assessment = assessor.combine(a, with: judgedLibraries, unreadable: unreadable)
             }
             var fails = false
             if var a = o.result.assessment {

@@ -108,7 +108,6 @@ public final class DependencyResolver: Sendable {
             guard let location = locate(soname, in: paths) else { continue }
             deps.found[soname] = location
             let library = load(location)
-            if let problem = library.problem { deps.problems.append("\(location): \(problem)") }
             deps.exports.formUnion(library.exports)
             // musl searches a library's NEEDED with its own RPATH and then its requesters'.
             for next in library.needed where !skip(next) && !seen.contains(next) {

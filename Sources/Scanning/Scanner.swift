@@ -11,11 +11,6 @@ public struct ScannedFile: Sendable {
 }
 
 public enum Scanner {
-    /// Reads every item with `jobs` workers. Results come back in the order of `items`.
-    public static func read(_ items: [ScanItem], jobs: Int, options: ReadOptions = ReadOptions()) -> [ScannedFile] {
-        parallelMap(items.count, jobs: jobs) { read(items[$0], options: options) }
-    }
-
     public static func read(_ item: ScanItem, options: ReadOptions = ReadOptions()) -> ScannedFile {
         switch item.kind {
         case .file: return ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options))

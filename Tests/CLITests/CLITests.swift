@@ -131,6 +131,18 @@ func json(_ text: String) throws -> [String: Any] {
         #expect(Set(missing.compactMap { $0["soname"] as? String }) == ["libgreet.so.1", "libbad.so.1"])
     }
 
+    @Test func aDamagedBundledLibraryIsNamedNotIgnored() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-damaged-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(atPath: Fixtures.path("bundle"), toPath: dir.path)
+        let lib = dir.appendingPathComponent("lib/libbad.so.1")
+        try Data(try Data(contentsOf: lib).prefix(100)).write(to: lib)
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.appendingPathComponent("bin/bundled").path)
+        let result = try #require((try json(out.stdout)["results"] as? [[String: Any]])?.first)
+        let findings = try #require(result["findings"] as? [[String: Any]])
+        #expect(findings.contains { $0["rule"] as? String == "dependency" && ($0["message"] as? String)?.contains("could not be read") == true })
+    }
+
     @Test func rootFilesystemLibrariesAreFound() throws {
         // An unpacked "image": the program in /app, its library in the image's /usr/lib through an absolute link.
         let image = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-root-\(getpid())")
