@@ -212,6 +212,11 @@ struct Check: OutputCommand {
                 let judgedLibraries = libraries.assessments(of: o.libraries)
                 let unreadable = o.libraries.filter { path in !judgedLibraries.contains { $0.path == path } }
                 o.result.assessment = assessor.combine(a, with: judgedLibraries, unreadable: unreadable)
+                if !unreadable.isEmpty {
+                    // What it loads cannot be judged, so neither can it: an input error, never a pass.
+                    o.result.status = .error
+                    o.result.error = "cannot judge: libraries it loads could not be read: " + unreadable.joined(separator: ", ")
+                }
             }
             var fails = false
             if var a = o.result.assessment {

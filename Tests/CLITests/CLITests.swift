@@ -141,6 +141,8 @@ func json(_ text: String) throws -> [String: Any] {
         let result = try #require((try json(out.stdout)["results"] as? [[String: Any]])?.first)
         let findings = try #require(result["findings"] as? [[String: Any]])
         #expect(findings.contains { $0["rule"] as? String == "dependency" && ($0["message"] as? String)?.contains("could not be read") == true })
+        #expect(result["status"] as? String == "error")
+        #expect(muslcheck("check", "--fail-on", "never", dir.appendingPathComponent("bin/bundled").path).exitCode == 2)
     }
 
     @Test func rootFilesystemLibrariesAreFound() throws {
