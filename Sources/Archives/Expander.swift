@@ -112,6 +112,7 @@ struct Expander {
     }
 
     mutating func zip(name: String, bytes: [UInt8], depth: Int, budget: Int) throws {
+        try ZipCheck.validate(bytes, maxEntries: limits.maxEntries - entries)
         let archive = try Archive(data: Data(bytes), accessMode: .read)
         var used = 0
         for entry in archive where entry.type == .file {

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import Archives
 import MuslcheckCLI
 import Testing
 import TestSupport
@@ -40,7 +41,7 @@ func run(_ tool: String, _ args: [String], in dir: URL) throws {
     #expect(p.terminationStatus == 0, "\(tool) \(args)")
 }
 
-@Suite(.serialized) struct Archives {
+@Suite(.serialized) struct ArchiveInputs {
     @Test func wheelMembersAreNamedAndBundledLibrariesFound() throws {
         let dir = try scratch("wheel")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -205,6 +206,20 @@ func run(_ tool: String, _ args: [String], in dir: URL) throws {
         #expect(list.contains { ($0["error"] as? String)?.contains("not valid UTF-8") == true })
         #expect(out.exitCode == 2)  // reported, not a pass
         #expect(!list.contains { ($0["path"] as? String)?.hasSuffix("/fifo") == true })
+    }
+}
+
+@Suite struct ArchiveRegressions {
+    /// Every input that ever crashed the archive reader, replayed; damaged zips are reported, not read.
+    @Test func fuzzRegressionsStayFixed() throws {
+        let dir = Fixtures.dir.appendingPathComponent("fuzz-regressions")
+        let zips = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("zip-") }
+        #expect(zips.count >= 2)
+        for name in zips {
+            let bytes = try [UInt8](Data(contentsOf: dir.appendingPathComponent(name)))
+            let e = Archives.expand(name: name, bytes: bytes)
+            #expect(e.problems.contains { $0.message.hasPrefix("zip:") }, "\(name): \(e.problems)")
+        }
     }
 }
 

@@ -39,7 +39,7 @@ import TestSupport
     /// Every input that ever crashed the reader, replayed through it (and the archive reader).
     @Test func fuzzRegressionsStayFixed() throws {
         let dir = Fixtures.dir.appendingPathComponent("fuzz-regressions")
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0 != "README.md" }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0 != "README.md" && !$0.hasPrefix("zip-") }
         #expect(!files.isEmpty)
         for name in files {
             let bytes = try [UInt8](Data(contentsOf: dir.appendingPathComponent(name)))
