@@ -182,8 +182,9 @@ struct Check: OutputCommand {
         }
         progress.finish()
         // Hard links: the first path's results again, under each further path.
+        let linkedTo = Set(items.compactMap(\.sameAs))
         var byPath: [String: ([Own], Int)] = [:]
-        for (item, result) in zip(items, perItem) where item.sameAs == nil && items.contains(where: { $0.sameAs == item.path }) {
+        for (item, result) in zip(items, perItem) where item.sameAs == nil && linkedTo.contains(item.path) {
             byPath[item.path] = result
         }
         var own: [Own] = []
