@@ -15,7 +15,7 @@ public struct Fix: Codable, Sendable, Hashable {
 enum Remedy {
     static func language(_ f: BinaryFacts) -> String? {
         if f.isGo { return "go" }
-        if f.comments.contains(where: { $0.hasPrefix("rustc version") }) { return "rust" }  // the reader marks runtime-only evidence the same way
+        if f.hasRustRuntime { return "rust" }
         if f.needed.contains(where: { $0.hasPrefix("libstdc++.so") || $0.hasPrefix("libc++.so") })
             || f.versionRequirements.contains(where: { $0.versions.contains { $0.name.hasPrefix("GLIBCXX_") || $0.name.hasPrefix("CXXABI_") } }) {
             return "c++"

@@ -185,6 +185,8 @@ public struct BinaryFacts: Sendable {
     /// For Go binaries: standard-library packages whose use changes behaviour on Alpine
     /// (crypto/tls, time.LoadLocation, os/user), found by name in the binary.
     public var goUses: [String] = []
+    /// Built by rustc: its .comment says so, or (for *-linux-gnu programs without one) its runtime strings do.
+    public var hasRustRuntime = false
     public var hasIRelative = false
     /// GNU indirect functions this file defines and its own relocations refer to: musl cannot bind them.
     public var referencedIFuncs: [String] = []

@@ -143,10 +143,8 @@ struct FactsDecoder {
         if facts.isGo { findGoUses() }
         // Rust programs for *-linux-gnu link libgcc_s without libstdc++ and often carry no .comment;
         // their panic runtime always names RUST_BACKTRACE. Only such files are searched.
-        if facts.needed.contains("libgcc_s.so.1") && !facts.needed.contains("libstdc++.so.6")
-            && !facts.comments.contains(where: { $0.hasPrefix("rustc version") }) && contains("RUST_BACKTRACE") {
-            facts.comments.append("rustc version unknown (Rust runtime strings found)")
-        }
+        facts.hasRustRuntime = facts.comments.contains { $0.hasPrefix("rustc version") }
+            || (facts.needed.contains("libgcc_s.so.1") && !facts.needed.contains("libstdc++.so.6") && contains("RUST_BACKTRACE"))
     }
 
     /// Whether the file's bytes contain `marker` anywhere.

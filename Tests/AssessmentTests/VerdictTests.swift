@@ -97,6 +97,17 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
         #expect(rebuild.fix?.rebuild != nil)
     }
 
+    @Test func rustProgramsGetTheMuslTargetRecipe() throws {
+        guard case .elf(var facts) = ELFReader.read(path: Fixtures.path("recent")) else { Issue.record("unreadable"); return }
+        let release = try #require(kb.release(named: "3.20"))
+        #expect(Assessor(kb: kb, release: release).assess(facts, path: "/x/recent").language == "c")
+        facts.hasRustRuntime = true
+        let rust = Assessor(kb: kb, release: release).assess(facts, path: "/x/recent")
+        #expect(rust.language == "rust")
+        #expect(rust.fix?.rebuild == "cargo build --release --target x86_64-unknown-linux-musl")
+        #expect(rust.fix?.dockerfile.contains("COPY --from=build /src/target/x86_64-unknown-linux-musl/release/recent /usr/local/bin/recent") == true)
+    }
+
     @Test func staticGlibcIsToldApartFromStaticMusl() throws {
         let glibc = try assess("hello-static-glibc", "3.20")
         #expect(glibc.libc == .glibc && glibc.findings.contains { $0.rule == "static-glibc" })
