@@ -3,13 +3,23 @@
 import ELF
 import Knowledge
 
-public struct Fix: Codable, Sendable, Hashable {
+public struct Fix: Encodable, Sendable, Hashable {
     /// `apk add --no-cache …`, when packages are needed.
     public var apk: String?
     /// One line saying how to rebuild, for needs-rebuild.
     public var rebuild: String?
     /// A Dockerfile that applies the fix.
     public var dockerfile: String
+    /// What the recipe was made for, so that it can be made again when the verdict changes (not reported).
+    var subject = Subject(app: "app", dir: "/usr/local/bin", goImage: nil)
+
+    struct Subject: Sendable, Hashable {
+        var app: String
+        var dir: String
+        var goImage: String?
+    }
+
+    enum CodingKeys: String, CodingKey { case apk, rebuild, dockerfile }
 }
 
 enum Remedy {
@@ -26,12 +36,7 @@ enum Remedy {
 
     /// Recomputes a fix after `combine` changed the verdict or packages (the binary's facts are gone by then).
     static func refix(_ a: Assessment, release: AlpineRelease, previous: Fix?) -> Fix? {
-        guard let previous, let last = previous.dockerfile.split(separator: "\n").last else { return nil }
-        let target = last.split(separator: " ").last.map(String.init) ?? "/usr/local/bin/app"
-        let app = target.split(separator: "/").last.map(String.init) ?? "app"
-        let dir = target.hasPrefix("/usr/local/lib/") ? "/usr/local/lib" : "/usr/local/bin"
-        let base = previous.dockerfile.hasPrefix("FROM golang:") ? previous.dockerfile.split(separator: " ").dropFirst().first.map(String.init) : nil
-        return fix(a, goImage: base, app: app, dir: dir, release: release)
+        previous.map { fix(a, subject: $0.subject, release: release) }
     }
 
     static func fix(_ a: Assessment, facts: BinaryFacts, path: String, release: AlpineRelease) -> Fix {
@@ -41,11 +46,18 @@ enum Remedy {
         }
         // A shared library (no interpreter) goes where musl's loader looks, not among the programs.
         let library = facts.type == .dyn && facts.interpreter == nil
-        return fix(a, goImage: image, app: path.split(separator: "/").last.map(String.init) ?? "app",
-                   dir: library ? "/usr/local/lib" : "/usr/local/bin", release: release)
+        return fix(a, subject: Fix.Subject(app: path.split(separator: "/").last.map(String.init) ?? "app",
+                                           dir: library ? "/usr/local/lib" : "/usr/local/bin", goImage: image), release: release)
     }
 
-    static func fix(_ a: Assessment, goImage: String?, app: String, dir: String, release: AlpineRelease) -> Fix {
+    static func fix(_ a: Assessment, subject: Fix.Subject, release: AlpineRelease) -> Fix {
+        var fix = recipe(a, subject: subject, release: release)
+        fix.subject = subject
+        return fix
+    }
+
+    private static func recipe(_ a: Assessment, subject: Fix.Subject, release: AlpineRelease) -> Fix {
+        let (app, dir) = (subject.app, subject.dir)
         let image = "alpine:\(release.name)"
         let apk = a.packages.isEmpty ? nil : "apk add --no-cache " + a.packages.joined(separator: " ")
         guard a.verdict == .needsRebuild else {
@@ -64,7 +76,7 @@ enum Remedy {
         }
         switch a.language {
         case "go"?:
-            let base = goImage ?? "golang:alpine"
+            let base = subject.goImage ?? "golang:alpine"
             return Fix(apk: apk, rebuild: "CGO_ENABLED=0 go build (pure Go: static, runs anywhere); keep cgo only in an Alpine build stage",
                        dockerfile: (["FROM \(base) AS build", "WORKDIR /src", "COPY . .", "RUN CGO_ENABLED=0 go build -o /out/\(app) .",
                                      "", "FROM \(image)"] + runtime + ["COPY --from=build /out/\(app) \(dir)/\(app)"]).joined(separator: "\n"))

@@ -118,6 +118,10 @@ func json(_ text: String) throws -> [String: Any] {
         let result = try #require((root["results"] as? [[String: Any]])?.first)
         #expect(result["verdict"] as? String == "needs-rebuild")
         #expect(result["ownVerdict"] as? String == "needs-gcompat")
+        // The recipe follows the combined verdict: a rebuild of this program, not the apk line of its own.
+        let fix = try #require(result["fix"] as? [String: Any])
+        #expect((fix["dockerfile"] as? String)?.hasSuffix("COPY --from=build /src/bundled /usr/local/bin/bundled") == true)
+        #expect(fix["rebuild"] as? String != nil)
         #expect((result["missingLibraries"] as? [Any])?.isEmpty == true)  // both libraries ship with it
         let findings = try #require(result["findings"] as? [[String: Any]])
         let dependency = try #require(findings.first { $0["rule"] as? String == "dependency" })
