@@ -10,6 +10,16 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable {
 enum Decompress {
     static let chunk = 1 << 16
 
+    /// The decompressed bytes of a gzip, xz or zstd stream; nil for any other kind.
+    static func stream(_ kind: ArchiveKind, _ input: [UInt8], limit: Int) throws -> [UInt8]? {
+        switch kind {
+        case .gzip: return try gzip(input, limit: limit)
+        case .xz: return try xz(input, limit: limit)
+        case .zstd: return try zstd(input, limit: limit)
+        case .zip, .tar, .ar: return nil
+        }
+    }
+
     /// gzip (every concatenated member: Alpine .apk files are several gzip streams back to back).
     static func gzip(_ input: [UInt8], limit: Int) throws -> [UInt8] {
         var stream = z_stream()

@@ -88,8 +88,7 @@ struct Expander {
         do {
             switch kind {
             case .gzip, .xz, .zstd:
-                let inner = try kind == .gzip ? Decompress.gzip(bytes, limit: budget)
-                    : kind == .xz ? Decompress.xz(bytes, limit: budget) : Decompress.zstd(bytes, limit: budget)
+                let inner = try Decompress.stream(kind, bytes, limit: budget) ?? bytes
                 total += inner.count
                 visit(name: name, bytes: inner, depth: depth + 1)  // the same file, uncompressed
             case .tar:
@@ -172,14 +171,8 @@ struct Expander {
         var files: [String: [UInt8]] = [:]
         for layer in layers {
             guard let raw = blob(layer) else { problem(name + "!/" + layer, "layer missing or over the size limit"); continue }
-            var bytes = raw
             do {
-                switch Archives.kind(raw) {
-                case .gzip?: bytes = try Decompress.gzip(raw, limit: min(limits.maxMemberBytes, limits.maxTotalBytes - total))
-                case .zstd?: bytes = try Decompress.zstd(raw, limit: min(limits.maxMemberBytes, limits.maxTotalBytes - total))
-                case .xz?: bytes = try Decompress.xz(raw, limit: min(limits.maxMemberBytes, limits.maxTotalBytes - total))
-                default: break
-                }
+                let bytes = try Archives.kind(raw).flatMap { try Decompress.stream($0, raw, limit: min(limits.maxMemberBytes, limits.maxTotalBytes - total)) } ?? raw
                 total += bytes.count
                 let list = try Tar.entries(bytes, maxEntries: limits.maxEntries - entries)
                 entries += list.count

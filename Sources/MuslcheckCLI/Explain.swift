@@ -63,7 +63,3 @@ struct KB: OutputCommand {
         }
     }
 }
-
-extension String {
-    func padded(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
-}

@@ -99,7 +99,7 @@ public enum InspectText {
             if f.pie { out += ", PIE" }
             if f.bindNow { out += ", BIND_NOW" }
             out += "\n"
-            func line(_ label: String, _ value: String) { out += "  " + pad(label, 12) + value + "\n" }
+            func line(_ label: String, _ value: String) { out += "  " + label.padded(12) + value + "\n" }
             if let i = f.interpreter { line("interpreter", i) }
             if let s = f.soname { line("soname", s) }
             if !f.needed.isEmpty { line("needed", f.needed.joined(separator: ", ")) }
@@ -156,8 +156,4 @@ public enum InspectText {
         if length > 0 { out += "\n" }
         return out
     }
-}
-
-func pad(_ text: String, _ width: Int) -> String {
-    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
 }

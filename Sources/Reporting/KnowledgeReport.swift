@@ -32,16 +32,17 @@ public enum KnowledgeText {
     public static func render(_ r: KnowledgeReport) -> String {
         var out = "Knowledge base \(r.knowledgeBase); default target \(r.defaultTarget)\n\nReleases:\n"
         for rel in r.releases {
-            out += "  alpine:\(rel.release)".padding(16) + "musl \(rel.musl), gcompat \(rel.gcompat)\(rel.gcompatChecked ? "" : " (assumed)"), libc6-compat \(rel.libc6Compat)\(rel.lfs64Exported ? ", LFS64 names exported" : "")\n"
+            out += "  alpine:\(rel.release)".padded(16) + "musl \(rel.musl), gcompat \(rel.gcompat)\(rel.gcompatChecked ? "" : " (assumed)"), libc6-compat \(rel.libc6Compat)\(rel.lfs64Exported ? ", LFS64 names exported" : "")\n"
         }
         out += "\nRules:\n"
-        for rule in r.rules { out += "  \(rule.id)".padding(30) + "\(rule.severity.padding(8))\(rule.title)\n" }
+        for rule in r.rules { out += "  \(rule.id)".padded(30) + "\(rule.severity.padded(8))\(rule.title)\n" }
         out += "\nData:\n"
-        for s in r.sources { out += "  \(s.file)".padding(34) + "\(s.entries) entries. \(s.provenance)\n" }
+        for s in r.sources { out += "  \(s.file)".padded(34) + "\(s.entries) entries. \(s.provenance)\n" }
         return out
     }
 }
 
 extension String {
-    func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+    /// Left-aligned in a column of `width` characters, with at least one space after it.
+    public func padded(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
 }
