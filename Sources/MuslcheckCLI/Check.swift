@@ -298,25 +298,17 @@ struct Check: OutputCommand {
                 let why = "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
                 return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
             }
+            let dependencies: Dependencies
             if path.contains("!/") {
                 // Inside an archive: libraries are the archive's own members, found the loader's way.
-                let dependencies = DependencyResolver.locate(facts, path: path, among: archiveMembers)
-                let assessment = assessor.assess(facts, path: path, dependencies: dependencies)
-                if let reason = assessment.unassessable {
-                    return Own(result: CheckResult(path: path, status: .error, error: reason, facts: facts), libraries: [])
-                }
-                return Own(result: CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts),
-                           libraries: Array(Set(dependencies.found.values)).sorted())
+                dependencies = DependencyResolver.locate(facts, path: path, among: archiveMembers)
+            } else {
+                // On disk: where the NEEDED libraries are; only when some are found are they (and theirs)
+                // read, for the names they export.
+                let found = resolver.locate(facts, path: path)
+                dependencies = found.found.isEmpty ? found : resolver.resolve(facts, path: path)
             }
-            // Libraries are looked for on disk; all of them are read only when some are there to fold in
-            // or musl lacks some import.
-            var dependencies = resolver.locate(facts, path: path)
-            if !dependencies.found.isEmpty { dependencies = resolver.resolve(facts, path: path) }
-            var assessment = assessor.assess(facts, path: path, dependencies: dependencies)
-            if !assessment.missingSymbols.isEmpty && dependencies.found.isEmpty {
-                dependencies = resolver.resolve(facts, path: path)
-                assessment = assessor.assess(facts, path: path, dependencies: dependencies)
-            }
+            let assessment = assessor.assess(facts, path: path, dependencies: dependencies)
             if let reason = assessment.unassessable {
                 return Own(result: CheckResult(path: path, status: .error, error: reason, facts: facts), libraries: [])
             }

@@ -3,7 +3,6 @@
 // system's library path (--root: its /etc/ld-musl-ARCH.path, else /lib:/usr/local/lib:/usr/lib; or
 // --library-path), and finally anywhere in the scanned tree. Reads each library once per run.
 import Assessment
-import Dispatch
 import ELF
 import Foundation
 import Synchronization
@@ -81,7 +80,7 @@ public final class DependencyResolver: Sendable {
         let dir = (path as NSString).deletingLastPathComponent
         var dirs: [String] = []
         for entry in (facts.rpath + facts.runpath).prefix(64) where entry.contains("$ORIGIN") || entry.contains("${ORIGIN}") {
-            dirs.append(entry.replacingOccurrences(of: "${ORIGIN}", with: dir).replacingOccurrences(of: "$ORIGIN", with: dir))
+            dirs.append(expandOrigin(entry, dir))
         }
         dirs.append(dir)
         for soname in facts.needed {
@@ -124,7 +123,7 @@ public final class DependencyResolver: Sendable {
         let dir = origin.isEmpty ? "." : origin
         var paths: [String] = []
         for entry in (facts.rpath + facts.runpath).prefix(64) where !entry.isEmpty {
-            let expanded = entry.replacingOccurrences(of: "${ORIGIN}", with: dir).replacingOccurrences(of: "$ORIGIN", with: dir)
+            let expanded = Self.expandOrigin(entry, dir)
             if entry.hasPrefix("/") {
                 if let root { paths.append(root + expanded) }
                 else if scannedRoots.contains(where: { expanded.hasPrefix($0) }) { paths.append(expanded) }
@@ -134,6 +133,11 @@ public final class DependencyResolver: Sendable {
         }
         paths.append(dir)
         return paths + libraryPaths
+    }
+
+    /// musl expands $ORIGIN and ${ORIGIN} in RPATH/RUNPATH, and no other token.
+    static func expandOrigin(_ entry: String, _ origin: String) -> String {
+        entry.replacingOccurrences(of: "${ORIGIN}", with: origin).replacingOccurrences(of: "$ORIGIN", with: origin)
     }
 
     func locate(_ soname: String, in paths: [String]) -> String? {
@@ -198,27 +202,4 @@ public final class DependencyResolver: Sendable {
         var st = stat()
         return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
     }
-}
-
-/// Runs `body` for 0..<count on `jobs` threads; results in index order.
-public func parallelMap<T: Sendable>(_ count: Int, jobs: Int, _ body: @Sendable (Int) -> T) -> [T] {
-    let slots = Slots<T>(count: count)
-    let next = Atomic<Int>(0)
-    DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, count))) { _ in
-        while true {
-            let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            guard index < count else { return }
-            slots.set(index, body(index))
-        }
-    }
-    return slots.collect()
-}
-
-/// Each index is written once, by one worker; the mutex makes the hand-over to the caller safe.
-final class Slots<T: Sendable>: @unchecked Sendable {
-    private var values: [T?]
-    private let lock = Mutex(())
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: T) { lock.withLock { _ in values[index] = value } }
-    func collect() -> [T] { lock.withLock { _ in values.compactMap { $0 } } }
 }

@@ -1,6 +1,8 @@
+import Dispatch
 // Reads the files a walk found, on all cores, keeping the walk's order in the results.
 import Archives
 import ELF
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -72,4 +74,27 @@ public enum CPU {
         return 1
         #endif
     }
+}
+
+/// Runs `body` for 0..<count on `jobs` threads; results in index order.
+public func parallelMap<T: Sendable>(_ count: Int, jobs: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    let slots = Slots<T>(count: count)
+    let next = Atomic<Int>(0)
+    DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, count))) { _ in
+        while true {
+            let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard index < count else { return }
+            slots.set(index, body(index))
+        }
+    }
+    return slots.collect()
+}
+
+/// Each index is written once, by one worker; the mutex makes the hand-over to the caller safe.
+final class Slots<T: Sendable>: @unchecked Sendable {
+    private var values: [T?]
+    private let lock = Mutex(())
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: T) { lock.withLock { _ in values[index] = value } }
+    func collect() -> [T] { lock.withLock { _ in values.compactMap { $0 } } }
 }
