@@ -6,25 +6,30 @@ import Knowledge
 public struct Assessor: Sendable {
     public let kb: KnowledgeBase
     public let release: AlpineRelease
-    private let musl: Set<String>
-    private let muslApproximate: Bool
+    /// The architecture `musl` was taken for; a binary of another one is judged with its own list.
+    private var arch: String
+    private var musl: Set<String>
     private let gcompat: Set<String>
     private let behaviour: BehaviourRules
 
     public init(kb: KnowledgeBase, release: AlpineRelease, arch: String = "x86_64") {
         self.kb = kb
         self.release = release
-        (musl, muslApproximate) = kb.muslExports(version: release.musl, arch: arch)
+        self.arch = arch
+        musl = kb.muslExports(version: release.musl, arch: arch).names
         gcompat = kb.gcompatExports(version: release.gcompat)
         behaviour = BehaviourRules(kb: kb)
     }
 
-    /// Assesses one binary. Architectures other than the one this assessor was made for get their own
-    /// export list (x86_64 and aarch64 measured, the rest approximate).
+    /// Assesses one binary against musl's exports for the binary's own architecture (x86_64 and aarch64
+    /// measured, the rest approximated by x86_64's).
     /// `dependencies`: the libraries found for the binary's NEEDED entries (see DependencyResolver).
     public func assess(_ facts: BinaryFacts, path: String, dependencies: Dependencies = .none) -> Assessment {
-        if facts.arch != "x86_64" && facts.arch != "aarch64" || muslApproximate {
-            return Assessor(kb: kb, release: release, arch: facts.arch).run(facts, path: path, dependencies: dependencies)
+        guard facts.arch == arch else {
+            var other = self  // only the export list changes; the rest was built once
+            other.arch = facts.arch
+            other.musl = kb.muslExports(version: release.musl, arch: facts.arch).names
+            return other.run(facts, path: path, dependencies: dependencies)
         }
         return run(facts, path: path, dependencies: dependencies)
     }

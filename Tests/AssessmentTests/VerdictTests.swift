@@ -97,6 +97,19 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
         #expect(rebuild.fix?.rebuild != nil)
     }
 
+    /// Each architecture is judged with its own musl: iopl exists in musl for x86_64 but not for aarch64.
+    @Test func eachArchitectureUsesItsOwnExportList() throws {
+        guard case .elf(var facts) = ELFReader.read(path: Fixtures.path("hello-aarch64")) else { Issue.record("unreadable"); return }
+        facts.imports.append(ImportedSymbol(name: "iopl", version: "GLIBC_2.17", library: "libc.so.6"))
+        let assessor = Assessor(kb: kb, release: try #require(kb.release(named: "3.20")))  // made for x86_64
+        let a = assessor.assess(facts, path: "/x")
+        #expect(a.verdict == .needsRebuild)
+        #expect(a.missingSymbols.map(\.name) == ["iopl"])
+        guard case .elf(var x86) = ELFReader.read(path: Fixtures.path("hello-glibc")) else { Issue.record("unreadable"); return }
+        x86.imports.append(ImportedSymbol(name: "iopl", version: "GLIBC_2.2.5", library: "libc.so.6"))
+        #expect(assessor.assess(x86, path: "/x").missingSymbols.isEmpty)
+    }
+
     @Test func rustProgramsGetTheMuslTargetRecipe() throws {
         guard case .elf(var facts) = ELFReader.read(path: Fixtures.path("recent")) else { Issue.record("unreadable"); return }
         let release = try #require(kb.release(named: "3.20"))
