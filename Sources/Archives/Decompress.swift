@@ -20,6 +20,88 @@ enum Decompress {
         }
     }
 
+    /// Up to `count` decompressed bytes from the start of a gzip, xz or zstd stream that may be cut short
+    /// (the first bytes of a file), and whether the stream ended there; nil when the data is damaged.
+    static func peek(_ kind: ArchiveKind, _ input: ArraySlice<UInt8>, count: Int) -> (bytes: [UInt8], ended: Bool)? {
+        var output = [UInt8](repeating: 0, count: count)
+        var produced = 0
+        var ended = false
+        let ok: Bool = input.withUnsafeBufferPointer { inBuf in
+            output.withUnsafeMutableBufferPointer { out in
+                guard let inBase = inBuf.baseAddress, let outBase = out.baseAddress else { return false }
+                switch kind {
+                case .gzip:
+                    var s = z_stream()
+                    guard inflateInit2_(&s, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return false }
+                    defer { inflateEnd(&s) }
+                    s.next_in = UnsafeMutablePointer(mutating: inBase)
+                    s.avail_in = UInt32(clamping: inBuf.count)
+                    s.next_out = outBase
+                    s.avail_out = UInt32(count)
+                    let status = inflate(&s, Z_SYNC_FLUSH)
+                    produced = count - Int(s.avail_out)
+                    // A gzip member that ends early with more input after it (an .apk) is left undecided.
+                    ended = status == Z_STREAM_END && s.avail_in == 0
+                    return status == Z_OK || status == Z_BUF_ERROR || ended
+                case .xz:
+                    var s = lzma_stream()
+                    guard lzma_stream_decoder(&s, 1 << 26, 0) == LZMA_OK else { return false }
+                    defer { lzma_end(&s) }
+                    s.next_in = UnsafePointer(inBase)
+                    s.avail_in = inBuf.count
+                    s.next_out = outBase
+                    s.avail_out = count
+                    var status = LZMA_OK
+                    var rounds = 0
+                    while status == LZMA_OK, s.avail_out > 0, s.avail_in > 0, rounds < 64 {
+                        status = lzma_code(&s, LZMA_RUN)
+                        rounds += 1
+                    }
+                    produced = count - s.avail_out
+                    ended = status == LZMA_STREAM_END && s.avail_in == 0
+                    return status == LZMA_OK || status == LZMA_BUF_ERROR || ended
+                case .zstd:
+                    guard let d = ZSTD_createDStream() else { return false }
+                    defer { ZSTD_freeDStream(d) }
+                    var inb = ZSTD_inBuffer(src: inBase, size: inBuf.count, pos: 0)
+                    var outb = ZSTD_outBuffer(dst: outBase, size: count, pos: 0)
+                    var status = 1
+                    var rounds = 0
+                    while ZSTD_isError(status) == 0, status != 0, outb.pos < count, inb.pos < inb.size, rounds < 64 {
+                        status = ZSTD_decompressStream(d, &outb, &inb)
+                        rounds += 1
+                    }
+                    produced = outb.pos
+                    ended = status == 0 && inb.pos == inb.size
+                    return ZSTD_isError(status) == 0
+                case .zip, .tar, .ar:
+                    return false
+                }
+            }
+        }
+        return ok ? (Array(output[0..<produced]), ended) : nil
+    }
+
+    /// The first `count` bytes (or fewer, at the end) of a raw deflate stream: a zip member's head.
+    static func deflateHead(_ input: ArraySlice<UInt8>, count: Int) -> [UInt8]? {
+        var stream = z_stream()
+        guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        defer { inflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: count)
+        let status: Int32 = input.withUnsafeBufferPointer { inBuf in
+            output.withUnsafeMutableBufferPointer { out in
+                guard let base = inBuf.baseAddress, let outBase = out.baseAddress else { return Z_DATA_ERROR }
+                stream.next_in = UnsafeMutablePointer(mutating: base)
+                stream.avail_in = UInt32(clamping: inBuf.count)
+                stream.next_out = outBase
+                stream.avail_out = UInt32(out.count)
+                return inflate(&stream, Z_SYNC_FLUSH)
+            }
+        }
+        guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else { return nil }
+        return Array(output[0..<(count - Int(stream.avail_out))])
+    }
+
     /// gzip (every concatenated member: Alpine .apk files are several gzip streams back to back).
     static func gzip(_ input: [UInt8], limit: Int) throws -> [UInt8] {
         var stream = z_stream()

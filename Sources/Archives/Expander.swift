@@ -63,6 +63,13 @@ public enum Archives {
         return e.result
     }
 
+    /// Whether a compressed stream holds an ELF file or an archive, told from its first 512 decompressed
+    /// bytes; nil when `bytes` (perhaps only the start of a file) do not say, or are damaged.
+    public static func holdsCandidate(_ kind: ArchiveKind, _ bytes: ArraySlice<UInt8>) -> Bool? {
+        guard let (inner, ended) = Decompress.peek(kind, bytes, count: 512), inner.count == 512 || ended else { return nil }
+        return isELF(inner) || Archives.kind(inner) != nil
+    }
+
     public static func isImageLayout(directory: String) -> Bool {
         FileManager.default.fileExists(atPath: directory + "/oci-layout") && FileManager.default.fileExists(atPath: directory + "/index.json")
     }
@@ -88,6 +95,8 @@ struct Expander {
         do {
             switch kind {
             case .gzip, .xz, .zstd:
+                // Most compressed files are documents (man pages, changelogs): look at the start first.
+                if Archives.holdsCandidate(kind, bytes[...]) == false { result.otherFiles += 1; return }
                 let inner = try Decompress.stream(kind, bytes, limit: budget) ?? bytes
                 total += inner.count
                 visit(name: name, bytes: inner, depth: depth + 1)  // the same file, uncompressed
@@ -111,10 +120,27 @@ struct Expander {
     }
 
     mutating func zip(name: String, bytes: [UInt8], depth: Int, budget: Int) throws {
-        try ZipCheck.validate(bytes, maxEntries: limits.maxEntries - entries)
+        let directory = try ZipCheck.validate(bytes, maxEntries: limits.maxEntries - entries)
+        // Most members (classes, scripts, data) are neither ELF nor archives: their first bytes say so, which
+        // saves extracting them, and opening the archive at all when nothing else is left.
+        var wanted = Set<Int>()
+        for (index, member) in directory.enumerated() where !member.isDirectory {
+            if let head = ZipCheck.head(bytes, member, count: 512), !isELF(head), Archives.kind(head) == nil {
+                result.otherFiles += 1
+                entries += 1
+            } else {
+                wanted.insert(index)
+            }
+        }
+        guard !wanted.isEmpty else { return }
         let archive = try Archive(data: Data(bytes), accessMode: .read)
         var used = 0
-        for entry in archive where entry.type == .file {
+        // ZIPFoundation lists the same central directory in the same order.
+        for (index, entry) in archive.enumerated() where wanted.contains(index) {
+            guard Int(exactly: entry.compressedSize) == directory[index].compressedSize else {
+                throw ArchiveError("zip: entry \(index) is listed differently by the directory check and the zip reader")
+            }
+            guard entry.type == .file else { continue }
             entries += 1
             guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }
             let declared = Int(clamping: entry.uncompressedSize)

@@ -1,6 +1,15 @@
 // Checks a zip's directory structures against the bytes before ZIPFoundation reads it: the fuzzer found
 // that an end-of-central-directory record pointing past the data makes the in-memory reader trap. Every
-// offset and size the directory names must lie inside the archive.
+// offset and size the directory names must lie inside the archive. The checked directory also says where
+// each member's data starts, so a member's first bytes can be looked at without extracting it.
+
+/// One central directory record, in directory order: where the member's data lies and how it is stored.
+struct ZipMember {
+    var method: Int
+    var dataOffset: Int
+    var compressedSize: Int
+    var isDirectory: Bool
+}
 
 enum ZipCheck {
     static func u16(_ b: [UInt8], _ at: Int) -> Int? { at >= 0 && at + 2 <= b.count ? Int(b[at]) | Int(b[at + 1]) << 8 : nil }
@@ -13,7 +22,8 @@ enum ZipCheck {
         return lo | hi << 32
     }
 
-    static func validate(_ b: [UInt8], maxEntries: Int) throws {
+    @discardableResult
+    static func validate(_ b: [UInt8], maxEntries: Int) throws -> [ZipMember] {
         // The end-of-central-directory record, within the last 64 KiB + 22 bytes.
         var eocd: Int?
         var at = b.count - 22
@@ -38,6 +48,8 @@ enum ZipCheck {
             throw ArchiveError("zip: central directory (\(cdSize) bytes at offset \(cdOffset)) lies outside the \(b.count)-byte archive")
         }
         var p = cdOffset
+        var members: [ZipMember] = []
+        members.reserveCapacity(entries)
         for index in 0..<entries {
             guard p + 46 <= cdOffset + cdSize, u32(b, p) == 0x0201_4B50,
                   let nameLength = u16(b, p + 28), let extraLength = u16(b, p + 30), let commentLength = u16(b, p + 32),
@@ -69,7 +81,22 @@ enum ZipCheck {
                   local + 30 + ln + le <= b.count, compressed <= b.count - (local + 30 + ln + le) else {
                 throw ArchiveError("zip: entry \(index)'s data (\(compressed) bytes at offset \(local)) lies outside the archive")
             }
+            members.append(ZipMember(method: u16(b, p + 10) ?? -1, dataOffset: local + 30 + ln + le, compressedSize: compressed,
+                                     isDirectory: nameLength > 0 && b[p + 46 + nameLength - 1] == UInt8(ascii: "/")))
             p = next
+        }
+        return members
+    }
+}
+
+extension ZipCheck {
+    /// A member's first bytes when it is stored or deflated (nil otherwise, or when its data is damaged).
+    static func head(_ b: [UInt8], _ m: ZipMember, count: Int) -> [UInt8]? {
+        guard m.dataOffset >= 0, m.compressedSize >= 0, m.dataOffset <= b.count, m.compressedSize <= b.count - m.dataOffset else { return nil }
+        switch m.method {
+        case 0: return Array(b[m.dataOffset..<(m.dataOffset + min(count, m.compressedSize))])
+        case 8: return Decompress.deflateHead(b[m.dataOffset..<(m.dataOffset + m.compressedSize)], count: count)
+        default: return nil
         }
     }
 }

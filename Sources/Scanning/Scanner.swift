@@ -31,7 +31,9 @@ public enum Scanner {
         guard item.kind == .file else { return [read(item, options: options)] }
         var head: [UInt8] = []
         let file = ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options, head: &head))
-        guard case .notELF = file.result, Archives.kind(head) != nil else { return [file] }
+        guard case .notELF = file.result, let kind = Archives.kind(head) else { return [file] }
+        // A compressed document (a man page) is told from the first bytes already read, without reading it all.
+        if Archives.holdsCandidate(kind, head[...]) == false { return [file] }
         guard let bytes = readAll(item.path, limit: limits.maxMemberBytes) else {
             return [ScannedFile(item: item, result: .failed("archive larger than the \(limits.maxMemberBytes)-byte limit; not opened"))]
         }

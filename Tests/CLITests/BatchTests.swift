@@ -159,8 +159,10 @@ func run(_ tool: String, _ args: [String], in dir: URL) throws {
     @Test func limitsAreReportedNeverSilentlySkipped() throws {
         let dir = try scratch("limits")
         defer { try? FileManager.default.removeItem(at: dir) }
-        // A zip bomb: 64 MiB of zeros in a tiny archive; the member limit is 1 MiB.
-        try zip(dir.appendingPathComponent("bomb.zip"), [("zeros.bin", Data(count: 64 << 20))])
+        // A zip bomb: an ELF header then 64 MiB of zeros in a tiny archive; the member limit is 1 MiB.
+        // (A member whose first bytes are neither ELF nor an archive is never expanded, bomb or not.)
+        let elfHead = try fixture("hello-musl").prefix(64)
+        try zip(dir.appendingPathComponent("bomb.zip"), [("zeros.bin", elfHead + Data(count: 64 << 20))])
         let bomb = try results(muslcheck("check", "--format", "json", "--max-member-bytes", "1048576", dir.appendingPathComponent("bomb.zip").path))
         let over = try #require(bomb.first { ($0["path"] as? String)?.hasSuffix("bomb.zip!/zeros.bin") == true })
         #expect(over["status"] as? String == "error")
@@ -179,7 +181,7 @@ func run(_ tool: String, _ args: [String], in dir: URL) throws {
         let shallow = muslcheck("check", "--format", "json", dir.appendingPathComponent(name).path)
         #expect(try results(shallow).contains { ($0["path"] as? String)?.hasSuffix("level0.zip!/hello") == true })
         // Total bytes expanded from one archive: three 1 MiB members, 2 MiB allowed in all.
-        try zip(dir.appendingPathComponent("total.zip"), (0..<3).map { ("m\($0)", Data(count: 1 << 20)) })
+        try zip(dir.appendingPathComponent("total.zip"), (0..<3).map { ("m\($0)", elfHead + Data(count: 1 << 20)) })
         let total = muslcheck("check", "--format", "json", "--max-total-bytes", "2097152", dir.appendingPathComponent("total.zip").path)
         #expect(total.exitCode == 2)
         #expect(try results(total).contains { ($0["error"] as? String)?.contains("over the limit") == true })
@@ -206,6 +208,34 @@ func run(_ tool: String, _ args: [String], in dir: URL) throws {
         #expect(list.contains { ($0["error"] as? String)?.contains("not valid UTF-8") == true })
         #expect(out.exitCode == 2)  // reported, not a pass
         #expect(!list.contains { ($0["path"] as? String)?.hasSuffix("/fifo") == true })
+    }
+}
+
+@Suite struct CompressedPeek {
+    /// A compressed file is judged by its first decompressed bytes: documents are skipped unread, ELF files
+    /// and archives inside are expanded, and a start too short or damaged to tell leaves the decision open.
+    @Test func compressedFilesAreToldByTheirStart() throws {
+        let dir = try scratch("peek")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let page = Data(String(repeating: ".TH LS 1 \"manual page\"\n.SH NAME\nls \\- list\n", count: 400).utf8)
+        try page.write(to: dir.appendingPathComponent("ls.1"))
+        try fixture("hello-musl").write(to: dir.appendingPathComponent("hello"))
+        for (tool, ext, kind) in [("gzip", "gz", ArchiveKind.gzip), ("xz", "xz", .xz), ("zstd", "zst", .zstd)] {
+            try run("/usr/bin/\(tool)", ["-k", "-f", "ls.1", "hello"], in: dir)
+            let doc = try [UInt8](Data(contentsOf: dir.appendingPathComponent("ls.1.\(ext)")))
+            let elf = try [UInt8](Data(contentsOf: dir.appendingPathComponent("hello.\(ext)")))
+            #expect(Archives.holdsCandidate(kind, doc[...]) == false, "\(ext)")
+            #expect(Archives.holdsCandidate(kind, elf[...]) == true, "\(ext)")
+            #expect(Archives.holdsCandidate(kind, doc.prefix(12)) == nil, "\(ext): too short to tell")
+            var damaged = elf
+            for i in 12..<min(damaged.count, 400) { damaged[i] ^= 0x5A }
+            #expect(Archives.holdsCandidate(kind, damaged[...]) != true, "\(ext): damaged")
+            // Through the command: the compressed ELF file is read, the compressed page only counted.
+            let list = try results(muslcheck("check", "--format", "json", "--fail-on", "never",
+                                             dir.appendingPathComponent("ls.1.\(ext)").path, dir.appendingPathComponent("hello.\(ext)").path))
+            #expect(list.contains { ($0["path"] as? String)?.hasSuffix("/hello.\(ext)") == true && $0["verdict"] as? String == "runs" }, "\(ext)")
+            #expect(list.filter { ($0["path"] as? String)?.contains("ls.1.\(ext)") == true }.map { $0["status"] as? String } == ["skipped"], "\(ext)")
+        }
     }
 }
 
