@@ -82,26 +82,6 @@ enum Decompress {
         return ok ? (Array(output[0..<produced]), ended) : nil
     }
 
-    /// The first `count` bytes (or fewer, at the end) of a raw deflate stream: a zip member's head.
-    static func deflateHead(_ input: ArraySlice<UInt8>, count: Int) -> [UInt8]? {
-        var stream = z_stream()
-        guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
-        defer { inflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: count)
-        let status: Int32 = input.withUnsafeBufferPointer { inBuf in
-            output.withUnsafeMutableBufferPointer { out in
-                guard let base = inBuf.baseAddress, let outBase = out.baseAddress else { return Z_DATA_ERROR }
-                stream.next_in = UnsafeMutablePointer(mutating: base)
-                stream.avail_in = UInt32(clamping: inBuf.count)
-                stream.next_out = outBase
-                stream.avail_out = UInt32(out.count)
-                return inflate(&stream, Z_SYNC_FLUSH)
-            }
-        }
-        guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else { return nil }
-        return Array(output[0..<(count - Int(stream.avail_out))])
-    }
-
     /// gzip (every concatenated member: Alpine .apk files are several gzip streams back to back).
     static func gzip(_ input: [UInt8], limit: Int) throws -> [UInt8] {
         var stream = z_stream()
@@ -195,5 +175,41 @@ enum Decompress {
             }
         }
         return output
+    }
+}
+
+/// Reads the first bytes of many raw deflate streams (the members of one zip) with one zlib state: a
+/// fresh state per member (its allocation and window) cost more than the decoding itself.
+final class DeflateHeads {
+    private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    private let ready: Bool
+
+    init() {
+        stream.initialize(to: z_stream())
+        ready = inflateInit2_(stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+    }
+
+    deinit {
+        if ready { inflateEnd(stream) }
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// The first `count` bytes (or fewer, at the end) of `input`; nil when they cannot be decoded.
+    func head(_ input: ArraySlice<UInt8>, count: Int) -> [UInt8]? {
+        guard ready, inflateReset(stream) == Z_OK else { return nil }
+        var output = [UInt8](repeating: 0, count: count)
+        let status: Int32 = input.withUnsafeBufferPointer { inBuf in
+            output.withUnsafeMutableBufferPointer { out in
+                guard let base = inBuf.baseAddress, let outBase = out.baseAddress else { return Z_DATA_ERROR }
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: base)
+                stream.pointee.avail_in = UInt32(clamping: inBuf.count)
+                stream.pointee.next_out = outBase
+                stream.pointee.avail_out = UInt32(out.count)
+                return inflate(stream, Z_SYNC_FLUSH)
+            }
+        }
+        guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else { return nil }
+        return Array(output[0..<(count - Int(stream.pointee.avail_out))])
     }
 }

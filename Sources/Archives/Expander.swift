@@ -124,8 +124,9 @@ struct Expander {
         // Most members (classes, scripts, data) are neither ELF nor archives: their first bytes say so, which
         // saves extracting them, and opening the archive at all when nothing else is left.
         var wanted = Set<Int>()
+        let inflater = DeflateHeads()
         for (index, member) in directory.enumerated() where !member.isDirectory {
-            if let head = ZipCheck.head(bytes, member, count: 512), !isELF(head), Archives.kind(head) == nil {
+            if let head = ZipCheck.head(bytes, member, count: 512, inflater: inflater), !isELF(head), Archives.kind(head) == nil {
                 result.otherFiles += 1
                 entries += 1
             } else {

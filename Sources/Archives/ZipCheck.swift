@@ -91,11 +91,11 @@ enum ZipCheck {
 
 extension ZipCheck {
     /// A member's first bytes when it is stored or deflated (nil otherwise, or when its data is damaged).
-    static func head(_ b: [UInt8], _ m: ZipMember, count: Int) -> [UInt8]? {
+    static func head(_ b: [UInt8], _ m: ZipMember, count: Int, inflater: DeflateHeads) -> [UInt8]? {
         guard m.dataOffset >= 0, m.compressedSize >= 0, m.dataOffset <= b.count, m.compressedSize <= b.count - m.dataOffset else { return nil }
         switch m.method {
         case 0: return Array(b[m.dataOffset..<(m.dataOffset + min(count, m.compressedSize))])
-        case 8: return Decompress.deflateHead(b[m.dataOffset..<(m.dataOffset + m.compressedSize)], count: count)
+        case 8: return inflater.head(b[m.dataOffset..<(m.dataOffset + m.compressedSize)], count: count)
         default: return nil
         }
     }

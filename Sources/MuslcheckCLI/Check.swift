@@ -171,12 +171,12 @@ struct Check: OutputCommand {
             defer { progress.step(items[index].path) }
             if items[index].sameAs != nil { return ([], 0) }  // a hard link: filled in from its first path below
             let scanned = Scanner.scan(items[index], limits: archiveLimits)
-            let members = Set(scanned.map(\.item.path).filter { $0.contains("!/") })
+            let members = Set(scanned.map(\.item.path).filter { $0.isArchiveMemberPath })
             var owns: [Own] = []
             var skipped = 0
             for file in scanned {
                 if let o = Self.judge(file, assessor: assessor, resolver: resolver, archiveMembers: members) { owns.append(o) }
-                else if !file.item.path.contains("!/") { skipped += 1 }
+                else if !file.item.path.isArchiveMemberPath { skipped += 1 }
             }
             return (owns, skipped)
         }
@@ -299,7 +299,7 @@ struct Check: OutputCommand {
                 return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
             }
             let dependencies: Dependencies
-            if path.contains("!/") {
+            if path.isArchiveMemberPath {
                 // Inside an archive: libraries are the archive's own members, found the loader's way.
                 dependencies = DependencyResolver.locate(facts, path: path, among: archiveMembers)
             } else {
@@ -341,7 +341,7 @@ final class LibraryAssessments: Sendable {
         paths.compactMap { path in
             let key = key(path)
             if let cached = known.withLock({ $0[key] }) { return cached.map { (path, $0) } }
-            if path.contains("!/") { return nil }  // members were all judged in the first pass
+            if path.isArchiveMemberPath { return nil }  // members were all judged in the first pass
             var assessment: Assessment?
             if case .elf(let facts) = ELFReader.read(path: path) {
                 let a = assessor.assess(facts, path: path, dependencies: resolver.locate(facts, path: path))
@@ -354,7 +354,7 @@ final class LibraryAssessments: Sendable {
 
     /// The file's canonical path (links resolved), remembered: the same libraries come up for many binaries.
     func key(_ path: String) -> String {
-        if path.contains("!/") { return path }  // an archive member: its name is its identity
+        if path.isArchiveMemberPath { return path }  // an archive member: its name is its identity
         if let known = keys.withLock({ $0[path] }) { return known }
         var resolved = path
         if let c = realpath(path, nil) { resolved = String(cString: c); free(c) }

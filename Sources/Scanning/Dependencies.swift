@@ -45,7 +45,8 @@ public final class DependencyResolver: Sendable {
     public static func index(_ walk: WalkResult) -> [String: String] {
         var tree: [String: String] = [:]
         for path in walk.items.filter({ $0.kind == .file }).map(\.path) + walk.links {
-            let name = (path as NSString).lastPathComponent
+            // The last component, cut on UTF-8 bytes (NSString bridging here cost more than the walk).
+            let name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[path.utf8.index(after: $0)...]) } ?? path
             if tree[name] == nil { tree[name] = path }
         }
         return tree

@@ -9,6 +9,19 @@ import Darwin
 #endif
 
 /// One path the scan found, and whether it can be read.
+extension String {
+    /// Whether this names a file inside an archive (outer!/inner). Compared on UTF-8 bytes: Foundation's
+    /// `contains` costs a bridged search per path, which showed in profiles of large trees.
+    public var isArchiveMemberPath: Bool {
+        var bang = false
+        for byte in utf8 {
+            if bang && byte == UInt8(ascii: "/") { return true }
+            bang = byte == UInt8(ascii: "!")
+        }
+        return false
+    }
+}
+
 public struct ScanItem: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         /// A regular file to read.
@@ -81,19 +94,22 @@ public enum Walker {
     private static func walk(directory: String, depth: Int, options: WalkOptions,
                              visited: inout Set<DirID>, into items: inout [ScanItem], links: inout [String],
                              inodes: inout [DirID: String]) {
+        guard let dir = opendir(directory) else {
+            items.append(ScanItem(path: directory, kind: .unreadable("cannot read directory: \(errnoText())"), explicit: false))
+            return
+        }
+        defer { closedir(dir) }
+        let fd = dirfd(dir)
         var st = stat()
-        guard stat(directory, &st) == 0 else { return }
+        guard fstat(fd, &st) == 0 else { return }
         // A directory seen before (a followed link back up the tree) is not walked twice.
         guard visited.insert(DirID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))).inserted else { return }
         guard depth <= options.maxDepth else {
             items.append(ScanItem(path: directory, kind: .unreadable("directory nesting over \(options.maxDepth) levels; not walked"), explicit: false))
             return
         }
-        guard let dir = opendir(directory) else {
-            items.append(ScanItem(path: directory, kind: .unreadable("cannot read directory: \(errnoText())"), explicit: false))
-            return
-        }
-        var names: [String] = []
+        // Entries with the type the directory reports (DT_UNKNOWN on some file systems: then stat says).
+        var entries: [(name: String, type: UInt8)] = []
         var undecodable: [String] = []
         while let entry = readdir(dir) {
             let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
@@ -102,38 +118,51 @@ public enum Walker {
                 undecodable.append(bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined())
                 continue
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." { entries.append((name, entry.pointee.d_type)) }
         }
-        closedir(dir)
-        for name in undecodable.sorted() {
-            items.append(ScanItem(path: (directory.hasSuffix("/") ? directory : directory + "/") + name,
-                                  kind: .unreadable("file name is not valid UTF-8; not read"), explicit: false))
+        // An OCI image layout inside the tree is read as one image, not walked.
+        if depth > 0, entries.contains(where: { $0.name == "oci-layout" }), entries.contains(where: { $0.name == "index.json" }) {
+            items.append(ScanItem(path: directory, kind: .imageLayout, explicit: false))
+            return
         }
-        names.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        for name in names {
+        for name in undecodable.sorted() {
+            items.append(ScanItem(path: prefix + name, kind: .unreadable("file name is not valid UTF-8; not read"), explicit: false))
+        }
+        entries.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        for (name, type) in entries {
             let path = prefix + name
+            var mode: mode_t
             var lst = stat()
-            guard lstat(path, &lst) == 0 else {
-                items.append(ScanItem(path: path, kind: .unreadable(errnoText()), explicit: false))
-                continue
+            // Names are looked up relative to the open directory: no walk of the whole path per entry.
+            switch Int(type) {
+            case Int(DT_DIR): mode = S_IFDIR
+            case Int(DT_LNK) where !options.followSymlinks: links.append(path); continue
+            case Int(DT_FIFO), Int(DT_SOCK), Int(DT_CHR), Int(DT_BLK): continue  // never opened
+            default:
+                guard fstatat(fd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    items.append(ScanItem(path: path, kind: .unreadable(errnoText()), explicit: false))
+                    continue
+                }
+                mode = lst.st_mode & S_IFMT
             }
-            var mode = lst.st_mode & S_IFMT
+            var followed = false
             if mode == S_IFLNK {
                 guard options.followSymlinks else { links.append(path); continue }
-                var target = stat()
-                guard stat(path, &target) == 0 else { continue }  // dangling links are not files
-                mode = target.st_mode & S_IFMT
+                guard fstatat(fd, name, &lst, 0) == 0 else { continue }  // dangling links are not files
+                mode = lst.st_mode & S_IFMT
+                followed = true
             }
             switch mode {
-            case S_IFDIR where Archives.isImageLayout(directory: path):
-                items.append(ScanItem(path: path, kind: .imageLayout, explicit: false))
             case S_IFDIR: walk(directory: path, depth: depth + 1, options: options, visited: &visited, into: &items, links: &links, inodes: &inodes)
             case S_IFREG:
-                var st = lst
-                if mode != lst.st_mode & S_IFMT { _ = stat(path, &st) }  // a followed link: the target's identity
-                let id = DirID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
-                if st.st_nlink > 1 || mode != lst.st_mode & S_IFMT, let first = inodes[id] {
+                // Hard links (and, when following, links to a file) are read once and listed per path.
+                guard lst.st_nlink > 1 || options.followSymlinks else {
+                    items.append(ScanItem(path: path, kind: .file, explicit: false))
+                    continue
+                }
+                let id = DirID(device: UInt64(lst.st_dev), inode: UInt64(lst.st_ino))
+                if lst.st_nlink > 1 || followed, let first = inodes[id] {
                     items.append(ScanItem(path: path, kind: .file, explicit: false, sameAs: first))
                 } else {
                     inodes[id] = path
