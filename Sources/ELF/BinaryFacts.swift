@@ -219,6 +219,13 @@ public struct Gap: Hashable, Sendable, Codable {
     public init(_ part: Part, _ message: String) { self.part = part; self.message = message }
 }
 
+/// A file's identity on its file system, known for files with more than one hard link.
+public struct FileIdentity: Sendable, Hashable {
+    public var device: UInt64
+    public var inode: UInt64
+    public init(device: UInt64, inode: UInt64) { self.device = device; self.inode = inode }
+}
+
 /// What reading one file gave: facts, "not an ELF file", or a precise error.
 public enum ReadResult: Sendable {
     case elf(BinaryFacts)

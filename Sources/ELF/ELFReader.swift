@@ -38,18 +38,21 @@ public enum ELFReader {
     /// Reads one file. Never blocks on FIFOs or devices: they are refused before any read.
     public static func read(path: String, options: ReadOptions = ReadOptions()) -> ReadResult {
         var head: [UInt8] = []
-        return read(path: path, options: options, head: &head)
+        var identity: FileIdentity?
+        return read(path: path, options: options, head: &head, identity: &identity)
     }
 
     /// As `read(path:options:)`, and hands back the file's first bytes (up to 512) when it is not ELF, so
-    /// that a caller can recognise an archive without opening the file again.
-    public static func read(path: String, options: ReadOptions, head: inout [UInt8]) -> ReadResult {
+    /// that a caller can recognise an archive without opening the file again, and the file's identity when
+    /// it has several hard links (the walk does not stat each file; this stat is made anyway).
+    public static func read(path: String, options: ReadOptions, head: inout [UInt8], identity: inout FileIdentity?) -> ReadResult {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         if fd < 0 { return .failed("cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) != 0 { return .failed("cannot stat: \(String(cString: strerror(errno)))") }
         if st.st_mode & S_IFMT != S_IFREG { return .failed("not a regular file") }
+        if st.st_nlink > 1 { identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) }
         let size = Int64(st.st_size)
         if size < 4 { return .notELF }
         var prefix = [UInt8](repeating: 0, count: Int(min(size, 512)))

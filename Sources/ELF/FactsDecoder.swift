@@ -147,23 +147,37 @@ struct FactsDecoder {
             || (facts.needed.contains("libgcc_s.so.1") && !facts.needed.contains("libstdc++.so.6") && contains("RUST_BACKTRACE"))
     }
 
-    /// Whether the file's bytes contain `marker` anywhere.
-    private func contains(_ marker: String) -> Bool {
+    /// Whether `marker` occurs in `within` (default: the whole file). The scan jumps between occurrences of
+    /// the marker's rarest-looking byte ('/', '_', '.' or a capital), not its first letter: in the large Go
+    /// files searched here a common first letter made this the costliest step of reading.
+    private func contains(_ marker: String, within: Region? = nil) -> Bool {
         guard let base = bytes.raw.baseAddress else { return false }
-        return marker.utf8.withContiguousStorageIfAvailable { m -> Bool in
-            guard let first = m.first, let needle = m.baseAddress else { return false }
-            var at = 0
-            while at + m.count <= bytes.count, let hit = memchr(base + at, Int32(first), bytes.count - at - m.count + 1) {
-                if memcmp(hit, needle, m.count) == 0 { return true }
-                at = UnsafeRawPointer(hit) - base + 1
+        let r = within ?? Region(offset: 0, size: bytes.count)
+        guard r.offset >= 0, r.size >= 0, r.offset <= bytes.count, r.size <= bytes.count - r.offset else { return false }
+        let needle = Array(marker.utf8)
+        guard !needle.isEmpty, needle.count <= r.size else { return false }
+        let anchor = needle.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "_") }
+            ?? needle.firstIndex { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+            ?? needle.firstIndex(of: UInt8(ascii: ".")) ?? 0
+        return needle.withUnsafeBytes { n -> Bool in
+            guard let nb = n.baseAddress else { return false }
+            let end = r.offset + r.size
+            var at = r.offset + anchor
+            let last = end - (needle.count - anchor)  // the last position the anchor byte can take
+            while at <= last, let hit = memchr(base + at, Int32(needle[anchor]), last - at + 1) {
+                let pos = UnsafeRawPointer(hit) - base
+                if memcmp(base + (pos - anchor), nb, needle.count) == 0 { return true }
+                at = pos + 1
             }
             return false
-        } ?? false
+        }
     }
 
     /// Go keeps function names in .gopclntab even when stripped, so a package's use shows as its name.
     private mutating func findGoUses() {
-        for (marker, use) in [("crypto/tls.", "crypto/tls"), ("time.LoadLocation", "time.LoadLocation"), ("os/user.", "os/user")] where contains(marker) {
+        let table = section(named: ".gopclntab").flatMap { region(offset: $0.offset, size: $0.size) }
+        for (marker, use) in [("crypto/tls.", "crypto/tls"), ("time.LoadLocation", "time.LoadLocation"), ("os/user.", "os/user")]
+        where contains(marker, within: table) {
             facts.goUses.append(use)
         }
     }

@@ -167,9 +167,9 @@ struct Check: OutputCommand {
         let progress = Progress(total: items.count)
         let archiveLimits = limits.archiveLimits
         //    Only listed files are kept: a tree of mostly non-ELF files costs a count, not a slot each.
-        let perItem: [([Own], Int)] = parallelMap(items.count, jobs: jobs) { index in
+        let perItem: [([Own], Int, FileIdentity?)] = parallelMap(items.count, jobs: jobs) { index in
             defer { progress.step(items[index].path) }
-            if items[index].sameAs != nil { return ([], 0) }  // a hard link: filled in from its first path below
+            if items[index].sameAs != nil { return ([], 0, nil) }  // a link: filled in from its first path below
             let scanned = Scanner.scan(items[index], limits: archiveLimits)
             let members = Set(scanned.map(\.item.path).filter { $0.isArchiveMemberPath })
             var owns: [Own] = []
@@ -178,19 +178,27 @@ struct Check: OutputCommand {
                 if let o = Self.judge(file, assessor: assessor, resolver: resolver, archiveMembers: members) { owns.append(o) }
                 else if !file.item.path.isArchiveMemberPath { skipped += 1 }
             }
-            return (owns, skipped)
+            return (owns, skipped, scanned.first?.identity)
         }
         progress.finish()
-        // Hard links: the first path's results again, under each further path.
-        let linkedTo = Set(items.compactMap(\.sameAs))
-        var byPath: [String: ([Own], Int)] = [:]
-        for (item, result) in zip(items, perItem) where item.sameAs == nil && linkedTo.contains(item.path) {
-            byPath[item.path] = result
+        // Hard links: the first path's results again, under each further path (its own reading is dropped).
+        var firstPath: [FileIdentity: String] = [:]
+        let sameAs: [String?] = zip(items, perItem).map { item, result in
+            if let first = item.sameAs { return first }
+            guard let id = result.2 else { return nil }
+            if let first = firstPath[id] { return first }
+            firstPath[id] = item.path
+            return nil
+        }
+        let linkedTo = Set(sameAs.compactMap { $0 })
+        var byPath: [String: ([Own], Int, FileIdentity?)] = [:]
+        for (i, item) in items.enumerated() where sameAs[i] == nil && linkedTo.contains(item.path) {
+            byPath[item.path] = perItem[i]
         }
         var own: [Own] = []
         var walkedSkips = 0
-        for (item, result) in zip(items, perItem) {
-            guard let first = item.sameAs, let original = byPath[first] else {
+        for (i, (item, result)) in zip(items, perItem).enumerated() {
+            guard let first = sameAs[i], let original = byPath[first] else {
                 own += result.0; walkedSkips += result.1; continue
             }
             walkedSkips += original.1

@@ -10,6 +10,8 @@ import Glibc
 public struct ScannedFile: Sendable {
     public var item: ScanItem
     public var result: ReadResult
+    /// Set for a walked file with several hard links: the same identity later in the walk is the same file.
+    public var identity: FileIdentity?
 }
 
 public enum Scanner {
@@ -30,7 +32,9 @@ public enum Scanner {
         }
         guard item.kind == .file else { return [read(item, options: options)] }
         var head: [UInt8] = []
-        let file = ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options, head: &head))
+        var identity: FileIdentity?
+        let file = ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options, head: &head, identity: &identity),
+                               identity: identity)
         guard case .notELF = file.result, let kind = Archives.kind(head) else { return [file] }
         // A compressed document (a man page) is told from the first bytes already read, without reading it all.
         if Archives.holdsCandidate(kind, head[...]) == false { return [file] }

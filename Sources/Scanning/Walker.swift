@@ -35,7 +35,8 @@ public struct ScanItem: Sendable, Hashable {
     public var kind: Kind
     /// Named on the command line (listed even when it is not ELF) rather than found by walking.
     public var explicit: Bool
-    /// A hard link to a file found earlier in the walk: judged once, reported for each path.
+    /// With links followed: a path to a file found earlier in the walk, judged once, reported for each path.
+    /// (Without, hard links are told after reading, from `ScannedFile.identity`.)
     public var sameAs: String?
 
     public init(path: String, kind: Kind, explicit: Bool, sameAs: String? = nil) {
@@ -137,6 +138,8 @@ public enum Walker {
             // Names are looked up relative to the open directory: no walk of the whole path per entry.
             switch Int(type) {
             case Int(DT_DIR): mode = S_IFDIR
+            // Hard links are told later, from the stat the reader makes when it opens the file.
+            case Int(DT_REG) where !options.followSymlinks: items.append(ScanItem(path: path, kind: .file, explicit: false)); continue
             case Int(DT_LNK) where !options.followSymlinks: links.append(path); continue
             case Int(DT_FIFO), Int(DT_SOCK), Int(DT_CHR), Int(DT_BLK): continue  // never opened
             default:
@@ -156,8 +159,9 @@ public enum Walker {
             switch mode {
             case S_IFDIR: walk(directory: path, depth: depth + 1, options: options, visited: &visited, into: &items, links: &links, inodes: &inodes)
             case S_IFREG:
-                // Hard links (and, when following, links to a file) are read once and listed per path.
-                guard lst.st_nlink > 1 || options.followSymlinks else {
+                // When following links, a file reached twice (hard or symbolic link) is read once and listed
+                // per path; otherwise hard links are told from the reader's stat.
+                guard options.followSymlinks else {
                     items.append(ScanItem(path: path, kind: .file, explicit: false))
                     continue
                 }
