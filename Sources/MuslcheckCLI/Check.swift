@@ -175,8 +175,10 @@ struct Check: OutputCommand {
             var owns: [Own] = []
             var skipped = 0
             for file in scanned {
-                if let o = Self.judge(file, assessor: assessor, resolver: resolver, archiveMembers: members) { owns.append(o) }
-                else if !file.item.path.isArchiveMemberPath { skipped += 1 }
+                if let o = Self.judge(file, assessor: assessor, resolver: resolver, archiveMembers: members) {
+                    if o.result.status == .assessed { libraries.remember(o) }
+                    owns.append(o)
+                } else if !file.item.path.isArchiveMemberPath { skipped += 1 }
             }
             return (owns, skipped, scanned.first?.identity)
         }
@@ -209,7 +211,7 @@ struct Check: OutputCommand {
                 return copy
             }
         }
-        for o in own where o.result.status == .assessed { libraries.remember(o) }
+        for o in own where o.result.status == .assessed && o.result.sameAs != nil { libraries.remember(o) }  // hard links
         // 2. Fold in what each binary loads (the worst verdict wins), then render, on all cores.
         let formats = self.formats.isEmpty ? [ReportFormat.text] : self.formats
         let wantsJSON = formats.contains(.json), wantsText = formats.contains(.text)

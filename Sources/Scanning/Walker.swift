@@ -92,6 +92,9 @@ public enum Walker {
 
     private struct DirID: Hashable { var device: UInt64; var inode: UInt64 }
 
+    /// Directories this close to a named root have their subdirectories walked in parallel.
+    static let parallelDepth = 3
+
     private static func walk(directory: String, depth: Int, options: WalkOptions,
                              visited: inout Set<DirID>, into items: inout [ScanItem], links: inout [String],
                              inodes: inout [DirID: String]) {
@@ -131,8 +134,27 @@ public enum Walker {
             items.append(ScanItem(path: prefix + name, kind: .unreadable("file name is not valid UTF-8; not read"), explicit: false))
         }
         entries.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        // Without following links no directory is reached twice, so the subtrees near the top are walked
+        // on all cores, each into its own lists, and joined in name order.
+        var subtrees: [String: WalkResult] = [:]
+        if !options.followSymlinks, depth < Self.parallelDepth {
+            let dirs = entries.filter { Int($0.type) == Int(DT_DIR) }.map { prefix + $0.name }
+            if dirs.count > 1 {
+                let results = parallelMap(dirs.count, jobs: CPU.count) { i -> WalkResult in
+                    var sub = WalkResult(), seen = Set<DirID>(), none: [DirID: String] = [:]
+                    walk(directory: dirs[i], depth: depth + 1, options: options, visited: &seen, into: &sub.items, links: &sub.links, inodes: &none)
+                    return sub
+                }
+                subtrees = Dictionary(uniqueKeysWithValues: zip(dirs, results))
+            }
+        }
         for (name, type) in entries {
             let path = prefix + name
+            if let sub = subtrees[path] {
+                items += sub.items
+                links += sub.links
+                continue
+            }
             var mode: mode_t
             var lst = stat()
             // Names are looked up relative to the open directory: no walk of the whole path per entry.
