@@ -54,7 +54,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
-        .executableTarget(name: "muslcheck", dependencies: ["MuslcheckCLI"]),
+        // glibc's malloc.h (mallopt), for the allocator settings main.swift makes.
+        .systemLibrary(name: "CMalloc"),
+        .executableTarget(name: "muslcheck", dependencies: ["MuslcheckCLI", "CMalloc"]),
         // Fixture paths and golden files for the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),

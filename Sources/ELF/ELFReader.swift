@@ -3,6 +3,7 @@
 // segment, symbols, versions, notes) is decoded from the raw image by FactsDecoder, the same way whether
 // or not the file has section headers.
 import CLibElf
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -64,10 +65,28 @@ public enum ELFReader {
         }
         if size > maxFileSize { return .failed("file of \(size) bytes is over the \(maxFileSize)-byte limit") }
         guard libelfReady else { return .failed("libelf refused EV_CURRENT") }
+        if size <= copyLimit, let buffer = SmallFileBuffers.take() {
+            defer { SmallFileBuffers.give(buffer) }
+            var done = 0
+            while done < Int(size) {
+                let n = pread(fd, buffer.base + done, Int(size) - done, off_t(done))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return .failed("cannot read: \(n < 0 ? String(cString: strerror(errno)) : "file ended at \(done) of \(size) bytes")") }
+                done += n
+            }
+            guard let elf = elf_memory(buffer.base.assumingMemoryBound(to: CChar.self), done) else { return .failed(libelfError("elf_memory")) }
+            defer { elf_end(elf) }
+            return decode(elf, options: options)
+        }
         guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else { return .failed(libelfError("elf_begin")) }
         defer { elf_end(elf) }
         return decode(elf, options: options)
     }
+
+    /// Files up to this size are read into a reused buffer rather than mapped: unmapping a file in a
+    /// process with a thread on every core flushes the TLB of every core, which profiles showed as an
+    /// eighth of the run over a system's libraries. Larger files are mapped, so only what is read is paged in.
+    static let copyLimit: Int64 = 256 << 10
 
     /// Reads an ELF image already in memory (an archive member).
     public static func read(bytes: [UInt8], options: ReadOptions = ReadOptions()) -> ReadResult {
@@ -192,3 +211,25 @@ public enum ELFReader {
 }
 
 struct ELFError: Error { var message: String; init(_ message: String) { self.message = message } }
+
+/// A few buffers of `ELFReader.copyLimit` bytes, reused by the reading threads and never freed.
+enum SmallFileBuffers {
+    struct Buffer: @unchecked Sendable { let base: UnsafeMutableRawPointer }
+    private static let pool = Mutex<[Buffer]>([])
+    static let keep = 64
+
+    static func take() -> Buffer? {
+        if let b = pool.withLock({ $0.popLast() }) { return b }
+        guard let base = malloc(Int(ELFReader.copyLimit)) else { return nil }
+        return Buffer(base: base)
+    }
+
+    static func give(_ b: Buffer) {
+        let kept = pool.withLock { list -> Bool in
+            guard list.count < keep else { return false }
+            list.append(b)
+            return true
+        }
+        if !kept { free(b.base) }
+    }
+}

@@ -156,9 +156,14 @@ final class JSONWriter {
         }
     }
 
+    /// Whether a container opened as the value just started at `depth` stays on one line.
+    func opensInline(depth: Int) -> Bool {
+        depth + baseIndent >= 4 || (depth > 0 && depth <= frames.count && frames[depth - 1].inline)
+    }
+
     /// Opens a container as the value just started at `depth`; returns the new container's depth.
     func open(object: Bool, depth: Int) -> Int {
-        let inline = depth + baseIndent >= 4 || (depth > 0 && frames[depth - 1].inline)
+        let inline = opensInline(depth: depth)
         out.append(object ? UInt8(ascii: "{") : UInt8(ascii: "["))
         frames.append(Frame(object: object, inline: inline, decided: inline))
         return frames.count
@@ -294,6 +299,19 @@ private struct StreamSingle: SingleValueEncodingContainer {
 
 extension ImportedSymbol: FastJSON {
     func writeJSON(_ writer: JSONWriter, depth: Int) {
+        if writer.opensInline(depth: depth) {
+            // The usual case (an import is nested deep enough to sit on one line): the whole object at once.
+            writer.out.append(contentsOf: #"{"name": "#.utf8)
+            JSON.quote(name, into: &writer.out)
+            writer.out.append(contentsOf: #", "version": "#.utf8)
+            if let version { JSON.quote(version, into: &writer.out) } else { writer.out.append(contentsOf: "null".utf8) }
+            writer.out.append(contentsOf: #", "library": "#.utf8)
+            if let library { JSON.quote(library, into: &writer.out) } else { writer.out.append(contentsOf: "null".utf8) }
+            writer.out.append(contentsOf: (weak ? #", "weak": true, "type": ""# : #", "weak": false, "type": ""#).utf8)
+            writer.out.append(contentsOf: type.rawValue.utf8)
+            writer.out.append(contentsOf: #""}"#.utf8)
+            return
+        }
         let d = writer.open(object: true, depth: depth)
         writer.element(depth: d, key: "name", scalar: true); writer.string(name)
         writer.element(depth: d, key: "version", scalar: true)
