@@ -437,7 +437,12 @@ struct FactsDecoder {
             }
         }
 
-        // The symbols themselves.
+        // The symbols themselves. Version indexes looked up in arrays: a dictionary lookup per symbol showed
+        // in profiles of large libraries.
+        let maxNeeded = needed.keys.max() ?? 0
+        var neededByIndex = [NeededVersion?](repeating: nil, count: maxNeeded + 1)
+        for (k, v) in needed { neededByIndex[k] = v }
+        func neededVersion(_ i: Int) -> NeededVersion? { i <= maxNeeded ? neededByIndex[i] : nil }
         let e = tables.entrySize
         var exports: [ExportedSymbol] = []
         var exportCount = 0
@@ -462,7 +467,7 @@ struct FactsDecoder {
                 guard let name = string(nameOffset) else { badNames += 1; continue }
                 if name.isEmpty { continue }
                 var symbol = ImportedSymbol(name: name, weak: binding == 2, type: SymbolType(stType: info & 0xf))
-                if versionIndex > 1, let v = needed[versionIndex] {
+                if versionIndex > 1, let v = neededVersion(versionIndex) {
                     symbol.version = v.name
                     symbol.library = v.library
                 } else if versionIndex > 1, let d = defined[versionIndex] {
@@ -472,9 +477,9 @@ struct FactsDecoder {
             } else if binding != 0 {  // not STB_LOCAL
                 // An executable's data imports are defined in its own .bss and filled by a COPY relocation
                 // (or carry a version it needs from a library): the loader must still find them.
-                if relocations.copied.contains(index) || (versionIndex > 1 && needed[versionIndex] != nil),
+                if (!relocations.copied.isEmpty && relocations.copied.contains(index)) || (versionIndex > 1 && neededVersion(versionIndex) != nil),
                    let name = string(nameOffset), !name.isEmpty {
-                    let v = needed[versionIndex]
+                    let v = neededVersion(versionIndex)
                     facts.copyImports.append(ImportedSymbol(name: name, version: v?.name, library: v?.library,
                                                             weak: binding == 2, type: SymbolType(stType: info & 0xf)))
                 }

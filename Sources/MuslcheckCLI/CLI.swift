@@ -4,11 +4,16 @@ import ArgumentParser
 import Foundation
 
 public struct CommandOutput: Sendable {
-    public var stdout: String
+    /// Standard output in consecutive parts: a large report is written without being joined first.
+    public var stdoutParts: [String]
     public var stderr: String
     public var exitCode: Int32
+    public var stdout: String { stdoutParts.joined() }
     public init(stdout: String = "", stderr: String = "", exitCode: Int32 = 0) {
-        self.stdout = stdout; self.stderr = stderr; self.exitCode = exitCode
+        self.init(stdoutParts: [stdout], stderr: stderr, exitCode: exitCode)
+    }
+    public init(stdoutParts: [String], stderr: String = "", exitCode: Int32 = 0) {
+        self.stdoutParts = stdoutParts; self.stderr = stderr; self.exitCode = exitCode
     }
 }
 
@@ -62,20 +67,22 @@ public enum CLI {
 }
 
 func emit(_ output: CommandOutput) {
-    write(output.stdout, to: 1)
+    for part in output.stdoutParts { write(part, to: 1) }
     write(output.stderr, to: 2)
 }
 
-/// Writes without copying the text again (reports can be many megabytes).
-private func write(_ text: String, to fd: Int32) {
+/// Writes without copying the text again (reports can be many megabytes); false when the write failed.
+@discardableResult
+private func write(_ text: String, to fd: Int32) -> Bool {
     var text = text
-    text.withUTF8 { bytes in
+    return text.withUTF8 { bytes -> Bool in
         var offset = 0
         while offset < bytes.count, let base = bytes.baseAddress {
             let n = Foundation.write(fd, base + offset, bytes.count - offset)
-            if n <= 0 { if errno == EINTR { continue } else { return } }
+            if n <= 0 { if n < 0 && errno == EINTR { continue } else { return false } }
             offset += n
         }
+        return true
     }
 }
 
@@ -101,9 +108,18 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Writes `text` to `--output FILE` when given, else returns it for stdout.
 func deliver(_ text: String, to file: String?) throws -> String {
-    guard let file else { return text }
-    do { try Data(text.utf8).write(to: URL(fileURLWithPath: file)) } catch {
-        throw UsageError(description: "cannot write \(file): \(error.localizedDescription)")
+    try deliver([text], to: file).joined()
+}
+
+/// Writes the parts of a report to `--output FILE` when given, else returns them for stdout.
+func deliver(_ parts: [String], to file: String?) throws -> [String] {
+    guard let file else { return parts }
+    guard FileManager.default.createFile(atPath: file, contents: nil), let handle = FileHandle(forWritingAtPath: file) else {
+        throw UsageError(description: "cannot write \(file): \(String(cString: strerror(errno)))")
     }
-    return ""
+    defer { try? handle.close() }
+    for part in parts where !write(part, to: handle.fileDescriptor) {
+        throw UsageError(description: "cannot write \(file): \(String(cString: strerror(errno)))")
+    }
+    return []
 }

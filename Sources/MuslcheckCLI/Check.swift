@@ -258,21 +258,25 @@ struct Check: OutputCommand {
         let tool = CheckReport.Tool(version: toolVersion)
         let run = RunReport(tool: tool, target: target, results: listed.map(\.result), summary: summary, gate: gateResult,
                             failing: listed.map(\.failsGate))
-        var stdout = ""
+        var stdout: [String] = []
         for (i, format) in formats.enumerated() {
             let text: String
             switch format {
+            case .json:
+                // Written in parts: the fragments are not joined into one string first.
+                stdout += try deliver(try CheckReport.jsonParts(tool: tool, target: target, results: listed.map(\.json), summary: summary, gate: gateResult),
+                                      to: i < outputs.count ? outputs[i] : nil)
+                continue
             case .text:
                 // Summary first when there is more than one file; the gate's word last, where a terminal ends.
                 let head = listed.count > 1 ? CheckText.footer(summary, gate: CheckReport.Gate(failOn: gate.rawValue, failed: false)).dropFirst() + "\n" : ""
                 text = CheckText.header(target) + head + listed.map(\.text).joined() + CheckText.footer(summary, gate: gateResult)
-            case .json: text = try CheckReport.json(tool: tool, target: target, results: listed.map(\.json), summary: summary, gate: gateResult)
             case .sarif: text = try SARIF.render(run, kb: kb)
             case .junit: text = JUnit.render(run)
             case .markdown: text = Markdown.render(run)
             case .html: text = HTML.render(run)
             }
-            stdout += try deliver(text, to: i < outputs.count ? outputs[i] : nil)
+            stdout += try deliver([text], to: i < outputs.count ? outputs[i] : nil)
         }
         if let writeBaseline {
             let entries = listed.compactMap { j -> Baseline.Entry? in
@@ -286,7 +290,7 @@ struct Check: OutputCommand {
             }
         }
         let status = failed ? ExitStatus.gateFailed : summary.errors > 0 ? ExitStatus.inputError : ExitStatus.ok
-        return CommandOutput(stdout: stdout, exitCode: status)
+        return CommandOutput(stdoutParts: stdout, exitCode: status)
     }
 
     /// One file judged on its own, with the paths of the libraries it loads (transitively).

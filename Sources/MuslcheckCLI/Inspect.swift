@@ -48,8 +48,8 @@ struct Inspect: OutputCommand {
             }
         }
         let files = rendered.flatMap { $0 }
-        let text = json ? InspectReport.json(files: files.map(\.text)) : files.map(\.text).joined()
+        let parts = json ? InspectReport.jsonParts(files: files.map(\.text)) : files.map(\.text)
         let failed = files.contains { $0.failed }
-        return CommandOutput(stdout: try deliver(text, to: output), exitCode: failed ? ExitStatus.inputError : ExitStatus.ok)
+        return CommandOutput(stdoutParts: try deliver(parts, to: output), exitCode: failed ? ExitStatus.inputError : ExitStatus.ok)
     }
 }

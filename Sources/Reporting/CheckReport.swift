@@ -134,7 +134,11 @@ public struct CheckReport: Sendable {
 
     /// The version-1 document from per-file fragments (`JSON.fragment(result, indent: 2)`), in order.
     public static func json(tool: Tool, target: Target, results: [String], summary: CheckSummary, gate: Gate) throws -> String {
-        JSON.document([
+        try jsonParts(tool: tool, target: target, results: results, summary: summary, gate: gate).joined()
+    }
+
+    public static func jsonParts(tool: Tool, target: Target, results: [String], summary: CheckSummary, gate: Gate) throws -> [String] {
+        JSON.documentParts([
             ("schemaVersion", .value("1")),
             ("tool", .value(try JSON.fragment(tool, indent: 1))),
             ("target", .value(try JSON.fragment(target, indent: 1))),

@@ -77,8 +77,10 @@ public struct InspectedFile: Encodable, Sendable {
 
 public enum InspectReport {
     /// The version-1 document from per-file fragments (`JSON.fragment(file, indent: 2)`), in order.
-    public static func json(files: [String]) -> String {
-        JSON.document([("schemaVersion", .value("1")), ("files", .elements(files))])
+    public static func json(files: [String]) -> String { jsonParts(files: files).joined() }
+
+    public static func jsonParts(files: [String]) -> [String] {
+        JSON.documentParts([("schemaVersion", .value("1")), ("files", .elements(files))])
     }
 }
 
@@ -155,5 +157,64 @@ public enum InspectText {
         }
         if length > 0 { out += "\n" }
         return out
+    }
+}
+
+/// The same object `encode(to:)` writes, without the Codable machinery: in a large inspect run the
+/// generic path (a dynamic cast per field) cost as much as all the imports. The goldens pin the equality.
+extension InspectedFile: FastJSON {
+    func writeJSON(_ w: JSONWriter, depth: Int) {
+        let d = w.open(object: true, depth: depth)
+        func string(_ key: String, _ value: String?) {
+            w.element(depth: d, key: key, scalar: true)
+            if let value { w.string(value) } else { w.scalar("null") }
+        }
+        func number(_ key: String, _ value: String) { w.element(depth: d, key: key, scalar: true); w.scalar(value) }
+        func strings(_ key: String, _ list: [String]) {
+            w.element(depth: d, key: key, scalar: false)
+            let inner = w.open(object: false, depth: d)
+            for s in list { w.element(depth: inner, key: nil, scalar: true); w.string(s) }
+        }
+        func other<T: Encodable>(_ key: String, _ value: T) {
+            w.element(depth: d, key: key, scalar: false)
+            try? w.value(value, depth: d)
+        }
+        string("path", path)
+        string("status", status)
+        if let error { string("error", error) }
+        guard let f = facts else { return }
+        string("class", f.is64 ? "ELF64" : "ELF32")
+        string("endianness", f.bigEndian ? "big" : "little")
+        string("machine", f.arch)
+        number("machineCode", String(f.machine.rawValue))
+        string("type", f.type.name)
+        number("osabi", String(f.osABI))
+        number("entry", String(f.entry))
+        string("interpreter", f.interpreter)
+        string("soname", f.soname)
+        strings("needed", f.needed)
+        strings("rpath", f.rpath)
+        strings("runpath", f.runpath)
+        other("linkage", f.linkage)
+        number("bindNow", f.bindNow ? "true" : "false")
+        number("pie", f.pie ? "true" : "false")
+        w.element(depth: d, key: "imports", scalar: false); f.imports.writeJSON(w, depth: d)
+        w.element(depth: d, key: "copyImports", scalar: false); f.copyImports.writeJSON(w, depth: d)
+        other("versionRequirements", f.versionRequirements.map {
+            Requirement(library: $0.library, versions: $0.versions.map(\.name), weakVersions: $0.versions.filter(\.weak).map(\.name))
+        })
+        strings("versionDefinitions", f.versionDefinitions)
+        number("exportCount", String(f.exportCount))
+        if let exports = f.exports { other("exports", exports) }
+        other("abiTag", f.abiTag)
+        string("buildId", f.buildID)
+        string("goBuildId", f.goBuildID)
+        strings("comments", f.comments)
+        other("goBuildInfo", f.goBuildInfo)
+        strings("goUses", f.goUses)
+        number("irelative", f.hasIRelative ? "true" : "false")
+        number("tls", f.hasTLS ? "true" : "false")
+        other("stack", f.stackFlags.map { Stack(flags: permissions($0), size: f.stackSize ?? 0) })
+        other("gaps", f.gaps)
     }
 }

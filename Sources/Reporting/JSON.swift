@@ -33,34 +33,32 @@ public enum JSON {
     }
 
     public static func document(_ fields: [(String, Field)]) -> String {
-        var size = 16
-        for (key, field) in fields {
-            switch field {
-            case .value(let text): size += key.utf8.count + text.utf8.count + 8
-            case .elements(let items): size += key.utf8.count + 16 + items.reduce(0) { $0 + $1.utf8.count + 6 }
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(size)  // one allocation for what may be many megabytes
-        out.append(UInt8(ascii: "{"))
+        documentParts(fields).joined()
+    }
+
+    /// The same document as consecutive parts, for writing out without first joining what may be many
+    /// megabytes into one string.
+    public static func documentParts(_ fields: [(String, Field)]) -> [String] {
+        var parts: [String] = ["{"]
+        var glue = ""  // literal text between fragments, flushed as one part
         for (i, (key, field)) in fields.enumerated() {
-            out.append(contentsOf: (i == 0 ? "\n  " : ",\n  ").utf8)
-            quote(key, into: &out)
-            out.append(contentsOf: ": ".utf8)
+            glue += (i == 0 ? "\n  " : ",\n  ") + quoted(key) + ": "
             switch field {
-            case .value(let text): out.append(contentsOf: text.utf8)
+            case .value(let text): glue += text
             case .elements(let items):
-                if items.isEmpty { out.append(contentsOf: "[]".utf8); continue }
-                out.append(contentsOf: "[\n    ".utf8)
+                if items.isEmpty { glue += "[]"; continue }
+                glue += "[\n    "
                 for (j, item) in items.enumerated() {
-                    if j > 0 { out.append(contentsOf: ",\n    ".utf8) }
-                    out.append(contentsOf: item.utf8)
+                    if j > 0 { glue += ",\n    " }
+                    parts.append(glue)
+                    parts.append(item)  // not joined to the glue: that would copy every fragment once more
+                    glue = ""
                 }
-                out.append(contentsOf: "\n  ]".utf8)
+                glue += "\n  ]"
             }
         }
-        out.append(contentsOf: "\n}\n".utf8)
-        return String(decoding: out, as: UTF8.self)
+        parts.append(glue + "\n}\n")
+        return parts
     }
 
     static func quoted(_ text: String) -> String {
