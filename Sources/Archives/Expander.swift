@@ -63,6 +63,18 @@ public enum Archives {
         return e.result
     }
 
+    /// Whether a member whose first bytes `peek(n)` decompresses may be an ELF file or an archive. 262 bytes
+    /// settle it for all but a tar without ustar magic (the decoding cost grows with the bytes asked for,
+    /// and most members of a large jar are class files); true when the bytes cannot be decoded, so that
+    /// the reader reports the damage.
+    static func worthReading(_ peek: (Int) -> [UInt8]?) -> Bool {
+        guard let head = peek(262) else { return true }
+        if isELF(head) || kind(head) != nil { return true }
+        guard Tar.couldBeHeader(head) else { return false }
+        guard let full = peek(512) else { return true }
+        return kind(full) != nil
+    }
+
     /// Whether a compressed stream holds an ELF file or an archive, told from its first 512 decompressed
     /// bytes; nil when `bytes` (perhaps only the start of a file) do not say, or are damaged.
     public static func holdsCandidate(_ kind: ArchiveKind, _ bytes: ArraySlice<UInt8>) -> Bool? {
@@ -126,7 +138,7 @@ struct Expander {
         var wanted = Set<Int>()
         let inflater = DeflateHeads()
         for (index, member) in directory.enumerated() where !member.isDirectory {
-            if let head = ZipCheck.head(bytes, member, count: 512, inflater: inflater), !isELF(head), Archives.kind(head) == nil {
+            if !Archives.worthReading({ ZipCheck.head(bytes, member, count: $0, inflater: inflater) }) {
                 result.otherFiles += 1
                 entries += 1
             } else {

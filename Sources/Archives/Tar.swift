@@ -81,6 +81,18 @@ enum Tar {
         String(decoding: s.prefix { $0 != 0 }, as: UTF8.self)
     }
 
+    /// Whether the first 262 bytes of something (ustar's magic ends there) leave it possible that it is a
+    /// tar header, so that the other 250 need decompressing: the magic is there, or the checksum field
+    /// holds a value the 512-byte sum could still reach. Exact: never false for a header `looksLikeTar` takes.
+    static func couldBeHeader(_ b: [UInt8]) -> Bool {
+        guard b.count >= 262, b[0] != 0 else { return false }
+        if b[257..<262].elementsEqual("ustar".utf8) { return true }
+        guard let stored = octal(b[148..<156]) else { return false }
+        var partial = 0
+        for i in 0..<262 { partial += (148..<156).contains(i) ? 32 : Int(b[i]) }
+        return stored >= partial && stored <= partial + 250 * 255
+    }
+
     static func octal(_ s: ArraySlice<UInt8>) -> Int? {
         let text = s.prefix { $0 != 0 && $0 != UInt8(ascii: " ") }.drop { $0 == UInt8(ascii: " ") }
         if text.isEmpty { return 0 }

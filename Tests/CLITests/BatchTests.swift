@@ -2,7 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import Archives
+@testable import Archives
 import MuslcheckCLI
 import Testing
 import TestSupport
@@ -235,6 +235,40 @@ func run(_ tool: String, _ args: [String], in dir: URL) throws {
                                              dir.appendingPathComponent("ls.1.\(ext)").path, dir.appendingPathComponent("hello.\(ext)").path))
             #expect(list.contains { ($0["path"] as? String)?.hasSuffix("/hello.\(ext)") == true && $0["verdict"] as? String == "runs" }, "\(ext)")
             #expect(list.filter { ($0["path"] as? String)?.contains("ls.1.\(ext)") == true }.map { $0["status"] as? String } == ["skipped"], "\(ext)")
+        }
+    }
+}
+
+extension CompressedPeek {
+    /// Zip members are judged by their first 262 bytes; a tar without ustar magic (v7) needs all 512,
+    /// and must still be found inside a zip.
+    @Test func tarsInsideZipsAreFoundWhateverTheirFormat() throws {
+        let dir = try scratch("peek-tar")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("t"), withIntermediateDirectories: true)
+        try fixture("hello-musl").write(to: dir.appendingPathComponent("t/hello"))
+        var members: [(String, Data)] = []
+        for format in ["v7", "ustar", "gnu"] {
+            try run("/usr/bin/tar", ["--format=\(format)", "-cf", "\(format).tar", "-C", "t", "hello"], in: dir)
+            let tar = try Data(contentsOf: dir.appendingPathComponent("\(format).tar"))
+            #expect(Tar.looksLikeTar([UInt8](tar)) && Tar.couldBeHeader([UInt8](tar.prefix(262))), "\(format)")
+            members.append(("\(format).tar", tar))
+        }
+        try zip(dir.appendingPathComponent("tars.zip"), members)
+        let list = try results(muslcheck("check", "--format", "json", dir.appendingPathComponent("tars.zip").path))
+        for format in ["v7", "ustar", "gnu"] {
+            #expect(list.contains { ($0["path"] as? String)?.hasSuffix("tars.zip!/\(format).tar!/hello") == true && $0["verdict"] as? String == "runs" }, "\(format)")
+        }
+        // Exact: any block the full check takes as a tar header passes the 262-byte test.
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            var block = [UInt8](repeating: 0, count: 512)
+            for i in 0..<512 where Bool.random(using: &rng) { block[i] = UInt8.random(in: 1...255, using: &rng) }
+            block[0] = UInt8.random(in: 1...255, using: &rng)
+            let sum = (0..<512).reduce(0) { $0 + ((148..<156).contains($1) ? 32 : Int(block[$1])) }
+            let field = Array(String(sum, radix: 8).utf8)
+            for i in 148..<156 { block[i] = i - 148 < field.count ? field[i - 148] : 0 }
+            if Tar.looksLikeTar(block) { #expect(Tar.couldBeHeader(Array(block.prefix(262)))) }
         }
     }
 }
