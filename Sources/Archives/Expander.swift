@@ -75,11 +75,18 @@ public enum Archives {
         return kind(full) != nil
     }
 
-    /// Whether a compressed stream holds an ELF file or an archive, told from its first 512 decompressed
-    /// bytes; nil when `bytes` (perhaps only the start of a file) do not say, or are damaged.
+    /// Whether a compressed stream holds an ELF file or an archive, told from its first decompressed bytes
+    /// as `worthReading` does; nil when `bytes` (perhaps only the start of a file) do not say, or are damaged.
     public static func holdsCandidate(_ kind: ArchiveKind, _ bytes: ArraySlice<UInt8>) -> Bool? {
-        guard let (inner, ended) = Decompress.peek(kind, bytes, count: 512), inner.count == 512 || ended else { return nil }
-        return isELF(inner) || Archives.kind(inner) != nil
+        var undecided = false
+        let answer = worthReading { count in
+            guard let (inner, ended) = Decompress.peek(kind, bytes, count: count), inner.count == count || ended else {
+                undecided = true
+                return nil
+            }
+            return inner
+        }
+        return undecided ? nil : answer
     }
 
     public static func isImageLayout(directory: String) -> Bool {

@@ -133,7 +133,7 @@ public enum Walker {
         for name in undecodable.sorted() {
             items.append(ScanItem(path: prefix + name, kind: .unreadable("file name is not valid UTF-8; not read"), explicit: false))
         }
-        entries.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        entries.sort { bytewiseLess($0.name, $1.name) }
         // Without following links no directory is reached twice, so the subtrees near the top are walked
         // on all cores, each into its own lists, and joined in name order.
         var subtrees: [String: WalkResult] = [:]
@@ -195,6 +195,19 @@ public enum Walker {
                     items.append(ScanItem(path: path, kind: .file, explicit: false))
                 }
             default: continue  // FIFOs, sockets and devices are never opened
+            }
+        }
+    }
+
+    /// Byte order of the UTF-8 names, by memcmp: the generic `lexicographicallyPrecedes` was a tenth of
+    /// a walk over many small files.
+    static func bytewiseLess(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard let xb = x.baseAddress, let yb = y.baseAddress else { return x.count < y.count }
+                let order = memcmp(xb, yb, Swift.min(x.count, y.count))
+                return order != 0 ? order < 0 : x.count < y.count
             }
         }
     }
