@@ -33,12 +33,13 @@ public enum Scanner {
         guard item.kind == .file else { return [read(item, options: options)] }
         var head: [UInt8] = []
         var identity: FileIdentity?
-        let file = ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options, head: &head, identity: &identity),
+        var file = ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options, head: &head, identity: &identity,
+                                                                  walkedAsRegular: true),
                                identity: identity)
         guard case .notELF = file.result, let kind = Archives.kind(head) else { return [file] }
         // A compressed document (a man page) is told from the first bytes already read, without reading it all.
         if Archives.holdsCandidate(kind, head[...]) == false { return [file] }
-        guard let bytes = readAll(item.path, limit: limits.maxMemberBytes) else {
+        guard let bytes = readAll(item.path, limit: limits.maxMemberBytes, identity: &file.identity) else {
             return [ScannedFile(item: item, result: .failed("archive larger than the \(limits.maxMemberBytes)-byte limit; not opened"))]
         }
         let expansion = Archives.expand(name: item.path, bytes: bytes, limits: limits)
@@ -51,12 +52,14 @@ public enum Scanner {
             + e.problems.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false), result: .failed($0.message)) }
     }
 
-    static func readAll(_ path: String, limit: Int) -> [UInt8]? {
+    /// The whole file, when it is a regular file within `limit` bytes; its identity when it has hard links.
+    static func readAll(_ path: String, limit: Int, identity: inout FileIdentity?) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) <= limit else { return nil }
+        if st.st_nlink > 1 { identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) }
         let size = Int(st.st_size)
         var buffer = [UInt8](repeating: 0, count: size)
         var done = 0
