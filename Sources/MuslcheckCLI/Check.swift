@@ -184,29 +184,31 @@ struct Check: OutputCommand {
         }
         progress.finish()
         // Hard links: the first path's results again, under each further path (its own reading is dropped).
-        var firstPath: [FileIdentity: String] = [:]
-        let sameAs: [String?] = zip(items, perItem).map { item, result in
-            if let first = item.sameAs { return first }
-            guard let id = result.2 else { return nil }
-            if let first = firstPath[id] { return first }
-            firstPath[id] = item.path
-            return nil
-        }
-        let linkedTo = Set(sameAs.compactMap { $0 })
-        var byPath: [String: ([Own], Int, FileIdentity?)] = [:]
-        for (i, item) in items.enumerated() where sameAs[i] == nil && linkedTo.contains(item.path) {
-            byPath[item.path] = perItem[i]
+        // By index: hashing every path of a large tree here was a serial cost.
+        var firstIndex: [FileIdentity: Int] = [:]
+        var indexOfPath: [String: Int]?  // only when the walk itself named links (links followed)
+        var sameAs = [Int?](repeating: nil, count: items.count)
+        for i in items.indices {
+            if let first = items[i].sameAs {
+                if indexOfPath == nil {
+                    indexOfPath = Dictionary(items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
+                }
+                sameAs[i] = indexOfPath?[first]
+            } else if let id = perItem[i].2 {
+                if let first = firstIndex[id] { sameAs[i] = first } else { firstIndex[id] = i }
+            }
         }
         var own: [Own] = []
         var walkedSkips = 0
-        for (i, (item, result)) in zip(items, perItem).enumerated() {
-            guard let first = sameAs[i], let original = byPath[first] else {
-                own += result.0; walkedSkips += result.1; continue
+        for i in items.indices {
+            guard let f = sameAs[i] else {
+                own += perItem[i].0; walkedSkips += perItem[i].1; continue
             }
+            let first = items[f].path, original = perItem[f]
             walkedSkips += original.1
             own += original.0.map { o in
                 var copy = o
-                copy.result.path = item.path + String(o.result.path.dropFirst(first.count))
+                copy.result.path = items[i].path + String(o.result.path.dropFirst(first.count))
                 copy.result.sameAs = o.result.path
                 return copy
             }
