@@ -1,6 +1,7 @@
 // gzip, xz and zstd streams decompressed in memory through the reference C libraries, each with a cap
 // on the output so that a small bomb cannot exhaust memory.
 import CCompression
+import ELF
 
 public struct ArchiveError: Error, CustomStringConvertible, Sendable {
     public var description: String
@@ -11,11 +12,11 @@ enum Decompress {
     static let chunk = 1 << 16
 
     /// The decompressed bytes of a gzip, xz or zstd stream; nil for any other kind.
-    static func stream(_ kind: ArchiveKind, _ input: [UInt8], limit: Int) throws -> [UInt8]? {
+    static func stream(_ kind: ArchiveKind, _ input: [UInt8], limit: Int, deadline: Deadline? = nil) throws -> [UInt8]? {
         switch kind {
-        case .gzip: return try gzip(input, limit: limit)
-        case .xz: return try xz(input, limit: limit)
-        case .zstd: return try zstd(input, limit: limit)
+        case .gzip: return try gzip(input, limit: limit, deadline: deadline)
+        case .xz: return try xz(input, limit: limit, deadline: deadline)
+        case .zstd: return try zstd(input, limit: limit, deadline: deadline)
         case .zip, .tar, .ar: return nil
         }
     }
@@ -83,7 +84,7 @@ enum Decompress {
     }
 
     /// gzip (every concatenated member: Alpine .apk files are several gzip streams back to back).
-    static func gzip(_ input: [UInt8], limit: Int) throws -> [UInt8] {
+    static func gzip(_ input: [UInt8], limit: Int, deadline: Deadline? = nil) throws -> [UInt8] {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw ArchiveError("zlib: cannot start inflating")
@@ -104,6 +105,7 @@ enum Decompress {
                 let produced = chunk - Int(stream.avail_out)
                 output.append(contentsOf: buffer[0..<produced])
                 if output.count > limit { throw ArchiveError("gzip stream expands past the \(limit)-byte limit") }
+                if let deadline, output.count & 0xFFFFF < chunk, deadline.passed { throw ArchiveError(deadline.message) }
                 if status == Z_STREAM_END {
                     // Another gzip member may follow; trailing zero padding ends the file.
                     if stream.avail_in == 0 || UnsafeBufferPointer(start: stream.next_in, count: Int(stream.avail_in)).allSatisfy({ $0 == 0 }) { return }
@@ -119,7 +121,7 @@ enum Decompress {
         return output
     }
 
-    static func xz(_ input: [UInt8], limit: Int) throws -> [UInt8] {
+    static func xz(_ input: [UInt8], limit: Int, deadline: Deadline? = nil) throws -> [UInt8] {
         var stream = lzma_stream()
         guard lzma_stream_decoder(&stream, UInt64(max(limit, 1 << 26)) * 2, 0x08 /* LZMA_CONCATENATED */) == LZMA_OK else {
             throw ArchiveError("liblzma: cannot start decoding")
@@ -141,6 +143,7 @@ enum Decompress {
                 let produced = chunk - stream.avail_out
                 output.append(contentsOf: buffer[0..<produced])
                 if output.count > limit { throw ArchiveError("xz stream expands past the \(limit)-byte limit") }
+                if let deadline, output.count & 0xFFFFF < chunk, deadline.passed { throw ArchiveError(deadline.message) }
                 if status == LZMA_STREAM_END { return }
                 guard status == LZMA_OK else { throw ArchiveError("xz data is damaged (liblzma status \(status.rawValue)) after \(output.count) bytes") }
             }
@@ -148,7 +151,7 @@ enum Decompress {
         return output
     }
 
-    static func zstd(_ input: [UInt8], limit: Int) throws -> [UInt8] {
+    static func zstd(_ input: [UInt8], limit: Int, deadline: Deadline? = nil) throws -> [UInt8] {
         guard let stream = ZSTD_createDStream() else { throw ArchiveError("libzstd: cannot start decoding") }
         defer { ZSTD_freeDStream(stream) }
         var output: [UInt8] = []
@@ -168,6 +171,7 @@ enum Decompress {
                 }
                 output.append(contentsOf: buffer[0..<produced])
                 if output.count > limit { throw ArchiveError("zstd stream expands past the \(limit)-byte limit") }
+                if let deadline, output.count & 0xFFFFF < chunk, deadline.passed { throw ArchiveError(deadline.message) }
                 if inb.pos == inb.size && produced < chunk {
                     if status != 0 { throw ArchiveError("zstd stream is truncated after \(output.count) bytes") }
                     return

@@ -1,5 +1,6 @@
 // Opens archives in memory, recognised by content, nested to a bounded depth, and hands back the ELF
 // files inside, named outer!/inner/path. Every limit that is reached is reported, never silently skipped.
+import ELF
 import Foundation
 import ZIPFoundation
 
@@ -8,6 +9,9 @@ public struct ArchiveLimits: Sendable {
     public var maxMemberBytes = 256 << 20
     public var maxTotalBytes = 1 << 30
     public var maxEntries = 200_000
+    /// Time for one input, archive and members together (set per input by the scanner).
+    public var maxSeconds = 60.0
+    public var deadline: Deadline?
     public init() {}
 }
 
@@ -106,7 +110,20 @@ struct Expander {
 
     /// `container`: the bytes are known to be an archive (the top level); members that are neither ELF
     /// nor archives are counted.
+    /// Set once the deadline has passed: reported once, and nothing more is opened.
+    var stopped = false
+
+    /// Whether the deadline has passed (reported against `name` the first time).
+    mutating func timeUp(_ name: String) -> Bool {
+        if stopped { return true }
+        guard let deadline = limits.deadline, deadline.passed else { return false }
+        stopped = true
+        problem(name, deadline.message)
+        return true
+    }
+
     mutating func visit(name: String, bytes: [UInt8], depth: Int, container: Bool = false) {
+        if timeUp(name) { return }
         if isELF(bytes) { result.members.append(ArchiveMember(path: name, bytes: bytes)); return }
         guard let kind = Archives.kind(bytes) else { if !container { result.otherFiles += 1 }; return }
         guard depth < limits.maxDepth else { problem(name, "archive nested more than \(limits.maxDepth) levels deep; not opened"); return }
@@ -116,7 +133,7 @@ struct Expander {
             case .gzip, .xz, .zstd:
                 // Most compressed files are documents (man pages, changelogs): look at the start first.
                 if Archives.holdsCandidate(kind, bytes[...]) == false { result.otherFiles += 1; return }
-                let inner = try Decompress.stream(kind, bytes, limit: budget) ?? bytes
+                let inner = try Decompress.stream(kind, bytes, limit: budget, deadline: limits.deadline) ?? bytes
                 total += inner.count
                 visit(name: name, bytes: inner, depth: depth + 1)  // the same file, uncompressed
             case .tar:
@@ -145,6 +162,7 @@ struct Expander {
         var wanted = Set<Int>()
         let inflater = DeflateHeads()
         for (index, member) in directory.enumerated() where !member.isDirectory {
+            if index & 0xFF == 0, timeUp(name) { return }
             if !Archives.worthReading({ ZipCheck.head(bytes, member, count: $0, inflater: inflater) }) {
                 result.otherFiles += 1
                 entries += 1
@@ -173,8 +191,10 @@ struct Expander {
             let cap = min(limits.maxMemberBytes, budget - used)
             do {
                 // The declared size may lie (a zip bomb): count what really comes out.
+                let deadline = limits.deadline
                 _ = try archive.extract(entry, skipCRC32: true) { chunk in
                     if data.count + chunk.count > cap { throw ArchiveError("expands past the \(cap)-byte limit") }
+                    if let deadline, deadline.passed { throw ArchiveError(deadline.message) }
                     data.append(contentsOf: chunk)
                 }
             } catch let error as ArchiveError {
@@ -218,7 +238,9 @@ struct Expander {
         for layer in layers {
             guard let raw = blob(layer) else { problem(name + "!/" + layer, "layer missing or over the size limit"); continue }
             do {
-                let bytes = try Archives.kind(raw).flatMap { try Decompress.stream($0, raw, limit: min(limits.maxMemberBytes, limits.maxTotalBytes - total)) } ?? raw
+                let bytes = try Archives.kind(raw).flatMap {
+                    try Decompress.stream($0, raw, limit: min(limits.maxMemberBytes, limits.maxTotalBytes - total), deadline: limits.deadline)
+                } ?? raw
                 total += bytes.count
                 let list = try Tar.entries(bytes, maxEntries: limits.maxEntries - entries)
                 entries += list.count

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 // The facts one ELF file gives about how it will load: plain values, safe to pass between threads.
 
 /// ELF e_machine: an open set. Unknown values survive as their number.
@@ -239,9 +244,41 @@ public struct ReadOptions: Sendable {
     /// With `exportNames`: keep only these names. Checked on the raw bytes, so the other names of a large
     /// library cost no allocation.
     public var exportFilter: NameFilter?
-    public init(exportNames: Bool = false, exportFilter: NameFilter? = nil) {
-        self.exportNames = exportNames; self.exportFilter = exportFilter
+    /// When reading must stop: the file is then an error, never a partial read taken as complete.
+    public var deadline: Deadline?
+    public init(exportNames: Bool = false, exportFilter: NameFilter? = nil, deadline: Deadline? = nil) {
+        self.exportNames = exportNames; self.exportFilter = exportFilter; self.deadline = deadline
     }
+}
+
+/// A time limit on the work for one input (a pathological file must not hold up a batch). Loops over
+/// file-controlled counts ask `passed` now and then; the clock is the monotonic one.
+public struct Deadline: Sendable {
+    public let seconds: Double
+    let end: UInt64
+
+    public init(seconds: Double) {
+        self.seconds = seconds
+        end = Self.now() &+ UInt64(max(0, min(seconds, 1e9)) * 1e9)
+    }
+
+    public var passed: Bool { Self.now() >= end }
+
+    /// The error text for a file whose reading was stopped.
+    public var message: String {
+        "stopped after \(seconds.formatted) s (--max-seconds-per-file): too much work for one file; not judged"
+    }
+
+    static func now() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
+    }
+}
+
+extension Double {
+    /// 60 rather than 60.0; fractions as given.
+    var formatted: String { self == rounded() && abs(self) < 1e15 ? String(Int(self)) : String(self) }
 }
 
 /// A set of symbol names tested against raw bytes by hash, confirmed by comparing the name.

@@ -78,7 +78,19 @@ struct FactsDecoder {
     func decode() -> ReadResult {
         var decoder = self
         decoder.run()
+        if decoder.stopped, let deadline = options.deadline { return .failed(deadline.message) }
         return .elf(decoder.facts)
+    }
+
+    /// Set when the deadline passed inside a loop: the facts are then incomplete and must not be used.
+    var stopped = false
+
+    /// Asked every 4096 rounds of a loop over file-controlled counts.
+    mutating func timeUp(_ round: Int) -> Bool {
+        if stopped { return true }
+        guard round & 0xFFF == 0, let deadline = options.deadline, deadline.passed else { return false }
+        stopped = true
+        return true
     }
 
     private var is64: Bool { layout.is64 }
@@ -150,7 +162,7 @@ struct FactsDecoder {
     /// Whether `marker` occurs in `within` (default: the whole file). The scan jumps between occurrences of
     /// the marker's rarest-looking byte ('/', '_', '.' or a capital), not its first letter: in the large Go
     /// files searched here a common first letter made this the costliest step of reading.
-    private func contains(_ marker: String, within: Region? = nil) -> Bool {
+    private mutating func contains(_ marker: String, within: Region? = nil) -> Bool {
         guard let base = bytes.raw.baseAddress else { return false }
         let r = within ?? Region(offset: 0, size: bytes.count)
         guard r.offset >= 0, r.size >= 0, r.offset <= bytes.count, r.size <= bytes.count - r.offset else { return false }
@@ -159,18 +171,23 @@ struct FactsDecoder {
         let anchor = needle.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "_") }
             ?? needle.firstIndex { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
             ?? needle.firstIndex(of: UInt8(ascii: ".")) ?? 0
-        return needle.withUnsafeBytes { n -> Bool in
-            guard let nb = n.baseAddress else { return false }
-            let end = r.offset + r.size
-            var at = r.offset + anchor
-            let last = end - (needle.count - anchor)  // the last position the anchor byte can take
+        var found = false
+        var round = 0
+        let end = r.offset + r.size
+        var at = r.offset + anchor
+        let last = end - (needle.count - anchor)  // the last position the anchor byte can take
+        needle.withUnsafeBytes { n in
+            guard let nb = n.baseAddress else { return }
             while at <= last, let hit = memchr(base + at, Int32(needle[anchor]), last - at + 1) {
                 let pos = UnsafeRawPointer(hit) - base
-                if memcmp(base + (pos - anchor), nb, needle.count) == 0 { return true }
+                if memcmp(base + (pos - anchor), nb, needle.count) == 0 { found = true; return }
                 at = pos + 1
+                round += 1
+                if round & 0xFFF == 0, options.deadline?.passed == true { return }
             }
-            return false
         }
+        if !found, at <= last, options.deadline?.passed == true { stopped = true }
+        return found
     }
 
     /// Go keeps function names in .gopclntab even when stripped, so a package's use shows as its name.
@@ -448,6 +465,7 @@ struct FactsDecoder {
         var exportCount = 0
         var badNames = 0
         for index in 1..<Swift.max(tables.count, 1) {
+            if timeUp(index) { break }
             let at = tables.symbols.offset + index * e
             let nameOffset: UInt32?, info: UInt8?, shndx: UInt16?
             if is64 {
@@ -632,7 +650,10 @@ struct FactsDecoder {
             let entry = (is64 ? 8 : 4) * (rela ? 3 : 2)
             let infoOffset = is64 ? 8 : 4
             var at = r.offset
+            var round = 0
             while at + entry <= r.end {
+                round += 1
+                if timeUp(round) { break }
                 guard let info = bytes.word(at + infoOffset, is64: is64) else { break }
                 let type = is64 ? UInt32(truncatingIfNeeded: info) : UInt32(info & 0xff)
                 let symbol = Int(is64 ? info >> 32 : info >> 8)

@@ -18,15 +18,21 @@ struct LimitOptions: ParsableArguments {
     var maxTotalBytes = 1 << 30
     @Option(name: .customLong("max-entries"), help: "Most entries read from one archive (default 200000).")
     var maxEntries = 200_000
+    @Option(name: .customLong("max-seconds-per-file"), help: ArgumentHelp(
+        "Time for reading one file, or one archive with everything in it; a file that needs more is reported as an error (default 60).",
+        valueName: "seconds"))
+    var maxSeconds = 60.0
 
     var archiveLimits: ArchiveLimits {
         var l = ArchiveLimits()
         l.maxDepth = maxDepth; l.maxMemberBytes = maxMemberBytes; l.maxTotalBytes = maxTotalBytes; l.maxEntries = maxEntries
+        l.maxSeconds = maxSeconds
         return l
     }
 
     func validate() throws {
         if maxDepth < 0 || maxMemberBytes < 1 || maxTotalBytes < 1 || maxEntries < 1 { throw ValidationError("archive limits must be positive") }
+        if !(maxSeconds > 0) { throw ValidationError("--max-seconds-per-file must be positive") }
     }
 }
 

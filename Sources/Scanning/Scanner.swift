@@ -27,6 +27,11 @@ public enum Scanner {
     /// with a failed entry for each limit reached or damaged part. Archives are read into memory only up
     /// to the limits.
     public static func scan(_ item: ScanItem, options: ReadOptions = ReadOptions(), limits: ArchiveLimits = ArchiveLimits()) -> [ScannedFile] {
+        // One clock for the item: the file, and for an archive everything inside it.
+        let deadline = limits.deadline ?? Deadline(seconds: limits.maxSeconds)
+        var options = options, limits = limits
+        options.deadline = deadline
+        limits.deadline = deadline
         if item.kind == .imageLayout {
             return members(Archives.expandImageLayout(directory: item.path, limits: limits), options: options)
         }

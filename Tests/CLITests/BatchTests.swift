@@ -273,6 +273,53 @@ extension CompressedPeek {
     }
 }
 
+@Suite struct PathologicalInputs {
+    /// A copy of a fixture whose .dynsym section is pointed at `count` zeroed entries appended to the file.
+    func manySymbols(_ count: Int) throws -> Data {
+        var bytes = [UInt8](try fixture("hello-glibc"))
+        func u(_ at: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+        func put(_ at: Int, _ value: Int) { for i in 0..<8 { bytes[at + i] = UInt8((value >> (8 * i)) & 0xFF) } }
+        let shoff = u(0x28, 8), shentsize = u(0x3A, 2), shnum = u(0x3C, 2)
+        let table = bytes.count
+        bytes += [UInt8](repeating: 0, count: count * 24)
+        for i in 0..<shnum where u(shoff + i * shentsize + 4, 4) == 11 /* SHT_DYNSYM */ {
+            put(shoff + i * shentsize + 0x18, table)
+            put(shoff + i * shentsize + 0x20, count * 24)
+        }
+        return Data(bytes)
+    }
+
+    /// Per-file time cap: a file that needs more is an error (exit 2), never a partial read taken as a pass;
+    /// huge and sparse files are refused before anything is mapped.
+    @Test func pathologicalFilesAreStoppedAndReported() throws {
+        let dir = try scratch("pathological")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let symbols = dir.appendingPathComponent("million-symbols")
+        try manySymbols(1 << 20).write(to: symbols)
+        let capped = muslcheck("check", "--format", "json", "--max-seconds-per-file", "0.000001", symbols.path)
+        #expect(capped.exitCode == 2)
+        #expect(try results(capped).first?["error"] as? String == "stopped after 1e-06 s (--max-seconds-per-file): too much work for one file; not judged")
+        let uncapped = muslcheck("check", "--format", "json", "--fail-on", "never", symbols.path)
+        #expect(try results(uncapped).first?["status"] as? String == "assessed")  // the cap, not the file, stopped it
+        // An archive with many members: the same clock covers the archive and everything in it.
+        try zip(dir.appendingPathComponent("many.zip"), (0..<3000).map { ("m\($0).txt", Data("text \($0)".utf8)) })
+        let archive = muslcheck("check", "--format", "json", "--max-seconds-per-file", "0.000001", dir.appendingPathComponent("many.zip").path)
+        #expect(archive.exitCode == 2)
+        #expect(try results(archive).contains { ($0["error"] as? String)?.contains("--max-seconds-per-file") == true })
+        // 10 GB sparse files: an ELF header, then a gzip header; neither is mapped or read whole.
+        for (name, head) in [("sparse-elf", [UInt8](try fixture("hello-glibc").prefix(64))), ("sparse.gz", [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3])] {
+            let url = dir.appendingPathComponent(name)
+            try Data(head).write(to: url)
+            let fd = open(url.path, O_WRONLY)
+            #expect(fd >= 0 && ftruncate(fd, 10 << 30) == 0)
+            close(fd)
+            let out = muslcheck("check", "--format", "json", url.path)
+            #expect(out.exitCode == 2, "\(name)")
+            #expect(try results(out).contains { ($0["error"] as? String)?.contains("limit") == true }, "\(name)")
+        }
+    }
+}
+
 @Suite struct ArchiveRegressions {
     /// Every input that ever crashed the archive reader, replayed; damaged zips are reported, not read.
     @Test func fuzzRegressionsStayFixed() throws {
