@@ -62,6 +62,9 @@ struct FactsDecoder {
     // Caps on counts that come from the file.
     static let maxDynamicEntries = 1 << 16
     static let maxSymbols = 1 << 22
+    /// Real programs import a few thousand symbols; past this a file is pathological, and keeping every
+    /// name (4 million took 1.5 GB in one run) is refused rather than truncated.
+    static let maxImports = 1 << 18
     static let maxVersionEntries = 1 << 12
     static let maxNotes = 1 << 10
 
@@ -79,11 +82,16 @@ struct FactsDecoder {
         var decoder = self
         decoder.run()
         if decoder.stopped, let deadline = options.deadline { return .failed(deadline.message) }
+        if decoder.tooManyImports {
+            return .failed("more than \(Self.maxImports) undefined dynamic symbols (a cap against pathological files); not judged")
+        }
         return .elf(decoder.facts)
     }
 
     /// Set when the deadline passed inside a loop: the facts are then incomplete and must not be used.
     var stopped = false
+    /// Set when a file imports more than `maxImports` symbols: refused, never judged on a partial list.
+    var tooManyImports = false
 
     /// Asked every 4096 rounds of a loop over file-controlled counts.
     mutating func timeUp(_ round: Int) -> Bool {
@@ -484,6 +492,7 @@ struct FactsDecoder {
             if shndx == 0 {
                 guard let name = string(nameOffset) else { badNames += 1; continue }
                 if name.isEmpty { continue }
+                guard facts.imports.count < Self.maxImports else { tooManyImports = true; break }
                 var symbol = ImportedSymbol(name: name, weak: binding == 2, type: SymbolType(stType: info & 0xf))
                 if versionIndex > 1, let v = neededVersion(versionIndex) {
                     symbol.version = v.name

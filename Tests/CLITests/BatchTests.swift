@@ -274,15 +274,17 @@ extension CompressedPeek {
 }
 
 @Suite struct PathologicalInputs {
-    /// A copy of a fixture whose .dynsym section is pointed at `count` zeroed entries appended to the file.
-    func manySymbols(_ count: Int) throws -> Data {
+    /// A copy of a fixture whose .dynsym section is pointed at `count` entries appended to the file: zeroed,
+    /// or (`named`) each a copy of the fixture's first import.
+    func manySymbols(_ count: Int, named: Bool = false) throws -> Data {
         var bytes = [UInt8](try fixture("hello-glibc"))
         func u(_ at: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
         func put(_ at: Int, _ value: Int) { for i in 0..<8 { bytes[at + i] = UInt8((value >> (8 * i)) & 0xFF) } }
         let shoff = u(0x28, 8), shentsize = u(0x3A, 2), shnum = u(0x3C, 2)
         let table = bytes.count
-        bytes += [UInt8](repeating: 0, count: count * 24)
         for i in 0..<shnum where u(shoff + i * shentsize + 4, 4) == 11 /* SHT_DYNSYM */ {
+            let first = Array(bytes[(u(shoff + i * shentsize + 0x18, 8) + 24)...].prefix(24))
+            bytes += named ? Array((0..<count).map { _ in first }.joined()) : [UInt8](repeating: 0, count: count * 24)
             put(shoff + i * shentsize + 0x18, table)
             put(shoff + i * shentsize + 0x20, count * 24)
         }
@@ -301,6 +303,12 @@ extension CompressedPeek {
         #expect(try results(capped).first?["error"] as? String == "stopped after 1e-06 s (--max-seconds-per-file): too much work for one file; not judged")
         let uncapped = muslcheck("check", "--format", "json", "--fail-on", "never", symbols.path)
         #expect(try results(uncapped).first?["status"] as? String == "assessed")  // the cap, not the file, stopped it
+        // Memory: more imports than any real program has are refused, not kept (nor cut short).
+        let imports = dir.appendingPathComponent("many-imports")
+        try manySymbols(300_000, named: true).write(to: imports)
+        let refused = muslcheck("check", "--format", "json", imports.path)
+        #expect(refused.exitCode == 2)
+        #expect((try results(refused).first?["error"] as? String)?.hasPrefix("more than 262144 undefined dynamic symbols") == true)
         // An archive with many members: the same clock covers the archive and everything in it.
         try zip(dir.appendingPathComponent("many.zip"), (0..<3000).map { ("m\($0).txt", Data("text \($0)".utf8)) })
         let archive = muslcheck("check", "--format", "json", "--max-seconds-per-file", "0.000001", dir.appendingPathComponent("many.zip").path)
