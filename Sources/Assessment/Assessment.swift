@@ -84,8 +84,12 @@ public struct Assessment: Sendable {
 public struct Dependencies: Sendable {
     /// soname → where it was found, for every library reached (directly or through other libraries).
     public var found: [String: String] = [:]
-    /// Names musl can bind from those libraries (default-version, non-IFUNC exports).
-    public var exports: Set<String> = []
+    /// Names musl can bind from those libraries (default-version, non-IFUNC exports), one set per
+    /// library: shared with the resolver's cache rather than merged into a new set for every binary.
+    public var exportSets: [Set<String>] = []
     public init() {}
+
+    /// Whether a library found for the binary exports `name` for musl to bind.
+    public func exports(_ name: String) -> Bool { exportSets.contains { $0.contains(name) } }
     public static let none = Dependencies()
 }

@@ -47,7 +47,7 @@ public struct Assessor: Sendable {
     public static func isProvidedBySystem(_ soname: String, kb: KnowledgeBase) -> Bool {
         switch kb.library(soname)?.kind {
         case .muslSelf?, .compat?, .glibcOnly?: return true
-        default: return soname.hasPrefix("ld-linux") || soname.hasPrefix("ld-musl") || kb.loaders.values.contains { $0.gcompatSoname == soname }
+        default: return soname.hasPrefix("ld-linux") || soname.hasPrefix("ld-musl") || kb.gcompatSonames.contains(soname)
         }
     }
 
@@ -275,7 +275,7 @@ public struct Assessor: Sendable {
                 }
             }
             else { isLibc = dependsOnLibc && (kb.glibc[symbol.name] != nil) }
-            guard isLibc, !muslProvides(symbol.name), !state.dependencies.exports.contains(symbol.name) else { continue }
+            guard isLibc, !muslProvides(symbol.name), !state.dependencies.exports(symbol.name) else { continue }
             let inGcompat = gcompatHere && gcompat.contains(symbol.name)
             if symbol.weak {
                 weakMissing.append(symbol.name + (inGcompat ? " (gcompat has it)" : ""))
@@ -305,7 +305,7 @@ public struct Assessor: Sendable {
         var newer: [MissingSymbol] = []
         for symbol in state.facts.imports + state.facts.copyImports where !symbol.weak {
             guard kb.isMuslName(symbol.name, arch: state.facts.arch), !muslProvides(symbol.name),
-                  !state.dependencies.exports.contains(symbol.name) else { continue }
+                  !state.dependencies.exports(symbol.name) else { continue }
             newer.append(MissingSymbol(name: symbol.name, version: symbol.version, providedBy: nil,
                                        note: kb.note(for: symbol.name)?.note,
                                        firstMusl: kb.muslFirstVersion(of: symbol.name, arch: state.facts.arch)))
@@ -319,7 +319,10 @@ public struct Assessor: Sendable {
 
     private func finish(_ state: State) -> Assessment {
         var state = state
-        let imported = Set((state.facts.imports + state.facts.copyImports).map(\.name))
+        // The imports behaviour rules ask about (a set of every import name cost a hash per import again).
+        var imported = Set<String>()
+        for symbol in state.facts.imports where behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
+        for symbol in state.facts.copyImports where behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
         if let tag = newestTag("GLIBCXX_", in: state.facts) {
             state.find("libstdcxx-version", "needs libstdc++ symbol version \(tag); the names behind it must exist in Alpine \(release.name)'s libstdc++ (not checked)", symbols: [tag])
         }

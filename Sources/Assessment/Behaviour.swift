@@ -5,9 +5,12 @@ import Knowledge
 
 struct BehaviourRules: Sendable {
     let rules: [(rule: Rule, condition: Rule.Condition)]
+    /// Every symbol a condition names: only these of a binary's imports need looking at.
+    let symbols: Set<String>
 
     init(kb: KnowledgeBase) {
         rules = kb.rules.compactMap { rule in rule.when.map { (rule, $0) } }
+        symbols = Set(rules.flatMap { ($0.condition.importsAny ?? []) + ($0.condition.importsNone ?? []) })
     }
 
     /// (rule, evidence) for every behaviour rule the binary triggers.

@@ -64,8 +64,13 @@ public struct KnowledgeError: Error, CustomStringConvertible {
 public final class KnowledgeBase: Sendable {
     public let releases: [AlpineRelease]
     public let loaders: [String: Loader]
+    /// The sonames gcompat installs as a loader (ld-linux-*), asked for every NEEDED name.
+    public let gcompatSonames: Set<String>
     public let libraries: [LibraryEntry]
     public let symbolNotes: [SymbolNote]
+    /// `symbolNotes` by exact name, and the wildcard patterns cut into UTF-8 prefix and suffix, with each
+    /// note's position so that the first matching row still wins. Asked for every missing symbol.
+    private let noteIndex: (exact: [String: Int], wildcard: [(prefix: [UInt8], suffix: [UInt8], position: Int)])
     public let glibc: [String: GlibcSymbol]
     public let lfs64Bases: Set<String>
     public let rules: [Rule]
@@ -153,6 +158,7 @@ public final class KnowledgeBase: Sendable {
                                    muslLoader: r["musl_loader"] ?? "", gcompatSoname: r["gcompat_ld"] ?? "", note: r["note"] ?? "")
         }
         self.loaders = loaders
+        gcompatSonames = Set(loaders.values.map(\.gcompatSoname).filter { !$0.isEmpty })
 
         libraries = try load("libraries.tsv", PackageResources.libraries_tsv).records(header: "soname").map { r in
             guard let kind = LibraryEntry.Kind(rawValue: r["kind"] ?? "") else {
@@ -177,6 +183,16 @@ public final class KnowledgeBase: Sendable {
         symbolNotes = try load("symbols.tsv", PackageResources.symbols_tsv).records(header: "pattern").map {
             SymbolNote(pattern: $0["pattern"] ?? "", note: $0["note"] ?? "", source: $0["source"] ?? "")
         }
+        var exactNotes: [String: Int] = [:]
+        var wildcardNotes: [(prefix: [UInt8], suffix: [UInt8], position: Int)] = []
+        for (i, note) in symbolNotes.enumerated() {
+            if let star = note.pattern.firstIndex(of: "*") {
+                wildcardNotes.append((Array(note.pattern[..<star].utf8), Array(note.pattern[note.pattern.index(after: star)...].utf8), i))
+            } else if exactNotes[note.pattern] == nil {
+                exactNotes[note.pattern] = i
+            }
+        }
+        noteIndex = (exactNotes, wildcardNotes)
         let catalogue = try JSONDecoder().decode(RuleCatalogue.self, from: Data(PackageResources.rules_json))
         rules = catalogue.rules
         sources.append(DataSource(file: "rules.json", entries: rules.count, provenance: catalogue.about))
@@ -234,7 +250,15 @@ public final class KnowledgeBase: Sendable {
     }
 
     public func note(for symbol: String) -> SymbolNote? {
-        symbolNotes.first { Self.matches($0.pattern, symbol) }
+        var best = noteIndex.exact[symbol]
+        let name = Array(symbol.utf8)
+        for w in noteIndex.wildcard where w.position < (best ?? .max) {
+            if name.count >= w.prefix.count + w.suffix.count, name.starts(with: w.prefix), name.suffix(w.suffix.count).elementsEqual(w.suffix) {
+                best = w.position
+                break
+            }
+        }
+        return best.map { symbolNotes[$0] }
     }
 
     public func rule(_ id: String) -> Rule? { rules.first { $0.id == id } }

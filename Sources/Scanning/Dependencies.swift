@@ -123,7 +123,7 @@ public final class DependencyResolver: Sendable {
             guard let location = locate(soname, in: paths) else { continue }
             deps.found[soname] = location
             let library = load(location)
-            deps.exports.formUnion(library.exports)
+            if !library.exports.isEmpty { deps.exportSets.append(library.exports) }
             // musl searches a library's NEEDED with its own RPATH and then its requesters'.
             for next in library.needed where !skip(next) && !seen.contains(next) {
                 queue.append((next, library.searchPaths + paths))
@@ -167,10 +167,18 @@ public final class DependencyResolver: Sendable {
         return nil
     }
 
+    /// Candidate paths already looked at: every binary of a directory asks for the same libraries.
+    private let looked = Mutex<[String: Bool]>([:])
+
     /// The regular file a path names. Inside --root, symbolic links are followed by hand so that an
     /// absolute target stays in the root; a chain is followed at most 40 links.
     func resolved(_ path: String) -> String? {
-        guard let root else { return Self.isRegularFile(path) ? path : nil }
+        guard let root else {
+            if let known = looked.withLock({ $0[path] }) { return known ? path : nil }
+            let exists = Self.isRegularFile(path)
+            looked.withLock { $0[path] = exists }
+            return exists ? path : nil
+        }
         var current = path
         for _ in 0..<Self.maxLinks {
             var st = stat()
@@ -204,6 +212,23 @@ public final class DependencyResolver: Sendable {
 
     /// Removes "." and "dir/.." components without touching the file system.
     static func lexicallyNormalized(_ path: String) -> String {
+        // Most paths have nothing to remove (no "//", no "." or ".." component, no trailing "/"): returned as
+        // they are.
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        var clean = !path.isEmpty, previous: UInt8 = 0, length = 0, onlyDots = true
+        for byte in path.utf8 where clean {
+            if byte == slash {
+                if previous == slash || (length > 0 && onlyDots && length <= 2) { clean = false }
+                length = 0; onlyDots = true
+            } else {
+                length += 1
+                if byte != dot { onlyDots = false }
+            }
+            previous = byte
+        }
+        if length > 0 && onlyDots && length <= 2 { clean = false }
+        if previous == slash && path != "/" { clean = false }
+        if clean { return path }
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
