@@ -74,7 +74,7 @@ public final class KnowledgeBase: Sendable {
     public let glibc: [String: GlibcSymbol]
     public let lfs64Bases: Set<String>
     public let rules: [Rule]
-    private let libraryIndex: (exact: [String: LibraryEntry], prefixed: [(prefix: String, entry: LibraryEntry)])
+    private let libraryIndex: (exact: [String: LibraryEntry], prefixed: [(prefix: [UInt8], entry: LibraryEntry)])
     /// musl exports per "version/arch" (x86_64 and aarch64 measured).
     private let musl: [String: Set<String>]
     /// Per gcompat version: libgcompat plus musl-obstack and libucontext, which gcompat pulls in.
@@ -174,9 +174,9 @@ public final class KnowledgeBase: Sendable {
             return LibraryEntry(pattern: r["soname"] ?? "", kind: kind, providers: providers, note: r["note"] ?? "", source: r["source"] ?? "")
         }
         var exact: [String: LibraryEntry] = [:]
-        var prefixed: [(prefix: String, entry: LibraryEntry)] = []
+        var prefixed: [(prefix: [UInt8], entry: LibraryEntry)] = []
         for entry in libraries {
-            if entry.pattern.hasSuffix("*") { prefixed.append((String(entry.pattern.dropLast()), entry)) }
+            if entry.pattern.hasSuffix("*") { prefixed.append((Array(entry.pattern.utf8.dropLast()), entry)) }
             else if exact[entry.pattern] == nil { exact[entry.pattern] = entry }
         }
         libraryIndex = (exact, prefixed)
@@ -245,8 +245,15 @@ public final class KnowledgeBase: Sendable {
     /// Called for every import's library, so both are prepared once (see `libraryIndex`).
     public func library(_ soname: String) -> LibraryEntry? {
         if let exact = libraryIndex.exact[soname] { return exact }
-        let bytes = soname.utf8
-        return libraryIndex.prefixed.first { bytes.starts(with: $0.prefix.utf8) }?.entry
+        var soname = soname
+        return soname.withUTF8 { bytes in
+            libraryIndex.prefixed.first { p in
+                p.prefix.count <= bytes.count && p.prefix.withUnsafeBufferPointer { prefix in
+                    guard let a = prefix.baseAddress, let b = bytes.baseAddress else { return prefix.isEmpty }
+                    return memcmp(a, b, prefix.count) == 0
+                }
+            }?.entry
+        }
     }
 
     public func note(for symbol: String) -> SymbolNote? {
@@ -264,9 +271,10 @@ public final class KnowledgeBase: Sendable {
     public func rule(_ id: String) -> Rule? { rules.first { $0.id == id } }
 
     public static func matches(_ pattern: String, _ name: String) -> Bool {
-        guard let star = pattern.firstIndex(of: "*") else { return pattern == name }
-        let prefix = pattern[..<star], suffix = pattern[pattern.index(after: star)...]
-        return name.count >= prefix.count + suffix.count && name.hasPrefix(prefix) && name.hasSuffix(suffix)
+        guard let star = pattern.utf8.firstIndex(of: UInt8(ascii: "*")) else { return pattern == name }
+        let prefix = pattern.utf8[..<star], suffix = pattern.utf8[pattern.utf8.index(after: star)...]
+        return name.utf8.count >= prefix.count + suffix.count && name.utf8.starts(with: prefix)
+            && name.utf8.reversed().starts(with: suffix.reversed())
     }
 }
 
