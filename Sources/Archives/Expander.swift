@@ -171,42 +171,47 @@ struct Expander {
             }
         }
         guard !wanted.isEmpty else { return }
-        let archive = try Archive(data: Data(bytes), accessMode: .read)
-        var used = 0
-        // ZIPFoundation lists the same central directory in the same order.
-        for (index, entry) in archive.enumerated() where wanted.contains(index) {
-            guard Int(exactly: entry.compressedSize) == directory[index].compressedSize else {
-                throw ArchiveError("zip: entry \(index) is listed differently by the directory check and the zip reader")
-            }
-            guard entry.type == .file else { continue }
-            entries += 1
-            guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }
-            let declared = Int(clamping: entry.uncompressedSize)
-            guard declared <= limits.maxMemberBytes, used + declared <= budget else {
-                problem(name + "!/" + entry.path, "member of \(declared) bytes is over the limit (\(limits.maxMemberBytes) per member, \(limits.maxTotalBytes) in all); not opened")
-                continue
-            }
-            var data: [UInt8] = []
-            data.reserveCapacity(declared)
-            let cap = min(limits.maxMemberBytes, budget - used)
-            do {
-                // The declared size may lie (a zip bomb): count what really comes out.
-                let deadline = limits.deadline
-                _ = try archive.extract(entry, skipCRC32: true) { chunk in
-                    if data.count + chunk.count > cap { throw ArchiveError("expands past the \(cap)-byte limit") }
-                    if let deadline, deadline.passed { throw ArchiveError(deadline.message) }
-                    data.append(contentsOf: chunk)
+        // ZIPFoundation reads the bytes in place (a copy of a large jar doubled the peak memory of a run).
+        try bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            let archive = try Archive(data: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none),
+                                      accessMode: .read)
+            var used = 0
+            // ZIPFoundation lists the same central directory in the same order.
+            for (index, entry) in archive.enumerated() where wanted.contains(index) {
+                guard Int(exactly: entry.compressedSize) == directory[index].compressedSize else {
+                    throw ArchiveError("zip: entry \(index) is listed differently by the directory check and the zip reader")
                 }
-            } catch let error as ArchiveError {
-                problem(name + "!/" + entry.path, error.description)
-                continue
-            } catch {
-                problem(name + "!/" + entry.path, "cannot extract: \(error)")
-                continue
+                guard entry.type == .file else { continue }
+                entries += 1
+                guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }
+                let declared = Int(clamping: entry.uncompressedSize)
+                guard declared <= limits.maxMemberBytes, used + declared <= budget else {
+                    problem(name + "!/" + entry.path, "member of \(declared) bytes is over the limit (\(limits.maxMemberBytes) per member, \(limits.maxTotalBytes) in all); not opened")
+                    continue
+                }
+                var data: [UInt8] = []
+                data.reserveCapacity(declared)
+                let cap = min(limits.maxMemberBytes, budget - used)
+                do {
+                    // The declared size may lie (a zip bomb): count what really comes out.
+                    let deadline = limits.deadline
+                    _ = try archive.extract(entry, skipCRC32: true) { chunk in
+                        if data.count + chunk.count > cap { throw ArchiveError("expands past the \(cap)-byte limit") }
+                        if let deadline, deadline.passed { throw ArchiveError(deadline.message) }
+                        data.append(contentsOf: chunk)
+                    }
+                } catch let error as ArchiveError {
+                    problem(name + "!/" + entry.path, error.description)
+                    continue
+                } catch {
+                    problem(name + "!/" + entry.path, "cannot extract: \(error)")
+                    continue
+                }
+                used += data.count
+                total += data.count
+                visit(name: name + "!/" + entry.path, bytes: data, depth: depth + 1)
             }
-            used += data.count
-            total += data.count
-            visit(name: name + "!/" + entry.path, bytes: data, depth: depth + 1)
         }
     }
 
