@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark: muslcheck against scanelf (pax-utils), readelf (binutils) and a minimal C program on libelf
 # (bench/floor.c: the least work our reader must do) on the same tree, warm cache.
-# Prints each command's median wall time and peak memory over RUNS runs, and muslcheck's ratio to each.
+# Each round runs every command once, in turn, so that a machine whose speed drifts (shared hosts do)
+# weighs on all of them alike; prints each command's median wall time and peak memory over RUNS rounds,
+# and muslcheck's ratios.
 # Usage: scripts/bench.sh [DIR ...]   (default: /usr/bin /usr/lib/x86_64-linux-gnu; RUNS=5)
+#        scripts/bench.sh /usr        (the whole tree: the figure the README quotes for `check`)
 # Needs: pax-utils binutils gcc libelf-dev, and a release build (swift build -c release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,38 +14,41 @@ runs=${RUNS:-5}
 bin=.build/release/muslcheck
 [ -x "$bin" ] || swift build -c release >/dev/null
 command -v scanelf >/dev/null || { echo "scanelf missing: apt-get install pax-utils" >&2; exit 2; }
-files=$(mktemp); trap 'rm -f "$files" "$files.time" "$files.list" "${floor:-}"' EXIT
-find "${dirs[@]}" -type f -print0 > "$files"
-tr '\0' '\n' < "$files" > "$files.list"
-floor=$(mktemp); cc -O2 bench/floor.c -lelf -o "$floor"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+find "${dirs[@]}" -type f -print0 > "$work/files"
+tr '\0' '\n' < "$work/files" > "$work/list"
+cc -O2 bench/floor.c -lelf -o "$work/floor"
 
-# median_of NAME COMMAND...: runs the command RUNS times (after one warm-up), prints "name seconds kib"
-measure() {
-  local name=$1; shift
-  "$@" >/dev/null 2>&1 || true
-  local times=() mems=()
-  for _ in $(seq "$runs"); do
-    local out; /usr/bin/time -o "$files.time" -f "%e %M" "$@" >/dev/null 2>&1 || true; out=$(tail -1 "$files.time")
-    times+=("${out% *}"); mems+=("${out#* }")
-  done
-  local t m
-  t=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  m=$(printf '%s\n' "${mems[@]}" | sort -n | tail -1)
-  printf '%s %s %s\n' "$name" "$t" "$m"
+names=(muslcheck-check-json muslcheck-inspect-json muslcheck-check-1core scanelf c-floor readelf)
+# command NAME: sets cmd to the command line of NAME.
+command_of() {
+  case $1 in
+    muslcheck-check-json) cmd=("$bin" check --format json --fail-on never "${dirs[@]}") ;;
+    muslcheck-inspect-json) cmd=("$bin" inspect --format json "${dirs[@]}") ;;
+    muslcheck-check-1core) cmd=("$bin" check --format json --fail-on never --jobs 1 "${dirs[@]}") ;;
+    scanelf) cmd=(scanelf -q -R -n -i -r "${dirs[@]}") ;;
+    c-floor) cmd=(sh -c "'$work/floor' < '$work/list'") ;;
+    readelf) cmd=(sh -c "xargs -0 -P $(nproc) -n 200 readelf -d -V --dyn-syms -W < '$work/files'") ;;
+  esac
 }
 
-echo "tree: ${dirs[*]} ($(tr -cd '\0' < "$files" | wc -c) files), $runs runs, $(nproc) cores"
-results=$(
-  measure "muslcheck-inspect-json" "$bin" inspect --format json "${dirs[@]}"
-  measure "muslcheck-check-json" "$bin" check --format json --fail-on never "${dirs[@]}"
-  measure "muslcheck-inspect-1core" "$bin" inspect --format json --jobs 1 "${dirs[@]}"
-  measure "scanelf" scanelf -q -R -n -i -r "${dirs[@]}"
-  measure "c-floor" sh -c "'$floor' < '$files.list'"
-  measure "readelf" sh -c "xargs -0 -P $(nproc) -n 200 readelf -d -V --dyn-syms -W < '$files'"
-)
+for n in "${names[@]}"; do command_of "$n"; "${cmd[@]}" >/dev/null 2>&1 || true; done  # warm the cache once
+for _ in $(seq "$runs"); do
+  for n in "${names[@]}"; do
+    command_of "$n"
+    /usr/bin/time -o "$work/t" -f "%e %M" "${cmd[@]}" >/dev/null 2>&1 || true
+    echo "$n $(tail -1 "$work/t")" >> "$work/samples"
+  done
+done
+
+echo "tree: ${dirs[*]} ($(tr -cd '\0' < "$work/files" | wc -c) files), $runs rounds, $(nproc) cores"
 printf '%-24s %10s %12s\n' command "median s" "peak KiB"
+results=$(for n in "${names[@]}"; do
+  awk -v n="$n" '$1 == n {print $2, $3}' "$work/samples" | sort -n |
+    awk -v n="$n" '{t[NR]=$1; if ($2 > m) m = $2} END {print n, t[int((NR+1)/2)], m}'
+done)
 echo "$results" | while read -r n t m; do printf '%-24s %10s %12s\n' "$n" "$t" "$m"; done
-scan=$(echo "$results" | awk '$1=="scanelf"{print $2}')
-readelf=$(echo "$results" | awk '$1=="readelf"{print $2}')
-cfloor=$(echo "$results" | awk '$1=="c-floor"{print $2}')
-echo "$results" | awk -v s="$scan" -v r="$readelf" -v f="$cfloor" '$1 ~ /^muslcheck/ {printf "%s: %.2fx scanelf, %.2fx readelf, %.2fx the C floor\n", $1, $2/s, $2/r, $2/f}'
+get() { echo "$results" | awk -v n="$1" '$1 == n {print $2}'; }
+scan=$(get scanelf); cfloor=$(get c-floor); readelf=$(get readelf)
+echo "$results" | awk -v s="$scan" -v r="$readelf" -v f="$cfloor" '$1 ~ /^muslcheck/ {
+  printf "%s: %.2fx scanelf, %.2fx the C floor, %.2fx readelf\n", $1, $2/s, $2/f, $2/r }'
