@@ -24,7 +24,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     if case .elf(let facts) = ELFReader.read(bytes: bytes, options: ReadOptions(exportNames: true)) {
         _ = assessor?.assess(facts, path: "fuzz/input")
     }
-    if Archives.kind(bytes) != nil {
+    if let kind = Archives.kind(bytes) {
+        // The scanner's peek: a compressed file judged from its first 512 bytes only.
+        _ = Archives.holdsCandidate(kind, bytes.prefix(512))
         for member in Archives.expand(name: "input", bytes: bytes, limits: limits).members {
             _ = ELFReader.read(bytes: member.bytes)
         }
