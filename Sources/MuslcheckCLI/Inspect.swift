@@ -43,7 +43,7 @@ struct Inspect: OutputCommand {
                 // Walked files that are not ELF are left out; named ones are listed as not-elf.
                 if case .notELF = scanned.result, !scanned.item.explicit { return nil }
                 let file = InspectedFile(scanned)
-                let text = json ? ((try? JSON.fragment(file, indent: 2)) ?? "{}") : InspectText.render(file)
+                let text = json ? JSON.fragment(file, indent: 2) : InspectText.render(file)
                 return (text, file.status == "error")
             }
         }

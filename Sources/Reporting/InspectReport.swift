@@ -3,7 +3,7 @@ import ELF
 import Scanning
 
 /// One file in `inspect --format json`. Field names are a contract: add, never rename.
-public struct InspectedFile: Encodable, Sendable {
+public struct InspectedFile: Sendable {
     public var path: String
     public var status: String
     public var error: String?
@@ -18,13 +18,6 @@ public struct InspectedFile: Encodable, Sendable {
         }
     }
 
-    enum Key: String, CodingKey {
-        case path, status, error
-        case `class`, endianness, machine, machineCode, type, osabi, entry, interpreter, soname, needed, rpath, runpath
-        case linkage, bindNow, pie, imports, copyImports, versionRequirements, versionDefinitions, exportCount, exports
-        case abiTag, buildId, goBuildId, comments, goBuildInfo, goUses, irelative, tls, stack, gaps
-    }
-
     struct Requirement: Encodable {
         var library: String
         var versions: [String]
@@ -32,47 +25,6 @@ public struct InspectedFile: Encodable, Sendable {
     }
 
     struct Stack: Encodable { var flags: String; var size: UInt64 }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(path, forKey: .path)
-        try c.encode(status, forKey: .status)
-        if let error { try c.encode(error, forKey: .error) }
-        guard let f = facts else { return }
-        try c.encode(f.is64 ? "ELF64" : "ELF32", forKey: .class)
-        try c.encode(f.bigEndian ? "big" : "little", forKey: .endianness)
-        try c.encode(f.arch, forKey: .machine)
-        try c.encode(f.machine.rawValue, forKey: .machineCode)
-        try c.encode(f.type.name, forKey: .type)
-        try c.encode(f.osABI, forKey: .osabi)
-        try c.encode(f.entry, forKey: .entry)
-        try c.encode(f.interpreter, forKey: .interpreter)
-        try c.encode(f.soname, forKey: .soname)
-        try c.encode(f.needed, forKey: .needed)
-        try c.encode(f.rpath, forKey: .rpath)
-        try c.encode(f.runpath, forKey: .runpath)
-        try c.encode(f.linkage, forKey: .linkage)
-        try c.encode(f.bindNow, forKey: .bindNow)
-        try c.encode(f.pie, forKey: .pie)
-        try c.encode(f.imports, forKey: .imports)
-        try c.encode(f.copyImports, forKey: .copyImports)
-        try c.encode(f.versionRequirements.map {
-            Requirement(library: $0.library, versions: $0.versions.map(\.name), weakVersions: $0.versions.filter(\.weak).map(\.name))
-        }, forKey: .versionRequirements)
-        try c.encode(f.versionDefinitions, forKey: .versionDefinitions)
-        try c.encode(f.exportCount, forKey: .exportCount)
-        if let exports = f.exports { try c.encode(exports, forKey: .exports) }
-        try c.encode(f.abiTag, forKey: .abiTag)
-        try c.encode(f.buildID, forKey: .buildId)
-        try c.encode(f.goBuildID, forKey: .goBuildId)
-        try c.encode(f.comments, forKey: .comments)
-        try c.encode(f.goBuildInfo, forKey: .goBuildInfo)
-        try c.encode(f.goUses, forKey: .goUses)
-        try c.encode(f.hasIRelative, forKey: .irelative)
-        try c.encode(f.hasTLS, forKey: .tls)
-        try c.encode(f.stackFlags.map { Stack(flags: permissions($0), size: f.stackSize ?? 0) }, forKey: .stack)
-        try c.encode(f.gaps, forKey: .gaps)
-    }
 }
 
 public enum InspectReport {
@@ -160,8 +112,8 @@ public enum InspectText {
     }
 }
 
-/// The same object `encode(to:)` writes, without the Codable machinery: in a large inspect run the
-/// generic path (a dynamic cast per field) cost as much as all the imports. The goldens pin the equality.
+/// The object is written directly rather than through Codable: in a large inspect run the generic path
+/// (a dynamic cast per field) cost as much as all the imports. The goldens pin the output.
 extension InspectedFile: FastJSON {
     func writeJSON(_ w: JSONWriter, depth: Int) {
         let d = w.open(object: true, depth: depth)

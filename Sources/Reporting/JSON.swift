@@ -25,6 +25,14 @@ public enum JSON {
         return String(decoding: writer.out, as: UTF8.self)
     }
 
+    /// The same for a value that writes itself (an `inspect` file).
+    public static func fragment(_ value: InspectedFile, indent: Int) -> String {
+        let writer = JSONWriter(baseIndent: indent)
+        value.writeJSON(writer, depth: 0)
+        writer.close(toDepth: 0)
+        return String(decoding: writer.out, as: UTF8.self)
+    }
+
     /// A top-level object from fields already rendered with `fragment(_:indent: 1)`; a field given as
     /// `.elements` is an array of fragments rendered with `indent: 2`.
     public enum Field {
