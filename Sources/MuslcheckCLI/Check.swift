@@ -151,6 +151,9 @@ struct Check: OutputCommand {
     }
 
     func execute() throws -> CommandOutput {
+        // The walk needs nothing from the knowledge base: it runs while the base loads and the options are
+        // checked (a usage error still ends the run before any result is used).
+        let walking = InBackground { Walker.walk(paths, options: WalkOptions(followSymlinks: followSymlinks)) }
         let kb = try loadKnowledge()
         let policy = try Policy.load(config)
         let release = try resolveTarget(target ?? policy.target, kb: kb)
@@ -161,7 +164,7 @@ struct Check: OutputCommand {
         } else { gate = .needsLibc6Compat }
         let known = try (baseline ?? policy.baseline).map(Baseline.load)
         if let root, !FileManager.default.fileExists(atPath: root) { throw UsageError(description: "--root \(root) does not exist") }
-        let walk = Walker.walk(paths, options: WalkOptions(followSymlinks: followSymlinks))
+        let walk = walking.value
         let items = walk.items
         let assessor = Assessor(kb: kb, release: release)
         let resolver = DependencyResolver(libraryPaths: libraryPaths, root: root, tree: DependencyResolver.index(walk),
@@ -382,6 +385,28 @@ final class LibraryAssessments: Sendable {
         if let c = realpath(path, nil) { resolved = String(cString: c); free(c) }
         keys.withLock { $0[path] = resolved }
         return resolved
+    }
+}
+
+/// A value computed on another thread from the moment this is made; `value` waits for it.
+final class InBackground<T: Sendable>: @unchecked Sendable {
+    private var result: T?
+    private let done = DispatchSemaphore(value: 0)
+    private let work: @Sendable () -> T
+
+    init(_ work: @escaping @Sendable () -> T) {
+        self.work = work
+        DispatchQueue.global().async {
+            self.result = work()
+            self.done.signal()
+        }
+    }
+
+    /// The result (the semaphore orders the write before this read).
+    var value: T {
+        done.wait()
+        done.signal()  // later reads do not wait
+        return result ?? work()  // never nil once signalled; computing it here beats trapping
     }
 }
 
