@@ -17,14 +17,6 @@ public struct InspectedFile: Sendable {
         case .failed(let message): status = "error"; error = message
         }
     }
-
-    struct Requirement: Encodable {
-        var library: String
-        var versions: [String]
-        var weakVersions: [String]
-    }
-
-    struct Stack: Encodable { var flags: String; var size: UInt64 }
 }
 
 public enum InspectReport {
@@ -122,10 +114,22 @@ extension InspectedFile: FastJSON {
             if let value { w.string(value) } else { w.scalar("null") }
         }
         func number(_ key: String, _ value: String) { w.element(depth: d, key: key, scalar: true); w.scalar(value) }
+        func stringArray(_ list: [String], at depth: Int) {
+            let inner = w.open(object: false, depth: depth)
+            for s in list { w.element(depth: inner, key: nil, scalar: true); w.string(s) }
+        }
         func strings(_ key: String, _ list: [String]) {
             w.element(depth: d, key: key, scalar: false)
-            let inner = w.open(object: false, depth: d)
-            for s in list { w.element(depth: inner, key: nil, scalar: true); w.string(s) }
+            stringArray(list, at: d)
+        }
+        /// An array of objects, each written by `fields` at the object's depth.
+        func objects<T>(_ key: String, _ list: [T], _ fields: (T, Int) -> Void) {
+            w.element(depth: d, key: key, scalar: false)
+            let array = w.open(object: false, depth: d)
+            for item in list {
+                w.element(depth: array, key: nil, scalar: false)
+                fields(item, w.open(object: true, depth: array))
+            }
         }
         func other<T: Encodable>(_ key: String, _ value: T) {
             w.element(depth: d, key: key, scalar: false)
@@ -147,26 +151,45 @@ extension InspectedFile: FastJSON {
         strings("needed", f.needed)
         strings("rpath", f.rpath)
         strings("runpath", f.runpath)
-        other("linkage", f.linkage)
+        string("linkage", f.linkage.rawValue)
         number("bindNow", f.bindNow ? "true" : "false")
         number("pie", f.pie ? "true" : "false")
         w.element(depth: d, key: "imports", scalar: false); f.imports.writeJSON(w, depth: d)
         w.element(depth: d, key: "copyImports", scalar: false); f.copyImports.writeJSON(w, depth: d)
-        other("versionRequirements", f.versionRequirements.map {
-            Requirement(library: $0.library, versions: $0.versions.map(\.name), weakVersions: $0.versions.filter(\.weak).map(\.name))
-        })
+        objects("versionRequirements", f.versionRequirements) { r, o in
+            w.element(depth: o, key: "library", scalar: true); w.string(r.library)
+            w.element(depth: o, key: "versions", scalar: false); stringArray(r.versions.map(\.name), at: o)
+            w.element(depth: o, key: "weakVersions", scalar: false); stringArray(r.versions.filter(\.weak).map(\.name), at: o)
+        }
         strings("versionDefinitions", f.versionDefinitions)
         number("exportCount", String(f.exportCount))
         if let exports = f.exports { other("exports", exports) }
-        other("abiTag", f.abiTag)
+        if let tag = f.abiTag {
+            w.element(depth: d, key: "abiTag", scalar: false)
+            let o = w.open(object: true, depth: d)
+            w.element(depth: o, key: "os", scalar: true); w.string(tag.os)
+            w.element(depth: o, key: "version", scalar: true); w.string(tag.version)
+        } else {
+            string("abiTag", nil)
+        }
         string("buildId", f.buildID)
         string("goBuildId", f.goBuildID)
         strings("comments", f.comments)
-        other("goBuildInfo", f.goBuildInfo)
+        if let info = f.goBuildInfo { other("goBuildInfo", info) } else { string("goBuildInfo", nil) }
         strings("goUses", f.goUses)
         number("irelative", f.hasIRelative ? "true" : "false")
         number("tls", f.hasTLS ? "true" : "false")
-        other("stack", f.stackFlags.map { Stack(flags: permissions($0), size: f.stackSize ?? 0) })
-        other("gaps", f.gaps)
+        if let flags = f.stackFlags {
+            w.element(depth: d, key: "stack", scalar: false)
+            let o = w.open(object: true, depth: d)
+            w.element(depth: o, key: "flags", scalar: true); w.string(permissions(flags))
+            w.element(depth: o, key: "size", scalar: true); w.scalar(String(f.stackSize ?? 0))
+        } else {
+            string("stack", nil)
+        }
+        objects("gaps", f.gaps) { g, o in
+            w.element(depth: o, key: "part", scalar: true); w.string(g.part.rawValue)
+            w.element(depth: o, key: "message", scalar: true); w.string(g.message)
+        }
     }
 }
