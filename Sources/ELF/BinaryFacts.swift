@@ -285,9 +285,25 @@ extension Double {
 public struct NameFilter: Sendable {
     let hashes: Set<UInt64>
     public let names: Set<String>
+    /// A bit for each two-byte start a name has: most exports of a large library (C++'s "_Z…") are
+    /// turned away by one bit test, before their length is even known.
+    let starts: [UInt64]
     public init<S: Sequence>(_ names: S) where S.Element == String {
         self.names = Set(names)
         hashes = Set(self.names.map { name in name.utf8.withContiguousStorageIfAvailable { Self.hash(UnsafeRawBufferPointer($0)) } ?? Self.hash(Array(name.utf8)) })
+        var bits = [UInt64](repeating: 0, count: 1024)
+        for name in self.names {
+            let b = Array(name.utf8)
+            let key = Int(b.first ?? 0) << 8 | Int(b.count > 1 ? b[1] : 0)
+            bits[key >> 6] |= 1 << UInt64(key & 63)
+        }
+        starts = bits
+    }
+
+    /// Whether a name starting with these two bytes (the second 0 for a one-letter name) may be wanted.
+    func mightStart(_ first: UInt8, _ second: UInt8) -> Bool {
+        let key = Int(first) << 8 | Int(second)
+        return starts[key >> 6] & (1 << UInt64(key & 63)) != 0
     }
     /// FNV-1a: cheap and good enough to skip almost every name that is not wanted.
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {

@@ -533,8 +533,10 @@ struct FactsDecoder {
     private func passesFilter(_ nameOffset: UInt32, _ strings: Region) -> Bool {
         guard let filter = options.exportFilter else { return true }
         let start = strings.offset + Int(nameOffset)
-        guard Int(nameOffset) < strings.size, let base = bytes.raw.baseAddress,
-              let nul = memchr(base + start, 0, strings.end - start) else { return false }
+        guard Int(nameOffset) < strings.size, let base = bytes.raw.baseAddress else { return false }
+        let first = base.load(fromByteOffset: start, as: UInt8.self)
+        let second = first != 0 && start + 1 < strings.end ? base.load(fromByteOffset: start + 1, as: UInt8.self) : 0
+        guard filter.mightStart(first, second), let nul = memchr(base + start, 0, strings.end - start) else { return false }
         return filter.mightContain(UnsafeRawBufferPointer(start: base + start, count: UnsafeRawPointer(nul) - (base + start)))
     }
 

@@ -93,7 +93,7 @@ public final class DependencyResolver: Sendable {
     /// $ORIGIN-relative RPATH/RUNPATH entries and the member's own directory (names are outer!/inner/path).
     public static func locate(_ facts: BinaryFacts, path: String, among members: Set<String>) -> Dependencies {
         var deps = Dependencies()
-        let dir = (path as NSString).deletingLastPathComponent
+        let dir = directory(of: path)
         var dirs: [String] = []
         for entry in (facts.rpath + facts.runpath).prefix(64) where entry.contains("$ORIGIN") || entry.contains("${ORIGIN}") {
             dirs.append(expandOrigin(entry, dir))
@@ -135,7 +135,7 @@ public final class DependencyResolver: Sendable {
     /// RPATH and RUNPATH entries with $ORIGIN expanded (musl expands no other token), then the file's
     /// own directory. Absolute entries mean the target system: inside --root, else only inside the scan.
     func searchPaths(_ facts: BinaryFacts, path: String) -> [String] {
-        let origin = (path as NSString).deletingLastPathComponent
+        let origin = Self.directory(of: path)
         let dir = origin.isEmpty ? "." : origin
         var paths: [String] = []
         for entry in (facts.rpath + facts.runpath).prefix(64) where !entry.isEmpty {
@@ -153,11 +153,19 @@ public final class DependencyResolver: Sendable {
 
     /// musl expands $ORIGIN and ${ORIGIN} in RPATH/RUNPATH, and no other token.
     static func expandOrigin(_ entry: String, _ origin: String) -> String {
-        entry.replacingOccurrences(of: "${ORIGIN}", with: origin).replacingOccurrences(of: "$ORIGIN", with: origin)
+        guard entry.utf8.contains(UInt8(ascii: "$")) else { return entry }  // most entries have no token
+        return entry.replacingOccurrences(of: "${ORIGIN}", with: origin).replacingOccurrences(of: "$ORIGIN", with: origin)
+    }
+
+    /// The directory part of a path ("" for a bare name), cut on UTF-8 bytes: asked for every binary
+    /// and library, where NSString bridging showed in profiles.
+    static func directory(of path: String) -> String {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
+        return slash == path.utf8.startIndex ? "/" : String(path[..<slash])
     }
 
     func locate(_ soname: String, in paths: [String]) -> String? {
-        guard !soname.isEmpty, !soname.contains("/") else { return nil }
+        guard !soname.isEmpty, !soname.utf8.contains(UInt8(ascii: "/")) else { return nil }
         for dir in paths {
             if let found = resolved(dir.hasSuffix("/") ? dir + soname : dir + "/" + soname) {
                 return Self.lexicallyNormalized(found)  // bin/../lib/x reads better as lib/x

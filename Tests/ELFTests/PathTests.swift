@@ -24,3 +24,13 @@ import Testing
         #expect(DependencyResolver.lexicallyNormalized(input) == expected)
     }
 }
+
+@Suite struct DirectoryOfPath {
+    @Test(arguments: [
+        ("/usr/bin/ls", "/usr/bin"), ("/ls", "/"), ("ls", ""), ("a/b", "a"),
+        ("app.whl!/pkg/mod.so", "app.whl!/pkg"), ("app.whl!/mod.so", "app.whl!"),
+    ])
+    func cutsTheLastComponent(_ path: String, _ expected: String) {
+        #expect(DependencyResolver.directory(of: path) == expected)
+    }
+}
