@@ -26,7 +26,9 @@ struct SarifLog: Encodable {
     var runs: [SarifRun]
     enum CodingKeys: String, CodingKey { case version, schema = "$schema", runs }
 }
-struct SarifRun: Encodable { var tool: SarifTool; var results: [SarifResult]; var properties: [String: String] }
+struct SarifRun: Encodable { var tool: SarifTool; var results: [SarifResult]; var properties: SarifRunProperties }
+/// A struct, not a dictionary: the same run writes the same bytes (dictionary order changes per process).
+struct SarifRunProperties: Encodable { var target: String; var musl: String; var gcompat: String; var knowledgeBase: String }
 struct SarifTool: Encodable { var driver: SarifDriver }
 struct SarifDriver: Encodable {
     var name: String, version: String, informationUri: String
@@ -88,8 +90,8 @@ public enum SARIF {
         let log = SarifLog(runs: [SarifRun(tool: SarifTool(driver: SarifDriver(name: "muslcheck", version: run.tool.version,
                                                                               informationUri: "https://alpinelinux.org/", rules: rules)),
                                            results: results,
-                                           properties: ["target": "alpine:\(run.target.release)", "musl": run.target.musl, "gcompat": run.target.gcompat,
-                                                        "knowledgeBase": run.tool.knowledgeBase])])
+                                           properties: SarifRunProperties(target: "alpine:\(run.target.release)", musl: run.target.musl,
+                                                                          gcompat: run.target.gcompat, knowledgeBase: run.tool.knowledgeBase))])
         return try JSON.encode(log)
     }
 

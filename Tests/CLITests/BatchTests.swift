@@ -352,6 +352,18 @@ extension CompressedPeek {
                   "--format", "json")
     }
 
+    /// The same input gives the same bytes in every format, run after run (each run hashes differently:
+    /// a dictionary in a report once changed the SARIF key order between runs).
+    @Test func reportsAreTheSameBytesEveryRun() throws {
+        let first = try scratch("formats-a"), second = try scratch("formats-b")
+        defer { try? FileManager.default.removeItem(at: first); try? FileManager.default.removeItem(at: second) }
+        let a = runReports(first), b = runReports(second)
+        #expect(a.stdout == b.stdout)
+        for name in ["r.sarif", "r.xml", "r.md", "r.html"] {
+            #expect(try Data(contentsOf: first.appendingPathComponent(name)) == Data(contentsOf: second.appendingPathComponent(name)), "\(name)")
+        }
+    }
+
     @Test func oneRunFeedsEveryFormat() throws {
         let dir = try scratch("formats")
         defer { try? FileManager.default.removeItem(at: dir) }
