@@ -6,13 +6,14 @@
 # and muslcheck's ratios.
 # Usage: scripts/bench.sh [DIR ...]   (default: /usr/bin /usr/lib/x86_64-linux-gnu; RUNS=5)
 #        scripts/bench.sh /usr        (the whole tree: the figure the README quotes for `check`)
-# Needs: pax-utils binutils gcc libelf-dev, and a release build (swift build -c release).
+# Needs: pax-utils binutils gcc libelf-dev. Measures the release build the README makes
+# (--static-swift-stdlib: the Swift runtime linked in, as the binary is shipped).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dirs=("$@"); [ ${#dirs[@]} -gt 0 ] || dirs=(/usr/bin /usr/lib/x86_64-linux-gnu)
 runs=${RUNS:-5}
 bin=.build/release/muslcheck
-[ -x "$bin" ] || swift build -c release >/dev/null
+swift build -c release --static-swift-stdlib >/dev/null
 command -v scanelf >/dev/null || { echo "scanelf missing: apt-get install pax-utils" >&2; exit 2; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 find "${dirs[@]}" -type f -print0 > "$work/files"
