@@ -94,9 +94,17 @@ enum Tar {
     }
 
     static func octal(_ s: ArraySlice<UInt8>) -> Int? {
-        let text = s.prefix { $0 != 0 && $0 != UInt8(ascii: " ") }.drop { $0 == UInt8(ascii: " ") }
-        if text.isEmpty { return 0 }
-        return Int(String(decoding: text, as: UTF8.self), radix: 8)
+        // Leading spaces, then octal digits up to a NUL or space (asked of every file's first block).
+        var value = 0, digits = 0, started = false
+        for byte in s {
+            if byte == UInt8(ascii: " ") { if started { break } else { continue } }
+            if byte == 0 { break }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "7"), digits < 21 else { return nil }
+            started = true
+            value = value << 3 | Int(byte - UInt8(ascii: "0"))
+            digits += 1
+        }
+        return value
     }
 
     /// Octal, or GNU base-256 (high bit set) for large sizes.

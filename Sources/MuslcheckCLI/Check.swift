@@ -180,7 +180,8 @@ struct Check: OutputCommand {
             defer { progress.step(items[index].path) }
             if items[index].sameAs != nil { return ([], 0, nil) }  // a link: filled in from its first path below
             let scanned = Scanner.scan(items[index], limits: archiveLimits)
-            let members = Set(scanned.map(\.item.path).filter { $0.isArchiveMemberPath })
+            // Most items are one plain file: no member set to build.
+            let members = scanned.count > 1 ? Set(scanned.map(\.item.path).filter { $0.isArchiveMemberPath }) : []
             var owns: [Own] = []
             var skipped = 0
             for file in scanned {

@@ -328,6 +328,14 @@ extension CompressedPeek {
     }
 }
 
+@Suite struct TarNumbers {
+    /// Octal fields as tar tools write them: zero- or space-padded, ended by NUL or space.
+    @Test(arguments: [("0000644\0", 420 as Int?), ("  12345 \0", 5349), ("0017\0\0\0\0", 15), ("        ", 0), ("", 0), ("12389", nil), ("-1", nil)])
+    func parses(_ text: String, _ expected: Int?) {
+        #expect(Tar.octal(ArraySlice(Array(text.utf8))) == expected)
+    }
+}
+
 @Suite struct ArchiveRegressions {
     /// Every input that ever crashed the archive reader, replayed; damaged zips are reported, not read.
     @Test func fuzzRegressionsStayFixed() throws {
