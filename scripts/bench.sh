@@ -56,3 +56,15 @@ get() { echo "$results" | awk -v n="$1" '$1 == n {print $2}'; }
 scan=$(get scanelf); cfloor=$(get c-floor); readelf=$(get readelf)
 echo "$results" | awk -v s="$scan" -v r="$readelf" -v f="$cfloor" '$1 ~ /^muslcheck/ {
   printf "%s: %.2fx scanelf, %.2fx the C floor, %.2fx readelf\n", $1, $2/s, $2/f, $2/r }'
+# The same ratios taken within each round (the commands of a round ran back to back), then the median:
+# steadier than a ratio of medians when the host's speed drifts between rounds.
+awk '{ round[$1]++; t[$1, round[$1]] = $2 } END {
+  n = round["scanelf"]
+  split("muslcheck-check-json muslcheck-inspect-json muslcheck-check-1core", cmds, " ")
+  for (c = 1; c <= 3; c++) for (peer = 1; peer <= 2; peer++) {
+    p = peer == 1 ? "scanelf" : "c-floor"
+    for (i = 1; i <= n; i++) v[i] = t[cmds[c], i] / t[p, i]
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
+    printf "%s per round: median %.2fx %s (range %.2f-%.2f)\n", cmds[c], v[int((n + 1) / 2)], p, v[1], v[n]
+  }
+}' "$work/samples"
