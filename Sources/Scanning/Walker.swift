@@ -8,7 +8,6 @@ import Glibc
 import Darwin
 #endif
 
-/// One path the scan found, and whether it can be read.
 extension String {
     /// Whether this names a file inside an archive (outer!/inner). Compared on UTF-8 bytes: Foundation's
     /// `contains` costs a bridged search per path, which showed in profiles of large trees.
@@ -22,6 +21,7 @@ extension String {
     }
 }
 
+/// One path the scan found, and whether it can be read.
 public struct ScanItem: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         /// A regular file to read.
