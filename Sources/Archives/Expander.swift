@@ -108,8 +108,6 @@ struct Expander {
 
     mutating func problem(_ path: String, _ message: String) { result.problems.append(ArchiveProblem(path: path, message: message)) }
 
-    /// `container`: the bytes are known to be an archive (the top level); members that are neither ELF
-    /// nor archives are counted.
     /// Set once the deadline has passed: reported once, and nothing more is opened.
     var stopped = false
 
@@ -122,6 +120,8 @@ struct Expander {
         return true
     }
 
+    /// `container`: the bytes are known to be an archive (the top level); members that are neither ELF
+    /// nor archives are counted.
     mutating func visit(name: String, bytes: [UInt8], depth: Int, container: Bool = false) {
         if timeUp(name) { return }
         if isELF(bytes) { result.members.append(ArchiveMember(path: name, bytes: bytes)); return }
@@ -140,11 +140,11 @@ struct Expander {
                 let list = try Tar.entries(bytes, maxEntries: limits.maxEntries - entries)
                 entries += list.count
                 if let image = ImageTar(list) { image.expand(into: &self, name: name, depth: depth); return }
-                for entry in list where entry.kind == .file { visit(name: name + "!/" + entry.path, bytes: Array(entry.data), depth: depth + 1) }
+                for entry in list where entry.kind == .file { visitMember(name: name + "!/" + entry.path, data: entry.data, depth: depth + 1) }
             case .ar:
                 let list = try Ar.entries(bytes, maxEntries: limits.maxEntries - entries)
                 entries += list.count
-                for entry in list { visit(name: name + "!/" + entry.path, bytes: Array(entry.data), depth: depth + 1) }
+                for entry in list { visitMember(name: name + "!/" + entry.path, data: entry.data, depth: depth + 1) }
             case .zip:
                 try zip(name: name, bytes: bytes, depth: depth, budget: budget)
             }
@@ -153,6 +153,21 @@ struct Expander {
         } catch {
             problem(name, "\(kind.rawValue): \(error)")
         }
+    }
+
+    /// A tar or ar member: copied out of the archive only when its start says ELF or an archive worth
+    /// opening (a .deb or image holds thousands of documents, each a copy otherwise).
+    mutating func visitMember(name: String, data: ArraySlice<UInt8>, depth: Int) {
+        if Self.worthCopying(data) { visit(name: name, bytes: Array(data), depth: depth) } else { result.otherFiles += 1 }
+    }
+
+    static func worthCopying(_ data: ArraySlice<UInt8>) -> Bool {
+        let head = Array(data.prefix(512))
+        if isELF(head) { return true }
+        guard let kind = Archives.kind(head) else { return false }
+        // A compressed member (a man page): what matters is what it holds; damage is left to `visit` to report.
+        if [.gzip, .xz, .zstd].contains(kind) { return Archives.holdsCandidate(kind, data) != false }
+        return true
     }
 
     mutating func zip(name: String, bytes: [UInt8], depth: Int, budget: Int) throws {
@@ -259,8 +274,7 @@ struct Expander {
                         for key in files.keys where key == hidden || key.hasPrefix(hidden + "/") { files[key] = nil }
                     } else if entry.kind == .file {
                         // Only what can matter is kept: ELF files and archives.
-                        let head = Array(entry.data.prefix(512))
-                        if isELF(head) || Archives.kind(head) != nil { files[entry.path] = Array(entry.data) } else { files[entry.path] = nil; result.otherFiles += 1 }
+                        if Self.worthCopying(entry.data) { files[entry.path] = Array(entry.data) } else { files[entry.path] = nil; result.otherFiles += 1 }
                     } else {
                         files[entry.path] = nil
                     }
