@@ -44,8 +44,10 @@ public enum Scanner {
         guard case .notELF = file.result, let kind = Archives.kind(head) else { return [file] }
         // A compressed document (a man page) is told from the first bytes already read, without reading it all.
         if Archives.holdsCandidate(kind, head[...]) == false { return [file] }
-        guard let bytes = readAll(item.path, limit: limits.maxMemberBytes, identity: &file.identity) else {
-            return [ScannedFile(item: item, result: .failed("archive larger than the \(limits.maxMemberBytes)-byte limit; not opened"))]
+        let bytes: [UInt8]
+        switch readAll(item.path, limit: limits.maxMemberBytes, identity: &file.identity) {
+        case .success(let read): bytes = read
+        case .failure(let error): return [ScannedFile(item: item, result: .failed(error.description))]
         }
         let expansion = Archives.expand(name: item.path, bytes: bytes, limits: limits)
         // The archive itself stays in the list as not-elf (counted as skipped); its members follow.
@@ -58,12 +60,18 @@ public enum Scanner {
     }
 
     /// The whole file, when it is a regular file within `limit` bytes; its identity when it has hard links.
-    static func readAll(_ path: String, limit: Int, identity: inout FileIdentity?) -> [UInt8]? {
+    /// Each way this can fail has its own message (all used to read as "over the limit").
+    static func readAll(_ path: String, limit: Int, identity: inout FileIdentity?) -> Result<[UInt8], ArchiveError> {
+        func failure(_ what: String) -> Result<[UInt8], ArchiveError> { .failure(ArchiveError(what + ": " + String(cString: strerror(errno)))) }
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return failure("cannot open") }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, Int(st.st_size) <= limit else { return nil }
+        guard fstat(fd, &st) == 0 else { return failure("cannot stat") }
+        guard st.st_mode & S_IFMT == S_IFREG else { return .failure(ArchiveError("not a regular file")) }
+        guard Int(st.st_size) <= limit else {
+            return .failure(ArchiveError("archive of \(st.st_size) bytes is over the \(limit)-byte limit (--max-member-bytes); not opened"))
+        }
         if st.st_nlink > 1 { identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) }
         let size = Int(st.st_size)
         var buffer = [UInt8](repeating: 0, count: size)
@@ -73,10 +81,12 @@ public enum Scanner {
                 guard let base = raw.baseAddress else { return -1 }
                 return pread(fd, base + done, size - done, off_t(done))
             }
-            if n <= 0 { break }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return failure("cannot read") }
+            if n == 0 { return .failure(ArchiveError("file ended at \(done) of \(size) bytes while reading")) }
             done += n
         }
-        return done == size ? buffer : nil
+        return .success(buffer)
     }
 }
 
