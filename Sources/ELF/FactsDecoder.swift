@@ -179,22 +179,21 @@ struct FactsDecoder {
         let anchor = needle.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "_") }
             ?? needle.firstIndex { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
             ?? needle.firstIndex(of: UInt8(ascii: ".")) ?? 0
-        var found = false
-        var round = 0
-        let end = r.offset + r.size
-        var at = r.offset + anchor
-        let last = end - (needle.count - anchor)  // the last position the anchor byte can take
+        var found = false, gaveUp = false
+        let deadline = options.deadline
+        let last = r.offset + r.size - (needle.count - anchor)  // the last position the anchor byte can take
         needle.withUnsafeBytes { n in
             guard let nb = n.baseAddress else { return }
+            var at = r.offset + anchor, round = 0
             while at <= last, let hit = memchr(base + at, Int32(needle[anchor]), last - at + 1) {
                 let pos = UnsafeRawPointer(hit) - base
                 if memcmp(base + (pos - anchor), nb, needle.count) == 0 { found = true; return }
                 at = pos + 1
                 round += 1
-                if round & 0xFFF == 0, options.deadline?.passed == true { return }
+                if round & 0xFFF == 0, deadline?.passed == true { gaveUp = true; return }
             }
         }
-        if !found, at <= last, options.deadline?.passed == true { stopped = true }
+        if gaveUp { stopped = true }
         return found
     }
 

@@ -136,23 +136,24 @@ public enum Walker {
         entries.sort { bytewiseLess($0.name, $1.name) }
         // Without following links no directory is reached twice, so the subtrees near the top are walked
         // on all cores, each into its own lists, and joined in name order.
-        var subtrees: [String: WalkResult] = [:]
+        var subtrees: [WalkResult] = []  // in the order of the DT_DIR entries
         if !options.followSymlinks, depth < Self.parallelDepth {
             let dirs = entries.filter { Int($0.type) == Int(DT_DIR) }.map { prefix + $0.name }
             if dirs.count > 1 {
-                let results = parallelMap(dirs.count, jobs: CPU.count) { i -> WalkResult in
+                subtrees = parallelMap(dirs.count, jobs: CPU.count) { i -> WalkResult in
                     var sub = WalkResult(), seen = Set<DirID>(), none: [DirID: String] = [:]
                     walk(directory: dirs[i], depth: depth + 1, options: options, visited: &seen, into: &sub.items, links: &sub.links, inodes: &none)
                     return sub
                 }
-                subtrees = Dictionary(uniqueKeysWithValues: zip(dirs, results))
             }
         }
+        var nextSubtree = 0
         for (name, type) in entries {
             let path = prefix + name
-            if let sub = subtrees[path] {
-                items += sub.items
-                links += sub.links
+            if Int(type) == Int(DT_DIR), nextSubtree < subtrees.count {
+                items += subtrees[nextSubtree].items
+                links += subtrees[nextSubtree].links
+                nextSubtree += 1
                 continue
             }
             var mode: mode_t
