@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
         .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "TestSupport",
+        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "TestSupport",
                                                      .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     exclude: ["sarif-schema-2.1.0.json"]),
     ]

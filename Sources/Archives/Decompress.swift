@@ -199,6 +199,9 @@ final class DeflateHeads {
         stream.deallocate()
     }
 
+    /// How many input bytes the last `head` consumed: all that its answer depends on.
+    var consumed: Int { Int(stream.pointee.total_in) }
+
     /// The first `count` bytes (or fewer, at the end) of `input`; nil when they cannot be decoded.
     func head(_ input: ArraySlice<UInt8>, count: Int) -> [UInt8]? {
         guard ready, inflateReset(stream) == Z_OK else { return nil }

@@ -170,6 +170,25 @@ struct Expander {
         return true
     }
 
+    /// Whether a zip member's first bytes say ELF or archive; for a deflated member, the answer given
+    /// to an earlier member with the same start is reused (`ZipHeads`).
+    func worthReading(_ bytes: [UInt8], _ member: ZipMember, inflater: DeflateHeads) -> Bool {
+        guard member.method == 8, let data = ZipCheck.data(bytes, member) else {
+            return Archives.worthReading { ZipCheck.head(bytes, member, count: $0, inflater: inflater) }
+        }
+        return data.withUnsafeBytes { raw in
+            if let known = ZipHeads.shared.answer(crc: member.crc, data: raw) { return known }
+            var consumed = 0
+            let answer = Archives.worthReading { count in
+                let head = inflater.head(data, count: count)
+                consumed = max(consumed, inflater.consumed)
+                return head
+            }
+            ZipHeads.shared.remember(crc: member.crc, data: raw, consumed: consumed, worthReading: answer)
+            return answer
+        }
+    }
+
     mutating func zip(name: String, bytes: [UInt8], depth: Int, budget: Int) throws {
         let directory = try ZipCheck.validate(bytes, maxEntries: limits.maxEntries - entries)
         // Most members (classes, scripts, data) are neither ELF nor archives: their first bytes say so, which
@@ -178,7 +197,7 @@ struct Expander {
         let inflater = DeflateHeads()
         for (index, member) in directory.enumerated() where !member.isDirectory {
             if index & 0xFF == 0, timeUp(name) { return }
-            if !Archives.worthReading({ ZipCheck.head(bytes, member, count: $0, inflater: inflater) }) {
+            if !worthReading(bytes, member, inflater: inflater) {
                 result.otherFiles += 1
                 entries += 1
             } else {

@@ -3,6 +3,8 @@ import Foundation
 import FoundationXML
 #endif
 @testable import Archives
+import ELF
+@testable import Scanning
 import MuslcheckCLI
 import Testing
 import TestSupport
@@ -469,5 +471,71 @@ extension CompressedPeek {
         // A broken policy file is a usage error.
         try Data("fail-on: sometimes\n".utf8).write(to: policy)
         #expect(muslcheck("check", "--config", policy.path, dir.path).exitCode == 64)
+    }
+}
+
+@Suite(.serialized) struct RepeatedZipMembers {
+    /// A zip written by hand, every member deflated as one stored block (so that two members of the same
+    /// length have the same compressed size), with the CRC field given.
+    func handZip(_ members: [(name: String, data: [UInt8], crc: UInt32)]) -> [UInt8] {
+        func le(_ v: Int, _ n: Int) -> [UInt8] { (0..<n).map { UInt8((v >> (8 * $0)) & 0xFF) } }
+        var out: [UInt8] = [], directory: [UInt8] = []
+        for m in members {
+            let body = [0x01] + le(m.data.count, 2) + le(m.data.count ^ 0xFFFF, 2) + m.data  // BFINAL, stored
+            let name = Array(m.name.utf8), offset = out.count
+            let common = le(20, 2) + le(0, 2) + le(8, 2) + le(0, 4) + le(Int(m.crc), 4) + le(body.count, 4) + le(m.data.count, 4) + le(name.count, 2) + le(0, 2)
+            out += le(0x0403_4B50, 4) + common + name + body
+            directory += le(0x0201_4B50, 4) + le(20, 2) + common + le(0, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(offset, 4) + name
+        }
+        let start = out.count
+        out += directory
+        out += le(0x0605_4B50, 4) + le(0, 4) + le(members.count, 2) + le(members.count, 2) + le(directory.count, 4) + le(start, 4) + le(0, 2)
+        return out
+    }
+
+    /// The answer for a member's first bytes is reused only for a member whose compressed bytes begin the
+    /// same way: an ELF file given the CRC and size of a class file seen in an earlier jar is still found.
+    @Test func aForgedCRCNeverHidesAMember() throws {
+        let dir = try scratch("zip-heads")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let elf = [UInt8](try fixture("hello-musl"))
+        let classFile = [0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, 0x34] + [UInt8](repeating: 0x01, count: elf.count - 8)
+        let crc: UInt32 = 0x1234_5678
+        try Data(handZip([("a/A.class", classFile, crc)])).write(to: dir.appendingPathComponent("1-first.jar"))
+        try Data(handZip([("b/B.class", classFile, crc), ("native/hello", elf, crc)])).write(to: dir.appendingPathComponent("2-second.jar"))
+        let out = muslcheck("check", "--format", "json", "--fail-on", "never", "--jobs", "1", dir.path)
+        let paths = try results(out).compactMap { $0["path"] as? String }
+        #expect(paths.contains(dir.path + "/2-second.jar!/native/hello"))
+        #expect(!paths.contains { $0.hasSuffix(".class") })  // the class files are counted, not listed
+
+        // The rule itself: the same CRC and size with other consumed bytes is no answer; the same bytes are.
+        let heads = ZipHeads()
+        let first: [UInt8] = [1, 2, 3, 4, 5, 6], other: [UInt8] = [1, 2, 9, 4, 5, 6], longer: [UInt8] = [1, 2, 3, 4, 5, 6, 7]
+        first.withUnsafeBytes { heads.remember(crc: 7, data: $0, consumed: 4, worthReading: false) }
+        #expect(first.withUnsafeBytes { heads.answer(crc: 7, data: $0) } == false)
+        #expect(([1, 2, 3, 4, 0, 0] as [UInt8]).withUnsafeBytes { heads.answer(crc: 7, data: $0) } == false)  // beyond what was consumed
+        #expect(other.withUnsafeBytes { heads.answer(crc: 7, data: $0) } == nil)
+        #expect(longer.withUnsafeBytes { heads.answer(crc: 7, data: $0) } == nil)  // another compressed size
+        #expect(first.withUnsafeBytes { heads.answer(crc: 8, data: $0) } == nil)
+    }
+}
+
+@Suite struct ArchiveReading {
+    /// A reused buffer larger than the file holds exactly the file afterwards: nothing of an earlier archive.
+    @Test func aReusedBufferHoldsOnlyTheFile() throws {
+        let dir = try scratch("read-all")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("small.zip")
+        let content = [UInt8]((0..<1000).map { UInt8($0 % 251) })
+        try Data(content).write(to: file)
+        var identity: FileIdentity?
+        var buffer = [UInt8](repeating: 0xFF, count: 5000)
+        #expect(Scanner.readAll(file.path, limit: 1 << 20, into: &buffer, identity: &identity) == nil)
+        #expect(buffer == content)
+        var short: [UInt8] = [7]
+        #expect(Scanner.readAll(file.path, limit: 1 << 20, into: &short, identity: &identity) == nil)
+        #expect(short == content)
+        let over = Scanner.readAll(file.path, limit: 999, into: &short, identity: &identity)
+        #expect(over?.description.contains("over the 999-byte limit") == true)
     }
 }
