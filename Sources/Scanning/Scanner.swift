@@ -74,7 +74,9 @@ public enum Scanner {
             return ArchiveError("archive of \(st.st_size) bytes is over the \(limit)-byte limit (--max-member-bytes); not opened")
         }
         if st.st_nlink > 1 { identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) }
-        // A reused buffer keeps its pages: only growth is zeroed, and only shrinking keeps the capacity.
+        // A reused buffer keeps its pages: only growth is zeroed. One too small is replaced, not grown
+        // (growing would copy the old contents over).
+        if buffer.capacity < size { buffer = []; buffer.reserveCapacity(size) }
         if buffer.count < size { buffer.append(contentsOf: repeatElement(0, count: size - buffer.count)) }
         if buffer.count > size { buffer.removeLast(buffer.count - size) }
         var done = 0
