@@ -96,12 +96,12 @@ public enum Scanner {
 
 /// The buffers whole archives are read into, reused by the reading threads: a fresh buffer per archive
 /// was zeroed page by page by the kernel and then by the program (a tenth of a run over /usr, where 33
-/// archives over 1 MB hold 373 MB). A buffer is kept only up to `keepBytes`, so that one huge archive
+/// archives over 1 MB hold 373 MB). A buffer is kept only up to `keepBytes`, so that one large archive
 /// does not stay in memory for the rest of the run.
 enum ArchiveBuffers {
     private static let pool = Mutex<[[UInt8]]>([])
     static let keep = 16
-    static let keepBytes = 96 << 20
+    static let keepBytes = 32 << 20
 
     static func take() -> [UInt8] { pool.withLock { $0.popLast() } ?? [] }
 
