@@ -170,21 +170,21 @@ struct Expander {
         return true
     }
 
-    /// Whether a zip member's first bytes say ELF or archive; for a deflated member, the answer given
-    /// to an earlier member with the same start is reused (`ZipHeads`).
+    /// Whether a zip member's first bytes say ELF or archive; a deflated member that starts like an earlier
+    /// one found to hold nothing of interest is not decoded again (`ZipHeads`).
     func worthReading(_ bytes: [UInt8], _ member: ZipMember, inflater: DeflateHeads) -> Bool {
         guard member.method == 8, let data = ZipCheck.data(bytes, member) else {
             return Archives.worthReading { ZipCheck.head(bytes, member, count: $0, inflater: inflater) }
         }
         return data.withUnsafeBytes { raw in
-            if let known = ZipHeads.shared.answer(crc: member.crc, data: raw) { return known }
+            if ZipHeads.shared.knownUninteresting(crc: member.crc, data: raw) { return false }
             var consumed = 0
             let answer = Archives.worthReading { count in
                 let head = inflater.head(data, count: count)
                 consumed = max(consumed, inflater.consumed)
                 return head
             }
-            ZipHeads.shared.remember(crc: member.crc, data: raw, consumed: consumed, worthReading: answer)
+            if !answer { ZipHeads.shared.rememberUninteresting(crc: member.crc, data: raw, consumed: consumed) }
             return answer
         }
     }

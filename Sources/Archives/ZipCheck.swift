@@ -87,8 +87,8 @@ enum ZipCheck {
                   local + 30 + ln + le <= b.count, compressed <= b.count - (local + 30 + ln + le) else {
                 throw ArchiveError("zip: entry \(index)'s data (\(compressed) bytes at offset \(local)) lies outside the archive")
             }
-            members.append(ZipMember(method: u16(b, p + 10) ?? -1, crc: UInt32(truncatingIfNeeded: u32(b, p + 16) ?? 0), dataOffset: local + 30 + ln + le, compressedSize: compressed,
-                                     isDirectory: nameLength > 0 && b[p + 46 + nameLength - 1] == UInt8(ascii: "/")))
+            members.append(ZipMember(method: u16(b, p + 10) ?? -1, crc: UInt32(truncatingIfNeeded: u32(b, p + 16) ?? 0),
+                                     dataOffset: local + 30 + ln + le, compressedSize: compressed, isDirectory: nameLength > 0 && b[p + 46 + nameLength - 1] == UInt8(ascii: "/")))
             p = next
         }
         return members
@@ -111,7 +111,6 @@ extension ZipCheck {
         guard m.dataOffset >= 0, m.compressedSize >= 0, m.dataOffset <= b.count, m.compressedSize <= b.count - m.dataOffset else { return nil }
         return b[m.dataOffset..<(m.dataOffset + m.compressedSize)]
     }
-
 }
 
 /// What the first bytes of deflated zip members said, shared by all archives of a run: the same library
@@ -120,35 +119,35 @@ extension ZipCheck {
 /// Exact, not a guess from the directory: an answer is reused only for a member whose compressed bytes
 /// begin with every byte zlib consumed to give it (and whose compressed size is the same, so that running
 /// out of input happens alike). The CRC only picks the one earlier member to compare with, so a forged
-/// CRC can cost a decoding but never change an answer.
+/// CRC can cost a decoding but never change an answer. Only "nothing of interest" answers are kept: they
+/// are the many, and an answer to read a member in full is always safe to recompute.
 final class ZipHeads: Sendable {
     struct Key: Hashable { var crc: UInt32, compressedSize: Int }
-    struct Answer { var consumed: [UInt8], worthReading: Bool }
 
     static let shared = ZipHeads()
-    /// At most this many answers (each keeps up to `longest` bytes): about 20 MB at most.
+    /// At most this many members (each keeps up to `longest` bytes): about 20 MB at most.
     static let capacity = 65_536
     static let longest = 1024
 
-    private let answers = Mutex<[Key: Answer]>([:])
+    /// The compressed bytes zlib consumed for each member found to hold nothing of interest.
+    private let consumed = Mutex<[Key: [UInt8]]>([:])
 
-    /// The earlier answer for a member with these compressed bytes, if there is one.
-    func answer(crc: UInt32, data: UnsafeRawBufferPointer) -> Bool? {
-        guard let known = answers.withLock({ $0[Key(crc: crc, compressedSize: data.count)] }) else { return nil }
-        let same = known.consumed.count <= data.count && known.consumed.withUnsafeBytes { consumed in
-            guard let a = consumed.baseAddress, let b = data.baseAddress else { return consumed.isEmpty }
-            return memcmp(a, b, consumed.count) == 0
+    /// Whether an earlier member with the same start was found to hold nothing of interest.
+    func knownUninteresting(crc: UInt32, data: UnsafeRawBufferPointer) -> Bool {
+        guard let known = consumed.withLock({ $0[Key(crc: crc, compressedSize: data.count)] }), known.count <= data.count else { return false }
+        return known.withUnsafeBytes { prefix in
+            guard let a = prefix.baseAddress, let b = data.baseAddress else { return prefix.isEmpty }
+            return memcmp(a, b, prefix.count) == 0
         }
-        return same ? known.worthReading : nil
     }
 
-    /// Remembers the answer for a member whose first `consumed` compressed bytes gave it.
-    func remember(crc: UInt32, data: UnsafeRawBufferPointer, consumed: Int, worthReading: Bool) {
-        guard consumed >= 0, consumed <= min(data.count, Self.longest) else { return }
-        let prefix = [UInt8](data[0..<consumed])
-        answers.withLock { list in
+    /// Remembers a member whose first `count` compressed bytes said it holds nothing of interest.
+    func rememberUninteresting(crc: UInt32, data: UnsafeRawBufferPointer, consumed count: Int) {
+        guard count >= 0, count <= min(data.count, Self.longest) else { return }
+        let prefix = [UInt8](data[0..<count])
+        consumed.withLock { list in
             guard list.count < Self.capacity else { return }
-            list[Key(crc: crc, compressedSize: data.count)] = Answer(consumed: prefix, worthReading: worthReading)
+            list[Key(crc: crc, compressedSize: data.count)] = prefix
         }
     }
 }

@@ -511,12 +511,12 @@ extension CompressedPeek {
         // The rule itself: the same CRC and size with other consumed bytes is no answer; the same bytes are.
         let heads = ZipHeads()
         let first: [UInt8] = [1, 2, 3, 4, 5, 6], other: [UInt8] = [1, 2, 9, 4, 5, 6], longer: [UInt8] = [1, 2, 3, 4, 5, 6, 7]
-        first.withUnsafeBytes { heads.remember(crc: 7, data: $0, consumed: 4, worthReading: false) }
-        #expect(first.withUnsafeBytes { heads.answer(crc: 7, data: $0) } == false)
-        #expect(([1, 2, 3, 4, 0, 0] as [UInt8]).withUnsafeBytes { heads.answer(crc: 7, data: $0) } == false)  // beyond what was consumed
-        #expect(other.withUnsafeBytes { heads.answer(crc: 7, data: $0) } == nil)
-        #expect(longer.withUnsafeBytes { heads.answer(crc: 7, data: $0) } == nil)  // another compressed size
-        #expect(first.withUnsafeBytes { heads.answer(crc: 8, data: $0) } == nil)
+        first.withUnsafeBytes { heads.rememberUninteresting(crc: 7, data: $0, consumed: 4) }
+        #expect(first.withUnsafeBytes { heads.knownUninteresting(crc: 7, data: $0) })
+        #expect(([1, 2, 3, 4, 0, 0] as [UInt8]).withUnsafeBytes { heads.knownUninteresting(crc: 7, data: $0) })  // beyond what was consumed
+        #expect(!other.withUnsafeBytes { heads.knownUninteresting(crc: 7, data: $0) })
+        #expect(!longer.withUnsafeBytes { heads.knownUninteresting(crc: 7, data: $0) })  // another compressed size
+        #expect(!first.withUnsafeBytes { heads.knownUninteresting(crc: 8, data: $0) })
     }
 }
 
