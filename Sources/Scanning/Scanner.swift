@@ -96,20 +96,28 @@ public enum Scanner {
 
 /// The buffers whole archives are read into, reused by the reading threads: a fresh buffer per archive
 /// was zeroed page by page by the kernel and then by the program (a tenth of a run over /usr, where 33
-/// archives over 1 MB hold 373 MB). A buffer is kept only up to `keepBytes`, so that one large archive
-/// does not stay in memory for the rest of the run.
+/// archives over 1 MB hold 373 MB). At most `keepBytes` are kept in all, so that a machine with many cores
+/// does not hold a large archive's worth of memory per core for the rest of the run.
 enum ArchiveBuffers {
-    private static let pool = Mutex<[[UInt8]]>([])
-    static let keep = 16
-    static let keepBytes = 32 << 20
+    private static let pool = Mutex<(buffers: [[UInt8]], bytes: Int)>(([], 0))
+    static let keepBytes = 64 << 20
 
-    static func take() -> [UInt8] { pool.withLock { $0.popLast() } ?? [] }
+    static func take() -> [UInt8] {
+        pool.withLock { pool -> [UInt8] in
+            guard let buffer = pool.buffers.popLast() else { return [] }
+            pool.bytes -= buffer.capacity
+            return buffer
+        }
+    }
 
     static func give(_ buffer: inout [UInt8]) {
-        guard buffer.capacity <= keepBytes else { buffer = []; return }
         let handed = buffer
         buffer = []
-        pool.withLock { list in if list.count < keep { list.append(handed) } }
+        pool.withLock { pool in
+            guard pool.bytes + handed.capacity <= keepBytes else { return }
+            pool.bytes += handed.capacity
+            pool.buffers.append(handed)
+        }
     }
 }
 
