@@ -503,6 +503,7 @@ extension CompressedPeek {
         let crc: UInt32 = 0x1234_5678
         try Data(handZip([("a/A.class", classFile, crc)])).write(to: dir.appendingPathComponent("1-first.jar"))
         try Data(handZip([("b/B.class", classFile, crc), ("native/hello", elf, crc)])).write(to: dir.appendingPathComponent("2-second.jar"))
+        // One worker: the first jar (its class file remembered) is read before the second.
         let out = muslcheck("check", "--format", "json", "--fail-on", "never", "--jobs", "1", dir.path)
         let paths = try results(out).compactMap { $0["path"] as? String }
         #expect(paths.contains(dir.path + "/2-second.jar!/native/hello"))
