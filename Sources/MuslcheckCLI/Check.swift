@@ -181,14 +181,14 @@ struct Check: OutputCommand {
             if items[index].sameAs != nil { return ([], 0, nil) }  // a link: filled in from its first path below
             let scanned = Scanner.scan(items[index], limits: archiveLimits)
             // Most items are one plain file: no member set to build.
-            let members = scanned.count > 1 ? Set(scanned.map(\.item.path).filter { $0.isArchiveMemberPath }) : []
+            let members = scanned.count > 1 ? Set(scanned.filter(\.item.inArchive).map(\.item.path)) : []
             var owns: [Own] = []
             var skipped = 0
             for file in scanned {
                 if let o = Self.judge(file, assessor: assessor, resolver: resolver, archiveMembers: members) {
                     if o.result.status == .assessed { libraries.remember(o) }
                     owns.append(o)
-                } else if !file.item.path.isArchiveMemberPath { skipped += 1 }
+                } else if !file.item.inArchive { skipped += 1 }
             }
             return (owns, skipped, scanned.first?.identity)
         }
@@ -232,7 +232,7 @@ struct Check: OutputCommand {
         let judged: [Judged] = parallelMap(owned.count, jobs: jobs) { index in
             var o = owned[index]
             if let a = o.result.assessment, !o.libraries.isEmpty {
-                let judgedLibraries = libraries.assessments(of: o.libraries)
+                let judgedLibraries = libraries.assessments(of: o.libraries, inArchive: o.inArchive)
                 let unreadable = o.libraries.filter { path in !judgedLibraries.contains { $0.path == path } }
                 o.result.assessment = assessor.combine(a, with: judgedLibraries, unreadable: unreadable)
                 if !unreadable.isEmpty {
@@ -309,6 +309,8 @@ struct Check: OutputCommand {
     struct Own: Sendable {
         var result: CheckResult
         var libraries: [String]
+        /// Inside an archive: so are its libraries (found among the archive's members).
+        var inArchive = false
     }
 
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
@@ -325,7 +327,7 @@ struct Check: OutputCommand {
                 return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
             }
             let dependencies: Dependencies
-            if path.isArchiveMemberPath {
+            if file.item.inArchive {
                 // Inside an archive: libraries are the archive's own members, found the loader's way.
                 dependencies = DependencyResolver.locate(facts, path: path, among: archiveMembers)
             } else {
@@ -339,7 +341,7 @@ struct Check: OutputCommand {
                 return Own(result: CheckResult(path: path, status: .error, error: reason, facts: facts), libraries: [])
             }
             return Own(result: CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts),
-                       libraries: Array(Set(dependencies.found.values)).sorted())
+                       libraries: Array(Set(dependencies.found.values)).sorted(), inArchive: file.item.inArchive)
         }
     }
 }
@@ -359,15 +361,16 @@ final class LibraryAssessments: Sendable {
     private let keys = Mutex<[String: String]>([:])
 
     func remember(_ own: Check.Own) {
-        let key = key(own.result.path)
+        let key = key(own.result.path, inArchive: own.inArchive)
         known.withLock { $0[key] = own.result.assessment }
     }
 
-    func assessments(of paths: [String]) -> [(path: String, assessment: Assessment)] {
+    /// `inArchive`: the paths name members of an archive (all judged in the first pass).
+    func assessments(of paths: [String], inArchive: Bool) -> [(path: String, assessment: Assessment)] {
         paths.compactMap { path in
-            let key = key(path)
+            let key = key(path, inArchive: inArchive)
             if let cached = known.withLock({ $0[key] }) { return cached.map { (path, $0) } }
-            if path.isArchiveMemberPath { return nil }  // members were all judged in the first pass
+            if inArchive { return nil }
             var assessment: Assessment?
             if case .elf(let facts) = ELFReader.read(path: path) {
                 let a = assessor.assess(facts, path: path, dependencies: resolver.locate(facts, path: path))
@@ -379,8 +382,8 @@ final class LibraryAssessments: Sendable {
     }
 
     /// The file's canonical path (links resolved), remembered: the same libraries come up for many binaries.
-    func key(_ path: String) -> String {
-        if path.isArchiveMemberPath { return path }  // an archive member: its name is its identity
+    func key(_ path: String, inArchive: Bool) -> String {
+        if inArchive { return path }  // an archive member: its name is its identity
         if let known = keys.withLock({ $0[path] }) { return known }
         var resolved = path
         if let c = realpath(path, nil) { resolved = String(cString: c); free(c) }

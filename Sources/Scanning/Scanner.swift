@@ -33,7 +33,7 @@ public enum Scanner {
         options.deadline = deadline
         limits.deadline = deadline
         if item.kind == .imageLayout {
-            return members(Archives.expandImageLayout(directory: item.path, limits: limits), options: options)
+            return members(Archives.expandImageLayout(directory: item.path, limits: limits), of: item.path, options: options)
         }
         guard item.kind == .file else { return [read(item, options: options)] }
         var head: [UInt8] = []
@@ -51,12 +51,16 @@ public enum Scanner {
         }
         let expansion = Archives.expand(name: item.path, bytes: bytes, limits: limits)
         // The archive itself stays in the list as not-elf (counted as skipped); its members follow.
-        return [file] + members(expansion, options: options)
+        return [file] + members(expansion, of: item.path, options: options)
     }
 
-    static func members(_ e: Expansion, options: ReadOptions) -> [ScannedFile] {
-        e.members.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false), result: ELFReader.read(bytes: $0.bytes, options: options)) }
-            + e.problems.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false), result: .failed($0.message)) }
+    /// The files an expansion of `container` found. One named as the container itself is the container's
+    /// own contents, uncompressed (a gzip-compressed program): a file on disk, not a member.
+    static func members(_ e: Expansion, of container: String, options: ReadOptions) -> [ScannedFile] {
+        e.members.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false, inArchive: $0.path != container),
+                                    result: ELFReader.read(bytes: $0.bytes, options: options)) }
+            + e.problems.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false, inArchive: $0.path != container),
+                                           result: .failed($0.message)) }
     }
 
     /// Reads the whole file into `buffer` (its count becomes the file's size), when it is a regular file

@@ -8,19 +8,6 @@ import Glibc
 import Darwin
 #endif
 
-extension String {
-    /// Whether this names a file inside an archive (outer!/inner). Compared on UTF-8 bytes: Foundation's
-    /// `contains` costs a bridged search per path, which showed in profiles of large trees.
-    public var isArchiveMemberPath: Bool {
-        var bang = false
-        for byte in utf8 {
-            if bang && byte == UInt8(ascii: "/") { return true }
-            bang = byte == UInt8(ascii: "!")
-        }
-        return false
-    }
-}
-
 /// One path the scan found, and whether it can be read.
 public struct ScanItem: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
@@ -38,9 +25,12 @@ public struct ScanItem: Sendable, Hashable {
     /// With links followed: a path to a file found earlier in the walk, judged once, reported for each path.
     /// (Without, hard links are told after reading, from `ScannedFile.identity`.)
     public var sameAs: String?
+    /// A file inside an archive, named outer!/inner. Known from where it came from, never from its name:
+    /// a directory may well be called "build!".
+    public var inArchive: Bool
 
-    public init(path: String, kind: Kind, explicit: Bool, sameAs: String? = nil) {
-        self.path = path; self.kind = kind; self.explicit = explicit; self.sameAs = sameAs
+    public init(path: String, kind: Kind, explicit: Bool, sameAs: String? = nil, inArchive: Bool = false) {
+        self.path = path; self.kind = kind; self.explicit = explicit; self.sameAs = sameAs; self.inArchive = inArchive
     }
 }
 

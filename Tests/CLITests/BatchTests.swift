@@ -62,6 +62,26 @@ func run(_ tool: String, _ args: [String], in dir: URL) throws {
         #expect(app["verdict"] as? String == "needs-gcompat")
     }
 
+    /// A directory whose name ends in "!" makes paths that read like archive members (outer!/inner): what a
+    /// file is comes from where it was found, so its bundled library is still found on disk.
+    @Test func aDirectoryNamedLikeAnArchiveIsADirectory() throws {
+        let dir = try scratch("bang")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bin = dir.appendingPathComponent("build!/bin")
+        try FileManager.default.createDirectory(at: bin.appendingPathComponent("lib"), withIntermediateDirectories: true)
+        try fixture("app-runpath").write(to: bin.appendingPathComponent("app-runpath"))  // RUNPATH $ORIGIN/lib
+        try fixture("lib/libgreet.so.1").write(to: bin.appendingPathComponent("lib/libgreet.so.1"))
+        // A compressed program is the file it unpacks to, beside its libraries: no archive member either.
+        try fixture("app-runpath").write(to: bin.appendingPathComponent("packed"))
+        try run("/usr/bin/gzip", ["-f", "packed"], in: bin)
+        let list = try results(muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--fail-on", "never", dir.path))
+        for name in ["app-runpath", "packed.gz"] {
+            let app = try #require(list.first { ($0["path"] as? String) == bin.path + "/" + name }, "\(name)")
+            #expect((app["missingLibraries"] as? [Any])?.isEmpty == true, "\(name)")
+            #expect(app["verdict"] as? String == "needs-gcompat", "\(name)")
+        }
+    }
+
     @Test func jarsInsideJarsAndCompressedTarballs() throws {
         let dir = try scratch("nested")
         defer { try? FileManager.default.removeItem(at: dir) }
