@@ -351,7 +351,10 @@ struct Check: OutputCommand {
 final class LibraryAssessments: Sendable {
     let assessor: Assessor
     let resolver: DependencyResolver
-    private let known = Mutex<[String: Assessment?]>([:])
+    /// A library: its canonical path on disk, or its name inside an archive (kept apart: a member's name
+    /// can be a path on disk too).
+    struct Key: Hashable { var path: String, inArchive: Bool }
+    private let known = Mutex<[Key: Assessment?]>([:])
 
     init(assessor: Assessor, resolver: DependencyResolver) {
         self.assessor = assessor
@@ -382,13 +385,13 @@ final class LibraryAssessments: Sendable {
     }
 
     /// The file's canonical path (links resolved), remembered: the same libraries come up for many binaries.
-    func key(_ path: String, inArchive: Bool) -> String {
-        if inArchive { return path }  // an archive member: its name is its identity
-        if let known = keys.withLock({ $0[path] }) { return known }
+    func key(_ path: String, inArchive: Bool) -> Key {
+        if inArchive { return Key(path: path, inArchive: true) }  // an archive member: its name is its identity
+        if let known = keys.withLock({ $0[path] }) { return Key(path: known, inArchive: false) }
         var resolved = path
         if let c = realpath(path, nil) { resolved = String(cString: c); free(c) }
         keys.withLock { $0[path] = resolved }
-        return resolved
+        return Key(path: resolved, inArchive: false)
     }
 }
 
