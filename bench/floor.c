@@ -1,10 +1,13 @@
-/* The floor for muslcheck's reader: the least work it must do per file, in C on libelf. For every file
-   named on standard input (one path per line): open, check the ELF magic, map it through libelf, walk the
-   dynamic section, the version needs and every dynamic symbol (looking at each name), then close.
-   Prints the totals so the work cannot be optimised away. Build: cc -O2 floor.c -lelf -lz -o floor
+/* The floor for muslcheck's reader: the least work it must do per file, in C on libelf, on one core. For
+   every file: open, check the ELF magic, map it through libelf, walk the dynamic section, the version needs
+   and every dynamic symbol (looking at each name), then close. Prints the totals so the work cannot be
+   optimised away. Build: cc -O2 floor.c -lelf -lz -o floor
+   Usage: floor [-a] DIR...   walks each directory itself (readdir's types, no stat, links not followed),
+          floor [-a] < LIST   takes the files named on standard input, one per line, found beforehand.
    With -a it also does the least work the archives of a tree ask for: every zip (jar, wheel) is read and
    the first 262 bytes of each deflated member decoded with one reused zlib stream; every gzip file's first
    262 bytes are decoded. (muslcheck does more: nested archives, tar, xz and zstd, extraction.) */
+#include <dirent.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -63,64 +66,97 @@ static void gzip_head(int fd) {
     inflateEnd(&z);
 }
 
-int main(int argc, char **argv) {
-    int archives = argc > 1 && strcmp(argv[1], "-a") == 0;
-    z_stream zip_stream = {0};
-    if (archives && inflateInit2(&zip_stream, -15) != Z_OK) return 1;
-    char path[4096];
-    unsigned long files = 0, needed = 0, symbols = 0, versions = 0, name_bytes = 0;
-    elf_version(EV_CURRENT);
-    while (fgets(path, sizeof path, stdin)) {
-        path[strcspn(path, "\n")] = 0;
-        int fd = open(path, O_RDONLY | O_NONBLOCK);
-        if (fd < 0) continue;
-        unsigned char magic[4];
-        if (pread(fd, magic, 4, 0) != 4) { close(fd); continue; }
-        if (archives && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4) zip_heads(fd, &zip_stream);
-        if (archives && magic[0] == 0x1f && magic[1] == 0x8b && magic[2] == 8) gzip_head(fd);
-        if (memcmp(magic, ELFMAG, 4) != 0) { close(fd); continue; }
-        Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-        if (elf && elf_kind(elf) == ELF_K_ELF) {
-            files++;
-            Elf_Scn *scn = NULL;
-            while ((scn = elf_nextscn(elf, scn)) != NULL) {
-                GElf_Shdr sh;
-                if (!gelf_getshdr(scn, &sh)) break;
-                Elf_Data *data = elf_getdata(scn, NULL);
-                if (!data) continue;
-                if (sh.sh_type == SHT_DYNAMIC) {
-                    GElf_Dyn dyn;
-                    for (int i = 0; gelf_getdyn(data, i, &dyn) && dyn.d_tag != DT_NULL; i++)
-                        if (dyn.d_tag == DT_NEEDED) { needed++; name_bytes += strlen(elf_strptr(elf, sh.sh_link, dyn.d_un.d_val) ?: ""); }
-                } else if (sh.sh_type == SHT_DYNSYM && sh.sh_entsize) {
-                    size_t n = sh.sh_size / sh.sh_entsize;
-                    GElf_Sym sym;
-                    for (size_t i = 1; i < n && gelf_getsym(data, (int)i, &sym); i++) {
-                        symbols++;
-                        const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
-                        if (name) name_bytes += strlen(name);
+static int archives;
+static z_stream zip_stream;
+static unsigned long files = 0, needed = 0, symbols = 0, versions = 0, name_bytes = 0;
+
+static void one_file(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) return;
+    unsigned char magic[4];
+    if (pread(fd, magic, 4, 0) != 4) { close(fd); return; }
+    if (archives && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4) zip_heads(fd, &zip_stream);
+    if (archives && magic[0] == 0x1f && magic[1] == 0x8b && magic[2] == 8) gzip_head(fd);
+    if (memcmp(magic, ELFMAG, 4) != 0) { close(fd); return; }
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (elf && elf_kind(elf) == ELF_K_ELF) {
+        files++;
+        Elf_Scn *scn = NULL;
+        while ((scn = elf_nextscn(elf, scn)) != NULL) {
+            GElf_Shdr sh;
+            if (!gelf_getshdr(scn, &sh)) break;
+            Elf_Data *data = elf_getdata(scn, NULL);
+            if (!data) return;
+            if (sh.sh_type == SHT_DYNAMIC) {
+                GElf_Dyn dyn;
+                for (int i = 0; gelf_getdyn(data, i, &dyn) && dyn.d_tag != DT_NULL; i++)
+                    if (dyn.d_tag == DT_NEEDED) { needed++; name_bytes += strlen(elf_strptr(elf, sh.sh_link, dyn.d_un.d_val) ?: ""); }
+            } else if (sh.sh_type == SHT_DYNSYM && sh.sh_entsize) {
+                size_t n = sh.sh_size / sh.sh_entsize;
+                GElf_Sym sym;
+                for (size_t i = 1; i < n && gelf_getsym(data, (int)i, &sym); i++) {
+                    symbols++;
+                    const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
+                    if (name) name_bytes += strlen(name);
+                }
+            } else if (sh.sh_type == SHT_GNU_verneed) {
+                size_t off = 0;
+                for (unsigned i = 0; i < sh.sh_info; i++) {
+                    GElf_Verneed vn;
+                    if (!gelf_getverneed(data, (int)off, &vn)) break;
+                    size_t aux = off + vn.vn_aux;
+                    for (unsigned j = 0; j < vn.vn_cnt; j++) {
+                        GElf_Vernaux va;
+                        if (!gelf_getvernaux(data, (int)aux, &va)) break;
+                        versions++;
+                        aux += va.vna_next;
+                        if (!va.vna_next) break;
                     }
-                } else if (sh.sh_type == SHT_GNU_verneed) {
-                    size_t off = 0;
-                    for (unsigned i = 0; i < sh.sh_info; i++) {
-                        GElf_Verneed vn;
-                        if (!gelf_getverneed(data, (int)off, &vn)) break;
-                        size_t aux = off + vn.vn_aux;
-                        for (unsigned j = 0; j < vn.vn_cnt; j++) {
-                            GElf_Vernaux va;
-                            if (!gelf_getvernaux(data, (int)aux, &va)) break;
-                            versions++;
-                            aux += va.vna_next;
-                            if (!va.vna_next) break;
-                        }
-                        if (!vn.vn_next) break;
-                        off += vn.vn_next;
-                    }
+                    if (!vn.vn_next) break;
+                    off += vn.vn_next;
                 }
             }
         }
-        if (elf) elf_end(elf);
-        close(fd);
+    }
+    if (elf) elf_end(elf);
+    close(fd);
+}
+
+/* Every regular file under dir, by readdir's types (stat only when the file system gives none). */
+static void walk(const char *dir, int depth) {
+    DIR *d = opendir(dir);
+    if (!d || depth > 128) { if (d) closedir(d); return; }
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path) continue;
+        unsigned char type = e->d_type;
+        if (type == DT_UNKNOWN) {
+            struct stat st;
+            if (lstat(path, &st) != 0) continue;
+            type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+        }
+        if (type == DT_DIR) walk(path, depth + 1);
+        else if (type == DT_REG) one_file(path);
+    }
+    closedir(d);
+}
+
+int main(int argc, char **argv) {
+    int first = 1;
+    archives = argc > 1 && strcmp(argv[1], "-a") == 0;
+    if (archives) first = 2;
+    if (archives && inflateInit2(&zip_stream, -15) != Z_OK) return 1;
+    elf_version(EV_CURRENT);
+    if (first < argc) {
+        for (int i = first; i < argc; i++) walk(argv[i], 0);
+    } else {
+        char path[4096];
+        while (fgets(path, sizeof path, stdin)) {
+            path[strcspn(path, "\n")] = 0;
+            one_file(path);
+        }
     }
     printf("%lu files, %lu needed, %lu symbols, %lu versions, %lu name bytes", files, needed, symbols, versions, name_bytes);
     if (archives) printf("; %lu archive members' first %lu bytes", members, head_bytes);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark: muslcheck against scanelf (pax-utils), readelf (binutils) and a minimal C program on libelf
-# (bench/floor.c: the least work our reader must do) on the same tree, warm cache. The floor runs twice:
-# on ELF files only (c-floor, the issue's definition), and with -a also decoding the first bytes of every
-# zip member and gzip file (c-floor-archives: the least work the archives of the tree ask for).
+# (bench/floor.c: the least work our reader must do, on one core) on the same tree, warm cache. The floor
+# runs three ways: walking the tree itself, on ELF files only (c-floor); given the files found beforehand
+# by find (c-floor-list: what it was before it walked, without the walk's cost); and walking, with -a,
+# also decoding the first bytes of every zip member and gzip file (c-floor-archives: the least work the
+# archives of a tree ask for).
 # Each round runs every command once, in turn, so that a machine whose speed drifts (shared hosts do)
 # weighs on all of them alike; prints each command's median wall time and peak memory over RUNS rounds,
 # and muslcheck's ratios.
@@ -22,7 +24,7 @@ find "${dirs[@]}" -type f -print0 > "$work/files"
 tr '\0' '\n' < "$work/files" > "$work/list"
 cc -O2 bench/floor.c -lelf -lz -o "$work/floor"
 
-names=(muslcheck-check-json muslcheck-inspect-json muslcheck-check-1core scanelf c-floor c-floor-archives readelf)
+names=(muslcheck-check-json muslcheck-inspect-json muslcheck-check-1core scanelf c-floor c-floor-list c-floor-archives readelf)
 # command NAME: sets cmd to the command line of NAME.
 command_of() {
   case $1 in
@@ -30,8 +32,9 @@ command_of() {
     muslcheck-inspect-json) cmd=("$bin" inspect --format json "${dirs[@]}") ;;
     muslcheck-check-1core) cmd=("$bin" check --format json --fail-on never --jobs 1 "${dirs[@]}") ;;
     scanelf) cmd=(scanelf -q -R -n -i -r "${dirs[@]}") ;;
-    c-floor) cmd=(sh -c "'$work/floor' < '$work/list'") ;;
-    c-floor-archives) cmd=(sh -c "'$work/floor' -a < '$work/list'") ;;
+    c-floor) cmd=("$work/floor" "${dirs[@]}") ;;
+    c-floor-list) cmd=(sh -c "'$work/floor' < '$work/list'") ;;
+    c-floor-archives) cmd=("$work/floor" -a "${dirs[@]}") ;;
     readelf) cmd=(sh -c "xargs -0 -P $(nproc) -n 200 readelf -d -V --dyn-syms -W < '$work/files'") ;;
   esac
 }
@@ -56,16 +59,18 @@ results=$(for n in "${names[@]}"; do
 done)
 echo "$results" | while read -r n t m; do printf '%-24s %10s %12s\n' "$n" "$t" "$m"; done
 get() { echo "$results" | awk -v n="$1" '$1 == n {print $2}'; }
-scan=$(get scanelf); cfloor=$(get c-floor); afloor=$(get c-floor-archives); readelf=$(get readelf)
-echo "$results" | awk -v s="$scan" -v r="$readelf" -v f="$cfloor" -v a="$afloor" '$1 ~ /^muslcheck/ {
-  printf "%s: %.2fx scanelf, %.2fx the C floor, %.2fx the C floor with archives, %.2fx readelf\n", $1, $2/s, $2/f, $2/a, $2/r }'
+scan=$(get scanelf); cfloor=$(get c-floor); lfloor=$(get c-floor-list); afloor=$(get c-floor-archives); readelf=$(get readelf)
+echo "$results" | awk -v s="$scan" -v r="$readelf" -v f="$cfloor" -v l="$lfloor" -v a="$afloor" '$1 ~ /^muslcheck/ {
+  printf "%s: %.2fx scanelf, %.2fx the C floor (%.2fx given the list), %.2fx the C floor with archives, %.2fx readelf\n",
+    $1, $2/s, $2/f, $2/l, $2/a, $2/r }'
 # The same ratios taken within each round (the commands of a round ran back to back), then the median:
 # steadier than a ratio of medians when the host's speed drifts between rounds.
 awk '{ round[$1]++; t[$1, round[$1]] = $2 } END {
   n = round["scanelf"]
   split("muslcheck-check-json muslcheck-inspect-json muslcheck-check-1core", cmds, " ")
-  for (c = 1; c <= 3; c++) for (peer = 1; peer <= 3; peer++) {
-    p = peer == 1 ? "scanelf" : peer == 2 ? "c-floor" : "c-floor-archives"
+  split("scanelf c-floor c-floor-list c-floor-archives", peers, " ")
+  for (c = 1; c <= 3; c++) for (peer = 1; peer <= 4; peer++) {
+    p = peers[peer]
     for (i = 1; i <= n; i++) v[i] = t[cmds[c], i] / t[p, i]
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
     printf "%s per round: median %.2fx %s (range %.2f-%.2f)\n", cmds[c], v[int((n + 1) / 2)], p, v[1], v[n]
