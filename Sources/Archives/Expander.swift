@@ -170,22 +170,27 @@ struct Expander {
         return true
     }
 
-    /// Whether a zip member's first bytes say ELF or archive; a deflated member that starts like an earlier
-    /// one found to hold nothing of interest is not decoded again (`ZipHeads`).
+    /// Whether a zip member's first bytes say ELF or archive: read directly when stored, decoded when
+    /// deflated (a member that starts like an earlier one found to hold nothing of interest is not decoded
+    /// again: `ZipHeads`). True when they cannot be told (damaged data, another method), so that the
+    /// extraction reports it.
     func worthReading(_ bytes: [UInt8], _ member: ZipMember, inflater: DeflateHeads) -> Bool {
-        guard member.method == 8, let data = ZipCheck.data(bytes, member) else {
-            return Archives.worthReading { ZipCheck.head(bytes, member, count: $0, inflater: inflater) }
-        }
-        return data.withUnsafeBytes { raw in
-            if ZipHeads.shared.knownUninteresting(crc: member.crc, data: raw) { return false }
-            var consumed = 0
-            let answer = Archives.worthReading { count in
-                let head = inflater.head(data, count: count)
-                consumed = max(consumed, inflater.consumed)
-                return head
+        guard let data = ZipCheck.data(bytes, member) else { return true }
+        switch member.method {
+        case 0: return Archives.worthReading { Array(data.prefix($0)) }
+        case 8:
+            return data.withUnsafeBytes { raw in
+                if ZipHeads.shared.knownUninteresting(crc: member.crc, data: raw) { return false }
+                var consumed = 0
+                let answer = Archives.worthReading { count in
+                    let head = inflater.head(data, count: count)
+                    consumed = max(consumed, inflater.consumed)
+                    return head
+                }
+                if !answer { ZipHeads.shared.rememberUninteresting(crc: member.crc, data: raw, consumed: consumed) }
+                return answer
             }
-            if !answer { ZipHeads.shared.rememberUninteresting(crc: member.crc, data: raw, consumed: consumed) }
-            return answer
+        default: return true
         }
     }
 

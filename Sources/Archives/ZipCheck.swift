@@ -96,16 +96,6 @@ enum ZipCheck {
 }
 
 extension ZipCheck {
-    /// A member's first bytes when it is stored or deflated (nil otherwise, or when its data is damaged).
-    static func head(_ b: [UInt8], _ m: ZipMember, count: Int, inflater: DeflateHeads) -> [UInt8]? {
-        guard let data = data(b, m) else { return nil }
-        switch m.method {
-        case 0: return Array(data.prefix(count))
-        case 8: return inflater.head(data, count: count)
-        default: return nil
-        }
-    }
-
     /// A member's compressed bytes, when the directory's offset and size lie inside the archive.
     static func data(_ b: [UInt8], _ m: ZipMember) -> ArraySlice<UInt8>? {
         guard m.dataOffset >= 0, m.compressedSize >= 0, m.dataOffset <= b.count, m.compressedSize <= b.count - m.dataOffset else { return nil }

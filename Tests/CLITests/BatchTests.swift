@@ -497,13 +497,14 @@ extension CompressedPeek {
 @Suite(.serialized) struct RepeatedZipMembers {
     /// A zip written by hand, every member deflated as one stored block (so that two members of the same
     /// length have the same compressed size), with the CRC field given.
-    func handZip(_ members: [(name: String, data: [UInt8], crc: UInt32)]) -> [UInt8] {
+    /// `method` 8 wraps the data in a deflate stored block; any other method stores the bytes as they are.
+    func handZip(_ members: [(name: String, data: [UInt8], crc: UInt32)], method: Int = 8) -> [UInt8] {
         func le(_ v: Int, _ n: Int) -> [UInt8] { (0..<n).map { UInt8((v >> (8 * $0)) & 0xFF) } }
         var out: [UInt8] = [], directory: [UInt8] = []
         for m in members {
-            let body = [0x01] + le(m.data.count, 2) + le(m.data.count ^ 0xFFFF, 2) + m.data  // BFINAL, stored
+            let body = method == 8 ? [0x01] + le(m.data.count, 2) + le(m.data.count ^ 0xFFFF, 2) + m.data : m.data  // BFINAL, stored
             let name = Array(m.name.utf8), offset = out.count
-            let common = le(20, 2) + le(0, 2) + le(8, 2) + le(0, 4) + le(Int(m.crc), 4) + le(body.count, 4) + le(m.data.count, 4) + le(name.count, 2) + le(0, 2)
+            let common = le(20, 2) + le(0, 2) + le(method, 2) + le(0, 4) + le(Int(m.crc), 4) + le(body.count, 4) + le(m.data.count, 4) + le(name.count, 2) + le(0, 2)
             out += le(0x0403_4B50, 4) + common + name + body
             directory += le(0x0201_4B50, 4) + le(20, 2) + common + le(0, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(offset, 4) + name
         }
@@ -538,6 +539,23 @@ extension CompressedPeek {
         #expect(!other.withUnsafeBytes { heads.knownUninteresting(crc: 7, data: $0) })
         #expect(!longer.withUnsafeBytes { heads.knownUninteresting(crc: 7, data: $0) })  // another compressed size
         #expect(!first.withUnsafeBytes { heads.knownUninteresting(crc: 8, data: $0) })
+    }
+}
+
+extension RepeatedZipMembers {
+    /// A stored member is told by its own first bytes; a member in a method the reader cannot decode
+    /// (bzip2 here) is never counted as uninteresting: extracting it reports the problem.
+    @Test func storedAndUndecodableMembers() throws {
+        let dir = try scratch("zip-methods")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let elf = [UInt8](try fixture("hello-musl"))
+        try Data(handZip([("native/hello", elf, 0), ("notes.txt", Array("plain text\n".utf8), 0)], method: 0))
+            .write(to: dir.appendingPathComponent("stored.zip"))
+        try Data(handZip([("native/other", Array("BZh91AY&SY".utf8), 0)], method: 12)).write(to: dir.appendingPathComponent("bzip2.zip"))
+        let list = try results(muslcheck("check", "--format", "json", "--fail-on", "never", dir.path))
+        #expect(list.contains { ($0["path"] as? String) == dir.path + "/stored.zip!/native/hello" && $0["verdict"] as? String == "runs" })
+        let other = try #require(list.first { ($0["path"] as? String) == dir.path + "/bzip2.zip!/native/other" })
+        #expect(other["status"] as? String == "error")
     }
 }
 
