@@ -1,9 +1,9 @@
+// The facts one ELF file gives about how it will load: plain values, safe to pass between threads.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-// The facts one ELF file gives about how it will load: plain values, safe to pass between threads.
 
 /// ELF e_machine: an open set. Unknown values survive as their number.
 public struct Machine: RawRepresentable, Hashable, Sendable {

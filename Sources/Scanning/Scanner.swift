@@ -1,6 +1,6 @@
-import Dispatch
 // Reads the files a walk found, on all cores, keeping the walk's order in the results.
 import Archives
+import Dispatch
 import ELF
 import Synchronization
 #if canImport(Glibc)
