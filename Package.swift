@@ -16,7 +16,7 @@ let package = Package(
     products: [
         .executable(name: "muslcheck", targets: ["muslcheck"]),
         // Everything but the CLI and the C module, for embedding the checker elsewhere.
-        .library(name: "MuslcheckKit", targets: ["ELF", "Knowledge", "Assessment", "Scanning", "Reporting"]),
+        .library(name: "MuslcheckKit", targets: ["ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine"]),
     ],
     dependencies: [
         // The de-facto standard for Swift command lines: subcommands, help, usage errors with exit 64.
@@ -48,11 +48,16 @@ let package = Package(
         // millions of times and the checks were a tenth of a large report's time.
         .target(name: "Reporting", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+        // The batch run behind `check`: walk → facts → library index → assessments folded over what each
+        // file loads → gate (fail-on, policy file, baseline). Yams reads the policy file.
+        .target(name: "Engine", dependencies: [
+            "ELF", "Knowledge", "Assessment", "Scanning", "Archives", "Reporting",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         // Argument parsing, exit statuses, the only place that writes to stdout/stderr.
         .target(name: "MuslcheckCLI", dependencies: [
-            "ELF", "Knowledge", "Assessment", "Scanning", "Reporting",
+            "ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Yams", package: "Yams"),
         ]),
         // glibc's malloc.h (mallopt), for the allocator settings main.swift makes.
         .systemLibrary(name: "CMalloc"),
@@ -61,7 +66,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
         .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "TestSupport",
+        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "Engine", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "TestSupport",
                                                      .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     exclude: ["sarif-schema-2.1.0.json"]),
     ]

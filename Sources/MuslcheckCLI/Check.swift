@@ -5,6 +5,7 @@ import Knowledge
 import Reporting
 import Archives
 import Scanning
+import Engine
 import Foundation
 import Synchronization
 
@@ -68,21 +69,7 @@ final class Progress: Sendable {
     func finish() { if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
 }
 
-/// How strict the gate is: the lowest verdict (or finding severity) that fails it.
-enum FailOn: String, ExpressibleByArgument, CaseIterable {
-    case needsLibc6Compat = "needs-libc6-compat", needsGcompat = "needs-gcompat", needsRebuild = "needs-rebuild"
-    case warning, never
-
-    func fails(_ a: Assessment) -> Bool {
-        switch self {
-        case .never: return false
-        case .needsLibc6Compat: return a.verdict >= .needsLibc6Compat
-        case .needsGcompat: return a.verdict >= .needsGcompat
-        case .needsRebuild: return a.verdict >= .needsRebuild
-        case .warning: return a.verdict > .runs || a.findings.contains { $0.severity >= .warning }
-        }
-    }
-}
+extension FailOn: ExpressibleByArgument {}
 
 struct Check: OutputCommand {
     static let configuration = CommandConfiguration(
@@ -142,147 +129,61 @@ struct Check: OutputCommand {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
-    /// One listed file once judged: its result (without facts), its text and JSON parts, and the gate.
-    struct Judged: Sendable {
-        var result: CheckResult
-        var text: String
-        var json: String
-        var failsGate: Bool
-    }
-
     func execute() throws -> CommandOutput {
         // The walk needs nothing from the knowledge base: it runs while the base loads and the options are
         // checked (a usage error still ends the run before any result is used).
-        let walking = InBackground { Walker.walk(paths, options: WalkOptions(followSymlinks: followSymlinks)) }
+        let paths = self.paths, follow = followSymlinks
+        let walking = InBackground<WalkResult> { CheckEngine.walk(paths, followSymlinks: follow) }
         let kb = try loadKnowledge()
-        let policy = try Policy.load(config)
+        let policy = try usage { try Policy.load(config) }
         let release = try resolveTarget(target ?? policy.target, kb: kb)
-        let gate: FailOn
-        if let failOn { gate = failOn } else if let name = policy.failOn {
+        let failOn: FailOn
+        if let level = self.failOn { failOn = level } else if let name = policy.failOn {
             guard let level = FailOn(rawValue: name) else { throw UsageError(description: "policy: unknown fail-on '\(name)'") }
-            gate = level
-        } else { gate = .needsLibc6Compat }
-        let known = try (baseline ?? policy.baseline).map(Baseline.load)
+            failOn = level
+        } else { failOn = .needsLibc6Compat }
+        let known = try usage { try (baseline ?? policy.baseline).map(Baseline.load) }
         if let root, !FileManager.default.fileExists(atPath: root) { throw UsageError(description: "--root \(root) does not exist") }
         let walk = walking.value
-        let items = walk.items
-        let assessor = Assessor(kb: kb, release: release)
-        let resolver = DependencyResolver(libraryPaths: libraryPaths, root: root, tree: DependencyResolver.index(walk),
-                                          scannedRoots: paths, interesting: Assessor.libcNames(kb)) { Assessor.isProvidedBySystem($0, kb: kb) }
-        let libraries = LibraryAssessments(assessor: assessor, resolver: resolver)
-        let jobs = jobs ?? CPU.count
-        // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the
-        //    libraries found for it.
-        let progress = Progress(total: items.count)
-        let archiveLimits = limits.archiveLimits
-        //    Only listed files are kept: a tree of mostly non-ELF files costs a count, not a slot each.
-        let perItem: [([Own], Int, FileIdentity?)] = parallelMap(items.count, jobs: jobs) { index in
-            defer { progress.step(items[index].path) }
-            if items[index].sameAs != nil { return ([], 0, nil) }  // a link: filled in from its first path below
-            let scanned = Scanner.scan(items[index], limits: archiveLimits)
-            // Most items are one plain file: no member set to build.
-            let members = scanned.count > 1 ? Set(scanned.filter(\.item.inArchive).map(\.item.path)) : []
-            var owns: [Own] = []
-            var skipped = 0
-            for file in scanned {
-                if let o = Self.judge(file, assessor: assessor, resolver: resolver, archiveMembers: members) {
-                    if o.result.status == .assessed { libraries.remember(o) }
-                    owns.append(o)
-                } else if !file.item.inArchive { skipped += 1 }
-            }
-            return (owns, skipped, scanned.first?.identity)
-        }
+        let request = CheckRequest(paths: paths, release: release, gate: Gate(failOn: failOn, policy: policy, baseline: known),
+                                   jobs: jobs ?? CPU.count, followSymlinks: followSymlinks, root: root, libraryPaths: libraryPaths,
+                                   limits: limits.archiveLimits)
+        let progress = Progress(total: walk.items.count)
+        let step: ProgressStep? = progress.enabled ? { @Sendable path in progress.step(path) } : nil
+        let outcome = CheckEngine.run(request, kb: kb, walk: walk, progress: step)
         progress.finish()
-        // Hard links: the first path's results again, under each further path (its own reading is dropped).
-        // By index: hashing every path of a large tree here was a serial cost.
-        var firstIndex: [FileIdentity: Int] = [:]
-        var indexOfPath: [String: Int]?  // only when the walk itself named links (links followed)
-        var sameAs = [Int?](repeating: nil, count: items.count)
-        for i in items.indices {
-            if let first = items[i].sameAs {
-                if indexOfPath == nil {
-                    indexOfPath = Dictionary(items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
-                }
-                sameAs[i] = indexOfPath?[first]
-            } else if let id = perItem[i].2 {
-                if let first = firstIndex[id] { sameAs[i] = first } else { firstIndex[id] = i }
-            }
-        }
-        var own: [Own] = []
-        var walkedSkips = 0
-        for i in items.indices {
-            guard let f = sameAs[i] else {
-                own += perItem[i].0; walkedSkips += perItem[i].1; continue
-            }
-            let first = items[f].path, original = perItem[f]
-            walkedSkips += original.1
-            own += original.0.map { o in
-                var copy = o
-                copy.result.path = items[i].path + String(o.result.path.dropFirst(first.count))
-                copy.result.sameAs = o.result.path
-                return copy
-            }
-        }
-        for o in own where o.result.status == .assessed && o.result.sameAs != nil { libraries.remember(o) }  // hard links
-        // 2. Fold in what each binary loads (the worst verdict wins), then render, on all cores.
+        let stdout = try render(outcome, kb: kb, release: release, failOn: failOn)
+        if let writeBaseline { try write(baselineOf: outcome, release: release, to: writeBaseline) }
+        let status = outcome.gateFailed ? ExitStatus.gateFailed : outcome.summary.errors > 0 ? ExitStatus.inputError : ExitStatus.ok
+        return CommandOutput(stdoutParts: stdout, exitCode: status)
+    }
+
+    /// Every report asked for: written to its --output, or returned for standard output.
+    func render(_ outcome: CheckOutcome, kb: KnowledgeBase, release: AlpineRelease, failOn: FailOn) throws -> [String] {
         let formats = self.formats.isEmpty ? [ReportFormat.text] : self.formats
+        let results = outcome.results, summary = outcome.summary
+        // Per-file text and JSON are rendered on all cores.
         let wantsJSON = formats.contains(.json), wantsText = formats.contains(.text)
-        let installed = Set(policy.installed)
-        let owned = own
-        let judged: [Judged] = parallelMap(owned.count, jobs: jobs) { index in
-            var o = owned[index]
-            if let a = o.result.assessment, !o.libraries.isEmpty {
-                let judgedLibraries = libraries.assessments(of: o.libraries, inArchive: o.inArchive)
-                let unreadable = o.libraries.filter { path in !judgedLibraries.contains { $0.path == path } }
-                o.result.assessment = assessor.combine(a, with: judgedLibraries, unreadable: unreadable)
-                if !unreadable.isEmpty {
-                    // What it loads cannot be judged, so neither can it: an input error, never a pass.
-                    o.result.status = .error
-                    o.result.error = "cannot judge: libraries it loads could not be read: " + unreadable.joined(separator: ", ")
-                }
-            }
-            var fails = false
-            if var a = o.result.assessment {
-                a.findings.removeAll { policy.ignoredRule($0.rule) }
-                o.result.assessment = a
-                // Packages the image installs already: a remedy made only of them is no problem.
-                let satisfied = a.verdict < .needsRebuild && Set(a.packages).isSubset(of: installed) && !a.packages.isEmpty
-                fails = gate.fails(a) && !satisfied && policy.ignoredPath(o.result.path) == nil
-                    && !(known?.covers(path: o.result.path, a) ?? false)
-            }
-            let r = o.result
-            return Judged(result: r, text: wantsText ? CheckText.file(r) : "",
-                          json: wantsJSON ? ((try? JSON.fragment(r, indent: 2)) ?? "{}") : "", failsGate: fails)
+        let parts: [(text: String, json: String)] = parallelMap(results.count, jobs: jobs ?? CPU.count) { i in
+            (wantsText ? CheckText.file(results[i]) : "", wantsJSON ? ((try? JSON.fragment(results[i], indent: 2)) ?? "{}") : "")
         }
-        var summary = CheckSummary()
-        for _ in 0..<walkedSkips { summary.addWalkedSkip() }
-        for j in judged {
-            let a = j.result.assessment
-            summary.add(status: j.result.status, verdict: a?.verdict, packages: a?.packages ?? [],
-                        symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
-                        libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
-        }
-        summary.finish()
-        let listed = judged
-        let failed = listed.contains { $0.failsGate }
-        let gateResult = CheckReport.Gate(failOn: gate.rawValue, failed: failed)
+        let gateResult = CheckReport.Gate(failOn: failOn.rawValue, failed: outcome.gateFailed)
         let target = CheckReport.Target(release)
         let tool = CheckReport.Tool(version: toolVersion)
-        let run = RunReport(tool: tool, target: target, results: listed.map(\.result), summary: summary, gate: gateResult,
-                            failing: listed.map(\.failsGate))
+        let run = RunReport(tool: tool, target: target, results: results, summary: summary, gate: gateResult, failing: outcome.failing)
         var stdout: [String] = []
         for (i, format) in formats.enumerated() {
             let text: String
             switch format {
             case .json:
                 // Written in parts: the fragments are not joined into one string first.
-                stdout += try deliver(try CheckReport.jsonParts(tool: tool, target: target, results: listed.map(\.json), summary: summary, gate: gateResult),
+                stdout += try deliver(try CheckReport.jsonParts(tool: tool, target: target, results: parts.map(\.json), summary: summary, gate: gateResult),
                                       to: i < outputs.count ? outputs[i] : nil)
                 continue
             case .text:
                 // Summary first when there is more than one file; the gate's word last, where a terminal ends.
-                let head = listed.count > 1 ? CheckText.footer(summary, gate: CheckReport.Gate(failOn: gate.rawValue, failed: false)).dropFirst() + "\n" : ""
-                text = CheckText.header(target) + head + listed.map(\.text).joined() + CheckText.footer(summary, gate: gateResult)
+                let head = results.count > 1 ? CheckText.footer(summary, gate: CheckReport.Gate(failOn: failOn.rawValue, failed: false)).dropFirst() + "\n" : ""
+                text = CheckText.header(target) + head + parts.map(\.text).joined() + CheckText.footer(summary, gate: gateResult)
             case .sarif: text = try SARIF.render(run, kb: kb)
             case .junit: text = JUnit.render(run)
             case .markdown: text = Markdown.render(run)
@@ -290,131 +191,25 @@ struct Check: OutputCommand {
             }
             stdout += try deliver([text], to: i < outputs.count ? outputs[i] : nil)
         }
-        if let writeBaseline {
-            let entries = listed.compactMap { j -> Baseline.Entry? in
-                guard let a = j.result.assessment, a.verdict > .runs || !a.findings.isEmpty else { return nil }
-                return Baseline.Entry(path: j.result.path, verdict: a.verdict.rawValue, rules: Array(Set(a.findings.map(\.rule))).sorted())
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            do { try encoder.encode(Baseline(target: "alpine:\(release.name)", entries: entries)).write(to: URL(fileURLWithPath: writeBaseline)) } catch {
-                throw UsageError(description: "cannot write the baseline \(writeBaseline): \(error.localizedDescription)")
-            }
+        return stdout
+    }
+
+    func write(baselineOf outcome: CheckOutcome, release: AlpineRelease, to file: String) throws {
+        let entries = outcome.results.compactMap { r -> Baseline.Entry? in
+            guard let a = r.assessment, a.verdict > .runs || !a.findings.isEmpty else { return nil }
+            return Baseline.Entry(path: r.path, verdict: a.verdict.rawValue, rules: Array(Set(a.findings.map(\.rule))).sorted())
         }
-        let status = failed ? ExitStatus.gateFailed : summary.errors > 0 ? ExitStatus.inputError : ExitStatus.ok
-        return CommandOutput(stdoutParts: stdout, exitCode: status)
-    }
-
-    /// One file judged on its own, with the paths of the libraries it loads (transitively).
-    struct Own: Sendable {
-        var result: CheckResult
-        var libraries: [String]
-        /// Inside an archive: so are its libraries (found among the archive's members).
-        var inArchive = false
-    }
-
-    /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
-    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: Set<String> = []) -> Own? {
-        let path = file.item.path
-        switch file.result {
-        case .notELF:
-            return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: "not an ELF file"), libraries: []) : nil
-        case .failed(let message):
-            return Own(result: CheckResult(path: path, status: .error, error: message), libraries: [])
-        case .elf(let facts):
-            if facts.type == .rel || facts.type == .core {
-                let why = "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
-                return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
-            }
-            let dependencies: Dependencies
-            if file.item.inArchive {
-                // Inside an archive: libraries are the archive's own members, found the loader's way.
-                dependencies = DependencyResolver.locate(facts, path: path, among: archiveMembers)
-            } else {
-                // On disk: where the NEEDED libraries are; only when some are found are they (and theirs)
-                // read, for the names they export.
-                let found = resolver.locate(facts, path: path)
-                dependencies = found.found.isEmpty ? found : resolver.resolve(facts, path: path)
-            }
-            let assessment = assessor.assess(facts, path: path, dependencies: dependencies)
-            if let reason = assessment.unassessable {
-                return Own(result: CheckResult(path: path, status: .error, error: reason, facts: facts), libraries: [])
-            }
-            return Own(result: CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts),
-                       libraries: Array(Set(dependencies.found.values)).sorted(), inArchive: file.item.inArchive)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do { try encoder.encode(Baseline(target: "alpine:\(release.name)", entries: entries)).write(to: URL(fileURLWithPath: file)) } catch {
+            throw UsageError(description: "cannot write the baseline \(file): \(error.localizedDescription)")
         }
     }
 }
 
-/// Every library's own assessment, by path: the scanned files, and libraries outside the scan judged on
-/// first use (once each, whichever worker asks first).
-final class LibraryAssessments: Sendable {
-    let assessor: Assessor
-    let resolver: DependencyResolver
-    /// A library: its canonical path on disk, or its name inside an archive (kept apart: a member's name
-    /// can be a path on disk too).
-    struct Key: Hashable { var path: String, inArchive: Bool }
-    private let known = Mutex<[Key: Assessment?]>([:])
-
-    init(assessor: Assessor, resolver: DependencyResolver) {
-        self.assessor = assessor
-        self.resolver = resolver
-    }
-
-    private let keys = Mutex<[String: String]>([:])
-
-    func remember(_ own: Check.Own) {
-        let key = key(own.result.path, inArchive: own.inArchive)
-        known.withLock { $0[key] = own.result.assessment }
-    }
-
-    /// `inArchive`: the paths name members of an archive (all judged in the first pass).
-    func assessments(of paths: [String], inArchive: Bool) -> [(path: String, assessment: Assessment)] {
-        paths.compactMap { path in
-            let key = key(path, inArchive: inArchive)
-            if let cached = known.withLock({ $0[key] }) { return cached.map { (path, $0) } }
-            if inArchive { return nil }
-            var assessment: Assessment?
-            if case .elf(let facts) = ELFReader.read(path: path) {
-                let a = assessor.assess(facts, path: path, dependencies: resolver.locate(facts, path: path))
-                assessment = a.unassessable == nil ? a : nil
-            }
-            known.withLock { $0[key] = .some(assessment) }
-            return assessment.map { (path, $0) }
-        }
-    }
-
-    /// The file's canonical path (links resolved), remembered: the same libraries come up for many binaries.
-    func key(_ path: String, inArchive: Bool) -> Key {
-        if inArchive { return Key(path: path, inArchive: true) }  // an archive member: its name is its identity
-        if let known = keys.withLock({ $0[path] }) { return Key(path: known, inArchive: false) }
-        var resolved = path
-        if let c = realpath(path, nil) { resolved = String(cString: c); free(c) }
-        keys.withLock { $0[path] = resolved }
-        return Key(path: resolved, inArchive: false)
-    }
-}
-
-/// A value computed on another thread from the moment this is made; `value` waits for it.
-final class InBackground<T: Sendable>: @unchecked Sendable {
-    private var result: T?
-    private let done = DispatchSemaphore(value: 0)
-    private let work: @Sendable () -> T
-
-    init(_ work: @escaping @Sendable () -> T) {
-        self.work = work
-        DispatchQueue.global().async {
-            self.result = work()
-            self.done.signal()
-        }
-    }
-
-    /// The result (the semaphore orders the write before this read).
-    var value: T {
-        done.wait()
-        done.signal()  // later reads do not wait
-        return result ?? work()  // never nil once signalled; computing it here beats trapping
-    }
+/// A policy or baseline problem is a usage problem.
+func usage<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as PolicyError { throw UsageError(description: error.description) }
 }
 
 func loadKnowledge() throws -> KnowledgeBase {

@@ -1,0 +1,190 @@
+// The batch engine behind `check`: walked paths → per-file facts (read on all cores; archive members as
+// they are found) → one library index → assessments folded over what each file loads → the gate. The
+// command line only parses options and renders what this returns; other programs get the same run with
+// one call (`CheckEngine.run`).
+import Archives
+import Assessment
+import ELF
+import Knowledge
+import Reporting
+import Scanning
+import Synchronization
+
+/// What to check and how.
+public struct CheckRequest: Sendable {
+    public var paths: [String]
+    public var release: AlpineRelease
+    public var gate: Gate
+    public var jobs: Int
+    public var followSymlinks: Bool
+    /// A root filesystem whose library path and links the files are judged inside.
+    public var root: String?
+    /// Directories of the target system's libraries, searched after RPATH/RUNPATH.
+    public var libraryPaths: [String]
+    public var limits: ArchiveLimits
+
+    public init(paths: [String], release: AlpineRelease, gate: Gate = Gate(), jobs: Int = CPU.count, followSymlinks: Bool = false,
+                root: String? = nil, libraryPaths: [String] = [], limits: ArchiveLimits = ArchiveLimits()) {
+        self.paths = paths; self.release = release; self.gate = gate; self.jobs = jobs; self.followSymlinks = followSymlinks
+        self.root = root; self.libraryPaths = libraryPaths; self.limits = limits
+    }
+}
+
+/// Every listed file's result in walk order, whether each fails the gate, and the summary.
+public struct CheckOutcome: Sendable {
+    public var results: [CheckResult]
+    public var failing: [Bool]
+    public var summary: CheckSummary
+    public var gateFailed: Bool { failing.contains(true) }
+}
+
+/// Called once per walked item as it is read (for a progress line).
+public typealias ProgressStep = @Sendable (_ path: String) -> Void
+
+public enum CheckEngine {
+    /// The walk needs nothing from the knowledge base: callers may start it early (`InBackground`).
+    public static func walk(_ paths: [String], followSymlinks: Bool) -> WalkResult {
+        Walker.walk(paths, options: WalkOptions(followSymlinks: followSymlinks))
+    }
+
+    /// Runs the whole check. `walk`: the walk of `request.paths`, when the caller made it already.
+    public static func run(_ request: CheckRequest, kb: KnowledgeBase, walk: WalkResult? = nil, progress: ProgressStep? = nil) -> CheckOutcome {
+        let walk = walk ?? Self.walk(request.paths, followSymlinks: request.followSymlinks)
+        let items = walk.items
+        let assessor = Assessor(kb: kb, release: request.release)
+        let resolver = DependencyResolver(libraryPaths: request.libraryPaths, root: request.root, tree: DependencyResolver.index(walk),
+                                          scannedRoots: request.paths, interesting: Assessor.libcNames(kb)) { Assessor.isProvidedBySystem($0, kb: kb) }
+        let libraries = LibraryIndex(assessor: assessor, resolver: resolver)
+        let jobs = max(1, request.jobs)
+        let limits = request.limits
+        // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the
+        //    libraries found for it. Only listed files are kept: a tree of mostly non-ELF files costs a
+        //    count, not a slot each.
+        let perItem: [(owns: [Own], skipped: Int, identity: FileIdentity?)] = parallelMap(items.count, jobs: jobs) { index in
+            defer { progress?(items[index].path) }
+            if items[index].sameAs != nil { return ([], 0, nil) }  // a link: filled in from its first path below
+            let scanned = Scanner.scan(items[index], limits: limits)
+            // Most items are one plain file: no member set to build.
+            let members = scanned.count > 1 ? Set(scanned.filter(\.item.inArchive).map(\.item.path)) : []
+            var owns: [Own] = []
+            var skipped = 0
+            for file in scanned {
+                if let o = judge(file, assessor: assessor, resolver: resolver, archiveMembers: members) {
+                    if o.result.status == .assessed { libraries.remember(o) }
+                    owns.append(o)
+                } else if !file.item.inArchive { skipped += 1 }
+            }
+            return (owns, skipped, scanned.first?.identity)
+        }
+        var (own, walkedSkips) = foldHardLinks(items, perItem)
+        for o in own where o.result.status == .assessed && o.result.sameAs != nil { libraries.remember(o) }  // hard links
+        // 2. Fold in what each file loads (the worst verdict wins) and apply the gate, on all cores.
+        let gate = request.gate
+        let owned = own
+        own = []
+        let judged: [(result: CheckResult, fails: Bool)] = parallelMap(owned.count, jobs: jobs) { index in
+            var o = owned[index]
+            if let a = o.result.assessment, !o.libraries.isEmpty {
+                let judgedLibraries = libraries.assessments(of: o.libraries, inArchive: o.inArchive)
+                let unreadable = o.libraries.filter { path in !judgedLibraries.contains { $0.path == path } }
+                o.result.assessment = assessor.combine(a, with: judgedLibraries, unreadable: unreadable)
+                if !unreadable.isEmpty {
+                    // What it loads cannot be judged, so neither can it: an input error, never a pass.
+                    o.result.status = .error
+                    o.result.error = "cannot judge: libraries it loads could not be read: " + unreadable.joined(separator: ", ")
+                }
+            }
+            var fails = false
+            if var a = o.result.assessment {
+                gate.filter(&a)
+                o.result.assessment = a
+                fails = gate.fails(path: o.result.path, a)
+            }
+            return (o.result, fails)
+        }
+        var summary = CheckSummary()
+        for _ in 0..<walkedSkips { summary.addWalkedSkip() }
+        for j in judged {
+            let a = j.result.assessment
+            summary.add(status: j.result.status, verdict: a?.verdict, packages: a?.packages ?? [],
+                        symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
+                        libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
+        }
+        summary.finish()
+        return CheckOutcome(results: judged.map(\.result), failing: judged.map(\.fails), summary: summary)
+    }
+
+    /// Hard links: the first path's results again, under each further path (its own reading is dropped).
+    /// By index: hashing every path of a large tree here was a serial cost.
+    static func foldHardLinks(_ items: [ScanItem], _ perItem: [(owns: [Own], skipped: Int, identity: FileIdentity?)]) -> ([Own], Int) {
+        var firstIndex: [FileIdentity: Int] = [:]
+        var indexOfPath: [String: Int]?  // only when the walk itself named links (links followed)
+        var sameAs = [Int?](repeating: nil, count: items.count)
+        for i in items.indices {
+            if let first = items[i].sameAs {
+                if indexOfPath == nil {
+                    indexOfPath = Dictionary(items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
+                }
+                sameAs[i] = indexOfPath?[first]
+            } else if let id = perItem[i].identity {
+                if let first = firstIndex[id] { sameAs[i] = first } else { firstIndex[id] = i }
+            }
+        }
+        var own: [Own] = []
+        var walkedSkips = 0
+        for i in items.indices {
+            guard let f = sameAs[i] else {
+                own += perItem[i].owns; walkedSkips += perItem[i].skipped; continue
+            }
+            let first = items[f].path, original = perItem[f]
+            walkedSkips += original.skipped
+            own += original.owns.map { o in
+                var copy = o
+                copy.result.path = items[i].path + String(o.result.path.dropFirst(first.count))
+                copy.result.sameAs = o.result.path
+                return copy
+            }
+        }
+        return (own, walkedSkips)
+    }
+
+    /// One file judged on its own, with the paths of the libraries it loads (transitively).
+    struct Own: Sendable {
+        var result: CheckResult
+        var libraries: [String]
+        /// Inside an archive: so are its libraries (found among the archive's members).
+        var inArchive = false
+    }
+
+    /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
+    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: Set<String> = []) -> Own? {
+        let path = file.item.path
+        switch file.result {
+        case .notELF:
+            return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: "not an ELF file"), libraries: []) : nil
+        case .failed(let message):
+            return Own(result: CheckResult(path: path, status: .error, error: message), libraries: [])
+        case .elf(let facts):
+            if facts.type == .rel || facts.type == .core {
+                let why = "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
+                return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
+            }
+            let dependencies: Dependencies
+            if file.item.inArchive {
+                // Inside an archive: libraries are the archive's own members, found the loader's way.
+                dependencies = DependencyResolver.locate(facts, path: path, among: archiveMembers)
+            } else {
+                // On disk: where the NEEDED libraries are; only when some are found are they (and theirs)
+                // read, for the names they export.
+                let found = resolver.locate(facts, path: path)
+                dependencies = found.found.isEmpty ? found : resolver.resolve(facts, path: path)
+            }
+            let assessment = assessor.assess(facts, path: path, dependencies: dependencies)
+            if let reason = assessment.unassessable {
+                return Own(result: CheckResult(path: path, status: .error, error: reason, facts: facts), libraries: [])
+            }
+            return Own(result: CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts),
+                       libraries: Array(Set(dependencies.found.values)).sorted(), inArchive: file.item.inArchive)
+        }
+    }
+}
