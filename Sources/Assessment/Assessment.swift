@@ -87,6 +87,9 @@ public struct Dependencies: Sendable {
     /// Names musl can bind from those libraries (default-version, non-IFUNC exports), one set per
     /// library: shared with the resolver's cache rather than merged into a new set for every binary.
     public var exportSets: [Set<String>] = []
+    /// soname → why the file musl would map for it cannot be loaded (another ELF class or machine, not
+    /// ELF at all): to musl it is missing, whatever the knowledge base says of the name.
+    public var unusable: [String: String] = [:]
     public init() {}
 
     /// Whether a library found for the binary exports `name` for musl to bind.

@@ -45,10 +45,21 @@ public struct Assessor: Sendable {
 
     /// NEEDED names the scanner should not look for on disk: musl itself, compat packages, glibc-only libraries.
     public static func isProvidedBySystem(_ soname: String, kb: KnowledgeBase) -> Bool {
+        if isMuslReserved(soname) { return true }
         switch kb.library(soname)?.kind {
         case .muslSelf?, .compat?, .glibcOnly?: return true
         default: return soname.hasPrefix("ld-linux") || soname.hasPrefix("ld-musl") || kb.gcompatSonames.contains(soname)
         }
+    }
+
+    /// The names musl's loader answers itself and never opens as files: "lib" followed by one of these
+    /// and a dot (ldso/dynlink.c, load_library: "c.pthread.rt.m.dl.util.xnet.").
+    static let muslReservedStems = ["c", "pthread", "rt", "m", "dl", "util", "xnet"]
+
+    public static func isMuslReserved(_ soname: String) -> Bool {
+        guard soname.hasPrefix("lib") else { return false }
+        let rest = soname.dropFirst(3)
+        return muslReservedStems.contains { rest.hasPrefix($0 + ".") }
     }
 
     private func run(_ facts: BinaryFacts, path: String, dependencies: Dependencies) -> Assessment {
@@ -173,6 +184,13 @@ public struct Assessor: Sendable {
         for soname in state.facts.needed {
             let entry = kb.library(soname)
             if entry?.kind == .muslSelf { continue }
+            if let reason = state.dependencies.unusable[soname] {
+                // musl stops at the first file of that name on its path: installing a package elsewhere does not help.
+                state.raise(.needsRebuild)
+                state.missingLibraries.append(MissingLibrary(soname: soname, reason: reason))
+                state.find("library-unloadable", "NEEDED \(soname): \(reason)", libraries: [soname])
+                continue
+            }
             if loaderSonames.contains(soname) || soname.hasPrefix("ld-linux") {
                 if soname == loader(arch)?.gcompatSoname, !compatPaths(arch).gcompat.isEmpty {
                     state.raise(.needsGcompat)

@@ -21,12 +21,15 @@ public struct CheckRequest: Sendable {
     public var root: String?
     /// Directories of the target system's libraries, searched after RPATH/RUNPATH.
     public var libraryPaths: [String]
+    /// Also find libraries beside each binary and anywhere in the scanned paths, as if the scanned files
+    /// were installed on the library path together (musl itself searches only RPATH/RUNPATH and its path).
+    public var searchScanned: Bool
     public var limits: ArchiveLimits
 
     public init(paths: [String], release: AlpineRelease, gate: Gate = Gate(), jobs: Int = CPU.count, followSymlinks: Bool = false,
-                root: String? = nil, libraryPaths: [String] = [], limits: ArchiveLimits = ArchiveLimits()) {
+                root: String? = nil, libraryPaths: [String] = [], searchScanned: Bool = false, limits: ArchiveLimits = ArchiveLimits()) {
         self.paths = paths; self.release = release; self.gate = gate; self.jobs = jobs; self.followSymlinks = followSymlinks
-        self.root = root; self.libraryPaths = libraryPaths; self.limits = limits
+        self.root = root; self.libraryPaths = libraryPaths; self.searchScanned = searchScanned; self.limits = limits
     }
 }
 
@@ -52,8 +55,11 @@ public enum CheckEngine {
         let walk = walk ?? Self.walk(request.paths, followSymlinks: request.followSymlinks)
         let items = walk.items
         let assessor = Assessor(kb: kb, release: request.release)
-        let resolver = DependencyResolver(libraryPaths: request.libraryPaths, root: request.root, tree: DependencyResolver.index(walk),
-                                          scannedRoots: request.paths, interesting: Assessor.libcNames(kb)) { Assessor.isProvidedBySystem($0, kb: kb) }
+        let resolver = DependencyResolver(libraryPaths: request.libraryPaths, root: request.root,
+                                          tree: request.searchScanned ? DependencyResolver.index(walk) : [:], scannedRoots: request.paths,
+                                          searchScanned: request.searchScanned, interesting: Assessor.libcNames(kb)) {
+            Assessor.isProvidedBySystem($0, kb: kb)
+        }
         let libraries = LibraryIndex(assessor: assessor, resolver: resolver)
         let jobs = max(1, request.jobs)
         let limits = request.limits
@@ -64,8 +70,13 @@ public enum CheckEngine {
             defer { progress?(items[index].path) }
             if items[index].sameAs != nil { return ([], 0, nil) }  // a link: filled in from its first path below
             let scanned = Scanner.scan(items[index], limits: limits)
-            // Most items are one plain file: no member set to build.
-            let members = scanned.count > 1 ? Set(scanned.filter(\.item.inArchive).map(\.item.path)) : []
+            // Most items are one plain file: no member index to build.
+            var members: [String: Header] = [:]
+            if scanned.count > 1 {
+                for file in scanned where file.item.inArchive {
+                    if case .elf(let facts) = file.result { members[file.item.path] = Header(facts) }
+                }
+            }
             var owns: [Own] = []
             var skipped = 0
             for file in scanned {
@@ -85,6 +96,9 @@ public enum CheckEngine {
         let judged: [(result: CheckResult, fails: Bool)] = parallelMap(owned.count, jobs: jobs) { index in
             var o = owned[index]
             if let a = o.result.assessment, !o.libraries.isEmpty {
+                // On disk the resolver found the whole closure already; inside an archive each member knows
+                // only what it loads directly, so the closure is followed here.
+                if o.inArchive { o.libraries = libraries.closure(of: o.libraries) }
                 let judgedLibraries = libraries.assessments(of: o.libraries, inArchive: o.inArchive)
                 let unreadable = o.libraries.filter { path in !judgedLibraries.contains { $0.path == path } }
                 o.result.assessment = assessor.combine(a, with: judgedLibraries, unreadable: unreadable)
@@ -157,7 +171,7 @@ public enum CheckEngine {
     }
 
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
-    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: Set<String> = []) -> Own? {
+    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: [String: Header] = [:]) -> Own? {
         let path = file.item.path
         switch file.result {
         case .notELF:
@@ -172,7 +186,7 @@ public enum CheckEngine {
             let dependencies: Dependencies
             if file.item.inArchive {
                 // Inside an archive: libraries are the archive's own members, found the loader's way.
-                dependencies = DependencyResolver.locate(facts, path: path, among: archiveMembers)
+                dependencies = resolver.locate(facts, path: path, among: archiveMembers)
             } else {
                 // On disk: where the NEEDED libraries are; only when some are found are they (and theirs)
                 // read, for the names they export.

@@ -15,6 +15,9 @@ final class LibraryIndex: Sendable {
     /// can be a path on disk too).
     struct Key: Hashable { var path: String, inArchive: Bool }
     private let known = Mutex<[Key: Assessment?]>([:])
+    /// What each archive member loads directly (members are all judged in the first pass).
+    private let direct = Mutex<[String: [String]]>([:])
+    static let maxClosure = 256
     private let keys = Mutex<[String: String]>([:])
 
     init(assessor: Assessor, resolver: DependencyResolver) {
@@ -25,6 +28,17 @@ final class LibraryIndex: Sendable {
     func remember(_ own: CheckEngine.Own) {
         let key = key(own.result.path, inArchive: own.inArchive)
         known.withLock { $0[key] = own.result.assessment }
+        if own.inArchive { direct.withLock { $0[own.result.path] = own.libraries } }
+    }
+
+    /// Archive members loaded by `paths`, transitively (cycles and repeats once each), `paths` first.
+    func closure(of paths: [String]) -> [String] {
+        var all = paths, seen = Set(paths), index = 0
+        while index < all.count, all.count < Self.maxClosure {
+            for next in direct.withLock({ $0[all[index]] }) ?? [] where seen.insert(next).inserted { all.append(next) }
+            index += 1
+        }
+        return all
     }
 
     /// `inArchive`: the paths name members of an archive (all judged in the first pass).

@@ -59,6 +59,8 @@ public struct Rule: Codable, Sendable, Hashable {
         public var goTags: [String]?
         /// Libraries the binary loads, each described by its imports (a plain glibc library otherwise).
         public var dependencies: [Dependency]?
+        /// NEEDED name → why the file musl would map for it cannot be loaded.
+        public var unusable: [String: String]?
         public struct Dependency: Codable, Sendable, Hashable {
             public var path: String
             public var imports: [String]
@@ -85,6 +87,7 @@ public struct Rule: Codable, Sendable, Hashable {
             goCgo = try c.decodeIfPresent(Bool.self, forKey: .goCgo)
             goTags = try c.decodeIfPresent([String].self, forKey: .goTags)
             dependencies = try c.decodeIfPresent([Dependency].self, forKey: .dependencies)
+            unusable = try c.decodeIfPresent([String: String].self, forKey: .unusable)
         }
     }
 }

@@ -117,6 +117,10 @@ struct Check: OutputCommand {
         valueName: "dir"))
     var libraryPaths: [String] = []
 
+    @Flag(name: .customLong("search-scanned"), help: ArgumentHelp(
+        "Also find NEEDED libraries beside each binary and anywhere in the scanned paths, as if the scanned files were installed on the library path together. musl itself searches only RPATH/RUNPATH and its library path."))
+    var searchScanned = false
+
     @Option(name: .customLong("output"), help: "Write a report to this file instead of standard output. Repeatable, one per --format.")
     var outputs: [String] = []
 
@@ -147,7 +151,7 @@ struct Check: OutputCommand {
         let walk = walking.value
         let request = CheckRequest(paths: paths, release: release, gate: Gate(failOn: failOn, policy: policy, baseline: known),
                                    jobs: jobs ?? CPU.count, followSymlinks: followSymlinks, root: root, libraryPaths: libraryPaths,
-                                   limits: limits.archiveLimits)
+                                   searchScanned: searchScanned, limits: limits.archiveLimits)
         let progress = Progress(total: walk.items.count)
         let step: ProgressStep? = progress.enabled ? { @Sendable path in progress.step(path) } : nil
         let outcome = CheckEngine.run(request, kb: kb, walk: walk, progress: step)

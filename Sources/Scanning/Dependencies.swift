@@ -1,7 +1,11 @@
-// Finds the libraries a binary loads (its NEEDED entries, then theirs) where musl's loader would: the
-// requesting object's RPATH/RUNPATH with $ORIGIN, the binary's own directory (bundled copies), the target
-// system's library path (--root: its /etc/ld-musl-ARCH.path, else /lib:/usr/local/lib:/usr/lib; or
-// --library-path), and finally anywhere in the scanned tree. Reads each library once per run.
+// Finds the libraries a binary loads (its NEEDED entries, then theirs) where musl's loader would
+// (ldso/dynlink.c, load_library): names musl answers itself (libc., libm., libpthread., …) are never
+// files; then the RPATH/RUNPATH of the requesting object and of each object that loaded it ($ORIGIN
+// expanded; RUNPATH replaces RPATH when both are present), then the target system's library path
+// (--root: its /etc/ld-musl-ARCH.path, else /lib:/usr/local/lib:/usr/lib; or --library-path). The first
+// file found is the one musl maps: one of another ELF class or machine fails to load there. Only when
+// asked (`searchScanned`) is a library also looked for beside the binary and anywhere in the scanned
+// tree, as if the scanned files were installed on the library path together. Reads each library once.
 import Assessment
 import ELF
 import Foundation
@@ -10,11 +14,13 @@ import Synchronization
 public final class DependencyResolver: Sendable {
     struct Library: Sendable {
         var needed: [String]
-        var searchPaths: [String]
+        /// Its own RPATH/RUNPATH directories, $ORIGIN expanded (searched for its NEEDED before its requesters').
+        var rpath: [String]
         var exports: Set<String>
         var problem: String?
     }
 
+    /// The target system's library path: --library-path, then the musl path inside --root.
     public let libraryPaths: [String]
     /// A root filesystem: absolute paths (RPATH entries, symlink targets) are taken inside it.
     public let root: String?
@@ -22,6 +28,8 @@ public final class DependencyResolver: Sendable {
     let tree: [String: String]
     /// Directories absolute RPATH entries may name without --root: the scanned paths.
     let scannedRoots: [String]
+    /// Also search beside the binary and anywhere in the scanned tree (musl itself never does).
+    public let searchScanned: Bool
     /// NEEDED names never looked for on disk (musl itself, compat packages, glibc-only libraries).
     let skip: @Sendable (String) -> Bool
     /// The only export names worth remembering (those a libc import could be missing); nil keeps all.
@@ -29,14 +37,16 @@ public final class DependencyResolver: Sendable {
     private let cache = Mutex<[String: Library]>([:])
     static let maxLibraries = 256
     static let maxLinks = 40
+    static let maxSearchEntries = 64
 
     public init(libraryPaths: [String] = [], root: String? = nil, tree: [String: String] = [:], scannedRoots: [String] = [],
-                interesting: NameFilter? = nil, skip: @escaping @Sendable (String) -> Bool) {
+                searchScanned: Bool = false, interesting: NameFilter? = nil, skip: @escaping @Sendable (String) -> Bool) {
         let root = root.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }
         self.root = root
         self.libraryPaths = libraryPaths + (root.map { Self.muslPath(root: $0) } ?? [])
         self.tree = tree
         self.scannedRoots = scannedRoots
+        self.searchScanned = searchScanned
         self.interesting = interesting
         self.skip = skip
     }
@@ -72,83 +82,130 @@ public final class DependencyResolver: Sendable {
         let etc = root + "/etc"
         let pathFile = (try? FileManager.default.contentsOfDirectory(atPath: etc))?
             .filter { $0.hasPrefix("ld-musl-") && $0.hasSuffix(".path") }.sorted().first
-        var dirs = ["/lib", "/usr/local/lib", "/usr/lib"]
+        var dirs = defaultMuslPath
         if let pathFile, let text = try? String(contentsOfFile: etc + "/" + pathFile, encoding: .utf8) {
             dirs = text.split(whereSeparator: { $0 == ":" || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("/") }
         }
         return dirs.map { root + $0 }
     }
 
+    /// musl's library path when no /etc/ld-musl-ARCH.path exists (ldso/dynlink.c, sys_path).
+    public static let defaultMuslPath = ["/lib", "/usr/local/lib", "/usr/lib"]
+
     /// Where the binary's own NEEDED libraries are (no reading): enough to tell found from missing.
     public func locate(_ facts: BinaryFacts, path: String) -> Dependencies {
         var deps = Dependencies()
-        let own = searchPaths(facts, path: path)
+        let own = rpath(facts, path: path)
+        let wanted = Header(facts)
         for soname in facts.needed.prefix(Self.maxLibraries) where !skip(soname) {
-            if let location = locate(soname, in: own) { deps.found[soname] = location }
+            switch locate(soname, chain: own, origin: path, wanted: wanted) {
+            case .found(let location): deps.found[soname] = location
+            case .unusable(let reason): deps.unusable[soname] = reason
+            case .missing: break
+            }
         }
         return deps
     }
 
-    /// For an archive member: the NEEDED libraries that are members of the same archive, found through
-    /// $ORIGIN-relative RPATH/RUNPATH entries and the member's own directory (names are outer!/inner/path).
-    public static func locate(_ facts: BinaryFacts, path: String, among members: Set<String>) -> Dependencies {
+    /// For an archive member: the NEEDED libraries that are members of the same archive, found the way musl
+    /// would find them once the archive is unpacked (names are outer!/inner/path): its $ORIGIN-relative
+    /// RPATH/RUNPATH entries, absolute entries and musl's default path inside the archive (an image's root),
+    /// and, with `searchScanned`, its own directory and any member of that name. Names musl answers itself
+    /// are never looked for (`skip`). `headers`: each member's class and machine, so that a library of
+    /// another architecture is never taken for one the binary can load.
+    public func locate(_ facts: BinaryFacts, path: String, among members: [String: Header]) -> Dependencies {
         var deps = Dependencies()
-        let dir = directory(of: path)
+        let dir = Self.directory(of: path)
+        let root = Self.containerRoot(of: path)
         var dirs: [String] = []
-        for entry in (facts.rpath + facts.runpath).prefix(64) where entry.contains("$ORIGIN") || entry.contains("${ORIGIN}") {
-            dirs.append(expandOrigin(entry, dir))
+        for entry in Self.searchEntries(facts) {
+            if entry.contains("$ORIGIN") || entry.contains("${ORIGIN}") { dirs.append(Self.expandOrigin(entry, dir)) }
+            else if entry.hasPrefix("/") { dirs.append(root + entry.dropFirst()) }
         }
-        dirs.append(dir)
-        for soname in facts.needed {
+        dirs += Self.defaultMuslPath.map { root + $0.dropFirst() }
+        if searchScanned { dirs.append(dir) }
+        let wanted = Header(facts)
+        for soname in facts.needed.prefix(Self.maxLibraries) where !skip(soname) {
+            var placed = false
             for d in dirs {
-                let candidate = lexicallyNormalized(d + "/" + soname)
-                if members.contains(candidate) { deps.found[soname] = candidate; break }
+                let candidate = Self.lexicallyNormalized(d + "/" + soname)
+                guard let header = members[candidate] else { continue }
+                if header == wanted { deps.found[soname] = candidate } else {
+                    deps.unusable[soname] = "found at \(candidate), but built for \(header.name), not \(wanted.name): musl cannot load it"
+                }
+                placed = true
+                break
+            }
+            if !placed && searchScanned {
+                // Installed together: any member of that name and of the binary's architecture.
+                let suffix = "/" + soname
+                if let match = members.keys.sorted().first(where: { $0.hasSuffix(suffix) && $0.hasPrefix(root) && members[$0] == wanted }) {
+                    deps.found[soname] = match
+                }
             }
         }
         return deps
+    }
+
+    /// The part of a member's name that stands for the root of the archive holding it ("a.tar!/" for
+    /// "a.tar!/usr/bin/x"); "" for a file on disk.
+    static func containerRoot(of path: String) -> String {
+        guard let range = path.range(of: "!/", options: .backwards) else { return "" }
+        return String(path[..<range.upperBound])
     }
 
     /// Every library the binary loads, transitively, with the names musl could bind from them.
     public func resolve(_ facts: BinaryFacts, path: String) -> Dependencies {
         var deps = Dependencies()
-        var queue: [(soname: String, searchPaths: [String])] = []
-        let own = searchPaths(facts, path: path)
+        var queue: [(soname: String, chain: [String])] = []
+        let own = rpath(facts, path: path)
+        let wanted = Header(facts)
         for soname in facts.needed where !skip(soname) { queue.append((soname, own)) }
         var seen = Set<String>()
         var index = 0
         while index < queue.count, seen.count < Self.maxLibraries {
-            let (soname, paths) = queue[index]
+            let (soname, chain) = queue[index]
             index += 1
             guard seen.insert(soname).inserted else { continue }
-            guard let location = locate(soname, in: paths) else { continue }
+            let location: String
+            switch locate(soname, chain: chain, origin: path, wanted: wanted) {
+            case .found(let l): location = l
+            case .unusable(let reason): deps.unusable[soname] = reason; continue
+            case .missing: continue
+            }
             deps.found[soname] = location
             let library = load(location)
             if !library.exports.isEmpty { deps.exportSets.append(library.exports) }
-            // musl searches a library's NEEDED with its own RPATH and then its requesters'.
+            // musl searches a library's NEEDED with its own RPATH/RUNPATH and then its requesters'.
             for next in library.needed where !skip(next) && !seen.contains(next) {
-                queue.append((next, library.searchPaths + paths))
+                queue.append((next, library.rpath + chain))
             }
         }
         return deps
     }
 
-    /// RPATH and RUNPATH entries with $ORIGIN expanded (musl expands no other token), then the file's
-    /// own directory. Absolute entries mean the target system: inside --root, else only inside the scan.
-    func searchPaths(_ facts: BinaryFacts, path: String) -> [String] {
+    /// musl reads one search string per object: DT_RUNPATH when present, else DT_RPATH (decode_dyn).
+    static func searchEntries(_ facts: BinaryFacts) -> ArraySlice<String> {
+        (facts.runpath.isEmpty ? facts.rpath : facts.runpath).prefix(maxSearchEntries)
+    }
+
+    /// The object's RPATH/RUNPATH directories with $ORIGIN expanded (musl expands no other token).
+    /// Absolute entries mean the target system: inside --root, else only inside the scan. Relative entries
+    /// without $ORIGIN depend on the working directory at run time and are not searched.
+    func rpath(_ facts: BinaryFacts, path: String) -> [String] {
         let origin = Self.directory(of: path)
         let dir = origin.isEmpty ? "." : origin
         var paths: [String] = []
-        for entry in (facts.rpath + facts.runpath).prefix(64) where !entry.isEmpty {
+        for entry in Self.searchEntries(facts) where !entry.isEmpty {
             let expanded = Self.expandOrigin(entry, dir)
             if entry.hasPrefix("/") {
                 if let root { paths.append(root + expanded) }
                 else if scannedRoots.contains(where: { expanded.hasPrefix($0) }) { paths.append(expanded) }
-            } else {
+            } else if expanded != entry {
                 paths.append(expanded)
             }
         }
-        paths.append(dir)
-        return paths + libraryPaths
+        return paths
     }
 
     /// musl expands $ORIGIN and ${ORIGIN} in RPATH/RUNPATH, and no other token.
@@ -164,15 +221,39 @@ public final class DependencyResolver: Sendable {
         return slash == path.utf8.startIndex ? "/" : String(path[..<slash])
     }
 
-    func locate(_ soname: String, in paths: [String]) -> String? {
-        guard !soname.isEmpty, !soname.utf8.contains(UInt8(ascii: "/")) else { return nil }
-        for dir in paths {
-            if let found = resolved(dir.hasSuffix("/") ? dir + soname : dir + "/" + soname) {
-                return Self.lexicallyNormalized(found)  // bin/../lib/x reads better as lib/x
+    enum Location { case found(String), unusable(String), missing }
+
+    /// Where musl would find `soname` for an object whose search chain is `chain` (its RPATH/RUNPATH, then
+    /// its requesters'), then the target library path; with `searchScanned`, then beside `origin` and in the
+    /// scanned tree (only files of the wanted class and machine there).
+    func locate(_ soname: String, chain: [String], origin: String, wanted: Header) -> Location {
+        guard !soname.isEmpty, !soname.utf8.contains(UInt8(ascii: "/")) else { return .missing }
+        var dirs = chain + libraryPaths
+        if searchScanned { let d = Self.directory(of: origin); dirs.append(d.isEmpty ? "." : d) }
+        for dir in dirs {
+            guard let found = resolved(dir.hasSuffix("/") ? dir + soname : dir + "/" + soname) else { continue }
+            let location = Self.lexicallyNormalized(found)  // bin/../lib/x reads better as lib/x
+            // The first file found is the one musl maps; another class or machine fails there.
+            let mapped = header(location)
+            guard let mapped, mapped == wanted else {
+                let what = mapped.map { "built for \($0.name), not \(wanted.name)" } ?? "not an ELF file"
+                return .unusable("found at \(location), but \(what): musl cannot load it")
             }
+            return .found(location)
         }
-        if let inTree = tree[soname], let found = resolved(inTree) { return found }
-        return nil
+        if searchScanned, let inTree = tree[soname], let found = resolved(inTree), header(found) == wanted { return .found(found) }
+        return .missing
+    }
+
+    /// Candidate paths already looked at, with their ELF header: every binary of a directory asks for
+    /// the same libraries.
+    private let headers = Mutex<[String: Header?]>([:])
+
+    func header(_ path: String) -> Header? {
+        if let known = headers.withLock({ $0[path] }) { return known }
+        let header = Header.read(path)
+        headers.withLock { $0[path] = header }
+        return header
     }
 
     /// Candidate paths already looked at: every binary of a directory asks for the same libraries.
@@ -208,11 +289,11 @@ public final class DependencyResolver: Sendable {
         let library: Library
         switch ELFReader.read(path: path, options: ReadOptions(exportNames: true, exportFilter: interesting)) {
         case .elf(let f):
-            library = Library(needed: f.needed, searchPaths: searchPaths(f, path: path),
+            library = Library(needed: f.needed, rpath: rpath(f, path: path),
                               exports: Set((f.exports ?? []).filter { $0.bindableByMusl && interesting?.names.contains($0.name) != false }.map(\.name)),
                               problem: nil)
-        case .notELF: library = Library(needed: [], searchPaths: [], exports: [], problem: "not an ELF file")
-        case .failed(let message): library = Library(needed: [], searchPaths: [], exports: [], problem: message)
+        case .notELF: library = Library(needed: [], rpath: [], exports: [], problem: "not an ELF file")
+        case .failed(let message): library = Library(needed: [], rpath: [], exports: [], problem: message)
         }
         cache.withLock { $0[path] = library }
         return library
@@ -250,5 +331,40 @@ public final class DependencyResolver: Sendable {
     static func isRegularFile(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+    }
+}
+
+/// What decides whether musl can map a library for a binary: ELF class, data encoding and machine.
+public struct Header: Sendable, Hashable {
+    public var is64: Bool
+    public var bigEndian: Bool
+    public var machine: UInt16
+
+    public init(is64: Bool, bigEndian: Bool, machine: UInt16) { self.is64 = is64; self.bigEndian = bigEndian; self.machine = machine }
+    public init(_ facts: BinaryFacts) { self.init(is64: facts.is64, bigEndian: facts.bigEndian, machine: facts.machine.rawValue) }
+
+    public var name: String { Machine(rawValue: machine).name(is64: is64, bigEndian: bigEndian) }
+
+    static let identSize = 20  // e_ident (16 bytes), e_type (2), e_machine (2)
+
+    /// The header of the file at `path`; nil when it is not an ELF file or cannot be read.
+    static func read(_ path: String) -> Header? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: identSize)
+        let n = bytes.withUnsafeMutableBytes { raw in raw.baseAddress.map { pread(fd, $0, identSize, 0) } ?? -1 }
+        guard n == identSize else { return nil }
+        return parse(bytes)
+    }
+
+    /// The header in a file's first 20 bytes; nil when they are not an ELF header.
+    public static func parse(_ b: some Collection<UInt8>) -> Header? {
+        let b = Array(b.prefix(identSize))
+        guard b.count == identSize, b[0] == 0x7F, b[1] == 0x45, b[2] == 0x4C, b[3] == 0x46,
+              b[4] == 1 || b[4] == 2, b[5] == 1 || b[5] == 2 else { return nil }
+        let big = b[5] == 2
+        let machine = big ? UInt16(b[18]) << 8 | UInt16(b[19]) : UInt16(b[19]) << 8 | UInt16(b[18])
+        return Header(is64: b[4] == 2, bigEndian: big, machine: machine)
     }
 }

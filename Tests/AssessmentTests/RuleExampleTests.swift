@@ -75,7 +75,9 @@ let allExamples: [RuleExample] = kb.rules.flatMap { rule in
     func example(_ case_: RuleExample) throws {
         let release = try #require(kb.release(named: case_.example.target), "unknown release \(case_.example.target)")
         let assessor = Assessor(kb: kb, release: release)
-        var assessment = assessor.assess(binary(case_.example), path: "/example")
+        var found = Dependencies()
+        found.unusable = case_.example.unusable ?? [:]
+        var assessment = assessor.assess(binary(case_.example), path: "/example", dependencies: found)
         if let dependencies = case_.example.dependencies {
             let libraries = dependencies.map { dep -> (path: String, assessment: Assessment) in
                 var e = case_.example
