@@ -39,6 +39,13 @@ mkdir -p $out/bundle/bin $out/bundle/lib
 run libbad.so.1          gcc $CF -shared -fPIC -Wl,-soname,libbad.so.1 -o $out/bundle/lib/libbad.so.1 $S/bad.c
 cp $out/lib/libgreet.so.1 $out/bundle/lib/libgreet.so.1
 run bundled              gcc $CF -o $out/bundle/bin/bundled $S/bundled.c $out/bundle/lib/libgreet.so.1 $out/bundle/lib/libbad.so.1 -Wl,-rpath,'$ORIGIN/../lib'
+# Resolution cases (not in the manifest: tests lay them out as their cases need).
+mkdir -p $out/resolve/lib $out/resolve/aarch64
+run libchain.so.1        gcc $CF -shared -fPIC -Wl,-soname,libchain.so.1 -o $out/resolve/lib/libchain.so.1 $S/chain.c $out/bundle/lib/libbad.so.1 -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN'
+run mod.so               gcc $CF -shared -fPIC -o $out/resolve/mod.so $S/mod.c $out/resolve/lib/libchain.so.1 -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/../pkg.libs'
+run libargpprov.so.1     gcc $CF -shared -fPIC -Wl,-soname,libargpprov.so.1 -o $out/resolve/lib/libargpprov.so.1 $S/argpprov.c
+run argpapp              gcc $CF -o $out/resolve/argpapp $S/argpapp.c $out/resolve/lib/libargpprov.so.1 -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/lib'
+run libgreet-aarch64     aarch64-linux-gnu-gcc $CF -shared -fPIC -Wl,-soname,libgreet.so.1 -Wl,--version-script=$S/greet.map -o $out/resolve/aarch64/libgreet.so.1 $S/greet.c
 run hello-cxx            g++ -Os -o $out/hello-cxx $S/hello.cpp
 export GOFLAGS=-trimpath GOCACHE=${GOCACHE:-/tmp/muslcheck-gocache} GO111MODULE=off
 run hello-go-static      env CGO_ENABLED=0 go build -ldflags=-s\ -w -o $out/hello-go-static $S/hello.go

@@ -283,6 +283,15 @@ public struct Assessor: Sendable {
         var weakMissing: [String] = []
         let gcompatHere = !compatPaths(state.facts.arch).gcompat.isEmpty
         let dependsOnLibc = state.facts.needed.contains { isLibcLibrary($0) }
+        // In a file that requires GLIBC_ versions, an import without a version was bound at link time to
+        // some other, unversioned library (glibc versions every symbol it exports). While one of the other
+        // NEEDED libraries is not found, that is where musl would look for it: the library is what is
+        // missing (reported with the libraries), not a libc symbol.
+        let glibcVersioned = state.facts.versionRequirements.contains { $0.versions.contains { $0.name.hasPrefix("GLIBC_") } }
+        let unplacedLibraries = glibcVersioned ? state.facts.needed.filter {
+            !isLibcLibrary($0) && !Self.isMuslReserved($0) && state.dependencies.found[$0] == nil
+        } : []
+        var deferred: [String] = []
         var libcLibrary: [String: Bool] = [:]  // a file names few libraries but has many imports
         for symbol in state.facts.imports + state.facts.copyImports {
             let isLibc: Bool
@@ -294,6 +303,10 @@ public struct Assessor: Sendable {
             }
             else { isLibc = dependsOnLibc && (kb.glibc[symbol.name] != nil) }
             guard isLibc, !muslProvides(symbol.name), !state.dependencies.exports(symbol.name) else { continue }
+            if symbol.library == nil, symbol.version == nil, !unplacedLibraries.isEmpty {
+                deferred.append(symbol.name)
+                continue
+            }
             let inGcompat = gcompatHere && gcompat.contains(symbol.name)
             if symbol.weak {
                 weakMissing.append(symbol.name + (inGcompat ? " (gcompat has it)" : ""))
@@ -317,6 +330,10 @@ public struct Assessor: Sendable {
             state.find("weak-symbol-missing", "weak \(weakMissing.count == 1 ? "import" : "imports") musl \(release.musl) lacks; the feature behind \(weakMissing.count == 1 ? "it" : "them") is silently off", symbols: weakMissing)
         }
         state.missingSymbols = missing + viaGcompat
+        if !deferred.isEmpty {
+            state.find("symbol-from-library", "\(deferred.count) unversioned \(deferred.count == 1 ? "import" : "imports") of glibc names come from \(unplacedLibraries.joined(separator: ", ")) (not found here), not from libc: \(unplacedLibraries.count == 1 ? "that library" : "those libraries") must provide \(deferred.count == 1 ? "it" : "them")",
+                       symbols: deferred, libraries: unplacedLibraries)
+        }
     }
 
     private func checkMuslSymbols(_ state: inout State) {

@@ -1,0 +1,144 @@
+// Libraries are found and folded as musl's loader finds and binds them, on disk and inside archives, and
+// a file's verdict never depends on what else is scanned.
+import Foundation
+import MuslcheckCLI
+import Testing
+import TestSupport
+
+/// path → verdict (or status when not assessed) of a JSON check report.
+private func verdicts(_ out: CommandOutput) throws -> [String: String] {
+    var map: [String: String] = [:]
+    for r in try results(out) {
+        guard let path = r["path"] as? String else { continue }
+        map[path] = (r["verdict"] as? String) ?? (r["status"] as? String) ?? "?"
+    }
+    return map
+}
+
+private func rules(of path: String, in out: CommandOutput) throws -> [String] {
+    let r = try #require(try results(out).first { ($0["path"] as? String) == path })
+    return (r["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }
+}
+
+private func copy(_ fixtureName: String, to url: URL) throws {
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try fixture(fixtureName).write(to: url)
+}
+
+@Suite(.serialized) struct Resolution {
+    /// musl maps the first file of the name on its path; an AArch64 libgreet.so.1 there fails to load.
+    @Test func aLibraryOfAnotherMachineOnThePathDoesNotLoad() throws {
+        let dir = try scratch("wrongarch")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try copy("app-runpath", to: dir.appendingPathComponent("good/app"))
+        try copy("lib/libgreet.so.1", to: dir.appendingPathComponent("good/lib/libgreet.so.1"))
+        try copy("app-runpath", to: dir.appendingPathComponent("bad/app"))
+        try copy("resolve/aarch64/libgreet.so.1", to: dir.appendingPathComponent("bad/lib/libgreet.so.1"))
+        let good = dir.appendingPathComponent("good/app").path, bad = dir.appendingPathComponent("bad/app").path
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", good, bad)
+        let v = try verdicts(out)
+        #expect(v[good] == "needs-gcompat")
+        #expect(v[bad] == "needs-rebuild")
+        #expect(try rules(of: bad, in: out).contains("library-unloadable"))
+        #expect(try !rules(of: good, in: out).contains("library-unloadable"))
+    }
+
+    /// Adding unrelated directories (an AArch64 library tree, glibc's own libc.so.6) to a run never changes
+    /// a verdict: each file is judged with its own dependencies, found where musl would find them.
+    @Test func unrelatedDirectoriesNeverChangeAVerdict() throws {
+        let dir = try scratch("unrelated")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try copy("resolve/aarch64/libgreet.so.1", to: dir.appendingPathComponent("aarch64/libgreet.so.1"))
+        try copy("bundle/lib/libbad.so.1", to: dir.appendingPathComponent("aarch64/libgreet.so.1.bak"))
+        try copy("hello-glibc", to: dir.appendingPathComponent("other/libc.so.6"))
+        try copy("bundle/lib/libbad.so.1", to: dir.appendingPathComponent("other/libgreet.so.1"))
+        // Names hello-cxx loads: a scanned-tree search would take these (a needs-rebuild library, an AArch64 one).
+        try copy("bundle/lib/libbad.so.1", to: dir.appendingPathComponent("other/libstdc++.so.6"))
+        try copy("resolve/aarch64/libgreet.so.1", to: dir.appendingPathComponent("aarch64/libgcc_s.so.1"))
+        let files = ["app-runpath", "app-rpath", "hello-cxx", "bundle/bin/bundled", "crypt", "ldso", "hello-glibc"]
+        var alone: [String: String] = [:]
+        for name in files {
+            let path = Fixtures.path(name)
+            alone[path] = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20", path))[path]
+        }
+        let together = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20",
+                                              dir.path, Fixtures.bin.path))
+        for (path, verdict) in alone { #expect(together[path] == verdict, "\(path)") }
+        #expect(alone.count == files.count)
+    }
+
+    /// Inside an archive, the verdict of a module folds in everything it loads, however deep: the wheel's
+    /// module loads libchain, which loads libbad (needs-rebuild).
+    @Test func archiveMembersFoldInWhatTheirLibrariesLoad() throws {
+        let dir = try scratch("closure")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wheel = dir.appendingPathComponent("pkg-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+        try zip(wheel, [
+            ("pkg/mod.so", try fixture("resolve/mod.so")),
+            ("pkg.libs/libchain.so.1", try fixture("resolve/lib/libchain.so.1")),
+            ("pkg.libs/libbad.so.1", try fixture("bundle/lib/libbad.so.1")),
+        ])
+        let v = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20", wheel.path))
+        #expect(v[wheel.path + "!/pkg.libs/libbad.so.1"] == "needs-rebuild")
+        #expect(v[wheel.path + "!/pkg.libs/libchain.so.1"] == "needs-rebuild")
+        #expect(v[wheel.path + "!/pkg/mod.so"] == "needs-rebuild")
+        // The same files unpacked give the same verdicts.
+        let unpacked = dir.appendingPathComponent("unpacked")
+        try copy("resolve/mod.so", to: unpacked.appendingPathComponent("pkg/mod.so"))
+        try copy("resolve/lib/libchain.so.1", to: unpacked.appendingPathComponent("pkg.libs/libchain.so.1"))
+        try copy("bundle/lib/libbad.so.1", to: unpacked.appendingPathComponent("pkg.libs/libbad.so.1"))
+        let onDisk = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20", unpacked.path))
+        #expect(onDisk[unpacked.path + "/pkg/mod.so"] == "needs-rebuild")
+    }
+
+    /// musl answers to libc.*, libm.*, libpthread.* … itself: a glibc libc.so.6 inside an archive is never
+    /// taken for what a member loads.
+    @Test func muslsOwnNamesAreNeverFilesInsideArchives() throws {
+        let dir = try scratch("reserved")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wheel = dir.appendingPathComponent("x.whl")
+        // libc.so.6 here is a needs-rebuild library: if it were taken as hello's dependency, hello would be too.
+        try zip(wheel, [("bin/hello", try fixture("hello-glibc")), ("bin/libc.so.6", try fixture("bundle/lib/libbad.so.1")),
+                        ("bin/libm.so.6", try fixture("bundle/lib/libbad.so.1"))])
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--search-scanned", wheel.path)
+        let v = try verdicts(out)
+        #expect(v[wheel.path + "!/bin/hello"] == "needs-gcompat")
+        #expect(try !rules(of: wheel.path + "!/bin/hello", in: out).contains("dependency"))
+    }
+
+    /// musl does not look beside the binary or elsewhere in the tree; `--search-scanned` does, for files that
+    /// will be installed on the library path together, and then takes only a library of the right machine.
+    @Test func besideTheBinaryOnlyWhenAsked() throws {
+        let dir = try scratch("beside")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A copy of bundled with its libraries beside it, not where its RUNPATH ($ORIGIN/../lib) points.
+        try copy("bundle/bin/bundled", to: dir.appendingPathComponent("app/bundled"))
+        try copy("lib/libgreet.so.1", to: dir.appendingPathComponent("app/libgreet.so.1"))
+        try copy("bundle/lib/libbad.so.1", to: dir.appendingPathComponent("app/libbad.so.1"))
+        try copy("resolve/aarch64/libgreet.so.1", to: dir.appendingPathComponent("aarch64/libgreet.so.1"))
+        let app = dir.appendingPathComponent("app/bundled").path
+        let strict = muslcheck("check", "--format", "json", "--target", "alpine:3.20", app)
+        #expect(try rules(of: app, in: strict).contains("library-unknown"))
+        let together = muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--search-scanned", dir.path)
+        #expect(try verdicts(together)[app] == "needs-rebuild")  // libbad found beside it
+        #expect(try !rules(of: app, in: together).contains("library-unknown"))
+        #expect(try !rules(of: app, in: together).contains("library-unloadable"))
+    }
+
+    /// An unversioned import of a glibc name in a GLIBC-versioned program comes from its own library
+    /// (RUNPATH): found, it binds there; not found, the library is what is missing, not a libc symbol.
+    @Test func unversionedImportsComeFromTheProgramsLibraries() throws {
+        let dir = try scratch("argp")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let withLibrary = Fixtures.path("resolve/argpapp")
+        try copy("resolve/argpapp", to: dir.appendingPathComponent("argpapp"))
+        let alone = dir.appendingPathComponent("argpapp").path
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", withLibrary, alone)
+        let v = try verdicts(out)
+        #expect(v[withLibrary] == "needs-gcompat")  // the glibc loader only
+        #expect(v[alone] == "needs-gcompat")
+        #expect(try !rules(of: alone, in: out).contains("symbol-missing"))
+        #expect(try rules(of: alone, in: out).contains("symbol-from-library"))
+        #expect(try rules(of: alone, in: out).contains("library-unknown"))
+    }
+}
