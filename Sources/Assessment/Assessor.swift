@@ -52,6 +52,32 @@ public struct Assessor: Sendable {
         }
     }
 
+    /// Why a file is part of the C library itself (glibc's libc, loader, libm…, NSS and gconv modules,
+    /// libthread_db; libxcrypt's libcrypt.so.1): Alpine replaces such files with musl, gcompat or
+    /// libc6-compat instead of carrying them over. Told by content: a SONAME the knowledge base places
+    /// with musl, the compat packages or glibc alone, or a glibc loader's name; or the GLIBC_PRIVATE
+    /// version, which only glibc's own components define or require; or a gconv module. nil for any other file.
+    public func cLibraryReason(_ facts: BinaryFacts, path: String) -> String? {
+        if let soname = facts.soname {
+            let kind = kb.library(soname)?.kind
+            if kind == .muslSelf || kind == .compat || kind == .glibcOnly || soname.hasPrefix("ld-linux")
+                || kb.loaders.values.contains(where: { $0.gcompatSoname == soname }) {
+                return "part of the C library (SONAME \(soname)): replaced on Alpine by musl (gcompat or libc6-compat where a program needs it), not carried over"
+            }
+        }
+        let privateVersion = "GLIBC_PRIVATE"
+        if facts.versionDefinitions.contains(privateVersion)
+            || facts.versionRequirements.contains(where: { $0.versions.contains { $0.name == privateVersion } }) {
+            return "part of glibc (it defines or requires GLIBC_PRIVATE, as only glibc's own modules do): replaced on Alpine by musl, not carried over"
+        }
+        // iconv's gconv modules: loaded only by glibc's iconv from its gconv directory, calling back through
+        // DL_CALL_FCT (_dl_mcount_wrapper_check). musl's iconv is built in and loads no modules.
+        if path.contains("/gconv/"), facts.imports.contains(where: { $0.name == "_dl_mcount_wrapper_check" }) {
+            return "a glibc iconv (gconv) module: musl's iconv is built in and never loads one; not carried over"
+        }
+        return nil
+    }
+
     /// The names musl's loader answers itself and never opens as files: "lib" followed by one of these
     /// and a dot (ldso/dynlink.c, load_library: "c.pthread.rt.m.dl.util.xnet.").
     static let muslReservedStems = ["c", "pthread", "rt", "m", "dl", "util", "xnet"]

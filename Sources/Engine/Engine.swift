@@ -93,7 +93,7 @@ public enum CheckEngine {
         let gate = request.gate
         let owned = own
         own = []
-        let judged: [(result: CheckResult, fails: Bool)] = parallelMap(owned.count, jobs: jobs) { index in
+        let judged: [(result: CheckResult, fails: Bool, own: Own)] = parallelMap(owned.count, jobs: jobs) { index in
             var o = owned[index]
             if let a = o.result.assessment, !o.libraries.isEmpty {
                 // On disk the resolver found the whole closure already; inside an archive each member knows
@@ -114,18 +114,21 @@ public enum CheckEngine {
                 o.result.assessment = a
                 fails = gate.fails(path: o.result.path, a)
             }
-            return (o.result, fails)
+            return (o.result, fails, o)
         }
         var summary = CheckSummary()
         for _ in 0..<walkedSkips { summary.addWalkedSkip() }
-        for j in judged {
+        for j in judged where j.own.cLibrary { summary.addCLibrary(listed: j.own.listed) }
+        let listed = judged.filter { $0.own.listed }
+        for j in listed where !j.own.cLibrary {
             let a = j.result.assessment
             summary.add(status: j.result.status, verdict: a?.verdict, packages: a?.packages ?? [],
                         symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
                         libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
         }
         summary.finish()
-        return CheckOutcome(results: judged.map(\.result), failing: judged.map(\.fails), summary: summary)
+        for j in listed where j.own.cLibrary { summary.add(status: .skipped, verdict: nil, packages: []) }
+        return CheckOutcome(results: listed.map(\.result), failing: listed.map(\.fails), summary: summary)
     }
 
     /// Hard links: the first path's results again, under each further path (its own reading is dropped).
@@ -168,6 +171,9 @@ public enum CheckEngine {
         var libraries: [String]
         /// Inside an archive: so are its libraries (found among the archive's members).
         var inArchive = false
+        /// A file of the C library itself: counted apart, listed only when named explicitly.
+        var cLibrary = false
+        var listed = true
     }
 
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
@@ -182,6 +188,10 @@ public enum CheckEngine {
             if facts.type == .rel || facts.type == .core {
                 let why = "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
                 return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
+            }
+            if let why = assessor.cLibraryReason(facts, path: path) {
+                return Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: [], cLibrary: true,
+                           listed: file.item.explicit)
             }
             let dependencies: Dependencies
             if file.item.inArchive {

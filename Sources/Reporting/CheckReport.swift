@@ -54,6 +54,9 @@ public struct CheckSummary: Encodable, Sendable {
     public var files = 0
     public var assessed = 0
     public var skipped = 0
+    /// Of the skipped files: the C library's own (glibc's libc, loader, gconv and NSS modules…), replaced by
+    /// musl on Alpine rather than carried over; outside the verdict counts and blocker lists.
+    public var cLibrary = 0
     public var errors = 0
     public var verdicts: Verdicts = Verdicts()
     /// The union of the packages of every file that can run: one apk add line for the whole set.
@@ -65,7 +68,7 @@ public struct CheckSummary: Encodable, Sendable {
     private var libraryCounts: [String: Int] = [:]
 
     public struct Count: Encodable, Sendable, Hashable { public var name: String; public var files: Int }
-    enum CodingKeys: String, CodingKey { case files, assessed, skipped, errors, verdicts, packages, topSymbols, topLibraries }
+    enum CodingKeys: String, CodingKey { case files, assessed, skipped, cLibrary, errors, verdicts, packages, topSymbols, topLibraries }
 
     public struct Verdicts: Encodable, Sendable {
         public var runs = 0, needsLibc6Compat = 0, needsGcompat = 0, needsRebuild = 0
@@ -103,6 +106,12 @@ public struct CheckSummary: Encodable, Sendable {
 
     /// Counts a non-ELF file found while walking: counted, not listed.
     public mutating func addWalkedSkip() { files += 1; skipped += 1 }
+
+    /// Counts a file of the C library itself (listed only when named explicitly, as a skipped file).
+    public mutating func addCLibrary(listed: Bool) {
+        cLibrary += 1
+        if !listed { addWalkedSkip() }
+    }
 
     /// Fixes the top lists once every file is counted.
     public mutating func finish() {
