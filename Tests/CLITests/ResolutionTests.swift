@@ -141,4 +141,27 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         #expect(try rules(of: alone, in: out).contains("symbol-from-library"))
         #expect(try rules(of: alone, in: out).contains("library-unknown"))
     }
+
+    /// glibc's own files are replaced by musl, not carried over: counted apart, never judged or blamed.
+    @Test func theCLibrarysOwnFilesAreReplacedNotJudged() throws {
+        let libc = "/lib/x86_64-linux-gnu/libc.so.6", gconv = "/usr/lib/x86_64-linux-gnu/gconv/IBM1047.so"
+        guard FileManager.default.fileExists(atPath: libc), FileManager.default.fileExists(atPath: gconv) else {
+            print("skipped: this machine has no Debian glibc files to test with")
+            return
+        }
+        let dir = try scratch("clibrary")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(atPath: libc, toPath: dir.appendingPathComponent("libc.so.6").path)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("gconv"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: gconv, toPath: dir.appendingPathComponent("gconv/IBM1047.so").path)
+        try copy("hello-glibc", to: dir.appendingPathComponent("hello"))
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.path)
+        let summary = try #require(try json(out.stdout)["summary"] as? [String: Any])
+        #expect(summary["cLibrary"] as? Int == 2)
+        #expect(summary["assessed"] as? Int == 1)
+        #expect(try verdicts(out).count == 1)  // only hello is listed
+        let explicit = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.appendingPathComponent("libc.so.6").path)
+        let listed = try results(explicit)
+        #expect(listed.count == 1 && listed.first?["status"] as? String == "skipped")
+    }
 }
