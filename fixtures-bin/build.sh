@@ -40,9 +40,11 @@ run libbad.so.1          gcc $CF -shared -fPIC -Wl,-soname,libbad.so.1 -o $out/b
 cp $out/lib/libgreet.so.1 $out/bundle/lib/libgreet.so.1
 run bundled              gcc $CF -o $out/bundle/bin/bundled $S/bundled.c $out/bundle/lib/libgreet.so.1 $out/bundle/lib/libbad.so.1 -Wl,-rpath,'$ORIGIN/../lib'
 # Resolution cases (not in the manifest: tests lay them out as their cases need).
-mkdir -p $out/resolve/lib $out/resolve/aarch64
-run libchain.so.1        gcc $CF -shared -fPIC -Wl,-soname,libchain.so.1 -o $out/resolve/lib/libchain.so.1 $S/chain.c $out/bundle/lib/libbad.so.1 -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN'
-run mod.so               gcc $CF -shared -fPIC -o $out/resolve/mod.so $S/mod.c $out/resolve/lib/libchain.so.1 -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/../pkg.libs'
+mkdir -p $out/resolve/lib $out/resolve/aarch64 $out/resolve/pkg $out/resolve/pkg.libs
+# A wheel laid out: pkg/mod.so loads pkg.libs/libchain.so.1, which loads pkg.libs/libbad.so.1.
+cp $out/bundle/lib/libbad.so.1 $out/resolve/pkg.libs/libbad.so.1
+run libchain.so.1        gcc $CF -shared -fPIC -Wl,-soname,libchain.so.1 -o $out/resolve/pkg.libs/libchain.so.1 $S/chain.c $out/resolve/pkg.libs/libbad.so.1 -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN'
+run mod.so               gcc $CF -shared -fPIC -o $out/resolve/pkg/mod.so $S/mod.c $out/resolve/pkg.libs/libchain.so.1 -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/../pkg.libs'
 run libargpprov.so.1     gcc $CF -shared -fPIC -Wl,-soname,libargpprov.so.1 -o $out/resolve/lib/libargpprov.so.1 $S/argpprov.c
 run argpapp              gcc $CF -o $out/resolve/argpapp $S/argpapp.c $out/resolve/lib/libargpprov.so.1 -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/lib'
 run libgreet-aarch64     aarch64-linux-gnu-gcc $CF -shared -fPIC -Wl,-soname,libgreet.so.1 -Wl,--version-script=$S/greet.map -o $out/resolve/aarch64/libgreet.so.1 $S/greet.c

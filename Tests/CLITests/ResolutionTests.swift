@@ -74,8 +74,8 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let wheel = dir.appendingPathComponent("pkg-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
         try zip(wheel, [
-            ("pkg/mod.so", try fixture("resolve/mod.so")),
-            ("pkg.libs/libchain.so.1", try fixture("resolve/lib/libchain.so.1")),
+            ("pkg/mod.so", try fixture("resolve/pkg/mod.so")),
+            ("pkg.libs/libchain.so.1", try fixture("resolve/pkg.libs/libchain.so.1")),
             ("pkg.libs/libbad.so.1", try fixture("bundle/lib/libbad.so.1")),
         ])
         let v = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20", wheel.path))
@@ -84,8 +84,8 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         #expect(v[wheel.path + "!/pkg/mod.so"] == "needs-rebuild")
         // The same files unpacked give the same verdicts.
         let unpacked = dir.appendingPathComponent("unpacked")
-        try copy("resolve/mod.so", to: unpacked.appendingPathComponent("pkg/mod.so"))
-        try copy("resolve/lib/libchain.so.1", to: unpacked.appendingPathComponent("pkg.libs/libchain.so.1"))
+        try copy("resolve/pkg/mod.so", to: unpacked.appendingPathComponent("pkg/mod.so"))
+        try copy("resolve/pkg.libs/libchain.so.1", to: unpacked.appendingPathComponent("pkg.libs/libchain.so.1"))
         try copy("bundle/lib/libbad.so.1", to: unpacked.appendingPathComponent("pkg.libs/libbad.so.1"))
         let onDisk = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20", unpacked.path))
         #expect(onDisk[unpacked.path + "/pkg/mod.so"] == "needs-rebuild")
