@@ -380,6 +380,7 @@ public struct Assessor: Sendable {
 
     private func finish(_ state: State) -> Assessment {
         var state = state
+        checkContainer(&state)
         // The imports behaviour rules ask about (a set of every import name cost a hash per import again).
         var imported = Set<String>()
         for symbol in state.facts.imports where behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
@@ -408,6 +409,23 @@ public struct Assessor: Sendable {
         a.language = Remedy.language(state.facts)
         a.fix = Remedy.fix(a, facts: state.facts, path: state.path, release: release)
         return a
+    }
+
+    /// What the file's container decides (its path names it: outer.whl!/pkg/mod.so): a manylinux wheel
+    /// is never installed by pip on musl, a glibc-named extension module is never imported by CPython on
+    /// musl, and a Debian package's program has an Alpine package of the same command.
+    private func checkContainer(_ state: inout State) {
+        let path = state.path
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        if let tag = ContainerPath.wheelPlatformTag(path), tag.contains("manylinux") || tag.hasPrefix("linux_") {
+            state.find("wheel-not-for-musl", "in a wheel for glibc (platform tag \(tag)): pip on Alpine installs only musllinux wheels or builds the sdist, never this file")
+        }
+        if ContainerPath.isGlibcExtensionModule(name) {
+            state.find("python-module-glibc-name", "\(name): CPython on musl imports only *-linux-musl.so, .abi3.so and plain .so extension modules, so this one is never found")
+        }
+        if let command = ContainerPath.debianCommand(path) {
+            state.find("debian-package-program", "a program of a Debian package: on Alpine, install the package that ships the same command (apk add cmd:\(command)) instead of copying this file", symbols: [])
+        }
     }
 
     /// The newest GLIBC_x.y the file requires; nil for none or when versions are damaged.

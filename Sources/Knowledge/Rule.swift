@@ -61,6 +61,8 @@ public struct Rule: Codable, Sendable, Hashable {
         public var dependencies: [Dependency]?
         /// NEEDED name → why the file musl would map for it cannot be loaded.
         public var unusable: [String: String]?
+        /// Where the file was found (archive members as outer!/inner), for rules about its container.
+        public var path: String?
         public struct Dependency: Codable, Sendable, Hashable {
             public var path: String
             public var imports: [String]
@@ -88,6 +90,7 @@ public struct Rule: Codable, Sendable, Hashable {
             goTags = try c.decodeIfPresent([String].self, forKey: .goTags)
             dependencies = try c.decodeIfPresent([Dependency].self, forKey: .dependencies)
             unusable = try c.decodeIfPresent([String: String].self, forKey: .unusable)
+            path = try c.decodeIfPresent(String.self, forKey: .path)
         }
     }
 }
