@@ -16,7 +16,7 @@ let package = Package(
     products: [
         .executable(name: "muslcheck", targets: ["muslcheck"]),
         // Everything but the CLI and the C module, for embedding the checker elsewhere.
-        .library(name: "MuslcheckKit", targets: ["ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine"]),
+        .library(name: "MuslcheckKit", targets: ["ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "Migration"]),
     ],
     dependencies: [
         // The de-facto standard for Swift command lines: subcommands, help, usage errors with exit 64.
@@ -54,9 +54,13 @@ let package = Package(
             "ELF", "Knowledge", "Assessment", "Scanning", "Archives", "Reporting",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // `migrate`: a root filesystem's packages, files and entrypoint → an Alpine plan; its Debian → Alpine
+        // table is embedded like the knowledge base.
+        .target(name: "Migration", dependencies: ["Knowledge", "Assessment", "Scanning", "Reporting", "Engine"],
+                resources: [.embedInCode("data/debian-alpine.tsv")]),
         // Argument parsing, exit statuses, the only place that writes to stdout/stderr.
         .target(name: "MuslcheckCLI", dependencies: [
-            "ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine",
+            "ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "Migration",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // glibc's malloc.h (mallopt), for the allocator settings main.swift makes.
