@@ -54,9 +54,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
-        // glibc's malloc.h (mallopt), for the allocator settings main.swift makes.
-        .systemLibrary(name: "CMalloc"),
-        .executableTarget(name: "muslcheck", dependencies: ["MuslcheckCLI", "CMalloc"]),
+        // C that runs before the Swift runtime starts: a clear error when /proc is missing (the static
+        // runtime aborts without it) and glibc's allocator settings (mallopt).
+        // The shipped binary is one static executable (docs/alpine.md, scripts/release.sh): the build command
+        // passes --static-swift-stdlib -Xswiftc -static-executable, which also links Debian's libelf.a, libz.a,
+        // liblzma.a and libzstd.a; nothing here needs unsafe flags for it.
+        .target(name: "CStartup"),
+        .executableTarget(name: "muslcheck", dependencies: ["MuslcheckCLI", "CStartup"]),
         // Fixture paths and golden files for the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
