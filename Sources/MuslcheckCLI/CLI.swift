@@ -67,13 +67,13 @@ public enum CLI {
 }
 
 func emit(_ output: CommandOutput) {
-    for part in output.stdoutParts { write(part, to: 1) }
-    write(output.stderr, to: 2)
+    for part in output.stdoutParts { writeAll(part, to: 1) }
+    writeAll(output.stderr, to: 2)
 }
 
 /// Writes without copying the text again (reports can be many megabytes); false when the write failed.
 @discardableResult
-private func write(_ text: String, to fd: Int32) -> Bool {
+func writeAll(_ text: String, to fd: Int32) -> Bool {
     var text = text
     return text.withUTF8 { bytes -> Bool in
         var offset = 0
@@ -100,8 +100,6 @@ struct Muslcheck: ParsableCommand {
     )
 }
 
-let toolVersion = "0.1.0"
-
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
@@ -114,12 +112,6 @@ func deliver(_ text: String, to file: String?) throws -> String {
 /// Writes the parts of a report to `--output FILE` when given, else returns them for stdout.
 func deliver(_ parts: [String], to file: String?) throws -> [String] {
     guard let file else { return parts }
-    guard FileManager.default.createFile(atPath: file, contents: nil), let handle = FileHandle(forWritingAtPath: file) else {
-        throw UsageError(description: "cannot write \(file): \(String(cString: strerror(errno)))")
-    }
-    defer { try? handle.close() }
-    for part in parts where !write(part, to: handle.fileDescriptor) {
-        throw UsageError(description: "cannot write \(file): \(String(cString: strerror(errno)))")
-    }
+    do { try LocalFile.write(parts, to: file) } catch { throw UsageError(description: "cannot write \(file): \(error)") }
     return []
 }

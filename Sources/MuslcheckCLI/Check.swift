@@ -297,7 +297,7 @@ struct Check: OutputCommand {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            do { try encoder.encode(Baseline(target: "alpine:\(release.name)", entries: entries)).write(to: URL(fileURLWithPath: writeBaseline)) } catch {
+            do { try LocalFile.write([String(decoding: encoder.encode(Baseline(target: "alpine:\(release.name)", entries: entries)), as: UTF8.self)], to: writeBaseline) } catch {
                 throw UsageError(description: "cannot write the baseline \(writeBaseline): \(error.localizedDescription)")
             }
         }

@@ -49,7 +49,7 @@ struct Policy: Decodable {
     static func load(_ path: String?) throws -> Policy {
         let file = path ?? (FileManager.default.fileExists(atPath: ".muslcheck.yml") ? ".muslcheck.yml" : nil)
         guard let file else { return Policy() }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+        guard let bytes = try? LocalFile.read(file), let text = String(validating: bytes, as: UTF8.self) else {
             throw UsageError(description: "cannot read the policy file \(file)")
         }
         do { return try YAMLDecoder().decode(Policy.self, from: text) } catch let error as UsageError { throw error } catch {
@@ -95,7 +95,7 @@ struct Baseline: Codable {
     struct Entry: Codable { var path: String; var verdict: String; var rules: [String] }
 
     static func load(_ path: String) throws -> Baseline {
-        do { return try JSONDecoder().decode(Baseline.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+        do { return try JSONDecoder().decode(Baseline.self, from: Data(LocalFile.read(path))) } catch {
             throw UsageError(description: "cannot read the baseline \(path): \(error)")
         }
     }
