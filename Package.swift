@@ -18,6 +18,12 @@ let package = Package(
         // Everything but the CLI and the C module, for embedding the checker elsewhere.
         .library(name: "MuslcheckKit", targets: ["ELF", "Knowledge", "Assessment", "Scanning", "Reporting"]),
     ],
+    // Size of the static executable (docs/alpine.md), 62 MB stripped: ICU 37.3 MB (34.0 MB of it ICU's data),
+    // Foundation + CoreFoundation + FoundationInternationalization 4.6 MB, FoundationEssentials 4.4 MB, the
+    // Swift runtime 6.7 MB, glibc 1.9 MB, argument-parser 0.7 MB, Yams 0.5 MB, knowledge base 0.5 MB,
+    // ZIPFoundation 0.3 MB, muslcheck 0.9 MB. Foundation and ICU come in through Yams (DateFormatter,
+    // NumberFormatter, NSRegularExpression) and ZIPFoundation (CoreFoundation string encodings); linked
+    // against FoundationEssentials alone the program is 17 MB.
     dependencies: [
         // The de-facto standard for Swift command lines: subcommands, help, usage errors with exit 64.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
