@@ -124,7 +124,7 @@ runs=0
 traced() {
   local status=0
   runs=$((runs + 1))
-  (cd "$cases" && strace -f -qq -e trace=open,openat,connect,execve -o "$work/trace.txt" "$binary" "$@" > /dev/null 2> "$work/trace.err") || status=$?
+  (cd "$cases" && strace -f -qq -e trace=open,openat,connect,execve -o "$work/trace.txt" "$binary" "$@" > "$work/trace.out" 2> "$work/trace.err") || status=$?
   [ "$status" -le 2 ] || fail "muslcheck $* exited $status: $(cat "$work/trace.err")"
   # execve of the binary itself is the first line; anything else executed, and every lookup below, fails.
   if grep -E 'nsswitch|/etc/passwd|/etc/group|/etc/shadow|/etc/hosts|resolv\.conf|nscd|gconv|\.so(\.[0-9]+)*"|execve\(' "$work/trace.txt" \
@@ -138,6 +138,11 @@ traced check --config '~/policy.yml' --format json --output '~/report.json' --fo
 traced check --write-baseline '~/baseline.json' .
 traced check --baseline '~/baseline.json' .
 traced check image
+# An image layout in a directory named "~image": read from there (a static glibc crashed looking up user "image").
+cp -a "$cases/image" "$cases/~image"
+traced check --format json '~image'
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; sys.exit(not (r and all(x["path"].startswith("~image!") and x["status"] == "assessed" for x in r)))' "$work/trace.out" \
+  || fail "'~image' was not read as the directory ~image: $(head -c 300 "$work/trace.out")"
 traced inspect --format json --exports recent
 traced explain symbol-missing
 traced kb --format json
