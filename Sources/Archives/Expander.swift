@@ -57,11 +57,13 @@ public enum Archives {
     /// An OCI image layout directory (oci-layout, index.json, blobs/): the merged files of its image.
     public static func expandImageLayout(directory: String, limits: ArchiveLimits = ArchiveLimits()) -> Expansion {
         var e = Expander(limits: limits)
-        let base = URL(fileURLWithPath: directory)
+        // "./" keeps a directory named "~…" literal: URL(fileURLWithPath:) expands a leading "~" (NSS).
+        let base = URL(fileURLWithPath: directory.hasPrefix("~") ? "./" + directory : directory)
         e.image(name: directory, index: try? Data(contentsOf: base.appendingPathComponent("index.json")), depth: 0) { path in
             let url = base.appendingPathComponent(path)
-            guard let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? Int,
-                  size <= limits.maxMemberBytes else { return nil }
+            // stat, not FileManager.attributesOfItem: that also looks up the owner's and group's names (NSS).
+            var status = stat()
+            guard stat(url.path, &status) == 0, status.st_size <= limits.maxMemberBytes else { return nil }
             return (try? Data(contentsOf: url)).map { [UInt8]($0) }
         }
         return e.result

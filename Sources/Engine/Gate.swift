@@ -92,7 +92,7 @@ public struct Policy: Decodable, Sendable {
     public static func load(_ path: String?) throws -> Policy {
         let file = path ?? (FileManager.default.fileExists(atPath: ".muslcheck.yml") ? ".muslcheck.yml" : nil)
         guard let file else { return Policy() }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+        guard let bytes = try? LocalFile.read(file), let text = String(validating: bytes, as: UTF8.self) else {
             throw PolicyError("cannot read the policy file \(file)")
         }
         do { return try YAMLDecoder().decode(Policy.self, from: text) } catch let error as PolicyError { throw error } catch {
@@ -142,7 +142,7 @@ public struct Baseline: Codable, Sendable {
     public init(target: String, entries: [Entry]) { self.target = target; self.entries = entries }
 
     public static func load(_ path: String) throws -> Baseline {
-        do { return try JSONDecoder().decode(Baseline.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+        do { return try JSONDecoder().decode(Baseline.self, from: Data(LocalFile.read(path))) } catch {
             throw PolicyError("cannot read the baseline \(path): \(error)")
         }
     }

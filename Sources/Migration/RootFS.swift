@@ -1,6 +1,7 @@
 // What a root filesystem says about itself: its distribution (/etc/os-release) and the packages its package
 // manager installed, with the files each owns (dpkg: /var/lib/dpkg/status and info/*.list; apk:
 // /lib/apk/db/installed). Read as text, bounded in size; nothing is executed.
+import Engine
 import Foundation
 
 public struct OSRelease: Sendable, Encodable, Equatable {
@@ -51,12 +52,13 @@ public enum RootFS {
     /// Files read as text are never larger than this (a Debian status file is a few MB).
     static let maxTextBytes = 64 << 20
 
+    /// A regular file's text (read with POSIX calls: Foundation's attribute lookups resolve owner names
+    /// through NSS, which the static executable must never reach); nil for anything else or a larger file.
     static func text(_ path: String) -> String? {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let size = attributes[.size] as? Int, size <= maxTextBytes,
-              attributes[.type] as? FileAttributeType == .typeRegular,
-              let data = FileManager.default.contents(atPath: path) else { return nil }
-        return String(decoding: data, as: UTF8.self)
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= maxTextBytes,
+              let bytes = try? LocalFile.read(path) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func osRelease(root: String) -> OSRelease? {

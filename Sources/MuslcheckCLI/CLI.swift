@@ -1,6 +1,7 @@
 // The command line: parses arguments, runs a command, and hands back what to print and the exit status.
 // Commands build their output as values so that tests run them in-process; only main.swift writes.
 import ArgumentParser
+import Engine
 import Foundation
 
 public struct CommandOutput: Sendable {
@@ -67,24 +68,13 @@ public enum CLI {
 }
 
 func emit(_ output: CommandOutput) {
-    for part in output.stdoutParts { write(part, to: 1) }
-    write(output.stderr, to: 2)
+    for part in output.stdoutParts { writeAll(part, to: 1) }
+    writeAll(output.stderr, to: 2)
 }
 
 /// Writes without copying the text again (reports can be many megabytes); false when the write failed.
 @discardableResult
-private func write(_ text: String, to fd: Int32) -> Bool {
-    var text = text
-    return text.withUTF8 { bytes -> Bool in
-        var offset = 0
-        while offset < bytes.count, let base = bytes.baseAddress {
-            let n = Foundation.write(fd, base + offset, bytes.count - offset)
-            if n <= 0 { if n < 0 && errno == EINTR { continue } else { return false } }
-            offset += n
-        }
-        return true
-    }
-}
+func writeAll(_ text: String, to fd: Int32) -> Bool { LocalFile.writeAll(text, to: fd) }
 
 struct Muslcheck: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -100,8 +90,6 @@ struct Muslcheck: ParsableCommand {
     )
 }
 
-let toolVersion = "0.1.0"
-
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
@@ -114,12 +102,6 @@ func deliver(_ text: String, to file: String?) throws -> String {
 /// Writes the parts of a report to `--output FILE` when given, else returns them for stdout.
 func deliver(_ parts: [String], to file: String?) throws -> [String] {
     guard let file else { return parts }
-    guard FileManager.default.createFile(atPath: file, contents: nil), let handle = FileHandle(forWritingAtPath: file) else {
-        throw UsageError(description: "cannot write \(file): \(String(cString: strerror(errno)))")
-    }
-    defer { try? handle.close() }
-    for part in parts where !write(part, to: handle.fileDescriptor) {
-        throw UsageError(description: "cannot write \(file): \(String(cString: strerror(errno)))")
-    }
+    do { try LocalFile.write(parts, to: file) } catch { throw UsageError(description: "cannot write \(file): \(error)") }
     return []
 }

@@ -205,7 +205,7 @@ struct Check: OutputCommand {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do { try encoder.encode(Baseline(target: "alpine:\(release.name)", entries: entries)).write(to: URL(fileURLWithPath: file)) } catch {
+        do { try LocalFile.write([String(decoding: encoder.encode(Baseline(target: "alpine:\(release.name)", entries: entries)), as: UTF8.self)], to: file) } catch {
             throw UsageError(description: "cannot write the baseline \(file): \(error.localizedDescription)")
         }
     }
