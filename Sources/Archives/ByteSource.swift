@@ -46,8 +46,29 @@ class ByteSource {
         return out
     }
 
-    /// The whole rest of the source, at most `cap` bytes; nil when there is more.
+    /// The whole rest of the source, at most `cap` bytes; nil when there is more. With the size known
+    /// (`sizeHint`), read straight into the result.
     final func readAll(cap: Int, sizeHint: Int? = nil) throws -> [UInt8]? {
+        if let size = sizeHint, size >= 0, size <= cap {
+            var done = 0
+            let out = try [UInt8](unsafeUninitializedCapacity: size) { raw, count in
+                while done < size {
+                    let n = try read(UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(raw)[done..<size]))
+                    if n == 0 { break }
+                    done += n
+                }
+                count = done
+            }
+            // Exactly the size said: the end must follow (a declared size can lie; a tar member's cannot).
+            guard done == size else { return out }
+            var probe: UInt8 = 0
+            let more = try withUnsafeMutableBytes(of: &probe) { try read($0) }
+            guard more == 0 else {
+                guard let rest = try readAll(cap: cap - size - 1) else { return nil }
+                return out + [probe] + rest
+            }
+            return out
+        }
         var out: [UInt8] = []
         out.reserveCapacity(min(sizeHint ?? 1 << 16, cap) + 1)
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -349,7 +370,7 @@ extension Double {
 /// A member's bytes held for reading, counted by its input's meter while alive: tests check that no
 /// more than one ELF member is held at a time and none outlives the reading.
 final class MemberBuffer {
-    let bytes: [UInt8]
+    var bytes: [UInt8]
     private let meter: Meter
     init(_ bytes: [UInt8], meter: Meter) {
         self.bytes = bytes

@@ -45,8 +45,9 @@ public struct Expansion: Sendable {
     public var peakMemberBuffers = 0
 }
 
-/// Reads one ELF member's bytes (then dropped), within the time given.
-public typealias MemberReader = @Sendable (_ bytes: [UInt8], _ deadline: Deadline) -> ReadResult
+/// Reads one ELF member's bytes, within the time given. The bytes are the reader's to use in place (libelf
+/// may write to them) and are dropped after.
+public typealias MemberReader = @Sendable (_ bytes: inout [UInt8], _ deadline: Deadline) -> ReadResult
 
 public enum ArchiveKind: String, Sendable { case zip, gzip, xz, zstd, tar, ar, lzma, bzip2 }
 
@@ -69,7 +70,7 @@ public enum Archives {
     public static let defaultReader: MemberReader = { bytes, deadline in
         var options = ReadOptions()
         options.deadline = deadline
-        return ELFReader.read(bytes: bytes, options: options)
+        return ELFReader.read(buffer: &bytes, options: options)
     }
 
     /// Every ELF file inside `bytes` (an archive named `name`), recursively.
@@ -224,7 +225,7 @@ final class Expander {
             return
         }
         let buffer = MemberBuffer(bytes, meter: meter)
-        let result = read(buffer.bytes, Deadline(seconds: min(limits.maxSeconds, meter.timeLeft)))
+        let result = read(&buffer.bytes, Deadline(seconds: min(limits.maxSeconds, meter.timeLeft)))
         files.append(ExpandedFile(path: name, result: result))
     }
 

@@ -36,7 +36,7 @@ public enum Scanner {
         let reader: MemberReader = { bytes, deadline in
             var o = memberOptions
             o.deadline = deadline
-            return ELFReader.read(bytes: bytes, options: o)
+            return ELFReader.read(buffer: &bytes, options: o)
         }
         if item.kind == .imageLayout {
             return members(Archives.expandImageLayout(directory: item.path, limits: limits, progress: progress, read: reader), of: item.path)

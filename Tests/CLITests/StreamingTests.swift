@@ -78,4 +78,16 @@ func noise(_ count: Int) -> Data {
         let e = try expandFile(dir.appendingPathComponent("release.tar"))
         #expect(e.peakMemberBuffers == 1)  // the inner tar.gz was never buffered
     }
+
+    /// A member is read straight into its buffer when its size is known; a declared size that lies (a zip
+    /// directory's) neither cuts the member short nor lets it pass the cap.
+    @Test func readingAWholeMemberTrustsNoDeclaredSize() throws {
+        let data = [UInt8]((0..<5000).map { UInt8($0 % 251) })
+        #expect(try MemorySource(data).readAll(cap: 10_000, sizeHint: 5000) == data)
+        #expect(try MemorySource(data).readAll(cap: 10_000, sizeHint: 100) == data)  // more than declared
+        #expect(try MemorySource(data).readAll(cap: 10_000, sizeHint: 9000) == data)  // less than declared
+        #expect(try MemorySource(data).readAll(cap: 4999, sizeHint: 100) == nil)
+        #expect(try MemorySource(data).readAll(cap: 4999) == nil)
+        #expect(try MemorySource(data).readAll(cap: 5000) == data)
+    }
 }
