@@ -1,5 +1,5 @@
-// gzip, xz and zstd streams decompressed in memory through the reference C libraries, each with a cap
-// on the output so that a small bomb cannot exhaust memory.
+// gzip, xz, lzma and zstd streams decompressed through the reference C libraries as they are read,
+// every byte out counted against the input's expansion limit so that a small bomb cannot run on.
 import CCompression
 import ELF
 
@@ -10,16 +10,6 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable {
 
 enum Decompress {
     static let chunk = 1 << 16
-
-    /// The decompressed bytes of a gzip, xz or zstd stream; nil for any other kind.
-    static func stream(_ kind: ArchiveKind, _ input: [UInt8], limit: Int, deadline: Deadline? = nil) throws -> [UInt8]? {
-        switch kind {
-        case .gzip: return try gzip(input, limit: limit, deadline: deadline)
-        case .xz: return try xz(input, limit: limit, deadline: deadline)
-        case .zstd: return try zstd(input, limit: limit, deadline: deadline)
-        case .zip, .tar, .ar: return nil
-        }
-    }
 
     /// Up to `count` decompressed bytes from the start of a gzip, xz or zstd stream that may be cut short
     /// (the first bytes of a file), and whether the stream ended there; nil when the data is damaged.
@@ -75,7 +65,7 @@ enum Decompress {
                     produced = outb.pos
                     ended = status == 0 && inb.pos == inb.size
                     return ZSTD_isError(status) == 0
-                case .zip, .tar, .ar:
+                case .zip, .tar, .ar, .lzma, .bzip2:
                     return false
                 }
             }
@@ -83,103 +73,6 @@ enum Decompress {
         return ok ? (Array(output[0..<produced]), ended) : nil
     }
 
-    /// gzip (every concatenated member: Alpine .apk files are several gzip streams back to back).
-    static func gzip(_ input: [UInt8], limit: Int, deadline: Deadline? = nil) throws -> [UInt8] {
-        var stream = z_stream()
-        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw ArchiveError("zlib: cannot start inflating")
-        }
-        defer { inflateEnd(&stream) }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: chunk)
-        try input.withUnsafeBufferPointer { inBuf in
-            guard let base = inBuf.baseAddress else { return }
-            stream.next_in = UnsafeMutablePointer(mutating: base)
-            stream.avail_in = UInt32(inBuf.count)
-            while true {
-                let status: Int32 = buffer.withUnsafeMutableBufferPointer { out in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = UInt32(out.count)
-                    return inflate(&stream, Z_NO_FLUSH)
-                }
-                let produced = chunk - Int(stream.avail_out)
-                output.append(contentsOf: buffer[0..<produced])
-                if output.count > limit { throw ArchiveError("gzip stream expands past the \(limit)-byte limit") }
-                if let deadline, output.count & 0xFFFFF < chunk, deadline.passed { throw ArchiveError(deadline.message) }
-                if status == Z_STREAM_END {
-                    // Another gzip member may follow; trailing zero padding ends the file.
-                    if stream.avail_in == 0 || UnsafeBufferPointer(start: stream.next_in, count: Int(stream.avail_in)).allSatisfy({ $0 == 0 }) { return }
-                    guard inflateReset(&stream) == Z_OK else { throw ArchiveError("zlib: cannot restart after a gzip member") }
-                    continue
-                }
-                guard status == Z_OK || (status == Z_BUF_ERROR && produced > 0) else {
-                    throw ArchiveError("gzip data is damaged (zlib status \(status)) after \(output.count) bytes")
-                }
-                if stream.avail_in == 0 && produced == 0 { throw ArchiveError("gzip stream is truncated after \(output.count) bytes") }
-            }
-        }
-        return output
-    }
-
-    static func xz(_ input: [UInt8], limit: Int, deadline: Deadline? = nil) throws -> [UInt8] {
-        var stream = lzma_stream()
-        guard lzma_stream_decoder(&stream, UInt64(max(limit, 1 << 26)) * 2, 0x08 /* LZMA_CONCATENATED */) == LZMA_OK else {
-            throw ArchiveError("liblzma: cannot start decoding")
-        }
-        defer { lzma_end(&stream) }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: chunk)
-        try input.withUnsafeBufferPointer { inBuf in
-            stream.next_in = inBuf.baseAddress
-            stream.avail_in = inBuf.count
-            var action = LZMA_RUN
-            while true {
-                if stream.avail_in == 0 { action = LZMA_FINISH }
-                let status = buffer.withUnsafeMutableBufferPointer { out -> lzma_ret in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = out.count
-                    return lzma_code(&stream, action)
-                }
-                let produced = chunk - stream.avail_out
-                output.append(contentsOf: buffer[0..<produced])
-                if output.count > limit { throw ArchiveError("xz stream expands past the \(limit)-byte limit") }
-                if let deadline, output.count & 0xFFFFF < chunk, deadline.passed { throw ArchiveError(deadline.message) }
-                if status == LZMA_STREAM_END { return }
-                guard status == LZMA_OK else { throw ArchiveError("xz data is damaged (liblzma status \(status.rawValue)) after \(output.count) bytes") }
-            }
-        }
-        return output
-    }
-
-    static func zstd(_ input: [UInt8], limit: Int, deadline: Deadline? = nil) throws -> [UInt8] {
-        guard let stream = ZSTD_createDStream() else { throw ArchiveError("libzstd: cannot start decoding") }
-        defer { ZSTD_freeDStream(stream) }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: chunk)
-        try input.withUnsafeBufferPointer { inBuf in
-            var inb = ZSTD_inBuffer(src: inBuf.baseAddress, size: inBuf.count, pos: 0)
-            while true {
-                var produced = 0
-                let status = buffer.withUnsafeMutableBufferPointer { out -> Int in
-                    var outb = ZSTD_outBuffer(dst: out.baseAddress, size: out.count, pos: 0)
-                    let r = ZSTD_decompressStream(stream, &outb, &inb)
-                    produced = outb.pos
-                    return r
-                }
-                if ZSTD_isError(status) != 0 {
-                    throw ArchiveError("zstd data is damaged: \(String(cString: ZSTD_getErrorName(status))) after \(output.count) bytes")
-                }
-                output.append(contentsOf: buffer[0..<produced])
-                if output.count > limit { throw ArchiveError("zstd stream expands past the \(limit)-byte limit") }
-                if let deadline, output.count & 0xFFFFF < chunk, deadline.passed { throw ArchiveError(deadline.message) }
-                if inb.pos == inb.size && produced < chunk {
-                    if status != 0 { throw ArchiveError("zstd stream is truncated after \(output.count) bytes") }
-                    return
-                }
-            }
-        }
-        return output
-    }
 }
 
 /// Reads the first bytes of many raw deflate streams (the members of one zip) with one zlib state: a
@@ -218,5 +111,168 @@ final class DeflateHeads {
         }
         guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else { return nil }
         return Array(output[0..<(count - Int(stream.pointee.avail_out))])
+    }
+}
+
+/// A gzip (every member of a concatenation: .apk files are several back to back), xz, lzma or zstd stream
+/// decompressed as it is read. Each byte out is counted by the input's meter, which stops a bomb.
+final class Decompressed: ByteSource {
+    let kind: ArchiveKind
+    private let inner: ByteSource
+    private let meter: Meter
+    private var input = [UInt8](repeating: 0, count: 1 << 16)
+    private var inputStart = 0, inputEnd = 0
+    private var innerEnded = false
+    private var ended = false
+    private var produced = 0
+    private var sinceCheck = 0
+    private let zlib = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    private let lzma = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
+    private var zstd: OpaquePointer?
+    private var ready = false
+    /// zstd: the last call's answer (0: a frame ended and was flushed).
+    private var zstdStatus = 1
+
+    /// A raw deflate stream (a zip member) rather than gzip.
+    private let raw: Bool
+
+    init(_ kind: ArchiveKind, _ inner: ByteSource, meter: Meter, rawDeflate: Bool = false) throws {
+        self.kind = kind; self.inner = inner; self.meter = meter; raw = rawDeflate
+        zlib.initialize(to: z_stream())
+        lzma.initialize(to: lzma_stream())
+        super.init()
+        switch kind {
+        case .gzip:
+            ready = inflateInit2_(zlib, rawDeflate ? -15 : 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        case .xz:
+            ready = lzma_stream_decoder(lzma, memoryLimit, 0x08 /* LZMA_CONCATENATED */) == LZMA_OK
+        case .lzma:
+            ready = lzma_alone_decoder(lzma, memoryLimit) == LZMA_OK
+        case .zstd:
+            zstd = ZSTD_createDStream()
+            ready = zstd != nil
+        case .zip, .tar, .ar, .bzip2:
+            ready = false
+        }
+        guard ready else { throw ArchiveError("\(kind.rawValue): cannot start decoding") }
+    }
+
+    /// xz and lzma headers name the dictionary they need: a forged one asks for gigabytes.
+    private var memoryLimit: UInt64 { UInt64(max(1 << 26, meter.limits.maxMemberBytes)) }
+
+    deinit {
+        if ready {
+            switch kind {
+            case .gzip: inflateEnd(zlib)
+            case .xz, .lzma: lzma_end(lzma)
+            default: break
+            }
+        }
+        if let zstd { ZSTD_freeDStream(zstd) }
+        zlib.deinitialize(count: 1); zlib.deallocate()
+        lzma.deinitialize(count: 1); lzma.deallocate()
+    }
+
+    /// Makes input available (keeping what is left); false at the end of the inner source.
+    private func refill() throws -> Bool {
+        if inputStart < inputEnd { return true }
+        guard !innerEnded else { return false }
+        let n = try input.withUnsafeMutableBytes { try inner.read($0) }
+        inputStart = 0; inputEnd = n
+        if n == 0 { innerEnded = true }
+        return n > 0
+    }
+
+    override func read(_ out: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard !ended, out.count > 0, let outBase = out.baseAddress else { return 0 }
+        while true {
+            let hasInput = try refill()
+            var made = 0
+            var finished = false
+            let used: Int = try input.withUnsafeMutableBytes { inRaw in
+                guard let inBase = inRaw.baseAddress else { return 0 }
+                let available = inputEnd - inputStart
+                let next = inBase + inputStart
+                switch kind {
+                case .gzip:
+                    zlib.pointee.next_in = next.assumingMemoryBound(to: UInt8.self)
+                    zlib.pointee.avail_in = UInt32(available)
+                    zlib.pointee.next_out = outBase.assumingMemoryBound(to: UInt8.self)
+                    zlib.pointee.avail_out = UInt32(clamping: out.count)
+                    let status = inflate(zlib, Z_NO_FLUSH)
+                    made = Int(clamping: out.count) - Int(zlib.pointee.avail_out)
+                    let used = available - Int(zlib.pointee.avail_in)
+                    if status == Z_STREAM_END {
+                        finished = true
+                    } else if status == Z_BUF_ERROR && !hasInput {
+                        throw ArchiveError("\(raw ? "deflate" : "gzip") stream is truncated after \(produced + made) bytes")
+                    } else if status != Z_OK && status != Z_BUF_ERROR {
+                        throw ArchiveError("\(raw ? "deflate" : "gzip") data is damaged (zlib status \(status)) after \(produced + made) bytes")
+                    }
+                    return used
+                case .xz, .lzma:
+                    lzma.pointee.next_in = UnsafePointer(next.assumingMemoryBound(to: UInt8.self))
+                    lzma.pointee.avail_in = available
+                    lzma.pointee.next_out = outBase.assumingMemoryBound(to: UInt8.self)
+                    lzma.pointee.avail_out = out.count
+                    let status = lzma_code(lzma, hasInput ? LZMA_RUN : LZMA_FINISH)
+                    made = out.count - lzma.pointee.avail_out
+                    if status == LZMA_STREAM_END { finished = true } else if status == LZMA_BUF_ERROR && !hasInput {
+                        throw ArchiveError("\(kind.rawValue) stream is truncated after \(produced + made) bytes")
+                    } else if status != LZMA_OK && status != LZMA_BUF_ERROR {
+                        throw ArchiveError("\(kind.rawValue) data is damaged (liblzma status \(status.rawValue)) after \(produced + made) bytes")
+                    }
+                    return available - lzma.pointee.avail_in
+                default:
+                    if !hasInput {
+                        if zstdStatus == 0 { finished = true; return 0 }
+                        throw ArchiveError("zstd stream is truncated after \(produced) bytes")
+                    }
+                    var inb = ZSTD_inBuffer(src: UnsafeRawPointer(next), size: available, pos: 0)
+                    var outb = ZSTD_outBuffer(dst: outBase, size: out.count, pos: 0)
+                    let status = ZSTD_decompressStream(zstd, &outb, &inb)
+                    if ZSTD_isError(status) != 0 {
+                        throw ArchiveError("zstd data is damaged: \(String(cString: ZSTD_getErrorName(status))) after \(produced) bytes")
+                    }
+                    zstdStatus = status
+                    made = outb.pos
+                    return inb.pos
+                }
+            }
+            inputStart += used
+            if made > 0 {
+                produced += made
+                try meter.expanded(made)
+                sinceCheck += made
+                if sinceCheck >= 1 << 22 { sinceCheck = 0; try meter.checkTime() }
+            }
+            if finished {
+                if kind == .gzip, !raw, try nextGzipMember() { if made > 0 { return made }; continue }
+                ended = true
+                return made
+            }
+            if made > 0 { return made }
+            if !hasInput && kind != .zstd {
+                throw ArchiveError("\(kind.rawValue) stream is truncated after \(produced) bytes")
+            }
+        }
+    }
+
+    /// After a gzip member: another one follows (its magic), or the stream ends (trailing zeros or other
+    /// bytes are ignored, as gzip itself does).
+    private func nextGzipMember() throws -> Bool {
+        if inputEnd - inputStart < 2, !innerEnded {
+            // Keep the byte left and read more after it.
+            let left = Array(input[inputStart..<inputEnd])
+            let n = try input.withUnsafeMutableBytes { raw -> Int in
+                for (i, b) in left.enumerated() { raw[i] = b }
+                return try inner.read(UnsafeMutableRawBufferPointer(rebasing: raw[left.count...]))
+            }
+            inputStart = 0; inputEnd = left.count + n
+            if n == 0 { innerEnded = true }
+        }
+        guard inputEnd - inputStart >= 2, input[inputStart] == 0x1F, input[inputStart + 1] == 0x8B else { return false }
+        guard inflateReset(zlib) == Z_OK else { throw ArchiveError("zlib: cannot restart after a gzip member") }
+        return true
     }
 }

@@ -1,23 +1,27 @@
-// Opens archives in memory, recognised by content, nested to a bounded depth, and hands back the ELF
-// files inside, named outer!/inner/path. Every limit that is reached is reported, never silently skipped.
+// Reads archives as streams, recognised by content, nested to a bounded depth, and hands each ELF file
+// inside to a reader as soon as it is extracted: only its facts are kept, named outer!/inner/path.
+// Every limit that is reached is reported, never silently skipped.
 import ELF
 import Foundation
-import ZIPFoundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct ArchiveLimits: Sendable {
     public var maxDepth = 5
+    /// The most bytes of one member held in memory (an ELF file, or a zip inside a stream).
     public var maxMemberBytes = 256 << 20
-    public var maxTotalBytes = 1 << 30
+    /// The most bytes decompressed from one input, whatever its size.
+    public var maxTotalBytes = 64 << 30
+    /// Past `expansionFloor`, the most bytes decompressed per byte of the input read (bombs).
+    public var maxExpansionRatio = 100
+    public var expansionFloor = 1 << 30
     public var maxEntries = 200_000
-    /// Time for one input, archive and members together (set per input by the scanner).
+    /// Time for one input, archive and members together: this much, and as much again for each
+    /// `secondsScaleBytes` of the input read (a large image read at full speed never runs out).
     public var maxSeconds = 60.0
-    public var deadline: Deadline?
+    public static let secondsScaleBytes = 256 << 20
     public init() {}
-}
-
-public struct ArchiveMember: Sendable {
-    public var path: String
-    public var bytes: [UInt8]
 }
 
 public struct ArchiveProblem: Sendable, Hashable {
@@ -25,47 +29,67 @@ public struct ArchiveProblem: Sendable, Hashable {
     public var message: String
 }
 
+/// One ELF file found inside an input, with what its reader made of it (the bytes are gone).
+public struct ExpandedFile: Sendable {
+    public var path: String
+    public var result: ReadResult
+}
+
 public struct Expansion: Sendable {
-    public var members: [ArchiveMember] = []
+    public var files: [ExpandedFile] = []
     public var problems: [ArchiveProblem] = []
     /// Files inside that are neither ELF nor archives: counted, not listed.
     public var otherFiles = 0
+    /// Members' bytes still held when the reading ended (always 0), and the most held at once.
+    public var liveMemberBuffers = 0
+    public var peakMemberBuffers = 0
 }
 
-public enum ArchiveKind: String, Sendable { case zip, gzip, xz, zstd, tar, ar }
+/// Reads one ELF member's bytes, within the time given. The bytes are the reader's to use in place (libelf
+/// may write to them) and are dropped after.
+public typealias MemberReader = @Sendable (_ bytes: inout [UInt8], _ deadline: Deadline) -> ReadResult
+
+public enum ArchiveKind: String, Sendable { case zip, gzip, xz, zstd, tar, ar, lzma, bzip2 }
 
 public enum Archives {
-    /// The archive format the bytes start with, if any (the extension says nothing).
+    /// The archive format the bytes start with, if any (the extension says nothing). lzma and bzip2 are
+    /// only told inside Debian packages (`debianData`), where the member's name says so.
     public static func kind(_ b: [UInt8]) -> ArchiveKind? {
         if b.count >= 4, b[0] == 0x50, b[1] == 0x4B, (b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6) { return .zip }
         if b.count >= 3, b[0] == 0x1F, b[1] == 0x8B, b[2] == 8 { return .gzip }
         if b.count >= 6, b[0..<6].elementsEqual([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return .xz }
         if b.count >= 4, b[0..<4].elementsEqual([0x28, 0xB5, 0x2F, 0xFD]) { return .zstd }
+        // A zstd skippable frame (pzstd starts its output with one) before the first real frame.
+        if b.count >= 4, b[0] & 0xF0 == 0x50, b[1] == 0x2A, b[2] == 0x4D, b[3] == 0x18 { return .zstd }
         // Only Debian packages among ar archives: static libraries (.a) hold objects no loader ever loads.
         if Ar.looksLikeAr(b), b.count >= 68, b[8..<21].elementsEqual("debian-binary".utf8) { return .ar }
         if Tar.looksLikeTar(b) { return .tar }
         return nil
     }
 
+    public static let defaultReader: MemberReader = { bytes, deadline in
+        var options = ReadOptions()
+        options.deadline = deadline
+        return ELFReader.read(buffer: &bytes, options: options)
+    }
+
     /// Every ELF file inside `bytes` (an archive named `name`), recursively.
-    public static func expand(name: String, bytes: [UInt8], limits: ArchiveLimits = ArchiveLimits()) -> Expansion {
-        var e = Expander(limits: limits)
-        e.visit(name: name, bytes: bytes, depth: 0, container: true)
+    public static func expand(name: String, bytes: [UInt8], limits: ArchiveLimits = ArchiveLimits(),
+                              read: @escaping MemberReader = defaultReader) -> Expansion {
+        let e = Expander(limits: limits, meter: Meter(limits: limits, progress: nil), read: read)
+        e.meter.read(bytes.count)
+        e.visit(name: name, source: MemorySource(bytes), size: bytes.count, depth: 0, container: true)
         return e.result
     }
 
-    /// An OCI image layout directory (oci-layout, index.json, blobs/): the merged files of its image.
-    public static func expandImageLayout(directory: String, limits: ArchiveLimits = ArchiveLimits()) -> Expansion {
-        var e = Expander(limits: limits)
-        // "./" keeps a directory named "~…" literal: URL(fileURLWithPath:) expands a leading "~" (NSS).
-        let base = URL(fileURLWithPath: directory.hasPrefix("~") ? "./" + directory : directory)
-        e.image(name: directory, index: try? Data(contentsOf: base.appendingPathComponent("index.json")), depth: 0) { path in
-            let url = base.appendingPathComponent(path)
-            // stat, not FileManager.attributesOfItem: that also looks up the owner's and group's names (NSS).
-            var status = stat()
-            guard stat(url.path, &status) == 0, status.st_size <= limits.maxMemberBytes else { return nil }
-            return (try? Data(contentsOf: url)).map { [UInt8]($0) }
-        }
+    /// Every ELF file inside the archive open as `fd` (`size` bytes), read in place with positioned reads.
+    /// `progress` hears the bytes of the file read so far, now and then.
+    public static func expand(fd: Int32, size: Int, name: String, limits: ArchiveLimits = ArchiveLimits(),
+                              progress: (@Sendable (Int) -> Void)? = nil, read: @escaping MemberReader = defaultReader) -> Expansion {
+        let meter = Meter(limits: limits, progress: progress)
+        let e = Expander(limits: limits, meter: meter, read: read)
+        let file = OpenFile(fd: fd, size: size, meter: meter, owned: false)
+        e.visit(name: name, source: FileRange(file), size: size, depth: 0, container: true)
         return e.result
     }
 
@@ -94,254 +118,288 @@ public enum Archives {
         }
         return undecided ? nil : answer
     }
-
-    public static func isImageLayout(directory: String) -> Bool {
-        FileManager.default.fileExists(atPath: directory + "/oci-layout") && FileManager.default.fileExists(atPath: directory + "/index.json")
-    }
 }
 
-private func isELF(_ b: [UInt8]) -> Bool { b.count >= 4 && b[0] == 0x7F && b[1] == 0x45 && b[2] == 0x4C && b[3] == 0x46 }
+func isELF<C: Collection>(_ b: C) -> Bool where C.Element == UInt8 {
+    var i = b.makeIterator()
+    return i.next() == 0x7F && i.next() == 0x45 && i.next() == 0x4C && i.next() == 0x46
+}
 
-struct Expander {
+/// What a tar member that is itself a tar held (a layer, if the outer tar proves to be an image): its
+/// entries, and which of the files found came from which entry.
+final class LayerRecord {
+    var isTar = false
+    var entries: [(path: String, kind: TarEntry.Kind)] = []
+    /// For each entry that gave files: the range of `Expander.files` they took.
+    var entryFiles: [(path: String, range: Range<Int>)] = []
+    /// All the files the member gave (the layer's range in `Expander.files`).
+    var range: Range<Int> = 0..<0
+}
+
+final class Expander {
     let limits: ArchiveLimits
-    var result = Expansion()
-    var total = 0
+    let meter: Meter
+    let read: MemberReader
+    var files: [ExpandedFile] = []
+    var problems: [ArchiveProblem] = []
+    var otherFiles = 0
     var entries = 0
-
-    mutating func problem(_ path: String, _ message: String) { result.problems.append(ArchiveProblem(path: path, message: message)) }
-
-    /// Set once the deadline has passed: reported once, and nothing more is opened.
+    /// Set once the time is up: reported once, and nothing more is opened.
     var stopped = false
+    /// Small JSON members of the tar being read are kept (at most this many bytes in all) to tell an image.
+    static let maxJSONBytes = 64 << 20
+    static let maxJSONMember = 4 << 20
 
-    /// Whether the deadline has passed (reported against `name` the first time).
-    mutating func timeUp(_ name: String) -> Bool {
+    init(limits: ArchiveLimits, meter: Meter, read: @escaping MemberReader) {
+        self.limits = limits; self.meter = meter; self.read = read
+    }
+
+    var result: Expansion {
+        let buffers = meter.buffers.withLock { $0 }
+        return Expansion(files: files, problems: problems, otherFiles: otherFiles, liveMemberBuffers: buffers.live, peakMemberBuffers: buffers.peak)
+    }
+
+    func problem(_ path: String, _ message: String) { problems.append(ArchiveProblem(path: path, message: message)) }
+
+    /// Whether the time is up (reported against `name` the first time).
+    func timeUp(_ name: String) -> Bool {
         if stopped { return true }
-        guard let deadline = limits.deadline, deadline.passed else { return false }
+        guard meter.timeUp else { return false }
         stopped = true
-        problem(name, deadline.message)
+        problem(name, meter.timeMessage)
         return true
     }
 
-    /// `container`: the bytes are known to be an archive (the top level); members that are neither ELF
-    /// nor archives are counted.
-    mutating func visit(name: String, bytes: [UInt8], depth: Int, container: Bool = false) {
+    func overLimit(_ size: Int) -> String {
+        "member of \(size) bytes is over the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened"
+    }
+
+    /// One member, or the input itself (`container`: members that are neither ELF nor archives are counted
+    /// only below it). Its first bytes say what it is. `size`: its exact size when known, else a declared one.
+    func visit(name: String, source: ByteSource, size: Int?, depth: Int, container: Bool = false,
+               layer: LayerRecord? = nil, hide: LayerMerge? = nil) {
         if timeUp(name) { return }
-        if isELF(bytes) { result.members.append(ArchiveMember(path: name, bytes: bytes)); return }
-        guard let kind = Archives.kind(bytes) else { if !container { result.otherFiles += 1 }; return }
-        guard depth < limits.maxDepth else { problem(name, "archive nested more than \(limits.maxDepth) levels deep; not opened"); return }
-        let budget = min(limits.maxMemberBytes, limits.maxTotalBytes - total)
         do {
+            let head = try source.read(upTo: 512)
+            let rest = Prefixed(head, source)
+            if isELF(head) { try readELF(name: name, source: rest, size: size); return }
+            guard let kind = Archives.kind(head) else { if !container { otherFiles += 1 }; return }
+            guard depth < limits.maxDepth else { problem(name, "archive nested more than \(limits.maxDepth) levels deep; not opened"); return }
             switch kind {
-            case .gzip, .xz, .zstd:
-                // Most compressed files are documents (man pages, changelogs): look at the start first.
-                if Archives.holdsCandidate(kind, bytes[...]) == false { result.otherFiles += 1; return }
-                let inner = try Decompress.stream(kind, bytes, limit: budget, deadline: limits.deadline) ?? bytes
-                total += inner.count
-                visit(name: name, bytes: inner, depth: depth + 1)  // the same file, uncompressed
+            case .gzip, .xz, .zstd, .lzma:
+                // The same file, uncompressed.
+                visit(name: name, source: try Decompressed(kind, rest, meter: meter), size: nil, depth: depth + 1, layer: layer, hide: hide)
+            case .bzip2:
+                problem(name, "member in a format not read (bzip2); not judged")
             case .tar:
-                let list = try Tar.entries(bytes, maxEntries: limits.maxEntries - entries)
-                entries += list.count
-                if let image = ImageTar(list) { image.expand(into: &self, name: name, depth: depth); return }
-                for entry in list where entry.kind == .file { visitMember(name: name + "!/" + entry.path, data: entry.data, depth: depth + 1) }
+                try readTar(name: name, source: rest, depth: depth, layer: layer, hide: hide)
             case .ar:
-                let list = try Ar.entries(bytes, maxEntries: limits.maxEntries - entries)
-                entries += list.count
-                for entry in list { visitMember(name: name + "!/" + entry.path, data: entry.data, depth: depth + 1) }
+                guard try rest.skip(8) else { return }
+                try readAr(name: name, source: rest, depth: depth)
             case .zip:
-                try zip(name: name, bytes: bytes, depth: depth, budget: budget)
+                // Random access: in place when the bytes are a range of the file on disk, else buffered.
+                if let size, let range = rest.fileRange(length: size) {
+                    try readZip(name: name, file: range, depth: depth)
+                } else {
+                    if let size, size > limits.maxMemberBytes { problem(name, "zip " + overLimit(size)); return }
+                    guard let bytes = try rest.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
+                        problem(name, "zip member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened")
+                        return
+                    }
+                    let buffer = MemberBuffer(bytes, meter: meter)
+                    try readZip(name: name, file: MemoryAccess(buffer.bytes), depth: depth)
+                }
             }
         } catch let error as ArchiveError {
             problem(name, error.description)
         } catch {
-            problem(name, "\(kind.rawValue): \(error)")
+            problem(name, "\(error)")
         }
     }
 
-    /// A tar or ar member: copied out of the archive only when its start says ELF or an archive worth
-    /// opening (a .deb or image holds thousands of documents, each a copy otherwise).
-    mutating func visitMember(name: String, data: ArraySlice<UInt8>, depth: Int) {
-        if Self.worthCopying(data) { visit(name: name, bytes: Array(data), depth: depth) } else { result.otherFiles += 1 }
+    /// An ELF member: read whole (it is one member, within the limit), handed to the reader, dropped.
+    func readELF(name: String, source: ByteSource, size: Int?) throws {
+        if let size, size > limits.maxMemberBytes { problem(name, overLimit(size)); return }
+        guard let bytes = try source.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
+            problem(name, "member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened")
+            return
+        }
+        let buffer = MemberBuffer(bytes, meter: meter)
+        let result = read(&buffer.bytes, Deadline(seconds: min(limits.maxSeconds, meter.timeLeft)))
+        files.append(ExpandedFile(path: name, result: result))
     }
 
-    static func worthCopying(_ data: ArraySlice<UInt8>) -> Bool {
-        let head = Array(data.prefix(512))
-        if isELF(head) { return true }
-        guard let kind = Archives.kind(head) else { return false }
-        // A compressed member (a man page): what matters is what it holds; damage is left to `visit` to report.
-        if [.gzip, .xz, .zstd].contains(kind) { return Archives.holdsCandidate(kind, data) != false }
-        return true
+    // MARK: tar
+
+    func readTar(name: String, source: ByteSource, depth: Int, layer: LayerRecord?, hide: LayerMerge?) throws {
+        layer?.isTar = true
+        let firstFile = files.count
+        let reader = TarReader(source, maxEntries: limits.maxEntries - entries)
+        defer { entries += reader.count }
+        var fileRanges: [String: Range<Int>] = [:]  // for hard links
+        var json: [String: [UInt8]] = [:]
+        var jsonBytes = 0
+        var layers: [String: LayerRecord] = [:]
+        while let (entry, data) = try reader.next() {
+            if reader.count & 0xFF == 0, timeUp(name) { return }
+            layer?.entries.append((entry.path, entry.kind))
+            if let hide, hide.hidden(entry.path) { continue }
+            let path = name + "!/" + entry.path
+            let start = files.count
+            switch entry.kind {
+            case .file:
+                // Whiteouts are layer metadata (recorded above), not files.
+                if entry.size == 0, entry.path.split(separator: "/").last?.hasPrefix(".wh.") == true { continue }
+                if let why = entry.unreadable { problem(path, "member in a format not read (\(why)); not judged"); continue }
+                var source: ByteSource = entry.sparseMap.map { SparseSource(data, map: $0, size: entry.size) } ?? data
+                if entry.size <= Self.maxJSONMember, Self.mayBeImageJSON(entry.path) {
+                    let bytes = try source.read(upTo: entry.size)
+                    if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["), jsonBytes + bytes.count <= Self.maxJSONBytes {
+                        json[entry.path] = bytes
+                        jsonBytes += bytes.count
+                    }
+                    source = MemorySource(bytes)
+                }
+                let record = LayerRecord()
+                visit(name: path, source: source, size: entry.size, depth: depth + 1, layer: record)
+                record.range = start..<files.count
+                if record.isTar { layers[entry.path] = record }
+            case .hardlink:
+                // The same bytes under another name: what was found for its target, again.
+                let target = Tar.normalize(entry.linkTarget)
+                guard let range = fileRanges[target] else { continue }
+                let from = name + "!/" + target
+                for file in files[range] where file.path == from || file.path.hasPrefix(from + "!/") {
+                    files.append(ExpandedFile(path: path + file.path.dropFirst(from.count), result: file.result))
+                }
+            default:
+                continue
+            }
+            if files.count > start {
+                fileRanges[entry.path] = start..<files.count
+                layer?.entryFiles.append((entry.path, start..<files.count))
+            }
+        }
+        if let images = ImageIndex.inTar(json: json, layers: Set(layers.keys), name: name, problems: &problems) {
+            applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
+        }
     }
+
+    /// Names that an image's manifests and index have: kept when small, to tell whether the tar is an image.
+    static func mayBeImageJSON(_ path: String) -> Bool {
+        path == "manifest.json" || path == "index.json" || path.hasPrefix("blobs/")
+    }
+
+    /// The tar was an image: the files of its layers are replaced by each image's merged files, named
+    /// `name!/path` (or `name!/label!/path` when the tar holds several images).
+    func applyLayers(name: String, images: [ImageIndex.Image], layers: [String: LayerRecord], firstFile: Int) {
+        var merged: [ExpandedFile] = []
+        var used = Set<String>()
+        for image in images {
+            var merge = LayerMerge()
+            var kept: [ExpandedFile] = []
+            let prefix = name + "!/" + (image.label.map { $0 + "!/" } ?? "")
+            for path in image.layers.reversed() {
+                guard let record = layers[path] else { continue }
+                used.insert(path)
+                let layerPrefix = name + "!/" + path + "!/"
+                for (entry, range) in record.entryFiles where !merge.hidden(entry) {
+                    for file in files[range] where file.path.hasPrefix(layerPrefix) {
+                        kept.append(ExpandedFile(path: prefix + file.path.dropFirst(layerPrefix.count), result: file.result))
+                    }
+                }
+                merge.commit(record.entries)
+            }
+            merged += kept.sorted { Walkers.bytewiseLess($0.path, $1.path) }
+        }
+        let dropped = used.compactMap { layers[$0]?.range }
+        let others = files[firstFile...].indices.filter { i in !dropped.contains { $0.contains(i) } }.map { files[$0] }
+        files.removeSubrange(firstFile...)
+        files += others + merged
+    }
+
+    // MARK: ar (Debian packages)
+
+    func readAr(name: String, source: ByteSource, depth: Int) throws {
+        let reader = ArReader(source, maxEntries: limits.maxEntries - entries)
+        while let (member, size, data) = try reader.next() {
+            entries += 1
+            if timeUp(name) { return }
+            let path = name + "!/" + member
+            // dpkg-deb also reads data.tar.bz2 and data.tar.lzma, whose magic is weak or absent.
+            if member.hasSuffix(".lzma") {
+                visit(name: path, source: try Decompressed(.lzma, data, meter: meter), size: nil, depth: depth + 2)
+            } else if member.hasSuffix(".bz2") {
+                problem(path, "member in a format not read (bzip2); not judged")
+            } else {
+                visit(name: path, source: data, size: size, depth: depth + 1)
+            }
+        }
+    }
+
+    // MARK: zip
+
+    func readZip(name: String, file: RandomAccess, depth: Int) throws {
+        let (members, directoryProblems) = try ZipDirectory.read(file, maxEntries: limits.maxEntries - entries, maxBytes: limits.maxMemberBytes)
+        for p in directoryProblems { problem(name, p) }
+        let window = ReadWindow(file)
+        let inflater = DeflateHeads()
+        for (index, member) in members.enumerated() where !member.isDirectory {
+            if index & 0xFF == 0, timeUp(name) { return }
+            entries += 1
+            guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }
+            let path = name + "!/" + member.name
+            if member.encrypted { problem(path, "encrypted member; not read"); continue }
+            do {
+                let start = try ZipDirectory.dataOffset(member, in: window)
+                let head = try window.slice(at: start, count: min(member.compressedSize, Self.zipPeekInput))
+                guard worthReading(head, member, inflater: inflater) else { otherFiles += 1; continue }
+                let stored = file.source(offset: start, length: member.compressedSize)
+                switch member.method {
+                case 0:
+                    visit(name: path, source: stored, size: member.compressedSize, depth: depth + 1)
+                case 8:
+                    visit(name: path, source: try Decompressed(.gzip, stored, meter: meter, rawDeflate: true),
+                          size: member.uncompressedSize, depth: depth + 1)
+                default:
+                    problem(path, "member compressed with zip method \(member.method), which is not read; not judged")
+                }
+            } catch let error as ArchiveError {
+                problem(path, error.description)
+            }
+        }
+    }
+
+    /// Compressed bytes handed to the first-bytes decoder: far more than 512 decoded bytes ever need.
+    static let zipPeekInput = 1 << 16
 
     /// Whether a zip member's first bytes say ELF or archive: read directly when stored, decoded when
     /// deflated (a member that starts like an earlier one found to hold nothing of interest is not decoded
     /// again: `ZipHeads`). True when they cannot be told (damaged data, another method), so that the
     /// extraction reports it.
-    func worthReading(_ bytes: [UInt8], _ member: ZipMember, inflater: DeflateHeads) -> Bool {
-        guard let data = ZipCheck.data(bytes, member) else { return true }
+    func worthReading(_ data: ArraySlice<UInt8>, _ member: ZipMember, inflater: DeflateHeads) -> Bool {
         switch member.method {
         case 0: return Archives.worthReading { Array(data.prefix($0)) }
         case 8:
+            let partial = data.count < member.compressedSize
             return data.withUnsafeBytes { raw in
-                if ZipHeads.shared.knownUninteresting(crc: member.crc, data: raw) { return false }
+                if ZipHeads.shared.knownUninteresting(crc: member.crc, compressedSize: member.compressedSize, data: raw) { return false }
                 var consumed = 0
                 let answer = Archives.worthReading { count in
-                    let head = inflater.head(data, count: count)
+                    guard let head = inflater.head(data, count: count) else { return nil }
                     consumed = max(consumed, inflater.consumed)
-                    return head
+                    // Input cut short here (not the member's end): undecided, so read in full.
+                    return head.count < count && partial ? nil : head
                 }
-                if !answer { ZipHeads.shared.rememberUninteresting(crc: member.crc, data: raw, consumed: consumed) }
+                if !answer { ZipHeads.shared.rememberUninteresting(crc: member.crc, compressedSize: member.compressedSize, data: raw, consumed: consumed) }
                 return answer
             }
         default: return true
         }
     }
-
-    mutating func zip(name: String, bytes: [UInt8], depth: Int, budget: Int) throws {
-        let directory = try ZipCheck.validate(bytes, maxEntries: limits.maxEntries - entries)
-        // Most members (classes, scripts, data) are neither ELF nor archives: their first bytes say so, which
-        // saves extracting them, and opening the archive at all when nothing else is left.
-        var wanted = Set<Int>()
-        let inflater = DeflateHeads()
-        for (index, member) in directory.enumerated() where !member.isDirectory {
-            if index & 0xFF == 0, timeUp(name) { return }
-            if !worthReading(bytes, member, inflater: inflater) {
-                result.otherFiles += 1
-                entries += 1
-            } else {
-                wanted.insert(index)
-            }
-        }
-        guard !wanted.isEmpty else { return }
-        // ZIPFoundation reads the bytes in place (a copy of a large jar doubled the peak memory of a run).
-        try bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            let archive = try Archive(data: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: raw.count, deallocator: .none),
-                                      accessMode: .read)
-            var used = 0
-            // ZIPFoundation lists the same central directory in the same order.
-            for (index, entry) in archive.enumerated() where wanted.contains(index) {
-                guard Int(exactly: entry.compressedSize) == directory[index].compressedSize else {
-                    throw ArchiveError("zip: entry \(index) is listed differently by the directory check and the zip reader")
-                }
-                guard entry.type == .file else { continue }
-                entries += 1
-                guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }
-                let declared = Int(clamping: entry.uncompressedSize)
-                guard declared <= limits.maxMemberBytes, used + declared <= budget else {
-                    problem(name + "!/" + entry.path, "member of \(declared) bytes is over the limit (\(limits.maxMemberBytes) per member, \(limits.maxTotalBytes) in all); not opened")
-                    continue
-                }
-                var data: [UInt8] = []
-                data.reserveCapacity(declared)
-                let cap = min(limits.maxMemberBytes, budget - used)
-                do {
-                    // The declared size may lie (a zip bomb): count what really comes out.
-                    let deadline = limits.deadline
-                    _ = try archive.extract(entry, skipCRC32: true) { chunk in
-                        if data.count + chunk.count > cap { throw ArchiveError("expands past the \(cap)-byte limit") }
-                        if let deadline, deadline.passed { throw ArchiveError(deadline.message) }
-                        data.append(contentsOf: chunk)
-                    }
-                } catch let error as ArchiveError {
-                    problem(name + "!/" + entry.path, error.description)
-                    continue
-                } catch {
-                    problem(name + "!/" + entry.path, "cannot extract: \(error)")
-                    continue
-                }
-                used += data.count
-                total += data.count
-                visit(name: name + "!/" + entry.path, bytes: data, depth: depth + 1)
-            }
-        }
-    }
-
-    /// A container image: layers applied in order (whiteouts respected), then every ELF file of the result.
-    mutating func image(name: String, index: Data?, depth: Int, blob: (String) -> [UInt8]?) {
-        func json(_ bytes: [UInt8]?) -> [String: Any]? {
-            bytes.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
-        }
-        func blobPath(_ digest: String) -> String { "blobs/" + digest.replacingOccurrences(of: ":", with: "/") }
-        guard let index, let root = try? JSONSerialization.jsonObject(with: index) as? [String: Any],
-              var manifests = root["manifests"] as? [[String: Any]] else {
-            problem(name, "OCI layout without a readable index.json"); return
-        }
-        // An index may point at another index (multi-platform images): take its first manifest.
-        var layers: [String] = []
-        var hops = 0
-        while let first = manifests.first, let digest = first["digest"] as? String, hops < 4 {
-            hops += 1
-            guard let manifest = json(blob(blobPath(digest))) else { problem(name, "manifest \(digest) missing"); return }
-            if let nested = manifest["manifests"] as? [[String: Any]] { manifests = nested; continue }
-            layers = (manifest["layers"] as? [[String: Any]] ?? []).compactMap { $0["digest"] as? String }.map(blobPath)
-            break
-        }
-        applyLayers(name: name, layers: layers, depth: depth, blob: blob)
-    }
-
-    mutating func applyLayers(name: String, layers: [String], depth: Int, blob: (String) -> [UInt8]?) {
-        var files: [String: [UInt8]] = [:]
-        for layer in layers {
-            guard let raw = blob(layer) else { problem(name + "!/" + layer, "layer missing or over the size limit"); continue }
-            do {
-                let bytes = try Archives.kind(raw).flatMap {
-                    try Decompress.stream($0, raw, limit: min(limits.maxMemberBytes, limits.maxTotalBytes - total), deadline: limits.deadline)
-                } ?? raw
-                total += bytes.count
-                let list = try Tar.entries(bytes, maxEntries: limits.maxEntries - entries)
-                entries += list.count
-                for entry in list {
-                    let base = (entry.path as NSString).lastPathComponent
-                    let dir = (entry.path as NSString).deletingLastPathComponent
-                    if base == ".wh..wh..opq" {
-                        for key in files.keys where key.hasPrefix(dir + "/") { files[key] = nil }
-                    } else if base.hasPrefix(".wh.") {
-                        let hidden = (dir.isEmpty ? "" : dir + "/") + base.dropFirst(4)
-                        for key in files.keys where key == hidden || key.hasPrefix(hidden + "/") { files[key] = nil }
-                    } else if entry.kind == .file {
-                        // Only what can matter is kept: ELF files and archives.
-                        if Self.worthCopying(entry.data) { files[entry.path] = Array(entry.data) } else { files[entry.path] = nil; result.otherFiles += 1 }
-                    } else {
-                        files[entry.path] = nil
-                    }
-                }
-            } catch let error as ArchiveError {
-                problem(name + "!/" + layer, error.description)
-            } catch {
-                problem(name + "!/" + layer, "\(error)")
-            }
-        }
-        for path in files.keys.sorted() {
-            if let bytes = files[path] { visit(name: name + "!/" + path, bytes: bytes, depth: depth + 1) }
-        }
-    }
 }
 
-/// A `docker save` tarball: manifest.json names the layer tarballs; newer ones are OCI layouts in a tar.
-struct ImageTar {
-    let byPath: [String: ArraySlice<UInt8>]
-    let layers: [String]?
-
-    init?(_ entries: [ArchiveEntry]) {
-        var map: [String: ArraySlice<UInt8>] = [:]
-        for e in entries where e.kind == .file { map[e.path] = e.data }
-        if let manifest = map["manifest.json"],
-           let list = try? JSONSerialization.jsonObject(with: Data(manifest)) as? [[String: Any]],
-           let layers = list.first?["Layers"] as? [String] {
-            byPath = map; self.layers = layers
-        } else if map["oci-layout"] != nil, map["index.json"] != nil {
-            byPath = map; layers = nil
-        } else {
-            return nil
-        }
-    }
-
-    func expand(into e: inout Expander, name: String, depth: Int) {
-        let blob: (String) -> [UInt8]? = { path in byPath[path].map(Array.init) }
-        if let layers {
-            e.applyLayers(name: name, layers: layers, depth: depth, blob: blob)
-        } else {
-            e.image(name: name, index: byPath["index.json"].map { Data($0) }, depth: depth, blob: blob)
-        }
-    }
+enum Walkers {
+    /// Byte order of UTF-8 names.
+    static func bytewiseLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 }

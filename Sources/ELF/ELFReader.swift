@@ -98,10 +98,15 @@ public enum ELFReader {
 
     /// Reads an ELF image already in memory (an archive member).
     public static func read(bytes: [UInt8], options: ReadOptions = ReadOptions()) -> ReadResult {
+        var copy = bytes  // libelf may write to the buffer it is given
+        return read(buffer: &copy, options: options)
+    }
+
+    /// Reads an ELF image in place, without a copy (libelf may write to it: the caller drops it after).
+    public static func read(buffer bytes: inout [UInt8], options: ReadOptions = ReadOptions()) -> ReadResult {
         guard bytes.count >= 4, bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46 else { return .notELF }
         guard libelfReady else { return .failed("libelf refused EV_CURRENT") }
-        var copy = bytes  // libelf may write to the buffer it is given
-        return copy.withUnsafeMutableBytes { buffer -> ReadResult in
+        return bytes.withUnsafeMutableBytes { buffer -> ReadResult in
             guard let base = buffer.baseAddress,
                   let elf = elf_memory(base.assumingMemoryBound(to: CChar.self), buffer.count)
             else { return .failed(libelfError("elf_memory")) }

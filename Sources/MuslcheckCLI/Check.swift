@@ -13,26 +13,33 @@ import Synchronization
 struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("max-depth"), help: "Archives nested deeper than this are reported, not opened (default 5).")
     var maxDepth = 5
-    @Option(name: .customLong("max-member-bytes"), help: "Largest archive or archive member read into memory, in bytes (default 268435456).")
+    @Option(name: .customLong("max-member-bytes"), help: ArgumentHelp(
+        "Largest archive member held in memory: an ELF file, or a zip inside a compressed stream (default 268435456). Archives and images themselves are read as streams, whatever their size.",
+        valueName: "bytes"))
     var maxMemberBytes = 256 << 20
-    @Option(name: .customLong("max-total-bytes"), help: "Most bytes expanded from one archive, in bytes (default 1073741824).")
-    var maxTotalBytes = 1 << 30
+    @Option(name: .customLong("max-total-bytes"), help: ArgumentHelp(
+        "Most bytes decompressed from one input (default 68719476736); past 1 GiB, also at most --max-expansion-ratio times the bytes of the input read.",
+        valueName: "bytes"))
+    var maxTotalBytes = 64 << 30
+    @Option(name: .customLong("max-expansion-ratio"), help: "Past 1 GiB decompressed from one input, the most bytes out per byte read (default 100): bombs are stopped, real images are not.")
+    var maxExpansionRatio = 100
     @Option(name: .customLong("max-entries"), help: "Most entries read from one archive (default 200000).")
     var maxEntries = 200_000
     @Option(name: .customLong("max-seconds-per-file"), help: ArgumentHelp(
-        "Time for reading one file, or one archive with everything in it; a file that needs more is reported as an error (default 60).",
+        "Time for reading one file, or one archive with everything in it, and as much again for each 256 MiB of it read; a file that needs more is reported as an error (default 60).",
         valueName: "seconds"))
     var maxSeconds = 60.0
 
     var archiveLimits: ArchiveLimits {
         var l = ArchiveLimits()
         l.maxDepth = maxDepth; l.maxMemberBytes = maxMemberBytes; l.maxTotalBytes = maxTotalBytes; l.maxEntries = maxEntries
+        l.maxExpansionRatio = maxExpansionRatio
         l.maxSeconds = maxSeconds
         return l
     }
 
     func validate() throws {
-        if maxDepth < 0 || maxMemberBytes < 1 || maxTotalBytes < 1 || maxEntries < 1 { throw ValidationError("archive limits must be positive") }
+        if maxDepth < 0 || maxMemberBytes < 1 || maxTotalBytes < 1 || maxEntries < 1 || maxExpansionRatio < 1 { throw ValidationError("archive limits must be positive") }
         if !(maxSeconds > 0) { throw ValidationError("--max-seconds-per-file must be positive") }
     }
 }

@@ -114,8 +114,10 @@ public enum Walker {
             }
             if name != "." && name != ".." { entries.append((name, entry.pointee.d_type)) }
         }
-        // An OCI image layout inside the tree is read as one image, not walked.
-        if depth > 0, entries.contains(where: { $0.name == "oci-layout" }), entries.contains(where: { $0.name == "index.json" }) {
+        // An OCI image layout inside the tree is read as one image, not walked; one whose index names no
+        // manifest that is there is walked like any directory.
+        if depth > 0, entries.contains(where: { $0.name == "oci-layout" }), entries.contains(where: { $0.name == "index.json" }),
+           Archives.isImageLayout(directory: directory) {
             items.append(ScanItem(path: directory, kind: .imageLayout, explicit: false))
             return
         }

@@ -154,10 +154,10 @@ func run(_ tool: String, _ args: [String], in dir: URL) throws {
         try fixture("hello-glibc").write(to: dir.appendingPathComponent("l1/hello"))
         try fm.createDirectory(at: dir.appendingPathComponent("l2/opt/gone"), withIntermediateDirectories: true)
         try Data().write(to: dir.appendingPathComponent("l2/opt/gone/.wh..wh..opq"))
-        try run("/usr/bin/tar", ["-czf", "layout/blobs/sha256/aaaa", "-C", "l1", "."], in: dir)
-        try run("/usr/bin/tar", ["-cf", "layout/blobs/sha256/bbbb", "-C", "l2", "."], in: dir)
-        try Data(#"{"schemaVersion":2,"layers":[{"digest":"sha256:aaaa"},{"digest":"sha256:bbbb"}]}"#.utf8).write(to: layout.appendingPathComponent("blobs/sha256/cccc"))
-        try Data(#"{"schemaVersion":2,"manifests":[{"digest":"sha256:cccc"}]}"#.utf8).write(to: layout.appendingPathComponent("index.json"))
+        try run("/usr/bin/tar", ["-czf", "layout/blobs/sha256/" + String(repeating: "a", count: 64), "-C", "l1", "."], in: dir)
+        try run("/usr/bin/tar", ["-cf", "layout/blobs/sha256/" + String(repeating: "b", count: 64), "-C", "l2", "."], in: dir)
+        try Data(#"{"schemaVersion":2,"layers":[{"digest":"sha256:\#(String(repeating: "a", count: 64))"},{"digest":"sha256:\#(String(repeating: "b", count: 64))"}]}"#.utf8).write(to: layout.appendingPathComponent("blobs/sha256/" + String(repeating: "c", count: 64)))
+        try Data(#"{"schemaVersion":2,"manifests":[{"digest":"sha256:\#(String(repeating: "c", count: 64))"}]}"#.utf8).write(to: layout.appendingPathComponent("index.json"))
         try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: layout.appendingPathComponent("oci-layout"))
         for d in ["ctl", "data", "ctl.tar.gz", "data.tar.gz", "l1", "l2"] { try fm.removeItem(at: dir.appendingPathComponent(d)) }
         let paths = try results(muslcheck("check", "--format", "json", "--fail-on", "never", dir.path)).compactMap { $0["path"] as? String }
@@ -343,7 +343,7 @@ extension CompressedPeek {
         let archive = muslcheck("check", "--format", "json", "--max-seconds-per-file", "0.000001", dir.appendingPathComponent("many.zip").path)
         #expect(archive.exitCode == 2)
         #expect(try results(archive).contains { ($0["error"] as? String)?.contains("--max-seconds-per-file") == true })
-        // 10 GB sparse files: an ELF header, then a gzip header; neither is mapped or read whole.
+        // 10 GB sparse files: an ELF header, then a gzip header; neither is mapped or read into memory.
         for (name, head) in [("sparse-elf", [UInt8](try fixture("hello-glibc").prefix(64))), ("sparse.gz", [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3])] {
             let url = dir.appendingPathComponent(name)
             try Data(head).write(to: url)
@@ -352,7 +352,8 @@ extension CompressedPeek {
             close(fd)
             let out = muslcheck("check", "--format", "json", url.path)
             #expect(out.exitCode == 2, "\(name)")
-            #expect(try results(out).contains { ($0["error"] as? String)?.contains("limit") == true }, "\(name)")
+            // The ELF file is over the size limit; the gzip stream is read as one and its damage (zeros) reported.
+            #expect(try results(out).contains { ($0["error"] as? String)?.contains(name == "sparse.gz" ? "gzip data is damaged" : "limit") == true }, "\(name)")
         }
     }
 }
@@ -556,25 +557,5 @@ extension RepeatedZipMembers {
         #expect(list.contains { ($0["path"] as? String) == dir.path + "/stored.zip!/native/hello" && $0["verdict"] as? String == "runs" })
         let other = try #require(list.first { ($0["path"] as? String) == dir.path + "/bzip2.zip!/native/other" })
         #expect(other["status"] as? String == "error")
-    }
-}
-
-@Suite struct ArchiveReading {
-    /// A reused buffer larger than the file holds exactly the file afterwards: nothing of an earlier archive.
-    @Test func aReusedBufferHoldsOnlyTheFile() throws {
-        let dir = try scratch("read-all")
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("small.zip")
-        let content = [UInt8]((0..<1000).map { UInt8($0 % 251) })
-        try Data(content).write(to: file)
-        var identity: FileIdentity?
-        var buffer = [UInt8](repeating: 0xFF, count: 5000)
-        #expect(Scanner.readAll(file.path, limit: 1 << 20, into: &buffer, identity: &identity) == nil)
-        #expect(buffer == content)
-        var short: [UInt8] = [7]
-        #expect(Scanner.readAll(file.path, limit: 1 << 20, into: &short, identity: &identity) == nil)
-        #expect(short == content)
-        let over = Scanner.readAll(file.path, limit: 999, into: &short, identity: &identity)
-        #expect(over?.description.contains("over the 999-byte limit") == true)
     }
 }

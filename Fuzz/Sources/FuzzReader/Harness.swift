@@ -27,9 +27,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     if let kind = Archives.kind(bytes) {
         // The scanner's peek: a compressed file judged from its first 512 bytes only.
         _ = Archives.holdsCandidate(kind, bytes.prefix(512))
-        for member in Archives.expand(name: "input", bytes: bytes, limits: limits).members {
-            _ = ELFReader.read(bytes: member.bytes)
-        }
+        _ = Archives.expand(name: "input", bytes: bytes, limits: limits)  // each ELF member read as found
     }
     return 0
 }

@@ -1,0 +1,199 @@
+// Zip archives read through their central directory with positioned reads, one member at a time.
+// Every offset and size the directory names is checked against the archive; an end record that
+// undercounts the directory is reported, and every member the directory lists is read (as Python's
+// zipfile extracts them: whatever the Unix mode says, a name not ending in '/' is a file).
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One central directory record, in directory order.
+struct ZipMember {
+    var name: String
+    var method: Int
+    var flags: Int
+    /// The CRC-32 the directory gives (only ever a hint: see `ZipHeads`).
+    var crc: UInt32
+    var compressedSize: Int
+    var uncompressedSize: Int
+    var localOffset: Int
+    var isDirectory: Bool { name.hasSuffix("/") }
+    var encrypted: Bool { flags & 1 != 0 }
+}
+
+enum ZipDirectory {
+    static func u16(_ b: [UInt8], _ at: Int) -> Int? { at >= 0 && at + 2 <= b.count ? Int(b[at]) | Int(b[at + 1]) << 8 : nil }
+    static func u32(_ b: [UInt8], _ at: Int) -> Int? {
+        guard at >= 0, at + 4 <= b.count else { return nil }
+        return Int(b[at]) | Int(b[at + 1]) << 8 | Int(b[at + 2]) << 16 | Int(b[at + 3]) << 24
+    }
+    static func u64(_ b: [UInt8], _ at: Int) -> Int? {
+        guard let lo = u32(b, at), let hi = u32(b, at + 4), hi < 1 << 30 else { return nil }
+        return lo | hi << 32
+    }
+
+    /// The members the central directory lists, and what is wrong with the directory without stopping
+    /// its reading (an end record that counts fewer entries than there are).
+    static func read(_ file: RandomAccess, maxEntries: Int, maxBytes: Int) throws -> (members: [ZipMember], problems: [String]) {
+        // The end-of-central-directory record, within the last 64 KiB + 22 bytes.
+        let tailStart = max(0, file.size - 22 - 65_535)
+        let tail = try file.bytes(at: tailStart, count: file.size - tailStart)
+        var eocd: Int?
+        var at = tail.count - 22
+        while at >= 0 {
+            if u32(tail, at) == 0x0605_4B50 { eocd = at; break }
+            at -= 1
+        }
+        guard let end = eocd, var entries = u16(tail, end + 10), var cdSize = u32(tail, end + 12), var cdOffset = u32(tail, end + 16) else {
+            throw ArchiveError("zip: no end-of-central-directory record")
+        }
+        var recordAt = tailStart + end  // where the directory's end is in the file
+        if entries == 0xFFFF || cdSize == 0xFFFF_FFFF || cdOffset == 0xFFFF_FFFF {
+            // Zip64: the locator just before the record names the zip64 end record.
+            let locator = try file.bytes(at: recordAt - 20, count: 20)
+            guard u32(locator, 0) == 0x0706_4B50, let z = u64(locator, 8), z >= 0, z <= file.size - 56 else {
+                throw ArchiveError("zip: damaged zip64 end record")
+            }
+            let record = try file.bytes(at: z, count: 56)
+            guard u32(record, 0) == 0x0606_4B50, let e = u64(record, 32), let s = u64(record, 40), let o = u64(record, 48) else {
+                throw ArchiveError("zip: damaged zip64 end record")
+            }
+            entries = e; cdSize = s; cdOffset = o; recordAt = z
+        }
+        // Data before the archive (a self-extracting stub) moves every offset, as Python's zipfile allows.
+        let shift = recordAt - cdSize - cdOffset
+        let concat = shift > 0 ? shift : 0
+        guard cdOffset >= 0, cdSize >= 0, cdOffset + concat <= recordAt, cdSize <= recordAt - cdOffset - concat else {
+            throw ArchiveError("zip: central directory (\(cdSize) bytes at offset \(cdOffset)) lies outside the \(file.size)-byte archive")
+        }
+        guard cdSize <= maxBytes else {
+            throw ArchiveError("zip: central directory of \(cdSize) bytes is over the \(maxBytes)-byte limit (--max-member-bytes); not opened")
+        }
+        let cd = try file.bytes(at: cdOffset + concat, count: cdSize)
+        guard cd.count == cdSize else { throw ArchiveError("zip: archive ends inside its central directory") }
+        var problems: [String] = []
+        var members: [ZipMember] = []
+        var p = 0
+        // The directory's size, not the record's count, says where it ends (as Python reads it).
+        while p < cd.count {
+            guard p + 46 <= cd.count, u32(cd, p) == 0x0201_4B50,
+                  let flags = u16(cd, p + 8), let method = u16(cd, p + 10), let crc = u32(cd, p + 16),
+                  var compressed = u32(cd, p + 20), var uncompressed = u32(cd, p + 24),
+                  let nameLength = u16(cd, p + 28), let extraLength = u16(cd, p + 30), let commentLength = u16(cd, p + 32),
+                  var local = u32(cd, p + 42) else {
+                if members.isEmpty { throw ArchiveError("zip: central directory entry 0 is damaged") }
+                problems.append("zip: central directory damaged after entry \(members.count) (at byte \(p) of \(cd.count)); the rest not read")
+                break
+            }
+            let next = p + 46 + nameLength + extraLength + commentLength
+            guard next <= cd.count else {
+                problems.append("zip: central directory entry \(members.count) runs past the directory; the rest not read")
+                break
+            }
+            guard members.count < maxEntries else { throw ArchiveError("zip: more than \(maxEntries) entries") }
+            if compressed == 0xFFFF_FFFF || uncompressed == 0xFFFF_FFFF || local == 0xFFFF_FFFF {
+                // Zip64 extended information in the extra field, in the order of the fields that overflowed.
+                var e = p + 46 + nameLength
+                let extraEnd = e + extraLength
+                var found = false
+                while e + 4 <= extraEnd, let id = u16(cd, e), let size = u16(cd, e + 2) {
+                    if id == 1 {
+                        var q = e + 4
+                        if uncompressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; uncompressed = v; q += 8 }
+                        if compressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; compressed = v; q += 8 }
+                        if local == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; local = v }
+                        found = true
+                        break
+                    }
+                    e += 4 + size
+                }
+                guard found else { throw ArchiveError("zip: entry \(members.count) lacks its zip64 sizes") }
+            }
+            members.append(ZipMember(name: String(decoding: cd[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self), method: method, flags: flags,
+                                     crc: UInt32(truncatingIfNeeded: crc), compressedSize: compressed, uncompressedSize: uncompressed,
+                                     localOffset: local + concat))
+            p = next
+        }
+        if members.count != entries {
+            problems.append("zip: the end record counts \(entries) entries but the central directory holds \(members.count); all of them read")
+        }
+        return (members, problems)
+    }
+
+    /// Where a member's data starts, from its local header.
+    static func dataOffset(_ m: ZipMember, in window: ReadWindow) throws -> Int {
+        let header = try window.slice(at: m.localOffset, count: 30)
+        let h = Array(header)
+        guard h.count == 30, u32(h, 0) == 0x0403_4B50, let n = u16(h, 26), let e = u16(h, 28) else {
+            throw ArchiveError("zip: member's local header at offset \(m.localOffset) is damaged")
+        }
+        let start = m.localOffset + 30 + n + e
+        guard m.compressedSize >= 0, start <= window.file.size, m.compressedSize <= window.file.size - start else {
+            throw ArchiveError("zip: member's data (\(m.compressedSize) bytes at offset \(start)) lies outside the archive")
+        }
+        return start
+    }
+}
+
+/// Positioned reads of a file through one block kept in memory: the members of a zip lie in order, so
+/// most members' headers and first bytes are in the block already read.
+final class ReadWindow {
+    let file: RandomAccess
+    private var start = 0
+    private var bytes: [UInt8] = []
+    static let block = 1 << 18
+
+    init(_ file: RandomAccess) { self.file = file }
+
+    /// Up to `count` bytes at `offset` (fewer only at the end of the file).
+    func slice(at offset: Int, count: Int) throws -> ArraySlice<UInt8> {
+        guard offset >= 0, offset <= file.size else { return [] }
+        let want = min(count, file.size - offset)
+        if offset < start || offset + want > start + bytes.count {
+            bytes = try file.bytes(at: offset, count: max(want, Self.block))
+            start = offset
+        }
+        let from = offset - start
+        return bytes[from..<min(bytes.count, from + want)]
+    }
+}
+
+/// What the first bytes of deflated zip members said, shared by all archives of a run: the same library
+/// is bundled in many jars (a quarter of the 184,000 members of the jars under /usr repeat one seen
+/// before), and decoding a member's first bytes is most of the time spent on a jar.
+/// Exact, not a guess from the directory: an answer is reused only for a member whose compressed bytes
+/// begin with every byte zlib consumed to give it (and whose compressed size is the same, so that running
+/// out of input happens alike). The CRC only picks the one earlier member to compare with, so a forged
+/// CRC can cost a decoding but never change an answer. Only "nothing of interest" answers are kept: they
+/// are the many, and an answer to read a member in full is always safe to recompute.
+final class ZipHeads: Sendable {
+    struct Key: Hashable { var crc: UInt32, compressedSize: Int }
+
+    static let shared = ZipHeads()
+    /// At most this many members (each keeps up to `longest` bytes): about 20 MB at most.
+    static let capacity = 65_536
+    static let longest = 1024
+
+    /// The compressed bytes zlib consumed for each member found to hold nothing of interest.
+    private let consumed = Mutex<[Key: [UInt8]]>([:])
+
+    /// Whether an earlier member with the same start was found to hold nothing of interest. `data` is the
+    /// start of the member's `compressedSize` compressed bytes (all of them by default).
+    func knownUninteresting(crc: UInt32, compressedSize: Int? = nil, data: UnsafeRawBufferPointer) -> Bool {
+        guard let known = consumed.withLock({ $0[Key(crc: crc, compressedSize: compressedSize ?? data.count)] }), known.count <= data.count else { return false }
+        return known.withUnsafeBytes { prefix in
+            guard let a = prefix.baseAddress, let b = data.baseAddress else { return prefix.isEmpty }
+            return memcmp(a, b, prefix.count) == 0
+        }
+    }
+
+    /// Remembers a member whose first `count` compressed bytes said it holds nothing of interest.
+    func rememberUninteresting(crc: UInt32, compressedSize: Int? = nil, data: UnsafeRawBufferPointer, consumed count: Int) {
+        guard count >= 0, count <= min(data.count, Self.longest) else { return }
+        let prefix = [UInt8](data[0..<count])
+        consumed.withLock { list in
+            guard list.count < Self.capacity else { return }
+            list[Key(crc: crc, compressedSize: compressedSize ?? data.count)] = prefix
+        }
+    }
+}
