@@ -53,6 +53,11 @@ public struct Assessor: Sendable {
 
     private func run(_ facts: BinaryFacts, path: String, dependencies: Dependencies) -> Assessment {
         var state = State(facts: facts, libc: libc(of: facts), dependencies: dependencies, path: path)
+        if facts.isSeparateDebugFile {
+            var a = state.assessment(.runs)
+            a.notLoaded = Self.separateDebugFile
+            return a
+        }
         if let blocking = facts.gaps.first(where: { $0.part == .dynamic || $0.part == .symbols }) {
             var a = state.assessment(.runs)
             a.unassessable = "cannot judge a damaged file: \(blocking.message)"
@@ -61,6 +66,7 @@ public struct Assessor: Sendable {
         if !KnowledgeBase.measuredArchitectures.contains(facts.arch) {
             state.find("approximate-architecture", "musl's exports were measured for x86_64 and aarch64; \(facts.arch) is judged with the x86_64 list")
         }
+        checkSections(&state)
         if facts.gaps.contains(where: { $0.part == .versions }) {
             state.find("versions-unreadable", "symbol versions are damaged, so the minimum glibc is unknown; the verdict stands (musl decides by name)")
         }
@@ -73,6 +79,8 @@ public struct Assessor: Sendable {
         }
         checkInterpreter(&state)
         checkLibraries(&state)
+        checkTLS(&state)
+        checkStaticRuntime(&state)
         if state.libc == .musl {
             checkMuslSymbols(&state)
         } else {
@@ -263,6 +271,7 @@ public struct Assessor: Sendable {
         var viaGcompat: [MissingSymbol] = []
         var missing: [MissingSymbol] = []
         var weakMissing: [String] = []
+        var unreferenced: [String] = []
         let gcompatHere = !compatPaths(state.facts.arch).gcompat.isEmpty
         let dependsOnLibc = state.facts.needed.contains { isLibcLibrary($0) }
         var libcLibrary: [String: Bool] = [:]  // a file names few libraries but has many imports
@@ -276,6 +285,7 @@ public struct Assessor: Sendable {
             }
             else { isLibc = dependsOnLibc && (kb.glibc[symbol.name] != nil) }
             guard isLibc, !muslProvides(symbol.name), !state.dependencies.exports(symbol.name) else { continue }
+            guard symbol.referenced else { unreferenced.append(symbol.name); continue }
             let inGcompat = gcompatHere && gcompat.contains(symbol.name)
             if symbol.weak {
                 weakMissing.append(symbol.name + (inGcompat ? " (gcompat has it)" : ""))
@@ -299,13 +309,17 @@ public struct Assessor: Sendable {
             state.find("weak-symbol-missing", "weak \(weakMissing.count == 1 ? "import" : "imports") musl \(release.musl) lacks; the feature behind \(weakMissing.count == 1 ? "it" : "them") is silently off", symbols: weakMissing)
         }
         state.missingSymbols = missing + viaGcompat
+        noteUnreferenced(&state, unreferenced)
     }
 
     private func checkMuslSymbols(_ state: inout State) {
         var newer: [MissingSymbol] = []
+        var unreferenced: [String] = []
+        defer { noteUnreferenced(&state, unreferenced) }
         for symbol in state.facts.imports + state.facts.copyImports where !symbol.weak {
             guard kb.isMuslName(symbol.name, arch: state.facts.arch), !muslProvides(symbol.name),
                   !state.dependencies.exports(symbol.name) else { continue }
+            guard symbol.referenced else { unreferenced.append(symbol.name); continue }
             newer.append(MissingSymbol(name: symbol.name, version: symbol.version, providedBy: nil,
                                        note: kb.note(for: symbol.name)?.note,
                                        firstMusl: kb.muslFirstVersion(of: symbol.name, arch: state.facts.arch)))
@@ -321,7 +335,7 @@ public struct Assessor: Sendable {
         var state = state
         // The imports behaviour rules ask about (a set of every import name cost a hash per import again).
         var imported = Set<String>()
-        for symbol in state.facts.imports where behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
+        for symbol in state.facts.imports where symbol.referenced && behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
         for symbol in state.facts.copyImports where behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
         if let tag = newestTag("GLIBCXX_", in: state.facts) {
             state.find("libstdcxx-version", "needs libstdc++ symbol version \(tag); the names behind it must exist in Alpine \(release.name)'s libstdc++ (not checked)", symbols: [tag])

@@ -59,6 +59,16 @@ public struct Rule: Codable, Sendable, Hashable {
         public var goTags: [String]?
         /// Libraries the binary loads, each described by its imports (a plain glibc library otherwise).
         public var dependencies: [Dependency]?
+        /// The file's path (plugins are recognised partly by name); "/example" otherwise.
+        public var path: String?
+        /// Defined symbols that tell what the file is (plugin entry points, Go's cgo runtime).
+        public var exports: [String]?
+        /// Initial-exec TLS: how many relocation targets lie in the file's own TLS (which it then has), and
+        /// the undefined symbols others name.
+        public var tlsOwn: Int?
+        public var tlsExternal: [String]?
+        /// The section headers describe other symbol tables than the dynamic segment.
+        public var sectionsDisagree: Bool?
         public struct Dependency: Codable, Sendable, Hashable {
             public var path: String
             public var imports: [String]
@@ -85,6 +95,11 @@ public struct Rule: Codable, Sendable, Hashable {
             goCgo = try c.decodeIfPresent(Bool.self, forKey: .goCgo)
             goTags = try c.decodeIfPresent([String].self, forKey: .goTags)
             dependencies = try c.decodeIfPresent([Dependency].self, forKey: .dependencies)
+            path = try c.decodeIfPresent(String.self, forKey: .path)
+            exports = try c.decodeIfPresent([String].self, forKey: .exports)
+            tlsOwn = try c.decodeIfPresent(Int.self, forKey: .tlsOwn)
+            tlsExternal = try c.decodeIfPresent([String].self, forKey: .tlsExternal)
+            sectionsDisagree = try c.decodeIfPresent(Bool.self, forKey: .sectionsDisagree)
         }
     }
 }
