@@ -68,7 +68,11 @@ struct FactsDecoder {
     static let maxVersionEntries = 1 << 12
     static let maxNotes = 1 << 10
 
-    init(layout: ELFLayout, raw: UnsafeRawBufferPointer, options: ReadOptions) {
+    /// The image is a private mapping of the file: pages a long search has passed can be given back.
+    let fileMapped: Bool
+
+    init(layout: ELFLayout, raw: UnsafeRawBufferPointer, options: ReadOptions, fileMapped: Bool = false) {
+        self.fileMapped = fileMapped
         self.layout = layout
         self.bytes = Bytes(raw: raw, big: layout.bigEndian)
         self.options = options
@@ -136,9 +140,8 @@ struct FactsDecoder {
             // Only its notes (the build ID it belongs to) are real: the rest of its headers describe bytes
             // that are not in the file.
             facts.isSeparateDebugFile = true
-            for ph in layout.programHeaders where ph.type == SegmentType.note && ph.filesz > 0 {
-                if let r = region(offset: ph.offset, size: ph.filesz) { readNotes(r) }
-            }
+            readNotes(layout.programHeaders.filter { $0.type == SegmentType.note && $0.filesz > 0 }
+                .compactMap { region(offset: $0.offset, size: $0.filesz) })
             return
         }
         for ph in layout.programHeaders {
@@ -173,7 +176,7 @@ struct FactsDecoder {
             notes = layout.sections.filter { $0.type == SectionType.note }
                 .compactMap { s in region(offset: s.offset, size: s.size).map { ($0, 4) } }
         }
-        for (r, _) in notes { readNotes(r) }
+        readNotes(notes.map(\.0))
         readComments()
         readGoBuildInfo()
         if facts.isGo { findGoUses() }
@@ -193,15 +196,62 @@ struct FactsDecoder {
         return layout.programHeaders.allSatisfy { $0.type != SegmentType.dynamic || $0.filesz == 0 }
     }
 
-    /// Whether `marker` occurs in `within` (default: the whole file). The scan jumps between occurrences of
-    /// the marker's rarest-looking byte ('/', '_', '.' or a capital), not its first letter: in the large Go
-    /// files searched here a common first letter made this the costliest step of reading.
+    /// The file bytes the loader maps (PT_LOAD), merged and in order; the whole file when none are named.
+    /// Trailing bytes no segment covers (a sparse tail of gigabytes) are never searched.
+    private var loadedRegions: [Region] {
+        var ranges: [(Int, Int)] = []
+        for ph in layout.programHeaders where ph.type == SegmentType.load && ph.filesz > 0 {
+            if let r = region(offset: ph.offset, size: ph.filesz), r.size > 0 { ranges.append((r.offset, r.end)) }
+        }
+        guard !ranges.isEmpty else { return [Region(offset: 0, size: bytes.count)] }
+        ranges.sort { $0.0 < $1.0 }
+        var merged: [(Int, Int)] = []
+        for (start, end) in ranges {
+            if let last = merged.last, start <= last.1 { merged[merged.count - 1].1 = Swift.max(last.1, end) }
+            else { merged.append((start, end)) }
+        }
+        return merged.map { Region(offset: $0.0, size: $0.1 - $0.0) }
+    }
+
+    /// Searched at a time; in a file mapping, the pages of a searched stretch are then given back, so that
+    /// a search through a huge (or sparse) file does not keep it all resident.
+    static let searchChunk = 64 << 20
+
+    /// Whether `marker` occurs in `within` (default: the bytes the loader maps). The scan jumps between
+    /// occurrences of the marker's rarest-looking byte ('/', '_', '.' or a capital), not its first letter:
+    /// in the large Go files searched here a common first letter made this the costliest step of reading.
     private mutating func contains(_ marker: String, within: Region? = nil) -> Bool {
-        guard let base = bytes.raw.baseAddress else { return false }
-        let r = within ?? Region(offset: 0, size: bytes.count)
-        guard r.offset >= 0, r.size >= 0, r.offset <= bytes.count, r.size <= bytes.count - r.offset else { return false }
         let needle = Array(marker.utf8)
-        guard !needle.isEmpty, needle.count <= r.size else { return false }
+        guard !needle.isEmpty else { return false }
+        for r in within.map({ [$0] }) ?? loadedRegions {
+            guard r.offset >= 0, r.size >= 0, r.offset <= bytes.count, r.size <= bytes.count - r.offset else { continue }
+            var chunkStart = r.offset
+            while chunkStart < r.end {
+                // Chunks overlap by the needle's length less one, so no occurrence falls between two.
+                let chunkEnd = Swift.min(r.end, chunkStart + Self.searchChunk)
+                if search(needle, in: Region(offset: chunkStart, size: chunkEnd - chunkStart)) { return true }
+                if stopped { return false }
+                if chunkEnd == r.end { break }
+                release(from: chunkStart, to: chunkEnd - needle.count)
+                chunkStart = chunkEnd - (needle.count - 1)
+            }
+        }
+        return false
+    }
+
+    /// Gives back the resident pages of a mapped file's stretch (they are read again from the file if
+    /// touched later: the mapping is private and this code never writes to it).
+    private func release(from start: Int, to end: Int) {
+        guard fileMapped, let base = bytes.raw.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let first = (start + page - 1) / page * page, last = end / page * page
+        guard last > first, Int(bitPattern: base) % page == 0 else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + first), last - first, MADV_DONTNEED)
+    }
+
+    private mutating func search(_ needle: [UInt8], in r: Region) -> Bool {
+        guard let base = bytes.raw.baseAddress, needle.count <= r.size else { return false }
         let anchor = needle.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "_") }
             ?? needle.firstIndex { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
             ?? needle.firstIndex(of: UInt8(ascii: ".")) ?? 0
@@ -479,10 +529,30 @@ struct FactsDecoder {
 
     // MARK: Notes
 
-    private mutating func readNotes(_ r: Region) {
+    /// Longest note name read: the owners that matter are "GNU" and "Go".
+    static let maxNoteName = 16
+    /// Longest Go build ID read (Go writes four hashes, about 90 bytes).
+    static let maxGoBuildID = 1024
+
+    /// Notes of every PT_NOTE (or SHT_NOTE) region, each region once: a file can point thousands of headers
+    /// at one huge note. At most `maxNotes` notes in all, each read only as far as the facts need.
+    private mutating func readNotes(_ regions: [Region]) {
+        var seen = Set<Int>()
+        var total = 0
+        for r in regions where seen.insert(r.offset &* 31 &+ r.size).inserted {
+            if total >= Self.maxNotes || stopped { break }
+            readNotes(r, total: &total)
+        }
+        if total >= Self.maxNotes {
+            facts.gaps.append(Gap(.notes, "more than \(Self.maxNotes) notes (a cap against pathological files); the rest were not read"))
+        }
+    }
+
+    private mutating func readNotes(_ r: Region, total: inout Int) {
         var at = r.offset
-        var count = 0
-        while at + 12 <= r.end, count < Self.maxNotes {
+        while at + 12 <= r.end, total < Self.maxNotes {
+            total += 1
+            if timeUp(total) { return }
             guard let namesz = bytes.u32(at), let descsz = bytes.u32(at + 4), let type = bytes.u32(at + 8) else { break }
             let nameAt = at + 12
             let descAt = nameAt + align(Int(namesz), 4)
@@ -491,7 +561,7 @@ struct FactsDecoder {
                 facts.gaps.append(Gap(.notes, "note at offset \(at) runs past its segment"))
                 break
             }
-            let name = bytes.cString(nameAt, end: nameAt + Int(namesz)) ?? ""
+            let name = bytes.cString(nameAt, end: nameAt + Swift.min(Int(namesz), Self.maxNoteName)) ?? ""
             if name == "GNU" && type == 1 && descsz >= 16,
                let os = bytes.u32(descAt), let a = bytes.u32(descAt + 4), let b = bytes.u32(descAt + 8), let c = bytes.u32(descAt + 12) {
                 let osName = ["Linux", "GNU", "Solaris2", "FreeBSD"].indices.contains(Int(os)) ? ["Linux", "GNU", "Solaris2", "FreeBSD"][Int(os)] : "os-\(os)"
@@ -499,11 +569,11 @@ struct FactsDecoder {
             } else if name == "GNU" && type == 3 {
                 facts.buildID = hexString(descAt, Int(descsz))
             } else if name == "Go" && type == 4 {
-                facts.goBuildID = bytes.cString(descAt, end: descEnd)
-                    ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes.raw[descAt..<descEnd]), as: UTF8.self)
+                let end = descAt + Swift.min(Int(descsz), Self.maxGoBuildID)
+                facts.goBuildID = bytes.cString(descAt, end: end)
+                    ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes.raw[descAt..<end]), as: UTF8.self)
             }
             at = descAt + align(Int(descsz), 4)
-            count += 1
         }
     }
 
@@ -543,14 +613,16 @@ struct FactsDecoder {
         if let s = section(named: ".go.buildinfo"), let r = region(offset: s.offset, size: s.size), r.size >= 32 {
             start = r.offset
         } else if layout.sections.isEmpty || facts.goBuildID != nil {
-            // No section headers: the header sits 16-byte aligned in a writable loaded segment.
-            for ph in layout.programHeaders where ph.type == 1 && ph.flags & 0x2 != 0 {
-                guard let r = region(offset: ph.offset, size: Swift.min(ph.filesz, 1 << 20)) else { continue }
-                var at = r.offset + ((16 - r.offset % 16) % 16)
-                while at + 32 <= r.end {
-                    if matchesGoMagic(at) { start = at; break }
-                    at += 16
-                }
+            // No section headers: the header sits 16-byte aligned in a writable loaded segment. Each stretch
+            // of the file is searched once (segments may overlap, thousands of times in a hostile file).
+            var searched = Set<Int>()
+            var budget = Self.maxGoBuildInfoSearch
+            for ph in layout.programHeaders where ph.type == SegmentType.load && ph.flags & SegmentFlag.write != 0 {
+                guard let r = region(offset: ph.offset, size: Swift.min(ph.filesz, 1 << 20)),
+                      searched.insert(r.offset &* 31 &+ r.size).inserted else { continue }
+                guard budget > 0, !stopped else { break }
+                budget -= r.size
+                start = findGoMagic(in: r)
                 if start != nil { break }
             }
         }
@@ -603,6 +675,24 @@ struct FactsDecoder {
             }
         }
         facts.goBuildInfo = info
+    }
+
+    /// Bytes searched for Go's build info header in all, when no section names it.
+    static let maxGoBuildInfoSearch = 16 << 20
+
+    /// The first 16-byte-aligned Go build info header in `r`, jumping between 0xFF bytes.
+    private mutating func findGoMagic(in r: Region) -> Int? {
+        guard let base = bytes.raw.baseAddress else { return nil }
+        var at = r.offset
+        var round = 0
+        while at + 32 <= r.end, let hit = memchr(base + at, 0xFF, r.end - 32 - at + 1) {
+            let pos = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+            if pos % 16 == 0 && matchesGoMagic(pos) { return pos }
+            at = pos + 1
+            round += 1
+            if timeUp(round) { return nil }
+        }
+        return nil
     }
 
     private func matchesGoMagic(_ at: Int) -> Bool {
