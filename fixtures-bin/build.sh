@@ -52,6 +52,18 @@ run hello-cxx            g++ -Os -o $out/hello-cxx $S/hello.cpp
 export GOFLAGS=-trimpath GOCACHE=${GOCACHE:-/tmp/muslcheck-gocache} GO111MODULE=off
 run hello-go-static      env CGO_ENABLED=0 go build -ldflags=-s\ -w -o $out/hello-go-static $S/hello.go
 run hello-go-cgo         env CGO_ENABLED=1 go build -ldflags=-s\ -w -o $out/hello-go-cgo $S/hellocgo.go
+# An import no relocation names (linkers leave such symbols; LLVM tools in Debian 12 list mallinfo2 so):
+# musl never looks it up.
+run unreferenced         gcc $CF -o $out/unreferenced $S/hello.c -Wl,--undefined=mallinfo2 -Wl,--undefined=__longjmp_chk
+# A separate debug file, as dh_strip puts under /usr/lib/debug/.build-id: never loaded.
+mkdir -p $out/debug
+run hello-glibc.debug    objcopy --only-keep-debug $out/hello-glibc $out/debug/hello-glibc.debug
+# Thread-local storage: a library with initial-exec TLS resolving into itself (musl refuses to dlopen it),
+# the same with the default general-dynamic model (loads), and a plugin host that dlopens what it is given.
+mkdir -p $out/tls
+run libtlsie.so          musl-gcc $CF -shared -fPIC -Wl,-soname,libtlsie.so -o $out/tls/libtlsie.so $S/tlsie.c
+run libtlsgd.so          musl-gcc $CF -shared -fPIC -Wl,-soname,libtlsgd.so -o $out/tls/libtlsgd.so $S/tlsgd.c
+run dlopen-driver        musl-gcc $CF -o $out/tls/dlopen-driver $S/dlopen.c
 # A copy without section headers, like sstrip makes: only program headers and the dynamic segment remain.
 run hello-nosections     python3 tools/strip-sections.py $out/hello-glibc $out/hello-nosections
 run glibconly-nosections python3 tools/strip-sections.py $out/glibconly $out/glibconly-nosections

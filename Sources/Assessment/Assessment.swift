@@ -78,6 +78,9 @@ public struct Assessment: Sendable {
     public var fix: Fix?
     /// Set when the file could be read but not judged (its dynamic segment or symbols are damaged).
     public var unassessable: String?
+    /// Set for a file that is never loaded (a separate debug file): skipped and counted, neither judged
+    /// nor an error.
+    public var notLoaded: String?
 }
 
 /// The libraries a binary loads, as found on disk by the scanner (the engine itself does no I/O).

@@ -90,6 +90,11 @@ public struct Assessor: Sendable {
 
     private func run(_ facts: BinaryFacts, path: String, dependencies: Dependencies) -> Assessment {
         var state = State(facts: facts, libc: libc(of: facts), dependencies: dependencies, path: path)
+        if facts.isSeparateDebugFile {
+            var a = state.assessment(.runs)
+            a.notLoaded = Self.separateDebugFile
+            return a
+        }
         if let blocking = facts.gaps.first(where: { $0.part == .dynamic || $0.part == .symbols }) {
             var a = state.assessment(.runs)
             a.unassessable = "cannot judge a damaged file: \(blocking.message)"
@@ -98,6 +103,7 @@ public struct Assessor: Sendable {
         if !KnowledgeBase.measuredArchitectures.contains(facts.arch) {
             state.find("approximate-architecture", "musl's exports were measured for x86_64 and aarch64; \(facts.arch) is judged with the x86_64 list")
         }
+        checkSections(&state)
         if facts.gaps.contains(where: { $0.part == .versions }) {
             state.find("versions-unreadable", "symbol versions are damaged, so the minimum glibc is unknown; the verdict stands (musl decides by name)")
         }
@@ -110,6 +116,8 @@ public struct Assessor: Sendable {
         }
         checkInterpreter(&state)
         checkLibraries(&state)
+        checkTLS(&state)
+        checkStaticRuntime(&state)
         if state.libc == .musl {
             checkMuslSymbols(&state)
         } else {
@@ -307,6 +315,7 @@ public struct Assessor: Sendable {
         var viaGcompat: [MissingSymbol] = []
         var missing: [MissingSymbol] = []
         var weakMissing: [String] = []
+        var unreferenced: [String] = []
         let gcompatHere = !compatPaths(state.facts.arch).gcompat.isEmpty
         let dependsOnLibc = state.facts.needed.contains { isLibcLibrary($0) }
         // In a file that requires GLIBC_ versions, an import without a version was bound at link time to
@@ -329,6 +338,7 @@ public struct Assessor: Sendable {
             }
             else { isLibc = dependsOnLibc && (kb.glibc[symbol.name] != nil) }
             guard isLibc, !muslProvides(symbol.name), !state.dependencies.exports(symbol.name) else { continue }
+            guard symbol.referenced else { unreferenced.append(symbol.name); continue }
             if symbol.library == nil, symbol.version == nil, !unplacedLibraries.isEmpty {
                 deferred.append(symbol.name)
                 continue
@@ -360,13 +370,17 @@ public struct Assessor: Sendable {
             state.find("symbol-from-library", "\(deferred.count) unversioned \(deferred.count == 1 ? "import" : "imports") of glibc names come from \(unplacedLibraries.joined(separator: ", ")) (not found here), not from libc: \(unplacedLibraries.count == 1 ? "that library" : "those libraries") must provide \(deferred.count == 1 ? "it" : "them")",
                        symbols: deferred, libraries: unplacedLibraries)
         }
+        noteUnreferenced(&state, unreferenced)
     }
 
     private func checkMuslSymbols(_ state: inout State) {
         var newer: [MissingSymbol] = []
+        var unreferenced: [String] = []
+        defer { noteUnreferenced(&state, unreferenced) }
         for symbol in state.facts.imports + state.facts.copyImports where !symbol.weak {
             guard kb.isMuslName(symbol.name, arch: state.facts.arch), !muslProvides(symbol.name),
                   !state.dependencies.exports(symbol.name) else { continue }
+            guard symbol.referenced else { unreferenced.append(symbol.name); continue }
             newer.append(MissingSymbol(name: symbol.name, version: symbol.version, providedBy: nil,
                                        note: kb.note(for: symbol.name)?.note,
                                        firstMusl: kb.muslFirstVersion(of: symbol.name, arch: state.facts.arch)))
@@ -383,7 +397,7 @@ public struct Assessor: Sendable {
         checkContainer(&state)
         // The imports behaviour rules ask about (a set of every import name cost a hash per import again).
         var imported = Set<String>()
-        for symbol in state.facts.imports where behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
+        for symbol in state.facts.imports where symbol.referenced && behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
         for symbol in state.facts.copyImports where behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
         if let tag = newestTag("GLIBCXX_", in: state.facts) {
             state.find("libstdcxx-version", "needs libstdc++ symbol version \(tag); the names behind it must exist in Alpine \(release.name)'s libstdc++ (not checked)", symbols: [tag])

@@ -92,9 +92,14 @@ public struct ImportedSymbol: Hashable, Sendable, Codable {
     public var library: String?
     public var weak: Bool
     public var type: SymbolType
+    /// Whether a dynamic relocation names it. musl looks a symbol up only for a relocation (ldso/dynlink.c,
+    /// do_relocs), so an import none names can never fail to load. True when that is not known.
+    public var referenced: Bool
 
-    public init(name: String, version: String? = nil, library: String? = nil, weak: Bool = false, type: SymbolType = .func) {
+    public init(name: String, version: String? = nil, library: String? = nil, weak: Bool = false, type: SymbolType = .func,
+                referenced: Bool = true) {
         self.name = name; self.version = version; self.library = library; self.weak = weak; self.type = type
+        self.referenced = referenced
     }
 
     // Explicit so that an unversioned import says `"version": null` as the JSON contract shows.
@@ -195,7 +200,16 @@ public struct BinaryFacts: Sendable {
     public var hasIRelative = false
     /// GNU indirect functions this file defines and its own relocations refer to: musl cannot bind them.
     public var referencedIFuncs: [String] = []
+    /// A PT_TLS segment: the file has thread-local variables of its own.
     public var hasTLS = false
+    /// Initial-exec TLS relocations (TPOFF kind); nil when the file has none.
+    public var initialExecTLS: InitialExecTLS?
+    /// Defined dynamic symbols that tell what kind of file this is: plugin entry points, Go's cgo runtime,
+    /// a C++ runtime linked in. Read only when another fact asks for them (see FactsDecoder.readKindMarkers).
+    public var kindMarkers: [String] = []
+    /// A separate debug file (objcopy --only-keep-debug, /usr/lib/debug/.build-id/*.debug): its loadable
+    /// segments hold no bytes, so it is never loaded; nothing else was read from it.
+    public var isSeparateDebugFile = false
     /// PT_GNU_STACK p_flags and p_memsz, when that header exists.
     public var stackFlags: UInt32?
     public var stackSize: UInt64?
@@ -205,8 +219,10 @@ public struct BinaryFacts: Sendable {
 
     public var arch: String { machine.name(is64: is64, bigEndian: bigEndian) }
     public var isGo: Bool { goBuildInfo != nil || goBuildID != nil }
-    public var bindNow: Bool { flags & 0x8 != 0 || flags1 & 0x1 != 0 }
-    public var pie: Bool { flags1 & 0x0800_0000 != 0 }
+    public var bindNow: Bool { flags & DynamicFlag.bindNow != 0 || flags1 & DynamicFlag1.now != 0 }
+    public var pie: Bool { flags1 & DynamicFlag1.pie != 0 }
+    /// DF_STATIC_TLS: the linker saw initial-exec TLS accesses in this object.
+    public var staticTLSFlag: Bool { flags & DynamicFlag.staticTLS != 0 }
 
     public init(is64: Bool, bigEndian: Bool, machine: Machine, type: FileType, osABI: UInt8, entry: UInt64) {
         self.is64 = is64; self.bigEndian = bigEndian; self.machine = machine; self.type = type
@@ -214,10 +230,28 @@ public struct BinaryFacts: Sendable {
     }
 }
 
+/// Initial-exec TLS relocations: musl resolves them only into static TLS (the program, its preloads and the
+/// libraries loaded at start) and refuses to dlopen a library whose own ones point into itself.
+public struct InitialExecTLS: Hashable, Sendable, Codable {
+    /// How many of their targets are in this file's own TLS block: symbol index 0 (counted once), a local
+    /// symbol, or a symbol it defines (barring interposition).
+    public var own: Int
+    /// The named ones among those (index 0 has no name), at most `InitialExecTLS.maxNames`.
+    public var ownSymbols: [String]
+    /// Undefined symbols such relocations name: another library's TLS, fine while that one loads at start.
+    public var external: [String]
+    public static let maxNames = 16
+    public init(own: Int, ownSymbols: [String], external: [String]) {
+        self.own = own; self.ownSymbols = ownSymbols; self.external = external
+    }
+}
+
 /// A damaged part of a readable file, recorded instead of failing the whole file.
 public struct Gap: Hashable, Sendable, Codable {
     public enum Part: String, Sendable, Codable {
         case sections, dynamic, symbols, versions, notes, relocations, buildInfo = "build-info"
+        /// The section headers describe other symbol tables than the dynamic segment the loader reads.
+        case sectionsDisagree = "sections-disagree"
     }
     public var part: Part
     public var message: String

@@ -86,9 +86,33 @@ public enum ELFReader {
             defer { elf_end(elf) }
             return decode(elf, options: options)
         }
-        guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else { return .failed(libelfError("elf_begin")) }
-        defer { elf_end(elf) }
-        return decode(elf, options: options)
+        return readMapped(fd: fd, size: Int(size), options: options)
+    }
+
+    /// SIGBUS on a truncated mapping becomes a zero page and a flag (see busguard.h); installed once.
+    private static let busGuard: Bool = muslcheck_guard_install() == 0
+
+    /// Maps a larger file privately (only what is read is paged in) and decodes it under the SIGBUS guard:
+    /// a file truncated while it is read is reported as changed, never a crash of the batch.
+    /// `afterMapping` lets a test truncate the file at the worst moment.
+    static func readMapped(fd: Int32, size: Int, options: ReadOptions, afterMapping: (() -> Void)? = nil) -> ReadResult {
+        guard size > 0, busGuard else { return .failed("cannot guard the mapping of the file (sigaction failed)") }
+        let map = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
+        guard let map, map != MAP_FAILED else { return .failed("cannot map: \(String(cString: strerror(errno)))") }
+        defer { munmap(map, size) }
+        afterMapping?()
+        muslcheck_guard_begin(map, size)
+        var result: ReadResult
+        if let elf = elf_memory(map.assumingMemoryBound(to: CChar.self), size) {
+            result = decode(elf, options: options, fileMapped: true)
+            elf_end(elf)
+        } else {
+            result = .failed(libelfError("elf_memory"))
+        }
+        if muslcheck_guard_finish() != 0 {
+            result = .failed("the file changed while it was read: it ended before its \(size) bytes (truncated by another process?); not judged")
+        }
+        return result
     }
 
     /// Files up to this size are read into a reused buffer rather than mapped: unmapping a file in a
@@ -121,7 +145,8 @@ public enum ELFReader {
         return "\(call) failed"
     }
 
-    private static func decode(_ elf: OpaquePointer, options: ReadOptions) -> ReadResult {
+    /// `fileMapped`: the image is a private mapping of the file, whose pages may be dropped once read.
+    private static func decode(_ elf: OpaquePointer, options: ReadOptions, fileMapped: Bool = false) -> ReadResult {
         // The caller saw the ELF magic, so anything libelf will not take as ELF is a damaged one.
         guard elf_kind(elf) == ELF_K_ELF else { return .failed("ELF magic present but the identification bytes are truncated or invalid") }
         var size = 0
@@ -130,7 +155,7 @@ public enum ELFReader {
         switch layout(elf, fileSize: size) {
         case .failure(let error): return .failed(error.message)
         case .success(let layout):
-            return FactsDecoder(layout: layout, raw: raw, options: options).decode()
+            return FactsDecoder(layout: layout, raw: raw, options: options, fileMapped: fileMapped).decode()
         }
     }
 

@@ -68,7 +68,11 @@ struct FactsDecoder {
     static let maxVersionEntries = 1 << 12
     static let maxNotes = 1 << 10
 
-    init(layout: ELFLayout, raw: UnsafeRawBufferPointer, options: ReadOptions) {
+    /// The image is a private mapping of the file: pages a long search has passed can be given back.
+    let fileMapped: Bool
+
+    init(layout: ELFLayout, raw: UnsafeRawBufferPointer, options: ReadOptions, fileMapped: Bool = false) {
+        self.fileMapped = fileMapped
         self.layout = layout
         self.bytes = Bytes(raw: raw, big: layout.bigEndian)
         self.options = options
@@ -101,7 +105,7 @@ struct FactsDecoder {
         return true
     }
 
-    private var is64: Bool { layout.is64 }
+    var is64: Bool { layout.is64 }
 
     /// The file region holding the bytes at a virtual address, clipped to the file and its segment.
     func region(address: UInt64, size: UInt64? = nil) -> Region? {
@@ -132,32 +136,47 @@ struct FactsDecoder {
     private mutating func run() {
         var dynamicHeader: ProgramHeader?
         var notes: [(Region, Int)] = []
+        if isSeparateDebugFile {
+            // Only its notes (the build ID it belongs to) are real: the rest of its headers describe bytes
+            // that are not in the file.
+            facts.isSeparateDebugFile = true
+            readNotes(layout.programHeaders.filter { $0.type == SegmentType.note && $0.filesz > 0 }
+                .compactMap { region(offset: $0.offset, size: $0.filesz) })
+            return
+        }
         for ph in layout.programHeaders {
             switch ph.type {
-            case 3: // PT_INTERP
+            case SegmentType.interp:
                 if let r = region(offset: ph.offset, size: ph.filesz) {
                     facts.interpreter = bytes.cString(r.offset, end: r.end)
                         ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes.raw[r.offset..<r.end]), as: UTF8.self)
                 } else {
                     facts.gaps.append(Gap(.dynamic, "PT_INTERP at offset \(ph.offset) is past the end of the file"))
                 }
-            case 2: dynamicHeader = ph
-            case 4: if let r = region(offset: ph.offset, size: ph.filesz) { notes.append((r, 4)) }
-            case 7: facts.hasTLS = true
-            case 0x6474_e551: facts.stackFlags = ph.flags; facts.stackSize = ph.memsz
+            case SegmentType.dynamic: dynamicHeader = ph
+            case SegmentType.note: if let r = region(offset: ph.offset, size: ph.filesz) { notes.append((r, 4)) }
+            case SegmentType.tls: facts.hasTLS = true
+            case SegmentType.gnuStack: facts.stackFlags = ph.flags; facts.stackSize = ph.memsz
             default: break
             }
         }
         let dynamic = readDynamic(header: dynamicHeader)
-        let tables = symbolTables(dynamic: dynamic)
-        let relocations = readRelocations(dynamic: dynamic, symbolCount: tables?.count ?? 0)
-        if let tables { readSymbols(tables, relocations: relocations) }
+        var tables = symbolTables(dynamic: dynamic)
+        let relocations = readRelocations(dynamic: dynamic, capacity: tables?.capacity)
+        if var t = tables {
+            // The loader reads every symbol a relocation names, wherever the hash table says the table ends.
+            if relocations.referenced.count > t.count { t.count = Swift.min(relocations.referenced.count, t.capacity) }
+            compareCount(t)
+            tables = t
+            readSymbols(t, relocations: relocations)
+        }
+        readInitialExecTLS(relocations, tables: tables)
         facts.linkage = linkage(hasDynamic: dynamic != nil)
         if notes.isEmpty {
-            notes = layout.sections.filter { $0.type == 7 /* SHT_NOTE */ }
+            notes = layout.sections.filter { $0.type == SectionType.note }
                 .compactMap { s in region(offset: s.offset, size: s.size).map { ($0, 4) } }
         }
-        for (r, _) in notes { readNotes(r) }
+        readNotes(notes.map(\.0))
         readComments()
         readGoBuildInfo()
         if facts.isGo { findGoUses() }
@@ -165,17 +184,74 @@ struct FactsDecoder {
         // their panic runtime always names RUST_BACKTRACE. Only such files are searched.
         facts.hasRustRuntime = facts.comments.contains { $0.hasPrefix("rustc version") }
             || (facts.needed.contains("libgcc_s.so.1") && !facts.needed.contains("libstdc++.so.6") && contains("RUST_BACKTRACE"))
+        if let tables, wantsKindMarkers { readKindMarkers(tables) }
     }
 
-    /// Whether `marker` occurs in `within` (default: the whole file). The scan jumps between occurrences of
-    /// the marker's rarest-looking byte ('/', '_', '.' or a capital), not its first letter: in the large Go
-    /// files searched here a common first letter made this the costliest step of reading.
+    /// The loader's view of a separate debug file: code segments (PT_LOAD with PF_X) that take memory but
+    /// have no bytes in the file, and a dynamic segment (if any) with none either. No loadable program
+    /// looks like this: without its code bytes nothing could run.
+    var isSeparateDebugFile: Bool {
+        let code = layout.programHeaders.filter { $0.type == SegmentType.load && $0.flags & SegmentFlag.execute != 0 }
+        guard code.contains(where: { $0.memsz > 0 }), code.allSatisfy({ $0.filesz == 0 }) else { return false }
+        return layout.programHeaders.allSatisfy { $0.type != SegmentType.dynamic || $0.filesz == 0 }
+    }
+
+    /// The file bytes the loader maps (PT_LOAD), merged and in order; the whole file when none are named.
+    /// Trailing bytes no segment covers (a sparse tail of gigabytes) are never searched.
+    private var loadedRegions: [Region] {
+        var ranges: [(Int, Int)] = []
+        for ph in layout.programHeaders where ph.type == SegmentType.load && ph.filesz > 0 {
+            if let r = region(offset: ph.offset, size: ph.filesz), r.size > 0 { ranges.append((r.offset, r.end)) }
+        }
+        guard !ranges.isEmpty else { return [Region(offset: 0, size: bytes.count)] }
+        ranges.sort { $0.0 < $1.0 }
+        var merged: [(Int, Int)] = []
+        for (start, end) in ranges {
+            if let last = merged.last, start <= last.1 { merged[merged.count - 1].1 = Swift.max(last.1, end) }
+            else { merged.append((start, end)) }
+        }
+        return merged.map { Region(offset: $0.0, size: $0.1 - $0.0) }
+    }
+
+    /// Searched at a time; in a file mapping, the pages of a searched stretch are then given back, so that
+    /// a search through a huge (or sparse) file does not keep it all resident.
+    static let searchChunk = 64 << 20
+
+    /// Whether `marker` occurs in `within` (default: the bytes the loader maps). The scan jumps between
+    /// occurrences of the marker's rarest-looking byte ('/', '_', '.' or a capital), not its first letter:
+    /// in the large Go files searched here a common first letter made this the costliest step of reading.
     private mutating func contains(_ marker: String, within: Region? = nil) -> Bool {
-        guard let base = bytes.raw.baseAddress else { return false }
-        let r = within ?? Region(offset: 0, size: bytes.count)
-        guard r.offset >= 0, r.size >= 0, r.offset <= bytes.count, r.size <= bytes.count - r.offset else { return false }
         let needle = Array(marker.utf8)
-        guard !needle.isEmpty, needle.count <= r.size else { return false }
+        guard !needle.isEmpty else { return false }
+        for r in within.map({ [$0] }) ?? loadedRegions {
+            guard r.offset >= 0, r.size >= 0, r.offset <= bytes.count, r.size <= bytes.count - r.offset else { continue }
+            var chunkStart = r.offset
+            while chunkStart < r.end {
+                // Chunks overlap by the needle's length less one, so no occurrence falls between two.
+                let chunkEnd = Swift.min(r.end, chunkStart + Self.searchChunk)
+                if search(needle, in: Region(offset: chunkStart, size: chunkEnd - chunkStart)) { return true }
+                if stopped { return false }
+                if chunkEnd == r.end { break }
+                release(from: chunkStart, to: chunkEnd - needle.count)
+                chunkStart = chunkEnd - (needle.count - 1)
+            }
+        }
+        return false
+    }
+
+    /// Gives back the resident pages of a mapped file's stretch (they are read again from the file if
+    /// touched later: the mapping is private and this code never writes to it).
+    private func release(from start: Int, to end: Int) {
+        guard fileMapped, let base = bytes.raw.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let first = (start + page - 1) / page * page, last = end / page * page
+        guard last > first, Int(bitPattern: base) % page == 0 else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + first), last - first, MADV_DONTNEED)
+    }
+
+    private mutating func search(_ needle: [UInt8], in r: Region) -> Bool {
+        guard let base = bytes.raw.baseAddress, needle.count <= r.size else { return false }
         let anchor = needle.firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "_") }
             ?? needle.firstIndex { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
             ?? needle.firstIndex(of: UInt8(ascii: ".")) ?? 0
@@ -255,17 +331,19 @@ struct FactsDecoder {
         facts.flags = dyn[30] ?? 0
         facts.flags1 = dyn[0x6fff_fffb] ?? 0
 
-        // The string table: the section .dynamic links to, else DT_STRTAB/DT_STRSZ.
-        if let s = section(type: 6), s.link != 0, Int(s.link) < layout.sections.count + 1,
-           let linked = layout.sections.indices.contains(Int(s.link) - 1) ? layout.sections[Int(s.link) - 1] : nil,
-           linked.type == 3, let r = region(offset: linked.offset, size: linked.size) {
+        // The string table as the loader finds it: DT_STRTAB (DT_STRSZ bounds the names, as readelf reads
+        // them: a name not ended within it is damage). The section .dynamic links to only when the dynamic
+        // segment names none.
+        if let address = dyn[DynamicTag.strtab] {
+            dyn.strtab = region(address: address, size: dyn[DynamicTag.strSize])
+        } else if let s = section(type: SectionType.dynamic), s.link != 0,
+                  let linked = layout.sections.indices.contains(Int(s.link) - 1) ? layout.sections[Int(s.link) - 1] : nil,
+                  linked.type == SectionType.strtab, let r = region(offset: linked.offset, size: linked.size) {
             dyn.strtab = r
-        } else if let address = dyn[5] {
-            dyn.strtab = region(address: address, size: dyn[10])
         }
         guard let strtab = dyn.strtab else {
-            if dyn.values[5] != nil || !dyn.needed.isEmpty {
-                facts.gaps.append(Gap(.dynamic, "dynamic string table (DT_STRTAB \(hex(dyn[5] ?? 0))) is not in any loaded segment"))
+            if dyn.values[DynamicTag.strtab] != nil || !dyn.needed.isEmpty {
+                facts.gaps.append(Gap(.dynamic, "dynamic string table (DT_STRTAB \(hex(dyn[DynamicTag.strtab] ?? 0))) is not in any loaded segment"))
             }
             return dyn
         }
@@ -284,106 +362,6 @@ struct FactsDecoder {
     }
 
     // MARK: Symbols and versions
-
-    private struct SymbolTables {
-        var symbols: Region
-        var entrySize: Int
-        var count: Int
-        var strings: Region
-        var versym: Region?
-        var verneed: (Region, Int)?
-        var verdef: (Region, Int)?
-    }
-
-    private mutating func symbolTables(dynamic: Dynamic?) -> SymbolTables? {
-        let entrySize = is64 ? 24 : 16
-        // With section headers: .dynsym and what it links to.
-        if let sym = section(type: 11 /* SHT_DYNSYM */) {
-            let linkIndex = Int(sym.link) - 1
-            if sym.entsize == UInt64(entrySize), layout.sections.indices.contains(linkIndex),
-               let r = region(offset: sym.offset, size: sym.size),
-               let strings = region(offset: layout.sections[linkIndex].offset, size: layout.sections[linkIndex].size) {
-                if r.size < Int(clamping: sym.size) {
-                    facts.gaps.append(Gap(.symbols, ".dynsym (\(sym.size) bytes at offset \(sym.offset)) runs past the end of the file; \(r.size / entrySize) symbols read"))
-                }
-                var tables = SymbolTables(symbols: r, entrySize: entrySize, count: Swift.min(r.size / entrySize, Self.maxSymbols), strings: strings)
-                if let s = section(type: 0x6fff_ffff), let v = region(offset: s.offset, size: s.size) {
-                    tables.versym = v
-                    if v.size < Int(clamping: s.size) {
-                        facts.gaps.append(Gap(.versions, ".gnu.version (\(s.size) bytes at offset \(s.offset)) runs past the end of the file"))
-                    }
-                } else if let s = section(type: 0x6fff_ffff) {
-                    facts.gaps.append(Gap(.versions, ".gnu.version at offset \(s.offset) is past the end of the file"))
-                }
-                if let s = section(type: 0x6fff_fffe) {
-                    if let v = region(offset: s.offset, size: s.size) { tables.verneed = (v, Int(s.info)) }
-                    else { facts.gaps.append(Gap(.versions, ".gnu.version_r at offset \(s.offset) is past the end of the file")) }
-                }
-                if let s = section(type: 0x6fff_fffd) {
-                    if let v = region(offset: s.offset, size: s.size) { tables.verdef = (v, Int(s.info)) }
-                    else { facts.gaps.append(Gap(.versions, ".gnu.version_d at offset \(s.offset) is past the end of the file")) }
-                }
-                return tables
-            }
-            facts.gaps.append(Gap(.sections, ".dynsym section header is inconsistent (entsize \(sym.entsize), link \(sym.link)); read through the dynamic segment instead"))
-        }
-        // Without: DT_SYMTAB, DT_STRTAB, and a symbol count from the hash tables.
-        guard let dynamic, let symtab = dynamic[6] else { return nil }
-        guard let strings = dynamic.strtab else { return nil }
-        guard let symbols = region(address: symtab) else {
-            facts.gaps.append(Gap(.symbols, "DT_SYMTAB \(hex(symtab)) is not in any loaded segment"))
-            return nil
-        }
-        guard let counted = symbolCount(dynamic: dynamic) else {
-            facts.gaps.append(Gap(.symbols, "no usable DT_HASH or DT_GNU_HASH to count the dynamic symbols"))
-            return nil
-        }
-        var count = Swift.min(counted, Self.maxSymbols)
-        if count * entrySize > symbols.size {
-            facts.gaps.append(Gap(.symbols, "the hash table counts \(counted) dynamic symbols but only \(symbols.size / entrySize) fit in the file"))
-            count = symbols.size / entrySize
-        }
-        var tables = SymbolTables(symbols: symbols, entrySize: entrySize, count: count, strings: strings)
-        if let a = dynamic[0x6fff_fff0] {
-            tables.versym = region(address: a, size: UInt64(count * 2))
-            if tables.versym == nil { facts.gaps.append(Gap(.versions, "DT_VERSYM \(hex(a)) is not in any loaded segment")) }
-        }
-        if let a = dynamic[0x6fff_fffe] {
-            if let r = region(address: a) { tables.verneed = (r, Int(clamping: dynamic[0x6fff_ffff] ?? 0)) }
-            else { facts.gaps.append(Gap(.versions, "DT_VERNEED \(hex(a)) is not in any loaded segment")) }
-        }
-        if let a = dynamic[0x6fff_fffc] {
-            if let r = region(address: a) { tables.verdef = (r, Int(clamping: dynamic[0x6fff_fffd] ?? 0)) }
-            else { facts.gaps.append(Gap(.versions, "DT_VERDEF \(hex(a)) is not in any loaded segment")) }
-        }
-        return tables
-    }
-
-    /// The number of dynamic symbols: DT_HASH's nchain, else the highest index DT_GNU_HASH reaches.
-    private func symbolCount(dynamic: Dynamic) -> Int? {
-        if let a = dynamic[4], let r = region(address: a), let nchain = bytes.u32(r.offset + 4), r.size >= 8 {
-            return Int(nchain)
-        }
-        guard let a = dynamic[0x6fff_fef5], let r = region(address: a),
-              let nbuckets = bytes.u32(r.offset), let symoffset = bytes.u32(r.offset + 4),
-              let bloomSize = bytes.u32(r.offset + 8) else { return nil }
-        let buckets = r.offset + 16 + Int(bloomSize) * (is64 ? 8 : 4)
-        guard Int(nbuckets) <= (r.end - buckets) / 4 else { return nil }
-        var highest: UInt32 = 0
-        for i in 0..<Int(nbuckets) {
-            guard let b = bytes.u32(buckets + 4 * i) else { return nil }
-            highest = Swift.max(highest, b)
-        }
-        if highest < symoffset { return Int(symoffset) }
-        let chains = buckets + 4 * Int(nbuckets)
-        var index = Int(highest)
-        while index - Int(symoffset) < Self.maxSymbols {
-            guard let value = bytes.u32(chains + 4 * (index - Int(symoffset))), chains + 4 * (index - Int(symoffset)) < r.end else { return nil }
-            if value & 1 != 0 { return index + 1 }
-            index += 1
-        }
-        return nil
-    }
 
     private struct NeededVersion { var name: String; var library: String }
 
@@ -492,7 +470,8 @@ struct FactsDecoder {
                 guard let name = string(nameOffset) else { badNames += 1; continue }
                 if name.isEmpty { continue }
                 guard facts.imports.count < Self.maxImports else { tooManyImports = true; break }
-                var symbol = ImportedSymbol(name: name, weak: binding == 2, type: SymbolType(stType: info & 0xf))
+                var symbol = ImportedSymbol(name: name, weak: binding == SymbolBinding.weak, type: SymbolType(stType: info & 0xf),
+                                            referenced: relocations.references(index))
                 if versionIndex > 1, let v = neededVersion(versionIndex) {
                     symbol.version = v.name
                     symbol.library = v.library
@@ -550,10 +529,30 @@ struct FactsDecoder {
 
     // MARK: Notes
 
-    private mutating func readNotes(_ r: Region) {
+    /// Longest note name read: the owners that matter are "GNU" and "Go".
+    static let maxNoteName = 16
+    /// Longest Go build ID read (Go writes four hashes, about 90 bytes).
+    static let maxGoBuildID = 1024
+
+    /// Notes of every PT_NOTE (or SHT_NOTE) region, each region once: a file can point thousands of headers
+    /// at one huge note. At most `maxNotes` notes in all, each read only as far as the facts need.
+    private mutating func readNotes(_ regions: [Region]) {
+        var seen = Set<Int>()
+        var total = 0
+        for r in regions where seen.insert(r.offset &* 31 &+ r.size).inserted {
+            if total >= Self.maxNotes || stopped { break }
+            readNotes(r, total: &total)
+        }
+        if total >= Self.maxNotes {
+            facts.gaps.append(Gap(.notes, "more than \(Self.maxNotes) notes (a cap against pathological files); the rest were not read"))
+        }
+    }
+
+    private mutating func readNotes(_ r: Region, total: inout Int) {
         var at = r.offset
-        var count = 0
-        while at + 12 <= r.end, count < Self.maxNotes {
+        while at + 12 <= r.end, total < Self.maxNotes {
+            total += 1
+            if timeUp(total) { return }
             guard let namesz = bytes.u32(at), let descsz = bytes.u32(at + 4), let type = bytes.u32(at + 8) else { break }
             let nameAt = at + 12
             let descAt = nameAt + align(Int(namesz), 4)
@@ -562,7 +561,7 @@ struct FactsDecoder {
                 facts.gaps.append(Gap(.notes, "note at offset \(at) runs past its segment"))
                 break
             }
-            let name = bytes.cString(nameAt, end: nameAt + Int(namesz)) ?? ""
+            let name = bytes.cString(nameAt, end: nameAt + Swift.min(Int(namesz), Self.maxNoteName)) ?? ""
             if name == "GNU" && type == 1 && descsz >= 16,
                let os = bytes.u32(descAt), let a = bytes.u32(descAt + 4), let b = bytes.u32(descAt + 8), let c = bytes.u32(descAt + 12) {
                 let osName = ["Linux", "GNU", "Solaris2", "FreeBSD"].indices.contains(Int(os)) ? ["Linux", "GNU", "Solaris2", "FreeBSD"][Int(os)] : "os-\(os)"
@@ -570,11 +569,11 @@ struct FactsDecoder {
             } else if name == "GNU" && type == 3 {
                 facts.buildID = hexString(descAt, Int(descsz))
             } else if name == "Go" && type == 4 {
-                facts.goBuildID = bytes.cString(descAt, end: descEnd)
-                    ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes.raw[descAt..<descEnd]), as: UTF8.self)
+                let end = descAt + Swift.min(Int(descsz), Self.maxGoBuildID)
+                facts.goBuildID = bytes.cString(descAt, end: end)
+                    ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes.raw[descAt..<end]), as: UTF8.self)
             }
             at = descAt + align(Int(descsz), 4)
-            count += 1
         }
     }
 
@@ -605,77 +604,6 @@ struct FactsDecoder {
         }
     }
 
-    // MARK: Relocations: whether an IRELATIVE one exists, and which symbols COPY relocations fill
-
-    /// (IRELATIVE, COPY) relocation types per machine.
-    private var relocationTypes: (irelative: UInt32, copy: UInt32)? {
-        switch facts.machine {
-        case .x86_64: return (37, 5)
-        case .i386: return (42, 5)
-        case .aarch64: return (1032, 1024)
-        case .arm: return (160, 20)
-        case .s390: return (61, 9)
-        case .ppc64, .ppc: return (248, 19)
-        case .riscv: return (58, 4)
-        case .loongarch: return (12, 4)
-        default: return nil
-        }
-    }
-
-    struct RelocationUse {
-        /// Symbols COPY relocations fill from a library at load time.
-        var copied = Set<Int>()
-        /// Symbols some dynamic relocation refers to, by index.
-        var referenced: [Bool] = []
-    }
-
-    private mutating func readRelocations(dynamic: Dynamic?, symbolCount: Int) -> RelocationUse {
-        var use = RelocationUse(referenced: Array(repeating: false, count: symbolCount))
-        guard let (irel, copy) = relocationTypes else { return use }
-        var tables: [(Region, Bool)] = []  // region, has addend
-        if let dynamic {
-            // The dynamic tables, as the loader sees them. DT_RELACOUNT/DT_RELCOUNT count the leading
-            // R_*_RELATIVE entries, which are most of a large library's relocations: skip them unread.
-            let entry = is64 ? 8 : 4
-            if let a = dynamic[7], var r = region(address: a, size: dynamic[8] ?? 0) {
-                let skip = min(dynamic[0x6fff_fff9] ?? 0, UInt64(r.size / (3 * entry))).multipliedReportingOverflow(by: UInt64(3 * entry)).partialValue
-                    .clampedInt
-                r = Region(offset: r.offset + min(skip, r.size), size: r.size - min(skip, r.size))
-                tables.append((r, true))
-            }
-            if let a = dynamic[17], var r = region(address: a, size: dynamic[18] ?? 0) {
-                let skip = min(dynamic[0x6fff_fffa] ?? 0, UInt64(r.size / (2 * entry))).multipliedReportingOverflow(by: UInt64(2 * entry)).partialValue
-                    .clampedInt
-                r = Region(offset: r.offset + min(skip, r.size), size: r.size - min(skip, r.size))
-                tables.append((r, false))
-            }
-            if let a = dynamic[23], let r = region(address: a, size: dynamic[2] ?? 0) { tables.append((r, dynamic[20] == 7)) }
-        } else {
-            // A static binary: its own IRELATIVE table (glibc's static startup resolves these itself).
-            for s in layout.sections where (s.type == 4 || s.type == 9) && s.flags & 0x2 != 0 /* SHF_ALLOC */ {
-                if let r = region(offset: s.offset, size: s.size) { tables.append((r, s.type == 4)) }
-            }
-        }
-        for (r, rela) in tables {
-            let entry = (is64 ? 8 : 4) * (rela ? 3 : 2)
-            let infoOffset = is64 ? 8 : 4
-            var at = r.offset
-            var round = 0
-            while at + entry <= r.end {
-                round += 1
-                if timeUp(round) { break }
-                guard let info = bytes.word(at + infoOffset, is64: is64) else { break }
-                let type = is64 ? UInt32(truncatingIfNeeded: info) : UInt32(info & 0xff)
-                let symbol = Int(is64 ? info >> 32 : info >> 8)
-                if type == irel { facts.hasIRelative = true }
-                if type == copy { use.copied.insert(symbol) }
-                if symbol > 0 && symbol < symbolCount { use.referenced[symbol] = true }
-                at += entry
-            }
-        }
-        return use
-    }
-
     // MARK: Go build info
 
     private static let goMagic: [UInt8] = [0xFF] + Array(" Go buildinf:".utf8)
@@ -685,14 +613,16 @@ struct FactsDecoder {
         if let s = section(named: ".go.buildinfo"), let r = region(offset: s.offset, size: s.size), r.size >= 32 {
             start = r.offset
         } else if layout.sections.isEmpty || facts.goBuildID != nil {
-            // No section headers: the header sits 16-byte aligned in a writable loaded segment.
-            for ph in layout.programHeaders where ph.type == 1 && ph.flags & 0x2 != 0 {
-                guard let r = region(offset: ph.offset, size: Swift.min(ph.filesz, 1 << 20)) else { continue }
-                var at = r.offset + ((16 - r.offset % 16) % 16)
-                while at + 32 <= r.end {
-                    if matchesGoMagic(at) { start = at; break }
-                    at += 16
-                }
+            // No section headers: the header sits 16-byte aligned in a writable loaded segment. Each stretch
+            // of the file is searched once (segments may overlap, thousands of times in a hostile file).
+            var searched = Set<Int>()
+            var budget = Self.maxGoBuildInfoSearch
+            for ph in layout.programHeaders where ph.type == SegmentType.load && ph.flags & SegmentFlag.write != 0 {
+                guard let r = region(offset: ph.offset, size: Swift.min(ph.filesz, 1 << 20)),
+                      searched.insert(r.offset &* 31 &+ r.size).inserted else { continue }
+                guard budget > 0, !stopped else { break }
+                budget -= r.size
+                start = findGoMagic(in: r)
                 if start != nil { break }
             }
         }
@@ -745,6 +675,24 @@ struct FactsDecoder {
             }
         }
         facts.goBuildInfo = info
+    }
+
+    /// Bytes searched for Go's build info header in all, when no section names it.
+    static let maxGoBuildInfoSearch = 16 << 20
+
+    /// The first 16-byte-aligned Go build info header in `r`, jumping between 0xFF bytes.
+    private mutating func findGoMagic(in r: Region) -> Int? {
+        guard let base = bytes.raw.baseAddress else { return nil }
+        var at = r.offset
+        var round = 0
+        while at + 32 <= r.end, let hit = memchr(base + at, 0xFF, r.end - 32 - at + 1) {
+            let pos = UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+            if pos % 16 == 0 && matchesGoMagic(pos) { return pos }
+            at = pos + 1
+            round += 1
+            if timeUp(round) { return nil }
+        }
+        return nil
     }
 
     private func matchesGoMagic(_ at: Int) -> Bool {

@@ -185,8 +185,9 @@ public enum CheckEngine {
         case .failed(let message):
             return Own(result: CheckResult(path: path, status: .error, error: message), libraries: [])
         case .elf(let facts):
-            if facts.type == .rel || facts.type == .core {
-                let why = "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
+            if facts.type == .rel || facts.type == .core || facts.isSeparateDebugFile {
+                let why = facts.isSeparateDebugFile ? Assessor.separateDebugFile
+                    : "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
                 return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
             }
             if let why = assessor.cLibraryReason(facts, path: path) {

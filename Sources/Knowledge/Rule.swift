@@ -61,8 +61,16 @@ public struct Rule: Codable, Sendable, Hashable {
         public var dependencies: [Dependency]?
         /// NEEDED name → why the file musl would map for it cannot be loaded.
         public var unusable: [String: String]?
-        /// Where the file was found (archive members as outer!/inner), for rules about its container.
+        /// The file's path (plugins are recognised partly by name); "/example" otherwise.
         public var path: String?
+        /// Defined symbols that tell what the file is (plugin entry points, Go's cgo runtime).
+        public var exports: [String]?
+        /// Initial-exec TLS: how many relocation targets lie in the file's own TLS (which it then has), and
+        /// the undefined symbols others name.
+        public var tlsOwn: Int?
+        public var tlsExternal: [String]?
+        /// The section headers describe other symbol tables than the dynamic segment.
+        public var sectionsDisagree: Bool?
         public struct Dependency: Codable, Sendable, Hashable {
             public var path: String
             public var imports: [String]
@@ -91,6 +99,10 @@ public struct Rule: Codable, Sendable, Hashable {
             dependencies = try c.decodeIfPresent([Dependency].self, forKey: .dependencies)
             unusable = try c.decodeIfPresent([String: String].self, forKey: .unusable)
             path = try c.decodeIfPresent(String.self, forKey: .path)
+            exports = try c.decodeIfPresent([String].self, forKey: .exports)
+            tlsOwn = try c.decodeIfPresent(Int.self, forKey: .tlsOwn)
+            tlsExternal = try c.decodeIfPresent([String].self, forKey: .tlsExternal)
+            sectionsDisagree = try c.decodeIfPresent(Bool.self, forKey: .sectionsDisagree)
         }
     }
 }

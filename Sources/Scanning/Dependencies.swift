@@ -83,7 +83,9 @@ public final class DependencyResolver: Sendable {
         let pathFile = (try? FileManager.default.contentsOfDirectory(atPath: etc))?
             .filter { $0.hasPrefix("ld-musl-") && $0.hasSuffix(".path") }.sorted().first
         var dirs = defaultMuslPath
-        if let pathFile, let text = try? String(contentsOfFile: etc + "/" + pathFile, encoding: .utf8) {
+        // contents(atPath:) takes the path literally (String(contentsOfFile:) expands a leading "~" through NSS).
+        if let pathFile, let data = FileManager.default.contents(atPath: etc + "/" + pathFile) {
+            let text = String(decoding: data, as: UTF8.self)
             dirs = text.split(whereSeparator: { $0 == ":" || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("/") }
         }
         return dirs.map { root + $0 }

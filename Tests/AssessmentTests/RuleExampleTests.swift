@@ -30,14 +30,23 @@ func binary(_ e: Rule.Example) -> BinaryFacts {
     f.hasIRelative = e.irelative ?? false
     if e.abiTag == true { f.abiTag = ABITag(os: "Linux", version: "3.2.0") }
     var versions: [String] = []
+    // "~name": a weak import; "!name": one no relocation names.
     f.imports = (e.imports ?? []).map { spec in
-        let weak = spec.hasPrefix("~")
-        let body = weak ? String(spec.dropFirst()) : spec
+        let weak = spec.hasPrefix("~"), unreferenced = spec.hasPrefix("!")
+        let body = weak || unreferenced ? String(spec.dropFirst()) : spec
         let parts = body.split(separator: "@", maxSplits: 1).map(String.init)
         let version = parts.count > 1 ? parts[1] : nil
         if let version, !versions.contains(version) { versions.append(version) }
         return ImportedSymbol(name: parts[0], version: version, library: version?.hasPrefix("GLIBC_") == true ? "libc.so.6" : nil,
-                              weak: weak, type: .func)
+                              weak: weak, type: .func, referenced: !unreferenced)
+    }
+    f.kindMarkers = e.exports ?? []
+    if e.tlsOwn != nil || e.tlsExternal != nil {
+        f.initialExecTLS = InitialExecTLS(own: e.tlsOwn ?? 0, ownSymbols: [], external: e.tlsExternal ?? [])
+        f.hasTLS = (e.tlsOwn ?? 0) > 0
+    }
+    if e.sectionsDisagree == true {
+        f.gaps.append(Gap(.sectionsDisagree, "section headers disagree with the dynamic segment (.dynsym holds 3 symbols, the hash table counts 9)"))
     }
     let glibc = versions.filter { $0.hasPrefix("GLIBC_") }, other = versions.filter { !$0.hasPrefix("GLIBC_") }
     if !glibc.isEmpty { f.versionRequirements.append(VersionRequirement(library: "libc.so.6", versions: glibc.map { VersionNeed(name: $0, weak: false) })) }
@@ -47,7 +56,7 @@ func binary(_ e: Rule.Example) -> BinaryFacts {
     if let cgo = e.goCgo {
         f.goBuildInfo = GoBuildInfo(goVersion: "go1.22.0", path: "example", cgoEnabled: cgo, tags: e.goTags ?? [], settings: [])
     }
-    if e.damagedVersions == true { f.gaps = [Gap(.versions, ".gnu.version runs past the end of the file")] }
+    if e.damagedVersions == true { f.gaps.append(Gap(.versions, ".gnu.version runs past the end of the file")) }
     return f
 }
 
@@ -97,7 +106,7 @@ let allExamples: [RuleExample] = kb.rules.flatMap { rule in
     @Test func everyEmittedRuleIsDocumented() {
         for e in allExamples {
             guard let release = kb.release(named: e.example.target) else { continue }
-            for finding in Assessor(kb: kb, release: release).assess(binary(e.example), path: "/x").findings {
+            for finding in Assessor(kb: kb, release: release).assess(binary(e.example), path: e.example.path ?? "/x").findings {
                 #expect(kb.rule(finding.rule) != nil, "\(finding.rule) is not in rules.json")
             }
         }

@@ -303,21 +303,20 @@ extension CompressedPeek {
 }
 
 @Suite struct PathologicalInputs {
-    /// A copy of a fixture whose .dynsym section is pointed at `count` entries appended to the file: zeroed,
-    /// or (`named`) each a copy of the fixture's first import.
+    /// A copy of a fixture whose dynamic symbol table, as the loader finds it (DT_SYMTAB, counted by a
+    /// DT_HASH), is `count` entries appended to the file: zeroed, or (`named`) each a copy of the fixture's
+    /// first import.
     func manySymbols(_ count: Int, named: Bool = false) throws -> Data {
-        var bytes = [UInt8](try fixture("hello-glibc"))
-        func u(_ at: Int, _ n: Int) -> Int { (0..<n).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
-        func put(_ at: Int, _ value: Int) { for i in 0..<8 { bytes[at + i] = UInt8((value >> (8 * i)) & 0xFF) } }
-        let shoff = u(0x28, 8), shentsize = u(0x3A, 2), shnum = u(0x3C, 2)
-        let table = bytes.count
-        for i in 0..<shnum where u(shoff + i * shentsize + 4, 4) == 11 /* SHT_DYNSYM */ {
-            let first = Array(bytes[(u(shoff + i * shentsize + 0x18, 8) + 24)...].prefix(24))
-            bytes += named ? Array((0..<count).map { _ in first }.joined()) : [UInt8](repeating: 0, count: count * 24)
-            put(shoff + i * shentsize + 0x18, table)
-            put(shoff + i * shentsize + 0x20, count * 24)
-        }
-        return Data(bytes)
+        var elf = ELFImage([UInt8](try fixture("hello-glibc")))
+        let symtab = try #require(elf.dynamic(6).flatMap { elf.fileOffset(ofAddress: $0) })
+        let first = Array(elf.bytes[(symtab + 24)..<(symtab + 48)])
+        let table = elf.appendLoaded(named ? Array((0..<count).map { _ in first }.joined()) : [UInt8](repeating: 0, count: count * 24))
+        var hash = [UInt8](repeating: 0, count: 8)  // nbucket 0, nchain = count
+        for i in 0..<4 { hash[4 + i] = UInt8(truncatingIfNeeded: count >> (8 * i)) }
+        let hashAddress = elf.appendLoaded(hash)
+        elf.setDynamic(6, table)
+        elf.setDynamic(0x6fff_fef5, hashAddress, newTag: 4)  // DT_GNU_HASH becomes a DT_HASH
+        return Data(elf.bytes)
     }
 
     /// Per-file time cap: a file that needs more is an error (exit 2), never a partial read taken as a pass;
