@@ -18,7 +18,7 @@ struct Explain: OutputCommand {
             out += "What:   \(rule.summary)\n"
             out += "Why:    \(rule.rationale)\n"
             out += "Fix:    \(rule.remedy)\n"
-            out += "Sources: \(rule.sources.joined(separator: "; "))\n"
+            out += "Sources:\n" + rule.sources.map { "  \($0)\n" }.joined()
             return CommandOutput(stdout: out)
         }
         // A symbol: where it stands in every release.
@@ -35,13 +35,16 @@ struct Explain: OutputCommand {
         out += "\n"
         if let note = kb.note(for: name) { out += "  \(note.note) (\(note.source))\n" }
         if let first = kb.muslFirstVersion(of: name, arch: "x86_64") { out += "  musl exports it from \(first) on\n" }
+        // Per release, for each measured architecture; one line when they agree.
         for release in kb.releases {
-            let assessor = Assessor(kb: kb, release: release)
-            let state: String
-            if assessor.muslProvidesSymbol(name) { state = "musl \(release.musl)" }
-            else if kb.gcompatExports(version: release.gcompat).contains(name) { state = "gcompat \(release.gcompat)" }
-            else { state = "missing" }
-            out += "  alpine:\(release.name)".padded(16) + state + "\n"
+            let states = KnowledgeBase.measuredArchitectures.map { arch -> String in
+                if Assessor(kb: kb, release: release, arch: arch).muslProvidesSymbol(name) { return "musl \(release.musl)" }
+                if kb.gcompatExports(version: release.gcompat, arch: arch).names.contains(name) { return "gcompat \(release.gcompat)" }
+                return "missing"
+            }
+            let line = Set(states).count == 1 ? states[0]
+                : zip(KnowledgeBase.measuredArchitectures, states).map { "\($0): \($1)" }.joined(separator: "; ")
+            out += "  alpine:\(release.name)".padded(16) + line + "\n"
         }
         return out
     }
