@@ -235,7 +235,7 @@ public struct Assessor: Sendable {
         if !unknown.isEmpty {
             // Every Alpine package provides so:SONAME for its libraries, so apk finds the package if one exists.
             for soname in unknown { state.addLibrary(Remedy.soProvide(soname)) }
-            state.find("library-unknown", "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) not placed by the knowledge base and not found with the program: \(unknown.map(Remedy.soProvide).joined(separator: " ")) installs the Alpine package that provides \(unknown.count == 1 ? "it" : "them"), if any; otherwise ship \(unknown.count == 1 ? "it" : "them") with the program", libraries: unknown)
+            state.find("library-unknown", "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) not found with the program, and the knowledge base knows no package with \(unknown.count == 1 ? "it" : "them") on Alpine \(release.name): \(unknown.map(Remedy.soProvide).joined(separator: " ")) installs the Alpine package that provides \(unknown.count == 1 ? "it" : "them"), if any; otherwise ship \(unknown.count == 1 ? "it" : "them") with the program", libraries: unknown)
         }
     }
 

@@ -105,6 +105,23 @@ private func isOpenable(_ source: String) -> Bool {
         #expect(a.findings.contains { $0.rule == "library-package" && $0.message.contains("apk add so:libcups.so.2") })
     }
 
+    /// The glibc-beside-musl rung: offered with the file's highest GLIBC version, and only within the package's.
+    @Test func glibcBesideMuslOfferCarriesItsConditions() throws {
+        func program(_ imports: [String], needed: [String] = ["libc.so.6"]) throws -> Assessment {
+            var e = try JSONDecoder().decode(Rule.Example.self, from: Data(#"{"target": "3.20"}"#.utf8))
+            e.imports = imports
+            e.needed = needed
+            return try assess(binary(e))
+        }
+        let offered = try #require(try program(["fcntl64@GLIBC_2.28", "printf@GLIBC_2.2.5"]).fix?.glibcBesideMusl)
+        #expect(offered.requires == "2.28" && offered.glibc == "2.35" && offered.arch == "x86_64")
+        #expect(offered.caveats.contains { $0.contains("/lib64/ld-linux-x86-64.so.2") })
+        #expect(try program(["arc4random@GLIBC_2.36"]).fix?.glibcBesideMusl == nil)  // glibc 2.35 is too old
+        #expect(try program(["printf@GLIBC_2.2.5"]).fix?.glibcBesideMusl == nil)  // gcompat does: no rung needed
+        // A library Alpine would supply (a musl build) rather than the program: glibc's loader would take it.
+        #expect(try program(["fcntl64@GLIBC_2.28"], needed: ["libc.so.6", "libz.so.1"]).fix?.glibcBesideMusl == nil)
+    }
+
     /// NEEDED libicu* from 3.16 on adds icu-data-full; before the split it does not.
     @Test func icuNeedsFullDataFrom316() throws {
         let new = try assess(try glibcProgram(needed: ["libc.so.6", "libicuuc.so.74"]))
