@@ -8,7 +8,7 @@ struct Explain: OutputCommand {
     static let configuration = CommandConfiguration(
         abstract: "What a rule means, why it matters, how to fix it, and the sources behind it.")
 
-    @Argument(help: "A rule id (see `muslcheck kb`), or a symbol name to look up.")
+    @Argument(help: "A rule id (see `muslcheck kb`), or a library or symbol name to look up.")
     var id: String
 
     func execute() throws -> CommandOutput {
@@ -21,12 +21,27 @@ struct Explain: OutputCommand {
             out += "Sources:\n" + rule.sources.map { "  \($0)\n" }.joined()
             return CommandOutput(stdout: out)
         }
+        // A library name: how Alpine answers it, and where that comes from.
+        if let entry = kb.library(id) {
+            return CommandOutput(stdout: explainLibrary(id, entry))
+        }
         // A symbol: where it stands in every release.
         if kb.glibc[id] != nil || kb.note(for: id) != nil || kb.isMuslName(id, arch: "x86_64") {
             return CommandOutput(stdout: explainSymbol(id, kb: kb))
         }
         let ids = kb.rules.map(\.id).joined(separator: ", ")
-        throw UsageError(description: "no rule or known symbol '\(id)'; rules: \(ids)")
+        throw UsageError(description: "no rule, known library or symbol '\(id)'; rules: \(ids)")
+    }
+
+    func explainLibrary(_ name: String, _ entry: LibraryEntry) -> String {
+        var out = "\(name) (\(entry.kind.rawValue)\(entry.pattern == name ? "" : ", row \(entry.pattern)"))\n"
+        for p in entry.providers {
+            let range = p.first.map { "Alpine \($0)" + (p.last.map { " to \($0)" } ?? " and later") } ?? "every release"
+            out += "  \(p.package): \(range)\n"
+        }
+        if entry.note != "-" && !entry.note.isEmpty { out += "  \(entry.note)\n" }
+        out += "Source: \(entry.source)\n"
+        return out
     }
 
     func explainSymbol(_ name: String, kb: KnowledgeBase) -> String {
