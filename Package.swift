@@ -6,8 +6,8 @@ let knowledgeFiles = [
     "alpine-releases.tsv", "musl-lfs64-remap.txt",
     "musl-1.2.2-x86_64.txt", "musl-1.2.3-x86_64.txt", "musl-1.2.4-x86_64.txt", "musl-1.2.5-x86_64.txt", "musl-1.2.6-x86_64.txt",
     "musl-1.2.2-aarch64.txt", "musl-1.2.3-aarch64.txt", "musl-1.2.4-aarch64.txt", "musl-1.2.5-aarch64.txt", "musl-1.2.6-aarch64.txt",
-    "gcompat-1.0.0-x86_64.txt", "gcompat-1.1.0-x86_64.txt", "musl-obstack-1.2.3-x86_64.txt", "libucontext-1.3.2-x86_64.txt",
-    "glibc-2.36-x86_64.tsv", "glibc-later.tsv", "loaders.tsv", "libraries.tsv", "symbols.tsv", "rules.json",
+    "gcompat-1.0.0-x86_64.txt", "gcompat-1.1.0-x86_64.txt", "gcompat-1.1.0-aarch64.txt", "musl-obstack-1.2.3-x86_64.txt", "libucontext-1.3.2-x86_64.txt",
+    "glibc-2.36-x86_64.tsv", "glibc-later.tsv", "glibc-beside-musl.tsv", "loaders.tsv", "libraries.tsv", "symbols.tsv", "rules.json",
 ]
 
 let package = Package(

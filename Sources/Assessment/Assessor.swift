@@ -9,7 +9,7 @@ public struct Assessor: Sendable {
     /// The architecture `musl` was taken for; a binary of another one is judged with its own list.
     private var arch: String
     private var musl: Set<String>
-    private let gcompat: Set<String>
+    private var gcompat: Set<String>
     private let behaviour: BehaviourRules
 
     public init(kb: KnowledgeBase, release: AlpineRelease, arch: String = "x86_64") {
@@ -17,8 +17,8 @@ public struct Assessor: Sendable {
         self.release = release
         self.arch = arch
         musl = kb.muslExports(version: release.musl, arch: arch).names
-        gcompat = kb.gcompatExports(version: release.gcompat)
-        behaviour = BehaviourRules(kb: kb)
+        gcompat = kb.gcompatExports(version: release.gcompat, arch: arch).names
+        behaviour = BehaviourRules(kb: kb, release: release)
     }
 
     /// Assesses one binary against musl's exports for the binary's own architecture (x86_64 and aarch64
@@ -29,6 +29,7 @@ public struct Assessor: Sendable {
             var other = self  // only the export list changes; the rest was built once
             other.arch = facts.arch
             other.musl = kb.muslExports(version: release.musl, arch: facts.arch).names
+            other.gcompat = kb.gcompatExports(version: release.gcompat, arch: facts.arch).names
             return other.run(facts, path: path, dependencies: dependencies)
         }
         return run(facts, path: path, dependencies: dependencies)
@@ -39,7 +40,7 @@ public struct Assessor: Sendable {
     public static func libcNames(_ kb: KnowledgeBase) -> NameFilter {
         var names = Set(kb.glibc.keys)
         for version in kb.muslVersions { names.formUnion(kb.muslExports(version: version, arch: "x86_64").names) }
-        for release in kb.releases { names.formUnion(kb.gcompatExports(version: release.gcompat)) }
+        names.formUnion(kb.gcompatNamesAnyArchitecture)
         return NameFilter(names)
     }
 
@@ -228,7 +229,10 @@ public struct Assessor: Sendable {
             if loaderSonames.contains(soname) || soname.hasPrefix("ld-linux") {
                 if soname == loader(arch)?.gcompatSoname, !compatPaths(arch).gcompat.isEmpty {
                     state.raise(.needsGcompat)
-                            state.find("loader-needed", "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name", libraries: [soname])
+                    // Why a library names the loader: what it takes from it (aarch64's __stack_chk_guard, __tls_get_addr).
+                    let taken = state.facts.imports.filter { $0.library == soname }.map(\.name)
+                    let why = taken.isEmpty ? "" : "; it takes " + taken.map { name in kb.note(for: name).map { "\(name) (\($0.note))" } ?? name }.joined(separator: ", ") + " from the loader"
+                    state.find("loader-needed", "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name" + why, symbols: taken, libraries: [soname])
                 } else {
                     state.raise(.needsRebuild)
                     state.missingLibraries.append(MissingLibrary(soname: soname, reason: "glibc loader of another architecture or one gcompat does not install here"))
@@ -264,11 +268,13 @@ public struct Assessor: Sendable {
                 if state.dependencies.found[soname] != nil { continue }  // shipped with the binary: no package needed
                 let package = (entry?.providers ?? []).first(where: inRange)?.package
                 let note = (entry?.note ?? "-") == "-" ? "" : ": \(entry?.note ?? "")"
-                let reason = package.map { "in the Alpine package \($0)" + note } ?? "no package provides it on Alpine \(release.name)" + note
+                // A provider "so:NAME" is the package apk selects by the library it ships (its name is not pinned).
+                let which = package.map { $0.hasPrefix("so:") ? "an Alpine package (apk add \($0) selects it)" : "the Alpine package \($0)" }
+                let reason = which.map { "in " + $0 + note } ?? "no package provides it on Alpine \(release.name)" + note
                 state.missingLibraries.append(MissingLibrary(soname: soname, package: package, reason: reason))
-                if let package {
+                if let package, let which {
                     state.addLibrary(package)
-                    state.find("library-package", "NEEDED \(soname) comes from the Alpine package \(package)", libraries: [soname])
+                    state.find("library-package", "NEEDED \(soname) comes from \(which)", libraries: [soname])
                 } else {
                     unknown.append(soname)
                 }
@@ -279,7 +285,9 @@ public struct Assessor: Sendable {
             }
         }
         if !unknown.isEmpty {
-            state.find("library-unknown", "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) must be installed or shipped with the program: neither musl, a compat package nor a known Alpine package", libraries: unknown)
+            // Every Alpine package provides so:SONAME for its libraries, so apk finds the package if one exists.
+            for soname in unknown { state.addLibrary(Remedy.soProvide(soname)) }
+            state.find("library-unknown", "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) not found with the program, and the knowledge base knows no package with \(unknown.count == 1 ? "it" : "them") on Alpine \(release.name): \(unknown.map(Remedy.soProvide).joined(separator: " ")) installs the Alpine package that provides \(unknown.count == 1 ? "it" : "them"), if any; otherwise ship \(unknown.count == 1 ? "it" : "them") with the program", libraries: unknown)
         }
     }
 
@@ -421,7 +429,8 @@ public struct Assessor: Sendable {
             Finding(rule: f.rule, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message, symbols: f.symbols, libraries: f.libraries)
         }
         a.language = Remedy.language(state.facts)
-        a.fix = Remedy.fix(a, facts: state.facts, path: state.path, release: release)
+        a.fix = Remedy.fix(a, facts: state.facts, path: state.path, release: release, kb: kb)
+        Remedy.noteGlibcBeside(&a, kb: kb)
         return a
     }
 
@@ -512,7 +521,8 @@ extension Assessor {
         case .needsLibc6Compat: a.packages.insert("libc6-compat", at: 0)
         case .runs, .needsRebuild: break
         }
-        a.fix = Remedy.refix(a, release: release, previous: own.fix)
+        a.fix = Remedy.refix(a, release: release, previous: own.fix, kb: kb, loaded: libraries.map(\.assessment))
+        Remedy.noteGlibcBeside(&a, kb: kb)
         return a
     }
 }

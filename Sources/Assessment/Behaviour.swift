@@ -1,5 +1,6 @@
-// Behaviour differences (FACTS.md §5): findings that never change the verdict. Each rule's condition is
-// data (rules.json "when"); this file only evaluates conditions against a binary's imports and libraries.
+// Behaviour differences: findings that never change the verdict. Each rule's condition is data (rules.json
+// "when", each rule with its public sources); this file only evaluates conditions against a binary's imports
+// and libraries.
 import ELF
 import Knowledge
 
@@ -8,8 +9,11 @@ struct BehaviourRules: Sendable {
     /// Every symbol a condition names: only these of a binary's imports need looking at.
     let symbols: Set<String>
 
-    init(kb: KnowledgeBase) {
-        rules = kb.rules.compactMap { rule in rule.when.map { (rule, $0) } }
+    /// The rules that can apply on `release` (a `sinceRelease` later than it leaves the rule out).
+    init(kb: KnowledgeBase, release: AlpineRelease) {
+        rules = kb.rules.compactMap { rule in rule.when.map { (rule, $0) } }.filter { _, c in
+            c.sinceRelease.map { releaseAtLeast(release, $0) } ?? true
+        }
         symbols = Set(rules.flatMap { ($0.condition.importsAny ?? []) + ($0.condition.importsNone ?? []) })
     }
 

@@ -10,6 +10,8 @@ public struct Fix: Encodable, Sendable, Hashable {
     public var rebuild: String?
     /// A Dockerfile that applies the fix.
     public var dockerfile: String
+    /// Real glibc installed beside musl, offered only where its conditions hold (see `Remedy.glibcBeside`).
+    public var glibcBesideMusl: GlibcBesideOffer?
     /// What the recipe was made for, so that it can be made again when the verdict changes (not reported).
     var subject = Subject(app: "app", dir: "/usr/local/bin", goImage: nil)
 
@@ -19,10 +21,30 @@ public struct Fix: Encodable, Sendable, Hashable {
         var goImage: String?
     }
 
-    enum CodingKeys: String, CodingKey { case apk, rebuild, dockerfile }
+    enum CodingKeys: String, CodingKey { case apk, rebuild, dockerfile, glibcBesideMusl }
+}
+
+/// The glibc-beside-musl rung: a package that installs real glibc, for a file it can load, always with its caveats.
+public struct GlibcBesideOffer: Encodable, Sendable, Hashable {
+    public var provider: String
+    public var package: String
+    public var version: String
+    public var released: String
+    public var arch: String
+    /// The glibc version the package installs.
+    public var glibc: String
+    /// The highest GLIBC_x.y the file and the libraries it loads require (nil: none).
+    public var requires: String?
+    public var instructions: String
+    public var caveats: [String]
+    public var source: String
 }
 
 enum Remedy {
+    /// What `apk add` accepts for a library no knowledge-base row places: abuild's scan_shared_objects makes
+    /// every package provide so:SONAME for the shared libraries it ships.
+    static func soProvide(_ soname: String) -> String { "so:" + soname }
+
     static func language(_ f: BinaryFacts) -> String? {
         if f.isGo { return "go" }
         if f.hasRustRuntime { return "rust" }
@@ -35,8 +57,56 @@ enum Remedy {
     }
 
     /// Recomputes a fix after `combine` changed the verdict or packages (the binary's facts are gone by then).
-    static func refix(_ a: Assessment, release: AlpineRelease, previous: Fix?) -> Fix? {
-        previous.map { fix(a, subject: $0.subject, release: release) }
+    /// `loaded`: the assessments of the libraries it loads, whose GLIBC versions count for glibc beside musl.
+    static func refix(_ a: Assessment, release: AlpineRelease, previous: Fix?, kb: KnowledgeBase, loaded: [Assessment]) -> Fix? {
+        previous.map {
+            var made = Self.fix(a, subject: $0.subject, release: release)
+            made.glibcBesideMusl = glibcBeside(a, kb: kb, requires: highest([a.minimumGlibc] + loaded.map(\.minimumGlibc)))
+            return made
+        }
+    }
+
+    static func fix(_ a: Assessment, facts: BinaryFacts, path: String, release: AlpineRelease, kb: KnowledgeBase) -> Fix {
+        var made = Self.fix(a, facts: facts, path: path, release: release)
+        made.glibcBesideMusl = glibcBeside(a, kb: kb, requires: a.minimumGlibc)
+        return made
+    }
+
+    static let glibcBesideRule = "glibc-beside-musl"
+
+    /// The rung between gcompat and a rebuild: real glibc beside musl, offered only for a glibc file the
+    /// package can load — its architecture, nothing newer than the package's GLIBC version (glibc, unlike musl,
+    /// checks versions), and every NEEDED library other than glibc's own shipped with it (glibc's loader would
+    /// otherwise take Alpine's musl builds from /usr/lib). Only where neither musl nor gcompat will do.
+    static func glibcBeside(_ a: Assessment, kb: KnowledgeBase, requires: String?) -> GlibcBesideOffer? {
+        guard a.verdict == .needsRebuild, a.libc == .glibc, a.linkage == .dynamic else { return nil }
+        let glibcOwn: (String) -> Bool = { soname in
+            switch kb.library(soname)?.kind {
+            case .muslSelf?, .compat?, .glibcOnly?: return true
+            default: return soname.hasPrefix("ld-linux") || kb.gcompatSonames.contains(soname)
+            }
+        }
+        guard a.missingLibraries.allSatisfy({ $0.foundAt != nil || glibcOwn($0.soname) }) else { return nil }
+        guard let p = kb.glibcBesideMusl.first(where: { row in row.arch == a.arch && (requires.map { versionAtLeast(row.glibc, $0) } ?? true) }) else {
+            return nil
+        }
+        return GlibcBesideOffer(provider: p.provider, package: p.package, version: p.version, released: p.released, arch: p.arch,
+                                glibc: p.glibc, requires: requires, instructions: p.instructions, caveats: p.caveats, source: p.source)
+    }
+
+    /// Replaces the glibc-beside-musl finding with one for the current offer, if any (after `fix` or `refix`).
+    static func noteGlibcBeside(_ a: inout Assessment, kb: KnowledgeBase) {
+        a.findings.removeAll { $0.rule == glibcBesideRule }
+        guard let o = a.fix?.glibcBesideMusl else { return }
+        let needs = o.requires.map { "needs GLIBC_\($0) at most" } ?? "needs no particular GLIBC version"
+        a.findings.append(Finding(rule: glibcBesideRule, severity: kb.rule(glibcBesideRule)?.severity ?? .note,
+                                  message: "glibc beside musl would load it: \(o.provider) \(o.version) installs glibc \(o.glibc) under its own prefix (\(o.arch); the file \(needs) and ships its other libraries). Caveats: " + o.caveats.joined(separator: "; "),
+                                  symbols: [], libraries: []))
+    }
+
+    /// The newest of dotted versions ("2.17", "2.28" → "2.28"); nil when there are none.
+    static func highest(_ versions: [String?]) -> String? {
+        versions.compactMap { $0 }.max { !versionAtLeast($0, $1) }
     }
 
     static func fix(_ a: Assessment, facts: BinaryFacts, path: String, release: AlpineRelease) -> Fix {

@@ -51,6 +51,21 @@ public struct LibraryEntry: Sendable, Hashable {
     public var source: String
 }
 
+/// A package that installs real glibc beside musl (glibc-beside-musl.tsv): a remedy rung with conditions.
+public struct GlibcBesideMusl: Sendable, Hashable {
+    public var provider: String
+    public var package: String
+    public var version: String
+    public var released: String
+    public var arch: String
+    /// The glibc version it installs: a file needing a newer GLIBC_x.y does not load (glibc checks versions).
+    public var glibc: String
+    public var prefix: String
+    public var instructions: String
+    public var caveats: [String]
+    public var source: String
+}
+
 public struct SymbolNote: Sendable, Hashable {
     public var pattern: String
     public var note: String
@@ -72,12 +87,13 @@ public final class KnowledgeBase: Sendable {
     /// note's position so that the first matching row still wins. Asked for every missing symbol.
     private let noteIndex: (exact: [String: Int], wildcard: [(prefix: [UInt8], suffix: [UInt8], position: Int)])
     public let glibc: [String: GlibcSymbol]
+    public let glibcBesideMusl: [GlibcBesideMusl]
     public let lfs64Bases: Set<String>
     public let rules: [Rule]
     private let libraryIndex: (exact: [String: LibraryEntry], prefixed: [(prefix: [UInt8], entry: LibraryEntry)])
     /// musl exports per "version/arch" (x86_64 and aarch64 measured).
     private let musl: [String: Set<String>]
-    /// Per gcompat version: libgcompat plus musl-obstack and libucontext, which gcompat pulls in.
+    /// Per "gcompat version/arch": libgcompat plus musl-obstack and libucontext, which gcompat pulls in.
     private let gcompat: [String: Set<String>]
     public let muslVersions: [String]
     /// Data file names and their provenance headers, for `muslcheck kb`.
@@ -95,21 +111,22 @@ public final class KnowledgeBase: Sendable {
         .mapError { $0 as? KnowledgeError ?? KnowledgeError(description: "\($0)") }
 
     /// Names this edition of the data: bump it with every data change.
-    public static let dataVersion = "2026.11.27"
+    public static let dataVersion = "2026.11.30"
 
     public static let muslVersionsMeasured = ["1.2.2", "1.2.3", "1.2.4", "1.2.5", "1.2.6"]
     public static let measuredArchitectures = ["x86_64", "aarch64"]
 
     init() throws {
         var sources: [DataSource] = []
-        func load(_ file: String, _ bytes: [UInt8]) -> DataFile {
+        /// `columns`: the file's first row names its columns, so it is not an entry.
+        func load(_ file: String, _ bytes: [UInt8], columns: Bool = false) -> DataFile {
             let data = DataFile(file: file, bytes: bytes)
-            sources.append(DataSource(file: file, entries: data.rows.count, provenance: data.header))
+            sources.append(DataSource(file: file, entries: max(0, data.rows.count - (columns ? 1 : 0)), provenance: data.header))
             return data
         }
 
         // Releases.
-        let releaseFile = load("alpine-releases.tsv", PackageResources.alpine_releases_tsv)
+        let releaseFile = load("alpine-releases.tsv", PackageResources.alpine_releases_tsv, columns: true)
         releases = try releaseFile.records(header: "release").map { r in
             guard let musl = r["musl_base"], let compat = AlpineRelease.LibcCompat(rawValue: r["libc6_compat"] ?? "") else {
                 throw KnowledgeError(description: "alpine-releases.tsv: bad row \(r)")
@@ -138,8 +155,9 @@ public final class KnowledgeBase: Sendable {
             .union(load("libucontext-1.3.2-x86_64.txt", PackageResources.libucontext_1_3_2_x86_64_txt).rows.map { $0[0] })
         let privateNames: Set<String> = ["_init", "_fini", "GCOMPAT__panic"]
         gcompat = [
-            "1.0.0": Set(load("gcompat-1.0.0-x86_64.txt", PackageResources.gcompat_1_0_0_x86_64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
-            "1.1.0": Set(load("gcompat-1.1.0-x86_64.txt", PackageResources.gcompat_1_1_0_x86_64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
+            "1.0.0/x86_64": Set(load("gcompat-1.0.0-x86_64.txt", PackageResources.gcompat_1_0_0_x86_64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
+            "1.1.0/x86_64": Set(load("gcompat-1.1.0-x86_64.txt", PackageResources.gcompat_1_1_0_x86_64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
+            "1.1.0/aarch64": Set(load("gcompat-1.1.0-aarch64.txt", PackageResources.gcompat_1_1_0_aarch64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
         ]
         lfs64Bases = Set(load("musl-lfs64-remap.txt", PackageResources.musl_lfs64_remap_txt).rows.map { $0[0] })
 
@@ -148,9 +166,18 @@ public final class KnowledgeBase: Sendable {
             for row in file.rows where row.count >= 3 { glibc[row[0]] = GlibcSymbol(library: row[1], version: row[2]) }
         }
         self.glibc = glibc
+        glibcBesideMusl = try load("glibc-beside-musl.tsv", PackageResources.glibc_beside_musl_tsv, columns: true).records(header: "provider").map { r in
+            guard let provider = r["provider"], let version = r["version"], let arch = r["arch"], let glibc = r["glibc"],
+                  let source = r["source"], !source.isEmpty else {
+                throw KnowledgeError(description: "glibc-beside-musl.tsv: bad row \(r)")
+            }
+            return GlibcBesideMusl(provider: provider, package: r["package"] ?? "", version: version, released: r["released"] ?? "",
+                                   arch: arch, glibc: glibc, prefix: r["prefix"] ?? "", instructions: r["instructions"] ?? "",
+                                   caveats: (r["caveats"] ?? "").components(separatedBy: " | ").filter { !$0.isEmpty }, source: source)
+        }
 
         var loaders: [String: Loader] = [:]
-        for r in try load("loaders.tsv", PackageResources.loaders_tsv).records(header: "arch") {
+        for r in try load("loaders.tsv", PackageResources.loaders_tsv, columns: true).records(header: "arch") {
             func paths(_ key: String) -> [String] { (r[key] ?? "-") == "-" ? [] : (r[key] ?? "").split(separator: ",").map(String.init) }
             let arch = r["arch"] ?? ""
             loaders[arch] = Loader(arch: arch, glibcInterpreter: r["glibc_interp"] ?? "", libc6Compat: paths("libc6_compat"),
@@ -160,7 +187,7 @@ public final class KnowledgeBase: Sendable {
         self.loaders = loaders
         gcompatSonames = Set(loaders.values.map(\.gcompatSoname).filter { !$0.isEmpty })
 
-        libraries = try load("libraries.tsv", PackageResources.libraries_tsv).records(header: "soname").map { r in
+        libraries = try load("libraries.tsv", PackageResources.libraries_tsv, columns: true).records(header: "soname").map { r in
             guard let kind = LibraryEntry.Kind(rawValue: r["kind"] ?? "") else {
                 throw KnowledgeError(description: "libraries.tsv: unknown kind in \(r)")
             }
@@ -180,7 +207,7 @@ public final class KnowledgeBase: Sendable {
             else if exact[entry.pattern] == nil { exact[entry.pattern] = entry }
         }
         libraryIndex = (exact, prefixed)
-        symbolNotes = try load("symbols.tsv", PackageResources.symbols_tsv).records(header: "pattern").map {
+        symbolNotes = try load("symbols.tsv", PackageResources.symbols_tsv, columns: true).records(header: "pattern").map {
             SymbolNote(pattern: $0["pattern"] ?? "", note: $0["note"] ?? "", source: $0["source"] ?? "")
         }
         var exactNotes: [String: Int] = [:]
@@ -205,7 +232,7 @@ public final class KnowledgeBase: Sendable {
             guard Self.muslVersionsMeasured.contains(r.musl) else {
                 throw KnowledgeError(description: "release \(r.name) uses musl \(r.musl), which has no export list")
             }
-            guard gcompat[r.gcompat] != nil else {
+            guard gcompat["\(r.gcompat)/x86_64"] != nil else {
                 throw KnowledgeError(description: "release \(r.name) uses gcompat \(r.gcompat), which has no export list")
             }
         }
@@ -228,8 +255,21 @@ public final class KnowledgeBase: Sendable {
         return (musl["\(version)/x86_64"] ?? [], true)
     }
 
-    /// Everything a gcompat install adds: libgcompat plus musl-obstack and libucontext.
-    public func gcompatExports(version: String) -> Set<String> { gcompat[version] ?? [] }
+    /// Everything a gcompat install adds on `arch`: libgcompat plus musl-obstack and libucontext.
+    /// A list measured for that architecture when there is one; otherwise x86_64's, less the names gcompat
+    /// builds only where musl's headers define the syscall behind them (`approximate`).
+    public func gcompatExports(version: String, arch: String) -> (names: Set<String>, approximate: Bool) {
+        if let set = gcompat["\(version)/\(arch)"] { return (set, false) }
+        let base = gcompat["\(version)/x86_64"] ?? []
+        return (Self.noSysctlArchitectures.contains(arch) ? base.subtracting(["sysctl"]) : base, true)
+    }
+
+    /// gcompat builds `sysctl` only where musl's headers define SYS__sysctl (libgcompat/sysctl.c, `#ifdef
+    /// SYS__sysctl`); musl v1.2.5's arch/*/bits/syscall.h.in lack __NR__sysctl on these architectures.
+    static let noSysctlArchitectures: Set<String> = ["aarch64", "aarch64_be", "riscv64", "riscv32", "loongarch64"]
+
+    /// Every name any gcompat build provides, for filters that must not miss one.
+    public var gcompatNamesAnyArchitecture: Set<String> { gcompat.values.reduce(into: Set<String>()) { $0.formUnion($1) } }
 
     /// The first measured musl version that exports `name`, if any.
     public func muslFirstVersion(of name: String, arch: String) -> String? {

@@ -33,6 +33,8 @@ public struct Rule: Codable, Sendable, Hashable {
         public var is64: Bool?
         /// A Go program built with cgo and none of these build tags.
         public var goCgoWithout: [String]?
+        /// Only on this Alpine release and later (e.g. "3.16", where a package split began).
+        public var sinceRelease: String?
     }
 
     public struct Examples: Codable, Sendable, Hashable {

@@ -8,7 +8,7 @@ struct Explain: OutputCommand {
     static let configuration = CommandConfiguration(
         abstract: "What a rule means, why it matters, how to fix it, and the sources behind it.")
 
-    @Argument(help: "A rule id (see `muslcheck kb`), or a symbol name to look up.")
+    @Argument(help: "A rule id (see `muslcheck kb`), or a library or symbol name to look up.")
     var id: String
 
     func execute() throws -> CommandOutput {
@@ -18,15 +18,30 @@ struct Explain: OutputCommand {
             out += "What:   \(rule.summary)\n"
             out += "Why:    \(rule.rationale)\n"
             out += "Fix:    \(rule.remedy)\n"
-            out += "Sources: \(rule.sources.joined(separator: "; "))\n"
+            out += "Sources:\n" + rule.sources.map { "  \($0)\n" }.joined()
             return CommandOutput(stdout: out)
+        }
+        // A library name: how Alpine answers it, and where that comes from.
+        if let entry = kb.library(id) {
+            return CommandOutput(stdout: explainLibrary(id, entry))
         }
         // A symbol: where it stands in every release.
         if kb.glibc[id] != nil || kb.note(for: id) != nil || kb.isMuslName(id, arch: "x86_64") {
             return CommandOutput(stdout: explainSymbol(id, kb: kb))
         }
         let ids = kb.rules.map(\.id).joined(separator: ", ")
-        throw UsageError(description: "no rule or known symbol '\(id)'; rules: \(ids)")
+        throw UsageError(description: "no rule, known library or symbol '\(id)'; rules: \(ids)")
+    }
+
+    func explainLibrary(_ name: String, _ entry: LibraryEntry) -> String {
+        var out = "\(name) (\(entry.kind.rawValue)\(entry.pattern == name ? "" : ", row \(entry.pattern)"))\n"
+        for p in entry.providers {
+            let range = p.first.map { "Alpine \($0)" + (p.last.map { " to \($0)" } ?? " and later") } ?? "every release"
+            out += "  \(p.package): \(range)\n"
+        }
+        if entry.note != "-" && !entry.note.isEmpty { out += "  \(entry.note)\n" }
+        out += "Source: \(entry.source)\n"
+        return out
     }
 
     func explainSymbol(_ name: String, kb: KnowledgeBase) -> String {
@@ -35,13 +50,16 @@ struct Explain: OutputCommand {
         out += "\n"
         if let note = kb.note(for: name) { out += "  \(note.note) (\(note.source))\n" }
         if let first = kb.muslFirstVersion(of: name, arch: "x86_64") { out += "  musl exports it from \(first) on\n" }
+        // Per release, for each measured architecture; one line when they agree.
         for release in kb.releases {
-            let assessor = Assessor(kb: kb, release: release)
-            let state: String
-            if assessor.muslProvidesSymbol(name) { state = "musl \(release.musl)" }
-            else if kb.gcompatExports(version: release.gcompat).contains(name) { state = "gcompat \(release.gcompat)" }
-            else { state = "missing" }
-            out += "  alpine:\(release.name)".padded(16) + state + "\n"
+            let states = KnowledgeBase.measuredArchitectures.map { arch -> String in
+                if Assessor(kb: kb, release: release, arch: arch).muslProvidesSymbol(name) { return "musl \(release.musl)" }
+                if kb.gcompatExports(version: release.gcompat, arch: arch).names.contains(name) { return "gcompat \(release.gcompat)" }
+                return "missing"
+            }
+            let line = Set(states).count == 1 ? states[0]
+                : zip(KnowledgeBase.measuredArchitectures, states).map { "\($0): \($1)" }.joined(separator: "; ")
+            out += "  alpine:\(release.name)".padded(16) + line + "\n"
         }
         return out
     }

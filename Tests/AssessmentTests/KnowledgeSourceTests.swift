@@ -1,0 +1,191 @@
+// The knowledge base cites sources users can open, places libraries only with a source, and knows each
+// architecture's gcompat; the remedies always name something installable.
+import Assessment
+import Foundation
+import ELF
+import Knowledge
+import Testing
+
+/// A public address, not a document that is not shipped.
+private func isOpenable(_ source: String) -> Bool {
+    source.contains("https://") && !source.contains("FACTS.md") && !source.contains("MIGRATION-FACTS")
+}
+
+@Suite struct Sources {
+    @Test func everyRuleCitesAPublicURL() {
+        for rule in kb.rules {
+            #expect(rule.sources.contains(where: isOpenable), "\(rule.id) cites no public URL: \(rule.sources)")
+            #expect(!rule.sources.contains { $0.contains("FACTS.md") }, "\(rule.id) cites an unshipped document")
+        }
+    }
+
+    /// rules.json's own header describes the catalogue; every other file names where its data came from.
+    @Test func everyDataFileCitesAPublicURL() {
+        for source in kb.sources where source.file != "rules.json" {
+            #expect(isOpenable(source.provenance), "\(source.file): \(source.provenance)")
+        }
+    }
+
+    /// `muslcheck kb` counts rows, not the row that names the columns.
+    @Test func entryCountsLeaveOutTheColumnRow() {
+        #expect(kb.sources.first { $0.file == "libraries.tsv" }?.entries == kb.libraries.count)
+        #expect(kb.sources.first { $0.file == "glibc-beside-musl.tsv" }?.entries == kb.glibcBesideMusl.count)
+        #expect(kb.sources.first { $0.file == "alpine-releases.tsv" }?.entries == kb.releases.count)
+    }
+
+    @Test func everyLibraryRowCitesAPublicURL() {
+        for row in kb.libraries { #expect(isOpenable(row.source), "libraries.tsv \(row.pattern): \(row.source)") }
+    }
+
+    @Test func everySymbolNoteCitesAPublicURL() {
+        for row in kb.symbolNotes { #expect(isOpenable(row.source), "symbols.tsv \(row.pattern): \(row.source)") }
+    }
+
+    @Test func glibcBesideMuslRowsCiteTheirPackage() {
+        #expect(!kb.glibcBesideMusl.isEmpty)
+        for row in kb.glibcBesideMusl {
+            #expect(isOpenable(row.source) && isOpenable(row.instructions))
+            #expect(row.caveats.count >= 5, "\(row.provider): caveats \(row.caveats)")
+        }
+    }
+}
+
+@Suite struct LibraryPlacement {
+    /// Alpine ships libselinux (community/libselinux) and linux-pam's libpam: never "Alpine doesn't ship it".
+    @Test func shippedLibrariesArePlaced() throws {
+        for (soname, package) in [("libselinux.so.1", "libselinux"), ("libpam.so.0", "linux-pam"), ("libpam_misc.so.0", "linux-pam")] {
+            let row = try #require(kb.library(soname), "\(soname) is not placed")
+            #expect(row.kind == .package)
+            #expect(row.providers.map(\.package) == [package])
+        }
+    }
+
+    /// Absent only where the row shows what Alpine builds instead; libsystemd has no such source, so unknown.
+    @Test func absentOnlyWithASource() {
+        #expect(kb.library("libsystemd.so.0") == nil)
+        for row in kb.libraries where row.kind == .absent { #expect(row.source.contains("aports")) }
+    }
+
+    /// The sonames of Debian 12's system libraries the data places (measured with readelf over
+    /// /usr/lib/x86_64-linux-gnu: 286 of 431); a few of them pinned here so that a lost row fails.
+    @Test func debianSonamesArePlaced() {
+        let sample = ["libX11-xcb.so.1", "libxcb-shm.so.0", "libwayland-client.so.0", "libdevmapper.so.1.02.1",
+                      "libnssutil3.so", "libcups.so.2", "libaudit.so.1", "libpcsclite.so.1", "libGLESv2.so.2", "libkeyutils.so.1"]
+        for soname in sample { #expect(kb.library(soname)?.kind == .package, "\(soname)") }
+        #expect(kb.libraries.count > 300)
+    }
+}
+
+@Suite struct Installable {
+    private func assess(_ f: BinaryFacts, _ release: String = "3.20") throws -> Assessment {
+        let r = try #require(kb.release(named: release))
+        return Assessor(kb: kb, release: r).assess(f, path: "/x/app")
+    }
+
+    /// A glibc x86_64 shared library (no interpreter) with these NEEDED entries, built as rule examples are.
+    private func glibcProgram(needed: [String]) throws -> BinaryFacts {
+        var e = try JSONDecoder().decode(Rule.Example.self, from: Data(#"{"target": "3.20", "interpreter": null, "imports": ["printf@GLIBC_2.2.5"]}"#.utf8))
+        e.needed = needed
+        return binary(e)
+    }
+
+    /// A library nothing places: the fix is apk add so:NAME, never "nothing to do".
+    @Test func unknownLibraryGetsSoProvide() throws {
+        let a = try assess(try glibcProgram(needed: ["libc.so.6", "libfrobnicate.so.7"]))
+        #expect(a.verdict == .runs)
+        #expect(a.packages.contains("so:libfrobnicate.so.7"))
+        #expect(a.fix?.apk?.contains("so:libfrobnicate.so.7") == true)
+        #expect(a.findings.contains { $0.rule == "library-unknown" && $0.message.contains("so:libfrobnicate.so.7") })
+    }
+
+    /// A row whose package name is not pinned installs through so: as well.
+    @Test func soProviderRowsInstallBySoname() throws {
+        let a = try assess(try glibcProgram(needed: ["libc.so.6", "libcups.so.2"]))
+        #expect(a.packages == ["so:libcups.so.2"])
+        #expect(a.findings.contains { $0.rule == "library-package" && $0.message.contains("apk add so:libcups.so.2") })
+    }
+
+    /// The glibc-beside-musl rung: offered with the file's highest GLIBC version, and only within the package's.
+    @Test func glibcBesideMuslOfferCarriesItsConditions() throws {
+        func program(_ imports: [String], needed: [String] = ["libc.so.6"]) throws -> Assessment {
+            var e = try JSONDecoder().decode(Rule.Example.self, from: Data(#"{"target": "3.20"}"#.utf8))
+            e.imports = imports
+            e.needed = needed
+            return try assess(binary(e))
+        }
+        let offered = try #require(try program(["fcntl64@GLIBC_2.28", "printf@GLIBC_2.2.5"]).fix?.glibcBesideMusl)
+        #expect(offered.requires == "2.28" && offered.glibc == "2.35" && offered.arch == "x86_64")
+        #expect(offered.caveats.contains { $0.contains("/lib64/ld-linux-x86-64.so.2") })
+        #expect(try program(["arc4random@GLIBC_2.36"]).fix?.glibcBesideMusl == nil)  // glibc 2.35 is too old
+        #expect(try program(["printf@GLIBC_2.2.5"]).fix?.glibcBesideMusl == nil)  // gcompat does: no rung needed
+        // A library Alpine would supply (a musl build) rather than the program: glibc's loader would take it.
+        #expect(try program(["fcntl64@GLIBC_2.28"], needed: ["libc.so.6", "libz.so.1"]).fix?.glibcBesideMusl == nil)
+    }
+
+    /// NEEDED libicu* from 3.16 on adds icu-data-full; before the split it does not.
+    @Test func icuNeedsFullDataFrom316() throws {
+        let new = try assess(try glibcProgram(needed: ["libc.so.6", "libicuuc.so.74"]))
+        #expect(new.packages.contains("icu-data-full"))
+        let old = try assess(try glibcProgram(needed: ["libc.so.6", "libicuuc.so.69"]), "3.15")
+        #expect(!old.packages.contains("icu-data-full"))
+    }
+}
+
+@Suite struct Architectures {
+    /// gcompat's aarch64 build has no sysctl (no SYS__sysctl there); x86_64's has.
+    @Test func gcompatListPerArchitecture() {
+        let x86 = kb.gcompatExports(version: "1.1.0", arch: "x86_64"), arm = kb.gcompatExports(version: "1.1.0", arch: "aarch64")
+        #expect(x86.names.contains("sysctl") && !x86.approximate)
+        #expect(!arm.names.contains("sysctl") && !arm.approximate)
+        #expect(arm.names.contains("__getauxval"))
+        let riscv = kb.gcompatExports(version: "1.1.0", arch: "riscv64")
+        #expect(riscv.approximate && !riscv.names.contains("sysctl"))
+        #expect(kb.gcompatExports(version: "1.1.0", arch: "s390x").names.contains("sysctl"))
+    }
+
+    private func aarch64(_ imports: [ImportedSymbol], needed: [String]) -> BinaryFacts {
+        var f = BinaryFacts(is64: true, bigEndian: false, machine: .aarch64, type: .dyn, osABI: 0, entry: 0)
+        f.linkage = .dynamic
+        f.needed = needed
+        f.imports = imports
+        f.versionRequirements = Dictionary(grouping: imports.compactMap { i in i.library.map { ($0, i.version ?? "") } }, by: \.0)
+            .map { VersionRequirement(library: $0.key, versions: Set($0.value.map(\.1)).sorted().map { VersionNeed(name: $0, weak: false) }) }
+        return f
+    }
+
+    /// On aarch64 an import of sysctl is "symbol not found" even with gcompat.
+    @Test func sysctlOnAarch64NeedsRebuild() throws {
+        let r = try #require(kb.release(named: "3.20"))
+        var f = aarch64([ImportedSymbol(name: "sysctl", version: "GLIBC_2.17", library: "libc.so.6", weak: false, type: .func)], needed: ["libc.so.6"])
+        f.interpreter = "/lib/ld-linux-aarch64.so.1"
+        let a = Assessor(kb: kb, release: r).assess(f, path: "/x/app")
+        #expect(a.verdict == .needsRebuild)
+        #expect(a.missingSymbols.first { $0.name == "sysctl" }?.providedBy == nil)
+        // The same Assessor, made for x86_64, still judges an x86_64 import of sysctl as gcompat's.
+        var x = f
+        x.machine = .x86_64
+        x.interpreter = "/lib64/ld-linux-x86-64.so.2"
+        #expect(Assessor(kb: kb, release: r).assess(x, path: "/x/app").verdict == .needsGcompat)
+    }
+
+    /// A stack-protected aarch64 glibc library takes __stack_chk_guard from the loader: the finding says so.
+    @Test func stackGuardFromTheLoader() throws {
+        let r = try #require(kb.release(named: "3.20"))
+        let f = aarch64([ImportedSymbol(name: "__stack_chk_guard", version: "GLIBC_2.17", library: "ld-linux-aarch64.so.1", weak: false, type: .object),
+                         ImportedSymbol(name: "__getauxval", version: "GLIBC_2.17", library: "libc.so.6", weak: false, type: .func),
+                         ImportedSymbol(name: "puts", version: "GLIBC_2.17", library: "libc.so.6", weak: false, type: .func)],
+                        needed: ["libc.so.6", "ld-linux-aarch64.so.1"])
+        let a = Assessor(kb: kb, release: r).assess(f, path: "/x/libat.so")
+        #expect(a.verdict == .needsGcompat)
+        let loader = try #require(a.findings.first { $0.rule == "loader-needed" })
+        #expect(loader.symbols == ["__stack_chk_guard"])
+        #expect(loader.message.contains("stack-protector guard"))
+        // __getauxval: missing in musl 1.2.5, gcompat provides it, and the note says why it is imported.
+        let aux = try #require(a.missingSymbols.first { $0.name == "__getauxval" })
+        #expect(aux.providedBy == "gcompat")
+        #expect(aux.note?.contains("outline atomics") == true)
+        // musl 1.2.6 (Alpine 3.24) exports __getauxval itself.
+        let r324 = try #require(kb.release(named: "3.24"))
+        #expect(!Assessor(kb: kb, release: r324).assess(f, path: "/x/libat.so").missingSymbols.contains { $0.name == "__getauxval" })
+    }
+}
