@@ -123,6 +123,7 @@ public enum HTML {
               if(!byKey.hasOwnProperty(k)){byKey[k]=[];groups.push(k);}
               byKey[k].push(r);
             });
+            groups.sort(function(a,b){return byKey[b].length-byKey[a].length;});  // the biggest cause or fix first
             groups.forEach(function(k){
               if(key){var g=document.createElement('tr');g.className='group';var td=document.createElement('td');td.colSpan=4;
                 td.textContent=k+' \\u2014 '+byKey[k].length+(byKey[k].length===1?' file':' files');g.appendChild(td);tbody.appendChild(g);}
@@ -150,7 +151,13 @@ public enum HTML {
             });
             layout();
           });});
+          // A link can ask for a view: #group=cause, #group=fix, #expand, #verdict=needs-rebuild.
+          location.hash.replace(/^#/,'').split('&').forEach(function(kv){
+            var p=kv.split('='), el=null;
+            if(p[0]==='group'||p[0]==='verdict'){el=document.getElementById(p[0]);if(el){el.value=decodeURIComponent(p[1]||'');}}
+          });
           layout();
+          if(/(^#|&)expand(&|$)/.test(location.hash)){document.getElementById('expand').click();}
         })();
         </script></body></html>
 

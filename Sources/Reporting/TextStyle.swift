@@ -123,7 +123,8 @@ public enum Blocking {
     /// One line: the rule and what it names (symbols or libraries, a few, with a count of the rest).
     public static func reason(_ a: Assessment, limit: Int = 4) -> String {
         guard let f = finding(a) else { return "" }
-        let names = f.symbols.isEmpty ? f.libraries : f.symbols
+        // A library it loads is named by its file name: the directory is in the file's own report.
+        let names = f.symbols.isEmpty ? f.libraries.map { f.rule == "dependency" ? String($0.split(separator: "/").last ?? Substring($0)) : $0 } : f.symbols
         guard !names.isEmpty else { return f.rule }
         return "\(f.rule): " + names.prefix(limit).joined(separator: ", ") + (names.count > limit ? " and \(names.count - limit) more" : "")
     }
