@@ -268,8 +268,8 @@ struct Check: OutputCommand {
         if !toStdout { stderr += CheckText.summaryLine(outcome.summary) + CheckText.gateLine(gateResult, style: s.stderrStyle) }
         var status = outcome.gateFailed ? ExitStatus.gateFailed : outcome.summary.errors > 0 ? ExitStatus.inputError : ExitStatus.ok
         if let writeBaseline {
-            try write(baselineOf: outcome, gate: gate, release: s.release, to: writeBaseline)
-            stderr += "wrote the baseline \(writeBaseline) (\(outcome.failing.count) files judged)\n"
+            let entries = try write(baselineOf: outcome, gate: gate, release: s.release, to: writeBaseline)
+            stderr += "wrote the baseline \(writeBaseline): \(entries) \(entries == 1 ? "file" : "files") with known problems\n"
             // The baseline is what was asked for: written, the run succeeded (unless it could not read everything).
             status = outcome.summary.errors > 0 ? ExitStatus.inputError : ExitStatus.ok
         }
@@ -347,7 +347,8 @@ struct Check: OutputCommand {
         return (stdout, toStdout)
     }
 
-    func write(baselineOf outcome: CheckOutcome, gate: Gate, release: AlpineRelease, to file: String) throws {
+    /// Returns how many files it lists.
+    func write(baselineOf outcome: CheckOutcome, gate: Gate, release: AlpineRelease, to file: String) throws -> Int {
         let entries = outcome.results.compactMap { r -> Baseline.Entry? in
             guard let a = r.assessment, a.verdict > .runs || !a.findings.isEmpty else { return nil }
             return Baseline.Entry(path: gate.key(r.path), verdict: a.verdict.rawValue, rules: Array(Set(a.findings.map(\.rule))).sorted())
@@ -359,6 +360,7 @@ struct Check: OutputCommand {
             throw ToolError(description: "cannot encode the baseline: \(error)")
         }
         _ = try deliver([String(decoding: data, as: UTF8.self) + "\n"], to: file)
+        return entries.count
     }
 }
 

@@ -329,7 +329,7 @@ public enum Markdown {
                 } else {
                     row = "| \(code(r.path)) | error | `read-error` | \(text(r.error ?? "")) | |\n"
                 }
-                if out.count + row.count > budget - reserve - (suppressed.isEmpty ? 0 : 4_000) { break }
+                if out.utf8.count + row.utf8.count > budget - reserve - (suppressed.isEmpty ? 0 : 4_000) { break }
                 out += row
                 written += 1
             }
@@ -342,7 +342,7 @@ public enum Markdown {
             for i in suppressed {
                 let r = run.results[i]
                 let rows = r.suppressions.map { "| \(code(r.path)) | \($0.kind.rawValue) \(code($0.match)) | \(text($0.reason)) |\n" }.joined()
-                if out.count + rows.count > budget - 200 { break }
+                if out.utf8.count + rows.utf8.count > budget - 200 { break }
                 out += rows
                 written += 1
             }
