@@ -37,6 +37,8 @@ or a report could not be written; 64 usage error.
 def esc(text):
     """roff-safe text: backslashes and leading dots or quotes neutralised, dashes kept as dashes."""
     text = text.replace("\\", "\\e").replace("-", "\\-")
+    # Non-ASCII as groff's Unicode escapes (groff reads its input as Latin-1 unless told otherwise).
+    text = "".join(c if ord(c) < 128 else "\\[u%04X]" % ord(c) for c in text)
     lines = []
     for line in text.split("\n"):
         if line.startswith((".", "'")):
