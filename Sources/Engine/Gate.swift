@@ -81,6 +81,15 @@ public struct Gate: Sendable {
         return Decision(fails: true, suppressions: suppressions)
     }
 
+    /// Drops the findings of ignored rules from `a` (for a caller that wants only the filtered assessment).
+    public func filter(_ a: inout Assessment) { a.findings.removeAll { policy.ignoredRule($0.rule) != nil } }
+
+    /// Whether the (filtered) assessment of `path` fails the gate, without the record of what was waived.
+    public func fails(path: String, _ a: Assessment) -> Bool {
+        var copy = a
+        return decide(path: path, &copy).fails
+    }
+
     /// `path` relative to the given path it was found under (the longest that holds it): `dist/bin/x` under
     /// `dist/` is `bin/x`; a file given by itself is its own name; a member keeps its `!/` chain.
     public func key(_ path: String) -> String {
@@ -159,6 +168,9 @@ public struct Policy: Sendable {
         }
         return nil
     }
+
+    /// Loads `path` (or the `.muslcheck.yml` found) without checking rule ids against a knowledge base.
+    public static func load(_ path: String?) throws -> Policy { try load(path, ruleIDs: []) }
 
     /// Loads `path`, or the `.muslcheck.yml` found from the current directory when no path is given.
     /// `ruleIDs`: the rules an `ignore.rules` entry may name.

@@ -197,3 +197,16 @@ import TestSupport
         #expect(out.exitCode == 2 && out.stderr.contains("cannot write /nonexistent-dir/report.txt"))
     }
 }
+
+@Suite(.serialized) struct InspectConventions {
+    @Test func inspectTakesShortOptionsAndSaysWhenAPathIsMissing() throws {
+        let dir = try scratch("inspect-short")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("facts.json")
+        #expect(muslcheck("inspect", "-f", "json", "-o", file.path, "fixtures-bin/bin/hello-musl").exitCode == 0)
+        #expect(try json(String(contentsOf: file, encoding: .utf8))["files"] != nil)
+        #expect(muslcheck("inspect", "-f", "json", "-o", "-", "fixtures-bin/bin/hello-musl").stdout.contains("\"files\""))
+        let missing = muslcheck("inspect", "fixtures-bin/bin/no-such-file")
+        #expect(missing.exitCode == 2 && missing.stdout.isEmpty && missing.stderr.contains("no-such-file: No such file"))
+    }
+}
