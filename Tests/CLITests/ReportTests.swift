@@ -166,18 +166,27 @@ import TestSupport
         #expect(logical["name"] as? String == "pkg/mod.so" && (logical["fullyQualifiedName"] as? String)?.hasSuffix("pkg.whl!/pkg/mod.so") == true)
     }
 
-    @Test func perFileSarifValidatesAgainstTheSchema() throws {
-        let dir = try scratch("sarif-per-file")
+    /// Per-file results, suppressions and logical locations of archive members: all still SARIF 2.1.0.
+    @Test func everySarifShapeValidatesAgainstTheSchema() throws {
+        let dir = try scratch("sarif-shapes")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("r.sarif")
-        _ = muslcheck("check", "-f", "sarif", "-o", file.path, "--sarif-results", "file", "--target", "alpine:3.20", "fixtures-bin/bin")
+        try zip(dir.appendingPathComponent("pkg.whl"), [("pkg/mod.so", try fixture("recent"))])
+        try fixture("resinit").write(to: dir.appendingPathComponent("resinit"))
+        let policy = dir.appendingPathComponent("p.yml")
+        try Data("ignore:\n  paths:\n    - path: resinit\n      reason: old\n  rules:\n    - rule: tzdata\n      reason: UTC\n".utf8).write(to: policy)
+        let perFile = dir.appendingPathComponent("file.sarif"), suppressed = dir.appendingPathComponent("sup.sarif")
+        _ = muslcheck("check", "-f", "sarif", "-o", perFile.path, "--sarif-results", "file", "--target", "alpine:3.20", "fixtures-bin/bin")
+        _ = muslcheck("check", "-f", "sarif", "-o", suppressed.path, "--config", policy.path, dir.path)
+        #expect(try String(contentsOf: suppressed, encoding: .utf8).contains("\"suppressions\""))
+        #expect(try String(contentsOf: suppressed, encoding: .utf8).contains("\"logicalLocations\""))
         let check = """
             import json, sys, jsonschema
-            jsonschema.Draft7Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))
+            schema = json.load(open(sys.argv[1]))
+            for f in sys.argv[2:]: jsonschema.Draft7Validator(schema).validate(json.load(open(f)))
             print('valid')
             """
         let schema = Fixtures.root.appendingPathComponent("Tests/CLITests/sarif-schema-2.1.0.json").path
-        let result = try #require(runProgram("/usr/bin/env", ["python3", "-c", check, schema, file.path]))
+        let result = try #require(runProgram("/usr/bin/env", ["python3", "-c", check, schema, perFile.path, suppressed.path]))
         #expect(result.status == 0, "\(result.stderr)")
     }
 }
