@@ -74,7 +74,10 @@ public enum Escape {
     /// Text from a file, safe for a terminal: C0 and C1 controls and DEL as `\n`, `\t`, `\x1b`, `\u{85}`,
     /// and the bidirectional overrides that reorder what a terminal shows as `\u{202e}`; a backslash is kept.
     public static func terminal(_ s: String) -> String {
-        guard s.unicodeScalars.contains(where: needsEscape) else { return s }
+        // Fast path over bytes: only C0 controls, DEL, and the lead bytes of C1 controls (0xC2) and of the
+        // U+20xx marks (0xE2) can start something to escape.
+        guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }),
+              s.unicodeScalars.contains(where: needsEscape) else { return s }
         var out = ""
         for scalar in s.unicodeScalars {
             guard needsEscape(scalar) else { out.unicodeScalars.append(scalar); continue }

@@ -126,12 +126,12 @@ import TestSupport
         #expect(!rows[firstGcompat...].contains { $0.contains("| needs-rebuild |") })
     }
 
-    @Test func htmlIsWorstFirstWithThePrefixOnce() {
+    @Test func htmlIsWorstFirstWithThePrefixOnce() throws {
         let html = HTML.render(bigRun(1_200))
         #expect(html.contains("All paths are under <code>very/long/path/to/a/build/output/directory/</code>"))
-        let first = html.range(of: "data-verdict=\"needs-gcompat\"")?.lowerBound
-        let last = html.range(of: "data-verdict=\"needs-rebuild\"", options: .backwards)?.lowerBound
-        #expect(first != nil && last != nil && last! < first!)
+        let first = try #require(html.range(of: "data-verdict=\"needs-gcompat\"")?.lowerBound)
+        let last = try #require(html.range(of: "data-verdict=\"needs-rebuild\"", options: .backwards)?.lowerBound)
+        #expect(last < first)
         #expect(html.contains("id=\"expand\"") && html.contains("id=\"group\"") && html.contains("<td class=\"why\">symbol-missing: sym_0_"))
     }
 
@@ -232,3 +232,14 @@ import TestSupport
 }
 
 let toolVersionForTests = String(muslcheck("--version").stdout.split(separator: " ").dropFirst().first ?? "")
+
+@Suite(.serialized) struct InspectEscaping {
+    @Test func inspectTextEscapesNamesFromTheFile() throws {
+        let dir = try scratch("inspect-escape")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try fixture("hello-glibc").write(to: dir.appendingPathComponent("x\u{1B}[2J\u{9B}y"))
+        let out = muslcheck("inspect", dir.path).stdout
+        #expect(!out.contains("\u{1B}") && !out.contains("\u{9B}") && out.contains("x\\x1b[2J\\u{9b}y"))
+        #expect(Escape.terminal("plain name") == "plain name" && Escape.terminal("\u{2066}a\u{2029}") == "\\u{2066}a\\u{2029}")
+    }
+}
