@@ -16,6 +16,12 @@ shot() {  # html, url suffix, png, height
     echo "$3"
 }
 "$bin" check --target alpine:3.20 --format html --output "$work/small.html" fixtures-bin/bin >/dev/null 2>&1 || true
+# The page's script runs in the browser: grouping by fix makes group rows, a verdict filter hides the rest.
+dom() { chromium --headless --no-sandbox --disable-gpu --dump-dom "file://$1" 2>/dev/null; }
+groups=$(dom "$work/small.html#group=fix" | grep -c '<tr class="group">' || true)
+shown=$(dom "$work/small.html#verdict=needs-rebuild" | grep -o 'id="shown">[^<]*' | cut -d'>' -f2)
+echo "in Chromium: $groups groups by fix; needs-rebuild filter shows $shown"
+[ "$groups" -gt 1 ] && [ -n "$shown" ] || { echo "the report's script did not run as expected" >&2; exit 1; }
 shot "$work/small.html" "" "$out/report-small.png" 1100
 shot "$work/small.html" "#expand&verdict=needs-rebuild" "$out/report-small-expanded.png" 1400
 "$bin" check --target alpine:3.20 --allow-empty --format html --output "$work/large.html" /usr/bin /usr/lib/x86_64-linux-gnu >/dev/null 2>&1 || true
