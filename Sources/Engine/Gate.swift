@@ -35,10 +35,26 @@ public struct Gate: Sendable {
     public var policy: Policy
     public var baseline: Baseline?
     /// The paths the run was given: baseline entries and policy globs are matched against a file's path
-    /// relative to the one it was found under, so that the same tree gives the same keys from anywhere.
-    public var roots: [String]
+    /// relative to the directory it was found under, so that the same tree gives the same keys from anywhere.
+    public let roots: [String]
+    /// Each given directory, without a trailing slash (the files and archives given are keyed as typed).
+    private let directories: Set<String>
+
     public init(failOn: FailOn = .needsLibc6Compat, policy: Policy = Policy(), baseline: Baseline? = nil, roots: [String] = []) {
         self.failOn = failOn; self.policy = policy; self.baseline = baseline; self.roots = roots
+        var directories = Set<String>()
+        for root in roots {
+            var st = stat()
+            guard stat(root, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { continue }
+            directories.insert(Self.trimmed(root))
+        }
+        self.directories = directories
+    }
+
+    static func trimmed(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        return String(p)
     }
 
     /// What the gate decided for one file and what it set aside on the way.
@@ -90,24 +106,25 @@ public struct Gate: Sendable {
         return decide(path: path, &copy).fails
     }
 
-    /// `path` relative to the given path it was found under (the longest that holds it): `dist/bin/x` under
-    /// `dist/` is `bin/x`; a file given by itself is its own name; a member keeps its `!/` chain.
+    /// `path` relative to the given directory it was found under (the nearest): `dist/bin/x` under `dist/`
+    /// is `bin/x`, a member keeps its `!/` chain. A file or archive given by itself is keyed as typed (less
+    /// `./`): its name alone could stand for another file of the same name elsewhere, and a key that does
+    /// not match only fails the gate, where one that matches the wrong file would pass it.
+    /// Candidate roots are the path's own prefixes, so the cost is its length, not the number of roots.
     public func key(_ path: String) -> String {
-        var best: (root: String, rest: String)?
-        for root in roots {
-            let r = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
-            let rest: String
-            if path == r {
-                rest = String(r.split(separator: "/").last ?? Substring(r))
-            } else if path.hasPrefix(r + "!/") {
-                rest = String(r.split(separator: "/").last ?? Substring(r)) + String(path.dropFirst(r.count))
-            } else if path.hasPrefix(r == "/" ? "/" : r + "/") {
-                rest = String(path.dropFirst(r == "/" ? 1 : r.count + 1))
-            } else { continue }
-            if best == nil || r.count > (best?.root.count ?? 0) { best = (r, rest) }
+        let bytes = Array(path.utf8)
+        var cut = bytes.count
+        while cut > 0 {
+            // The prefix ending before a "/" (or at a member's "!/").
+            cut -= 1
+            guard bytes[cut] == UInt8(ascii: "/") else { continue }
+            let end = cut > 0 && bytes[cut - 1] == UInt8(ascii: "!") ? cut - 1 : cut
+            let prefix = end == 0 ? "/" : String(decoding: bytes[..<end], as: UTF8.self)
+            guard directories.contains(prefix) else { continue }
+            let rest = String(decoding: bytes[(end == 0 ? 1 : end + 1)...], as: UTF8.self)
+            return end < cut ? String(prefix.split(separator: "/").last ?? Substring(prefix)) + "!" + rest : rest
         }
-        guard let rest = best?.rest else { return path }
-        return rest.hasPrefix("./") ? String(rest.dropFirst(2)) : rest
+        return path.hasPrefix("./") ? String(path.dropFirst(2)) : path
     }
 }
 

@@ -283,17 +283,22 @@ struct Check: OutputCommand {
         return CommandOutput(stdoutParts: stdout, stderr: stderr, exitCode: status)
     }
 
-    /// The given paths under which nothing was assessed or found unreadable.
+    /// The given paths under which nothing was assessed or found unreadable. Each result marks the given
+    /// paths among its own prefixes (itself, and each ending before a `/` or `!/`): linear in the results,
+    /// however many paths --files-from gave.
     func emptyPaths(_ paths: [String], _ results: [CheckResult]) -> [String] {
-        let roots = paths.map { p -> (String, String) in (p, p.count > 1 && p.hasSuffix("/") ? String(p.dropLast()) : p) }
-        var found = Set<String>()
+        func trimmed(_ p: String) -> String { p.count > 1 && p.hasSuffix("/") ? String(p.dropLast()) : p }
+        var pending = Set(paths.map(trimmed))
         for r in results where r.status != .skipped {
-            for (given, root) in roots where !found.contains(given) {
-                if r.path == root || r.path.hasPrefix(root == "/" ? "/" : root + "/") || r.path.hasPrefix(root + "!/") { found.insert(given) }
+            pending.remove(r.path)
+            let bytes = Array(r.path.utf8)
+            for (i, b) in bytes.enumerated() where b == UInt8(ascii: "/") {
+                pending.remove(i == 0 ? "/" : String(decoding: bytes[..<i], as: UTF8.self))
+                if i > 0 && bytes[i - 1] == UInt8(ascii: "!") { pending.remove(String(decoding: bytes[..<(i - 1)], as: UTF8.self)) }
             }
-            if found.count == roots.count { break }
+            if pending.isEmpty { break }
         }
-        return paths.filter { !found.contains($0) }
+        return paths.filter { pending.contains(trimmed($0)) }
     }
 
     /// Every report asked for: written to its --output, or returned for standard output (and whether one was).

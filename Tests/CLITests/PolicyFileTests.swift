@@ -79,10 +79,21 @@ import TestSupport
         try Data("baseline: known.json\n".utf8).write(to: dir.appendingPathComponent("policy.yml"))
         let other = dir.path + "/./dist"
         #expect(muslcheck("check", "--config", dir.appendingPathComponent("policy.yml").path, other).exitCode == 0)
-        #expect(Gate(roots: ["dist/"]).key("dist/x.whl!/a.so") == "x.whl!/a.so")
-        #expect(Gate(roots: ["dist/app"]).key("dist/app") == "app")
-        #expect(Gate(roots: ["dist/app.whl"]).key("dist/app.whl!/lib/a.so") == "app.whl!/lib/a.so")
-        #expect(Gate(roots: ["."]).key("./bin/x") == "bin/x")
+    }
+
+    @Test func keysAreRelativeToTheNearestGivenDirectory() {
+        let bin = Fixtures.bin.path  // a directory
+        #expect(Gate(roots: [bin + "/"]).key(bin + "/x.whl!/a.so") == "x.whl!/a.so")
+        #expect(Gate(roots: [bin]).key(bin + "/bundle/lib/libbad.so.1") == "bundle/lib/libbad.so.1")
+        #expect(Gate(roots: [bin, bin + "/bundle"]).key(bin + "/bundle/lib/libbad.so.1") == "lib/libbad.so.1")
+        #expect(Gate(roots: [Fixtures.dir.path + "/./bin"]).key(Fixtures.dir.path + "/./bin/ctor") == "ctor")
+        #expect(Gate(roots: ["/"]).key("/usr/bin/x") == "usr/bin/x")
+        // A file or archive given by itself is keyed as typed: its name alone could be another file's.
+        #expect(Gate(roots: ["dist/app"]).key("dist/app") == "dist/app")
+        #expect(Gate(roots: ["./dist/app.whl"]).key("./dist/app.whl!/lib/a.so") == "dist/app.whl!/lib/a.so")
+        // Many roots (--files-from) cost nothing per path.
+        let many = Gate(roots: (0..<20_000).map { "\(bin)/no-such-\($0)" } + [bin])
+        #expect(many.key(bin + "/recent") == "recent")
     }
 
     @Test func suppressionsAreListedInEveryReport() throws {
