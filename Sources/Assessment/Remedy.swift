@@ -116,7 +116,7 @@ enum Remedy {
         }
         // A shared library (no interpreter) goes where musl's loader looks, not among the programs.
         let library = facts.type == .dyn && facts.interpreter == nil
-        return fix(a, subject: Fix.Subject(app: path.split(separator: "/").last.map(String.init) ?? "app",
+        return fix(a, subject: Fix.Subject(app: safeName(path.split(separator: "/").last.map(String.init) ?? "app"),
                                            dir: library ? "/usr/local/lib" : "/usr/local/bin", goImage: image), release: release)
     }
 
@@ -162,6 +162,19 @@ enum Remedy {
                                      "RUN make", "", "FROM \(image)"] + runtime
                                     + ["COPY --from=build /src/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
         }
+    }
+
+    /// A file name as a recipe may write it: anything but letters, digits and `._+-@%,:=` becomes `_`, so
+    /// that a name holding a newline, quote or `$` cannot add a line or a command to the Dockerfile.
+    static func safeName(_ name: String) -> String {
+        let safe = name.unicodeScalars.map { c -> Character in
+            switch c {
+            case "a"..."z", "A"..."Z", "0"..."9", ".", "_", "+", "-", "@", "%", ",", ":", "=": return Character(c)
+            default: return "_"
+            }
+        }
+        let s = String(safe)
+        return s.isEmpty || s == "." || s == ".." ? "app" : s
     }
 
     static func rustTriple(_ arch: String) -> String {

@@ -110,9 +110,10 @@ public enum CheckEngine {
             }
             var fails = false
             if var a = o.result.assessment {
-                gate.filter(&a)
+                let decision = gate.decide(path: o.result.path, &a)
                 o.result.assessment = a
-                fails = gate.fails(path: o.result.path, a)
+                o.result.suppressions = decision.suppressions
+                fails = decision.fails
             }
             return (o.result, fails, o)
         }

@@ -1,8 +1,10 @@
 // The command line: parses arguments, runs a command, and hands back what to print and the exit status.
-// Commands build their output as values so that tests run them in-process; only main.swift writes.
+// Commands build their output as values so that tests run them in-process; only `emit` (standard output
+// and error) and `deliver` (--output files) write.
 import ArgumentParser
 import Engine
 import Foundation
+import Knowledge
 
 public struct CommandOutput: Sendable {
     /// Standard output in consecutive parts: a large report is written without being joined first.
@@ -18,7 +20,7 @@ public struct CommandOutput: Sendable {
     }
 }
 
-/// Exit statuses (ARCHITECTURE.md §3): scripts depend on these numbers.
+/// Exit statuses: scripts depend on these numbers.
 public enum ExitStatus {
     public static let ok: Int32 = 0
     public static let gateFailed: Int32 = 1
@@ -42,9 +44,22 @@ struct UsageError: Error, CustomStringConvertible {
     var description: String
 }
 
+/// An input that cannot be used at all (a path that does not exist, nothing to assess, a report that
+/// cannot be written): said on standard error, exit status 2, before or instead of any verdict.
+struct InputError: Error, CustomStringConvertible {
+    var description: String
+    /// Already rendered reports for standard output (written before the message).
+    var stdoutParts: [String] = []
+}
+
 public enum CLI {
-    /// Runs muslcheck with `arguments` (without the program name).
-    public static func run(_ arguments: [String]) -> CommandOutput {
+    /// Runs muslcheck with `arguments` (without the program name) in `context` (the process's own by default).
+    public static func run(_ arguments: [String], context: RunContext = .process) -> CommandOutput {
+        RunContext.$current.withValue(context) { run(arguments) }
+    }
+
+    static func run(_ arguments: [String]) -> CommandOutput {
+        if arguments.first == "--version" && arguments.count == 1 { return CommandOutput(stdout: versionText() + "\n") }
         do {
             var command = try Muslcheck.parseAsRoot(arguments)
             if let runnable = command as? OutputCommand { return try runnable.execute() }
@@ -52,12 +67,20 @@ public enum CLI {
             return CommandOutput()
         } catch let error as UsageError {
             return CommandOutput(stderr: "error: \(error.description)\n", exitCode: ExitStatus.usage)
+        } catch let error as InputError {
+            return CommandOutput(stdoutParts: error.stdoutParts, stderr: "error: \(error.description)\n", exitCode: ExitStatus.inputError)
         } catch {
             let code = Muslcheck.exitCode(for: error).rawValue
             let message = Muslcheck.fullMessage(for: error)
             if code == 0 { return CommandOutput(stdout: message + "\n") }
             return CommandOutput(stderr: message + "\n", exitCode: code == 1 ? ExitStatus.inputError : code)
         }
+    }
+
+    /// `muslcheck --version`: the tool, the knowledge base it carries and the release it judges against by default.
+    static func versionText() -> String {
+        let target = (try? loadKnowledge())?.newestStable.map { "alpine:\($0.name)" } ?? "unknown"
+        return "muslcheck \(toolVersion) (knowledge base \(KnowledgeBase.dataVersion), default target \(target))"
     }
 
     public static func main() -> Never {
@@ -83,6 +106,18 @@ struct Muslcheck: ParsableCommand {
         discussion: """
             Exit status: 0 nothing reached the --fail-on level; 1 the gate failed; 2 some input could not be \
             read or assessed; 64 usage error.
+
+            Examples:
+              muslcheck dist/                                   (check is the default subcommand)
+              muslcheck check -f sarif -o muslcheck.sarif image.tar
+              muslcheck inspect ./app
+              muslcheck explain symbol-missing
+              muslcheck kb
+
+            Shell completion (completes options and --target values):
+              muslcheck --generate-completion-script bash > /etc/bash_completion.d/muslcheck
+              muslcheck --generate-completion-script zsh > "${fpath[1]}/_muslcheck"
+              muslcheck --generate-completion-script fish > ~/.config/fish/completions/muslcheck.fish
             """,
         version: toolVersion,
         subcommands: [Check.self, Inspect.self, Migrate.self, Explain.self, KB.self],
@@ -94,14 +129,17 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
-/// Writes `text` to `--output FILE` when given, else returns it for stdout.
+/// Writes `text` to `--output FILE` when given (and not `-`), else returns it for stdout.
 func deliver(_ text: String, to file: String?) throws -> String {
     try deliver([text], to: file).joined()
 }
 
-/// Writes the parts of a report to `--output FILE` when given, else returns them for stdout.
+/// Writes the parts of a report to `--output FILE` when given (and not `-`), else returns them for stdout.
+/// The file is opened and truncated in place, never replaced: a symbolic link is written through, a FIFO
+/// or device (/dev/stdout) is written to, and their owners and modes stay. A failed write is exit status 2.
 func deliver(_ parts: [String], to file: String?) throws -> [String] {
-    guard let file else { return parts }
-    do { try LocalFile.write(parts, to: file) } catch { throw UsageError(description: "cannot write \(file): \(error)") }
+    guard let file, file != "-" else { return parts }
+    // Written in place through LocalFile (never replaced by a rename): a symlink, FIFO or device stays what it is.
+    do { try LocalFile.write(parts, to: file) } catch { throw InputError(description: "cannot write \(file): \(error)") }
     return []
 }

@@ -6,12 +6,19 @@ import Scanning
 
 struct Inspect: OutputCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the raw ELF facts that decide loading (interpreter, NEEDED, RPATH, versioned imports...).")
+        abstract: "Print the raw ELF facts that decide loading (interpreter, NEEDED, RPATH, versioned imports...).",
+        discussion: """
+            Exit status: 0 every file was read; 2 some file could not be read, or a path does not exist; 64 usage error.
+
+            Examples:
+              muslcheck inspect ./app
+              muslcheck inspect -f json --exports lib/ > facts.json
+            """)
 
     @Argument(help: "Files and directories (walked recursively).")
     var paths: [String] = []
 
-    @Option(help: "text or json.")
+    @Option(name: .shortAndLong, help: "Report format.")
     var format: OutputFormat = .text
 
     @Option(help: "Parallel workers (default: all cores).")
@@ -23,7 +30,7 @@ struct Inspect: OutputCommand {
     @Flag(help: "Follow symbolic links while walking directories.")
     var followSymlinks = false
 
-    @Option(help: "Write the report to this file instead of standard output.")
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the report to this file instead of standard output (- for standard output).", valueName: "file"))
     var output: String?
 
     @OptionGroup var limits: LimitOptions
@@ -34,6 +41,10 @@ struct Inspect: OutputCommand {
     }
 
     func execute() throws -> CommandOutput {
+        for path in paths {
+            var st = stat()
+            if lstat(path, &st) != 0 { throw InputError(description: "\(path): \(String(cString: strerror(errno)))") }
+        }
         let items = Walker.collect(paths, options: WalkOptions(followSymlinks: followSymlinks))
         let options = ReadOptions(exportNames: exports)
         let json = format == .json

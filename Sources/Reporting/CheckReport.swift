@@ -14,6 +14,8 @@ public struct CheckResult: Encodable, Sendable {
     public var needed: [String] = []
     /// For a hard link: the path it shares its contents with (judged once, under that path).
     public var sameAs: String?
+    /// What the policy or baseline set aside for this file, with the reason (listed by every report).
+    public var suppressions: [Suppression] = []
 
     public init(path: String, status: Status, error: String? = nil, assessment: Assessment? = nil, facts: BinaryFacts? = nil) {
         self.path = path; self.status = status; self.error = error; self.assessment = assessment
@@ -23,7 +25,7 @@ public struct CheckResult: Encodable, Sendable {
 
     enum Key: String, CodingKey {
         case path, status, error, arch, libc, linkage, verdict, ownVerdict, missingSymbols, missingLibraries, packages, minimumGlibc, findings
-        case language, fix, interpreter, needed, sameAs
+        case language, fix, interpreter, needed, sameAs, suppressions
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -32,6 +34,8 @@ public struct CheckResult: Encodable, Sendable {
         try c.encode(status.rawValue, forKey: .status)
         if let error { try c.encode(error, forKey: .error) }
         if let sameAs { try c.encode(sameAs, forKey: .sameAs) }
+        // Additive (schema 1 stays valid): present only when something was set aside.
+        if !suppressions.isEmpty { try c.encode(suppressions, forKey: .suppressions) }
         guard let a = assessment else { return }
         try c.encode(a.arch, forKey: .arch)
         try c.encode(a.libc.rawValue, forKey: .libc)
@@ -47,6 +51,25 @@ public struct CheckResult: Encodable, Sendable {
         try c.encode(a.fix, forKey: .fix)
         try c.encode(interpreter, forKey: .interpreter)
         try c.encode(needed, forKey: .needed)
+    }
+}
+
+/// Something the gate set aside: findings of an ignored rule, or a whole file (ignored path, remedy the
+/// image installs already, known in the baseline).
+public struct Suppression: Encodable, Sendable, Hashable {
+    public enum Kind: String, Encodable, Sendable {
+        case rule = "policy-rule", path = "policy-path", installed, baseline
+        /// Set by the policy file (everything but the baseline).
+        public var isPolicy: Bool { self != .baseline }
+    }
+    public var kind: Kind
+    /// The rule id, path glob, packages or baseline key that matched.
+    public var match: String
+    public var reason: String
+    /// Without it the file would have failed the gate.
+    public var waivesGate: Bool
+    public init(kind: Kind, match: String, reason: String, waivesGate: Bool) {
+        self.kind = kind; self.match = match; self.reason = reason; self.waivesGate = waivesGate
     }
 }
 
@@ -138,7 +161,20 @@ public struct CheckReport: Sendable {
     public struct Gate: Encodable, Sendable {
         public var failOn: String
         public var failed: Bool
+        /// Files that fail it, and files that would have failed but for the policy file or the baseline.
+        public var failingFiles = 0
+        public var ignoredByPolicy = 0
+        public var inBaseline = 0
         public init(failOn: String, failed: Bool) { self.failOn = failOn; self.failed = failed }
+        public init(failOn: String, results: [CheckResult], failing: [Bool]) {
+            self.failOn = failOn
+            failingFiles = failing.filter { $0 }.count
+            failed = failingFiles > 0
+            for r in results {
+                guard let waiver = r.suppressions.last(where: \.waivesGate) else { continue }
+                if waiver.kind == .baseline { inBaseline += 1 } else { ignoredByPolicy += 1 }
+            }
+        }
     }
 
     /// The version-1 document from per-file fragments (`JSON.fragment(result, indent: 2)`), in order.
@@ -158,51 +194,127 @@ public struct CheckReport: Sendable {
     }
 }
 
+/// Explanations that several symbols of a run share (the fortify note, say), numbered in the order the run
+/// meets them: written out where first met, referred to by number after that. A note met once is just written.
+public struct NoteBook: Sendable {
+    var numbers: [String: Int] = [:]
+    var firstUse: [String: (result: Int, symbol: String)] = [:]
+    public init() {}
+    public init(_ results: [CheckResult]) {
+        var uses: [String: Int] = [:]
+        for r in results { for s in r.assessment?.missingSymbols ?? [] { if let note = s.note { uses[note, default: 0] += 1 } } }
+        for (i, r) in results.enumerated() {
+            for s in r.assessment?.missingSymbols ?? [] {
+                guard let note = s.note, uses[note, default: 0] > 1, numbers[note] == nil else { continue }
+                numbers[note] = numbers.count + 1
+                firstUse[note] = (i, s.name)
+            }
+        }
+    }
+}
+
 public enum CheckText {
-    public static func header(_ t: CheckReport.Target) -> String {
-        "Target: Alpine \(t.release) (musl \(t.musl), gcompat \(t.gcompat))\n\n"
+    /// Symbols listed under one finding before the rest are counted.
+    public static let symbolsShown = 12
+    /// A finding's message longer than this is cut at a list separator and the rest counted.
+    public static let messageLength = 400
+
+    public static func header(_ t: CheckReport.Target, style: TextStyle = .plain) -> String {
+        style.paint("Target: Alpine \(t.release) (musl \(t.musl), gcompat \(t.gcompat))", .bold) + "\n\n"
     }
 
-    /// One file: verdict first, then the symbols and libraries behind it, the minimum glibc, and the fix.
-    public static func file(_ r: CheckResult) -> String {
+    /// One file: verdict first, then the finding that set it, the other findings, the symbols and libraries
+    /// behind them, the minimum glibc, and the fix. `notes`/`index`: the run's shared explanations and
+    /// this file's place in the run (without them every explanation is written out).
+    public static func file(_ r: CheckResult, style: TextStyle = .plain, notes: NoteBook? = nil, index: Int = 0) -> String {
+        let path = Escape.terminal(r.path)
         switch r.status {
-        case .error: return "\(r.path): error: \(r.error ?? "")\n"
-        case .skipped: return "\(r.path): skipped: \(r.error ?? "not an ELF file")\n"
+        case .error: return style.wrap("\(path): \(style.verdict("error")): \(Escape.terminal(r.error ?? ""))") + "\n"
+        case .skipped: return "\(path): skipped: \(Escape.terminal(r.error ?? "not an ELF file"))\n"
         case .assessed: break
         }
         guard let a = r.assessment else { return "" }
-        var out = "\(r.path): \(a.verdict.rawValue)" + (r.sameAs.map { " (hard link to \($0))" } ?? "") + "\n"
+        var out = "\(path): \(style.verdict(a.verdict.rawValue))" + (r.sameAs.map { " (hard link to \(Escape.terminal($0)))" } ?? "") + "\n"
         var what = "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)" + (a.language.map { ", \($0)" } ?? "")
         if let g = a.minimumGlibc { what += ", needs glibc \(g) or newer" }
         out += what + "\n"
-        for f in a.findings.sorted(by: { $0.severity > $1.severity }) {
-            let mark = f.severity == .error ? "error" : f.severity == .warning ? "warning" : "note"
-            out += "  \(mark) [\(f.rule)] \(f.message)\n"
-            if f.rule == "symbol-missing" || f.rule == "symbol-gcompat" || f.rule == "musl-symbol-newer" {
-                for s in a.missingSymbols where f.symbols.contains(s.name) {
-                    var line = "      \(s.name)" + (s.version.map { "@" + $0 } ?? "")
-                    if let note = s.note { line += "  — \(note)" }
+        for f in Blocking.ordered(a) {
+            out += "  \(style.severity(f.severity)) [\(f.rule)] \(capped(Escape.terminal(f.message)))\n"
+            if f.rule == "symbol-missing" || f.rule == "symbol-gcompat" || f.rule == "musl-symbol-newer" || f.rule == "ifunc-symbols" {
+                let listed = a.missingSymbols.filter { f.symbols.contains($0.name) }
+                for s in listed.prefix(symbolsShown) {
+                    var line = "      \(Escape.terminal(s.name))" + (s.version.map { "@" + Escape.terminal($0) } ?? "")
+                    if let note = s.note { line += "  — " + noteText(note, symbol: s.name, notes: notes, index: index) }
                     out += line + "\n"
                 }
+                let shown = min(listed.count, symbolsShown)
+                if f.symbols.count > shown { out += "      … and \(f.symbols.count - shown) more (--format json lists them all)\n" }
             } else if !f.symbols.isEmpty {
-                out += "      " + f.symbols.joined(separator: ", ") + "\n"
+                out += "      " + f.symbols.prefix(symbolsShown).map(Escape.terminal).joined(separator: ", ")
+                    + (f.symbols.count > symbolsShown ? " … and \(f.symbols.count - symbolsShown) more" : "") + "\n"
             }
         }
-        out += "  fix: \(fix(a))\n"
-        if a.verdict == .needsRebuild, let dockerfile = a.fix?.dockerfile {
-            out += dockerfile.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + $0 }.joined(separator: "\n") + "\n"
+        for s in r.suppressions {
+            out += "  \(style.paint("suppressed", .dim)) [\(s.kind.rawValue): \(Escape.terminal(s.match))] \(Escape.terminal(s.reason))\n"
         }
-        return out
+        out += "  fix: \(Escape.terminal(fix(a)))\n"
+        if a.verdict == .needsRebuild, let dockerfile = a.fix?.dockerfile {
+            out += dockerfile.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + Escape.terminal(String($0)) }.joined(separator: "\n") + "\n"
+        }
+        return style.wrap(out)
     }
 
-    public static func footer(_ s: CheckSummary, gate: CheckReport.Gate) -> String {
+    static func noteText(_ note: String, symbol: String, notes: NoteBook?, index: Int) -> String {
+        guard let notes, let n = notes.numbers[note] else { return Escape.terminal(note) }
+        if let first = notes.firstUse[note], first.result == index && first.symbol == symbol { return "[\(n)] " + Escape.terminal(note) }
+        return "see [\(n)] above"
+    }
+
+    /// A long message (a program that loads hundreds of failing libraries) cut after the last whole item
+    /// that fits, with a count of the items left out.
+    static func capped(_ message: String) -> String {
+        guard message.count > messageLength else { return message }
+        let head = message.prefix(messageLength)
+        let separator = head.range(of: "; ", options: .backwards) ?? head.range(of: ", ", options: .backwards)
+        guard let cut = separator?.lowerBound else { return head + " …" }
+        let rest = message[cut...]
+        let more = rest.components(separatedBy: "; ").count - 1
+        let items = more > 0 ? more : rest.components(separatedBy: ", ").count - 1
+        return message[..<cut] + " … and \(items) more (--format json has them all)"
+    }
+
+    /// `--quiet`: one line per file that fails the gate or could not be read.
+    public static func quiet(_ r: CheckResult, fails: Bool) -> String? {
+        if r.status == .error { return "\(Escape.terminal(r.path)): error: \(Escape.terminal(r.error ?? ""))\n" }
+        guard fails, let a = r.assessment else { return nil }
+        let why = Blocking.reason(a)
+        return "\(Escape.terminal(r.path)): \(a.verdict.rawValue)\(why.isEmpty ? "" : " (\(Escape.terminal(why)))")\n"
+    }
+
+    /// The summary line of the run.
+    public static func summaryLine(_ s: CheckSummary) -> String {
         let v = s.verdicts
-        var out = "\n\(s.files) \(s.files == 1 ? "file" : "files"): \(s.assessed) assessed (\(v.runs) runs, \(v.needsLibc6Compat) needs-libc6-compat, \(v.needsGcompat) needs-gcompat, \(v.needsRebuild) needs-rebuild), \(s.skipped) skipped, \(s.errors) \(s.errors == 1 ? "error" : "errors")\n"
+        return "\(s.files) \(s.files == 1 ? "file" : "files"): \(s.assessed) assessed (\(v.runs) runs, \(v.needsLibc6Compat) needs-libc6-compat, \(v.needsGcompat) needs-gcompat, \(v.needsRebuild) needs-rebuild), \(s.skipped) skipped, \(s.errors) \(s.errors == 1 ? "error" : "errors")\n"
+    }
+
+    /// The gate's word: `gate failed (--fail-on X: N files; P ignored by policy, B in the baseline)`.
+    public static func gateLine(_ gate: CheckReport.Gate, style: TextStyle = .plain) -> String {
+        let waived = "\(gate.ignoredByPolicy) ignored by policy, \(gate.inBaseline) in the baseline"
+        if gate.failed {
+            return style.paint("gate failed", .boldRed) + " (--fail-on \(gate.failOn): \(gate.failingFiles) \(gate.failingFiles == 1 ? "file" : "files"); \(waived))\n"
+        }
+        return style.paint("gate passed", .green) + " (--fail-on \(gate.failOn); \(waived))\n"
+    }
+
+    /// After the files: the summary, one apk line for everything, what blocks most, the run's shared
+    /// explanations, and the gate's word last, where a terminal ends. `gate` nil: without the gate's word.
+    public static func footer(_ s: CheckSummary, gate: CheckReport.Gate?, style: TextStyle = .plain) -> String {
+        var out = "\n" + summaryLine(s)
         if !s.packages.isEmpty { out += "apk add --no-cache \(s.packages.joined(separator: " "))\n" }
-        if !s.topSymbols.isEmpty { out += "most blocking symbols: " + s.topSymbols.map { "\($0.name) (\($0.files))" }.joined(separator: ", ") + "\n" }
-        if !s.topLibraries.isEmpty { out += "most missing libraries: " + s.topLibraries.map { "\($0.name) (\($0.files))" }.joined(separator: ", ") + "\n" }
-        if gate.failed { out += "gate failed (--fail-on \(gate.failOn))\n" }
-        return out
+        if !s.topSymbols.isEmpty { out += "most blocking symbols: " + s.topSymbols.map { "\(Escape.terminal($0.name)) (\($0.files))" }.joined(separator: ", ") + "\n" }
+        if !s.topLibraries.isEmpty { out += "most missing libraries: " + s.topLibraries.map { "\(Escape.terminal($0.name)) (\($0.files))" }.joined(separator: ", ") + "\n" }
+        if let gate { out += gateLine(gate, style: style) }
+        return style.wrap(out)
     }
 
     static func fix(_ a: Assessment) -> String {

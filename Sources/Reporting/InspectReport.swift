@@ -35,10 +35,12 @@ func permissions(_ flags: UInt32) -> String {
 public enum InspectText {
     /// A condensed `readelf -h -l -d -V`: what decides loading, one screen per file.
     public static func render(_ file: InspectedFile) -> String {
-        var out = "\(file.path): "
+        // Every name from the file is escaped: no control character reaches a terminal raw.
+        let e = Escape.terminal
+        var out = "\(e(file.path)): "
         do {
             guard let f = file.facts else {
-                out += file.status == "error" ? "error: \(file.error ?? "")\n" : "\(file.status)\n"
+                out += file.status == "error" ? "error: \(e(file.error ?? ""))\n" : "\(file.status)\n"
                 return out
             }
             out += "\(f.is64 ? "ELF64" : "ELF32") \(f.bigEndian ? "big" : "little")-endian \(f.arch) \(f.type.name), \(f.linkage.rawValue)"
@@ -46,20 +48,20 @@ public enum InspectText {
             if f.bindNow { out += ", BIND_NOW" }
             out += "\n"
             func line(_ label: String, _ value: String) { out += "  " + label.padded(12) + value + "\n" }
-            if let i = f.interpreter { line("interpreter", i) }
-            if let s = f.soname { line("soname", s) }
-            if !f.needed.isEmpty { line("needed", f.needed.joined(separator: ", ")) }
-            if !f.rpath.isEmpty { line("rpath", f.rpath.joined(separator: ":")) }
-            if !f.runpath.isEmpty { line("runpath", f.runpath.joined(separator: ":")) }
+            if let i = f.interpreter { line("interpreter", e(i)) }
+            if let s = f.soname { line("soname", e(s)) }
+            if !f.needed.isEmpty { line("needed", e(f.needed.joined(separator: ", "))) }
+            if !f.rpath.isEmpty { line("rpath", e(f.rpath.joined(separator: ":"))) }
+            if !f.runpath.isEmpty { line("runpath", e(f.runpath.joined(separator: ":"))) }
             for r in f.versionRequirements {
-                line("requires", "\(r.library): " + r.versions.map { $0.weak ? "\($0.name) (weak)" : $0.name }.joined(separator: " "))
+                line("requires", e("\(r.library): " + r.versions.map { $0.weak ? "\($0.name) (weak)" : $0.name }.joined(separator: " ")))
             }
-            if !f.versionDefinitions.isEmpty { line("defines", f.versionDefinitions.joined(separator: " ")) }
+            if !f.versionDefinitions.isEmpty { line("defines", e(f.versionDefinitions.joined(separator: " "))) }
             line("symbols", "\(f.imports.count) imported (\(f.imports.filter(\.weak).count) weak), \(f.exportCount) exported"
-                 + (f.copyImports.isEmpty ? "" : ", \(f.copyImports.count) copied from libraries: " + f.copyImports.map(\.name).joined(separator: " ")))
+                 + (f.copyImports.isEmpty ? "" : ", \(f.copyImports.count) copied from libraries: " + e(f.copyImports.map(\.name).joined(separator: " "))))
             let imports = f.imports.map { s -> String in
-                var text = s.name
-                if let v = s.version { text += "@" + v }
+                var text = e(s.name)
+                if let v = s.version { text += "@" + e(v) }
                 if s.weak { text += " (weak)" }
                 return text
             }
@@ -77,10 +79,10 @@ public enum InspectText {
                 if let p = go.path { text += " \(p)" }
                 if let cgo = go.cgoEnabled { text += ", CGO_ENABLED=\(cgo ? 1 : 0)" }
                 if !go.tags.isEmpty { text += ", tags \(go.tags.joined(separator: ","))" }
-                line("go", text)
+                line("go", e(text))
             }
-            for c in f.comments { line("comment", c) }
-            for gap in f.gaps { line("damaged", "\(gap.part.rawValue): \(gap.message)") }
+            for c in f.comments { line("comment", e(c)) }
+            for gap in f.gaps { line("damaged", "\(gap.part.rawValue): \(e(gap.message))") }
         }
         return out
     }

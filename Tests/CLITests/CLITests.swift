@@ -3,10 +3,15 @@ import MuslcheckCLI
 import Testing
 import TestSupport
 
-/// Runs the CLI in-process from the package root (so paths in reports are relative and stable).
+/// Runs the CLI in-process from the package root (so paths in reports are relative and stable), as in a
+/// pipeline: no terminal, no MUSLCHECK_* variables (so a developer's terminal or shell changes no golden).
 func muslcheck(_ args: String...) -> CommandOutput {
+    muslcheck(args)
+}
+
+func muslcheck(_ args: [String], context: RunContext = RunContext()) -> CommandOutput {
     _ = FileManager.default.changeCurrentDirectoryPath(Fixtures.root.path)
-    return CLI.run(args)
+    return CLI.run(args, context: context)
 }
 
 func json(_ text: String) throws -> [String: Any] {
