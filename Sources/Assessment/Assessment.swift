@@ -93,3 +93,39 @@ public struct Dependencies: Sendable {
     public func exports(_ name: String) -> Bool { exportSets.contains { $0.contains(name) } }
     public static let none = Dependencies()
 }
+
+// Reading saved results back (`muslcheck merge`, the result cache): the same values the report writes.
+extension Assessment: Codable {
+    public init(verdict: Verdict, ownVerdict: Verdict? = nil, libc: Libc, linkage: Linkage, arch: String,
+                missingSymbols: [MissingSymbol] = [], missingLibraries: [MissingLibrary] = [], packages: [String] = [],
+                minimumGlibc: String? = nil, findings: [Finding] = [], language: String? = nil, fix: Fix? = nil) {
+        self.verdict = verdict; self.ownVerdict = ownVerdict; self.libc = libc; self.linkage = linkage; self.arch = arch
+        self.missingSymbols = missingSymbols; self.missingLibraries = missingLibraries; self.packages = packages
+        self.minimumGlibc = minimumGlibc; self.findings = findings; self.language = language; self.fix = fix
+    }
+}
+
+/// A fix as the report writes it; what it was made for is not in the report, so a fix read back from one
+/// is made again (when a verdict changes) for the default subject.
+extension Fix: Decodable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        apk = try c.decodeIfPresent(String.self, forKey: .apk)
+        rebuild = try c.decodeIfPresent(String.self, forKey: .rebuild)
+        dockerfile = try c.decode(String.self, forKey: .dockerfile)
+    }
+}
+
+/// A fix with what it was made for (the program's name and directory, the Go image), for a cache whose
+/// results must fold exactly as freshly made ones do.
+public struct StoredFix: Codable, Sendable {
+    var apk: String?, rebuild: String?, dockerfile: String
+    var app: String, dir: String, goImage: String?
+    public init(_ fix: Fix) {
+        apk = fix.apk; rebuild = fix.rebuild; dockerfile = fix.dockerfile
+        app = fix.subject.app; dir = fix.subject.dir; goImage = fix.subject.goImage
+    }
+    public var fix: Fix {
+        Fix(apk: apk, rebuild: rebuild, dockerfile: dockerfile, subject: Fix.Subject(app: app, dir: dir, goImage: goImage))
+    }
+}

@@ -95,7 +95,7 @@ struct Muslcheck: ParsableCommand {
             read or assessed; 64 usage error.
             """,
         version: toolVersion,
-        subcommands: [Check.self, Inspect.self, Explain.self, KB.self],
+        subcommands: [Check.self, Inspect.self, Explain.self, KB.self, Merge.self],
         defaultSubcommand: Check.self
     )
 }

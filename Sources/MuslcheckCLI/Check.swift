@@ -120,6 +120,12 @@ struct Check: OutputCommand {
     @Option(name: .customLong("output"), help: "Write a report to this file instead of standard output. Repeatable, one per --format.")
     var outputs: [String] = []
 
+    @Option(help: ArgumentHelp("Read only the I-th of N shares of the inputs, 1 ≤ I ≤ N (merge the N JSON reports with muslcheck merge).", valueName: "I/N"))
+    var shard: Shard?
+
+    @Option(help: ArgumentHelp("Reuse the results of unchanged files kept in this directory by earlier runs (created if missing; jobs may share it).", valueName: "dir"))
+    var cache: String?
+
     @OptionGroup var limits: LimitOptions
 
     func validate() throws {
@@ -145,9 +151,11 @@ struct Check: OutputCommand {
         let known = try usage { try (baseline ?? policy.baseline).map(Baseline.load) }
         if let root, !FileManager.default.fileExists(atPath: root) { throw UsageError(description: "--root \(root) does not exist") }
         let walk = walking.value
-        let request = CheckRequest(paths: paths, release: release, gate: Gate(failOn: failOn, policy: policy, baseline: known),
+        var request = CheckRequest(paths: paths, release: release, gate: Gate(failOn: failOn, policy: policy, baseline: known),
                                    jobs: jobs ?? CPU.count, followSymlinks: followSymlinks, root: root, libraryPaths: libraryPaths,
                                    limits: limits.archiveLimits)
+        request.shard = shard
+        request.cache = try cache.map { dir in try readable { try ResultCache(directory: dir, toolVersion: toolVersion) } }
         let progress = Progress(total: walk.items.count)
         let step: ProgressStep? = progress.enabled ? { @Sendable path in progress.step(path) } : nil
         let outcome = CheckEngine.run(request, kb: kb, walk: walk, progress: step)
@@ -177,7 +185,8 @@ struct Check: OutputCommand {
             switch format {
             case .json:
                 // Written in parts: the fragments are not joined into one string first.
-                stdout += try deliver(try CheckReport.jsonParts(tool: tool, target: target, results: parts.map(\.json), summary: summary, gate: gateResult),
+                stdout += try deliver(try CheckReport.jsonParts(tool: tool, target: target, results: parts.map(\.json), summary: summary, gate: gateResult,
+                                                                     extra: try outcome.placement?.jsonFields() ?? []),
                                       to: i < outputs.count ? outputs[i] : nil)
                 continue
             case .text:

@@ -1,0 +1,301 @@
+// The result cache (--cache DIR): what each walked item gave on its own (its files' own assessments and
+// the libraries each loads, before the folding), reused when nothing it depends on can have changed.
+// The folding and the gate are always redone, so a library judged afresh reaches every file that loads it.
+//
+// An entry is used only when all of these are as they were when it was written:
+// - the run: tool version, knowledge base, target, --root, --library-path, --follow-symlinks, the archive
+//   limits, the paths given, the library directories' identities, and the names of every library in the
+//   scanned tree (where the resolver looks last): one hash, part of every entry's key;
+// - the item: (device, inode, size, modification and change time with nanoseconds) from one stat, never
+//   its contents (hashing /usr would cost more than judging it); an image layout by its index.json,
+//   which names every manifest and layer by digest;
+// - what its verdict depends on: every library each of its files loads (transitively) and the directories
+//   searched for them (each file's own directory, its RPATH/RUNPATH directories, the libraries'
+//   directories; a directory's change time moves when a name is added, removed or renamed in it).
+// An entry is written only when none of those changed since shortly before the run began (their change
+// times say so, which no program can set back), so what the run read is what the entry describes.
+//
+// Entries are files DIR/v1/xx/<hash>, written to a temporary name and renamed: jobs sharing DIR see
+// whole entries or none. An entry that cannot be decoded is ignored (and replaced). When a run wrote
+// entries and DIR/v1 holds more than the limit, the oldest-written entries go until it holds 90% of it.
+import Assessment
+import ELF
+import Foundation
+import Knowledge
+import Reporting
+import Scanning
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public final class ResultCache: Sendable {
+    public let directory: String
+    public let toolVersion: String
+    public let maxBytes: Int
+    /// Files that changed less than this before the run began are not trusted to be settled (file systems
+    /// keep times in coarse steps, some in whole seconds).
+    public let settleSeconds: Double
+    /// Entries used, over the cache's lifetime (for tests and measurements).
+    public let hits = Atomic<Int>(0)
+    public static let defaultMaxBytes = 1 << 30
+    static let layoutVersion = "v1"
+    /// An image layout's index.json larger than this is not cached (it names manifests, so it is small).
+    static let maxIndexBytes = 1 << 20
+
+    public init(directory: String, toolVersion: String, maxBytes: Int = defaultMaxBytes, settleSeconds: Double = 2) throws {
+        self.directory = directory; self.toolVersion = toolVersion; self.maxBytes = maxBytes; self.settleSeconds = settleSeconds
+        let entries = directory + "/" + Self.layoutVersion
+        do { try FileManager.default.createDirectory(atPath: entries, withIntermediateDirectories: true) } catch {
+            throw ReportError("cannot use the cache directory \(directory): \(error.localizedDescription)")
+        }
+        guard access(entries, W_OK | X_OK) == 0 else {
+            throw ReportError("cannot use the cache directory \(directory): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The cache as one run sees it: keyed by everything about the run that changes results.
+    func session(_ request: CheckRequest, walk: WalkResult) -> CacheSession {
+        CacheSession(cache: self, request: request, walk: walk)
+    }
+}
+
+/// What identifies a file or directory without reading it.
+struct Stamp: Codable, Equatable, Sendable {
+    var device: UInt64, inode: UInt64, size: Int64
+    var modified: Int64, modifiedNanoseconds: Int64, changed: Int64, changedNanoseconds: Int64
+
+    /// Follows symbolic links (a library path is often a link; its target is what is loaded).
+    init?(_ path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
+        modified = Int64(st.st_mtim.tv_sec); modifiedNanoseconds = Int64(st.st_mtim.tv_nsec)
+        changed = Int64(st.st_ctim.tv_sec); changedNanoseconds = Int64(st.st_ctim.tv_nsec)
+    }
+
+    var changedAt: Double { Double(changed) + Double(changedNanoseconds) / 1e9 }
+}
+
+final class CacheSession: Sendable {
+    let cache: ResultCache
+    /// Hash of everything about the run an entry depends on (the header of the file comment).
+    let environment: String
+    let root: String?
+    let started: Double
+    let wrote = Atomic<Int>(0)
+    private let counter = Atomic<Int>(0)
+
+    init(cache: ResultCache, request: CheckRequest, walk: WalkResult) {
+        self.cache = cache
+        root = request.root
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        started = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+        let libraryDirs = DependencyResolver(libraryPaths: request.libraryPaths, root: request.root, skip: { _ in false }).libraryPaths
+        let tree = DependencyResolver.index(walk).sorted { $0.key < $1.key }
+        var treeHash = Fingerprint()
+        for (name, path) in tree { treeHash.add(name); treeHash.add(path) }
+        let l = request.limits
+        var text: [String] = [
+            "muslcheck result cache", "tool \(cache.toolVersion)", "knowledge-base \(KnowledgeBase.dataVersion)",
+            "target \(request.release.name) \(request.release.musl) \(request.release.gcompat)",
+            "root \(request.root ?? "-")", "follow-symlinks \(request.followSymlinks)",
+            "limits \(l.maxDepth) \(l.maxMemberBytes) \(l.maxTotalBytes) \(l.maxEntries) \(l.maxSeconds)",
+            "tree \(tree.count) \(treeHash.hex)",
+        ]
+        text += request.paths.map { "path \($0)" }
+        text += libraryDirs.map { dir in "library-dir \(dir) \(Stamp(dir).map { "\($0)" } ?? "none")" }
+        var env = Fingerprint()
+        for line in text { env.add(line) }
+        environment = env.hex
+    }
+
+    /// Where the entry for `item` lives.
+    func file(_ item: ScanItem) -> (dir: String, path: String) {
+        var h = Fingerprint()
+        h.add(environment); h.add(item.path)
+        let hex = h.hex
+        let dir = cache.directory + "/" + ResultCache.layoutVersion + "/" + String(hex.prefix(2))
+        return (dir, dir + "/" + String(hex.dropFirst(2)))
+    }
+
+    /// The item's results from an earlier run, when nothing they depend on changed.
+    func lookup(_ item: ScanItem) -> (owns: [CheckEngine.Own], skipped: Int, identity: FileIdentity?)? {
+        guard item.sameAs == nil else { return nil }
+        let location = file(item)
+        guard let data = FileManager.default.contents(atPath: location.path),
+              let entry = try? JSONDecoder().decode(CacheEntry.self, from: data) else { return nil }  // none, or damaged: ignored
+        guard entry.tool == cache.toolVersion, entry.knowledgeBase == KnowledgeBase.dataVersion, entry.environment == environment,
+              entry.path == item.path, entry.kind == Self.kindName(item), let stamp = Stamp(item.path), stamp == entry.stamp else { return nil }
+        if item.kind == .imageLayout {
+            guard let index = Self.layoutIndex(item.path), index == entry.layoutIndex else { return nil }
+        }
+        for w in entry.watched where Stamp(w.path) != w.stamp { return nil }
+        cache.hits.wrappingAdd(1, ordering: .relaxed)
+        let owns = entry.owns.map(\.own)
+        let identity = entry.hardLinked ? FileIdentity(device: stamp.device, inode: stamp.inode) : nil
+        return (owns, entry.skipped, identity)
+    }
+
+    /// Saves what a fresh reading of `item` gave, when it is worth keeping and provably settled.
+    func store(_ item: ScanItem, scanned: [ScannedFile], owns: [CheckEngine.Own], skipped: Int) {
+        // Plain files that are not ELF cost less to read again than an entry; errors may pass (a time limit).
+        guard item.sameAs == nil, item.kind == .file || item.kind == .imageLayout, !owns.isEmpty || scanned.count > 1,
+              !owns.contains(where: { $0.result.status == .error }), !scanned.contains(where: { if case .failed = $0.result { true } else { false } }),
+              let stamp = Stamp(item.path) else { return }
+        var layoutIndex: String?
+        if item.kind == .imageLayout {
+            guard let index = Self.layoutIndex(item.path) else { return }
+            layoutIndex = index
+        }
+        var paths = Set<String>()
+        for file in scanned where !file.item.inArchive {
+            let dir = Self.directory(of: file.item.path)
+            paths.insert(dir)
+            if case .elf(let facts) = file.result {
+                for entry in (facts.rpath + facts.runpath).prefix(64) where !entry.isEmpty {
+                    let expanded = entry.replacingOccurrences(of: "${ORIGIN}", with: dir).replacingOccurrences(of: "$ORIGIN", with: dir)
+                    paths.insert(expanded.hasPrefix("/") ? (root ?? "") + expanded : expanded)
+                }
+            }
+        }
+        for own in owns where !own.inArchive {
+            for library in own.libraries { paths.insert(library); paths.insert(Self.directory(of: library)) }
+        }
+        let watched = paths.sorted().map { Watched(path: $0, stamp: Stamp($0)) }
+        // Anything changed since (shortly before) the run began may have changed while it was read.
+        let settled = started - cache.settleSeconds
+        guard stamp.changedAt < settled, watched.allSatisfy({ ($0.stamp?.changedAt ?? 0) < settled }) else { return }
+        let entry = CacheEntry(tool: cache.toolVersion, knowledgeBase: KnowledgeBase.dataVersion, environment: environment, path: item.path,
+                               kind: Self.kindName(item), stamp: stamp, layoutIndex: layoutIndex, watched: watched, skipped: skipped,
+                               hardLinked: scanned.first?.identity != nil, owns: owns.map(StoredOwn.init))
+        guard let data = try? JSONEncoder().encode(entry) else { return }
+        let location = file(item)
+        mkdir(location.dir, 0o755)
+        let temporary = location.dir + "/.tmp-\(getpid())-\(counter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+        guard FileManager.default.createFile(atPath: temporary, contents: data) else { return }
+        if rename(temporary, location.path) != 0 { unlink(temporary); return }
+        wrote.wrappingAdd(data.count, ordering: .relaxed)
+    }
+
+    /// After a run that wrote entries: the oldest-written go while the cache is over its limit.
+    func finish() {
+        guard wrote.load(ordering: .relaxed) > 0 else { return }
+        ResultCache.evict(cache.directory + "/" + ResultCache.layoutVersion, maxBytes: cache.maxBytes)
+    }
+
+    static func kindName(_ item: ScanItem) -> String { item.kind == .imageLayout ? "image-layout" : "file" }
+
+    static func layoutIndex(_ directory: String) -> String? {
+        let path = directory + "/index.json"
+        guard let size = Stamp(path)?.size, size <= ResultCache.maxIndexBytes, let data = FileManager.default.contents(atPath: path) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "." }
+        return slash == path.utf8.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+extension ResultCache {
+    /// Removes the oldest-written entries of `directory` (and temporary files left by a job that died)
+    /// until it holds at most 90% of `maxBytes`, when it holds more than `maxBytes`.
+    static func evict(_ directory: String, maxBytes: Int) {
+        var files: [(path: String, bytes: Int, written: Double)] = []
+        var total = 0
+        let now = Date().timeIntervalSince1970
+        for sub in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            let dir = directory + "/" + sub
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                let path = dir + "/" + name
+                var st = stat()
+                guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+                let written = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+                if name.hasPrefix(".tmp-") {
+                    if now - written > 3600 { unlink(path) }
+                    continue
+                }
+                let bytes = Int(st.st_size)
+                files.append((path, bytes, written))
+                total += bytes
+            }
+        }
+        guard total > maxBytes else { return }
+        let goal = maxBytes / 10 * 9
+        for file in files.sorted(by: { $0.written < $1.written }) where total > goal {
+            if unlink(file.path) == 0 || errno == ENOENT { total -= file.bytes }
+        }
+    }
+}
+
+struct Watched: Codable, Sendable {
+    var path: String
+    /// nil: the path did not exist (a library that appears there later changes the verdict).
+    var stamp: Stamp?
+}
+
+struct CacheEntry: Codable, Sendable {
+    var tool: String
+    var knowledgeBase: String
+    var environment: String
+    var path: String
+    var kind: String
+    var stamp: Stamp
+    var layoutIndex: String?
+    var watched: [Watched]
+    var skipped: Int
+    var hardLinked: Bool
+    var owns: [StoredOwn]
+}
+
+/// One file's own result as the engine holds it before the folding, with everything the folding uses.
+struct StoredOwn: Codable, Sendable {
+    var path: String
+    var status: CheckResult.Status
+    var error: String?
+    var sameAs: String?
+    var interpreter: String?
+    var needed: [String]
+    var assessment: Assessment?
+    var fix: StoredFix?
+    var libraries: [String]
+    var inArchive: Bool
+
+    init(_ own: CheckEngine.Own) {
+        let r = own.result
+        path = r.path; status = r.status; error = r.error; sameAs = r.sameAs; interpreter = r.interpreter; needed = r.needed
+        assessment = r.assessment
+        fix = r.assessment?.fix.map(StoredFix.init)
+        assessment?.fix = nil
+        libraries = own.libraries; inArchive = own.inArchive
+    }
+
+    var own: CheckEngine.Own {
+        var a = assessment
+        a?.fix = fix?.fix
+        var result = CheckResult(path: path, status: status, error: error, assessment: a)
+        result.interpreter = interpreter; result.needed = needed; result.sameAs = sameAs
+        return CheckEngine.Own(result: result, libraries: libraries, inArchive: inArchive)
+    }
+}
+
+/// FNV-1a over 128 bits (two 64-bit lanes with different starts), for names of entries and of a run's
+/// environment; every entry also holds what it was made for, compared in full before it is used.
+struct Fingerprint {
+    private var a: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var b: UInt64 = 0x6c62_272e_07bb_0142
+    mutating func add(_ text: String) {
+        for byte in text.utf8 {
+            a = (a ^ UInt64(byte)) &* 0x100_0000_01b3
+            b = (b ^ UInt64(byte)) &* 0x100_0000_01b3 ^ 0x9e37_79b9
+        }
+        a = (a ^ 0xff) &* 0x100_0000_01b3  // a separator no UTF-8 text contains
+        b = (b ^ 0xff) &* 0x100_0000_01b3
+    }
+    var hex: String {
+        let x = String(a, radix: 16), y = String(b, radix: 16)
+        return String(repeating: "0", count: 16 - x.count) + x + String(repeating: "0", count: 16 - y.count) + y
+    }
+}
