@@ -119,13 +119,35 @@ extension Fix: Decodable {
 /// A fix with what it was made for (the program's name and directory, the Go image), for a cache whose
 /// results must fold exactly as freshly made ones do.
 public struct StoredFix: Codable, Sendable {
-    var apk: String?, rebuild: String?, dockerfile: String
-    var app: String, dir: String, goImage: String?
+    public var apk: String?, rebuild: String?, dockerfile: String
+    public var app: String, dir: String, goImage: String?
+    public init(apk: String?, rebuild: String?, dockerfile: String, app: String, dir: String, goImage: String?) {
+        self.apk = apk; self.rebuild = rebuild; self.dockerfile = dockerfile; self.app = app; self.dir = dir; self.goImage = goImage
+    }
     public init(_ fix: Fix) {
         apk = fix.apk; rebuild = fix.rebuild; dockerfile = fix.dockerfile
         app = fix.subject.app; dir = fix.subject.dir; goImage = fix.subject.goImage
     }
     public var fix: Fix {
         Fix(apk: apk, rebuild: rebuild, dockerfile: dockerfile, subject: Fix.Subject(app: app, dir: dir, goImage: goImage))
+    }
+}
+
+// Read back from a cache: the memberwise initialisers are internal to this module.
+extension MissingSymbol {
+    public static func restored(name: String, version: String?, providedBy: String?, note: String?, firstMusl: String?) -> MissingSymbol {
+        MissingSymbol(name: name, version: version, providedBy: providedBy, note: note, firstMusl: firstMusl)
+    }
+}
+
+extension MissingLibrary {
+    public static func restored(soname: String, package: String?, foundAt: String?, reason: String) -> MissingLibrary {
+        MissingLibrary(soname: soname, package: package, foundAt: foundAt, reason: reason)
+    }
+}
+
+extension Finding {
+    public static func restored(rule: String, severity: Rule.Severity, message: String, symbols: [String], libraries: [String]) -> Finding {
+        Finding(rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries)
     }
 }

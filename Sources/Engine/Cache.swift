@@ -15,6 +15,11 @@
 // An entry is written only when none of those changed since shortly before the run began (their change
 // times say so, which no program can set back), so what the run read is what the entry describes.
 //
+// Files with nothing of interest (not ELF, an archive with no ELF inside: most of a system tree) are
+// not given an entry each, which would cost as much as reading their first bytes: one list per run (or
+// share) holds their paths and stamps, read once at the start, and depends only on the tool, the
+// knowledge base and the limits.
+//
 // Entries are files DIR/v1/xx/<hash>, written to a temporary name and renamed: jobs sharing DIR see
 // whole entries or none. An entry that cannot be decoded is ignored (and replaced). When a run wrote
 // entries and DIR/v1 holds more than the limit, the oldest-written entries go until it holds 90% of it.
@@ -65,6 +70,11 @@ struct Stamp: Codable, Equatable, Sendable {
     var device: UInt64, inode: UInt64, size: Int64
     var modified: Int64, modifiedNanoseconds: Int64, changed: Int64, changedNanoseconds: Int64
 
+    init(device: UInt64, inode: UInt64, size: Int64, modified: Int64, modifiedNanoseconds: Int64, changed: Int64, changedNanoseconds: Int64) {
+        self.device = device; self.inode = inode; self.size = size; self.modified = modified
+        self.modifiedNanoseconds = modifiedNanoseconds; self.changed = changed; self.changedNanoseconds = changedNanoseconds
+    }
+
     /// Follows symbolic links (a library path is often a link; its target is what is loaded).
     init?(_ path: String) {
         var st = stat()
@@ -85,6 +95,12 @@ final class CacheSession: Sendable {
     let started: Double
     let wrote = Atomic<Int>(0)
     private let counter = Atomic<Int>(0)
+    /// Items found to hold nothing of interest by an earlier run, by path, and those found so by this one.
+    let uninteresting: UninterestingList
+    /// Listed items found unchanged by this run, and items newly found to hold nothing of interest.
+    let listedSeen = Atomic<Int>(0), newlyListed = Atomic<Int>(0)
+    let foundUninteresting = Mutex<[(path: String, stamp: Stamp)]>([])
+    let uninterestingFile: String
 
     init(cache: ResultCache, request: CheckRequest, walk: WalkResult) {
         self.cache = cache
@@ -109,6 +125,12 @@ final class CacheSession: Sendable {
         var env = Fingerprint()
         for line in text { env.add(line) }
         environment = env.hex
+        // Whether a file holds anything of interest depends on its contents, the tool and the limits only.
+        var content = Fingerprint()
+        for line in text.prefix(7) where !line.hasPrefix("root ") && !line.hasPrefix("follow-symlinks ") { content.add(line) }
+        let share = request.shard.map { "\($0.index)-of-\($0.count)" } ?? "all"
+        uninterestingFile = cache.directory + "/" + ResultCache.layoutVersion + "/plain/" + content.hex + "-" + share
+        uninteresting = UninterestingList.read(uninterestingFile)
     }
 
     /// Where the entry for `item` lives.
@@ -123,9 +145,16 @@ final class CacheSession: Sendable {
     /// The item's results from an earlier run, when nothing they depend on changed.
     func lookup(_ item: ScanItem) -> (owns: [CheckEngine.Own], skipped: Int, identity: FileIdentity?)? {
         guard item.sameAs == nil else { return nil }
+        if let known = uninteresting.stamp(of: item.path) {
+            guard item.kind == .file, let stamp = Stamp(item.path), stamp == known else { return nil }
+            cache.hits.wrappingAdd(1, ordering: .relaxed)
+            listedSeen.wrappingAdd(1, ordering: .relaxed)
+            foundUninteresting.withLock { $0.append((item.path, stamp)) }
+            return ([], 1, nil)
+        }
         let location = file(item)
         guard let data = FileManager.default.contents(atPath: location.path),
-              let entry = try? JSONDecoder().decode(CacheEntry.self, from: data) else { return nil }  // none, or damaged: ignored
+              let entry = CacheEntry.decode(data) else { return nil }  // none, or damaged: ignored
         guard entry.tool == cache.toolVersion, entry.knowledgeBase == KnowledgeBase.dataVersion, entry.environment == environment,
               entry.path == item.path, entry.kind == Self.kindName(item), let stamp = Stamp(item.path), stamp == entry.stamp else { return nil }
         if item.kind == .imageLayout {
@@ -141,9 +170,17 @@ final class CacheSession: Sendable {
     /// Saves what a fresh reading of `item` gave, when it is worth keeping and provably settled.
     func store(_ item: ScanItem, scanned: [ScannedFile], owns: [CheckEngine.Own], skipped: Int) {
         // Plain files that are not ELF cost less to read again than an entry; errors may pass (a time limit).
-        guard item.sameAs == nil, item.kind == .file || item.kind == .imageLayout, !owns.isEmpty || scanned.count > 1,
+        guard item.sameAs == nil, item.kind == .file || item.kind == .imageLayout,
               !owns.contains(where: { $0.result.status == .error }), !scanned.contains(where: { if case .failed = $0.result { true } else { false } }),
               let stamp = Stamp(item.path) else { return }
+        if owns.isEmpty && scanned.count == 1 && skipped == 1 && item.kind == .file {
+            // Nothing of interest: listed, no entry (see the file comment).
+            if stamp.changedAt < started - cache.settleSeconds {
+                newlyListed.wrappingAdd(1, ordering: .relaxed)
+                foundUninteresting.withLock { $0.append((item.path, stamp)) }
+            }
+            return
+        }
         var layoutIndex: String?
         if item.kind == .imageLayout {
             guard let index = Self.layoutIndex(item.path) else { return }
@@ -170,7 +207,7 @@ final class CacheSession: Sendable {
         let entry = CacheEntry(tool: cache.toolVersion, knowledgeBase: KnowledgeBase.dataVersion, environment: environment, path: item.path,
                                kind: Self.kindName(item), stamp: stamp, layoutIndex: layoutIndex, watched: watched, skipped: skipped,
                                hardLinked: scanned.first?.identity != nil, owns: owns.map(StoredOwn.init))
-        guard let data = try? JSONEncoder().encode(entry) else { return }
+        let data = entry.encoded()
         let location = file(item)
         mkdir(location.dir, 0o755)
         let temporary = location.dir + "/.tmp-\(getpid())-\(counter.wrappingAdd(1, ordering: .relaxed).oldValue)"
@@ -181,6 +218,17 @@ final class CacheSession: Sendable {
 
     /// After a run that wrote entries: the oldest-written go while the cache is over its limit.
     func finish() {
+        let found = foundUninteresting.withLock { $0 }
+        // Written again only when it changed: a rerun over an unchanged tree writes nothing.
+        if newlyListed.load(ordering: .relaxed) > 0 || listedSeen.load(ordering: .relaxed) != uninteresting.count {
+            let bytes = UninterestingList.encode(found)
+            let dir = cache.directory + "/" + ResultCache.layoutVersion + "/plain"
+            mkdir(dir, 0o755)
+            let temporary = dir + "/.tmp-\(getpid())-\(counter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+            if FileManager.default.createFile(atPath: temporary, contents: bytes) {
+                if rename(temporary, uninterestingFile) == 0 { wrote.wrappingAdd(bytes.count, ordering: .relaxed) } else { unlink(temporary) }
+            }
+        }
         guard wrote.load(ordering: .relaxed) > 0 else { return }
         ResultCache.evict(cache.directory + "/" + ResultCache.layoutVersion, maxBytes: cache.maxBytes)
     }
@@ -230,57 +278,6 @@ extension ResultCache {
     }
 }
 
-struct Watched: Codable, Sendable {
-    var path: String
-    /// nil: the path did not exist (a library that appears there later changes the verdict).
-    var stamp: Stamp?
-}
-
-struct CacheEntry: Codable, Sendable {
-    var tool: String
-    var knowledgeBase: String
-    var environment: String
-    var path: String
-    var kind: String
-    var stamp: Stamp
-    var layoutIndex: String?
-    var watched: [Watched]
-    var skipped: Int
-    var hardLinked: Bool
-    var owns: [StoredOwn]
-}
-
-/// One file's own result as the engine holds it before the folding, with everything the folding uses.
-struct StoredOwn: Codable, Sendable {
-    var path: String
-    var status: CheckResult.Status
-    var error: String?
-    var sameAs: String?
-    var interpreter: String?
-    var needed: [String]
-    var assessment: Assessment?
-    var fix: StoredFix?
-    var libraries: [String]
-    var inArchive: Bool
-
-    init(_ own: CheckEngine.Own) {
-        let r = own.result
-        path = r.path; status = r.status; error = r.error; sameAs = r.sameAs; interpreter = r.interpreter; needed = r.needed
-        assessment = r.assessment
-        fix = r.assessment?.fix.map(StoredFix.init)
-        assessment?.fix = nil
-        libraries = own.libraries; inArchive = own.inArchive
-    }
-
-    var own: CheckEngine.Own {
-        var a = assessment
-        a?.fix = fix?.fix
-        var result = CheckResult(path: path, status: status, error: error, assessment: a)
-        result.interpreter = interpreter; result.needed = needed; result.sameAs = sameAs
-        return CheckEngine.Own(result: result, libraries: libraries, inArchive: inArchive)
-    }
-}
-
 /// FNV-1a over 128 bits (two 64-bit lanes with different starts), for names of entries and of a run's
 /// environment; every entry also holds what it was made for, compared in full before it is used.
 struct Fingerprint {
@@ -297,5 +294,91 @@ struct Fingerprint {
     var hex: String {
         let x = String(a, radix: 16), y = String(b, radix: 16)
         return String(repeating: "0", count: 16 - x.count) + x + String(repeating: "0", count: 16 - y.count) + y
+    }
+}
+
+/// The list of items with nothing of interest: records of the path, a NUL, the stamp's seven numbers in
+/// decimal separated by spaces, and a NUL (paths hold any byte but NUL). Read as one buffer indexed by a
+/// hash of each path; a record is compared with the path asked for, and its numbers parsed, only when
+/// asked (a system tree lists a hundred thousand, and the list is read before anything else can start).
+/// A record that does not parse is not used.
+struct UninterestingList: Sendable {
+    static let header = "muslcheck plain files 1\0"
+    let bytes: [UInt8]
+    /// FNV-1a of the path → where its record starts (on a clash the first record is kept: the other is read again).
+    let records: [UInt64: Int]
+    var count: Int { records.count }
+
+    static func encode(_ records: [(path: String, stamp: Stamp)]) -> Data {
+        var out = Data(header.utf8)
+        for (path, s) in records {
+            out.append(contentsOf: path.utf8); out.append(0)
+            out.append(contentsOf: "\(s.device) \(s.inode) \(s.size) \(s.modified) \(s.modifiedNanoseconds) \(s.changed) \(s.changedNanoseconds)".utf8)
+            out.append(0)
+        }
+        return out
+    }
+
+    static func read(_ path: String) -> UninterestingList {
+        UninterestingList(FileManager.default.contents(atPath: path) ?? Data())
+    }
+
+    init(_ data: Data) {
+        let bytes = [UInt8](data)
+        let head = Array(Self.header.utf8)
+        var records: [UInt64: Int] = [:]
+        if bytes.count >= head.count, bytes.prefix(head.count).elementsEqual(head) {
+            records.reserveCapacity(bytes.count / 96)
+            bytes.withUnsafeBufferPointer { b in
+                var i = head.count
+                while i < b.count {
+                    let start = i
+                    var h: UInt64 = 0xcbf2_9ce4_8422_2325  // as Shard.hash
+                    while i < b.count, b[i] != 0 { h = (h ^ UInt64(b[i])) &* 0x100_0000_01b3; i += 1 }
+                    i += 1
+                    while i < b.count, b[i] != 0 { i += 1 }  // the numbers
+                    guard i < b.count else { break }
+                    i += 1
+                    if records[h] == nil { records[h] = start }
+                }
+            }
+        }
+        self.bytes = bytes
+        self.records = records
+    }
+
+    /// The stamp listed for `path`, if it is listed and its record reads.
+    func stamp(of path: String) -> Stamp? {
+        guard let start = records[Shard.hash(path)] else { return nil }
+        return bytes.withUnsafeBufferPointer { b -> Stamp? in
+            var i = start
+            for byte in path.utf8 {
+                guard i < b.count, b[i] == byte else { return nil }
+                i += 1
+            }
+            guard i < b.count, b[i] == 0 else { return nil }
+            i += 1
+            func number(_ end: UInt8) -> UInt64? {
+                var value: UInt64 = 0
+                var digits = 0
+                while i < b.count, b[i] != end {
+                    let d = b[i] &- 0x30
+                    let (times, over) = value.multipliedReportingOverflow(by: 10)
+                    let (sum, carry) = times.addingReportingOverflow(UInt64(d))
+                    guard d < 10, !over, !carry else { return nil }
+                    value = sum
+                    digits += 1; i += 1
+                }
+                guard digits > 0, i < b.count else { return nil }
+                i += 1  // the separator
+                return value
+            }
+            let space = UInt8(ascii: " ")
+            guard let dev = number(space), let ino = number(space), let size = number(space), let m = number(space),
+                  let mn = number(space), let c = number(space), let cn = number(0),
+                  let size = Int64(exactly: size), let m = Int64(exactly: m), let mn = Int64(exactly: mn), let c = Int64(exactly: c),
+                  let cn = Int64(exactly: cn) else { return nil }
+            return Stamp(device: dev, inode: ino, size: size, modified: m, modifiedNanoseconds: mn, changed: c, changedNanoseconds: cn)
+        }
     }
 }

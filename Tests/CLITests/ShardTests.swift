@@ -206,7 +206,7 @@ func muslcheck(_ args: [String]) -> CommandOutput {
 
     static func entries(_ dir: URL) -> [String] {
         let root = dir.appendingPathComponent("cache/v1")
-        return ((try? FileManager.default.subpathsOfDirectory(atPath: root.path)) ?? []).filter { $0.contains("/") && !$0.contains(".tmp") }
+        return ((try? FileManager.default.subpathsOfDirectory(atPath: root.path)) ?? []).filter { $0.contains("/") && !$0.contains(".tmp") && !$0.hasPrefix("plain") }
             .map { root.appendingPathComponent($0).path }
     }
 
@@ -248,7 +248,7 @@ func muslcheck(_ args: [String]) -> CommandOutput {
             #expect(warm.hits.load(ordering: .relaxed) > 0)
             // The program's entry names the library it loads, with the stamp it had (the fixtures' libraries
             // export no libc name, so only this shows that a library's change reaches the program's own result).
-            let stored = try Self.entries(dir).map { try JSONDecoder().decode(CacheEntry.self, from: Data(contentsOf: URL(fileURLWithPath: $0))) }
+            let stored = try Self.entries(dir).compactMap { CacheEntry.decode(try Data(contentsOf: URL(fileURLWithPath: $0))) }
             let entry = try #require(stored.first { $0.path == app })
             let libraryPath = dir.appendingPathComponent("t/lib/libgreet.so.1").path
             #expect(entry.watched.contains { $0.path == libraryPath && $0.stamp == Stamp(libraryPath) })
@@ -291,8 +291,14 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         let fresh = try Self.run(paths, cache: try Self.cache(dir))
         let files = Self.entries(dir)
         #expect(files.count == 2)
-        // One cut short, one valid JSON of another shape.
+        // Every cut of an entry is refused, none is trusted or crashes the reader.
         let cut = try Data(contentsOf: URL(fileURLWithPath: files[0]))
+        #expect(CacheEntry.decode(cut) != nil)
+        #expect((0..<cut.count).allSatisfy { CacheEntry.decode(cut.prefix($0)) == nil })
+        var flipped = cut
+        flipped[flipped.count / 2] ^= 0xFF
+        _ = CacheEntry.decode(flipped)
+        // One cut short, one of another shape.
         try cut.prefix(cut.count / 2).write(to: URL(fileURLWithPath: files[0]))
         try Data("{\"garbage\": true}".utf8).write(to: URL(fileURLWithPath: files[1]))
         let cache = try Self.cache(dir)
@@ -301,6 +307,40 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         let again = try Self.cache(dir)
         #expect(try Self.run(paths, cache: again).json == fresh.json)
         #expect(again.hits.load(ordering: .relaxed) == 2)
+    }
+
+    /// Files with nothing of interest go into one list, not an entry each; one that becomes a program is seen.
+    @Test func plainFilesAreListedAndAChangeIsSeen() throws {
+        let dir = try tree("cache-plain", [("hello-glibc", "t/hello")])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for i in 0..<5 { try Data("text \(i)\n".utf8).write(to: dir.appendingPathComponent("t/notes-\(i).txt")) }
+        try zip(dir.appendingPathComponent("t/classes.jar"), [("a/A.class", Data([0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, 52]))])
+        Thread.sleep(forTimeInterval: Self.settle * 1.5)
+        let paths = [dir.appendingPathComponent("t").path]
+        let fresh = try Self.run(paths, cache: try Self.cache(dir))
+        #expect(Self.entries(dir).count == 1)
+        let list = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("cache/v1/plain").path)
+        #expect(list.count == 1)
+        let warm = try Self.cache(dir)
+        #expect(try Self.run(paths, cache: warm).json == fresh.json)
+        #expect(warm.hits.load(ordering: .relaxed) == 7)
+        // A listed file becomes a program (written in place): it is read again.
+        let notes = dir.appendingPathComponent("t/notes-3.txt")
+        let handle = try FileHandle(forWritingTo: notes)
+        try handle.write(contentsOf: try fixture("glibconly"))
+        try handle.close()
+        let after = try Self.run(paths, cache: try Self.cache(dir))
+        #expect(after.json == (try Self.run(paths, cache: nil)).json)
+        #expect(after.json.contains(notes.path))
+        // A damaged list is ignored.
+        let listFile = dir.appendingPathComponent("cache/v1/plain/" + list[0])
+        try Data("muslcheck plain files 1\0/x\0not numbers\0".utf8).write(to: listFile)
+        #expect(try Self.run(paths, cache: try Self.cache(dir)).json == after.json)
+        #expect(UninterestingList(Data("muslcheck plain files 1\0/x\0".utf8)).count == 0)
+        #expect(UninterestingList(Data("muslcheck plain files 1\0/x\0not numbers\0".utf8)).stamp(of: "/x") == nil)
+        let one = UninterestingList.encode([("/x", Stamp(device: 1, inode: UInt64.max, size: 3, modified: 4, modifiedNanoseconds: 5, changed: 6, changedNanoseconds: 7))])
+        #expect(UninterestingList(one).stamp(of: "/x")?.inode == UInt64.max)
+        #expect(UninterestingList(one).stamp(of: "/y") == nil)
     }
 
     /// A file changed just before or during a run is not written: its contents may not be what the entry says.
