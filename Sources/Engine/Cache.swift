@@ -350,12 +350,15 @@ struct UninterestingList: Sendable {
     /// The stamp listed for `path`, if it is listed and its record reads.
     func stamp(of path: String) -> Stamp? {
         guard let start = records[Shard.hash(path)] else { return nil }
+        var path = path
         return bytes.withUnsafeBufferPointer { b -> Stamp? in
             var i = start
-            for byte in path.utf8 {
-                guard i < b.count, b[i] == byte else { return nil }
-                i += 1
+            let same = path.withUTF8 { name -> Bool in
+                guard name.count <= b.count - i, let base = b.baseAddress, let nameBase = name.baseAddress else { return name.isEmpty }
+                return memcmp(base + i, nameBase, name.count) == 0
             }
+            guard same else { return nil }
+            i += path.utf8.count
             guard i < b.count, b[i] == 0 else { return nil }
             i += 1
             func number(_ end: UInt8) -> UInt64? {

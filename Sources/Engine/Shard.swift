@@ -41,9 +41,12 @@ public struct Shard: Sendable, Hashable, CustomStringConvertible {
     /// FNV-1a (64 bits) of the path's UTF-8 bytes: the same on every machine and in every process, which
     /// Swift's `hashValue` (seeded per process) is not.
     public static func hash(_ path: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in path.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return h
+        var path = path
+        return path.withUTF8 { bytes in
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return h
+        }
     }
 
     public func owns(path: String) -> Bool { Int(Self.hash(path) % UInt64(count)) == index - 1 }
