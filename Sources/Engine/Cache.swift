@@ -160,7 +160,7 @@ final class CacheSession: Sendable {
         if item.kind == .imageLayout {
             guard let index = Self.layoutIndex(item.path), index == entry.layoutIndex else { return nil }
         }
-        for w in entry.watched where Stamp(w.path) != w.stamp { return nil }
+        for w in entry.watched where watchedStamp(w.path) != w.stamp { return nil }
         cache.hits.wrappingAdd(1, ordering: .relaxed)
         let owns = entry.owns.map(\.own)
         let identity = entry.hardLinked ? FileIdentity(device: stamp.device, inode: stamp.inode) : nil
@@ -200,7 +200,7 @@ final class CacheSession: Sendable {
         for own in owns where !own.inArchive {
             for library in own.libraries { paths.insert(library); paths.insert(Self.directory(of: library)) }
         }
-        let watched = paths.sorted().map { Watched(path: $0, stamp: Stamp($0)) }
+        let watched = paths.sorted().map { Watched(path: $0, stamp: watchedStamp($0)) }
         // Anything changed since (shortly before) the run began may have changed while it was read.
         let settled = started - cache.settleSeconds
         guard stamp.changedAt < settled, watched.allSatisfy({ ($0.stamp?.changedAt ?? 0) < settled }) else { return }
@@ -214,6 +214,17 @@ final class CacheSession: Sendable {
         guard FileManager.default.createFile(atPath: temporary, contents: data) else { return }
         if rename(temporary, location.path) != 0 { unlink(temporary); return }
         wrote.wrappingAdd(data.count, ordering: .relaxed)
+    }
+
+    /// Stamps of libraries and directories, taken once per run: many files load the same libraries from
+    /// the same directories. (One that changes later in the run leaves entries that the next run refuses.)
+    private let watchedStamps = Mutex<[String: Stamp?]>([:])
+
+    func watchedStamp(_ path: String) -> Stamp? {
+        if let known = watchedStamps.withLock({ $0[path] }) { return known }
+        let stamp = Stamp(path)
+        watchedStamps.withLock { $0[path] = .some(stamp) }
+        return stamp
     }
 
     /// After a run that wrote entries: the oldest-written go while the cache is over its limit.
