@@ -210,10 +210,16 @@ final class CacheSession: Sendable {
         let data = entry.encoded()
         let location = file(item)
         mkdir(location.dir, 0o755)
-        let temporary = location.dir + "/.tmp-\(getpid())-\(counter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+        let temporary = location.dir + "/" + temporaryName()
         guard FileManager.default.createFile(atPath: temporary, contents: data) else { return }
         if rename(temporary, location.path) != 0 { unlink(temporary); return }
         wrote.wrappingAdd(data.count, ordering: .relaxed)
+    }
+
+    /// A name no other writer uses: jobs on other hosts may share DIR (and have the same process id), and
+    /// runs in one process have their own counters.
+    func temporaryName() -> String {
+        ".tmp-\(getpid())-\(counter.wrappingAdd(1, ordering: .relaxed).oldValue)-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
     }
 
     /// Stamps of libraries and directories, taken once per run: many files load the same libraries from
@@ -235,7 +241,7 @@ final class CacheSession: Sendable {
             let bytes = UninterestingList.encode(found)
             let dir = cache.directory + "/" + ResultCache.layoutVersion + "/plain"
             mkdir(dir, 0o755)
-            let temporary = dir + "/.tmp-\(getpid())-\(counter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+            let temporary = dir + "/" + temporaryName()
             if FileManager.default.createFile(atPath: temporary, contents: bytes) {
                 if rename(temporary, uninterestingFile) == 0 { wrote.wrappingAdd(bytes.count, ordering: .relaxed) } else { unlink(temporary) }
             }

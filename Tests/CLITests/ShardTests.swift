@@ -1,10 +1,12 @@
 // --shard, merge and --cache: shares that together are one run, reports merged byte for byte, and a cache
 // that never serves a result something it depends on has changed.
+import Dispatch
 import Foundation
 @testable import Engine
 import Knowledge
 import MuslcheckCLI
 import Reporting
+import Synchronization
 import Testing
 import TestSupport
 
@@ -341,6 +343,32 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         let one = UninterestingList.encode([("/x", Stamp(device: 1, inode: UInt64.max, size: 3, modified: 4, modifiedNanoseconds: 5, changed: 6, changedNanoseconds: 7))])
         #expect(UninterestingList(one).stamp(of: "/x")?.inode == UInt64.max)
         #expect(UninterestingList(one).stamp(of: "/y") == nil)
+    }
+
+    /// Jobs sharing one cache directory at once: each gets the report of a run without cache, and every
+    /// entry left behind is whole.
+    @Test func concurrentRunsShareTheDirectory() throws {
+        let dir = try tree("cache-concurrent", [("app-runpath", "t/app"), ("lib/libgreet.so.1", "t/lib/libgreet.so.1"), ("hello-glibc", "t/hello"),
+                                               ("glibconly", "t/glibconly"), ("recent", "t/recent"), ("hello-cxx", "t/hello-cxx")])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for i in 0..<20 { try Data("text \(i)\n".utf8).write(to: dir.appendingPathComponent("t/notes-\(i).txt")) }
+        Thread.sleep(forTimeInterval: Self.settle * 1.5)
+        let paths = [dir.appendingPathComponent("t").path]
+        let fresh = try Self.run(paths, cache: nil).json
+        let outputs = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            let json = (try? Self.run(paths, cache: try Self.cache(dir)).json) ?? "failed"
+            outputs.withLock { $0.append(json) }
+        }
+        #expect(outputs.withLock { $0 }.allSatisfy { $0 == fresh })
+        let files = Self.entries(dir)
+        #expect(files.count == 6)
+        #expect(try files.allSatisfy { CacheEntry.decode(try Data(contentsOf: URL(fileURLWithPath: $0))) != nil })
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: dir.appendingPathComponent("cache").path).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty)
+        let warm = try Self.cache(dir)
+        #expect(try Self.run(paths, cache: warm).json == fresh)
+        #expect(warm.hits.load(ordering: .relaxed) == 26)
     }
 
     /// A file changed just before or during a run is not written: its contents may not be what the entry says.
