@@ -153,7 +153,7 @@ final class CacheSession: Sendable {
             return ([], 1, nil)
         }
         let location = file(item)
-        guard let data = FileManager.default.contents(atPath: location.path),
+        guard let data = CacheFile.read(location.path),
               let entry = CacheEntry.decode(data) else { return nil }  // none, or damaged: ignored
         guard entry.tool == cache.toolVersion, entry.knowledgeBase == KnowledgeBase.dataVersion, entry.environment == environment,
               entry.path == item.path, entry.kind == Self.kindName(item), let stamp = Stamp(item.path), stamp == entry.stamp else { return nil }
@@ -211,7 +211,7 @@ final class CacheSession: Sendable {
         let location = file(item)
         mkdir(location.dir, 0o755)
         let temporary = location.dir + "/" + temporaryName()
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else { return }
+        guard CacheFile.write(temporary, data) else { return }
         if rename(temporary, location.path) != 0 { unlink(temporary); return }
         wrote.wrappingAdd(data.count, ordering: .relaxed)
     }
@@ -242,7 +242,7 @@ final class CacheSession: Sendable {
             let dir = cache.directory + "/" + ResultCache.layoutVersion + "/plain"
             mkdir(dir, 0o755)
             let temporary = dir + "/" + temporaryName()
-            if FileManager.default.createFile(atPath: temporary, contents: bytes) {
+            if CacheFile.write(temporary, bytes) {
                 if rename(temporary, uninterestingFile) == 0 { wrote.wrappingAdd(bytes.count, ordering: .relaxed) } else { unlink(temporary) }
             }
         }
@@ -295,6 +295,56 @@ extension ResultCache {
     }
 }
 
+/// Reading and writing cache files with plain system calls: a run asks for an entry per file it walks
+/// and most are not there (Foundation's file reading built a URL and more for each).
+enum CacheFile {
+    /// An entry or list larger than this is not read (damage, or not ours).
+    static let maxBytes = 1 << 30
+
+    static func read(_ path: String) -> Data? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size), size <= maxBytes else { return nil }
+        var data = Data(count: size)
+        let complete = data.withUnsafeMutableBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return size == 0 }
+            var done = 0
+            while done < size {
+                let n = Glibc.read(fd, base + done, size - done)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                done += n
+            }
+            return true
+        }
+        return complete ? data : nil
+    }
+
+    /// Creates `path` (which must not exist) with `data`; false when anything fails (the file is removed).
+    static func write(_ path: String, _ data: Data) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return false }
+        let complete = data.withUnsafeBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return true }
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, base + done, raw.count - done)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                done += n
+            }
+            return true
+        }
+        if close(fd) != 0 || !complete {
+            unlink(path)
+            return false
+        }
+        return true
+    }
+}
+
 /// FNV-1a over 128 bits (two 64-bit lanes with different starts), for names of entries and of a run's
 /// environment; every entry also holds what it was made for, compared in full before it is used.
 struct Fingerprint {
@@ -337,7 +387,7 @@ struct UninterestingList: Sendable {
     }
 
     static func read(_ path: String) -> UninterestingList {
-        UninterestingList(FileManager.default.contents(atPath: path) ?? Data())
+        UninterestingList(CacheFile.read(path) ?? Data())
     }
 
     init(_ data: Data) {
