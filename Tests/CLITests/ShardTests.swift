@@ -371,6 +371,38 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         #expect(warm.hits.load(ordering: .relaxed) == 26)
     }
 
+    /// An image layout is known by its index.json, which names every manifest and layer by digest.
+    @Test func imageLayoutsAreKnownByTheirIndex() throws {
+        let dir = try scratch("cache-layout")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        let layout = dir.appendingPathComponent("t/layout")
+        try fm.createDirectory(at: layout.appendingPathComponent("blobs/sha256"), withIntermediateDirectories: true)
+        for (layer, program) in [("l1", "hello-glibc"), ("l2", "recent")] {
+            try fm.createDirectory(at: dir.appendingPathComponent("\(layer)/usr/bin"), withIntermediateDirectories: true)
+            try fixture(program).write(to: dir.appendingPathComponent("\(layer)/usr/bin/app"))
+            try CLITests.run("/usr/bin/tar", ["-czf", "t/layout/blobs/sha256/\(layer)", "-C", layer, "."], in: dir)
+            try Data(#"{"schemaVersion":2,"layers":[{"digest":"sha256:\#(layer)"}]}"#.utf8).write(to: layout.appendingPathComponent("blobs/sha256/m-\(layer)"))
+        }
+        func point(at manifest: String) throws {
+            try Data(#"{"schemaVersion":2,"manifests":[{"digest":"sha256:\#(manifest)"}]}"#.utf8).write(to: layout.appendingPathComponent("index.json"))
+        }
+        try point(at: "m-l1")
+        try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: layout.appendingPathComponent("oci-layout"))
+        Thread.sleep(forTimeInterval: Self.settle * 1.5)
+        let paths = [dir.appendingPathComponent("t").path]
+        let first = try Self.run(paths, cache: try Self.cache(dir))
+        #expect(first.json.contains("\"needs-gcompat\""))
+        let warm = try Self.cache(dir)
+        #expect(try Self.run(paths, cache: warm).json == first.json)
+        #expect(warm.hits.load(ordering: .relaxed) > 0)
+        // The image now names the other manifest: read again, never the old answer.
+        try point(at: "m-l2")
+        let after = try Self.run(paths, cache: try Self.cache(dir))
+        #expect(after.json == (try Self.run(paths, cache: nil)).json)
+        #expect(after.json != first.json)
+    }
+
     /// A file changed just before or during a run is not written: its contents may not be what the entry says.
     @Test func unsettledFilesAreNotCached() throws {
         let dir = try tree("cache-unsettled", [("hello-glibc", "t/hello")])
