@@ -100,14 +100,17 @@ public enum ReportMerge {
         guard let (firstName, first) = reports.first else { throw ReportError("no reports to merge") }
         for (name, r) in reports.dropFirst() {
             if r.tool.name != first.tool.name || r.tool.version != first.tool.version {
-                throw ReportError("\(name) was written by \(r.tool.name) \(r.tool.version), \(firstName) by \(first.tool.name) \(first.tool.version): reports of different tool versions are not merged")
+                throw ReportError("\(name) was written by \(r.tool.name) \(r.tool.version), \(firstName) by \(first.tool.name) "
+                                  + "\(first.tool.version): reports of different tool versions are not merged")
             }
             if r.tool.knowledgeBase != first.tool.knowledgeBase {
-                throw ReportError("\(name) used knowledge base \(r.tool.knowledgeBase), \(firstName) \(first.tool.knowledgeBase): reports of different knowledge bases are not merged")
+                throw ReportError("\(name) used knowledge base \(r.tool.knowledgeBase), \(firstName) \(first.tool.knowledgeBase): "
+                                  + "reports of different knowledge bases are not merged")
             }
             if r.target.distribution != first.target.distribution || r.target.release != first.target.release
                 || r.target.musl != first.target.musl || r.target.gcompat != first.target.gcompat {
-                throw ReportError("\(name) judged against \(r.target.distribution):\(r.target.release), \(firstName) against \(first.target.distribution):\(first.target.release): reports of different targets are not merged")
+                throw ReportError("\(name) judged against \(r.target.distribution):\(r.target.release), \(firstName) against "
+                                  + "\(first.target.distribution):\(first.target.release): reports of different targets are not merged")
             }
         }
         let ordered = try order(reports)
@@ -148,7 +151,9 @@ public enum ReportMerge {
         for (name, r) in reports {
             guard let s = r.shard else { continue }
             if s.count != placement.count || s.inputs != placement.inputs || s.walked != placement.walked {
-                throw ReportError("\(name) is share \(s.index)/\(s.count) of a run over \(s.inputs.count) paths (\(s.walked) items), \(firstName) share \(placement.index)/\(placement.count) over \(placement.inputs.count) paths (\(placement.walked) items): not shares of one run")
+                throw ReportError("\(name) is share \(s.index)/\(s.count) of a run over \(s.inputs.count) paths (\(s.walked) items), "
+                                  + "\(firstName) share \(placement.index)/\(placement.count) over \(placement.inputs.count) paths "
+                                  + "(\(placement.walked) items): not shares of one run")
             }
             if let other = byIndex[s.index] { throw ReportError("\(name) and \(other) are both share \(s.index)/\(s.count)") }
             byIndex[s.index] = name

@@ -50,10 +50,13 @@ struct Merge: OutputCommand {
         guard let first = saved.first?.report else { throw UsageError(description: "name at least one JSON report") }
         // The reports must be this muslcheck's: the renderers and the gate use its knowledge base.
         if first.tool.version != toolVersion || first.tool.knowledgeBase != KnowledgeBase.dataVersion {
-            throw UsageError(description: "\(saved[0].name) was written by muslcheck \(first.tool.version) with knowledge base \(first.tool.knowledgeBase); this is muslcheck \(toolVersion) with \(KnowledgeBase.dataVersion): merge it with the muslcheck that wrote it")
+            throw UsageError(description: "\(saved[0].name) was written by muslcheck \(first.tool.version) with knowledge base "
+                             + "\(first.tool.knowledgeBase); this is muslcheck \(toolVersion) with \(KnowledgeBase.dataVersion): "
+                             + "merge it with the muslcheck that wrote it")
         }
         guard let release = kb.release(named: first.target.release), release.musl == first.target.musl, release.gcompat == first.target.gcompat else {
-            throw UsageError(description: "\(saved[0].name) judged against alpine:\(first.target.release) (musl \(first.target.musl)), which this knowledge base does not know as such")
+            throw UsageError(description: "\(saved[0].name) judged against alpine:\(first.target.release) (musl \(first.target.musl)), "
+                             + "which this knowledge base does not know as such")
         }
         let policy = try usage { try Policy.load(config) }
         let level: FailOn
