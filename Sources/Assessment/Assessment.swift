@@ -99,3 +99,65 @@ public struct Dependencies: Sendable {
     public func exports(_ name: String) -> Bool { exportSets.contains { $0.contains(name) } }
     public static let none = Dependencies()
 }
+
+// Reading saved results back (`muslcheck merge`, the result cache): the same values the report writes.
+extension Assessment: Codable {
+    public init(verdict: Verdict, ownVerdict: Verdict? = nil, libc: Libc, linkage: Linkage, arch: String,
+                missingSymbols: [MissingSymbol] = [], missingLibraries: [MissingLibrary] = [], packages: [String] = [],
+                minimumGlibc: String? = nil, findings: [Finding] = [], language: String? = nil, fix: Fix? = nil) {
+        self.verdict = verdict; self.ownVerdict = ownVerdict; self.libc = libc; self.linkage = linkage; self.arch = arch
+        self.missingSymbols = missingSymbols; self.missingLibraries = missingLibraries; self.packages = packages
+        self.minimumGlibc = minimumGlibc; self.findings = findings; self.language = language; self.fix = fix
+    }
+}
+
+/// A fix as the report writes it; what it was made for is not in the report, so a fix read back from one
+/// is made again (when a verdict changes) for the default subject.
+extension Fix: Decodable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        apk = try c.decodeIfPresent(String.self, forKey: .apk)
+        rebuild = try c.decodeIfPresent(String.self, forKey: .rebuild)
+        dockerfile = try c.decode(String.self, forKey: .dockerfile)
+        glibcBesideMusl = try c.decodeIfPresent(GlibcBesideOffer.self, forKey: .glibcBesideMusl)
+    }
+}
+
+/// A fix with what it was made for (the program's name and directory, the Go image), for a cache whose
+/// results must fold exactly as freshly made ones do.
+public struct StoredFix: Codable, Sendable {
+    public var apk: String?, rebuild: String?, dockerfile: String
+    public var glibcBesideMusl: GlibcBesideOffer?
+    public var app: String, dir: String, goImage: String?
+    public init(apk: String?, rebuild: String?, dockerfile: String, glibcBesideMusl: GlibcBesideOffer? = nil, app: String, dir: String, goImage: String?) {
+        self.apk = apk; self.rebuild = rebuild; self.dockerfile = dockerfile; self.glibcBesideMusl = glibcBesideMusl
+        self.app = app; self.dir = dir; self.goImage = goImage
+    }
+    public init(_ fix: Fix) {
+        apk = fix.apk; rebuild = fix.rebuild; dockerfile = fix.dockerfile; glibcBesideMusl = fix.glibcBesideMusl
+        app = fix.subject.app; dir = fix.subject.dir; goImage = fix.subject.goImage
+    }
+    public var fix: Fix {
+        Fix(apk: apk, rebuild: rebuild, dockerfile: dockerfile, glibcBesideMusl: glibcBesideMusl,
+            subject: Fix.Subject(app: app, dir: dir, goImage: goImage))
+    }
+}
+
+// Read back from a cache: the memberwise initialisers are internal to this module.
+extension MissingSymbol {
+    public static func restored(name: String, version: String?, providedBy: String?, note: String?, firstMusl: String?) -> MissingSymbol {
+        MissingSymbol(name: name, version: version, providedBy: providedBy, note: note, firstMusl: firstMusl)
+    }
+}
+
+extension MissingLibrary {
+    public static func restored(soname: String, package: String?, foundAt: String?, reason: String) -> MissingLibrary {
+        MissingLibrary(soname: soname, package: package, foundAt: foundAt, reason: reason)
+    }
+}
+
+extension Finding {
+    public static func restored(rule: String, severity: Rule.Severity, message: String, symbols: [String], libraries: [String]) -> Finding {
+        Finding(rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries)
+    }
+}

@@ -25,7 +25,7 @@ public struct Fix: Encodable, Sendable, Hashable {
 }
 
 /// The glibc-beside-musl rung: a package that installs real glibc, for a file it can load, always with its caveats.
-public struct GlibcBesideOffer: Encodable, Sendable, Hashable {
+public struct GlibcBesideOffer: Codable, Sendable, Hashable {
     public var provider: String
     public var package: String
     public var version: String

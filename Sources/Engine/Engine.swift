@@ -25,6 +25,10 @@ public struct CheckRequest: Sendable {
     /// were installed on the library path together (musl itself searches only RPATH/RUNPATH and its path).
     public var searchScanned: Bool
     public var limits: ArchiveLimits
+    /// Only this share of the walked items is read (Shard.swift); nil reads them all.
+    public var shard: Shard? = nil
+    /// Results of unchanged files reused from earlier runs (Cache.swift).
+    public var cache: ResultCache? = nil
 
     public init(paths: [String], release: AlpineRelease, gate: Gate = Gate(), jobs: Int = CPU.count, followSymlinks: Bool = false,
                 root: String? = nil, libraryPaths: [String] = [], searchScanned: Bool = false, limits: ArchiveLimits = ArchiveLimits()) {
@@ -38,6 +42,8 @@ public struct CheckOutcome: Sendable {
     public var results: [CheckResult]
     public var failing: [Bool]
     public var summary: CheckSummary
+    /// For a sharded run: which share, and where each result stands in the whole walk (for `merge`).
+    public var placement: ShardPlacement? = nil
     public var gateFailed: Bool { failing.contains(true) }
 }
 
@@ -53,7 +59,9 @@ public enum CheckEngine {
     /// Runs the whole check. `walk`: the walk of `request.paths`, when the caller made it already.
     public static func run(_ request: CheckRequest, kb: KnowledgeBase, walk: WalkResult? = nil, progress: ProgressStep? = nil) -> CheckOutcome {
         let walk = walk ?? Self.walk(request.paths, followSymlinks: request.followSymlinks)
-        let items = walk.items
+        let selected = request.shard.map { $0.select(walk.items, jobs: max(1, request.jobs)) }
+        let items = selected.map { $0.map { walk.items[$0] } } ?? walk.items
+        let cache = request.cache?.session(request, walk: walk)
         let assessor = Assessor(kb: kb, release: request.release)
         let resolver = DependencyResolver(libraryPaths: request.libraryPaths, root: request.root,
                                           tree: request.searchScanned ? DependencyResolver.index(walk) : [:], scannedRoots: request.paths,
@@ -69,6 +77,10 @@ public enum CheckEngine {
         let perItem: [(owns: [Own], skipped: Int, identity: FileIdentity?)] = parallelMap(items.count, jobs: jobs) { index in
             defer { progress?(items[index].path) }
             if items[index].sameAs != nil { return ([], 0, nil) }  // a link: filled in from its first path below
+            if let hit = cache?.lookup(items[index]) {
+                for o in hit.owns where o.result.status == .assessed { libraries.remember(o) }
+                return hit
+            }
             let scanned = Scanner.scan(items[index], limits: limits)
             // Most items are one plain file: no member index to build.
             var members: [String: Header] = [:]
@@ -85,6 +97,7 @@ public enum CheckEngine {
                     owns.append(o)
                 } else if !file.item.inArchive { skipped += 1 }
             }
+            cache?.store(items[index], scanned: scanned, owns: owns, skipped: skipped)
             return (owns, skipped, scanned.first?.identity)
         }
         var (own, walkedSkips) = foldHardLinks(items, perItem)
@@ -129,7 +142,13 @@ public enum CheckEngine {
         }
         summary.finish()
         for j in listed where j.own.cLibrary { summary.add(status: .skipped, verdict: nil, packages: []) }
-        return CheckOutcome(results: listed.map(\.result), failing: listed.map(\.fails), summary: summary)
+        var outcome = CheckOutcome(results: listed.map(\.result), failing: listed.map(\.fails), summary: summary)
+        if let shard = request.shard, let selected {
+            outcome.placement = ShardPlacement(shard: shard, inputs: request.paths, walked: walk.items.count,
+                                               items: Shard.itemPositions(of: outcome.results, items: items, positions: selected))
+        }
+        cache?.finish()
+        return outcome
     }
 
     /// Hard links: the first path's results again, under each further path (its own reading is dropped).

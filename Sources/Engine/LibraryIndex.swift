@@ -49,7 +49,11 @@ final class LibraryIndex: Sendable {
             if inArchive { return nil }
             var assessment: Assessment?
             if case .elf(let facts) = ELFReader.read(path: path) {
-                let a = assessor.assess(facts, path: path, dependencies: resolver.locate(facts, path: path))
+                // Judged as the first pass judges a scanned file (what it loads found, and read when there
+                // is any), so that a library gives the same answer whether or not this run (or shard) read it.
+                let found = resolver.locate(facts, path: path)
+                let dependencies = found.found.isEmpty ? found : resolver.resolve(facts, path: path)
+                let a = assessor.assess(facts, path: path, dependencies: dependencies)
                 assessment = a.unassessable == nil ? a : nil
             }
             known.withLock { $0[key] = .some(assessment) }

@@ -120,7 +120,7 @@ struct Muslcheck: ParsableCommand {
               muslcheck --generate-completion-script fish > ~/.config/fish/completions/muslcheck.fish
             """,
         version: toolVersion,
-        subcommands: [Check.self, Inspect.self, Migrate.self, Explain.self, KB.self],
+        subcommands: [Check.self, Inspect.self, Migrate.self, Explain.self, KB.self, Merge.self],
         defaultSubcommand: Check.self
     )
 }

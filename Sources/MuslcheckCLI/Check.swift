@@ -182,6 +182,12 @@ struct Check: OutputCommand {
         "Also find NEEDED libraries beside each binary and anywhere in the scanned paths, as if the scanned files were installed on the library path together. musl itself searches only RPATH/RUNPATH and its library path."))
     var searchScanned = false
 
+    @Option(help: ArgumentHelp("Read only the I-th of N shares of the inputs, 1 ≤ I ≤ N (merge the N JSON reports with muslcheck merge).", valueName: "I/N"))
+    var shard: Shard?
+
+    @Option(help: ArgumentHelp("Reuse the results of unchanged files kept in this directory by earlier runs (created if missing; jobs may share it).", valueName: "dir"))
+    var cache: String?
+
     @OptionGroup var limits: LimitOptions
 
     func validate() throws {
@@ -264,8 +270,10 @@ struct Check: OutputCommand {
         let known = try usage { try (baseline ?? s.policy.baseline).map(Baseline.load) }
         let walk = walking.value
         let gate = Gate(failOn: s.failOn, policy: s.policy, baseline: known, roots: s.paths)
-        let request = CheckRequest(paths: s.paths, release: s.release, gate: gate, jobs: s.jobs, followSymlinks: followSymlinks, root: root,
+        var request = CheckRequest(paths: s.paths, release: s.release, gate: gate, jobs: s.jobs, followSymlinks: followSymlinks, root: root,
                                    libraryPaths: libraryPaths, searchScanned: searchScanned, limits: limits.archiveLimits)
+        request.shard = shard
+        request.cache = try cache.map { dir in try readable { try ResultCache(directory: dir, toolVersion: toolVersion) } }
         let progress = Progress(total: walk.items.count)
         let step: ProgressStep? = progress.enabled ? { @Sendable path in progress.step(path) } : nil
         let outcome = CheckEngine.run(request, kb: kb, walk: walk, progress: step)
@@ -342,7 +350,8 @@ struct Check: OutputCommand {
             switch format {
             case .json:
                 // Written in parts: the fragments are not joined into one string first.
-                stdout += try deliver(try CheckReport.jsonParts(tool: tool, target: target, results: parts.map(\.json), summary: summary, gate: gateResult),
+                stdout += try deliver(try CheckReport.jsonParts(tool: tool, target: target, results: parts.map(\.json), summary: summary, gate: gateResult,
+                                                                     extra: try outcome.placement?.jsonFields() ?? []),
                                       to: destination)
                 continue
             case .text where quiet:

@@ -182,7 +182,9 @@ public struct CheckReport: Sendable {
         try jsonParts(tool: tool, target: target, results: results, summary: summary, gate: gate).joined()
     }
 
-    public static func jsonParts(tool: Tool, target: Target, results: [String], summary: CheckSummary, gate: Gate) throws -> [String] {
+    /// `extra`: fields after the gate (a sharded run's placement, which `merge` reads and a whole run lacks).
+    public static func jsonParts(tool: Tool, target: Target, results: [String], summary: CheckSummary, gate: Gate,
+                                 extra: [(String, JSON.Field)] = []) throws -> [String] {
         JSON.documentParts([
             ("schemaVersion", .value("1")),
             ("tool", .value(try JSON.fragment(tool, indent: 1))),
@@ -190,7 +192,7 @@ public struct CheckReport: Sendable {
             ("results", .elements(results)),
             ("summary", .value(try JSON.fragment(summary, indent: 1))),
             ("gate", .value(try JSON.fragment(gate, indent: 1))),
-        ])
+        ] + extra)
     }
 }
 
@@ -327,3 +329,32 @@ public enum CheckText {
         }
     }
 }
+
+// Reading a saved report back (`muslcheck merge`): each type decodes what it encodes above.
+extension CheckResult.Status: Decodable {}
+
+extension CheckResult: Decodable {
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        path = try c.decode(String.self, forKey: .path)
+        status = try c.decode(Status.self, forKey: .status)
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        sameAs = try c.decodeIfPresent(String.self, forKey: .sameAs)
+        guard c.contains(.verdict) else { return }
+        assessment = Assessment(
+            verdict: try c.decode(Verdict.self, forKey: .verdict), ownVerdict: try c.decodeIfPresent(Verdict.self, forKey: .ownVerdict),
+            libc: try c.decode(Libc.self, forKey: .libc), linkage: try c.decode(Linkage.self, forKey: .linkage),
+            arch: try c.decode(String.self, forKey: .arch),
+            missingSymbols: try c.decode([MissingSymbol].self, forKey: .missingSymbols),
+            missingLibraries: try c.decode([MissingLibrary].self, forKey: .missingLibraries),
+            packages: try c.decode([String].self, forKey: .packages), minimumGlibc: try c.decodeIfPresent(String.self, forKey: .minimumGlibc),
+            findings: try c.decode([Finding].self, forKey: .findings), language: try c.decodeIfPresent(String.self, forKey: .language),
+            fix: try c.decodeIfPresent(Fix.self, forKey: .fix))
+        interpreter = try c.decodeIfPresent(String.self, forKey: .interpreter)
+        needed = try c.decode([String].self, forKey: .needed)
+    }
+}
+
+extension CheckReport.Tool: Decodable {}
+extension CheckReport.Target: Decodable {}
+extension CheckReport.Gate: Decodable {}
