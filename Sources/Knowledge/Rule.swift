@@ -59,6 +59,12 @@ public struct Rule: Codable, Sendable, Hashable {
         public var goTags: [String]?
         /// Libraries the binary loads, each described by its imports (a plain glibc library otherwise).
         public var dependencies: [Dependency]?
+        /// Script rules: the file's text and name (`run.sh`, `Dockerfile`), the packages the image has, and a
+        /// size the text is padded to with comment lines (for the size limit).
+        public var script: String?
+        public var file: String?
+        public var installed: [String]?
+        public var size: Int?
         public struct Dependency: Codable, Sendable, Hashable {
             public var path: String
             public var imports: [String]
@@ -85,6 +91,10 @@ public struct Rule: Codable, Sendable, Hashable {
             goCgo = try c.decodeIfPresent(Bool.self, forKey: .goCgo)
             goTags = try c.decodeIfPresent([String].self, forKey: .goTags)
             dependencies = try c.decodeIfPresent([Dependency].self, forKey: .dependencies)
+            script = try c.decodeIfPresent(String.self, forKey: .script)
+            file = try c.decodeIfPresent(String.self, forKey: .file)
+            installed = try c.decodeIfPresent([String].self, forKey: .installed)
+            size = try c.decodeIfPresent(Int.self, forKey: .size)
         }
     }
 }
