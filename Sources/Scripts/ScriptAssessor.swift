@@ -72,11 +72,36 @@ public struct ScriptAssessor: Sendable {
     public let kb: KnowledgeBase
     public let scripts: ScriptKnowledge
     public let release: AlpineRelease
+    /// ash-syntax.tsv rows by parser feature, by command name (builtins, options, local), and the variables.
+    let syntaxByFeature: [String: [ScriptKnowledge.SyntaxRow]]
+    let syntaxByCommand: [String: [ScriptKnowledge.SyntaxRow]]
+    let variableRows: [ScriptKnowledge.SyntaxRow]
+    let patterns: Patterns
+
+    /// The option table's regular expressions, compiled once. NSRegularExpression is immutable and documented
+    /// as safe to use from several threads, hence the unchecked conformance.
+    final class Patterns: @unchecked Sendable {
+        let compiled: [String: NSRegularExpression]
+        init(_ sources: Set<String>) {
+            var compiled: [String: NSRegularExpression] = [:]
+            for s in sources where !s.isEmpty { compiled[s] = try? NSRegularExpression(pattern: s) }
+            self.compiled = compiled
+        }
+        func matches(_ pattern: String, _ text: String) -> Bool {
+            guard let re = compiled[pattern] else { return false }
+            return re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        }
+    }
 
     public init(kb: KnowledgeBase, scripts: ScriptKnowledge, release: AlpineRelease) {
         self.kb = kb
         self.scripts = scripts
         self.release = release
+        syntaxByFeature = Dictionary(grouping: scripts.syntax.filter { $0.kind == .syntax }, by: \.feature)
+        syntaxByCommand = Dictionary(grouping: scripts.syntax.filter { $0.kind == .command || $0.kind == .option || $0.kind == .outsideFunction },
+                                     by: { String($0.feature.split(separator: " ").first ?? "") })
+        variableRows = scripts.syntax.filter { $0.kind == .variable }
+        patterns = Patterns(Set(scripts.options.values.flatMap { $0.map(\.pattern) }))
     }
 
     /// `installed`: packages the target image has (names, or `cmd:NAME` for a command known to be there).
@@ -150,13 +175,12 @@ private struct Context {
 
     /// Whether `name` exists on the target without installing anything more.
     func provided(_ name: String, installed: Set<String>) -> Bool {
-        if installed.contains("cmd:\(name)") { return true }
         if let applet = scripts.applets[name], applet.state == .on || applet.state == .builtin { return true }
         if let c = scripts.commands[name] {
             if c.base { return true }
             if let p = c.package, installed.contains(p) { return true }
         }
-        return false
+        return !installed.isEmpty && installed.contains("cmd:\(name)")
     }
 
     mutating func checkInterpreter(_ program: String, installed: Set<String>, offset: Int, length: Int) {
@@ -185,11 +209,11 @@ private struct Context {
         }
         guard ash else { return }
         for use in script.features {
-            for row in scripts.syntax where row.kind == .syntax && row.feature == use.feature.rawValue && row.versions.contains(busybox) {
+            for row in assessor.syntaxByFeature[use.feature.rawValue] ?? [] where row.versions.contains(busybox) {
                 reportSyntax(row, offset: use.offset, length: use.excerpt.utf8.count, word: use.excerpt, busybox: busybox)
             }
         }
-        for row in scripts.syntax where row.kind == .variable && row.versions.contains(busybox) {
+        for row in assessor.variableRows where row.versions.contains(busybox) {
             if let offset = script.variables[row.feature] {
                 reportSyntax(row, offset: offset, length: row.feature.utf8.count + 1, word: "$" + row.feature, busybox: busybox)
             }
@@ -231,13 +255,14 @@ private struct Context {
         return result
     }
 
+    static let standardDirectories = ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/", "/usr/local/bin/"]
+
     mutating func checkCommand(_ c: ShellCommand, script: ShellScript, unit: ShellUnit, busybox: BusyBoxVersion,
                                installed: Set<String>, ash: Bool) {
         for (nameWord, args) in unwrap(c) {
             guard let raw = nameWord.literal, !raw.isEmpty else { continue }
             // Absolute paths in the standard directories name the same command; other paths are the image's own.
-            let standard = ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/", "/usr/local/bin/"]
-            if raw.contains("/") && !standard.contains(where: { raw.hasPrefix($0) && !raw.dropFirst($0.count).contains("/") }) { continue }
+            if raw.contains("/") && !Self.standardDirectories.contains(where: { raw.hasPrefix($0) && !raw.dropFirst($0.count).contains("/") }) { continue }
             let name = Shebang.basename(raw)
             if script.functions.contains(name) { continue }
             let word = nameWord.literal ?? nameWord.text
@@ -292,8 +317,9 @@ private struct Context {
     // MARK: ash builtins and options
 
     mutating func checkAshCommand(_ name: String, _ w: ShellWord, _ args: ArraySlice<ShellWord>, inFunction: Bool, busybox: BusyBoxVersion) {
+        guard let rows = assessor.syntaxByCommand[name] else { return }
         let literal = args.map { $0.literal ?? "" }
-        for row in scripts.syntax where row.versions.contains(busybox) {
+        for row in rows where row.versions.contains(busybox) {
             switch row.kind {
             case .command where row.feature == name:
                 reportSyntax(row, offset: w.offset, length: w.length, word: name, busybox: busybox)
@@ -339,7 +365,7 @@ private struct Context {
         }
         func valueMatches(_ row: ScriptKnowledge.OptionRow, _ value: ShellWord?) -> Bool {
             guard let v = value?.literal else { return false }
-            return v.range(of: row.pattern, options: .regularExpression) != nil
+            return assessor.patterns.matches(row.pattern, v)
         }
         let words = Array(args)
         var endOfOptions = false
@@ -351,7 +377,7 @@ private struct Context {
             for row in rows {
                 switch row.match {
                 case .word where lit == row.option: report(row, w)
-                case .arg where lit.range(of: row.pattern, options: .regularExpression) != nil: report(row, w)
+                case .arg where assessor.patterns.matches(row.pattern, lit): report(row, w)
                 default: continue
                 }
             }

@@ -469,10 +469,11 @@ struct ShellParser {
         // `$(<file)`: bash reads the file; ash runs an empty command with a redirection.
         var probe = pos
         while probe < end && (bytes[probe] == UInt8(ascii: " ") || bytes[probe] == UInt8(ascii: "\t")) { probe += 1 }
-        if at(probe) == UInt8(ascii: "<") && at(probe + 1) != UInt8(ascii: "<") && open > 0 && bytes[open - 1] == UInt8(ascii: "$") {
-            note(.fileSubstitution, open - 1, probe + 1)
-        }
+        let fileRead = at(probe) == UInt8(ascii: "<") && at(probe + 1) != UInt8(ascii: "<") && open > 0 && bytes[open - 1] == UInt8(ascii: "$")
+        let commandsBefore = script.commands.count
         try parseList(stopWords: [], stopOps: [.rparen])
+        // Only a lone redirection is bash's file read: `$(< f grep x)` runs grep in both shells.
+        if fileRead && script.commands.count == commandsBefore { note(.fileSubstitution, open - 1, probe + 1) }
         guard case .op(.rparen, _) = try next() else { try fail(open, "unterminated $(…)") }
         peeked = saved
     }

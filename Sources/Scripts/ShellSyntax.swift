@@ -82,15 +82,15 @@ public struct ShellScript: Sendable {
 public struct LineMap: Sendable {
     private let starts: [Int]
 
-    public init(_ bytes: some Collection<UInt8>) {
+    public init(_ bytes: [UInt8]) {
         var starts = [0]
-        var i = 0
-        for b in bytes {
-            i += 1
-            if b == UInt8(ascii: "\n") { starts.append(i) }
+        bytes.withUnsafeBufferPointer { buffer in
+            for (i, b) in buffer.enumerated() where b == UInt8(ascii: "\n") { starts.append(i + 1) }
         }
         self.starts = starts
     }
+
+    public init(_ bytes: some Collection<UInt8>) { self.init(Array(bytes)) }
 
     public func position(of offset: Int) -> (line: Int, column: Int) {
         var lo = 0, hi = starts.count - 1

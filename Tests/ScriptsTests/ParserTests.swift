@@ -64,6 +64,11 @@ func names(_ text: String) -> [String] { parse(text).commands.map { $0.name.lite
         #expect(s.error == nil)
     }
 
+    @Test func fileReadOnlyWhenTheSubstitutionIsALoneRedirection() {
+        #expect(parse("x=$(< f)").features.map(\.feature) == [.fileSubstitution])
+        #expect(parse("x=$(< f grep -v y | sort)").features.isEmpty)
+    }
+
     @Test func noFeaturesFromQuotedText() {
         let s = parse(#"echo 'a=(1) ${x^^} {1..3}' "{a,b}" \{a,b\}; find . -exec rm {} +; echo $((1+2))"#)
         #expect(s.features.isEmpty)
