@@ -273,7 +273,9 @@ enum Dockerfile {
         }
 
         if argsLine.hasPrefix("["), ins.heredocs.isEmpty, let argv = jsonArray(text(bytes, i..<ins.end).trimmingCharacters(in: .whitespacesAndNewlines)) {
-            return [unit(execScript(argv, offset: i), .other, [], exec: true)]
+            // `["sh", "-c", "…"]` runs shell text like the shell form; anything else is one program, no shell.
+            let inner = argv.count >= 3 && argv[1] == "-c" ? ShellDialect(program: Shebang.basename(argv[0])) : .other
+            return [unit(execScript(argv, offset: i), inner, inner == .other ? [] : Array(argv.prefix(2)), exec: inner == .other)]
         }
         guard dialect.isParsed else { return [] }
         // `RUN <<EOF` alone: each body is a script (its own `#!` line chooses the interpreter).

@@ -64,8 +64,6 @@ public struct ScriptAssessor: Sendable {
         public static let overLimit = "script-over-limit"
     }
 
-    /// Commands that look a name up rather than run it (`command -v bash`, `which curl`).
-    static let lookups: Set<String> = ["which", "type", "hash"]
     /// Commands that run the command named by a later argument.
     static let wrappers: Set<String> = ["exec", "nohup", "env", "sudo", "time", "nice", "busybox", "command", "xargs", "su-exec", "gosu", "chroot"]
 

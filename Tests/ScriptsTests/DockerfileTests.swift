@@ -53,7 +53,7 @@ func dockerfile(_ text: String) -> ScriptFacts? { ScriptFacts.read(path: "app/Do
         #expect(f.units[0].script.commands.map { $0.name.literal ?? "" } == ["set", "useradd"])
         #expect(f.position(of: f.units[0].script.commands[1].name.offset) == (4, 1))
         #expect(f.units[1].script.commands.map { $0.name.literal ?? "" } == ["bash"])
-        #expect(f.units[2].script.commands.first?.arguments.first?.literal == "-P")
+        #expect(f.units[2].script.commands.first?.arguments.first?.literal == "-P" && f.units[2].dialect == .sh && !f.units[2].execForm)
         #expect(f.units[3].execForm && f.units[3].script.commands.first?.name.literal == "curl")
         #expect(f.stages[0].cmd == ["/bin/sh", "-c", "echo done"])
     }

@@ -1,6 +1,7 @@
 // Grades the script parser on a list of files (one path a line on stdin): reads each, parses it, judges it for
 // the newest Alpine release, and prints the figures plus one line per parse error. Built and run by
-// scripts/grade-scripts.sh; not part of the package.
+// scripts/grade-scripts.sh; not part of the package. GRADE_TOP=N also prints the N most frequent (rule, word)
+// pairs; GRADE_SHOW=RULE prints every finding of that rule with file:line:column.
 import Foundation
 import Knowledge
 
