@@ -57,6 +57,8 @@ public struct ScriptKnowledge: Sendable {
         public var command: String
         /// The option as written in messages; for `value`, the spellings separated by `|` (`-d|--date`).
         public var option: String
+        /// `option` cut at `|`, once at load time (it is compared with every word of the command).
+        public var spellings: [String]
         public var match: Match
         /// A regular expression (for `value` and `arg`).
         public var pattern: String
@@ -75,6 +77,8 @@ public struct ScriptKnowledge: Sendable {
     public struct SyntaxRow: Sendable, Hashable {
         public enum Kind: String, Sendable, Hashable { case syntax, command, option, outsideFunction = "outside-function", variable }
         public var feature: String
+        /// `feature` cut at spaces (`set -o posix` → set, -o, posix), once at load time.
+        public var words: [String]
         public var kind: Kind
         public var status: Status
         public var versions: BusyBoxRange
@@ -154,7 +158,7 @@ public struct ScriptKnowledge: Sendable {
             }
             let fix = r["fix"] ?? "-"
             options[command, default: []].append(OptionRow(
-                command: command, option: option, match: match, pattern: r["pattern"] ?? "", status: status,
+                command: command, option: option, spellings: option.split(separator: "|").map(String.init), match: match, pattern: r["pattern"] ?? "", status: status,
                 versions: try range("busybox-options.tsv", r), debian: r["debian"] ?? "", fix: fix == "-" ? nil : fix,
                 message: r["message"] ?? "", example: r["example"] ?? "", source: r["source"] ?? ""))
         }
@@ -165,7 +169,8 @@ public struct ScriptKnowledge: Sendable {
             guard let kind = SyntaxRow.Kind(rawValue: r["kind"] ?? ""), let status = Status(rawValue: r["status"] ?? "") else {
                 throw KnowledgeError(description: "ash-syntax.tsv: bad row \(r)")
             }
-            return SyntaxRow(feature: r["feature"] ?? "", kind: kind, status: status, versions: try range("ash-syntax.tsv", r),
+            let feature = r["feature"] ?? ""
+            return SyntaxRow(feature: feature, words: feature.split(separator: " ").map(String.init), kind: kind, status: status, versions: try range("ash-syntax.tsv", r),
                              example: r["example"] ?? "", expect: r["expect"] ?? "", message: r["message"] ?? "", source: r["source"] ?? "")
         }
 

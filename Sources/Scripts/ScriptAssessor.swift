@@ -97,7 +97,7 @@ public struct ScriptAssessor: Sendable {
         self.release = release
         syntaxByFeature = Dictionary(grouping: scripts.syntax.filter { $0.kind == .syntax }, by: \.feature)
         syntaxByCommand = Dictionary(grouping: scripts.syntax.filter { $0.kind == .command || $0.kind == .option || $0.kind == .outsideFunction },
-                                     by: { String($0.feature.split(separator: " ").first ?? "") })
+                                     by: { $0.words.first ?? "" })
         variableRows = scripts.syntax.filter { $0.kind == .variable }
         patterns = Patterns(Set(scripts.options.values.flatMap { $0.map(\.pattern) }))
     }
@@ -260,7 +260,7 @@ private struct Context {
         for (nameWord, args) in unwrap(c) {
             guard let raw = nameWord.literal, !raw.isEmpty else { continue }
             // Absolute paths in the standard directories name the same command; other paths are the image's own.
-            if raw.contains("/") && !Self.standardDirectories.contains(where: { raw.hasPrefix($0) && !raw.dropFirst($0.count).contains("/") }) { continue }
+            if raw.utf8.contains(UInt8(ascii: "/")) && !Self.standardDirectories.contains(where: { raw.hasPrefix($0) && !raw.dropFirst($0.count).contains("/") }) { continue }
             let name = Shebang.basename(raw)
             if script.functions.contains(name) { continue }
             let word = nameWord.literal ?? nameWord.text
@@ -322,7 +322,7 @@ private struct Context {
             case .command where row.feature == name:
                 reportSyntax(row, offset: w.offset, length: w.length, word: name, busybox: busybox)
             case .option:
-                let parts = row.feature.split(separator: " ").map(String.init)
+                let parts = row.words
                 guard parts.first == name, parts.count > 1 else { continue }
                 let wanted = Array(parts.dropFirst())
                 // `set -o posix`: consecutive words; `read -a`: the option anywhere before `--`.
@@ -383,7 +383,7 @@ private struct Context {
             if lit == "--" { endOfOptions = true; continue }
             if lit.hasPrefix("--") {
                 let key = String(lit.prefix { $0 != "=" })
-                for row in rows where row.option.split(separator: "|").contains(Substring(key)) {
+                for row in rows where row.spellings.contains(key) {
                     if row.match == .flag { report(row, w) }
                     if row.match == .value {
                         let value = lit.contains("=") ? ShellWord(offset: w.offset, length: w.length, literal: String(lit.drop { $0 != "=" }.dropFirst()), text: "")
@@ -394,13 +394,13 @@ private struct Context {
                 continue
             }
             // A word option (find -type) or a cluster of short options (-rP), values taken into account.
-            for row in rows where row.match == .value && row.option.split(separator: "|").contains(Substring(lit)) && lit.count > 2 {
+            for row in rows where row.match == .value && row.spellings.contains(lit) && lit.count > 2 {
                 if valueMatches(row, i + 1 < words.count ? words[i + 1] : nil) { report(row, words[i + 1]) }
             }
             let letters = Array(lit.utf8.dropFirst())
             for (k, letter) in letters.enumerated() {
                 let option = "-" + String(UnicodeScalar(letter))
-                for row in rows where row.option.split(separator: "|").contains(Substring(option)) {
+                for row in rows where row.spellings.contains(option) {
                     if row.match == .flag { report(row, w) }
                     if row.match == .value {
                         let rest = letters[(k + 1)...]

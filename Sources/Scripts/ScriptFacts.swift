@@ -63,7 +63,11 @@ public struct Shebang: Sendable, Hashable {
         arguments = rest
     }
 
-    static func basename(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
+    static func basename(_ path: String) -> String {
+        // Called for every command word: a byte search, and no new string in the common case of no slash.
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(path[path.utf8.index(after: slash)...])
+    }
 }
 
 /// Which shell language a piece of text is written for.

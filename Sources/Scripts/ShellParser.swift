@@ -13,7 +13,7 @@ struct ShellParser {
     private let end: Int
     private var depth = 0
     private var functionDepth = 0
-    private var pendingHereDocs: [(delimiter: [UInt8], stripTabs: Bool)] = []
+    private var pendingHereDocs: [(delimiter: [UInt8], stripTabs: Bool, expands: Bool)] = []
     private var peeked: Token?
     var script = ShellScript()
 
@@ -523,7 +523,9 @@ struct ShellParser {
         let pending = pendingHereDocs
         pendingHereDocs = []
         for doc in pending {
-            var found = false
+            let bodyStart = pos
+            var bodyEnd = end
+            var after = end
             while pos < end {
                 var lineStart = pos
                 var lineEnd = pos
@@ -531,11 +533,34 @@ struct ShellParser {
                 if doc.stripTabs { while lineStart < lineEnd && bytes[lineStart] == UInt8(ascii: "\t") { lineStart += 1 } }
                 var trimmedEnd = lineEnd
                 if trimmedEnd > lineStart && bytes[trimmedEnd - 1] == UInt8(ascii: "\r") { trimmedEnd -= 1 }
-                pos = min(end, lineEnd + 1)
-                if bytes[lineStart..<trimmedEnd].elementsEqual(doc.delimiter) { found = true; break }
+                let next = min(end, lineEnd + 1)
+                if bytes[lineStart..<trimmedEnd].elementsEqual(doc.delimiter) {
+                    bodyEnd = pos
+                    after = next
+                    break
+                }
+                pos = next
             }
             // Like bash and ash, a here-document that runs to the end of the input is accepted.
-            _ = found
+            if doc.expands { try readSubstitutions(bodyStart..<bodyEnd) }
+            pos = after
+        }
+    }
+
+    /// The command substitutions in an unquoted here-document body (the rest of it is text).
+    private mutating func readSubstitutions(_ body: Range<Int>) throws {
+        var i = body.lowerBound
+        while i < body.upperBound {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\\") { i += 2; continue }
+            if c == UInt8(ascii: "`") || (c == UInt8(ascii: "$") && (at(i + 1) == UInt8(ascii: "(") || at(i + 1) == UInt8(ascii: "{"))) {
+                pos = i
+                var w = WordBuilder()
+                if c == UInt8(ascii: "`") { try readBackticks() } else { try readDollar(&w, inDoubleQuotes: true) }
+                i = max(pos, i + 1)
+                continue
+            }
+            i += 1
         }
     }
 
@@ -687,7 +712,8 @@ struct ShellParser {
         if op == .dless || op == .dlessDash {
             let rawBytes = bytes[raw]
             let quoted = rawBytes.contains(UInt8(ascii: "'")) || rawBytes.contains(UInt8(ascii: "\"")) || rawBytes.contains(UInt8(ascii: "\\"))
-            pendingHereDocs.append((quoted || w.literal != nil ? Array(w.text.utf8) : Array(rawBytes), op == .dlessDash))
+            // An unquoted delimiter: the body's $(…) and backquotes run.
+            pendingHereDocs.append((quoted || w.literal != nil ? Array(w.text.utf8) : Array(rawBytes), op == .dlessDash, !quoted))
         }
     }
 

@@ -23,6 +23,20 @@ func names(_ text: String) -> [String] { parse(text).commands.map { $0.name.lite
         #expect(names(text) == ["echo", "id", "whoami", "cat", "cat", "printf", "grep"])
     }
 
+    @Test func substitutionsInUnquotedHereDocumentsRun() {
+        let text = """
+        cat <<EOF > f
+        version $(git describe) `uname -r` ${x:-$(id)} \\$(not)
+        EOF
+        cat <<'EOF'
+        $(quoted)
+        EOF
+        tail f
+        """
+        #expect(names(text) == ["cat", "git", "uname", "id", "cat", "tail"])
+        #expect(parse(text).error == nil)
+    }
+
     @Test func argumentsAreQuoteRemovedAndDynamicWordsHaveNoLiteral() throws {
         let s = parse(#"grep "-P" 'a b' $x "a$(b)c" \-z"#)
         let args = try #require(s.commands.first { $0.name.literal == "grep" }).arguments
