@@ -128,6 +128,26 @@ func names(_ text: String) -> [String] { parse(text).commands.map { $0.name.lite
         }
     }
 
+    @Test func arbitraryTokenSequencesNeverCrash() {
+        // Shell and Dockerfile tokens in random order: here-documents left open, unbalanced keywords, continuations.
+        let tokens = ["<<EOF", "<<-'X'", "<<\"E\"", "EOF", "X", "E", "$(", ")", "(", "`", "case", "in", "esac", ";;", ";&", "if", "then",
+                      "fi", "for", "do", "done", "{", "}", "((", "))", "[[", "]]", "\n", " ", "\"", "'", "\\", "${", "$((", "<(",
+                      "RUN ", "FROM alpine AS a\n", "SHELL [\"/bin/bash\", \"-c\"]\n", "RUN [\"sh\", \"-c\", \"", "\\\n",
+                      "# c\n", "\t", "a=(", "x", "|", "&&", "&", ";", "function", "f()", "!", "2>&1", "{fd}>", "$'", "\r"]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let text = (0..<Int.random(in: 0..<60, using: &rng)).map { _ in tokens.randomElement(using: &rng) ?? "" }.joined()
+            let sh = ScriptFacts.read(path: "t.sh", bytes: Array(("#!/bin/sh\n" + text).utf8))
+            let df = ScriptFacts.read(path: "Dockerfile", bytes: Array(text.utf8))
+            for facts in [sh, df].compactMap({ $0 }) {
+                for u in facts.units {
+                    for c in u.script.commands { _ = facts.position(of: c.name.offset) }
+                    if let e = u.script.error { _ = facts.position(of: e.offset) }
+                }
+            }
+        }
+    }
+
     @Test func notAScript() {
         #expect(ScriptFacts.read(path: "x.txt", bytes: Array("echo hi\n".utf8)) == nil)
         #expect(ScriptFacts.read(path: "x", bytes: [0x7f, 0x45, 0x4c, 0x46]) == nil)
