@@ -52,6 +52,12 @@ while IFS=$'\t' read -r _ path line col message; do
   printf 'parse-error\t%s:%s:%s\t%s\tbash -n %s\tash -n %s\n' "$path" "$line" "$col" "$message" "$b" "$a"
 done < <(grep '^error' "$work/out")
 echo "parse-errors-bash-n-also-rejects	$bash_agrees/$total_errors"
+# The other way round: scripts bash -n rejects that parse here (each would be a parser too lenient).
+bash_only=0
+while read -r p; do
+  bash -n "$p" >/dev/null 2>&1 || grep -qF "	$p	" "$work/out" || { bash_only=$((bash_only+1)); printf 'bash-n-only\t%s\n' "$p"; }
+done < "$work/list"
+echo "bash-n-rejects-that-parse-here	$bash_only"
 echo "parse-errors-ash-n-also-rejects	$ash_agrees/$total_errors"
 
 # ash -n agreement on the #!/bin/sh scripts: of those BusyBox ash -n rejects, how many muslcheck flags (a parse
