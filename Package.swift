@@ -8,6 +8,8 @@ let knowledgeFiles = [
     "musl-1.2.2-aarch64.txt", "musl-1.2.3-aarch64.txt", "musl-1.2.4-aarch64.txt", "musl-1.2.5-aarch64.txt", "musl-1.2.6-aarch64.txt",
     "gcompat-1.0.0-x86_64.txt", "gcompat-1.1.0-x86_64.txt", "gcompat-1.1.0-aarch64.txt", "musl-obstack-1.2.3-x86_64.txt", "libucontext-1.3.2-x86_64.txt",
     "glibc-2.36-x86_64.tsv", "glibc-later.tsv", "glibc-beside-musl.tsv", "loaders.tsv", "libraries.tsv", "symbols.tsv", "rules.json",
+    // Scripts: BusyBox per release, applets, options, ash syntax, command -> package (ScriptKnowledge.swift).
+    "busybox-releases.tsv", "busybox-applets.tsv", "busybox-options.tsv", "ash-syntax.tsv", "commands.tsv",
 ]
 
 let package = Package(
@@ -16,7 +18,7 @@ let package = Package(
     products: [
         .executable(name: "muslcheck", targets: ["muslcheck"]),
         // Everything but the CLI and the C module, for embedding the checker elsewhere.
-        .library(name: "MuslcheckKit", targets: ["ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "Migration"]),
+        .library(name: "MuslcheckKit", targets: ["ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "Migration", "Scripts"]),
     ],
     // Size of the static executable (docs/alpine.md), 62 MB stripped: ICU 37.3 MB (34.0 MB of it ICU's data),
     // Foundation + CoreFoundation + FoundationInternationalization 4.6 MB, FoundationEssentials 4.4 MB, the
@@ -45,6 +47,8 @@ let package = Package(
         // The knowledge base: measured symbol lists and facts with provenance, embedded in the binary.
         // Each file is embedded separately so the executable works when copied alone.
         .target(name: "Knowledge", resources: knowledgeFiles.map { .embedInCode("data/\($0)") }),
+        // Shell scripts and Dockerfiles → ScriptFacts → ScriptAssessment against BusyBox and ash. Pure, no I/O.
+        .target(name: "Scripts", dependencies: ["Knowledge"]),
         // BinaryFacts + KnowledgeBase + target release → Assessment. Pure functions, no I/O.
         .target(name: "Assessment", dependencies: ["ELF", "Knowledge"]),
         // Finds candidate files under the given paths and reads them on all cores.
@@ -78,6 +82,7 @@ let package = Package(
         .executableTarget(name: "muslcheck", dependencies: ["MuslcheckCLI", "CStartup"]),
         // Fixture paths and golden files for the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ScriptsTests", dependencies: ["Scripts", "Knowledge"]),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
         .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "Engine", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "TestSupport",

@@ -73,6 +73,12 @@ public struct Rule: Codable, Sendable, Hashable {
         public var tlsExternal: [String]?
         /// The section headers describe other symbol tables than the dynamic segment.
         public var sectionsDisagree: Bool?
+        /// Script rules: the file's text and name (`run.sh`, `Dockerfile`), the packages the image has, and a
+        /// size the text is padded to with comment lines (for the size limit).
+        public var script: String?
+        public var file: String?
+        public var installed: [String]?
+        public var size: Int?
         public struct Dependency: Codable, Sendable, Hashable {
             public var path: String
             public var imports: [String]
@@ -105,6 +111,10 @@ public struct Rule: Codable, Sendable, Hashable {
             tlsOwn = try c.decodeIfPresent(Int.self, forKey: .tlsOwn)
             tlsExternal = try c.decodeIfPresent([String].self, forKey: .tlsExternal)
             sectionsDisagree = try c.decodeIfPresent(Bool.self, forKey: .sectionsDisagree)
+            script = try c.decodeIfPresent(String.self, forKey: .script)
+            file = try c.decodeIfPresent(String.self, forKey: .file)
+            installed = try c.decodeIfPresent([String].self, forKey: .installed)
+            size = try c.decodeIfPresent(Int.self, forKey: .size)
         }
     }
 }

@@ -107,7 +107,8 @@ public enum SARIF {
                       fullDescription: SarifText(text: r.summary),
                       help: SarifHelp(text: "\(r.summary)\nWhy: \(r.rationale)\nFix: \(r.remedy)\nSources: \(r.sources.joined(separator: "; "))",
                                       markdown: "**\(r.title)**\n\n\(r.summary)\n\n*Why:* \(r.rationale)\n\n*Fix:* \(r.remedy)\n\n*Sources:* \(r.sources.joined(separator: "; "))"),
-                      helpUri: r.sources.first { $0.hasPrefix("https://") } ?? (r.when != nil ? behaviourHelp : loadingHelp),
+                      helpUri: r.sources.first { $0.hasPrefix("https://") }.map { String($0.prefix { !$0.isWhitespace }) }  // the URL, not its note
+                          ?? (r.when != nil ? behaviourHelp : loadingHelp),
                       defaultConfiguration: SarifConfiguration(level: level(r.severity)), properties: SarifRuleProperties(tags: ["alpine", "musl"]))
         }
         rules.append(SarifRule(id: readError, name: ruleName(readError), shortDescription: SarifText(text: "A file could not be read or judged"),
