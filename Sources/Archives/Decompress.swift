@@ -198,9 +198,10 @@ final class Decompressed: ByteSource {
                     zlib.pointee.next_in = next.assumingMemoryBound(to: UInt8.self)
                     zlib.pointee.avail_in = UInt32(available)
                     zlib.pointee.next_out = outBase.assumingMemoryBound(to: UInt8.self)
-                    zlib.pointee.avail_out = UInt32(clamping: out.count)
+                    let room = min(out.count, Int(UInt32.max))  // zlib counts in 32 bits
+                    zlib.pointee.avail_out = UInt32(room)
                     let status = inflate(zlib, Z_NO_FLUSH)
-                    made = Int(clamping: out.count) - Int(zlib.pointee.avail_out)
+                    made = room - Int(zlib.pointee.avail_out)
                     let used = available - Int(zlib.pointee.avail_in)
                     if status == Z_STREAM_END {
                         finished = true
