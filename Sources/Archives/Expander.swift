@@ -192,6 +192,13 @@ final class Expander {
             case .bzip2:
                 problem(name, "member in a format not read (bzip2); not judged")
             case .tar:
+                // A tar that is a range of a file on disk and may be an image: its headers first, then
+                // each layer by offset, from the last to the first, so that what a later layer hides is
+                // never read.
+                if layer == nil, hide == nil, let size, let range = rest.fileRange(length: size),
+                   try readImageByOffset(name: name, file: range, depth: depth) {
+                    return
+                }
                 try readTar(name: name, source: rest, depth: depth, layer: layer, hide: hide)
             case .ar:
                 guard try rest.skip(8) else { return }
@@ -283,6 +290,77 @@ final class Expander {
         if let images = ImageIndex.inTar(json: json, layers: Set(layers.keys), name: name, problems: &problems) {
             applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
         }
+    }
+
+    /// Reads the tar in `file` as an image when its headers say it is one (a docker-save manifest or an OCI
+    /// index whose layers it holds): layers by offset from the last to the first, skipping what later ones
+    /// hide; then any other member. False, having read nothing, for any other tar. The headers are read
+    /// only while every name is one an image tar has, so an ordinary tar costs a header.
+    func readImageByOffset(name: String, file: RandomAccess, depth: Int) throws -> Bool {
+        let source = file.source(offset: 0, length: file.size)
+        guard let range = source as? FileRange else { return false }
+        let reader = TarReader(source, maxEntries: limits.maxEntries - entries)
+        var members: [String: (offset: Int, size: Int)] = [:]
+        var order: [String] = []
+        var json: [String: [UInt8]] = [:]
+        var jsonBytes = 0
+        do {
+            while let (entry, data) = try reader.next() {
+                guard Self.mayBeInImageTar(entry.path) else { return false }
+                guard entry.kind == .file else { continue }
+                guard entry.sparseMap == nil, entry.unreadable == nil else { return false }
+                let at = range.position
+                if entry.size <= Self.maxJSONMember, Self.mayBeImageJSON(entry.path) {
+                    let bytes = try data.read(upTo: entry.size)
+                    if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["), jsonBytes + bytes.count <= Self.maxJSONBytes {
+                        json[entry.path] = bytes
+                        jsonBytes += bytes.count
+                    }
+                }
+                if members[entry.path] == nil { order.append(entry.path) }
+                members[entry.path] = (at, entry.size)
+            }
+        } catch {
+            return false  // read as an ordinary tar, which reports the damage
+        }
+        var problems: [ArchiveProblem] = []
+        guard let images = ImageIndex.inTar(json: json, layers: Set(members.keys), name: name, problems: &problems) else { return false }
+        entries += reader.count
+        self.problems += problems
+        var used = Set<String>()
+        for image in images {
+            let imageName = name + (image.label.map { "!/" + $0 } ?? "")
+            let first = files.count
+            var merge = LayerMerge()
+            for path in image.layers.reversed() {
+                if timeUp(name) { return true }
+                guard let (offset, size) = members[path] else { continue }
+                used.insert(path)
+                let record = LayerRecord()
+                visit(name: imageName, source: file.source(offset: offset, length: size), size: size, depth: depth + 1,
+                      container: true, layer: record, hide: merge)
+                if !record.isTar { problem(name + "!/" + path, "layer is not a tar archive; not read") }
+                merge.commit(record.entries)
+            }
+            files[first...].sort { Walkers.bytewiseLess($0.path, $1.path) }
+        }
+        // The rest of the tar (configurations, and anything else beside the images), as in any tar.
+        for path in order where !used.contains(path) && json[path] == nil {
+            guard let (offset, size) = members[path] else { continue }
+            visit(name: name + "!/" + path, source: file.source(offset: offset, length: size), size: size, depth: depth + 1)
+        }
+        return true
+    }
+
+    /// Whether a tar member's name is one a docker-save or OCI image tar has: manifest.json, index.json,
+    /// oci-layout, repositories, blobs/..., the old layout's <64 hex digits>[.json][/...], and layer
+    /// tarballs and configurations at the top.
+    static func mayBeInImageTar(_ path: String) -> Bool {
+        if ["", "manifest.json", "index.json", "oci-layout", "repositories", "blobs"].contains(path) || path.hasPrefix("blobs/") { return true }
+        if !path.contains("/"), [".tar", ".tar.gz", ".tar.zst", ".tar.xz", ".json"].contains(where: { path.hasSuffix($0) }) { return true }
+        var first = Substring(path.split(separator: "/", maxSplits: 1).first ?? "")
+        if first.hasSuffix(".json") { first = first.dropLast(5) }
+        return first.count == 64 && first.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
     }
 
     /// Names that an image's manifests and index have: kept when small, to tell whether the tar is an image.

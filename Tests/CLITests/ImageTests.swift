@@ -4,6 +4,7 @@
 import Foundation
 @testable import Archives
 import MuslcheckCLI
+import Synchronization
 import Testing
 import TestSupport
 
@@ -50,6 +51,12 @@ struct TarWriter {
     }
 
     func finished() -> [UInt8] { bytes + [UInt8](repeating: 0, count: 1024) }
+}
+
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }
 
 func sha256(_ url: URL) throws -> String {
@@ -133,6 +140,15 @@ func sha256(_ url: URL) throws -> String {
         try run("/usr/bin/tar", ["-cf", "docker.tar", "-C", "save", "."], in: dir)
         try expectMerged(muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("docker.tar").path),
                          dir.appendingPathComponent("docker.tar").path + "!", "docker save")
+        // Read by offset from the last layer to the first: what a later layer hides is never read (four
+        // programs of eight), and no member's bytes outlive their reading.
+        let reads = Counter()
+        let e = try expandFile(dir.appendingPathComponent("docker.tar")) { bytes, deadline in
+            reads.add()
+            return Archives.defaultReader(&bytes, deadline)
+        }
+        #expect(e.files.count == 4 && reads.value == 4)
+        #expect(e.liveMemberBuffers == 0 && e.peakMemberBuffers == 1)
         // The same image gzip-compressed as a whole (docker save | gzip): read in one pass.
         try run("/usr/bin/gzip", ["-k", "docker.tar"], in: dir)
         try expectMerged(muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("docker.tar.gz").path),
