@@ -126,6 +126,7 @@ final class Decompressed: ByteSource {
     private var ended = false
     private var produced = 0
     private var sinceCheck = 0
+    private var stalls = 0
     private let zlib = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
     private let lzma = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
     private var zstd: OpaquePointer?
@@ -241,6 +242,9 @@ final class Decompressed: ByteSource {
                 }
             }
             inputStart += used
+            // A decoder that neither takes input nor gives output would loop for ever: damage.
+            stalls = used == 0 && made == 0 && !finished ? stalls + 1 : 0
+            if stalls > 2 { throw ArchiveError("\(kind.rawValue) stream makes no progress after \(produced) bytes") }
             if made > 0 {
                 produced += made
                 try meter.expanded(made)

@@ -342,7 +342,7 @@ final class Expander {
                 if !record.isTar { problem(name + "!/" + path, "layer is not a tar archive; not read") }
                 merge.commit(record.entries)
             }
-            files[first...].sort { Walkers.bytewiseLess($0.path, $1.path) }
+            files[first...].sort { ByteOrder.less($0.path, $1.path) }
         }
         // The rest of the tar (configurations, and anything else beside the images), as in any tar.
         for path in order where !used.contains(path) && json[path] == nil {
@@ -388,7 +388,7 @@ final class Expander {
                 }
                 merge.commit(record.entries)
             }
-            merged += kept.sorted { Walkers.bytewiseLess($0.path, $1.path) }
+            merged += kept.sorted { ByteOrder.less($0.path, $1.path) }
         }
         let dropped = used.compactMap { layers[$0]?.range }
         let others = files[firstFile...].indices.filter { i in !dropped.contains { $0.contains(i) } }.map { files[$0] }
@@ -477,7 +477,7 @@ final class Expander {
     }
 }
 
-enum Walkers {
-    /// Byte order of UTF-8 names.
-    static func bytewiseLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+enum ByteOrder {
+    /// Byte order of UTF-8 names (the order image files are listed in).
+    static func less(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 }
