@@ -21,6 +21,8 @@ public struct ArchiveLimits: Sendable {
     /// `secondsScaleBytes` of the input read (a large image read at full speed never runs out).
     public var maxSeconds = 60.0
     public static let secondsScaleBytes = 256 << 20
+    /// ELF members read on a second thread while the archive is read on.
+    public var decodeAside = true
     public init() {}
 }
 
@@ -150,11 +152,16 @@ final class Expander {
     static let maxJSONBytes = 64 << 20
     static let maxJSONMember = 4 << 20
 
+    /// ELF members are read on a second thread while the archive is read on (nil: on this one).
+    let pipeline: DecodePipeline?
+
     init(limits: ArchiveLimits, meter: Meter, read: @escaping MemberReader) {
         self.limits = limits; self.meter = meter; self.read = read
+        pipeline = limits.decodeAside ? DecodePipeline() : nil
     }
 
     var result: Expansion {
+        settle()
         let buffers = meter.buffers.withLock { $0 }
         return Expansion(files: files, problems: problems, otherFiles: otherFiles, liveMemberBuffers: buffers.live, peakMemberBuffers: buffers.peak)
     }
@@ -227,13 +234,27 @@ final class Expander {
     /// An ELF member: read whole (it is one member, within the limit), handed to the reader, dropped.
     func readELF(name: String, source: ByteSource, size: Int?) throws {
         if let size, size > limits.maxMemberBytes { problem(name, overLimit(size)); return }
+        pipeline?.makeRoom(for: size)
         guard let bytes = try source.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
             problem(name, "member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened")
             return
         }
         let buffer = MemberBuffer(bytes, meter: meter)
-        let result = read(&buffer.bytes, Deadline(seconds: min(limits.maxSeconds, meter.timeLeft)))
-        files.append(ExpandedFile(path: name, result: result))
+        let deadline = Deadline(seconds: min(limits.maxSeconds, meter.timeLeft))
+        guard let pipeline else {
+            files.append(ExpandedFile(path: name, result: read(&buffer.bytes, deadline)))
+            return
+        }
+        // Read on the decoding thread while this one goes on; the result fills this slot on `settle`.
+        pipeline.submit(slot: files.count, buffer: buffer, deadline: deadline, read: read)
+        files.append(ExpandedFile(path: name, result: .failed("not read")))
+    }
+
+    /// Waits for the members handed to the decoding thread and puts their results in place: before the
+    /// files are moved, copied or handed back.
+    func settle() {
+        guard let pipeline else { return }
+        for (slot, result) in pipeline.drain() where slot < files.count { files[slot].result = result }
     }
 
     // MARK: tar
@@ -275,6 +296,7 @@ final class Expander {
                 // The same bytes under another name: what was found for its target, again.
                 let target = Tar.normalize(entry.linkTarget)
                 guard let range = fileRanges[target] else { continue }
+                settle()
                 let from = name + "!/" + target
                 for file in files[range] where file.path == from || file.path.hasPrefix(from + "!/") {
                     files.append(ExpandedFile(path: path + file.path.dropFirst(from.count), result: file.result))
@@ -288,6 +310,7 @@ final class Expander {
             }
         }
         if let images = ImageIndex.inTar(json: json, layers: Set(layers.keys), name: name, problems: &problems) {
+            settle()
             applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
         }
     }
@@ -342,6 +365,7 @@ final class Expander {
                 if !record.isTar { problem(name + "!/" + path, "layer is not a tar archive; not read") }
                 merge.commit(record.entries)
             }
+            settle()
             files[first...].sort { ByteOrder.less($0.path, $1.path) }
         }
         // The rest of the tar (configurations, and anything else beside the images), as in any tar.
@@ -475,6 +499,58 @@ final class Expander {
         default: return true
         }
     }
+}
+
+/// ELF members read on a second thread while the archive goes on being read: the decoding overlaps the
+/// reading and decompression. Members wait to be read while they hold at most `maxWaitingBytes` in all,
+/// or one member of any size alone, so memory stays within that plus the largest member.
+final class DecodePipeline: @unchecked Sendable {
+    static let maxWaitingBytes = 64 << 20
+    private let queue = DispatchQueue(label: "muslcheck.decode")
+    private let condition = NSCondition()
+    /// Guarded by `condition`.
+    private var inFlight = 0
+    private var done: [(slot: Int, result: ReadResult)] = []
+
+    /// Blocks until a member of `size` bytes (unknown: any) may be read without passing the bound.
+    func makeRoom(for size: Int?) {
+        condition.lock()
+        while inFlight > 0, inFlight + (size ?? Self.maxWaitingBytes) > Self.maxWaitingBytes { condition.wait() }
+        condition.unlock()
+    }
+
+    func submit(slot: Int, buffer: MemberBuffer, deadline: Deadline, read: @escaping MemberReader) {
+        let size = max(1, buffer.bytes.count)
+        condition.lock()
+        inFlight += size
+        condition.unlock()
+        let box = UncheckedBox(buffer)
+        queue.async {
+            let result = read(&box.value.bytes, deadline)
+            box.value = MemberBuffer.released
+            self.condition.lock()
+            self.inFlight -= size
+            self.done.append((slot, result))
+            self.condition.broadcast()
+            self.condition.unlock()
+        }
+    }
+
+    /// Every result so far, once nothing is left to read.
+    func drain() -> [(slot: Int, result: ReadResult)] {
+        condition.lock()
+        while inFlight > 0 { condition.wait() }
+        let out = done
+        done = []
+        condition.unlock()
+        return out
+    }
+}
+
+/// Hands a value to the decoding thread, which alone uses it from then on.
+final class UncheckedBox<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
 }
 
 enum ByteOrder {

@@ -257,6 +257,7 @@ extension Archives {
                 if !record.isTar { e.problem(name + "!/" + path, "layer is not a tar archive; not read") }
                 merge.commit(record.entries)
             }
+            e.settle()
             e.files[first...].sort { ByteOrder.less($0.path, $1.path) }
         }
         return e.result
