@@ -502,10 +502,11 @@ final class Expander {
 }
 
 /// ELF members read on a second thread while the archive goes on being read: the decoding overlaps the
-/// reading and decompression. Members wait to be read while they hold at most `maxWaitingBytes` in all,
-/// or one member of any size alone, so memory stays within that plus the largest member.
+/// reading and decompression. Members wait to be read while they hold at most `maxWaitingBytes` in all, or
+/// one member of any size alone, so memory stays within that plus the largest member (more waiting
+/// overlaps no better, and the heap it used stays with the process).
 final class DecodePipeline: @unchecked Sendable {
-    static let maxWaitingBytes = 64 << 20
+    static let maxWaitingBytes = 16 << 20
     private let queue = DispatchQueue(label: "muslcheck.decode")
     private let condition = NSCondition()
     /// Guarded by `condition`.
