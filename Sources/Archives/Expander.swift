@@ -130,6 +130,9 @@ func isELF<C: Collection>(_ b: C) -> Bool where C.Element == UInt8 {
 /// What a tar member that is itself a tar held (a layer, if the outer tar proves to be an image): its
 /// entries, and which of the files found came from which entry.
 final class LayerRecord {
+    /// What the names of the files it gave start with (outer!/member!/).
+    let prefix: String
+    init(prefix: String = "") { self.prefix = prefix }
     var isTar = false
     var entries: [(path: String, kind: TarEntry.Kind)] = []
     /// For each entry that gave files: the range of `Expander.files` they took.
@@ -288,7 +291,7 @@ final class Expander {
                     }
                     source = MemorySource(bytes)
                 }
-                let record = LayerRecord()
+                let record = LayerRecord(prefix: path + "!/")
                 visit(name: path, source: source, size: entry.size, depth: depth + 1, layer: record)
                 record.range = start..<files.count
                 if record.isTar { layers[entry.path] = record }
@@ -298,8 +301,19 @@ final class Expander {
                 guard let range = fileRanges[target] else { continue }
                 settle()
                 let from = name + "!/" + target
+                let copies = files.count
                 for file in files[range] where file.path == from || file.path.hasPrefix(from + "!/") {
                     files.append(ExpandedFile(path: path + file.path.dropFirst(from.count), result: file.result))
+                }
+                // A link to a tar that may be a layer is that layer under this name too (its files copied).
+                if let original = layers[target], files.count - copies == original.range.count {
+                    let shift = copies - original.range.lowerBound
+                    let alias = LayerRecord(prefix: path + "!/")
+                    alias.isTar = true
+                    alias.entries = original.entries
+                    alias.entryFiles = original.entryFiles.map { ($0.path, ($0.range.lowerBound + shift)..<($0.range.upperBound + shift)) }
+                    alias.range = copies..<files.count
+                    layers[entry.path] = alias
                 }
             default:
                 continue
@@ -330,6 +344,10 @@ final class Expander {
         do {
             while let (entry, data) = try reader.next() {
                 guard Self.mayBeInImageTar(entry.path) else { return false }
+                if entry.kind == .hardlink, let target = members[Tar.normalize(entry.linkTarget)] {
+                    if members[entry.path] == nil { order.append(entry.path) }
+                    members[entry.path] = target
+                }
                 guard entry.kind == .file else { continue }
                 guard entry.sparseMap == nil, entry.unreadable == nil else { return false }
                 let at = range.position
@@ -404,7 +422,7 @@ final class Expander {
             for path in image.layers.reversed() {
                 guard let record = layers[path] else { continue }
                 used.insert(path)
-                let layerPrefix = name + "!/" + path + "!/"
+                let layerPrefix = record.prefix
                 for (entry, range) in record.entryFiles where !merge.hidden(entry) {
                     for file in files[range] where file.path.hasPrefix(layerPrefix) {
                         kept.append(ExpandedFile(path: prefix + file.path.dropFirst(layerPrefix.count), result: file.result))

@@ -284,4 +284,25 @@ func sha256(_ url: URL) throws -> String {
         #expect(out.exitCode == 0)
         #expect(try results(out).contains { ($0["path"] as? String) == url.path + "!/usr/bin/hello" && $0["verdict"] as? String == "runs" })
     }
+
+    /// Layer tarballs stored as hard links to one another (tar(1) does so for files with several links)
+    /// are layers all the same, whether the image is read by offset or as a compressed stream.
+    @Test func layersStoredAsHardLinks() throws {
+        let dir = try scratch("image-hardlinks")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("l/bin"), withIntermediateDirectories: true)
+        try fixture("recent").write(to: dir.appendingPathComponent("l/bin/recent"))
+        try fm.createDirectory(at: dir.appendingPathComponent("save"), withIntermediateDirectories: true)
+        try run("/usr/bin/tar", ["-cf", "save/a.tar", "-C", "l", "."], in: dir)
+        #expect(link(dir.appendingPathComponent("save/a.tar").path, dir.appendingPathComponent("save/b.tar").path) == 0)
+        try Data(#"[{"RepoTags":["x:1"],"Layers":["a.tar","b.tar"]}]"#.utf8).write(to: dir.appendingPathComponent("save/manifest.json"))
+        try run("/usr/bin/tar", ["-cf", "linked.tar", "-C", "save", "a.tar", "b.tar", "manifest.json"], in: dir)
+        try run("/usr/bin/gzip", ["-k", "linked.tar"], in: dir)
+        for name in ["linked.tar", "linked.tar.gz"] {
+            let path = dir.appendingPathComponent(name).path
+            let paths = try results(muslcheck("check", "--format", "json", "--fail-on", "never", path)).compactMap { $0["path"] as? String }
+            #expect(paths.filter { $0.hasSuffix("/bin/recent") } == [path + "!/bin/recent"], "\(name): \(paths)")
+        }
+    }
 }
