@@ -27,7 +27,7 @@ final class ArReader {
         count += 1
         guard count <= maxEntries else { throw ArchiveError("more than \(maxEntries) ar members") }
         let name = String(decoding: header[0..<16], as: UTF8.self).trimmingSpaces().droppingTrailingSlash()
-        guard let size = Int(String(decoding: header[48..<58], as: UTF8.self).trimmingSpaces()), size >= 0 else {
+        guard let size = Int(String(decoding: header[48..<58], as: UTF8.self).trimmingSpaces()), size >= 0, size <= TarReader.maxMemberSize else {
             throw ArchiveError("ar member header at offset \(offset) has a bad size")
         }
         let window = Window(source, length: size)

@@ -371,11 +371,14 @@ extension Double {
 /// more than one ELF member is held at a time and none outlives the reading.
 final class MemberBuffer {
     var bytes: [UInt8]
-    private let meter: Meter
-    init(_ bytes: [UInt8], meter: Meter) {
+    private let meter: Meter?
+    init(_ bytes: [UInt8], meter: Meter?) {
         self.bytes = bytes
         self.meter = meter
-        meter.buffers.withLock { $0.live += 1; $0.peak = max($0.peak, $0.live) }
+        meter?.buffers.withLock { $0.live += 1; $0.peak = max($0.peak, $0.live) }
     }
-    deinit { meter.buffers.withLock { $0.live -= 1 } }
+    deinit { meter?.buffers.withLock { $0.live -= 1 } }
+
+    /// What a buffer's holder keeps once the bytes were read (counted by no meter).
+    static var released: MemberBuffer { MemberBuffer([], meter: nil) }
 }

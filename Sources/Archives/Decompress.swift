@@ -126,6 +126,7 @@ final class Decompressed: ByteSource {
     private var ended = false
     private var produced = 0
     private var sinceCheck = 0
+    private var stalls = 0
     private let zlib = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
     private let lzma = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
     private var zstd: OpaquePointer?
@@ -198,9 +199,10 @@ final class Decompressed: ByteSource {
                     zlib.pointee.next_in = next.assumingMemoryBound(to: UInt8.self)
                     zlib.pointee.avail_in = UInt32(available)
                     zlib.pointee.next_out = outBase.assumingMemoryBound(to: UInt8.self)
-                    zlib.pointee.avail_out = UInt32(clamping: out.count)
+                    let room = min(out.count, Int(UInt32.max))  // zlib counts in 32 bits
+                    zlib.pointee.avail_out = UInt32(room)
                     let status = inflate(zlib, Z_NO_FLUSH)
-                    made = Int(clamping: out.count) - Int(zlib.pointee.avail_out)
+                    made = room - Int(zlib.pointee.avail_out)
                     let used = available - Int(zlib.pointee.avail_in)
                     if status == Z_STREAM_END {
                         finished = true
@@ -240,6 +242,9 @@ final class Decompressed: ByteSource {
                 }
             }
             inputStart += used
+            // A decoder that neither takes input nor gives output would loop for ever: damage.
+            stalls = used == 0 && made == 0 && !finished ? stalls + 1 : 0
+            if stalls > 2 { throw ArchiveError("\(kind.rawValue) stream makes no progress after \(produced) bytes") }
             if made > 0 {
                 produced += made
                 try meter.expanded(made)

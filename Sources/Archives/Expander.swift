@@ -21,6 +21,8 @@ public struct ArchiveLimits: Sendable {
     /// `secondsScaleBytes` of the input read (a large image read at full speed never runs out).
     public var maxSeconds = 60.0
     public static let secondsScaleBytes = 256 << 20
+    /// ELF members read on a second thread while the archive is read on.
+    public var decodeAside = true
     public init() {}
 }
 
@@ -128,6 +130,9 @@ func isELF<C: Collection>(_ b: C) -> Bool where C.Element == UInt8 {
 /// What a tar member that is itself a tar held (a layer, if the outer tar proves to be an image): its
 /// entries, and which of the files found came from which entry.
 final class LayerRecord {
+    /// What the names of the files it gave start with (outer!/member!/).
+    let prefix: String
+    init(prefix: String = "") { self.prefix = prefix }
     var isTar = false
     var entries: [(path: String, kind: TarEntry.Kind)] = []
     /// For each entry that gave files: the range of `Expander.files` they took.
@@ -150,11 +155,16 @@ final class Expander {
     static let maxJSONBytes = 64 << 20
     static let maxJSONMember = 4 << 20
 
+    /// ELF members are read on a second thread while the archive is read on (nil: on this one).
+    let pipeline: DecodePipeline?
+
     init(limits: ArchiveLimits, meter: Meter, read: @escaping MemberReader) {
         self.limits = limits; self.meter = meter; self.read = read
+        pipeline = limits.decodeAside ? DecodePipeline() : nil
     }
 
     var result: Expansion {
+        settle()
         let buffers = meter.buffers.withLock { $0 }
         return Expansion(files: files, problems: problems, otherFiles: otherFiles, liveMemberBuffers: buffers.live, peakMemberBuffers: buffers.peak)
     }
@@ -192,6 +202,13 @@ final class Expander {
             case .bzip2:
                 problem(name, "member in a format not read (bzip2); not judged")
             case .tar:
+                // A tar that is a range of a file on disk and may be an image: its headers first, then
+                // each layer by offset, from the last to the first, so that what a later layer hides is
+                // never read.
+                if layer == nil, hide == nil, let size, let range = rest.fileRange(length: size),
+                   try readImageByOffset(name: name, file: range, depth: depth) {
+                    return
+                }
                 try readTar(name: name, source: rest, depth: depth, layer: layer, hide: hide)
             case .ar:
                 guard try rest.skip(8) else { return }
@@ -220,13 +237,27 @@ final class Expander {
     /// An ELF member: read whole (it is one member, within the limit), handed to the reader, dropped.
     func readELF(name: String, source: ByteSource, size: Int?) throws {
         if let size, size > limits.maxMemberBytes { problem(name, overLimit(size)); return }
+        pipeline?.makeRoom(for: size)
         guard let bytes = try source.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
             problem(name, "member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened")
             return
         }
         let buffer = MemberBuffer(bytes, meter: meter)
-        let result = read(&buffer.bytes, Deadline(seconds: min(limits.maxSeconds, meter.timeLeft)))
-        files.append(ExpandedFile(path: name, result: result))
+        let deadline = Deadline(seconds: min(limits.maxSeconds, meter.timeLeft))
+        guard let pipeline else {
+            files.append(ExpandedFile(path: name, result: read(&buffer.bytes, deadline)))
+            return
+        }
+        // Read on the decoding thread while this one goes on; the result fills this slot on `settle`.
+        pipeline.submit(slot: files.count, buffer: buffer, deadline: deadline, read: read)
+        files.append(ExpandedFile(path: name, result: .failed("not read")))
+    }
+
+    /// Waits for the members handed to the decoding thread and puts their results in place: before the
+    /// files are moved, copied or handed back.
+    func settle() {
+        guard let pipeline else { return }
+        for (slot, result) in pipeline.drain() where slot < files.count { files[slot].result = result }
     }
 
     // MARK: tar
@@ -260,7 +291,7 @@ final class Expander {
                     }
                     source = MemorySource(bytes)
                 }
-                let record = LayerRecord()
+                let record = LayerRecord(prefix: path + "!/")
                 visit(name: path, source: source, size: entry.size, depth: depth + 1, layer: record)
                 record.range = start..<files.count
                 if record.isTar { layers[entry.path] = record }
@@ -268,9 +299,21 @@ final class Expander {
                 // The same bytes under another name: what was found for its target, again.
                 let target = Tar.normalize(entry.linkTarget)
                 guard let range = fileRanges[target] else { continue }
+                settle()
                 let from = name + "!/" + target
+                let copies = files.count
                 for file in files[range] where file.path == from || file.path.hasPrefix(from + "!/") {
                     files.append(ExpandedFile(path: path + file.path.dropFirst(from.count), result: file.result))
+                }
+                // A link to a tar that may be a layer is that layer under this name too (its files copied).
+                if let original = layers[target], files.count - copies == original.range.count {
+                    let shift = copies - original.range.lowerBound
+                    let alias = LayerRecord(prefix: path + "!/")
+                    alias.isTar = true
+                    alias.entries = original.entries
+                    alias.entryFiles = original.entryFiles.map { ($0.path, ($0.range.lowerBound + shift)..<($0.range.upperBound + shift)) }
+                    alias.range = copies..<files.count
+                    layers[entry.path] = alias
                 }
             default:
                 continue
@@ -281,8 +324,85 @@ final class Expander {
             }
         }
         if let images = ImageIndex.inTar(json: json, layers: Set(layers.keys), name: name, problems: &problems) {
+            settle()
             applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
         }
+    }
+
+    /// Reads the tar in `file` as an image when its headers say it is one (a docker-save manifest or an OCI
+    /// index whose layers it holds): layers by offset from the last to the first, skipping what later ones
+    /// hide; then any other member. False, having read nothing, for any other tar. The headers are read
+    /// only while every name is one an image tar has, so an ordinary tar costs a header.
+    func readImageByOffset(name: String, file: RandomAccess, depth: Int) throws -> Bool {
+        let source = file.source(offset: 0, length: file.size)
+        guard let range = source as? FileRange else { return false }
+        let reader = TarReader(source, maxEntries: limits.maxEntries - entries)
+        var members: [String: (offset: Int, size: Int)] = [:]
+        var order: [String] = []
+        var json: [String: [UInt8]] = [:]
+        var jsonBytes = 0
+        do {
+            while let (entry, data) = try reader.next() {
+                guard Self.mayBeInImageTar(entry.path) else { return false }
+                if entry.kind == .hardlink, let target = members[Tar.normalize(entry.linkTarget)] {
+                    if members[entry.path] == nil { order.append(entry.path) }
+                    members[entry.path] = target
+                }
+                guard entry.kind == .file else { continue }
+                guard entry.sparseMap == nil, entry.unreadable == nil else { return false }
+                let at = range.position
+                if entry.size <= Self.maxJSONMember, Self.mayBeImageJSON(entry.path) {
+                    let bytes = try data.read(upTo: entry.size)
+                    if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["), jsonBytes + bytes.count <= Self.maxJSONBytes {
+                        json[entry.path] = bytes
+                        jsonBytes += bytes.count
+                    }
+                }
+                if members[entry.path] == nil { order.append(entry.path) }
+                members[entry.path] = (at, entry.size)
+            }
+        } catch {
+            return false  // read as an ordinary tar, which reports the damage
+        }
+        var problems: [ArchiveProblem] = []
+        guard let images = ImageIndex.inTar(json: json, layers: Set(members.keys), name: name, problems: &problems) else { return false }
+        entries += reader.count
+        self.problems += problems
+        var used = Set<String>()
+        for image in images {
+            let imageName = name + (image.label.map { "!/" + $0 } ?? "")
+            let first = files.count
+            var merge = LayerMerge()
+            for path in image.layers.reversed() {
+                if timeUp(name) { return true }
+                guard let (offset, size) = members[path] else { continue }
+                used.insert(path)
+                let record = LayerRecord()
+                visit(name: imageName, source: file.source(offset: offset, length: size), size: size, depth: depth + 1,
+                      container: true, layer: record, hide: merge)
+                if !record.isTar { problem(name + "!/" + path, "layer is not a tar archive; not read") }
+                merge.commit(record.entries)
+            }
+            settle()
+            files[first...].sort { ByteOrder.less($0.path, $1.path) }
+        }
+        // The rest of the tar (configurations, and anything else beside the images), as in any tar.
+        for path in order where !used.contains(path) && json[path] == nil {
+            guard let (offset, size) = members[path] else { continue }
+            visit(name: name + "!/" + path, source: file.source(offset: offset, length: size), size: size, depth: depth + 1)
+        }
+        return true
+    }
+
+    /// Whether a tar member's name is one a docker-save or OCI image tar has: manifest.json, index.json,
+    /// oci-layout, repositories, blobs/..., the old layout's <64 hex digits>[.json][/...], and layer
+    /// tarballs and configurations at the top.
+    static func mayBeInImageTar(_ path: String) -> Bool {
+        if ["", "manifest.json", "index.json", "oci-layout", "repositories", "blobs"].contains(path) || path.hasPrefix("blobs/") { return true }
+        if !path.contains("/"), [".tar", ".tar.gz", ".tar.zst", ".tar.xz", ".json"].contains(where: { path.hasSuffix($0) }) { return true }
+        var first = Substring(path.split(separator: "/", maxSplits: 1).first ?? "")
+        if first.hasSuffix(".json") { first = first.dropLast(5) }
+        return first.count == 64 && first.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
     }
 
     /// Names that an image's manifests and index have: kept when small, to tell whether the tar is an image.
@@ -302,7 +422,7 @@ final class Expander {
             for path in image.layers.reversed() {
                 guard let record = layers[path] else { continue }
                 used.insert(path)
-                let layerPrefix = name + "!/" + path + "!/"
+                let layerPrefix = record.prefix
                 for (entry, range) in record.entryFiles where !merge.hidden(entry) {
                     for file in files[range] where file.path.hasPrefix(layerPrefix) {
                         kept.append(ExpandedFile(path: prefix + file.path.dropFirst(layerPrefix.count), result: file.result))
@@ -310,7 +430,7 @@ final class Expander {
                 }
                 merge.commit(record.entries)
             }
-            merged += kept.sorted { Walkers.bytewiseLess($0.path, $1.path) }
+            merged += kept.sorted { ByteOrder.less($0.path, $1.path) }
         }
         let dropped = used.compactMap { layers[$0]?.range }
         let others = files[firstFile...].indices.filter { i in !dropped.contains { $0.contains(i) } }.map { files[$0] }
@@ -399,7 +519,60 @@ final class Expander {
     }
 }
 
-enum Walkers {
-    /// Byte order of UTF-8 names.
-    static func bytewiseLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+/// ELF members read on a second thread while the archive goes on being read: the decoding overlaps the
+/// reading and decompression. Members wait to be read while they hold at most `maxWaitingBytes` in all, or
+/// one member of any size alone, so memory stays within that plus the largest member (more waiting
+/// overlaps no better, and the heap it used stays with the process).
+final class DecodePipeline: @unchecked Sendable {
+    static let maxWaitingBytes = 16 << 20
+    private let queue = DispatchQueue(label: "muslcheck.decode")
+    private let condition = NSCondition()
+    /// Guarded by `condition`.
+    private var inFlight = 0
+    private var done: [(slot: Int, result: ReadResult)] = []
+
+    /// Blocks until a member of `size` bytes (unknown: any) may be read without passing the bound.
+    func makeRoom(for size: Int?) {
+        condition.lock()
+        while inFlight > 0, inFlight + (size ?? Self.maxWaitingBytes) > Self.maxWaitingBytes { condition.wait() }
+        condition.unlock()
+    }
+
+    func submit(slot: Int, buffer: MemberBuffer, deadline: Deadline, read: @escaping MemberReader) {
+        let size = max(1, buffer.bytes.count)
+        condition.lock()
+        inFlight += size
+        condition.unlock()
+        let box = UncheckedBox(buffer)
+        queue.async {
+            let result = read(&box.value.bytes, deadline)
+            box.value = MemberBuffer.released
+            self.condition.lock()
+            self.inFlight -= size
+            self.done.append((slot, result))
+            self.condition.broadcast()
+            self.condition.unlock()
+        }
+    }
+
+    /// Every result so far, once nothing is left to read.
+    func drain() -> [(slot: Int, result: ReadResult)] {
+        condition.lock()
+        while inFlight > 0 { condition.wait() }
+        let out = done
+        done = []
+        condition.unlock()
+        return out
+    }
+}
+
+/// Hands a value to the decoding thread, which alone uses it from then on.
+final class UncheckedBox<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
+
+enum ByteOrder {
+    /// Byte order of UTF-8 names (the order image files are listed in).
+    static func less(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 }

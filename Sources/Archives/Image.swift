@@ -137,7 +137,7 @@ enum ImageIndex {
             guard let manifest = json(blob(path)) as? [String: Any] else { problems.append("OCI manifest \(digest) missing or unreadable; not read"); continue }
             if let nested = manifest["manifests"] as? [[String: Any]] {
                 guard depth < maxNesting else { problems.append("OCI index \(digest) nested more than \(maxNesting) deep; not read"); continue }
-                queue += nested.map { ($0, depth + 1, label) }
+                queue += nested.prefix(max(0, maxManifests * 4 - queue.count)).map { ($0, depth + 1, label) }
                 continue
             }
             guard let layers = manifest["layers"] as? [[String: Any]] else { problems.append("OCI manifest \(digest) has no layers list; not read"); continue }
@@ -257,7 +257,8 @@ extension Archives {
                 if !record.isTar { e.problem(name + "!/" + path, "layer is not a tar archive; not read") }
                 merge.commit(record.entries)
             }
-            e.files[first...].sort { Walkers.bytewiseLess($0.path, $1.path) }
+            e.settle()
+            e.files[first...].sort { ByteOrder.less($0.path, $1.path) }
         }
         return e.result
     }

@@ -128,6 +128,8 @@ final class TarReader {
     private var current: Window?
     private var padding = 0
     static let maxMetadataBytes = 1 << 20
+    /// Larger than any archive can be (sizes past it would overflow the offsets).
+    static let maxMemberSize = 1 << 60
     static let maxSparseRuns = 1 << 16
 
     init(_ source: ByteSource, maxEntries: Int) { self.source = source; self.maxEntries = maxEntries }
@@ -178,7 +180,9 @@ final class TarReader {
             }
             count += 1
             guard count <= maxEntries else { throw ArchiveError("more than \(maxEntries) tar entries") }
-            guard var size = Tar.number(header[124..<136]), size >= 0 else { throw ArchiveError("tar header at offset \(at) has a bad size field") }
+            guard var size = Tar.number(header[124..<136]), size >= 0, size <= Self.maxMemberSize else {
+                throw ArchiveError("tar header at offset \(at) has a bad size field")
+            }
             let type = header[156]
             switch type {
             case UInt8(ascii: "L"): longName = Tar.cString(ArraySlice(try metadata(size, at: at))); continue
@@ -188,7 +192,7 @@ final class TarReader {
             default: break
             }
             if let value = pax["size"] {
-                guard let n = Int(value), n >= 0 else { throw ArchiveError("tar member at offset \(at) has a bad pax size '\(value)'") }
+                guard let n = Int(value), n >= 0, n <= Self.maxMemberSize else { throw ArchiveError("tar member at offset \(at) has a bad pax size '\(value)'") }
                 size = n
             }
             var name = Tar.cString(header[0..<100])

@@ -147,4 +147,34 @@ func listed(_ out: CommandOutput, _ suffix: String) throws -> [String: Any]? {
         #expect(try listed(out, "hello.gz")?["verdict"] as? String == "runs")
         #expect(out.exitCode == 0)
     }
+
+    /// Sizes no archive can have (a pax size near Int.max, a base-256 size field) are errors, not traps.
+    @Test func impossibleSizesAreErrors() throws {
+        for size in ["9223372036854775807", "99999999999999999999", "-5"] {
+            var tar = TarWriter()
+            tar.pax(["size": size])
+            tar.add("bin/x", [1, 2, 3])
+            let e = Archives.expand(name: "t.tar", bytes: tar.finished())
+            #expect(e.problems.contains { $0.message.contains("size") }, "\(size): \(e.problems)")
+        }
+        var header = TarWriter.header("bin/x", size: 0)
+        for i in 124..<136 { header[i] = 0xFF }
+        for i in 148..<156 { header[i] = 32 }
+        let sum = header.reduce(0) { $0 + Int($1) }
+        let field = TarWriter.octal(sum, 7) + [32]
+        for (i, b) in field.enumerated() { header[148 + i] = b }
+        let e = Archives.expand(name: "t.tar", bytes: header + [UInt8](repeating: 0, count: 1024))
+        #expect(e.problems.contains { $0.message.contains("bad size field") }, "\(e.problems)")
+    }
+
+    /// The time for an input grows with the bytes read from it: a large image read at full speed is never
+    /// stopped by the per-file time, a small input still is.
+    @Test func theTimeLimitGrowsWithTheInput() {
+        var limits = ArchiveLimits()
+        limits.maxSeconds = 10
+        let meter = Meter(limits: limits, progress: nil)
+        #expect(meter.allowedSeconds == 10)
+        meter.read(ArchiveLimits.secondsScaleBytes * 4)
+        #expect(meter.allowedSeconds == 50)
+    }
 }

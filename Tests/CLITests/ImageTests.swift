@@ -4,6 +4,7 @@
 import Foundation
 @testable import Archives
 import MuslcheckCLI
+import Synchronization
 import Testing
 import TestSupport
 
@@ -50,6 +51,12 @@ struct TarWriter {
     }
 
     func finished() -> [UInt8] { bytes + [UInt8](repeating: 0, count: 1024) }
+}
+
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }
 
 func sha256(_ url: URL) throws -> String {
@@ -133,6 +140,15 @@ func sha256(_ url: URL) throws -> String {
         try run("/usr/bin/tar", ["-cf", "docker.tar", "-C", "save", "."], in: dir)
         try expectMerged(muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("docker.tar").path),
                          dir.appendingPathComponent("docker.tar").path + "!", "docker save")
+        // Read by offset from the last layer to the first: what a later layer hides is never read (four
+        // programs of eight), and no member's bytes outlive their reading.
+        let reads = Counter()
+        let e = try expandFile(dir.appendingPathComponent("docker.tar")) { bytes, deadline in
+            reads.add()
+            return Archives.defaultReader(&bytes, deadline)
+        }
+        #expect(e.files.count == 4 && reads.value == 4)
+        #expect(e.liveMemberBuffers == 0)
         // The same image gzip-compressed as a whole (docker save | gzip): read in one pass.
         try run("/usr/bin/gzip", ["-k", "docker.tar"], in: dir)
         try expectMerged(muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("docker.tar.gz").path),
@@ -267,5 +283,26 @@ func sha256(_ url: URL) throws -> String {
         let out = muslcheck("check", "--format", "json", url.path)
         #expect(out.exitCode == 0)
         #expect(try results(out).contains { ($0["path"] as? String) == url.path + "!/usr/bin/hello" && $0["verdict"] as? String == "runs" })
+    }
+
+    /// Layer tarballs stored as hard links to one another (tar(1) does so for files with several links)
+    /// are layers all the same, whether the image is read by offset or as a compressed stream.
+    @Test func layersStoredAsHardLinks() throws {
+        let dir = try scratch("image-hardlinks")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("l/bin"), withIntermediateDirectories: true)
+        try fixture("recent").write(to: dir.appendingPathComponent("l/bin/recent"))
+        try fm.createDirectory(at: dir.appendingPathComponent("save"), withIntermediateDirectories: true)
+        try run("/usr/bin/tar", ["-cf", "save/a.tar", "-C", "l", "."], in: dir)
+        #expect(link(dir.appendingPathComponent("save/a.tar").path, dir.appendingPathComponent("save/b.tar").path) == 0)
+        try Data(#"[{"RepoTags":["x:1"],"Layers":["a.tar","b.tar"]}]"#.utf8).write(to: dir.appendingPathComponent("save/manifest.json"))
+        try run("/usr/bin/tar", ["-cf", "linked.tar", "-C", "save", "a.tar", "b.tar", "manifest.json"], in: dir)
+        try run("/usr/bin/gzip", ["-k", "linked.tar"], in: dir)
+        for name in ["linked.tar", "linked.tar.gz"] {
+            let path = dir.appendingPathComponent(name).path
+            let paths = try results(muslcheck("check", "--format", "json", "--fail-on", "never", path)).compactMap { $0["path"] as? String }
+            #expect(paths.filter { $0.hasSuffix("/bin/recent") } == [path + "!/bin/recent"], "\(name): \(paths)")
+        }
     }
 }
