@@ -52,7 +52,7 @@ let package = Package(
         // BinaryFacts + KnowledgeBase + target release → Assessment. Pure functions, no I/O.
         .target(name: "Assessment", dependencies: ["ELF", "Knowledge"]),
         // Finds candidate files under the given paths and reads them on all cores.
-        .target(name: "Scanning", dependencies: ["ELF", "Assessment", "Archives"]),
+        .target(name: "Scanning", dependencies: ["ELF", "Assessment", "Archives", "Scripts"]),
         // Assessments and facts → text and JSON.
         // Release builds skip dynamic exclusivity checks here: the JSON writer appends to one buffer
         // millions of times and the checks were a tenth of a large report's time.
@@ -61,7 +61,7 @@ let package = Package(
         // The batch run behind `check`: walk → facts → library index → assessments folded over what each
         // file loads → gate (fail-on, policy file, baseline). Yams reads the policy file.
         .target(name: "Engine", dependencies: [
-            "ELF", "Knowledge", "Assessment", "Scanning", "Archives", "Reporting",
+            "ELF", "Knowledge", "Assessment", "Scanning", "Archives", "Reporting", "Scripts",
             .product(name: "Yams", package: "Yams"),
         ]),
         // `migrate`: a root filesystem's packages, files and entrypoint → an Alpine plan; its Debian → Alpine

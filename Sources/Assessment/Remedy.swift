@@ -22,6 +22,11 @@ public struct Fix: Encodable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey { case apk, rebuild, dockerfile, glibcBesideMusl }
+
+    /// The fix of a shell script or Dockerfile: the packages that make it run, and what must change otherwise.
+    public static func script(apk: String?, change: String?, dockerfile: String) -> Fix {
+        Fix(apk: apk, rebuild: change, dockerfile: dockerfile)
+    }
 }
 
 /// The glibc-beside-musl rung: a package that installs real glibc, for a file it can load, always with its caveats.

@@ -69,6 +69,7 @@ public enum CheckEngine {
             Assessor.isProvidedBySystem($0, kb: kb)
         }
         let libraries = LibraryIndex(assessor: assessor, resolver: resolver)
+        let scripts = ScriptJudge(kb: kb, release: request.release)
         let jobs = max(1, request.jobs)
         let limits = request.limits
         // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the
@@ -92,7 +93,7 @@ public enum CheckEngine {
             var owns: [Own] = []
             var skipped = 0
             for file in scanned {
-                if let o = judge(file, assessor: assessor, resolver: resolver, archiveMembers: members) {
+                if let o = judge(file, assessor: assessor, resolver: resolver, archiveMembers: members, scripts: scripts) {
                     if o.result.status == .assessed { libraries.remember(o) }
                     owns.append(o)
                 } else if !file.item.inArchive { skipped += 1 }
@@ -135,6 +136,7 @@ public enum CheckEngine {
         for j in judged where j.own.cLibrary { summary.addCLibrary(listed: j.own.listed) }
         let listed = judged.filter { $0.own.listed }
         for j in listed where !j.own.cLibrary {
+            if j.result.kind != nil { summary.scripts += 1 }
             let a = j.result.assessment
             summary.add(status: j.result.status, verdict: a?.verdict, packages: a?.packages ?? [],
                         symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
@@ -197,10 +199,12 @@ public enum CheckEngine {
     }
 
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
-    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: [String: Header] = [:]) -> Own? {
+    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: [String: Header] = [:],
+                      scripts: ScriptJudge? = nil) -> Own? {
         let path = file.item.path
         switch file.result {
         case .notELF:
+            if let script = file.script, let scripts { return Own(result: scripts.judge(script, path: path), libraries: []) }
             return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: "not an ELF file"), libraries: []) : nil
         case .failed(let message):
             return Own(result: CheckResult(path: path, status: .error, error: message), libraries: [])

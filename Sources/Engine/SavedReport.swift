@@ -39,7 +39,11 @@ public struct SavedReport: Decodable, Sendable {
     public var shard: ShardPlacement?
 
     /// The summary's file count: with the results listed, it tells how many files were only counted.
-    public struct Counts: Decodable, Sendable { public var files: Int }
+    public struct Counts: Decodable, Sendable {
+        public var files: Int
+        /// The C library's own files, counted apart (most of them not listed).
+        public var cLibrary: Int?
+    }
 
     public static let schemaVersion = 1
     /// Larger files are refused rather than read into memory (a whole-/usr report is tens of megabytes).
@@ -121,7 +125,9 @@ public enum ReportMerge {
         var summary = CheckSummary()
         let counted = reports.reduce(0) { $0 + $1.report.summary.files - $1.report.results.count }
         for _ in 0..<counted { summary.addWalkedSkip() }
+        summary.cLibrary = reports.reduce(0) { $0 + ($1.report.summary.cLibrary ?? 0) }
         for var result in ordered {
+            if result.kind != nil { summary.scripts += 1 }
             var fails = false
             if var a = result.assessment {
                 gate.filter(&a)

@@ -14,6 +14,9 @@ public struct CheckResult: Encodable, Sendable {
     public var needed: [String] = []
     /// For a hard link: the path it shares its contents with (judged once, under that path).
     public var sameAs: String?
+    /// What was judged when it is not an ELF file: "shell-script" or "dockerfile" (its verdict is the gate's
+    /// rung for it: an apk add fixes it, or the script must change).
+    public var kind: String?
     /// What the policy or baseline set aside for this file, with the reason (listed by every report).
     public var suppressions: [Suppression] = []
 
@@ -25,7 +28,7 @@ public struct CheckResult: Encodable, Sendable {
 
     enum Key: String, CodingKey {
         case path, status, error, arch, libc, linkage, verdict, ownVerdict, missingSymbols, missingLibraries, packages, minimumGlibc, findings
-        case language, fix, interpreter, needed, sameAs, suppressions
+        case language, fix, interpreter, needed, sameAs, kind, suppressions
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -34,6 +37,7 @@ public struct CheckResult: Encodable, Sendable {
         try c.encode(status.rawValue, forKey: .status)
         if let error { try c.encode(error, forKey: .error) }
         if let sameAs { try c.encode(sameAs, forKey: .sameAs) }
+        if let kind { try c.encode(kind, forKey: .kind) }
         // Additive (schema 1 stays valid): present only when something was set aside.
         if !suppressions.isEmpty { try c.encode(suppressions, forKey: .suppressions) }
         guard let a = assessment else { return }
@@ -80,6 +84,8 @@ public struct CheckSummary: Encodable, Sendable {
     /// Of the skipped files: the C library's own (glibc's libc, loader, gconv and NSS modules…), replaced by
     /// musl on Alpine rather than carried over; outside the verdict counts and blocker lists.
     public var cLibrary = 0
+    /// Of the assessed files: shell scripts and Dockerfiles (judged against BusyBox and ash, not musl).
+    public var scripts = 0
     public var errors = 0
     public var verdicts: Verdicts = Verdicts()
     /// The union of the packages of every file that can run: one apk add line for the whole set.
@@ -91,7 +97,7 @@ public struct CheckSummary: Encodable, Sendable {
     private var libraryCounts: [String: Int] = [:]
 
     public struct Count: Encodable, Sendable, Hashable { public var name: String; public var files: Int }
-    enum CodingKeys: String, CodingKey { case files, assessed, skipped, cLibrary, errors, verdicts, packages, topSymbols, topLibraries }
+    enum CodingKeys: String, CodingKey { case files, assessed, skipped, cLibrary, scripts, errors, verdicts, packages, topSymbols, topLibraries }
 
     public struct Verdicts: Encodable, Sendable {
         public var runs = 0, needsLibc6Compat = 0, needsGcompat = 0, needsRebuild = 0
@@ -237,7 +243,8 @@ public enum CheckText {
         }
         guard let a = r.assessment else { return "" }
         var out = "\(path): \(style.verdict(a.verdict.rawValue))" + (r.sameAs.map { " (hard link to \(Escape.terminal($0)))" } ?? "") + "\n"
-        var what = "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)" + (a.language.map { ", \($0)" } ?? "")
+        var what = r.kind.map { "  \($0)" + (a.language.map { ", \($0)" } ?? "") + " (BusyBox ash and applets)" }
+            ?? "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)" + (a.language.map { ", \($0)" } ?? "")
         if let g = a.minimumGlibc { what += ", needs glibc \(g) or newer" }
         out += what + "\n"
         for f in Blocking.ordered(a) {
@@ -259,8 +266,8 @@ public enum CheckText {
         for s in r.suppressions {
             out += "  \(style.paint("suppressed", .dim)) [\(s.kind.rawValue): \(Escape.terminal(s.match))] \(Escape.terminal(s.reason))\n"
         }
-        out += "  fix: \(Escape.terminal(fix(a)))\n"
-        if a.verdict == .needsRebuild, let dockerfile = a.fix?.dockerfile {
+        out += "  fix: \(Escape.terminal(r.kind == nil ? fix(a) : scriptFix(a)))\n"
+        if a.verdict == .needsRebuild, r.kind == nil, let dockerfile = a.fix?.dockerfile {
             out += dockerfile.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + Escape.terminal(String($0)) }.joined(separator: "\n") + "\n"
         }
         return style.wrap(out)
@@ -319,6 +326,13 @@ public enum CheckText {
         return style.wrap(out)
     }
 
+    /// A script is changed, not rebuilt; packages make the commands it uses available.
+    static func scriptFix(_ a: Assessment) -> String {
+        let apk = a.packages.isEmpty ? nil : "apk add --no-cache \(a.packages.joined(separator: " "))"
+        if a.verdict == .needsRebuild { return (a.fix?.rebuild ?? "change the script") + (apk.map { "; and " + $0 } ?? "") }
+        return apk ?? "nothing to do"
+    }
+
     static func fix(_ a: Assessment) -> String {
         switch a.verdict {
         case .runs: return a.packages.isEmpty ? "nothing to do" : "apk add --no-cache \(a.packages.joined(separator: " "))"
@@ -340,6 +354,7 @@ extension CheckResult: Decodable {
         status = try c.decode(Status.self, forKey: .status)
         error = try c.decodeIfPresent(String.self, forKey: .error)
         sameAs = try c.decodeIfPresent(String.self, forKey: .sameAs)
+        kind = try c.decodeIfPresent(String.self, forKey: .kind)
         guard c.contains(.verdict) else { return }
         assessment = Assessment(
             verdict: try c.decode(Verdict.self, forKey: .verdict), ownVerdict: try c.decodeIfPresent(Verdict.self, forKey: .ownVerdict),

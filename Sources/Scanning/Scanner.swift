@@ -2,6 +2,7 @@
 import Archives
 import Dispatch
 import ELF
+import Scripts
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -12,6 +13,8 @@ public struct ScannedFile: Sendable {
     public var result: ReadResult
     /// Set for a walked file with several hard links: the same identity later in the walk is the same file.
     public var identity: FileIdentity?
+    /// A shell script or Dockerfile on disk (not ELF, not an archive): its facts, read once.
+    public var script: ScriptFacts?
 }
 
 public enum Scanner {
@@ -47,7 +50,12 @@ public enum Scanner {
         var file = ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options, head: &head, identity: &identity,
                                                                   walkedAsRegular: true),
                                identity: identity)
-        guard case .notELF = file.result, let kind = Archives.kind(head) else { return [file] }
+        guard case .notELF = file.result else { return [file] }
+        guard let kind = Archives.kind(head) else {
+            // Scripts are told by their first line (#!) or their name (Dockerfile) and read whole, bounded.
+            if Scripts.isCandidate(head: head, name: item.path) { file.script = readScript(item.path) }
+            return [file]
+        }
         // A compressed document (a man page) is told from the first bytes already read, without reading it all.
         if Archives.holdsCandidate(kind, head[...]) == false { return [file] }
         let fd = open(item.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
@@ -62,6 +70,27 @@ public enum Scanner {
         let expansion = Archives.expand(fd: fd, size: size, name: item.path, limits: limits, progress: progress, read: reader)
         // The archive itself stays in the list as not-elf (counted as skipped); its members follow.
         return [file] + members(expansion, of: item.path)
+    }
+
+    /// A script's facts; a file over the script limit is read only that far (the facts say it is over).
+    static func readScript(_ path: String) -> ScriptFacts? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size) else { return nil }
+        let wanted = min(size, Scripts.maxScriptBytes + 1)
+        var bytes = [UInt8](repeating: 0, count: wanted)
+        var done = 0
+        while done < wanted {
+            let n = bytes.withUnsafeMutableBytes { raw in raw.baseAddress.map { pread(fd, $0 + done, wanted - done, off_t(done)) } ?? -1 }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            done += n
+        }
+        bytes.removeLast(wanted - done)
+        // Over the limit, the facts say so (and the script is reported as not checked, never passed).
+        return ScriptFacts.read(path: path, bytes: bytes)
     }
 
     /// The files an expansion of `container` found. One named as the container itself is the container's

@@ -16,7 +16,7 @@ import TestSupport
     @Test func aPathWithNoELFFileIsExitTwoUnlessAllowed() throws {
         let dir = try scratch("empty")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Data("#!/bin/sh\n".utf8).write(to: dir.appendingPathComponent("script.sh"))
+        try Data("just text, neither ELF nor a script\n".utf8).write(to: dir.appendingPathComponent("notes.txt"))
         let out = muslcheck("check", dir.path)
         #expect(out.exitCode == 2)
         #expect(out.stderr.contains("no ELF file to assess under '\(dir.path)'") && out.stderr.contains("--allow-empty"))

@@ -1,0 +1,35 @@
+// `check` judges shell scripts and Dockerfiles it walks beside ELF files: same verdict scale, the gate,
+// findings with line and column, scripts counted apart in the summary.
+import Foundation
+import MuslcheckCLI
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct ScriptsInCheck {
+    @Test func scriptsAreJudgedBesideBinaries() throws {
+        let dir = try scratch("scripts-in-check")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("#!/bin/sh\nset -e\nfiles=(a b c)\ngrep -P '\\\\d+' /etc/hosts\n".utf8).write(to: dir.appendingPathComponent("bad.sh"))
+        try Data("#!/bin/sh\necho hello | grep -q h\n".utf8).write(to: dir.appendingPathComponent("good.sh"))
+        try Data("FROM alpine:3.20\nRUN useradd app\n".utf8).write(to: dir.appendingPathComponent("Dockerfile"))
+        try Data("just text\n".utf8).write(to: dir.appendingPathComponent("notes.txt"))
+        try fixture("hello-glibc").write(to: dir.appendingPathComponent("hello"))
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.path)
+        #expect(out.exitCode == 1)
+        let list = try results(out)
+        func result(_ name: String) -> [String: Any]? { list.first { ($0["path"] as? String) == dir.appendingPathComponent(name).path } }
+        #expect(result("bad.sh")?["kind"] as? String == "shell-script")
+        #expect(result("bad.sh")?["verdict"] as? String == "needs-rebuild")
+        let rules = (result("bad.sh")?["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }
+        #expect(rules.contains("ash-syntax-error") && rules.contains("busybox-option-rejected"))
+        let messages = (result("bad.sh")?["findings"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
+        #expect(messages.contains { $0.hasPrefix("line 3:1:") })
+        #expect(result("good.sh")?["verdict"] as? String == "runs")
+        #expect(result("Dockerfile")?["kind"] as? String == "dockerfile")
+        #expect(result("Dockerfile")?["packages"] as? [String] == ["shadow"])
+        #expect(result("notes.txt") == nil)  // not a script: counted, not listed
+        let summary = try #require(try json(out.stdout)["summary"] as? [String: Any])
+        #expect(summary["scripts"] as? Int == 3)
+        #expect(summary["files"] as? Int == 5)
+    }
+}
