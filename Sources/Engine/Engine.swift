@@ -49,6 +49,8 @@ public struct CheckOutcome: Sendable {
 
 /// Called once per walked item as it is read (for a progress line).
 public typealias ProgressStep = @Sendable (_ path: String) -> Void
+/// Called now and then while a large input (an archive, an image) is read: bytes of it read so far.
+public typealias ProgressBytes = @Sendable (_ path: String, _ bytes: Int) -> Void
 
 public enum CheckEngine {
     /// The walk needs nothing from the knowledge base: callers may start it early (`InBackground`).
@@ -57,7 +59,8 @@ public enum CheckEngine {
     }
 
     /// Runs the whole check. `walk`: the walk of `request.paths`, when the caller made it already.
-    public static func run(_ request: CheckRequest, kb: KnowledgeBase, walk: WalkResult? = nil, progress: ProgressStep? = nil) -> CheckOutcome {
+    public static func run(_ request: CheckRequest, kb: KnowledgeBase, walk: WalkResult? = nil, progress: ProgressStep? = nil,
+                           bytes: ProgressBytes? = nil) -> CheckOutcome {
         let walk = walk ?? Self.walk(request.paths, followSymlinks: request.followSymlinks)
         let selected = request.shard.map { $0.select(walk.items, jobs: max(1, request.jobs)) }
         let items = selected.map { $0.map { walk.items[$0] } } ?? walk.items
@@ -82,7 +85,8 @@ public enum CheckEngine {
                 for o in hit.owns where o.result.status == .assessed { libraries.remember(o) }
                 return hit
             }
-            let scanned = Scanner.scan(items[index], limits: limits)
+            let path = items[index].path
+            let scanned = Scanner.scan(items[index], limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
             // Most items are one plain file: no member index to build.
             var members: [String: Header] = [:]
             if scanned.count > 1 {

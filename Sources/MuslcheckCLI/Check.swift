@@ -54,10 +54,12 @@ final class Progress: Sendable {
     let total: Int
     let enabled: Bool
     let start = Date().timeIntervalSince1970
+    static let interval = 0.1
+    static let mebibyte = 1 << 20
 
     init(total: Int) {
         self.total = total
-        enabled = isatty(2) != 0 && total > 1
+        enabled = isatty(2) != 0 && total >= 1
     }
 
     func step(_ path: String) {
@@ -65,10 +67,22 @@ final class Progress: Sendable {
         let now = Date().timeIntervalSince1970
         let line: String? = state.withLock { s in
             s.done += 1
-            guard now - s.last > 0.1 || s.done == total else { return nil }
+            guard now - s.last > Self.interval || s.done == total else { return nil }
             s.last = now
             let rate = Double(s.done) / max(now - start, 0.001)
-            return "\r\u{1B}[K\(s.done)/\(total) files, \(Int(rate))/s  \(path.suffix(60))"
+            return "\r\u{1B}[K\(s.done)/\(total) files, \(Int(rate))/s  \(Escape.terminal(String(path.suffix(60))))"
+        }
+        if let line { FileHandle.standardError.write(Data(line.utf8)) }
+    }
+
+    /// A large input being read: how far, so a multi-GB image shows it is moving.
+    func bytes(_ path: String, _ count: Int) {
+        guard enabled else { return }
+        let now = Date().timeIntervalSince1970
+        let line: String? = state.withLock { s in
+            guard now - s.last > Self.interval else { return nil }
+            s.last = now
+            return "\r\u{1B}[K\(s.done)/\(total) files, \(count / Self.mebibyte) MiB of \(Escape.terminal(String(path.suffix(50)))) read"
         }
         if let line { FileHandle.standardError.write(Data(line.utf8)) }
     }
@@ -276,7 +290,8 @@ struct Check: OutputCommand {
         request.cache = try cache.map { dir in try readable { try ResultCache(directory: dir, toolVersion: toolVersion) } }
         let progress = Progress(total: walk.items.count)
         let step: ProgressStep? = progress.enabled ? { @Sendable path in progress.step(path) } : nil
-        let outcome = CheckEngine.run(request, kb: kb, walk: walk, progress: step)
+        let bytes: ProgressBytes? = progress.enabled ? { @Sendable path, n in progress.bytes(path, n) } : nil
+        let outcome = CheckEngine.run(request, kb: kb, walk: walk, progress: step, bytes: bytes)
         progress.finish()
         let (stdout, toStdout) = try render(outcome, kb: kb, settings: s)
         var stderr = ""

@@ -112,8 +112,10 @@ final class JSONWriter {
         var inline = false
         var decided = false  // for arrays: inline or not is settled by the first element
     }
-    var out: [UInt8] = []
-    var frames: [Frame] = []  // frames[i] is the container at depth i + 1
+    // Appended to millions of times for a large report: dynamic exclusivity checks on these two were a tenth
+    // of its time. Each writer is used by one thread and never hands out overlapping accesses.
+    @exclusivity(unchecked) var out: [UInt8] = []
+    @exclusivity(unchecked) var frames: [Frame] = []  // frames[i] is the container at depth i + 1
     /// Indentation levels the whole output is nested in (for fragments of a larger document).
     let baseIndent: Int
 
