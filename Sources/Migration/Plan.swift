@@ -72,6 +72,8 @@ public struct MigrationPlan: Sendable, Encodable {
         public var cLibrary = 0
         public var application = 0
         public var errors = 0
+        /// The application's shell scripts and Dockerfiles (judged against BusyBox and ash, listed with its files).
+        public var scripts = 0
     }
     public struct Proposal: Sendable, Encodable {
         public var image: String
@@ -130,6 +132,13 @@ public enum Migration {
         var application: [ApplicationFile] = []
         var ownedPaths: [String: [String]] = [:]  // package → ELF files of it found
         for r in outcome.results where r.status != .skipped {
+            if r.kind != nil {
+                // A script or Dockerfile: the application's ones are judged and listed; the distribution's
+                // come with the Alpine package that replaces it.
+                let inside = String(r.path.dropFirst(root.count))
+                if owners[inside] == nil { files.scripts += 1; application.append(applicationFile(r, inside: inside)) }
+                continue
+            }
             files.elf += 1
             let inside = String(r.path.dropFirst(root.count))
             if r.status == .error { files.errors += 1 }

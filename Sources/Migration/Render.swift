@@ -15,6 +15,7 @@ public enum MigrationReport {
         let base = "\(os.isEmpty ? "unknown distribution" : os), \(plan.base.installedPackages) packages (\(plan.base.packageManager.rawValue))"
         let f = plan.files
         let counts = "\(f.elf) ELF files: \(f.distribution) the distribution's, \(f.cLibrary) the C library's (replaced by musl), \(f.application) the application's" + (f.errors > 0 ? " (\(f.errors) could not be judged)" : "")
+            + (f.scripts > 0 ? "; \(f.scripts) application scripts" : "")
         let placed = plan.packages.filter { $0.how != .none }.count
         let mapped = "\(placed) of \(plan.packages.count) packages have an Alpine counterpart or are part of the base"
         return (base, counts, mapped)
