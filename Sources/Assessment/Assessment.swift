@@ -58,6 +58,9 @@ public struct Finding: Codable, Sendable, Hashable {
     public var message: String
     public var symbols: [String]
     public var libraries: [String]
+    /// Where in a script or Dockerfile (1-based; the column counts bytes); nil for ELF findings.
+    public var line: Int?
+    public var column: Int?
 }
 
 public struct Assessment: Sendable {
@@ -157,7 +160,8 @@ extension MissingLibrary {
 }
 
 extension Finding {
-    public static func restored(rule: String, severity: Rule.Severity, message: String, symbols: [String], libraries: [String]) -> Finding {
-        Finding(rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries)
+    public static func restored(rule: String, severity: Rule.Severity, message: String, symbols: [String], libraries: [String],
+                                line: Int? = nil, column: Int? = nil) -> Finding {
+        Finding(rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries, line: line, column: column)
     }
 }

@@ -28,7 +28,7 @@ struct ScriptJudge: Sendable {
         let verdict = Verdict(rawValue: s.verdict.gateVerdict) ?? .needsRebuild
         let findings = s.findings.map { f in
             Finding.restored(rule: f.rule, severity: f.severity, message: "line \(f.line):\(f.column): \(f.word.isEmpty ? "" : "`\(f.word)`: ")\(f.message)",
-                             symbols: [], libraries: [])
+                             symbols: [], libraries: [], line: f.line, column: f.column)
         }
         let apk = s.packages.isEmpty ? nil : "apk add --no-cache " + s.packages.joined(separator: " ")
         let change = s.verdict == .needsChanges ? "change the script where the findings say (BusyBox \(s.busybox ?? "?") ash and applets)" : nil

@@ -86,7 +86,9 @@ struct SarifFingerprints: Encodable {
 struct SarifSuppression: Encodable { var kind = "external"; var status = "accepted"; var justification: String }
 struct SarifLocation: Encodable { var physicalLocation: SarifPhysical; var logicalLocations: [SarifLogical]? }
 struct SarifLogical: Encodable { var name: String; var fullyQualifiedName: String; var kind = "module" }
-struct SarifPhysical: Encodable { var artifactLocation: SarifArtifact }
+struct SarifPhysical: Encodable { var artifactLocation: SarifArtifact; var region: SarifRegion? = nil }
+/// Where in a script or Dockerfile a finding is, so code scanning annotates the line.
+struct SarifRegion: Encodable { var startLine: Int; var startColumn: Int? }
 struct SarifArtifact: Encodable { var uri: String; var uriBaseId: String? }
 struct SarifResultProperties: Encodable { var verdict: String?; var symbols: [String]; var libraries: [String]; var failsGate: Bool }
 
@@ -122,9 +124,14 @@ public enum SARIF {
             let location = [self.location(r.path, sourceRoot: sourceRoot)]
             let suppressed = r.suppressions.filter(\.waivesGate).map { SarifSuppression(justification: "\($0.kind.rawValue) \($0.match): \($0.reason)") }
             func result(_ rule: String, _ lvl: String, _ message: String, verdict: String?, symbols: [String] = [], libraries: [String] = [],
-                        suppressions: [SarifSuppression] = []) -> SarifResult {
-                let key = ([rule, r.path] + symbols.sorted() + libraries.sorted()).joined(separator: "\u{0}")
-                return SarifResult(ruleId: rule, ruleIndex: index[rule] ?? 0, level: lvl, message: SarifText(text: message), locations: location,
+                        suppressions: [SarifSuppression] = [], line: Int? = nil, column: Int? = nil) -> SarifResult {
+                var key = ([rule, r.path] + symbols.sorted() + libraries.sorted()).joined(separator: "\u{0}")
+                var here = location
+                if let line, !here.isEmpty {
+                    here[0].physicalLocation.region = SarifRegion(startLine: line, startColumn: column)
+                    key += "\u{0}\(line):\(column ?? 0)"
+                }
+                return SarifResult(ruleId: rule, ruleIndex: index[rule] ?? 0, level: lvl, message: SarifText(text: message), locations: here,
                                    partialFingerprints: SarifFingerprints(finding: fingerprint(key)),
                                    suppressions: suppressions.isEmpty ? nil : suppressions,
                                    properties: SarifResultProperties(verdict: verdict, symbols: symbols, libraries: libraries, failsGate: fails))
@@ -135,12 +142,13 @@ public enum SARIF {
                 guard fails || !suppressed.isEmpty, let f = Blocking.finding(a) else { continue }
                 let others = a.findings.count - 1
                 results.append(result(f.rule, level(f.severity), f.message + (others > 0 ? " (and \(others) more \(others == 1 ? "finding" : "findings"))" : ""),
-                                      verdict: a.verdict.rawValue, symbols: f.symbols, libraries: f.libraries, suppressions: suppressed))
+                                      verdict: a.verdict.rawValue, symbols: f.symbols, libraries: f.libraries, suppressions: suppressed,
+                                      line: f.line, column: f.column))
                 continue
             }
             for f in Blocking.ordered(a) {
                 results.append(result(f.rule, level(f.severity), f.message, verdict: a.verdict.rawValue, symbols: f.symbols, libraries: f.libraries,
-                                      suppressions: suppressed))
+                                      suppressions: suppressed, line: f.line, column: f.column))
             }
             // Findings of ignored rules: listed as suppressed, with the policy's reason.
             for s in r.suppressions where s.kind == .rule {

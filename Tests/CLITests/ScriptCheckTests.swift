@@ -31,5 +31,16 @@ import TestSupport
         let summary = try #require(try json(out.stdout)["summary"] as? [String: Any])
         #expect(summary["scripts"] as? Int == 3)
         #expect(summary["files"] as? Int == 5)
+    
+        // Code scanning annotates the line: SARIF regions carry it.
+        let sarif = muslcheck("check", "--format", "sarif", "--target", "alpine:3.20", dir.appendingPathComponent("bad.sh").path)
+        let runs = try #require(try json(sarif.stdout)["runs"] as? [[String: Any]])
+        let sarifResults = try #require(runs.first?["results"] as? [[String: Any]])
+        let regions = sarifResults.compactMap { r -> [String: Any]? in
+            guard r["ruleId"] as? String == "ash-syntax-error", let locations = r["locations"] as? [[String: Any]],
+                  let physical = locations.first?["physicalLocation"] as? [String: Any] else { return nil }
+            return physical["region"] as? [String: Any]
+        }
+        #expect(regions.contains { $0["startLine"] as? Int == 3 && $0["startColumn"] as? Int == 1 })
     }
 }
