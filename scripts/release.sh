@@ -39,8 +39,12 @@ built=$(swift build "${flags[@]}" --show-bin-path)/muslcheck
 
 mkdir -p "$out"
 strip -o "$out/muslcheck" "$built"
+# --version prints "muslcheck VERSION (knowledge base …, default target …)".
 reported=$("$out/muslcheck" --version)
-[ "$reported" = "$version" ] || { echo "release: the binary says $reported, not $version" >&2; exit 1; }
+case "$reported" in
+  "muslcheck $version "*|"muslcheck $version") ;;
+  *) echo "release: the binary says $reported, not muslcheck $version" >&2; exit 1 ;;
+esac
 if readelf -lW "$out/muslcheck" | grep -q INTERP; then echo "release: not a static executable" >&2; exit 1; fi
 
 # A reproducible archive: fixed order, owner and time (the commit's).
