@@ -439,12 +439,15 @@ public struct Assessor: Sendable {
     /// musl, and a Debian package's program has an Alpine package of the same command.
     private func checkContainer(_ state: inout State) {
         let path = state.path
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        if let tag = ContainerPath.wheelPlatformTag(path), tag.contains("manylinux") || tag.hasPrefix("linux_") {
-            state.find("wheel-not-for-musl", "in a wheel for glibc (platform tag \(tag)): pip on Alpine installs only musllinux wheels or builds the sdist, never this file")
-        }
+        // Asked for every file: the name is cut without splitting the path, and only an archive member
+        // (outer!/inner) can be in a wheel or a .deb.
+        let name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[path.index(after: $0)...]) } ?? path
         if ContainerPath.isGlibcExtensionModule(name) {
             state.find("python-module-glibc-name", "\(name): CPython on musl imports only *-linux-musl.so, .abi3.so and plain .so extension modules, so this one is never found")
+        }
+        guard path.contains("!/") else { return }
+        if let tag = ContainerPath.wheelPlatformTag(path), tag.contains("manylinux") || tag.hasPrefix("linux_") {
+            state.find("wheel-not-for-musl", "in a wheel for glibc (platform tag \(tag)): pip on Alpine installs only musllinux wheels or builds the sdist, never this file")
         }
         if let command = ContainerPath.debianCommand(path) {
             state.find("debian-package-program", "a program of a Debian package: on Alpine, install the package that ships the same command (apk add cmd:\(command)) instead of copying this file", symbols: [])

@@ -139,7 +139,7 @@ public enum CheckEngine {
         for _ in 0..<walkedSkips { summary.addWalkedSkip() }
         for j in judged where j.own.cLibrary { summary.addCLibrary(listed: j.own.listed) }
         let listed = judged.filter { $0.own.listed }
-        for j in listed where !j.own.cLibrary {
+        for j in listed {
             if j.result.kind != nil { summary.scripts += 1 }
             let a = j.result.assessment
             summary.add(status: j.result.status, verdict: a?.verdict, packages: a?.packages ?? [],
@@ -147,7 +147,6 @@ public enum CheckEngine {
                         libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
         }
         summary.finish()
-        for j in listed where j.own.cLibrary { summary.add(status: .skipped, verdict: nil, packages: []) }
         var outcome = CheckOutcome(results: listed.map(\.result), failing: listed.map(\.fails), summary: summary)
         if let shard = request.shard, let selected {
             outcome.placement = ShardPlacement(shard: shard, inputs: request.paths, walked: walk.items.count,
@@ -227,10 +226,8 @@ public enum CheckEngine {
                 // Inside an archive: libraries are the archive's own members, found the loader's way.
                 dependencies = resolver.locate(facts, path: path, among: archiveMembers)
             } else {
-                // On disk: where the NEEDED libraries are; only when some are found are they (and theirs)
-                // read, for the names they export.
-                let found = resolver.locate(facts, path: path)
-                dependencies = found.found.isEmpty ? found : resolver.resolve(facts, path: path)
+                // On disk: where the NEEDED libraries are, read (with theirs) only when some are found.
+                dependencies = resolver.dependencies(of: facts, path: path)
             }
             let assessment = assessor.assess(facts, path: path, dependencies: dependencies)
             if let reason = assessment.unassessable {

@@ -51,9 +51,7 @@ final class LibraryIndex: Sendable {
             if case .elf(let facts) = ELFReader.read(path: path) {
                 // Judged as the first pass judges a scanned file (what it loads found, and read when there
                 // is any), so that a library gives the same answer whether or not this run (or shard) read it.
-                let found = resolver.locate(facts, path: path)
-                let dependencies = found.found.isEmpty ? found : resolver.resolve(facts, path: path)
-                let a = assessor.assess(facts, path: path, dependencies: dependencies)
+                let a = assessor.assess(facts, path: path, dependencies: resolver.dependencies(of: facts, path: path))
                 assessment = a.unassessable == nil ? a : nil
             }
             known.withLock { $0[key] = .some(assessment) }

@@ -140,10 +140,13 @@ public final class DependencyResolver: Sendable {
             }
             if !placed && searchScanned {
                 // Installed together: any member of that name and of the binary's architecture.
+                // The first such member by name, found in one pass (no sorted copy of every member per lookup).
                 let suffix = "/" + soname
-                if let match = members.keys.sorted().first(where: { $0.hasSuffix(suffix) && $0.hasPrefix(root) && members[$0] == wanted }) {
-                    deps.found[soname] = match
+                var match: String?
+                for (member, header) in members where header == wanted && member.hasSuffix(suffix) && member.hasPrefix(root) {
+                    if match.map({ member < $0 }) ?? true { match = member }
                 }
+                if let match { deps.found[soname] = match }
             }
         }
         return deps
@@ -154,6 +157,13 @@ public final class DependencyResolver: Sendable {
     static func containerRoot(of path: String) -> String {
         guard let range = path.range(of: "!/", options: .backwards) else { return "" }
         return String(path[..<range.upperBound])
+    }
+
+    /// What a file loads, as the batch judges it: where its own NEEDED libraries are, and only when any is
+    /// found, the whole closure read for the names those libraries export (most files need no reading).
+    public func dependencies(of facts: BinaryFacts, path: String) -> Dependencies {
+        let found = locate(facts, path: path)
+        return found.found.isEmpty ? found : resolve(facts, path: path)
     }
 
     /// Every library the binary loads, transitively, with the names musl could bind from them.

@@ -288,6 +288,26 @@ struct ShellParser {
         return body.allSatisfy(Self.isNameChar)
     }
 
+    /// One step over `byte` at `pos` while skipping to a closing bracket: an escape, a quoted string, a `$`
+    /// expansion or backquotes as a whole (their insides never close anything), else the byte alone.
+    private mutating func skipQuotedOrExpansion(_ byte: UInt8, inDoubleQuotes: Bool) throws {
+        switch byte {
+        case UInt8(ascii: "\\"): pos += 2
+        case UInt8(ascii: "'"):
+            pos += 1
+            while pos < end && bytes[pos] != UInt8(ascii: "'") { pos += 1 }
+            pos += 1
+        case UInt8(ascii: "\""):
+            var w = WordBuilder()
+            try readDoubleQuoted(&w)
+        case UInt8(ascii: "$"):
+            var w = WordBuilder()
+            try readDollar(&w, inDoubleQuotes: inDoubleQuotes)
+        case UInt8(ascii: "`"): try readBackticks()
+        default: pos += 1
+        }
+    }
+
     /// From an opening parenthesis to its match, respecting quotes. Used for array literals and extglob.
     private mutating func skipBalanced(open: Int) throws {
         var level = 0
@@ -300,19 +320,7 @@ struct ShellParser {
                 level -= 1
                 pos += 1
                 if level == 0 { return }
-            case UInt8(ascii: "\\"): pos += 2
-            case UInt8(ascii: "'"):
-                pos += 1
-                while pos < end && bytes[pos] != UInt8(ascii: "'") { pos += 1 }
-                pos += 1
-            case UInt8(ascii: "\""):
-                var w = WordBuilder()
-                try readDoubleQuoted(&w)
-            case UInt8(ascii: "$"):
-                var w = WordBuilder()
-                try readDollar(&w, inDoubleQuotes: false)
-            case UInt8(ascii: "`"): try readBackticks()
-            default: pos += 1
+            default: try skipQuotedOrExpansion(c, inDoubleQuotes: false)
             }
         }
         try fail(open, "unmatched '('")
@@ -441,19 +449,7 @@ struct ShellParser {
             case UInt8(ascii: "}"):
                 pos += 1
                 return
-            case UInt8(ascii: "\\"): pos += 2
-            case UInt8(ascii: "'"):
-                pos += 1
-                while pos < end && bytes[pos] != UInt8(ascii: "'") { pos += 1 }
-                pos += 1
-            case UInt8(ascii: "\""):
-                var w = WordBuilder()
-                try readDoubleQuoted(&w)
-            case UInt8(ascii: "$"):
-                var w = WordBuilder()
-                try readDollar(&w, inDoubleQuotes: true)
-            case UInt8(ascii: "`"): try readBackticks()
-            default: pos += 1
+            default: try skipQuotedOrExpansion(b, inDoubleQuotes: true)
             }
         }
         try fail(start, "unterminated ${…}")

@@ -123,6 +123,13 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         #expect(try verdicts(together)[app] == "needs-rebuild")  // libbad found beside it
         #expect(try !rules(of: app, in: together).contains("library-unknown"))
         #expect(try !rules(of: app, in: together).contains("library-unloadable"))
+        // Elsewhere in the tree only an AArch64 libgreet.so.1: never taken for this x86_64 program.
+        try copy("bundle/bin/bundled", to: dir.appendingPathComponent("lone/bundled"))
+        try copy("bundle/lib/libbad.so.1", to: dir.appendingPathComponent("lone/libbad.so.1"))
+        let lone = dir.appendingPathComponent("lone/bundled").path
+        let onlyForeign = muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--search-scanned",
+                                    lone, dir.appendingPathComponent("aarch64").path)
+        #expect(try rules(of: lone, in: onlyForeign).contains("library-unknown"))
     }
 
     /// An unversioned import of a glibc name in a GLIBC-versioned program comes from its own library
