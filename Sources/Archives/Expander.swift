@@ -40,6 +40,8 @@ public struct ExpandedFile: Sendable {
 public struct Expansion: Sendable {
     public var files: [ExpandedFile] = []
     public var problems: [ArchiveProblem] = []
+    /// The container images read (docker-save or OCI), with their configurations, in the order read.
+    public var images: [ExpandedImage] = []
     /// Files inside that are neither ELF nor archives: counted, not listed.
     public var otherFiles = 0
     /// Members' bytes still held when the reading ended (always 0), and the most held at once.
@@ -147,6 +149,7 @@ final class Expander {
     let read: MemberReader
     var files: [ExpandedFile] = []
     var problems: [ArchiveProblem] = []
+    var images: [ExpandedImage] = []
     var otherFiles = 0
     var entries = 0
     /// Set once the time is up: reported once, and nothing more is opened.
@@ -166,10 +169,20 @@ final class Expander {
     var result: Expansion {
         settle()
         let buffers = meter.buffers.withLock { $0 }
-        return Expansion(files: files, problems: problems, otherFiles: otherFiles, liveMemberBuffers: buffers.live, peakMemberBuffers: buffers.peak)
+        return Expansion(files: files, problems: problems, images: images, otherFiles: otherFiles, liveMemberBuffers: buffers.live, peakMemberBuffers: buffers.peak)
     }
 
     func problem(_ path: String, _ message: String) { problems.append(ArchiveProblem(path: path, message: message)) }
+
+    /// Records an image read under `name` with the configuration in `bytes` (from the manifest's `config`).
+    func image(_ name: String, config path: String?, bytes: [UInt8]?) {
+        var config: ImageConfig?
+        if let path {
+            config = bytes.flatMap(ImageConfig.decode)
+            if config == nil { problem(name + "!/" + path, "image configuration missing or unreadable; entrypoint not followed") }
+        }
+        images.append(ExpandedImage(name: name, config: config))
+    }
 
     /// Whether the time is up (reported against `name` the first time).
     func timeUp(_ name: String) -> Bool {
@@ -326,6 +339,7 @@ final class Expander {
         if let images = ImageIndex.inTar(json: json, layers: Set(layers.keys), name: name, problems: &problems) {
             settle()
             applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
+            for image in images { self.image(name + (image.label.map { "!/" + $0 } ?? ""), config: image.config, bytes: image.config.flatMap { json[$0] }) }
         }
     }
 
@@ -385,6 +399,7 @@ final class Expander {
             }
             settle()
             files[first...].sort { ByteOrder.less($0.path, $1.path) }
+            self.image(imageName, config: image.config, bytes: image.config.flatMap { json[$0] })
         }
         // The rest of the tar (configurations, and anything else beside the images), as in any tar.
         for path in order where !used.contains(path) && json[path] == nil {
@@ -407,7 +422,8 @@ final class Expander {
 
     /// Names that an image's manifests and index have: kept when small, to tell whether the tar is an image.
     static func mayBeImageJSON(_ path: String) -> Bool {
-        path == "manifest.json" || path == "index.json" || path.hasPrefix("blobs/")
+        // Top-level `<digest>.json`: docker-save's configurations before the OCI form.
+        path == "manifest.json" || path == "index.json" || path.hasPrefix("blobs/") || (!path.contains("/") && path.hasSuffix(".json"))
     }
 
     /// The tar was an image: the files of its layers are replaced by each image's merged files, named

@@ -54,6 +54,8 @@ enum ImageIndex {
         var label: String?
         /// Paths of the layer blobs (inside the tar, or relative to the layout directory).
         var layers: [String]
+        /// Path of the configuration blob, when the manifest names a valid one.
+        var config: String? = nil
     }
 
     static let maxManifests = 256
@@ -86,7 +88,8 @@ enum ImageIndex {
                 guard let paths = entry["Layers"] as? [String], !paths.isEmpty else { continue }
                 let label = (entry["RepoTags"] as? [String])?.first ?? "image-\(i + 1)"
                 let normalized = paths.map(Tar.normalize)
-                if normalized.allSatisfy(layers.contains) { images.append(Image(label: label, layers: normalized)) } else { missing.append(label) }
+                let config = (entry["Config"] as? String).map(Tar.normalize)
+                if normalized.allSatisfy(layers.contains) { images.append(Image(label: label, layers: normalized, config: config)) } else { missing.append(label) }
             }
             if !images.isEmpty {
                 for label in missing { problems.append(ArchiveProblem(path: name, message: "image \(label) in manifest.json names layers the tar does not hold; not read")) }
@@ -103,13 +106,13 @@ enum ImageIndex {
 
     /// Labels only when there are several images; made unique.
     static func labelled(_ images: [Image]) -> [Image] {
-        guard images.count > 1 else { return images.map { Image(label: nil, layers: $0.layers) } }
+        guard images.count > 1 else { return images.map { Image(label: nil, layers: $0.layers, config: $0.config) } }
         var seen: [String: Int] = [:]
         return images.map { image in
             var label = (image.label ?? "image").replacingOccurrences(of: "!/", with: "!")
             seen[label, default: 0] += 1
             if let n = seen[label], n > 1 { label += "#\(n)" }
-            return Image(label: label, layers: image.layers)
+            return Image(label: label, layers: image.layers, config: image.config)
         }
     }
 
@@ -143,7 +146,8 @@ enum ImageIndex {
             guard let layers = manifest["layers"] as? [[String: Any]] else { problems.append("OCI manifest \(digest) has no layers list; not read"); continue }
             let paths = layers.map { ($0["digest"] as? String).flatMap(blobPath) }
             if paths.contains(where: { $0 == nil }) { problems.append("OCI manifest \(digest) names a layer without a valid digest; not read"); continue }
-            images.append(Image(label: label ?? String(digest.prefix(19)), layers: paths.compactMap { $0 }))
+            let config = ((manifest["config"] as? [String: Any])?["digest"] as? String).flatMap(blobPath)
+            images.append(Image(label: label ?? String(digest.prefix(19)), layers: paths.compactMap { $0 }, config: config))
         }
         return (images, problems)
     }
@@ -259,6 +263,7 @@ extension Archives {
             }
             e.settle()
             e.files[first...].sort { ByteOrder.less($0.path, $1.path) }
+            e.image(name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) })
         }
         return e.result
     }

@@ -106,7 +106,7 @@ func sha256(_ url: URL) throws -> String {
     }
 
     /// An OCI layout of the layers (blobs named by their digests), with `extra` manifests in its index.
-    func ociLayout(_ layout: URL, layers: [URL], extra: [String] = []) throws -> String {
+    func ociLayout(_ layout: URL, layers: [URL], extra: [String] = [], config: String? = nil) throws -> String {
         let fm = FileManager.default
         let blobs = layout.appendingPathComponent("blobs/sha256")
         try fm.createDirectory(at: blobs, withIntermediateDirectories: true)
@@ -116,7 +116,15 @@ func sha256(_ url: URL) throws -> String {
             try fm.copyItem(at: layer, to: blobs.appendingPathComponent(d))
             digests.append("sha256:" + d)
         }
-        let manifest = Data(#"{"schemaVersion":2,"layers":[\#(digests.map { #"{"digest":"\#($0)"}"# }.joined(separator: ","))]}"#.utf8)
+        var configField = ""
+        if let config {
+            let c = blobs.appendingPathComponent("config")
+            try Data(config.utf8).write(to: c)
+            let cd = try sha256(c)
+            try fm.moveItem(at: c, to: blobs.appendingPathComponent(cd))
+            configField = #""config":{"digest":"sha256:\#(cd)"},"#
+        }
+        let manifest = Data(#"{"schemaVersion":2,\#(configField)"layers":[\#(digests.map { #"{"digest":"\#($0)"}"# }.joined(separator: ","))]}"#.utf8)
         let m = blobs.appendingPathComponent("manifest")
         try manifest.write(to: m)
         let md = try sha256(m)
@@ -137,6 +145,7 @@ func sha256(_ url: URL) throws -> String {
         for l in layers { try fm.copyItem(at: l, to: dir.appendingPathComponent("save/" + l.lastPathComponent)) }
         try Data(#"[{"Config":"c.json","RepoTags":["x:1"],"Layers":["layer1.tar","layer2.tar.gz","layer3.tar.zst"]}]"#.utf8)
             .write(to: dir.appendingPathComponent("save/manifest.json"))
+        try Data(#"{"architecture":"amd64","os":"linux","config":{}}"#.utf8).write(to: dir.appendingPathComponent("save/c.json"))
         try run("/usr/bin/tar", ["-cf", "docker.tar", "-C", "save", "."], in: dir)
         try expectMerged(muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("docker.tar").path),
                          dir.appendingPathComponent("docker.tar").path + "!", "docker save")
@@ -160,6 +169,45 @@ func sha256(_ url: URL) throws -> String {
         try run("/usr/bin/tar", ["-cf", "oci.tar", "-C", "layout", "."], in: dir)
         try expectMerged(muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("oci.tar").path),
                          dir.appendingPathComponent("oci.tar").path + "!", "OCI in a tar")
+    }
+
+    /// Each image's configuration is read from the blob its manifest names (docker-save `Config`, OCI
+    /// `config.digest`), in all three forms: by offset, streamed through gzip, and a layout directory.
+    @Test func imageConfigurationsAreRead() throws {
+        let dir = try scratch("image-config")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        let layers = try layers(in: dir)
+        let config = #"{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/docker-entrypoint.sh"],"Cmd":["serve","--port","80"],"#
+            + #""User":"app","Env":["PATH=/usr/bin:/bin","LANG=C.UTF-8","LANG=en_US.UTF-8"],"WorkingDir":"/srv","Shell":["/bin/bash","-c"]}}"#
+        try fm.createDirectory(at: dir.appendingPathComponent("save"), withIntermediateDirectories: true)
+        for l in layers { try fm.copyItem(at: l, to: dir.appendingPathComponent("save/" + l.lastPathComponent)) }
+        let hex = String(repeating: "ab", count: 32)
+        try Data(config.utf8).write(to: dir.appendingPathComponent("save/\(hex).json"))
+        try Data((#"[{"Config":"\#(hex).json","RepoTags":["x:1"],"Layers":["layer1.tar","layer2.tar.gz","layer3.tar.zst"]},"#
+                 + #"{"Config":"missing.json","RepoTags":["y:1"],"Layers":["layer1.tar"]}]"#).utf8)
+            .write(to: dir.appendingPathComponent("save/manifest.json"))
+        try run("/usr/bin/tar", ["-cf", "docker.tar", "-C", "save", "."], in: dir)
+        try run("/usr/bin/gzip", ["-k", "docker.tar"], in: dir)
+        let expected = ImageConfig(architecture: "amd64", os: "linux", entrypoint: ["/docker-entrypoint.sh"], cmd: ["serve", "--port", "80"],
+                                   shell: ["/bin/bash", "-c"], user: "app", env: ["PATH=/usr/bin:/bin", "LANG=C.UTF-8", "LANG=en_US.UTF-8"],
+                                   workingDir: "/srv")
+        #expect(expected.environment("LANG") == "en_US.UTF-8")
+        for name in ["docker.tar", "docker.tar.gz"] {
+            let url = dir.appendingPathComponent(name)
+            let e = try expandFile(url)
+            #expect(e.images.map(\.name) == [url.path + "!/x:1", url.path + "!/y:1"], "\(name)")
+            #expect(e.images.first?.config == expected, "\(name)")
+            // A configuration the manifest names but the tar lacks: no config, and said.
+            #expect(e.images.last.map { $0.config == nil } == true, "\(name)")
+            #expect(e.problems.contains { $0.path.hasSuffix("y:1!/missing.json") && $0.message.contains("configuration") }, "\(name)")
+        }
+        let layout = dir.appendingPathComponent("layout")
+        _ = try ociLayout(layout, layers: layers, config: config)
+        let e = Archives.expandImageLayout(directory: layout.path)
+        #expect(e.images == [ExpandedImage(name: layout.path, config: expected)])
+        // Not an image: no images.
+        #expect(try expandFile(dir.appendingPathComponent("save/layer1.tar")).images.isEmpty)
     }
 
     /// Every image is read: each entry of a multi-image manifest.json and each manifest of an OCI index,
