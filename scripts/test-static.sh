@@ -6,8 +6,9 @@
 #   3. without /proc it stops with one clear line and exit status 2 (not the runtime's abort);
 #   4. it judges itself `runs` on the newest Alpine release, exit status 0, inside the empty root too;
 #   5. no command it runs opens glibc's NSS configuration or databases, iconv modules or a shared object
-#      (strace; skipped with a notice when strace is missing): the linker warns that Foundation code can
-#      reach getpwuid, getaddrinfo and dlopen, which in a static glibc load modules of another glibc.
+#      (strace; skipped with a notice when strace is missing): the linker warns that FoundationEssentials
+#      code can reach getpwnam_r, getpwuid_r, getgrnam_r and getgrgid_r, and the Swift runtime dlopen,
+#      which in a static glibc load modules of another glibc.
 #
 # Usage: scripts/test-static.sh [BINARY]   (default: build it with scripts/release.sh)
 # Needs root (chroot, mount) and util-linux's unshare; python3 compares the reports.
