@@ -130,13 +130,8 @@ private struct Reader {
                 while i < line.scalars.count, line.scalars[i] == " " { i += 1 }
                 let rest = i < line.scalars.count ? line.scalars[i] : nil
                 if rest == nil || rest == "#" { next += 1; continue }
-                if rest == "\t" {
-                    // A tab after the indentation is only blank space when nothing but a comment follows.
-                    var j = i
-                    while j < line.scalars.count, line.scalars[j] == " " || line.scalars[j] == "\t" { j += 1 }
-                    if j == line.scalars.count || line.scalars[j] == "#" { next += 1; continue }
-                    throw Self.fail(line, i, "a tab cannot indent (YAML indents with spaces only)")
-                }
+                // Even on a blank or comment line: libyaml refuses some of those, and the subset refuses all.
+                if rest == "\t" { throw Self.fail(line, i, "a tab cannot indent (YAML indents with spaces only)") }
                 line.start = i
                 lines[next] = line
             }
@@ -211,10 +206,11 @@ private struct Reader {
         while var line = try nextContent(), line.start == indent, !isDocumentMarker(line), isEntry(line, indent) {
             if mark == nil { mark = line.mark(indent) }
             let after = indent + 1
-            if after < line.scalars.count, line.scalars[after] == "\t" {
-                throw Self.fail(line, after, "a tab after '-' is not supported: use a space")
-            }
             let content = skipSpaces(line, after)
+            // The entry's content sets the indentation of what follows it: only spaces may come before it.
+            if let tab = line.scalars[after..<content].firstIndex(of: "\t") {
+                throw Self.fail(line, tab, "a tab after '-' is not supported: use a space")
+            }
             if content == line.scalars.count || line.scalars[content] == "#" {
                 // The entry's node is on the following lines, indented more than the '-'.
                 next += 1
@@ -331,7 +327,7 @@ private struct Reader {
             var j = i
             var end = i
             while j < s.count {
-                if s[j] == "#" && (s[j - 1] == " " || s[j - 1] == "\t") { break }
+                if s[j] == "#" && j > i && (s[j - 1] == " " || s[j - 1] == "\t") { break }
                 if s[j] == ":" && (j + 1 == s.count || s[j + 1] == " " || s[j + 1] == "\t") {
                     throw Self.fail(line, j, "a mapping cannot start inside a value on the same line (quote the value if it holds ': ')")
                 }
@@ -368,7 +364,7 @@ private struct Reader {
                 var j = i
                 var end = i
                 while j < s.count, s[j] != ",", s[j] != "]", s[j] != "[" {
-                    if s[j] == "#" && (s[j - 1] == " " || s[j - 1] == "\t") { break }
+                    if s[j] == "#" && j > i && (s[j - 1] == " " || s[j - 1] == "\t") { break }
                     if s[j] == ":" && (j + 1 == s.count || " \t,]".unicodeScalars.contains(s[j + 1])) {
                         throw Self.fail(line, j, "mappings inside a flow sequence are not supported")
                     }

@@ -6,6 +6,7 @@ import Foundation
 @testable import Engine
 import Testing
 import Yams
+@testable import Archives
 
 @Suite struct PolicyYAMLReader {
     /// Yams' tree in the reader's terms (nil for an alias, which the subset never has).
@@ -114,6 +115,8 @@ import Yams
 
     @Test func whatLiesOutsideTheSubsetIsRefusedWithItsPlace() {
         expectRefused("ignore:\n\t- x\n", at: "2:1", "tab")
+        expectRefused("a: b\n\t\nc: d\n", at: "2:1", "tab")
+        expectRefused("a:\n  - b\n    \t # c\n  - c\n", at: "3:5", "tab")
         expectRefused("target: [alpine:3.20\nfail-on: x\n", at: "1:9", "']' missing")
         expectRefused("a: &x b\n", at: "1:4", "anchors")
         expectRefused("a: *x\n", at: "1:4", "aliases")
@@ -149,6 +152,7 @@ import Yams
         expectRefused("a: [b c d\n", at: "1:4", "']' missing")
         expectRefused("a: [b] c\n", at: "1:8", "unexpected text")
         expectRefused("-\tx\n", at: "1:2", "tab after '-'")
+        expectRefused("- \tx: y\n  z: w\n", at: "1:3", "tab after '-'")
         expectRefused(": b\n", at: "1:1", "empty key")
         expectRefused("a: ,b\n", at: "1:4", "cannot start")
         expectRefused("a: @b\n", at: "1:4", "quote it")
@@ -168,14 +172,16 @@ import Yams
     }
 
     /// The documented policy with characters deleted, doubled or replaced by YAML's indicators: the reader
-    /// never crashes, and whatever it accepts, Yams reads the same way.
+    /// never crashes, and whatever it accepts, Yams reads the same way (POLICY_YAML_MUTATIONS rounds, 1500; POLICY_YAML_SEED).
     @Test func mutationsNeverCrashAndAgreeWithYams() throws {
-        let base = Array(try #require(Self.documentedPolicies().last).unicodeScalars)
+        let bases = try Self.documentedPolicies().map { Array($0.unicodeScalars) }
         let alphabet = Array(" \t\n-:#'\"[],{}&*!|>%?@`\\x".unicodeScalars)
-        var rng = SplitMix64(seed: 0x5EED)
+        let environment = ProcessInfo.processInfo.environment
+        var rng = SplitMix64(seed: environment["POLICY_YAML_SEED"].flatMap { UInt64($0) } ?? 0x5EED)
         var accepted = 0
-        for _ in 0..<1500 {
-            var s = base
+        let rounds = environment["POLICY_YAML_MUTATIONS"].flatMap(Int.init) ?? 1500
+        for round in 0..<rounds {
+            var s = bases[round % bases.count]
             for _ in 0..<Int.random(in: 1...3, using: &rng) {
                 let i = Int.random(in: 0..<s.count, using: &rng)
                 switch Int.random(in: 0..<3, using: &rng) {
@@ -207,5 +213,31 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// Image index JSON, read without JSONSerialization (FoundationEssentials has none): the shapes the image
+/// code casts, and a bounded nesting.
+@Suite struct ImageIndexJSON {
+    @Test func valuesComeInTheShapesJSONSerializationGave() throws {
+        let text = #"{"manifests": [{"digest": "sha256:ab", "size": 12, "annotations": {"org.opencontainers.image.ref.name": "v1"}, "x": null, "y": true}]}"#
+        let root = try #require(ImageIndex.json(Array(text.utf8)) as? [String: Any])
+        let manifests = try #require(root["manifests"] as? [[String: Any]])
+        #expect(manifests.first?["digest"] as? String == "sha256:ab")
+        #expect(manifests.first?["size"] as? Double == 12 && manifests.first?["size"] as? String == nil)
+        #expect((manifests.first?["annotations"] as? [String: Any])?["org.opencontainers.image.ref.name"] as? String == "v1")
+        #expect(manifests.first?["y"] as? Bool == true)
+        #expect(ImageIndex.json(Array(#"[["a", "b"]]"#.utf8)) as? [[String]] == [["a", "b"]])
+        #expect(ImageIndex.json(Array("{not json".utf8)) == nil)
+        #expect(ImageIndex.json(nil) == nil)
+    }
+
+    @Test func deepNestingIsRefusedBeforeDecoding() {
+        func nested(_ n: Int) -> [UInt8] { Array((String(repeating: "[", count: n) + String(repeating: "]", count: n)).utf8) }
+        #expect(ImageIndex.json(nested(ImageIndex.maxJSONNesting)) != nil)
+        #expect(ImageIndex.json(nested(ImageIndex.maxJSONNesting + 1)) == nil)
+        #expect(ImageIndex.json(nested(100_000)) == nil)
+        // Brackets inside strings are not nesting.
+        #expect(ImageIndex.json(Array(("[\"" + String(repeating: "[", count: 1000) + "\\\"\"]").utf8)) != nil)
     }
 }
