@@ -20,18 +20,22 @@ let package = Package(
         // Everything but the CLI and the C module, for embedding the checker elsewhere.
         .library(name: "MuslcheckKit", targets: ["ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "Migration", "Scripts"]),
     ],
-    // Size of the static executable (docs/alpine.md), 62 MB stripped: ICU 37.3 MB (34.0 MB of it ICU's data),
-    // Foundation + CoreFoundation + FoundationInternationalization 4.6 MB, FoundationEssentials 4.4 MB, the
-    // Swift runtime 6.7 MB, glibc 1.9 MB, argument-parser 0.7 MB, Yams 0.5 MB, knowledge base 0.5 MB,
-    // ZIPFoundation 0.3 MB, muslcheck 0.9 MB. Foundation and ICU come in through Yams (DateFormatter,
-    // NumberFormatter, NSRegularExpression) and ZIPFoundation (CoreFoundation string encodings); linked
-    // against FoundationEssentials alone the program is 17 MB.
+    // Size of the stripped static executable (docs/alpine.md; scripts/test-static.sh fails over 25 MB):
+    //   with Foundation (as before): 62,089,624 bytes. ICU 37.3 MB of it (34.0 MB ICU's data), Foundation +
+    //     CoreFoundation + FoundationInternationalization 4.6 MB, FoundationEssentials 4.4 MB, the Swift runtime
+    //     6.7 MB, glibc 1.9 MB, argument-parser 0.7 MB, Yams 0.5 MB, knowledge base 0.5 MB, ZIPFoundation 0.3 MB,
+    //     muslcheck 0.9 MB (from the linker map). Foundation and ICU came in through our own `import Foundation`,
+    //     Yams (DateFormatter, NumberFormatter, NSRegularExpression) and ZIPFoundation.
+    //   our code on FoundationEssentials, ZIPFoundation gone, Yams still parsing the policy: 63,514,840 bytes.
+    //     Yams alone brings Foundation and ICU back, so it cannot stay in the product.
+    //   FoundationEssentials alone (Yams replaced by Engine/PolicyYAML.swift): 18,745,968 bytes.
+    // Decision: every product module imports FoundationEssentials, never Foundation (TextSupport has the few
+    // string and path operations it lacks); the policy file's YAML subset has its own strict reader; Yams stays
+    // as a test-only dependency that cross-checks that reader. Measured with scripts/release.sh's flags.
     dependencies: [
         // The de-facto standard for Swift command lines: subcommands, help, usage errors with exit 64.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // Zip archives (wheels, jars, npm bundles) read in memory: the maintained pure-Swift zip reader.
-        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
-        // The policy file is YAML: Yams is the standard Swift YAML parser (libyaml inside).
+        // Tests only: Yams (libyaml inside) cross-checks the policy file's own YAML reader (Engine/PolicyYAML.swift).
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
@@ -41,35 +45,37 @@ let package = Package(
         // The reference implementations, as every distribution ships them (Debian: zlib1g-dev, liblzma-dev, libzstd-dev).
         .systemLibrary(name: "CCompression", providers: [.apt(["zlib1g-dev", "liblzma-dev", "libzstd-dev"])]),
         // Archives opened in memory with limits: zip family, tar (plain, gzip, xz, zstd), ar (.deb), .apk, images.
-        .target(name: "Archives", dependencies: ["ELF", "CCompression", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "Archives", dependencies: ["ELF", "CCompression", "TextSupport"]),
+        // The string and path operations FoundationEssentials lacks (trimming, literal replacement, NSString's
+        // path arithmetic): the product imports FoundationEssentials, never Foundation (size, above).
+        .target(name: "TextSupport"),
         // ELF files → BinaryFacts. Only this target imports CLibElf.
         .target(name: "ELF", dependencies: ["CLibElf"]),
         // The knowledge base: measured symbol lists and facts with provenance, embedded in the binary.
         // Each file is embedded separately so the executable works when copied alone.
         .target(name: "Knowledge", resources: knowledgeFiles.map { .embedInCode("data/\($0)") }),
         // Shell scripts and Dockerfiles → ScriptFacts → ScriptAssessment against BusyBox and ash. Pure, no I/O.
-        .target(name: "Scripts", dependencies: ["Knowledge"]),
+        .target(name: "Scripts", dependencies: ["Knowledge", "TextSupport"]),
         // BinaryFacts + KnowledgeBase + target release → Assessment. Pure functions, no I/O.
         .target(name: "Assessment", dependencies: ["ELF", "Knowledge"]),
         // Finds candidate files under the given paths and reads them on all cores.
-        .target(name: "Scanning", dependencies: ["ELF", "Assessment", "Archives", "Scripts"]),
+        .target(name: "Scanning", dependencies: ["ELF", "Assessment", "Archives", "Scripts", "TextSupport"]),
         // Assessments and facts → text and JSON.
         // No unsafe flags (the library must stay usable as a versioned dependency): the JSON writer's buffer
         // skips dynamic exclusivity checks by its own attribute (JSON.swift).
-        .target(name: "Reporting", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning"]),
+        .target(name: "Reporting", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TextSupport"]),
         // The batch run behind `check`: walk → facts → library index → assessments folded over what each
-        // file loads → gate (fail-on, policy file, baseline). Yams reads the policy file.
+        // file loads → gate (fail-on, policy file, baseline). The policy file's YAML subset is read by PolicyYAML.swift.
         .target(name: "Engine", dependencies: [
-            "ELF", "Knowledge", "Assessment", "Scanning", "Archives", "Reporting", "Scripts",
-            .product(name: "Yams", package: "Yams"),
+            "ELF", "Knowledge", "Assessment", "Scanning", "Archives", "Reporting", "Scripts", "TextSupport",
         ]),
         // `migrate`: a root filesystem's packages, files and entrypoint → an Alpine plan; its Debian → Alpine
         // table is embedded like the knowledge base.
-        .target(name: "Migration", dependencies: ["Knowledge", "Assessment", "Scanning", "Reporting", "Engine"],
+        .target(name: "Migration", dependencies: ["Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "TextSupport"],
                 resources: [.embedInCode("data/debian-alpine.tsv")]),
         // Argument parsing, exit statuses, the only place that writes to stdout/stderr.
         .target(name: "MuslcheckCLI", dependencies: [
-            "ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "Migration",
+            "ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "Migration", "TextSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // C that runs before the Swift runtime starts: a clear error when /proc is missing (the static
@@ -84,8 +90,8 @@ let package = Package(
         .testTarget(name: "ScriptsTests", dependencies: ["Scripts", "Knowledge"]),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
         .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "Engine", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "TestSupport",
-                                                     .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "Engine", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "TestSupport", "TextSupport",
+                                                     .product(name: "Yams", package: "Yams")],
                     exclude: ["sarif-schema-2.1.0.json"]),
     ]
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the shipped muslcheck: one static executable (Swift runtime, Foundation, libelf, zlib, liblzma,
+# Builds the shipped muslcheck: one static executable (Swift runtime, FoundationEssentials, libelf, zlib, liblzma,
 # libzstd and glibc linked in; no interpreter, no NEEDED library), stripped, in
 #   dist/muslcheck-VERSION-ARCH-linux.tar.gz  and  dist/muslcheck-VERSION-ARCH-linux.tar.gz.sha256
 # plus dist/muslcheck itself. VERSION comes from `git describe --tags --always --dirty` (a tag v1.2.3

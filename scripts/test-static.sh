@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Proves that the shipped muslcheck is one static executable that needs nothing from the system it runs on:
-#   1. it has no program interpreter and no NEEDED library;
+#   1. it has no program interpreter and no NEEDED library, and it is no larger than MAX_SIZE_BYTES;
 #   2. copied alone into an empty root (only /proc mounted, empty environment) it checks the shipped
 #      fixtures and writes the same JSON report as outside;
 #   3. without /proc it stops with one clear line and exit status 2 (not the runtime's abort);
 #   4. it judges itself `runs` on the newest Alpine release, exit status 0, inside the empty root too;
 #   5. no command it runs opens glibc's NSS configuration or databases, iconv modules or a shared object
-#      (strace; skipped with a notice when strace is missing): the linker warns that Foundation code can
-#      reach getpwuid, getaddrinfo and dlopen, which in a static glibc load modules of another glibc.
+#      (strace; skipped with a notice when strace is missing): the linker warns that FoundationEssentials
+#      code can reach getpwnam_r, getpwuid_r, getgrnam_r and getgrgid_r, and the Swift runtime dlopen,
+#      which in a static glibc load modules of another glibc.
 #
 # Usage: scripts/test-static.sh [BINARY]   (default: build it with scripts/release.sh)
 # Needs root (chroot, mount) and util-linux's unshare; python3 compares the reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+
+# The size budget of the stripped executable (25 MB): FoundationEssentials only, no ICU (Package.swift).
+MAX_SIZE_BYTES=25000000
 
 fail() { echo "test-static: FAIL: $*" >&2; exit 1; }
 pass() { echo "test-static: ok: $*"; }
@@ -39,7 +43,10 @@ trap cleanup EXIT
 headers=$(readelf -lW "$binary")
 grep -q "INTERP" <<<"$headers" && fail "$binary has a program interpreter"
 grep -q "DYNAMIC" <<<"$headers" && fail "$binary has a dynamic section"
-pass "no interpreter, no NEEDED libraries ($(stat -c %s "$binary") bytes)"
+pass "no interpreter, no NEEDED libraries"
+size=$(stat -c %s "$binary")
+[ "$size" -le "$MAX_SIZE_BYTES" ] || fail "$binary is $size bytes, over the budget of $MAX_SIZE_BYTES (did full Foundation and ICU come back?)"
+pass "$size bytes, within the budget of $MAX_SIZE_BYTES"
 
 # The empty root: the executable, the fixtures it checks, and a directory to mount /proc on.
 mkdir -p "$root/proc"

@@ -2,10 +2,15 @@
 // inside to a reader as soon as it is extracted: only its facts are kept, named outer!/inner/path.
 // Every limit that is reached is reported, never silently skipped.
 import ELF
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 
 public struct ArchiveLimits: Sendable {
     public var maxDepth = 5
@@ -542,7 +547,7 @@ final class Expander {
 final class DecodePipeline: @unchecked Sendable {
     static let maxWaitingBytes = 16 << 20
     private let queue = DispatchQueue(label: "muslcheck.decode")
-    private let condition = NSCondition()
+    private let condition = Condition()
     /// Guarded by `condition`.
     private var inFlight = 0
     private var done: [(slot: Int, result: ReadResult)] = []
@@ -580,6 +585,30 @@ final class DecodePipeline: @unchecked Sendable {
         condition.unlock()
         return out
     }
+}
+
+/// A mutex with a condition variable (pthread's; Foundation's NSCondition is not in FoundationEssentials).
+final class Condition: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    /// Waits for `broadcast`; the caller holds the lock and checks its condition again.
+    func wait() { pthread_cond_wait(cond, mutex) }
+    func broadcast() { pthread_cond_broadcast(cond) }
 }
 
 /// Hands a value to the decoding thread, which alone uses it from then on.

@@ -3,7 +3,12 @@
 // what each later layer put, deleted (`.wh.name`) or made opaque (`.wh..wh..opq`), so that a file the
 // image no longer holds is never judged and no file's bytes are kept to apply the layers.
 import ELF
+import TextSupport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -61,7 +66,17 @@ enum ImageIndex {
     static let maxManifests = 256
     static let maxNesting = 4
 
-    static func json(_ bytes: [UInt8]?) -> Any? { bytes.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) } }
+    /// Image index files nest a few levels; deeper is not an index, and is refused before decoding (the
+    /// decoding recurses once per level).
+    static let maxJSONNesting = 64
+
+    /// The JSON document as dictionaries, arrays, strings, numbers (Double) and booleans (null: nil), or nil
+    /// when it is not JSON.
+    static func json(_ bytes: [UInt8]?) -> Any? {
+        guard let bytes, JSONValue.nesting(bytes) <= maxJSONNesting,
+              let decoded = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else { return nil }
+        return decoded.value
+    }
 
     /// An OCI digest as a path under blobs/, when it is one (`algorithm:hex`, nothing that could leave
     /// the directory).
@@ -109,7 +124,7 @@ enum ImageIndex {
         guard images.count > 1 else { return images.map { Image(label: nil, layers: $0.layers, config: $0.config) } }
         var seen: [String: Int] = [:]
         return images.map { image in
-            var label = (image.label ?? "image").replacingOccurrences(of: "!/", with: "!")
+            var label = (image.label ?? "image").replacingLiteral("!/", with: "!")
             seen[label, default: 0] += 1
             if let n = seen[label], n > 1 { label += "#\(n)" }
             return Image(label: label, layers: image.layers, config: image.config)
@@ -266,5 +281,39 @@ extension Archives {
             e.image(name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) })
         }
         return e.result
+    }
+}
+
+/// Any JSON value, decoded with JSONDecoder (FoundationEssentials has no JSONSerialization) into the shapes
+/// the image code casts: [String: Any], [Any], String, Double, Bool; null is nil.
+struct JSONValue: Decodable {
+    let value: Any?
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { value = nil }
+        else if let b = try? c.decode(Bool.self) { value = b }
+        else if let n = try? c.decode(Double.self) { value = n }
+        else if let s = try? c.decode(String.self) { value = s }
+        else if let a = try? c.decode([JSONValue].self) { value = a.map { $0.value as Any } }
+        else { value = try c.decode([String: JSONValue].self).mapValues { $0.value as Any } }
+    }
+
+    /// The deepest nesting of arrays and objects in `bytes` (strings skipped), without decoding.
+    static func nesting(_ bytes: [UInt8]) -> Int {
+        var depth = 0, deepest = 0, inString = false, escaped = false
+        for b in bytes {
+            if inString {
+                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1; deepest = max(deepest, depth)
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return deepest
     }
 }

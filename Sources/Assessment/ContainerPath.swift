@@ -18,7 +18,7 @@ enum ContainerPath {
     /// `mod.cpython-311-x86_64-linux-gnu.so`: the suffix CPython uses on glibc; on musl it looks for
     /// `-linux-musl.so`, `.abi3.so` and `.so` only.
     static func isGlibcExtensionModule(_ name: String) -> Bool {
-        guard name.hasSuffix("-linux-gnu.so"), let range = name.range(of: ".cpython-") else { return false }
+        guard name.hasSuffix("-linux-gnu.so"), let range = name.firstRange(of: ".cpython-") else { return false }
         return !name[range.upperBound...].isEmpty
     }
 

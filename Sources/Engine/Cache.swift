@@ -23,9 +23,14 @@
 // Entries are files DIR/v1/xx/<hash>, written to a temporary name and renamed: jobs sharing DIR see
 // whole entries or none. An entry that cannot be decoded is ignored (and replaced). When a run wrote
 // entries and DIR/v1 holds more than the limit, the oldest-written entries go until it holds 90% of it.
+import TextSupport
 import Assessment
 import ELF
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Knowledge
 import Reporting
 import Scanning
@@ -51,8 +56,8 @@ public final class ResultCache: Sendable {
     public init(directory: String, toolVersion: String, maxBytes: Int = defaultMaxBytes, settleSeconds: Double = 2) throws {
         self.directory = directory; self.toolVersion = toolVersion; self.maxBytes = maxBytes; self.settleSeconds = settleSeconds
         let entries = directory + "/" + Self.layoutVersion
-        do { try FileManager.default.createDirectory(atPath: entries, withIntermediateDirectories: true) } catch {
-            throw ReportError("cannot use the cache directory \(directory): \(error.localizedDescription)")
+        do { try LocalFile.createDirectories(entries) } catch {
+            throw ReportError("cannot use the cache directory \(directory): \(error.reason)")
         }
         guard access(entries, W_OK | X_OK) == 0 else {
             throw ReportError("cannot use the cache directory \(directory): \(String(cString: strerror(errno)))")
@@ -192,7 +197,7 @@ final class CacheSession: Sendable {
             paths.insert(dir)
             if case .elf(let facts) = file.result {
                 for entry in (facts.rpath + facts.runpath).prefix(64) where !entry.isEmpty {
-                    let expanded = entry.replacingOccurrences(of: "${ORIGIN}", with: dir).replacingOccurrences(of: "$ORIGIN", with: dir)
+                    let expanded = entry.replacingLiteral("${ORIGIN}", with: dir).replacingLiteral("$ORIGIN", with: dir)
                     paths.insert(expanded.hasPrefix("/") ? (root ?? "") + expanded : expanded)
                 }
             }

@@ -3,7 +3,11 @@
 // or cut entry decodes to nil and is ignored.
 import Assessment
 import ELF
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Knowledge
 import Reporting
 

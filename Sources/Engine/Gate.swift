@@ -2,10 +2,17 @@
 // current directory up to the repository root: target, gate level, paths and rules to ignore with a
 // reason, packages the image already installs) and a baseline of known problems, applied to each
 // assessment as one decision that records what it waived and why, so that every report can list it.
+import TextSupport
 import Assessment
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Reporting
-import Yams
 
 /// A policy file or baseline that cannot be used: a usage problem, reported before anything is read.
 public struct PolicyError: Error, CustomStringConvertible {
@@ -198,33 +205,31 @@ public struct Policy: Sendable {
         }
         var policy = try parse(text, file: file, ruleIDs: ruleIDs)
         if let b = policy.baseline, !b.hasPrefix("/") {
-            let dir = (file as NSString).deletingLastPathComponent
-            if !dir.isEmpty { policy.baseline = (dir as NSString).appendingPathComponent(b) }
+            let dir = PathText.deletingLastComponent(file)
+            if !dir.isEmpty { policy.baseline = PathText.appending(dir, b) }
         }
         return policy
     }
 
     /// Strict: every key and rule id must be known; each problem names the file, line and column.
     public static func parse(_ text: String, file: String, ruleIDs: Set<String>) throws -> Policy {
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
-            throw PolicyError("\(file):\(yamlProblem(error))")
-        } catch { throw PolicyError("\(file): \(error)") }
+        let root: YAMLNode?
+        do { root = try PolicyYAML.parse(text) } catch { throw PolicyError("\(file):\(error)") }
         var policy = Policy()
         policy.file = file
         guard let root else { return policy }  // an empty file: no settings
-        func at(_ node: Node) -> String { "\(file):\(node.mark.map { "\($0.line):\($0.column)" } ?? "1:1")" }
-        func fail(_ node: Node, _ message: String) -> PolicyError { PolicyError("\(at(node)): \(message)") }
-        func string(_ node: Node, _ what: String) throws -> String {
-            guard let s = node.scalar?.string else { throw fail(node, "\(what) must be a single value") }
+        func at(_ node: YAMLNode) -> String { "\(file):\(node.mark)" }
+        func fail(_ node: YAMLNode, _ message: String) -> PolicyError { PolicyError("\(at(node)): \(message)") }
+        func string(_ node: YAMLNode, _ what: String) throws -> String {
+            guard let s = node.scalar else { throw fail(node, "\(what) must be a single value") }
             return s
         }
-        func strings(_ node: Node, _ what: String) throws -> [String] {
-            if let s = node.scalar { return s.string.isEmpty ? [] : [s.string] }
+        func strings(_ node: YAMLNode, _ what: String) throws -> [String] {
+            if let s = node.scalar { return s.isEmpty ? [] : [s] }
             guard let seq = node.sequence else { throw fail(node, "\(what) must be a list") }
             return try seq.map { try string($0, what + " entry") }
         }
-        func mapping(_ node: Node, _ what: String, keys: [String]) throws -> [(key: String, keyNode: Node, value: Node)] {
+        func mapping(_ node: YAMLNode, _ what: String, keys: [String]) throws -> [(key: String, keyNode: YAMLNode, value: YAMLNode)] {
             guard let m = node.mapping else { throw fail(node, "\(what) must be a mapping of \(keys.joined(separator: ", "))") }
             return try m.map { pair in
                 let key = try string(pair.key, "a key")
@@ -237,14 +242,14 @@ public struct Policy: Sendable {
         }
         for (key, keyNode, value) in try mapping(root, "the policy", keys: topKeys) {
             switch key {
-            case "target": policy.target = try string(value, "target"); policy.targetLine = keyNode.mark?.line
+            case "target": policy.target = try string(value, "target"); policy.targetLine = keyNode.mark.line
             case "fail-on":
                 let level = try string(value, "fail-on")
                 guard FailOn(rawValue: level) != nil else {
                     let all = FailOn.allCases.map(\.rawValue)
                     throw fail(value, "unknown fail-on '\(level)'" + (suggestion(level, among: all).map { "; did you mean '\($0)'?" } ?? "; one of \(all.joined(separator: ", "))"))
                 }
-                policy.failOn = level; policy.failOnLine = keyNode.mark?.line
+                policy.failOn = level; policy.failOnLine = keyNode.mark.line
             case "installed": policy.installed = try strings(value, "installed")
             case "baseline": policy.baseline = try string(value, "baseline")
             default:  // ignore
@@ -274,20 +279,6 @@ public struct Policy: Sendable {
         return policy
     }
 
-    /// libyaml's problem in one line: `LINE:COLUMN: problem (context)`.
-    static func yamlProblem(_ error: YamlError) -> String {
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
-            return "\(mark.line):\(mark.column): \(problem)" + (context.map { " (\($0.text) at line \($0.mark.line))" } ?? "")
-        case let .reader(problem, offset, _, _):
-            return " \(problem)" + (offset.map { " at byte \($0)" } ?? "")
-        case let .duplicatedKeysInMapping(duplicates, context):
-            return "\(context.mark.line):\(context.mark.column): key given twice: \(duplicates.joined(separator: ", "))"
-        default:
-            return " " + String(describing: error).split(separator: "\n").joined(separator: " ")
-        }
-    }
-
     /// The known word closest to `word` (at most two edits, or a prefix), for "did you mean".
     public static func suggestion(_ word: String, among words: [String]) -> String? {
         let w = Array(word.lowercased())
@@ -295,7 +286,7 @@ public struct Policy: Sendable {
         for candidate in words {
             let c = Array(candidate.lowercased())
             let d = distance(w, c)
-            let stripped = candidate.replacingOccurrences(of: "-", with: "") == word.replacingOccurrences(of: "-", with: "").lowercased()
+            let stripped = candidate.replacingLiteral("-", with: "") == word.replacingLiteral("-", with: "").lowercased()
             let score = stripped ? 0 : d
             if score <= max(2, c.count / 4), best == nil || score < (best?.1 ?? .max) { best = (candidate, score) }
         }

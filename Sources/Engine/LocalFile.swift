@@ -3,7 +3,14 @@
 // leading "~" through the user database (getpwnam/getpwuid), and the shipped static executable must never
 // reach glibc's NSS, which loads modules built for another glibc at run time. A path is taken literally,
 // as the shell left it.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why a file could not be read or written (the strerror text); callers name the file.
 public struct LocalFileError: LocalizedError, CustomStringConvertible {
@@ -16,22 +23,64 @@ public enum LocalFile {
     /// Policy and baseline files are small; a larger one is an error, not a read of unbounded size.
     public static let maxReadBytes = 64 << 20
 
-    /// The whole file.
-    public static func read(_ path: String) throws(LocalFileError) -> [UInt8] {
+    /// The whole file, refused when it holds more than `maxBytes`.
+    public static func read(_ path: String, maxBytes: Int = maxReadBytes) throws(LocalFileError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw failure() }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 { if errno == EINTR { continue } else { throw failure() } }
             if n == 0 { return bytes }
-            guard bytes.count + n <= maxReadBytes else {
-                throw LocalFileError(reason: "larger than \(maxReadBytes) bytes")
+            guard bytes.count + n <= maxBytes else {
+                throw LocalFileError(reason: "larger than \(maxBytes) bytes")
             }
             bytes.append(contentsOf: chunk[0..<n])
         }
+    }
+
+    /// Everything readable from `fd` (standard input) until its end; a read error ends it like the end.
+    public static func readAll(fd: Int32) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    /// At most `count` bytes from the start of the file (fewer when it is shorter); nil when it cannot be
+    /// opened or read (a directory, say).
+    public static func head(_ path: String, count: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: max(0, count))
+        var filled = 0
+        while filled < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress.map { $0 + filled }, $0.count - filled) }
+            if n < 0 { if errno == EINTR { continue } else { return nil } }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(bytes[0..<filled])
+    }
+
+    /// Creates `path` and the directories above it that are missing (mkdir -p).
+    public static func createDirectories(_ path: String) throws(LocalFileError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o777) != 0 && errno != EEXIST { throw failure() }
+            prefix += "/"
+        }
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw failure() }
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw LocalFileError(reason: "not a directory") }
     }
 
     /// Creates or truncates `path` and writes `parts` one after another.
@@ -56,7 +105,7 @@ public enum LocalFile {
         return text.withUTF8 { bytes -> Bool in
             var offset = 0
             while offset < bytes.count, let base = bytes.baseAddress {
-                let n = Foundation.write(fd, base + offset, bytes.count - offset)
+                let n = Glibc.write(fd, base + offset, bytes.count - offset)
                 if n <= 0 { if n < 0 && errno == EINTR { continue } else { return false } }
                 offset += n
             }

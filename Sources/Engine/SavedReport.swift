@@ -1,7 +1,11 @@
 // A saved JSON check report read back, and shard reports merged into the outcome of one run over
 // everything: the same results in the same order, the same summary and gate (`muslcheck merge`).
 import Assessment
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Reporting
 
 /// Where a sharded run's results stand in the whole walk: written as the report's "shard" field.
@@ -51,12 +55,8 @@ public struct SavedReport: Decodable, Sendable {
 
     public static func load(_ path: String) throws -> SavedReport {
         let data: Data
-        do {
-            let attributes = try FileManager.default.attributesOfItem(atPath: path)
-            if let size = attributes[.size] as? Int, size > maxBytes { throw ReportError("\(path): over \(maxBytes) bytes; not read") }
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch let error as ReportError { throw error } catch {
-            throw ReportError("cannot read \(path): \(error.localizedDescription)")
+        do { data = Data(try LocalFile.read(path, maxBytes: maxBytes)) } catch {
+            throw ReportError("cannot read \(path): \(error.reason)")
         }
         return try decode(data, name: path)
     }

@@ -2,7 +2,14 @@
 // and symbols are glibc's, and the rules that explain findings. Built once from the data files embedded in
 // the executable (Sources/Knowledge/data, each with a provenance header), then only read: every lookup
 // on the per-file path is a hash lookup.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct AlpineRelease: Sendable, Hashable {
     public enum LibcCompat: String, Sendable { case subpackage, gcompat }

@@ -1,7 +1,12 @@
 // A Dockerfile read as instructions (continuation lines joined), what the migration needs of it (base
 // image, ENTRYPOINT/CMD, ENV), and the same file rewritten for Alpine: apt-get → apk add, useradd →
 // adduser, the base image → its Alpine variant.
+import TextSupport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Knowledge
 import Reporting
 
@@ -15,13 +20,13 @@ struct DockerfileText: Sendable {
         var out: [(String, String)] = []
         var pending = ""
         for line in lines {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmed()
             if pending.isEmpty && (trimmed.isEmpty || trimmed.hasPrefix("#")) { continue }
             if trimmed.hasSuffix("\\") { pending += trimmed.dropLast() + " "; continue }
             let whole = pending + trimmed
             pending = ""
             let keyword = whole.prefix { !$0.isWhitespace }
-            out.append((keyword.uppercased(), whole.dropFirst(keyword.count).trimmingCharacters(in: .whitespaces)))
+            out.append((keyword.uppercased(), whole.dropFirst(keyword.count).trimmed()))
         }
         instructions = out
     }
@@ -49,10 +54,10 @@ struct DockerfileText: Sendable {
             if i.rest.contains("=") {
                 for pair in i.rest.split(separator: " ") {
                     let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                    if kv.count == 2 { env[kv[0]] = kv[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) }
+                    if kv.count == 2 { env[kv[0]] = kv[1].trimmed(ScalarSet(charactersIn: "\"'")) }
                 }
             } else if let space = i.rest.firstIndex(of: " ") {
-                env[String(i.rest[..<space])] = i.rest[space...].trimmingCharacters(in: .whitespaces)
+                env[String(i.rest[..<space])] = i.rest[space...].trimmed()
             }
         }
         return env
@@ -76,11 +81,11 @@ struct DockerfileText: Sendable {
         var pending: [String] = []
         for line in lines {
             pending.append(line)
-            if line.trimmingCharacters(in: .whitespaces).hasSuffix("\\") { continue }
-            let whole = pending.map { $0.trimmingCharacters(in: .whitespaces) }.map { $0.hasSuffix("\\") ? String($0.dropLast()) : $0 }
+            if line.trimmed().hasSuffix("\\") { continue }
+            let whole = pending.map { $0.trimmed() }.map { $0.hasSuffix("\\") ? String($0.dropLast()) : $0 }
                 .joined(separator: " ")
             let keyword = whole.prefix { !$0.isWhitespace }.uppercased()
-            let rest = whole.dropFirst(keyword.count).trimmingCharacters(in: .whitespaces)
+            let rest = whole.dropFirst(keyword.count).trimmed()
             switch keyword {
             case "FROM":
                 let parts = rest.split(separator: " ").map(String.init)
@@ -123,7 +128,7 @@ struct DockerfileText: Sendable {
             case "groupadd":
                 commands.append(shadowToBusybox(words, tool: "addgroup", flags: ["-g": "-g"]))
             default:
-                commands.append(part.trimmingCharacters(in: .whitespaces))
+                commands.append(part.trimmed())
             }
         }
         return commands.isEmpty ? "true" : commands.joined(separator: " && ")

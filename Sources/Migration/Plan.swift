@@ -3,9 +3,14 @@
 // stands in for the one owning it), the C library's own (replaced by musl), or the application's (judged by
 // the engine as `check` judges it) — and the plan is one Alpine base, one `apk add` line, the files to
 // rebuild, and a Dockerfile.
+import TextSupport
 import Assessment
 import Engine
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Knowledge
 import Reporting
 import Scanning
@@ -246,7 +251,7 @@ public enum Migration {
     /// The soname a library file answers to, from its name: lib*.so.N (the real file libfoo.so.1.2.3 and its
     /// link libfoo.so.1 both give libfoo.so.1). nil for other files.
     static func soname(ofFile name: String) -> String? {
-        guard name.hasPrefix("lib"), let range = name.range(of: ".so.") else { return nil }
+        guard name.hasPrefix("lib"), let range = name.literalRange(of: ".so.") else { return nil }
         let version = name[range.upperBound...].prefix { $0 != "." }
         guard !version.isEmpty else { return nil }
         return String(name[..<range.upperBound]) + version

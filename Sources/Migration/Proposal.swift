@@ -1,5 +1,11 @@
 // The entrypoint chain, the environment facts that change on Alpine, and the proposed image.
+import TextSupport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Engine
 import Knowledge
 import Reporting
 
@@ -20,24 +26,24 @@ extension Migration {
         guard let first = words.first else { return nil }
         let program = first.hasPrefix("/") ? first : searchPath.map { $0 + "/" + first }.first { FileManager.default.fileExists(atPath: root + $0) }
         command = docker.command
-        guard let program, let handle = FileHandle(forReadingAtPath: root + program) else {
+        guard let program, let head = LocalFile.head(root + program, count: maxShebangBytes) else {
             return Entrypoint(command: command, program: nil, kind: "missing", interpreter: nil, verdict: nil,
                               needs: first.contains("/") ? [] : ["cmd:" + first])
         }
-        defer { try? handle.close() }
-        let head = [UInt8](handle.readData(ofLength: maxShebangBytes))
         if head.starts(with: [0x7F, 0x45, 0x4C, 0x46]) {
             let r = results.first { $0.path == root + program }
             return Entrypoint(command: command, program: program, kind: "elf", interpreter: nil,
                               verdict: r?.assessment?.verdict.rawValue, needs: r?.assessment?.packages ?? [])
         }
         if head.starts(with: Array("#!".utf8)) {
-            let line = String(decoding: head.prefix { $0 != 0x0A }.dropFirst(2), as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            let firstLine = String(decoding: head.prefix { $0 != 0x0A }.dropFirst(2), as: UTF8.self)
+            let line = firstLine.trimmed()
             var parts = line.split(separator: " ").map(String.init)
             if parts.first?.hasSuffix("/env") == true { parts.removeFirst() }
             let interpreter = parts.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 }
             // /bin/sh is BusyBox ash and always there; anything else is a package.
-            let needs = interpreter.map { $0 == "sh" || $0 == "ash" ? [] : ["cmd:" + $0] } ?? []
+            var needs: [String] = []
+            if let interpreter, interpreter != "sh", interpreter != "ash" { needs = ["cmd:" + interpreter] }
             return Entrypoint(command: command, program: program, kind: "script", interpreter: line, verdict: nil, needs: needs)
         }
         return Entrypoint(command: command, program: program, kind: "other", interpreter: nil, verdict: nil, needs: [])

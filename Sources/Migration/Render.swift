@@ -1,6 +1,11 @@
 // The migration plan as text (a terminal), Markdown (a pull request), HTML (the plan first, the per-file
 // detail below) and JSON (a contract of its own, schemaVersion 1).
+import TextSupport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Reporting
 
 public enum MigrationReport {
@@ -50,8 +55,8 @@ public enum MigrationReport {
     }
 
     static func cell(_ s: String) -> String {
-        s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
-            .replacingOccurrences(of: "<", with: "&lt;")
+        s.replacingLiteral("|", with: "\\|").replacingLiteral("\n", with: " ").replacingLiteral("\r", with: " ")
+            .replacingLiteral("<", with: "&lt;")
     }
 
     public static func markdown(_ plan: MigrationPlan) -> String {
@@ -73,8 +78,8 @@ public enum MigrationReport {
     }
 
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        s.replacingLiteral("&", with: "&amp;").replacingLiteral("<", with: "&lt;")
+            .replacingLiteral(">", with: "&gt;").replacingLiteral("\"", with: "&quot;")
     }
 
     public static func html(_ plan: MigrationPlan) -> String {

@@ -1,8 +1,16 @@
 // What a root filesystem says about itself: its distribution (/etc/os-release) and the packages its package
 // manager installed, with the files each owns (dpkg: /var/lib/dpkg/status and info/*.list; apk:
 // /lib/apk/db/installed). Read as text, bounded in size; nothing is executed.
+import TextSupport
 import Engine
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct OSRelease: Sendable, Encodable, Equatable {
     public var id: String?
@@ -14,7 +22,7 @@ public struct OSRelease: Sendable, Encodable, Equatable {
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
             guard let eq = line.firstIndex(of: "="), !line.hasPrefix("#") else { continue }
-            var value = String(line[line.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+            var value = String(line[line.index(after: eq)...]).trimmed()
             if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
                 value = String(value.dropFirst().dropLast())
             }
@@ -98,7 +106,7 @@ public enum RootFS {
             var fields: [String: String] = [:]
             for line in paragraph.split(separator: "\n") where !line.hasPrefix(" ") {
                 guard let colon = line.firstIndex(of: ":") else { continue }
-                fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmed()
             }
             guard let name = fields["Package"], fields["Status"]?.hasSuffix(" installed") == true else { continue }
             packages.append(InstalledPackage(name: name, version: fields["Version"] ?? "", architecture: fields["Architecture"],
@@ -113,8 +121,8 @@ public enum RootFS {
         for paragraph in text.components(separatedBy: "\n\n") {
             var name: String?, auto = false
             for line in paragraph.split(separator: "\n") {
-                if line.hasPrefix("Package:") { name = line.dropFirst(8).trimmingCharacters(in: .whitespaces) }
-                if line.hasPrefix("Auto-Installed:") { auto = line.dropFirst(15).trimmingCharacters(in: .whitespaces) == "1" }
+                if line.hasPrefix("Package:") { name = line.dropFirst(8).trimmed() }
+                if line.hasPrefix("Auto-Installed:") { auto = line.dropFirst(15).trimmed() == "1" }
             }
             if let name, auto { names.insert(name) }
         }

@@ -3,7 +3,14 @@
 // and error) and `deliver` (--output files) write.
 import ArgumentParser
 import Engine
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Knowledge
 
 public struct CommandOutput: Sendable {

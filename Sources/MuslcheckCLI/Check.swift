@@ -6,7 +6,14 @@ import Reporting
 import Archives
 import Scanning
 import Engine
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// Limits on archives, so that no input can exhaust memory; an archive over one is reported, not skipped.
@@ -72,7 +79,7 @@ final class Progress: Sendable {
             let rate = Double(s.done) / max(now - start, 0.001)
             return "\r\u{1B}[K\(s.done)/\(total) files, \(Int(rate))/s  \(Escape.terminal(String(path.suffix(60))))"
         }
-        if let line { FileHandle.standardError.write(Data(line.utf8)) }
+        if let line { _ = writeAll(line, to: 2) }
     }
 
     /// A large input being read: how far, so a multi-GB image shows it is moving.
@@ -84,10 +91,10 @@ final class Progress: Sendable {
             s.last = now
             return "\r\u{1B}[K\(s.done)/\(total) files, \(count / Self.mebibyte) MiB of \(Escape.terminal(String(path.suffix(50)))) read"
         }
-        if let line { FileHandle.standardError.write(Data(line.utf8)) }
+        if let line { _ = writeAll(line, to: 2) }
     }
 
-    func finish() { if enabled { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+    func finish() { if enabled { _ = writeAll("\r\u{1B}[K", to: 2) } }
 }
 
 extension FailOn: ExpressibleByArgument {}

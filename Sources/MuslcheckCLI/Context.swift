@@ -2,7 +2,15 @@
 // COLUMNS), whether standard output and error are terminals and how wide, and standard input (for
 // --files-from -). A task-local value, so that tests run commands in-process, in parallel, each with its own.
 import ArgumentParser
+import Engine
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct RunContext: Sendable {
     public var environment: [String: String]
@@ -23,7 +31,7 @@ public struct RunContext: Sendable {
     /// The process's own surroundings.
     public static var process: RunContext {
         var c = RunContext(environment: ProcessInfo.processInfo.environment, stdoutIsTerminal: isatty(1) != 0, stderrIsTerminal: isatty(2) != 0)
-        c.readStandardInput = { FileHandle.standardInput.readDataToEndOfFile() }
+        c.readStandardInput = { Data(LocalFile.readAll(fd: 0)) }
         if c.stdoutIsTerminal {
             var size = winsize()
             if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { c.terminalWidth = Int(size.ws_col) }

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Assessment
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Knowledge
 import Reporting
 

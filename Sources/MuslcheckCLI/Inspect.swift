@@ -1,6 +1,13 @@
 import ArgumentParser
 import ELF
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Reporting
 import Scanning
 

@@ -1,6 +1,13 @@
 import ArgumentParser
 import Engine
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Migration
 import Scanning
 
@@ -35,11 +42,11 @@ struct Migrate: OutputCommand {
     var jobs: Int?
 
     func execute() throws -> CommandOutput {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
+        var st = stat()
+        guard stat(root, &st) == 0 else {
             throw UsageError(description: "\(root) does not exist")
         }
-        guard isDirectory.boolValue else {
+        guard st.st_mode & S_IFMT == S_IFDIR else {
             throw UsageError(description: "\(root) is not a directory: migrate reads an unpacked root filesystem (for an image, unpack its layers into one directory first)")
         }
         if let dockerfile, !FileManager.default.isReadableFile(atPath: dockerfile) { throw UsageError(description: "cannot read \(dockerfile)") }

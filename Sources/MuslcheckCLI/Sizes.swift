@@ -1,6 +1,11 @@
 // Byte limits as people write them: 1048576, 512K, 512M, 2G, 1T (powers of 1024; "MiB", "MB" and "M" alike).
+import TextSupport
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 struct ByteSize: ExpressibleByArgument, Sendable, Equatable {
     var bytes: Int
@@ -9,7 +14,7 @@ struct ByteSize: ExpressibleByArgument, Sendable, Equatable {
     static let units: [(suffix: Character, shift: Int)] = [("K", 10), ("M", 20), ("G", 30), ("T", 40)]
 
     init?(argument: String) {
-        var text = Substring(argument.trimmingCharacters(in: .whitespaces)).uppercased()[...]
+        var text = Substring(argument.trimmed()).uppercased()[...]
         if text.hasSuffix("IB") { text = text.dropLast(2) } else if text.hasSuffix("B") { text = text.dropLast() }
         var shift = 0
         if let last = text.last, let unit = Self.units.first(where: { $0.suffix == last }) { shift = unit.shift; text = text.dropLast() }

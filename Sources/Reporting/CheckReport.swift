@@ -1,4 +1,5 @@
 // `muslcheck check`: the verdict per file, as the JSON contract (ARCHITECTURE.md §4) and as text a person acts on.
+import TextSupport
 import Assessment
 import ELF
 import Knowledge
@@ -284,7 +285,7 @@ public enum CheckText {
     static func capped(_ message: String) -> String {
         guard message.count > messageLength else { return message }
         let head = message.prefix(messageLength)
-        let separator = head.range(of: "; ", options: .backwards) ?? head.range(of: ", ", options: .backwards)
+        let separator = head.lastLiteralRange(of: "; ") ?? head.lastLiteralRange(of: ", ")
         guard let cut = separator?.lowerBound else { return head + " …" }
         let rest = message[cut...]
         let more = rest.components(separatedBy: "; ").count - 1

@@ -1,5 +1,6 @@
 // SARIF 2.1.0, JUnit XML and Markdown from the judged files. Each renderer is a pure function of the
 // results; SARIF is built from Codable structs. Text from files is escaped at each renderer's edge.
+import TextSupport
 import Assessment
 import Knowledge
 
@@ -171,7 +172,7 @@ public enum SARIF {
     /// a member's name inside the archive as a logical location.
     static func location(_ path: String, sourceRoot: String?) -> SarifLocation {
         let (file, member): (String, String?) = {
-            guard let r = path.range(of: "!/") else { return (path, nil) }
+            guard let r = path.literalRange(of: "!/") else { return (path, nil) }
             return (String(path[..<r.lowerBound]), path)
         }()
         var artifact = SarifArtifact(uri: uri(file), uriBaseId: baseId)
@@ -184,7 +185,7 @@ public enum SARIF {
         } else if file.hasPrefix("./") {
             artifact.uri = uri(String(file.dropFirst(2)))
         }
-        let logical = member.map { m in [SarifLogical(name: String(m[m.index(after: m.range(of: "!/", options: .backwards)?.lowerBound ?? m.startIndex)...].dropFirst()),
+        let logical = member.map { m in [SarifLogical(name: String(m[m.index(after: m.lastLiteralRange(of: "!/")?.lowerBound ?? m.startIndex)...].dropFirst()),
                                                       fullyQualifiedName: m)] }
         return SarifLocation(physicalLocation: SarifPhysical(artifactLocation: artifact), logicalLocations: logical)
     }
@@ -362,7 +363,7 @@ public enum Markdown {
 
     /// Inline code in a table cell: backticks cannot close it, `|` cannot end the cell, controls are escaped.
     static func code(_ s: String) -> String {
-        "`" + Escape.terminal(s).replacingOccurrences(of: "`", with: "'").replacingOccurrences(of: "|", with: "\\|") + "`"
+        "`" + Escape.terminal(s).replacingLiteral("`", with: "'").replacingLiteral("|", with: "\\|") + "`"
     }
 
     /// Plain text in a table cell: no HTML, no emphasis or links, no line breaks.

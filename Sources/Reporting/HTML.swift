@@ -2,6 +2,7 @@
 // blocks it and its fix, the common path prefix said once; rows group by cause or by fix, filter, sort,
 // and expand (one by one or all) to the full text. Every text from a file (paths, symbol names, messages)
 // is escaped; scripts only sort, filter, group and toggle.
+import TextSupport
 import Assessment
 
 public enum HTML {
@@ -78,7 +79,7 @@ public enum HTML {
             let verdict = r.assessment?.verdict.rawValue ?? r.status.rawValue
             let color = colors.first { $0.0.rawValue == verdict }?.1 ?? (r.status == .error ? "#c62828" : "#555")
             let shown = String(r.path.dropFirst(prefix.count))
-            let cut = shown.range(of: "/", options: .backwards).map { shown.index(after: $0.lowerBound) } ?? shown.startIndex
+            let cut = shown.lastLiteralRange(of: "/").map { shown.index(after: $0.lowerBound) } ?? shown.startIndex
             let name = String(shown[cut...]), dir = String(shown[..<cut])
             var why: String, cause: String
             let fix = r.assessment.map { a in (a.verdict == .needsRebuild ? a.fix?.rebuild : a.fix?.apk) ?? (a.verdict == .runs ? "nothing to do" : "") } ?? (r.status == .error ? "check the file" : "")

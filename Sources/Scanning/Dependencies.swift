@@ -6,9 +6,17 @@
 // file found is the one musl maps: one of another ELF class or machine fails to load there. Only when
 // asked (`searchScanned`) is a library also looked for beside the binary and anywhere in the scanned
 // tree, as if the scanned files were installed on the library path together. Reads each library once.
+import TextSupport
 import Assessment
 import ELF
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 public final class DependencyResolver: Sendable {
@@ -155,7 +163,7 @@ public final class DependencyResolver: Sendable {
     /// The part of a member's name that stands for the root of the archive holding it ("a.tar!/" for
     /// "a.tar!/usr/bin/x"); "" for a file on disk.
     static func containerRoot(of path: String) -> String {
-        guard let range = path.range(of: "!/", options: .backwards) else { return "" }
+        guard let range = path.lastLiteralRange(of: "!/") else { return "" }
         return String(path[..<range.upperBound])
     }
 
@@ -223,7 +231,7 @@ public final class DependencyResolver: Sendable {
     /// musl expands $ORIGIN and ${ORIGIN} in RPATH/RUNPATH, and no other token.
     static func expandOrigin(_ entry: String, _ origin: String) -> String {
         guard entry.utf8.contains(UInt8(ascii: "$")) else { return entry }  // most entries have no token
-        return entry.replacingOccurrences(of: "${ORIGIN}", with: origin).replacingOccurrences(of: "$ORIGIN", with: origin)
+        return entry.replacingLiteral("${ORIGIN}", with: origin).replacingLiteral("$ORIGIN", with: origin)
     }
 
     /// The directory part of a path ("" for a bare name), cut on UTF-8 bytes: asked for every binary
@@ -289,7 +297,7 @@ public final class DependencyResolver: Sendable {
             case S_IFLNK:
                 guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return nil }
                 current = target.hasPrefix("/") ? root + target
-                    : ((current as NSString).deletingLastPathComponent as NSString).appendingPathComponent(target)
+                    : PathText.appending(PathText.deletingLastComponent(current), target)
             default: return nil
             }
         }

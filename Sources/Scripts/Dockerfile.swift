@@ -1,7 +1,12 @@
 // Dockerfiles and Containerfiles: stages, RUN instructions (shell form with `\` continuations, exec form,
 // here-documents), SHELL, ENTRYPOINT and CMD, and the packages each stage has installed at each RUN.
 // The shell text of a RUN is parsed in place, so every offset is an offset into the Dockerfile itself.
+import TextSupport
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 enum Dockerfile {
     static let defaultShell = ["/bin/sh", "-c"]
@@ -35,7 +40,7 @@ enum Dockerfile {
         var units: [ShellUnit] = []
         var virtualGroups: [String: [String]] = [:]
         for ins in instructions {
-            let args = text(bytes, ins.argsStart..<lineEnd(bytes, ins.argsStart, ins.end)).trimmingCharacters(in: .whitespaces)
+            let args = text(bytes, ins.argsStart..<lineEnd(bytes, ins.argsStart, ins.end)).trimmed()
             switch ins.keyword {
             case "FROM":
                 stages.append(stage(from: args, index: stages.count, offset: ins.offset, earlier: stages))
@@ -77,9 +82,9 @@ enum Dockerfile {
     /// `# escape=` parser directive (only before the first instruction or comment that is not a directive).
     static func escapeCharacter(_ bytes: [UInt8]) -> UInt8 {
         for line in bytes.prefix(4096).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            let s = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            let s = String(decoding: line, as: UTF8.self).trimmed()
             guard s.hasPrefix("#") else { break }
-            let body = s.dropFirst().replacingOccurrences(of: " ", with: "").lowercased()
+            let body = s.dropFirst().replacingLiteral(" ", with: "").lowercased()
             if body.hasPrefix("escape="), let c = body.dropFirst(7).utf8.first { return c }
             if !body.contains("=") { break }
         }
@@ -139,7 +144,7 @@ enum Dockerfile {
                         let le = lineEnd(bytes, j, n)
                         var ls = j
                         if stripTabs { while ls < le && bytes[ls] == UInt8(ascii: "\t") { ls += 1 } }
-                        if text(bytes, ls..<le).trimmingCharacters(in: CharacterSet(charactersIn: "\r")) == delimiter {
+                        if text(bytes, ls..<le).trimmed(ScalarSet(charactersIn: "\r")) == delimiter {
                             bodyEnd = j
                             after = le
                             break
@@ -172,7 +177,7 @@ enum Dockerfile {
     static func heredocMarkers(_ line: String) -> [(String, Bool)] {
         var found: [(String, Bool)] = []
         var rest = Substring(line)
-        while let r = rest.range(of: "<<") {
+        while let r = rest.literalRange(of: "<<") {
             var s = rest[r.upperBound...]
             if s.hasPrefix("<") { rest = s.dropFirst(); continue }  // <<< here-string
             let strip = s.hasPrefix("-")
@@ -218,7 +223,7 @@ enum Dockerfile {
         } else if last == "alpine" {
             stage.baseKind = .alpine
             stage.alpineRelease = release(inTag: tag)
-        } else if let tag, let r = tag.range(of: "alpine") {
+        } else if let tag, let r = tag.literalRange(of: "alpine") {
             stage.baseKind = .alpine
             let after = tag[r.upperBound...]
             stage.alpineRelease = after.isEmpty ? nil : release(inTag: String(after))
@@ -264,7 +269,7 @@ enum Dockerfile {
             while i < ins.end && bytes[i] != UInt8(ascii: " ") && bytes[i] != UInt8(ascii: "\t") && bytes[i] != UInt8(ascii: "\n") { i += 1 }
         }
         let firstLineEnd = lineEnd(bytes, i, ins.end)
-        let argsLine = text(bytes, i..<firstLineEnd).trimmingCharacters(in: .whitespaces)
+        let argsLine = text(bytes, i..<firstLineEnd).trimmed()
         let dialect = ShellDialect(program: Shebang.basename(shell.first ?? "sh"))
 
         func unit(_ script: ShellScript, _ dialect: ShellDialect, _ shell: [String], exec: Bool) -> ShellUnit {
@@ -272,7 +277,7 @@ enum Dockerfile {
                       installs: PackageInstall.find(in: script), execForm: exec)
         }
 
-        if argsLine.hasPrefix("["), ins.heredocs.isEmpty, let argv = jsonArray(text(bytes, i..<ins.end).trimmingCharacters(in: .whitespacesAndNewlines)) {
+        if argsLine.hasPrefix("["), ins.heredocs.isEmpty, let argv = jsonArray(text(bytes, i..<ins.end).trimmed(.whitespacesAndNewlines)) {
             // `["sh", "-c", "…"]` runs shell text like the shell form; anything else is one program, no shell.
             let inner = argv.count >= 3 && argv[1] == "-c" ? ShellDialect(program: Shebang.basename(argv[0])) : .other
             return [unit(execScript(argv, offset: i), inner, inner == .other ? [] : Array(argv.prefix(2)), exec: inner == .other)]
@@ -280,8 +285,8 @@ enum Dockerfile {
         guard dialect.isParsed else { return [] }
         // `RUN <<EOF` alone: each body is a script (its own `#!` line chooses the interpreter).
         if !ins.heredocs.isEmpty, argsLine.hasPrefix("<<"),
-           argsLine.replacingOccurrences(of: #"<<-?["']?[A-Za-z0-9_.-]+["']?"#, with: "", options: .regularExpression)
-               .trimmingCharacters(in: .whitespaces).isEmpty {
+           argsLine.replacing(#/<<-?["']?[A-Za-z0-9_.-]+["']?/#.matchingSemantics(.unicodeScalar), with: "")
+               .trimmed().isEmpty {
             return ins.heredocs.map { doc in
                 let head = Array(bytes[doc.body.prefix(Scripts.headBytes)])
                 if let shebang = Shebang(head: head) {

@@ -1,6 +1,10 @@
 // ScriptFacts + knowledge + target release → ScriptAssessment: the findings (rule, severity, line, column,
 // the offending word, the packages that fix it) and a verdict. Pure: nothing is run or read.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Knowledge
 
 /// How far a script is from running on the target, cheapest remedy first.
@@ -76,18 +80,24 @@ public struct ScriptAssessor: Sendable {
     let variableRows: [ScriptKnowledge.SyntaxRow]
     let patterns: Patterns
 
-    /// The option table's regular expressions, compiled once. NSRegularExpression is immutable and documented
-    /// as safe to use from several threads, hence the unchecked conformance.
+    /// The option table's regular expressions, compiled once (the standard library's Regex: FoundationEssentials
+    /// has no NSRegularExpression). They match Unicode scalars, as ICU's did, not whole characters. Each is
+    /// matched once here, which builds the program Regex otherwise builds lazily on first use, so that from
+    /// then on the threads that share it only read it; hence the unchecked conformance.
     final class Patterns: @unchecked Sendable {
-        let compiled: [String: NSRegularExpression]
+        let compiled: [String: Regex<AnyRegexOutput>]
         init(_ sources: Set<String>) {
-            var compiled: [String: NSRegularExpression] = [:]
-            for s in sources where !s.isEmpty { compiled[s] = try? NSRegularExpression(pattern: s) }
+            var compiled: [String: Regex<AnyRegexOutput>] = [:]
+            for s in sources where !s.isEmpty {
+                guard let re = try? Regex(s).matchingSemantics(.unicodeScalar) else { continue }
+                _ = "".firstMatch(of: re)
+                compiled[s] = re
+            }
             self.compiled = compiled
         }
         func matches(_ pattern: String, _ text: String) -> Bool {
             guard let re = compiled[pattern] else { return false }
-            return re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            return (try? re.firstMatch(in: text)) != nil
         }
     }
 

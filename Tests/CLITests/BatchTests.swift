@@ -8,7 +8,6 @@ import ELF
 import MuslcheckCLI
 import Testing
 import TestSupport
-import ZIPFoundation
 
 /// A scratch directory per test, removed afterwards.
 func scratch(_ name: String) throws -> URL {
@@ -18,13 +17,25 @@ func scratch(_ name: String) throws -> URL {
     return dir
 }
 
+/// A deflated zip of `entries`, in order, written by Python's zipfile (the tests' zip writer; the product
+/// only reads zips).
 func zip(_ url: URL, _ entries: [(String, Data)]) throws {
-    let archive = try Archive(url: url, accessMode: .create)
-    for (path, data) in entries {
-        try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .deflate) { position, size in
-            data.subdata(in: Int(position)..<(Int(position) + size))
-        }
+    let staging = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-zip-\(getpid())-\(UInt64.random(in: 0...UInt64.max))")
+    try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: staging) }
+    var arguments = ["python3", "-c", """
+        import sys, zipfile
+        with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+            for name, source in zip(sys.argv[2::2], sys.argv[3::2]):
+                z.write(source, name)
+        """, url.path]
+    for (i, (path, data)) in entries.enumerated() {
+        let file = staging.appendingPathComponent("\(i)")
+        try data.write(to: file)
+        arguments += [path, file.path]
     }
+    let made = try #require(runProgram("/usr/bin/env", arguments))
+    #expect(made.status == 0, "python3 zipfile: \(made.stderr)")
 }
 
 func fixture(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))) }
