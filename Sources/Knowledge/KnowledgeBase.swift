@@ -237,6 +237,7 @@ public final class KnowledgeBase: Sendable {
             }
         }
         guard Set(rules.map(\.id)).count == rules.count else { throw KnowledgeError(description: "duplicate rule ids") }
+        try RuleID.check(catalogue: Set(rules.map(\.id)))
     }
 
     // MARK: Lookups
@@ -309,6 +310,7 @@ public final class KnowledgeBase: Sendable {
     }
 
     public func rule(_ id: String) -> Rule? { rules.first { $0.id == id } }
+    public func rule(_ id: RuleID) -> Rule? { rule(id.rawValue) }
 
     public static func matches(_ pattern: String, _ name: String) -> Bool {
         guard let star = pattern.utf8.firstIndex(of: UInt8(ascii: "*")) else { return pattern == name }

@@ -4,17 +4,24 @@ import Scanning
 
 /// One file in `inspect --format json`. Field names are a contract: add, never rename.
 public struct InspectedFile: Sendable {
+    /// Whether the file could be read, as the inspect report's `status` names it.
+    public enum Status: String, Sendable {
+        case ok
+        case notELF = "not-elf"
+        case error
+    }
+
     public var path: String
-    public var status: String
+    public var status: Status
     public var error: String?
     public var facts: BinaryFacts?
 
     public init(_ scanned: ScannedFile) {
         path = scanned.item.path
         switch scanned.result {
-        case .elf(let f): status = "ok"; facts = f
-        case .notELF: status = "not-elf"
-        case .failed(let message): status = "error"; error = message
+        case .elf(let f): status = .ok; facts = f
+        case .notELF: status = .notELF
+        case .failed(let message): status = .error; error = message
         }
     }
 }
@@ -40,7 +47,7 @@ public enum InspectText {
         var out = "\(e(file.path)): "
         do {
             guard let f = file.facts else {
-                out += file.status == "error" ? "error: \(e(file.error ?? ""))\n" : "\(file.status)\n"
+                out += file.status == .error ? "error: \(e(file.error ?? ""))\n" : "\(file.status.rawValue)\n"
                 return out
             }
             out += "\(f.is64 ? "ELF64" : "ELF32") \(f.bigEndian ? "big" : "little")-endian \(f.arch) \(f.type.name), \(f.linkage.rawValue)"
@@ -138,7 +145,7 @@ extension InspectedFile: FastJSON {
             try? w.value(value, depth: d)
         }
         string("path", path)
-        string("status", status)
+        string("status", status.rawValue)
         if let error { string("error", error) }
         guard let f = facts else { return }
         string("class", f.is64 ? "ELF64" : "ELF32")

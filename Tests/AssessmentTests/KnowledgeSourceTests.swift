@@ -19,6 +19,15 @@ private func isOpenable(_ source: String) -> Bool {
         }
     }
 
+    /// Every rule id the code raises a finding under has its row in rules.json, and a catalogue without one
+    /// is refused at load.
+    @Test func everyRuleTheCodeRaisesIsInTheCatalogue() throws {
+        let ids = Set(kb.rules.map(\.id))
+        for id in RuleID.raisedByCode { #expect(ids.contains(id.rawValue), "\(id) has no row in rules.json") }
+        try RuleID.check(catalogue: ids)
+        #expect(throws: KnowledgeError.self) { try RuleID.check(catalogue: ids.subtracting([RuleID.symbolMissing.rawValue])) }
+    }
+
     /// rules.json's own header describes the catalogue; every other file names where its data came from.
     @Test func everyDataFileCitesAPublicURL() {
         for source in kb.sources where source.file != "rules.json" {
