@@ -305,10 +305,11 @@ public struct Assessor: Sendable {
     /// Whether the release's musl binds `name` at load time, directly or through the LFS64 remap.
     func muslProvides(_ name: String) -> Bool {
         if musl.contains(name) { return true }
-        if release.lfs64Exported, kb.muslExports(version: "1.2.3", arch: "x86_64").names.contains(name), name.contains("64") {
+        if release.lfs64Exported, let exporting = kb.newestMuslExportingLFS64,
+           kb.muslExports(version: exporting, arch: "x86_64").names.contains(name), name.contains("64") {
             return true  // Alpine 3.18 still exports the LFS64 names
         }
-        guard versionAtLeast(release.musl, "1.2.4") else { return false }
+        guard let muslRelease = kb.muslRelease(release.musl), muslRelease.lfs64Remap else { return false }
         let base: String
         if name == "readdir64_r" { base = "readdir_r" }
         else if name.hasSuffix("64") { base = String(name.dropLast(2)) }
@@ -316,7 +317,7 @@ public struct Assessor: Sendable {
         let lookup = name == "readdir64_r" ? "readdir" : base
         guard kb.lfs64Bases.contains(lookup), musl.contains(base) else { return false }
         // musl 1.2.4 and 1.2.5 copy the name into a 16-byte buffer: 16 characters or more are not remapped.
-        return versionAtLeast(release.musl, "1.2.6") || name.utf8.count < 16
+        return muslRelease.lfs64LongestName.map { name.utf8.count <= $0 } ?? false
     }
 
     private func checkGlibcSymbols(_ state: inout State) {

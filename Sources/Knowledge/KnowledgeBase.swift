@@ -76,6 +76,18 @@ public struct KnowledgeError: Error, CustomStringConvertible {
     public var description: String
 }
 
+/// How a musl release binds the LFS64 (`*64`) names glibc programs import (musl-versions.tsv).
+public struct MuslRelease: Sendable, Hashable {
+    public var version: String
+    /// libc.so exports the `*64` names itself.
+    public var lfs64Exported: Bool
+    /// The dynamic linker retries a failed `NAME64` as `NAME` (for the names in musl-lfs64-remap.txt).
+    public var lfs64Remap: Bool
+    /// The longest `NAME64` the remap handles; nil when there is no remap.
+    public var lfs64LongestName: Int?
+    public var source: String
+}
+
 public final class KnowledgeBase: Sendable {
     public let releases: [AlpineRelease]
     public let loaders: [String: Loader]
@@ -89,6 +101,8 @@ public final class KnowledgeBase: Sendable {
     public let glibc: [String: GlibcSymbol]
     public let glibcBesideMusl: [GlibcBesideMusl]
     public let lfs64Bases: Set<String>
+    /// Per measured musl version, in order.
+    public let muslReleases: [MuslRelease]
     public let rules: [Rule]
     private let libraryIndex: (exact: [String: LibraryEntry], prefixed: [(prefix: [UInt8], entry: LibraryEntry)])
     /// musl exports per "version/arch" (x86_64 and aarch64 measured).
@@ -153,13 +167,21 @@ public final class KnowledgeBase: Sendable {
         muslVersions = Self.muslVersionsMeasured
         let companions = Set(load("musl-obstack-1.2.3-x86_64.txt", PackageResources.musl_obstack_1_2_3_x86_64_txt).rows.map { $0[0] })
             .union(load("libucontext-1.3.2-x86_64.txt", PackageResources.libucontext_1_3_2_x86_64_txt).rows.map { $0[0] })
-        let privateNames: Set<String> = ["_init", "_fini", "GCOMPAT__panic"]
+        let privateNames = Set(load("gcompat-private.txt", PackageResources.gcompat_private_txt).rows.map { $0[0] })
         gcompat = [
             "1.0.0/x86_64": Set(load("gcompat-1.0.0-x86_64.txt", PackageResources.gcompat_1_0_0_x86_64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
             "1.1.0/x86_64": Set(load("gcompat-1.1.0-x86_64.txt", PackageResources.gcompat_1_1_0_x86_64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
             "1.1.0/aarch64": Set(load("gcompat-1.1.0-aarch64.txt", PackageResources.gcompat_1_1_0_aarch64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
         ]
         lfs64Bases = Set(load("musl-lfs64-remap.txt", PackageResources.musl_lfs64_remap_txt).rows.map { $0[0] })
+        muslReleases = try load("musl-versions.tsv", PackageResources.musl_versions_tsv, columns: true).records(header: "version").map { r in
+            guard let version = r["version"], let exported = r["lfs64_exported"], let remap = r["lfs64_remap"],
+                  let longest = r["lfs64_longest"], let source = r["source"], !source.isEmpty else {
+                throw KnowledgeError(description: "musl-versions.tsv: bad row \(r)")
+            }
+            return MuslRelease(version: version, lfs64Exported: exported == "yes", lfs64Remap: remap == "yes",
+                               lfs64LongestName: Int(longest), source: source)
+        }
 
         var glibc: [String: GlibcSymbol] = [:]
         for file in [load("glibc-2.36-x86_64.tsv", PackageResources.glibc_2_36_x86_64_tsv), load("glibc-later.tsv", PackageResources.glibc_later_tsv)] {
@@ -237,6 +259,12 @@ public final class KnowledgeBase: Sendable {
             }
         }
         guard Set(rules.map(\.id)).count == rules.count else { throw KnowledgeError(description: "duplicate rule ids") }
+        guard muslReleases.map(\.version) == Self.muslVersionsMeasured else {
+            throw KnowledgeError(description: "musl-versions.tsv must have one row per measured musl version, in order: \(Self.muslVersionsMeasured)")
+        }
+        guard muslReleases.allSatisfy({ $0.lfs64Remap == ($0.lfs64LongestName != nil) }) else {
+            throw KnowledgeError(description: "musl-versions.tsv: lfs64_longest is given exactly where lfs64_remap is yes")
+        }
         try RuleID.check(catalogue: Set(rules.map(\.id)))
     }
 
@@ -277,9 +305,16 @@ public final class KnowledgeBase: Sendable {
         muslVersions.first { muslExports(version: $0, arch: arch).names.contains(name) }
     }
 
+    /// A measured musl release's row.
+    public func muslRelease(_ version: String) -> MuslRelease? { muslReleases.first { $0.version == version } }
+
+    /// The newest measured musl whose libc.so still exports the LFS64 names: its list has them all.
+    public var newestMuslExportingLFS64: String? { muslReleases.last { $0.lfs64Exported }?.version }
+
     /// Whether any measured musl exports the name: used to tell musl's own imports from other libraries'.
+    /// The newest list has every name musl still exports; the newest with LFS64 exports has those.
     public func isMuslName(_ name: String, arch: String) -> Bool {
-        muslExports(version: "1.2.6", arch: arch).names.contains(name) || muslExports(version: "1.2.3", arch: arch).names.contains(name)
+        [muslVersions.last, newestMuslExportingLFS64].compactMap { $0 }.contains { muslExports(version: $0, arch: arch).names.contains(name) }
     }
 
     /// The entry for a NEEDED name: an exact name first, then the first matching `prefix*` pattern.
