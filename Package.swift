@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Assessment", dependencies: ["ELF", "Knowledge"]),
         // Finds candidate files under the given paths and reads them on all cores.
         .target(name: "Scanning", dependencies: ["ELF", "Assessment", "Archives", "Scripts"]),
-        // Assessments and facts → text and JSON.
+        // Assessments and facts → text, JSON, SARIF, JUnit, Markdown and HTML; the inspect and kb reports.
         // No unsafe flags (the library must stay usable as a versioned dependency): the JSON writer's buffer
         // skips dynamic exclusivity checks by its own attribute (JSON.swift).
         .target(name: "Reporting", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning"]),

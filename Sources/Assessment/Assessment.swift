@@ -2,7 +2,7 @@
 import ELF
 import Knowledge
 
-/// The remedy ladder, cheapest first (ARCHITECTURE.md §5).
+/// The remedy ladder, cheapest first (README, the verdict table).
 public enum Verdict: String, Codable, Sendable, Comparable, CaseIterable {
     case runs
     case needsLibc6Compat = "needs-libc6-compat"

@@ -1,4 +1,5 @@
-// `muslcheck check`: the verdict per file, as the JSON contract (ARCHITECTURE.md §4) and as text a person acts on.
+// `muslcheck check`: the verdict per file, as the version-1 JSON contract (README, "The JSON reports") and as
+// text a person acts on.
 import Assessment
 import ELF
 import Knowledge
