@@ -164,8 +164,9 @@ public enum ELFReader {
         guard gelf_getehdr(elf, &ehdr) != nil else {
             return .failure(ELFError(libelfError("gelf_getehdr") + " (file is \(fileSize) bytes; an ELF header needs \(ehdrSize(elf)))"))
         }
-        let is64 = ehdr.e_ident.4 /* EI_CLASS */ == UInt8(ELFCLASS64)
-        let bigEndian = ehdr.e_ident.5 /* EI_DATA */ == UInt8(ELFDATA2MSB)
+        let ident = withUnsafeBytes(of: ehdr.e_ident) { Array($0) }  // EI_NIDENT (16) bytes
+        let is64 = ident[Int(EI_CLASS)] == UInt8(ELFCLASS64)
+        let bigEndian = ident[Int(EI_DATA)] == UInt8(ELFDATA2MSB)
         var gaps: [Gap] = []
         let headers: [ProgramHeader]
         switch programHeaders(elf, ehdr, fileSize: fileSize, gaps: &gaps) {
@@ -174,7 +175,7 @@ public enum ELFReader {
         }
         let sections = sectionHeaders(elf, ehdr, fileSize: fileSize, gaps: &gaps)
         return .success(ELFLayout(is64: is64, bigEndian: bigEndian, machine: ehdr.e_machine, type: ehdr.e_type,
-                                  osABI: ehdr.e_ident.7 /* EI_OSABI */, entry: ehdr.e_entry, programHeaders: headers,
+                                  osABI: ident[Int(EI_OSABI)], entry: ehdr.e_entry, programHeaders: headers,
                                   sections: sections, gaps: gaps))
     }
 
