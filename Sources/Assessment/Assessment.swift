@@ -2,7 +2,7 @@
 import ELF
 import Knowledge
 
-/// The remedy ladder, cheapest first (ARCHITECTURE.md §5).
+/// The remedy ladder, cheapest first (README, the verdict table).
 public enum Verdict: String, Codable, Sendable, Comparable, CaseIterable {
     case runs
     case needsLibc6Compat = "needs-libc6-compat"
@@ -76,14 +76,22 @@ public struct Assessment: Sendable {
     public var packages: [String] = []
     public var minimumGlibc: String?
     public var findings: [Finding] = []
-    /// go, rust, c++ or c, from build info, .comment and libraries; nil when nothing tells.
-    public var language: String?
+    /// From build info, .comment and libraries (a script: its shell, or Dockerfile); nil when nothing tells.
+    public var language: Language?
     public var fix: Fix?
     /// Set when the file could be read but not judged (its dynamic segment or symbols are damaged).
     public var unassessable: String?
     /// Set for a file that is never loaded (a separate debug file): skipped and counted, neither judged
     /// nor an error.
     public var notLoaded: String?
+}
+
+/// What a file is written in, as the reports name it (`language` in the JSON report).
+public enum Language: String, Sendable, Hashable, Codable, CaseIterable {
+    // Binaries.
+    case go, rust, cxx = "c++", c
+    // Scripts: the shell a script is written for (`other`: an interpreter that is no shell), or a Dockerfile.
+    case sh, ash, bash, dash, ksh, zsh, other, dockerfile
 }
 
 /// The libraries a binary loads, as found on disk by the scanner (the engine itself does no I/O).
@@ -107,7 +115,7 @@ public struct Dependencies: Sendable {
 extension Assessment: Codable {
     public init(verdict: Verdict, ownVerdict: Verdict? = nil, libc: Libc, linkage: Linkage, arch: String,
                 missingSymbols: [MissingSymbol] = [], missingLibraries: [MissingLibrary] = [], packages: [String] = [],
-                minimumGlibc: String? = nil, findings: [Finding] = [], language: String? = nil, fix: Fix? = nil) {
+                minimumGlibc: String? = nil, findings: [Finding] = [], language: Language? = nil, fix: Fix? = nil) {
         self.verdict = verdict; self.ownVerdict = ownVerdict; self.libc = libc; self.linkage = linkage; self.arch = arch
         self.missingSymbols = missingSymbols; self.missingLibraries = missingLibraries; self.packages = packages
         self.minimumGlibc = minimumGlibc; self.findings = findings; self.language = language; self.fix = fix

@@ -102,16 +102,16 @@ public struct Assessor: Sendable {
             return a
         }
         if !KnowledgeBase.measuredArchitectures.contains(facts.arch) {
-            state.find("approximate-architecture", "musl's exports were measured for x86_64 and aarch64; \(facts.arch) is judged with the x86_64 list")
+            state.find(.approximateArchitecture, "musl's exports were measured for x86_64 and aarch64; \(facts.arch) is judged with the x86_64 list")
         }
         checkSections(&state)
         if facts.gaps.contains(where: { $0.part == .versions }) {
-            state.find("versions-unreadable", "symbol versions are damaged, so the minimum glibc is unknown; the verdict stands (musl decides by name)")
+            state.find(.versionsUnreadable, "symbol versions are damaged, so the minimum glibc is unknown; the verdict stands (musl decides by name)")
         }
         // Static binaries carry their libc: they run. A static glibc still loads NSS and iconv modules at run time.
         if facts.linkage != .dynamic || (facts.interpreter == nil && facts.needed.isEmpty && facts.imports.isEmpty) {
             if state.libc == .glibc {
-                state.find("static-glibc", "statically linked against glibc (ABI tag \(facts.abiTag?.version ?? "")): getpwnam, getaddrinfo, iconv and dlopen still look for glibc modules at run time")
+                state.find(.staticGlibc, "statically linked against glibc (ABI tag \(facts.abiTag?.version ?? "")): getpwnam, getaddrinfo, iconv and dlopen still look for glibc modules at run time")
             }
             return finish(state)
         }
@@ -125,7 +125,7 @@ public struct Assessor: Sendable {
             checkGlibcSymbols(&state)
             if facts.hasIRelative {
                 state.raise(.needsRebuild)
-                state.find("irelative", "IRELATIVE relocations (GNU indirect functions): musl stops with 'unsupported relocation type'")
+                state.find(.irelative, "IRELATIVE relocations (GNU indirect functions): musl stops with 'unsupported relocation type'")
             }
         }
         if !facts.referencedIFuncs.isEmpty {
@@ -133,11 +133,11 @@ public struct Assessor: Sendable {
             state.missingSymbols += facts.referencedIFuncs.map {
                 MissingSymbol(name: $0, version: nil, providedBy: nil, note: "GNU indirect function defined in this file; musl never binds STT_GNU_IFUNC symbols")
             }
-            state.find("ifunc-symbols", "\(facts.referencedIFuncs.count) GNU indirect \(facts.referencedIFuncs.count == 1 ? "function" : "functions") this file defines and refers to: musl never binds them ('symbol not found')",
+            state.find(.ifuncSymbols, "\(facts.referencedIFuncs.count) GNU indirect \(facts.referencedIFuncs.count == 1 ? "function" : "functions") this file defines and refers to: musl never binds them ('symbol not found')",
                        symbols: facts.referencedIFuncs)
         }
         if state.level == .needsGcompat && !release.gcompatChecked {
-            state.find("unverified-gcompat", "gcompat \(release.gcompat) is assumed for Alpine \(release.name); the release's package was not checked")
+            state.find(.unverifiedGcompat, "gcompat \(release.gcompat) is assumed for Alpine \(release.name); the release's package was not checked")
         }
         return finish(state)
     }
@@ -155,10 +155,10 @@ public struct Assessor: Sendable {
         var libraryPackages: [String] = []
         var missingSymbols: [MissingSymbol] = []
         var missingLibraries: [MissingLibrary] = []
-        var findings: [(rule: String, message: String, symbols: [String], libraries: [String])] = []
+        var findings: [(rule: RuleID, message: String, symbols: [String], libraries: [String])] = []
 
         mutating func raise(_ verdict: Verdict) { level = max(level, verdict) }
-        mutating func find(_ rule: String, _ message: String, symbols: [String] = [], libraries: [String] = []) {
+        mutating func find(_ rule: RuleID, _ message: String, symbols: [String] = [], libraries: [String] = []) {
             findings.append((rule, message, symbols, libraries))
         }
         mutating func addLibrary(_ package: String) { if !libraryPackages.contains(package) { libraryPackages.append(package) } }
@@ -196,13 +196,13 @@ public struct Assessor: Sendable {
         let (libc6, gcompat) = compatPaths(arch)
         if libc6.contains(interp) {
             state.raise(.needsLibc6Compat)
-            state.find("glibc-interpreter", "program interpreter \(interp) is glibc's; libc6-compat links it to musl on Alpine \(release.name)")
+            state.find(.glibcInterpreter, "program interpreter \(interp) is glibc's; libc6-compat links it to musl on Alpine \(release.name)")
         } else if gcompat.contains(interp) {
             state.raise(.needsGcompat)
-            state.find("glibc-interpreter", "program interpreter \(interp) is glibc's; on Alpine \(release.name) only gcompat installs it")
+            state.find(.glibcInterpreter, "program interpreter \(interp) is glibc's; on Alpine \(release.name) only gcompat installs it")
         } else {
             state.raise(.needsRebuild)
-            state.find("unknown-interpreter", "program interpreter \(interp) is installed by no Alpine \(release.name) package for \(arch)")
+            state.find(.unknownInterpreter, "program interpreter \(interp) is installed by no Alpine \(release.name) package for \(arch)")
         }
     }
 
@@ -223,7 +223,7 @@ public struct Assessor: Sendable {
                 // musl stops at the first file of that name on its path: installing a package elsewhere does not help.
                 state.raise(.needsRebuild)
                 state.missingLibraries.append(MissingLibrary(soname: soname, reason: reason))
-                state.find("library-unloadable", "NEEDED \(soname): \(reason)", libraries: [soname])
+                state.find(.libraryUnloadable, "NEEDED \(soname): \(reason)", libraries: [soname])
                 continue
             }
             if loaderSonames.contains(soname) || soname.hasPrefix("ld-linux") {
@@ -232,11 +232,11 @@ public struct Assessor: Sendable {
                     // Why a library names the loader: what it takes from it (aarch64's __stack_chk_guard, __tls_get_addr).
                     let taken = state.facts.imports.filter { $0.library == soname }.map(\.name)
                     let why = taken.isEmpty ? "" : "; it takes " + taken.map { name in kb.note(for: name).map { "\(name) (\($0.note))" } ?? name }.joined(separator: ", ") + " from the loader"
-                    state.find("loader-needed", "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name" + why, symbols: taken, libraries: [soname])
+                    state.find(.loaderNeeded, "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name" + why, symbols: taken, libraries: [soname])
                 } else {
                     state.raise(.needsRebuild)
                     state.missingLibraries.append(MissingLibrary(soname: soname, reason: "glibc loader of another architecture or one gcompat does not install here"))
-                    state.find("glibc-only-library", "NEEDED \(soname): no Alpine \(release.name) package provides it for \(arch)", libraries: [soname])
+                    state.find(.glibcOnlyLibrary, "NEEDED \(soname): no Alpine \(release.name) package provides it for \(arch)", libraries: [soname])
                 }
                 continue
             }
@@ -246,24 +246,24 @@ public struct Assessor: Sendable {
                 if providers.contains(where: { $0.package == "libc6-compat" }) && release.libc6Compat == .subpackage {
                     state.raise(.needsLibc6Compat)
                     state.libc6CompatFile = true
-                    state.find("compat-library", "NEEDED \(soname) comes from libc6-compat on Alpine \(release.name)", libraries: [soname])
+                    state.find(.compatLibrary, "NEEDED \(soname) comes from libc6-compat on Alpine \(release.name)", libraries: [soname])
                 } else if providers.contains(where: { $0.package == "gcompat" || $0.package == "libc6-compat" }) {
                     state.raise(.needsGcompat)
-                            state.find("compat-library", "NEEDED \(soname) comes from gcompat on Alpine \(release.name)", libraries: [soname])
+                            state.find(.compatLibrary, "NEEDED \(soname) comes from gcompat on Alpine \(release.name)", libraries: [soname])
                 } else {
                     state.raise(.needsRebuild)
                     state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "no package provides it"))
-                    state.find("compat-library-unavailable", "NEEDED \(soname): no Alpine \(release.name) package provides it (\(entry?.note ?? ""))", libraries: [soname])
+                    state.find(.compatLibraryUnavailable, "NEEDED \(soname): no Alpine \(release.name) package provides it (\(entry?.note ?? ""))", libraries: [soname])
                 }
             case .absent?:
                 if state.dependencies.found[soname] != nil { continue }  // shipped with the binary
                 state.raise(.needsRebuild)
                 state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "Alpine ships no such library"))
-                state.find("library-not-on-alpine", "NEEDED \(soname): \(entry?.note ?? "Alpine ships no such library")", libraries: [soname])
+                state.find(.libraryNotOnAlpine, "NEEDED \(soname): \(entry?.note ?? "Alpine ships no such library")", libraries: [soname])
             case .glibcOnly?:
                 state.raise(.needsRebuild)
                 state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "only glibc ships it"))
-                state.find("glibc-only-library", "NEEDED \(soname): \(entry?.note ?? "only glibc ships it")", libraries: [soname])
+                state.find(.glibcOnlyLibrary, "NEEDED \(soname): \(entry?.note ?? "only glibc ships it")", libraries: [soname])
             case .package?:
                 if state.dependencies.found[soname] != nil { continue }  // shipped with the binary: no package needed
                 let package = (entry?.providers ?? []).first(where: inRange)?.package
@@ -274,7 +274,7 @@ public struct Assessor: Sendable {
                 state.missingLibraries.append(MissingLibrary(soname: soname, package: package, reason: reason))
                 if let package, let which {
                     state.addLibrary(package)
-                    state.find("library-package", "NEEDED \(soname) comes from \(which)", libraries: [soname])
+                    state.find(.libraryPackage, "NEEDED \(soname) comes from \(which)", libraries: [soname])
                 } else {
                     unknown.append(soname)
                 }
@@ -287,7 +287,7 @@ public struct Assessor: Sendable {
         if !unknown.isEmpty {
             // Every Alpine package provides so:SONAME for its libraries, so apk finds the package if one exists.
             for soname in unknown { state.addLibrary(Remedy.soProvide(soname)) }
-            state.find("library-unknown", "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) not found with the program, and the knowledge base knows no package with \(unknown.count == 1 ? "it" : "them") on Alpine \(release.name): \(unknown.map(Remedy.soProvide).joined(separator: " ")) installs the Alpine package that provides \(unknown.count == 1 ? "it" : "them"), if any; otherwise ship \(unknown.count == 1 ? "it" : "them") with the program", libraries: unknown)
+            state.find(.libraryUnknown, "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) not found with the program, and the knowledge base knows no package with \(unknown.count == 1 ? "it" : "them") on Alpine \(release.name): \(unknown.map(Remedy.soProvide).joined(separator: " ")) installs the Alpine package that provides \(unknown.count == 1 ? "it" : "them"), if any; otherwise ship \(unknown.count == 1 ? "it" : "them") with the program", libraries: unknown)
         }
     }
 
@@ -305,10 +305,11 @@ public struct Assessor: Sendable {
     /// Whether the release's musl binds `name` at load time, directly or through the LFS64 remap.
     func muslProvides(_ name: String) -> Bool {
         if musl.contains(name) { return true }
-        if release.lfs64Exported, kb.muslExports(version: "1.2.3", arch: "x86_64").names.contains(name), name.contains("64") {
+        if release.lfs64Exported, let exporting = kb.newestMuslExportingLFS64,
+           kb.muslExports(version: exporting, arch: "x86_64").names.contains(name), name.contains("64") {
             return true  // Alpine 3.18 still exports the LFS64 names
         }
-        guard versionAtLeast(release.musl, "1.2.4") else { return false }
+        guard let muslRelease = kb.muslRelease(release.musl), muslRelease.lfs64Remap else { return false }
         let base: String
         if name == "readdir64_r" { base = "readdir_r" }
         else if name.hasSuffix("64") { base = String(name.dropLast(2)) }
@@ -316,7 +317,7 @@ public struct Assessor: Sendable {
         let lookup = name == "readdir64_r" ? "readdir" : base
         guard kb.lfs64Bases.contains(lookup), musl.contains(base) else { return false }
         // musl 1.2.4 and 1.2.5 copy the name into a 16-byte buffer: 16 characters or more are not remapped.
-        return versionAtLeast(release.musl, "1.2.6") || name.utf8.count < 16
+        return muslRelease.lfs64LongestName.map { name.utf8.count <= $0 } ?? false
     }
 
     private func checkGlibcSymbols(_ state: inout State) {
@@ -362,20 +363,20 @@ public struct Assessor: Sendable {
         }
         if !viaGcompat.isEmpty {
             state.raise(.needsGcompat)
-            state.find("symbol-gcompat", "\(viaGcompat.count) \(viaGcompat.count == 1 ? "import" : "imports") musl \(release.musl) lacks but gcompat \(release.gcompat) provides",
+            state.find(.symbolGcompat, "\(viaGcompat.count) \(viaGcompat.count == 1 ? "import" : "imports") musl \(release.musl) lacks but gcompat \(release.gcompat) provides",
                        symbols: viaGcompat.map(\.name))
         }
         if !missing.isEmpty {
             state.raise(.needsRebuild)
-            state.find("symbol-missing", "\(missing.count) \(missing.count == 1 ? "import" : "imports") neither musl \(release.musl) nor gcompat \(release.gcompat) provides on Alpine \(release.name)",
+            state.find(.symbolMissing, "\(missing.count) \(missing.count == 1 ? "import" : "imports") neither musl \(release.musl) nor gcompat \(release.gcompat) provides on Alpine \(release.name)",
                        symbols: missing.map(\.name))
         }
         if !weakMissing.isEmpty {
-            state.find("weak-symbol-missing", "weak \(weakMissing.count == 1 ? "import" : "imports") musl \(release.musl) lacks; the feature behind \(weakMissing.count == 1 ? "it" : "them") is silently off", symbols: weakMissing)
+            state.find(.weakSymbolMissing, "weak \(weakMissing.count == 1 ? "import" : "imports") musl \(release.musl) lacks; the feature behind \(weakMissing.count == 1 ? "it" : "them") is silently off", symbols: weakMissing)
         }
         state.missingSymbols = missing + viaGcompat
         if !deferred.isEmpty {
-            state.find("symbol-from-library", "\(deferred.count) unversioned \(deferred.count == 1 ? "import" : "imports") of glibc names come from \(unplacedLibraries.joined(separator: ", ")) (not found here), not from libc: \(unplacedLibraries.count == 1 ? "that library" : "those libraries") must provide \(deferred.count == 1 ? "it" : "them")",
+            state.find(.symbolFromLibrary, "\(deferred.count) unversioned \(deferred.count == 1 ? "import" : "imports") of glibc names come from \(unplacedLibraries.joined(separator: ", ")) (not found here), not from libc: \(unplacedLibraries.count == 1 ? "that library" : "those libraries") must provide \(deferred.count == 1 ? "it" : "them")",
                        symbols: deferred, libraries: unplacedLibraries)
         }
         noteUnreferenced(&state, unreferenced)
@@ -397,7 +398,7 @@ public struct Assessor: Sendable {
         state.raise(.needsRebuild)
         state.missingSymbols = newer
         let detail = newer.map { "\($0.name) (musl \($0.firstMusl ?? "?"))" }.joined(separator: ", ")
-        state.find("musl-symbol-newer", "built against a newer musl than Alpine \(release.name)'s \(release.musl): \(detail)", symbols: newer.map(\.name))
+        state.find(.muslSymbolNewer, "built against a newer musl than Alpine \(release.name)'s \(release.musl): \(detail)", symbols: newer.map(\.name))
     }
 
     private func finish(_ state: State) -> Assessment {
@@ -408,10 +409,10 @@ public struct Assessor: Sendable {
         for symbol in state.facts.imports where symbol.referenced && behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
         for symbol in state.facts.copyImports where behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
         if let tag = newestTag("GLIBCXX_", in: state.facts) {
-            state.find("libstdcxx-version", "needs libstdc++ symbol version \(tag); the names behind it must exist in Alpine \(release.name)'s libstdc++ (not checked)", symbols: [tag])
+            state.find(.libstdcxxVersion, "needs libstdc++ symbol version \(tag); the names behind it must exist in Alpine \(release.name)'s libstdc++ (not checked)", symbols: [tag])
         }
         for (rule, evidence) in behaviour.evaluate(state.facts, libc: state.libc, imported: imported) {
-            state.find(rule.id, rule.summary, symbols: evidence.filter { imported.contains($0) || state.facts.goUses.contains($0) || $0.hasPrefix("CGO_") },
+            state.find(rule.ruleID, rule.summary, symbols: evidence.filter { imported.contains($0) || state.facts.goUses.contains($0) || $0.hasPrefix("CGO_") },
                        libraries: evidence.filter { state.facts.needed.contains($0) })
             for package in rule.packages ?? [] { state.addLibrary(package) }
         }
@@ -426,7 +427,7 @@ public struct Assessor: Sendable {
         }
         a.minimumGlibc = minimumGlibc(state.facts)
         a.findings = state.findings.map { f in
-            Finding(rule: f.rule, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message, symbols: f.symbols, libraries: f.libraries)
+            Finding(rule: f.rule.rawValue, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message, symbols: f.symbols, libraries: f.libraries)
         }
         a.language = Remedy.language(state.facts)
         a.fix = Remedy.fix(a, facts: state.facts, path: state.path, release: release, kb: kb)
@@ -443,14 +444,14 @@ public struct Assessor: Sendable {
         // (outer!/inner) can be in a wheel or a .deb.
         let name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[path.index(after: $0)...]) } ?? path
         if ContainerPath.isGlibcExtensionModule(name) {
-            state.find("python-module-glibc-name", "\(name): CPython on musl imports only *-linux-musl.so, .abi3.so and plain .so extension modules, so this one is never found")
+            state.find(.pythonModuleGlibcName, "\(name): CPython on musl imports only *-linux-musl.so, .abi3.so and plain .so extension modules, so this one is never found")
         }
         guard path.contains("!/") else { return }
         if let tag = ContainerPath.wheelPlatformTag(path), tag.contains("manylinux") || tag.hasPrefix("linux_") {
-            state.find("wheel-not-for-musl", "in a wheel for glibc (platform tag \(tag)): pip on Alpine installs only musllinux wheels or builds the sdist, never this file")
+            state.find(.wheelNotForMusl, "in a wheel for glibc (platform tag \(tag)): pip on Alpine installs only musllinux wheels or builds the sdist, never this file")
         }
         if let command = ContainerPath.debianCommand(path) {
-            state.find("debian-package-program", "a program of a Debian package: on Alpine, install the package that ships the same command (apk add cmd:\(command)) instead of copying this file", symbols: [])
+            state.find(.debianPackageProgram, "a program of a Debian package: on Alpine, install the package that ships the same command (apk add cmd:\(command)) instead of copying this file", symbols: [])
         }
     }
 
@@ -488,7 +489,7 @@ extension Assessor {
     public func combine(_ own: Assessment, with libraries: [(path: String, assessment: Assessment)], unreadable: [String] = []) -> Assessment {
         var a = own
         if !unreadable.isEmpty {
-            a.findings.append(Finding(rule: "dependency", severity: .warning,
+            a.findings.append(Finding(rule: RuleID.dependency.rawValue, severity: .warning,
                                       message: "libraries it loads could not be read or judged: " + unreadable.sorted().joined(separator: ", "),
                                       symbols: [], libraries: unreadable.sorted()))
         }
@@ -512,7 +513,7 @@ extension Assessor {
             }
         }
         if !blamed.isEmpty {
-            a.findings.append(Finding(rule: "dependency", severity: a.verdict == .needsRebuild ? .error : .warning,
+            a.findings.append(Finding(rule: RuleID.dependency.rawValue, severity: a.verdict == .needsRebuild ? .error : .warning,
                                       message: "\(a.verdict.rawValue) because of what it loads: " + blamed.joined(separator: "; "),
                                       symbols: [], libraries: libraries.filter { $0.assessment.verdict > .runs }.map(\.path).sorted()))
         }

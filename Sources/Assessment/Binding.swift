@@ -11,7 +11,7 @@ extension Assessor {
     func noteUnreferenced(_ state: inout State, _ names: [String]) {
         guard !names.isEmpty else { return }
         let count = names.count == 1 ? "1 import" : "\(names.count) imports"
-        state.find("unreferenced-import", "\(count) musl \(release.musl) lacks \(names.count == 1 ? "is" : "are") named by no relocation: musl never looks \(names.count == 1 ? "it" : "them") up, so loading cannot fail on \(names.count == 1 ? "it" : "them")",
+        state.find(.unreferencedImport, "\(count) musl \(release.musl) lacks \(names.count == 1 ? "is" : "are") named by no relocation: musl never looks \(names.count == 1 ? "it" : "them") up, so loading cannot fail on \(names.count == 1 ? "it" : "them")",
                    symbols: names)
     }
 
@@ -19,6 +19,6 @@ extension Assessor {
     /// loader's, and the report says the file's two views differ (tools that read sections see other imports).
     func checkSections(_ state: inout State) {
         guard let gap = state.facts.gaps.first(where: { $0.part == .sectionsDisagree }) else { return }
-        state.find("sections-disagree", gap.message)
+        state.find(.sectionsDisagree, gap.message)
     }
 }

@@ -50,14 +50,14 @@ enum Remedy {
     /// every package provide so:SONAME for the shared libraries it ships.
     static func soProvide(_ soname: String) -> String { "so:" + soname }
 
-    static func language(_ f: BinaryFacts) -> String? {
-        if f.isGo { return "go" }
-        if f.hasRustRuntime { return "rust" }
+    static func language(_ f: BinaryFacts) -> Language? {
+        if f.isGo { return .go }
+        if f.hasRustRuntime { return .rust }
         if f.needed.contains(where: { $0.hasPrefix("libstdc++.so") || $0.hasPrefix("libc++.so") })
             || f.versionRequirements.contains(where: { $0.versions.contains { $0.name.hasPrefix("GLIBCXX_") || $0.name.hasPrefix("CXXABI_") } }) {
-            return "c++"
+            return .cxx
         }
-        if f.interpreter != nil || !f.needed.isEmpty || f.abiTag != nil { return "c" }
+        if f.interpreter != nil || !f.needed.isEmpty || f.abiTag != nil { return .c }
         return nil
     }
 
@@ -77,7 +77,7 @@ enum Remedy {
         return made
     }
 
-    static let glibcBesideRule = "glibc-beside-musl"
+    static let glibcBesideRule = RuleID.glibcBesideMusl
 
     /// The rung between gcompat and a rebuild: real glibc beside musl, offered only for a glibc file the
     /// package can load — its architecture, nothing newer than the package's GLIBC version (glibc, unlike musl,
@@ -101,10 +101,10 @@ enum Remedy {
 
     /// Replaces the glibc-beside-musl finding with one for the current offer, if any (after `fix` or `refix`).
     static func noteGlibcBeside(_ a: inout Assessment, kb: KnowledgeBase) {
-        a.findings.removeAll { $0.rule == glibcBesideRule }
+        a.findings.removeAll { $0.rule == glibcBesideRule.rawValue }
         guard let o = a.fix?.glibcBesideMusl else { return }
         let needs = o.requires.map { "needs GLIBC_\($0) at most" } ?? "needs no particular GLIBC version"
-        a.findings.append(Finding(rule: glibcBesideRule, severity: kb.rule(glibcBesideRule)?.severity ?? .note,
+        a.findings.append(Finding(rule: glibcBesideRule.rawValue, severity: kb.rule(glibcBesideRule)?.severity ?? .note,
                                   message: "glibc beside musl would load it: \(o.provider) \(o.version) installs glibc \(o.glibc) under its own prefix (\(o.arch); the file \(needs) and ships its other libraries). Caveats: " + o.caveats.joined(separator: "; "),
                                   symbols: [], libraries: []))
     }
@@ -150,12 +150,12 @@ enum Remedy {
                                      "RUN apk del .build"] + runtime).joined(separator: "\n"))
         }
         switch a.language {
-        case "go"?:
+        case .go:
             let base = subject.goImage ?? "golang:alpine"
             return Fix(apk: apk, rebuild: "CGO_ENABLED=0 go build (pure Go: static, runs anywhere); keep cgo only in an Alpine build stage",
                        dockerfile: (["FROM \(base) AS build", "WORKDIR /src", "COPY . .", "RUN CGO_ENABLED=0 go build -o /out/\(app) .",
                                      "", "FROM \(image)"] + runtime + ["COPY --from=build /out/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
-        case "rust"?:
+        case .rust:
             let triple = rustTriple(a.arch)
             return Fix(apk: apk, rebuild: "cargo build --release --target \(triple)",
                        dockerfile: (["FROM rust:alpine AS build", "RUN apk add --no-cache musl-dev", "WORKDIR /src", "COPY . .",

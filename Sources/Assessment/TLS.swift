@@ -40,7 +40,7 @@ extension Assessor {
         guard Self.isLibrary(f) else { return }
         let go = Self.isGoCShared(f)
         if go {
-            state.find("go-c-shared", "a Go c-shared library: musl calls DT_INIT_ARRAY functions without the argc, argv and envp that Go's runtime initialisation reads, so loading it may crash")
+            state.find(.goCShared, "a Go c-shared library: musl calls DT_INIT_ARRAY functions without the argc, argv and envp that Go's runtime initialisation reads, so loading it may crash")
         }
         guard let tls = f.initialExecTLS else { return }
         if tls.own > 0 && f.hasTLS {
@@ -48,15 +48,15 @@ extension Assessor {
             let goNote = go ? "; Go has no general-dynamic TLS, so no rebuild of a Go c-shared library avoids it" : ""
             if let plugin = Self.pluginKind(f, path: state.path) {
                 state.raise(.needsRebuild)
-                state.find("initial-exec-tls-plugin", "\(plugin) with initial-exec TLS that resolves into itself\(names): hosts load it with dlopen, and musl refuses it ('initial-exec TLS resolves to dynamic definition')" + goNote,
+                state.find(.initialExecTLSPlugin, "\(plugin) with initial-exec TLS that resolves into itself\(names): hosts load it with dlopen, and musl refuses it ('initial-exec TLS resolves to dynamic definition')" + goNote,
                            symbols: tls.ownSymbols)
             } else {
-                state.find("initial-exec-tls", "initial-exec TLS that resolves into itself\(names): fails when loaded with dlopen or by a dlopen'ed library (musl keeps no spare static TLS); loads when a program needs it at start" + goNote,
+                state.find(.initialExecTLS, "initial-exec TLS that resolves into itself\(names): fails when loaded with dlopen or by a dlopen'ed library (musl keeps no spare static TLS); loads when a program needs it at start" + goNote,
                            symbols: tls.ownSymbols)
             }
         }
         if !tls.external.isEmpty {
-            state.find("initial-exec-tls-external", "initial-exec TLS of another library (\(tls.external.joined(separator: ", "))): works only while that library is loaded at start, not with dlopen",
+            state.find(.initialExecTLSExternal, "initial-exec TLS of another library (\(tls.external.joined(separator: ", "))): works only while that library is loaded at start, not with dlopen",
                        symbols: tls.external)
         }
     }
@@ -74,7 +74,7 @@ extension Assessor {
         guard imported.contains("_dl_find_object"), !muslProvides("_dl_find_object") else { return }
         let cxx = imported.contains("arc4random") || imported.contains("__libc_single_threaded")
         state.raise(.needsRebuild)
-        state.find("static-runtime-glibc", "the GCC unwinder\(cxx ? " and libstdc++" : "") linked into the file (-static-libgcc\(cxx ? " -static-libstdc++" : "")) were built for glibc 2.35 or newer: they import \(Self.staticRuntimeImports.filter(imported.contains).joined(separator: ", ")), which musl and gcompat lack",
+        state.find(.staticRuntimeGlibc, "the GCC unwinder\(cxx ? " and libstdc++" : "") linked into the file (-static-libgcc\(cxx ? " -static-libstdc++" : "")) were built for glibc 2.35 or newer: they import \(Self.staticRuntimeImports.filter(imported.contains).joined(separator: ", ")), which musl and gcompat lack",
                    symbols: Self.staticRuntimeImports.filter(imported.contains))
     }
 

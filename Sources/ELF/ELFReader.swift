@@ -61,7 +61,7 @@ public enum ELFReader {
         var prefix = [UInt8](repeating: 0, count: 512)
         let got = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard got >= 0 else { return .failed("cannot read: \(String(cString: strerror(errno)))") }
-        guard got >= 4, prefix[0] == 0x7F, prefix[1] == 0x45, prefix[2] == 0x4C, prefix[3] == 0x46 else {
+        guard got >= ELFMagic.bytes.count, prefix.starts(with: ELFMagic.bytes) else {
             head = Array(prefix[0..<got])
             return .notELF
         }
@@ -128,7 +128,7 @@ public enum ELFReader {
 
     /// Reads an ELF image in place, without a copy (libelf may write to it: the caller drops it after).
     public static func read(buffer bytes: inout [UInt8], options: ReadOptions = ReadOptions()) -> ReadResult {
-        guard bytes.count >= 4, bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46 else { return .notELF }
+        guard bytes.starts(with: ELFMagic.bytes) else { return .notELF }
         guard libelfReady else { return .failed("libelf refused EV_CURRENT") }
         return bytes.withUnsafeMutableBytes { buffer -> ReadResult in
             guard let base = buffer.baseAddress,
@@ -164,11 +164,24 @@ public enum ELFReader {
         guard gelf_getehdr(elf, &ehdr) != nil else {
             return .failure(ELFError(libelfError("gelf_getehdr") + " (file is \(fileSize) bytes; an ELF header needs \(ehdrSize(elf)))"))
         }
-        let is64 = ehdr.e_ident.4 == UInt8(ELFCLASS64)
-        let bigEndian = ehdr.e_ident.5 == UInt8(ELFDATA2MSB)
+        let ident = withUnsafeBytes(of: ehdr.e_ident) { Array($0) }  // EI_NIDENT (16) bytes
+        let is64 = ident[Int(EI_CLASS)] == UInt8(ELFCLASS64)
+        let bigEndian = ident[Int(EI_DATA)] == UInt8(ELFDATA2MSB)
         var gaps: [Gap] = []
+        let headers: [ProgramHeader]
+        switch programHeaders(elf, ehdr, fileSize: fileSize, gaps: &gaps) {
+        case .failure(let error): return .failure(error)
+        case .success(let read): headers = read
+        }
+        let sections = sectionHeaders(elf, ehdr, fileSize: fileSize, gaps: &gaps)
+        return .success(ELFLayout(is64: is64, bigEndian: bigEndian, machine: ehdr.e_machine, type: ehdr.e_type,
+                                  osABI: ident[Int(EI_OSABI)], entry: ehdr.e_entry, programHeaders: headers,
+                                  sections: sections, gaps: gaps))
+    }
 
-        // Program headers. libelf can report none for a truncated table, so compare with e_phoff/e_phnum.
+    /// The program headers. libelf can report none for a truncated table, so e_phoff/e_phnum are checked too.
+    private static func programHeaders(_ elf: OpaquePointer, _ ehdr: GElf_Ehdr, fileSize: Int,
+                                       gaps: inout [Gap]) -> Result<[ProgramHeader], ELFError> {
         var phnum = 0
         var headers: [ProgramHeader] = []
         if elf_getphdrnum(elf, &phnum) != 0 {
@@ -196,8 +209,11 @@ public enum ELFReader {
                                              vaddr: phdr.p_vaddr, filesz: phdr.p_filesz, memsz: phdr.p_memsz))
             }
         }
+        return .success(headers)
+    }
 
-        // Section headers are optional: damage there is a gap, not an error.
+    /// The section headers with their names. They are optional: damage there is a gap, not an error.
+    private static func sectionHeaders(_ elf: OpaquePointer, _ ehdr: GElf_Ehdr, fileSize: Int, gaps: inout [Gap]) -> [SectionHeader] {
         var sections: [SectionHeader] = []
         var shnum = 0
         var shstrndx = 0
@@ -238,9 +254,7 @@ public enum ELFReader {
             }
             if elf_errno() != 0 { _ = elf_errno() }  // a failed elf_strptr leaves an error behind; clear it
         }
-        return .success(ELFLayout(is64: is64, bigEndian: bigEndian, machine: ehdr.e_machine, type: ehdr.e_type,
-                                  osABI: ehdr.e_ident.7, entry: ehdr.e_entry, programHeaders: headers,
-                                  sections: sections, gaps: gaps))
+        return sections
     }
 
     private static func ehdrSize(_ elf: OpaquePointer) -> String {

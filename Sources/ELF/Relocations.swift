@@ -48,6 +48,13 @@ struct RelocationUse {
 }
 
 extension FactsDecoder {
+    /// A table of relocations: where its entries are, whether they carry addends, what to call it in a gap.
+    struct RelocationTable {
+        var region: Region
+        var rela: Bool
+        var what: String
+    }
+
     /// Reads DT_RELA, DT_REL and DT_JMPREL (RELR holds only relative relocations, which name no symbol).
     /// `capacity`: how many symbols the dynamic symbol table can hold (nil: there is none); a relocation
     /// naming one past it makes the references unknown.
@@ -55,76 +62,93 @@ extension FactsDecoder {
         var use = RelocationUse()
         let kinds = RelocationKinds.of(facts.machine, is64: is64)
         if kinds == nil { use.complete = false }
-        let word = is64 ? 8 : 4
-        var tables: [(region: Region, rela: Bool, what: String)] = []
+        var tables: [RelocationTable] = []
         if let dynamic {
-            // The dynamic tables, as the loader sees them. DT_RELACOUNT/DT_RELCOUNT count the leading
-            // R_*_RELATIVE entries, which are most of a large library's relocations: skip them unread.
-            func table(_ address: Int64, _ size: Int64, count: Int64?, rela: Bool, _ what: String) {
-                guard let a = dynamic[address] else { return }
-                let declared = dynamic[size] ?? 0
-                guard var r = region(address: a, size: declared) else {
-                    if declared > 0 {
-                        facts.gaps.append(Gap(.relocations, "\(what) \(hex(a)) is not in any loaded segment"))
-                        use.complete = false
-                    }
-                    return
+            let rela = dynamic[DynamicTag.pltRel] == UInt64(DynamicTag.rela)
+            for (address, size, count, isRela, what) in [
+                (DynamicTag.rela, DynamicTag.relaSize, DynamicTag.relaCount as Int64?, true, "DT_RELA"),
+                (DynamicTag.rel, DynamicTag.relSize, DynamicTag.relCount, false, "DT_REL"),
+                (DynamicTag.jmpRel, DynamicTag.pltRelSize, nil, rela, "DT_JMPREL"),
+            ] {
+                if let table = dynamicRelocationTable(dynamic, address, size, count: count, rela: isRela, what, use: &use) {
+                    tables.append(table)
                 }
-                if UInt64(r.size) < declared {
-                    facts.gaps.append(Gap(.relocations, "\(what) (\(declared) bytes) is cut off by the end of its segment or the file after \(r.size) bytes"))
-                    use.complete = false
-                }
-                if let count {
-                    let entry = word * (rela ? 3 : 2)
-                    let skip = min(dynamic[count] ?? 0, UInt64(r.size / entry)).multipliedReportingOverflow(by: UInt64(entry)).partialValue.clampedInt
-                    r = Region(offset: r.offset + min(skip, r.size), size: r.size - min(skip, r.size))
-                }
-                tables.append((r, rela, what))
             }
-            table(DynamicTag.rela, DynamicTag.relaSize, count: DynamicTag.relaCount, rela: true, "DT_RELA")
-            table(DynamicTag.rel, DynamicTag.relSize, count: DynamicTag.relCount, rela: false, "DT_REL")
-            table(DynamicTag.jmpRel, DynamicTag.pltRelSize, count: nil, rela: dynamic[DynamicTag.pltRel] == UInt64(DynamicTag.rela), "DT_JMPREL")
         } else {
             // A static binary: its own IRELATIVE table (glibc's static startup resolves these itself).
             for s in layout.sections where (s.type == SectionType.rela || s.type == SectionType.rel) && s.flags & SectionFlag.alloc != 0 {
-                if let r = region(offset: s.offset, size: s.size) { tables.append((r, s.type == SectionType.rela, s.name)) }
+                if let r = region(offset: s.offset, size: s.size) {
+                    tables.append(RelocationTable(region: r, rela: s.type == SectionType.rela, what: s.name))
+                }
             }
         }
-        let infoOffset = word
         var outside = 0
-        for (r, rela, _) in tables {
-            let entry = word * (rela ? 3 : 2)
-            var at = r.offset
-            var round = 0
-            while at + entry <= r.end {
-                round += 1
-                if timeUp(round) { break }
-                guard let info = bytes.word(at + infoOffset, is64: is64) else { break }
-                at += entry
-                let type = is64 ? UInt32(truncatingIfNeeded: info) : UInt32(info & 0xff)
-                if type == RelocationKinds.none { continue }
-                let symbol = Int(is64 ? info >> 32 : info >> 8)
-                if let kinds {
-                    if type == kinds.irelative { facts.hasIRelative = true }
-                    if type == kinds.copy { use.copied.insert(symbol) }
-                    if kinds.tpoff.contains(type) {
-                        use.tpoffSymbols.insert(symbol)
-                        use.tpoffCount += 1
-                    }
-                }
-                guard symbol > 0, let capacity else { continue }
-                guard symbol < capacity else { outside += 1; continue }
-                if symbol >= use.referenced.count {
-                    // Grown to the highest index seen: most files name most of their symbols.
-                    use.referenced += repeatElement(false, count: symbol + 1 - use.referenced.count)
-                }
-                use.referenced[symbol] = true
-            }
+        for table in tables {
+            readRelocationEntries(table, kinds: kinds, capacity: capacity, use: &use, outside: &outside)
         }
         if outside > 0 {
             facts.gaps.append(Gap(.relocations, "\(outside) dynamic relocations name symbols past the end of the dynamic symbol table (\(capacity ?? 0) entries)"))
             use.complete = false
         }
         return use
+    }
+
+    /// One table as the loader sees it. DT_RELACOUNT/DT_RELCOUNT count the leading R_*_RELATIVE entries,
+    /// which are most of a large library's relocations: they are skipped unread.
+    private mutating func dynamicRelocationTable(_ dynamic: Dynamic, _ address: Int64, _ size: Int64, count: Int64?, rela: Bool,
+                                                 _ what: String, use: inout RelocationUse) -> RelocationTable? {
+        guard let a = dynamic[address] else { return nil }
+        let declared = dynamic[size] ?? 0
+        guard var r = region(address: a, size: declared) else {
+            if declared > 0 {
+                facts.gaps.append(Gap(.relocations, "\(what) \(hex(a)) is not in any loaded segment"))
+                use.complete = false
+            }
+            return nil
+        }
+        if UInt64(r.size) < declared {
+            facts.gaps.append(Gap(.relocations, "\(what) (\(declared) bytes) is cut off by the end of its segment or the file after \(r.size) bytes"))
+            use.complete = false
+        }
+        if let count {
+            let entry = RelocationEntry.size(is64: is64, rela: rela)
+            let skip = min(dynamic[count] ?? 0, UInt64(r.size / entry)).multipliedReportingOverflow(by: UInt64(entry)).partialValue.clampedInt
+            r = Region(offset: r.offset + min(skip, r.size), size: r.size - min(skip, r.size))
+        }
+        return RelocationTable(region: r, rela: rela, what: what)
+    }
+
+    /// The symbols a table's relocations name and what their kinds say (IRELATIVE, COPY, TPOFF).
+    private mutating func readRelocationEntries(_ table: RelocationTable, kinds: RelocationKinds?, capacity: Int?,
+                                                use: inout RelocationUse, outside: inout Int) {
+        let infoOffset = RelocationEntry.infoOffset(is64: is64)
+        let entry = RelocationEntry.size(is64: is64, rela: table.rela)
+        let r = table.region
+        var at = r.offset
+        var round = 0
+        while at + entry <= r.end {
+            round += 1
+            if timeUp(round) { break }
+            guard let info = bytes.word(at + infoOffset, is64: is64) else { break }
+            at += entry
+            let type = RelocationEntry.type(info, is64: is64)
+            if type == RelocationKinds.none { continue }
+            let symbol = RelocationEntry.symbol(info, is64: is64)
+            if let kinds {
+                if type == kinds.irelative { facts.hasIRelative = true }
+                if type == kinds.copy { use.copied.insert(symbol) }
+                if kinds.tpoff.contains(type) {
+                    use.tpoffSymbols.insert(symbol)
+                    use.tpoffCount += 1
+                }
+            }
+            guard symbol > 0, let capacity else { continue }
+            guard symbol < capacity else { outside += 1; continue }
+            if symbol >= use.referenced.count {
+                // Grown to the highest index seen: most files name most of their symbols.
+                use.referenced += repeatElement(false, count: symbol + 1 - use.referenced.count)
+            }
+            use.referenced[symbol] = true
+        }
     }
 }

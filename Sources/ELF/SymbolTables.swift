@@ -21,8 +21,6 @@ struct SymbolTables {
 }
 
 extension FactsDecoder {
-    var symbolEntrySize: Int { layout.is64 ? 24 : 16 }
-
     mutating func symbolTables(dynamic: Dynamic?) -> SymbolTables? {
         let gapsBefore = facts.gaps.count
         let fromSections = sectionSymbolTables()
@@ -73,7 +71,7 @@ extension FactsDecoder {
         }
         var tables = SymbolTables(symbols: symbols, entrySize: entrySize, count: count, strings: strings, capacity: capacity)
         if let a = dynamic[DynamicTag.versym] {
-            tables.versym = region(address: a, size: UInt64(capacity * 2))
+            tables.versym = region(address: a, size: UInt64(capacity * VersionSymbol.size))
             if tables.versym == nil { facts.gaps.append(Gap(.versions, "DT_VERSYM \(hex(a)) is not in any loaded segment")) }
         }
         if let a = dynamic[DynamicTag.verneed] {
@@ -167,13 +165,14 @@ extension FactsDecoder {
 
     /// The number of dynamic symbols: DT_HASH's nchain, else the highest index DT_GNU_HASH reaches.
     private func symbolCount(dynamic: Dynamic) -> Int? {
-        if let a = dynamic[DynamicTag.hash], let r = region(address: a), r.size >= 8, let nchain = bytes.u32(r.offset + 4) {
+        if let a = dynamic[DynamicTag.hash], let r = region(address: a), r.size >= HashLayout.sysvHeaderSize,
+           let nchain = bytes.u32(r.offset + HashLayout.sysvChainCount) {
             return Int(nchain)
         }
         guard let a = dynamic[DynamicTag.gnuHash], let r = region(address: a),
-              let nbuckets = bytes.u32(r.offset), let symoffset = bytes.u32(r.offset + 4),
-              let bloomSize = bytes.u32(r.offset + 8) else { return nil }
-        let buckets = r.offset + 16 + Int(bloomSize) * (is64 ? 8 : 4)
+              let nbuckets = bytes.u32(r.offset), let symoffset = bytes.u32(r.offset + HashLayout.gnuSymbolOffset),
+              let bloomSize = bytes.u32(r.offset + HashLayout.gnuBloomSize) else { return nil }
+        let buckets = r.offset + HashLayout.gnuHeaderSize + Int(bloomSize) * (is64 ? 8 : 4)  // bloom words are address-sized
         guard buckets <= r.end, Int(nbuckets) <= (r.end - buckets) / 4 else { return nil }
         var highest: UInt32 = 0
         for i in 0..<Int(nbuckets) {

@@ -15,7 +15,7 @@ extension FactsDecoder {
                 ownIndexes += 1  // outside the table (a gap says so): cannot be shown to be another library's
                 continue
             }
-            let undefined = symbol.shndx == SectionIndex.undefined && symbol.binding != SymbolBinding.local
+            let undefined = !symbol.isDefined && symbol.binding != SymbolBinding.local
             let name = symbolName(symbol.nameOffset, tables) ?? ""
             if undefined {
                 if tls.external.count < InitialExecTLS.maxNames, !name.isEmpty { tls.external.append(name) }
@@ -26,21 +26,6 @@ extension FactsDecoder {
         }
         tls.own = ownIndexes
         facts.initialExecTLS = tls
-    }
-
-    struct SymbolEntry { var nameOffset: UInt32, info: UInt8, shndx: UInt16; var binding: UInt8 { info >> 4 } }
-
-    func symbolEntry(_ index: Int, _ tables: SymbolTables) -> SymbolEntry? {
-        guard index < tables.capacity else { return nil }
-        let at = tables.symbols.offset + index * tables.entrySize
-        let infoAt = is64 ? at + 4 : at + 12, shndxAt = is64 ? at + 6 : at + 14
-        guard let name = bytes.u32(at), let info = bytes.u8(infoAt), let shndx = bytes.u16(shndxAt) else { return nil }
-        return SymbolEntry(nameOffset: name, info: info, shndx: shndx)
-    }
-
-    func symbolName(_ offset: UInt32, _ tables: SymbolTables) -> String? {
-        guard Int(offset) < tables.strings.size else { return nil }
-        return bytes.cString(tables.strings.offset + Int(offset), end: tables.strings.end)
     }
 
     /// Prefixes of defined symbols that tell what a file is. Plugins: CPython extensions (PyInit_), Node
@@ -65,7 +50,7 @@ extension FactsDecoder {
         for index in 1..<Swift.max(tables.count, 1) {
             if timeUp(index) { return }
             guard let symbol = symbolEntry(index, tables) else { break }
-            guard symbol.shndx != SectionIndex.undefined, symbol.binding != SymbolBinding.local else { continue }
+            guard symbol.isDefined, symbol.binding != SymbolBinding.local else { continue }
             let start = tables.strings.offset + Int(symbol.nameOffset)
             guard Int(symbol.nameOffset) < tables.strings.size, firstBytes.contains(base.load(fromByteOffset: start, as: UInt8.self)) else { continue }
             guard let name = symbolName(symbol.nameOffset, tables) else { continue }

@@ -121,7 +121,7 @@ struct EntryWriter {
         optional(a.minimumGlibc) { $0.string($1) }
         count(a.findings.count)
         for f in a.findings { string(f.rule); string(f.severity.rawValue); string(f.message); strings(f.symbols); strings(f.libraries) }
-        optional(a.language) { $0.string($1) }
+        optional(a.language) { $0.string($1.rawValue) }
         optional(a.unassessable) { $0.string($1) }
         optional(a.fix.map(StoredFix.init)) { w, f in
             w.optional(f.apk) { $0.string($1) }; w.optional(f.rebuild) { $0.string($1) }; w.string(f.dockerfile)
@@ -222,7 +222,7 @@ struct EntryReader {
                         let symbols = r.strings(), let libraries = r.strings() else { return nil }
                   return Finding.restored(rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries)
               }),
-              let language = optionalString(), let unassessable = optionalString(),
+              let language = optional({ $0.string().flatMap(Language.init(rawValue:)) }), let unassessable = optionalString(),
               let fix = optional({ r -> StoredFix? in
                   guard let apk = r.optionalString(), let rebuild = r.optionalString(), let dockerfile = r.string(), let app = r.string(),
                         let dir = r.string(), let goImage = r.optionalString() else { return nil }

@@ -33,11 +33,26 @@ struct ScriptJudge: Sendable {
         let apk = s.packages.isEmpty ? nil : "apk add --no-cache " + s.packages.joined(separator: " ")
         let change = s.verdict == .needsChanges ? "change the script where the findings say (BusyBox \(s.busybox ?? "?") ash and applets)" : nil
         let fix = Fix.script(apk: apk, change: change, dockerfile: ["FROM alpine:\(release.name)", apk.map { "RUN " + $0 }].compactMap { $0 }.joined(separator: "\n"))
-        let language: String = facts.kind == .dockerfile ? "dockerfile" : facts.dialect.rawValue
+        let language: Language = facts.kind == .dockerfile ? .dockerfile : Language(facts.dialect)
         let a = Assessment(verdict: verdict, libc: .none, linkage: .dynamic, arch: "script", packages: s.packages,
                            findings: findings, language: language, fix: fix)
         var r = CheckResult(path: path, status: .assessed, assessment: a)
         r.kind = facts.kind.rawValue
         return r
+    }
+}
+
+extension Language {
+    /// The shell a script is written for, as a report's language.
+    init(_ dialect: ShellDialect) {
+        switch dialect {
+        case .sh: self = .sh
+        case .ash: self = .ash
+        case .bash: self = .bash
+        case .dash: self = .dash
+        case .ksh: self = .ksh
+        case .zsh: self = .zsh
+        case .other: self = .other
+        }
     }
 }

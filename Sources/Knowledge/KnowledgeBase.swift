@@ -83,6 +83,18 @@ public struct KnowledgeError: Error, CustomStringConvertible {
     public var description: String
 }
 
+/// How a musl release binds the LFS64 (`*64`) names glibc programs import (musl-versions.tsv).
+public struct MuslRelease: Sendable, Hashable {
+    public var version: String
+    /// libc.so exports the `*64` names itself.
+    public var lfs64Exported: Bool
+    /// The dynamic linker retries a failed `NAME64` as `NAME` (for the names in musl-lfs64-remap.txt).
+    public var lfs64Remap: Bool
+    /// The longest `NAME64` the remap handles; nil when there is no remap.
+    public var lfs64LongestName: Int?
+    public var source: String
+}
+
 public final class KnowledgeBase: Sendable {
     public let releases: [AlpineRelease]
     public let loaders: [String: Loader]
@@ -96,6 +108,8 @@ public final class KnowledgeBase: Sendable {
     public let glibc: [String: GlibcSymbol]
     public let glibcBesideMusl: [GlibcBesideMusl]
     public let lfs64Bases: Set<String>
+    /// Per measured musl version, in order.
+    public let muslReleases: [MuslRelease]
     public let rules: [Rule]
     private let libraryIndex: (exact: [String: LibraryEntry], prefixed: [(prefix: [UInt8], entry: LibraryEntry)])
     /// musl exports per "version/arch" (x86_64 and aarch64 measured).
@@ -124,113 +138,26 @@ public final class KnowledgeBase: Sendable {
     public static let measuredArchitectures = ["x86_64", "aarch64"]
 
     init() throws {
-        var sources: [DataSource] = []
-        /// `columns`: the file's first row names its columns, so it is not an entry.
-        func load(_ file: String, _ bytes: [UInt8], columns: Bool = false) -> DataFile {
-            let data = DataFile(file: file, bytes: bytes)
-            sources.append(DataSource(file: file, entries: max(0, data.rows.count - (columns ? 1 : 0)), provenance: data.header))
-            return data
-        }
-
-        // Releases.
-        let releaseFile = load("alpine-releases.tsv", PackageResources.alpine_releases_tsv, columns: true)
-        releases = try releaseFile.records(header: "release").map { r in
-            guard let musl = r["musl_base"], let compat = AlpineRelease.LibcCompat(rawValue: r["libc6_compat"] ?? "") else {
-                throw KnowledgeError(description: "alpine-releases.tsv: bad row \(r)")
-            }
-            let gcompat = r["gcompat"] ?? ""
-            return AlpineRelease(name: r["release"] ?? "", musl: musl, gcompat: gcompat.isEmpty ? "1.1.0" : gcompat,
-                                 gcompatChecked: !gcompat.isEmpty, libc6Compat: compat,
-                                 lfs64Exported: r["lfs64_exported"] == "yes", notes: r["notes"] ?? "")
-        }
-
-        var musl: [String: Set<String>] = [:]
-        let muslFiles: [(String, String, [UInt8])] = [
-            ("1.2.2", "x86_64", PackageResources.musl_1_2_2_x86_64_txt), ("1.2.3", "x86_64", PackageResources.musl_1_2_3_x86_64_txt),
-            ("1.2.4", "x86_64", PackageResources.musl_1_2_4_x86_64_txt), ("1.2.5", "x86_64", PackageResources.musl_1_2_5_x86_64_txt),
-            ("1.2.6", "x86_64", PackageResources.musl_1_2_6_x86_64_txt),
-            ("1.2.2", "aarch64", PackageResources.musl_1_2_2_aarch64_txt), ("1.2.3", "aarch64", PackageResources.musl_1_2_3_aarch64_txt),
-            ("1.2.4", "aarch64", PackageResources.musl_1_2_4_aarch64_txt), ("1.2.5", "aarch64", PackageResources.musl_1_2_5_aarch64_txt),
-            ("1.2.6", "aarch64", PackageResources.musl_1_2_6_aarch64_txt),
-        ]
-        for (version, arch, bytes) in muslFiles {
-            musl["\(version)/\(arch)"] = Set(load("musl-\(version)-\(arch).txt", bytes).rows.map { $0[0] })
-        }
-        self.musl = musl
+        var loader = DataLoader()
+        releases = try Self.readReleases(&loader)
+        musl = Self.readMuslExports(&loader)
         muslVersions = Self.muslVersionsMeasured
-        let companions = Set(load("musl-obstack-1.2.3-x86_64.txt", PackageResources.musl_obstack_1_2_3_x86_64_txt).rows.map { $0[0] })
-            .union(load("libucontext-1.3.2-x86_64.txt", PackageResources.libucontext_1_3_2_x86_64_txt).rows.map { $0[0] })
-        let privateNames: Set<String> = ["_init", "_fini", "GCOMPAT__panic"]
-        gcompat = [
-            "1.0.0/x86_64": Set(load("gcompat-1.0.0-x86_64.txt", PackageResources.gcompat_1_0_0_x86_64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
-            "1.1.0/x86_64": Set(load("gcompat-1.1.0-x86_64.txt", PackageResources.gcompat_1_1_0_x86_64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
-            "1.1.0/aarch64": Set(load("gcompat-1.1.0-aarch64.txt", PackageResources.gcompat_1_1_0_aarch64_txt).rows.map { $0[0] }).union(companions).subtracting(privateNames),
-        ]
-        lfs64Bases = Set(load("musl-lfs64-remap.txt", PackageResources.musl_lfs64_remap_txt).rows.map { $0[0] })
-
-        var glibc: [String: GlibcSymbol] = [:]
-        for file in [load("glibc-2.36-x86_64.tsv", PackageResources.glibc_2_36_x86_64_tsv), load("glibc-later.tsv", PackageResources.glibc_later_tsv)] {
-            for row in file.rows where row.count >= 3 { glibc[row[0]] = GlibcSymbol(library: row[1], version: row[2]) }
-        }
-        self.glibc = glibc
-        glibcBesideMusl = try load("glibc-beside-musl.tsv", PackageResources.glibc_beside_musl_tsv, columns: true).records(header: "provider").map { r in
-            guard let provider = r["provider"], let version = r["version"], let arch = r["arch"], let glibc = r["glibc"],
-                  let source = r["source"], !source.isEmpty else {
-                throw KnowledgeError(description: "glibc-beside-musl.tsv: bad row \(r)")
-            }
-            return GlibcBesideMusl(provider: provider, package: r["package"] ?? "", version: version, released: r["released"] ?? "",
-                                   arch: arch, glibc: glibc, prefix: r["prefix"] ?? "", instructions: r["instructions"] ?? "",
-                                   caveats: (r["caveats"] ?? "").components(separatedBy: " | ").filter { !$0.isEmpty }, source: source)
-        }
-
-        var loaders: [String: Loader] = [:]
-        for r in try load("loaders.tsv", PackageResources.loaders_tsv, columns: true).records(header: "arch") {
-            func paths(_ key: String) -> [String] { (r[key] ?? "-") == "-" ? [] : (r[key] ?? "").split(separator: ",").map(String.init) }
-            let arch = r["arch"] ?? ""
-            loaders[arch] = Loader(arch: arch, glibcInterpreter: r["glibc_interp"] ?? "", libc6Compat: paths("libc6_compat"),
-                                   gcompatOld: paths("gcompat_old"), gcompatNew: paths("gcompat_new"),
-                                   muslLoader: r["musl_loader"] ?? "", gcompatSoname: r["gcompat_ld"] ?? "", note: r["note"] ?? "")
-        }
+        gcompat = Self.readGcompatExports(&loader)
+        lfs64Bases = Set(loader.load("musl-lfs64-remap.txt", PackageResources.musl_lfs64_remap_txt).rows.map { $0[0] })
+        muslReleases = try Self.readMuslReleases(&loader)
+        glibc = Self.readGlibc(&loader)
+        glibcBesideMusl = try Self.readGlibcBesideMusl(&loader)
+        let loaders = try Self.readLoaders(&loader)
         self.loaders = loaders
         gcompatSonames = Set(loaders.values.map(\.gcompatSoname).filter { !$0.isEmpty })
-
-        libraries = try load("libraries.tsv", PackageResources.libraries_tsv, columns: true).records(header: "soname").map { r in
-            guard let kind = LibraryEntry.Kind(rawValue: r["kind"] ?? "") else {
-                throw KnowledgeError(description: "libraries.tsv: unknown kind in \(r)")
-            }
-            let providers = (r["providers"] ?? "-") == "-" ? [] : (r["providers"] ?? "").split(separator: " ").map { spec -> LibraryEntry.Provider in
-                let parts = spec.split(separator: "@", maxSplits: 1)
-                let range = parts.count > 1 ? parts[1].split(separator: "-", omittingEmptySubsequences: false) : []
-                return LibraryEntry.Provider(package: String(parts[0]),
-                                             first: range.first.flatMap { $0.isEmpty ? nil : String($0) },
-                                             last: range.count > 1 && !range[1].isEmpty ? String(range[1]) : nil)
-            }
-            return LibraryEntry(pattern: r["soname"] ?? "", kind: kind, providers: providers, note: r["note"] ?? "", source: r["source"] ?? "")
-        }
-        var exact: [String: LibraryEntry] = [:]
-        var prefixed: [(prefix: [UInt8], entry: LibraryEntry)] = []
-        for entry in libraries {
-            if entry.pattern.hasSuffix("*") { prefixed.append((Array(entry.pattern.utf8.dropLast()), entry)) }
-            else if exact[entry.pattern] == nil { exact[entry.pattern] = entry }
-        }
-        libraryIndex = (exact, prefixed)
-        symbolNotes = try load("symbols.tsv", PackageResources.symbols_tsv, columns: true).records(header: "pattern").map {
-            SymbolNote(pattern: $0["pattern"] ?? "", note: $0["note"] ?? "", source: $0["source"] ?? "")
-        }
-        var exactNotes: [String: Int] = [:]
-        var wildcardNotes: [(prefix: [UInt8], suffix: [UInt8], position: Int)] = []
-        for (i, note) in symbolNotes.enumerated() {
-            if let star = note.pattern.firstIndex(of: "*") {
-                wildcardNotes.append((Array(note.pattern[..<star].utf8), Array(note.pattern[note.pattern.index(after: star)...].utf8), i))
-            } else if exactNotes[note.pattern] == nil {
-                exactNotes[note.pattern] = i
-            }
-        }
-        noteIndex = (exactNotes, wildcardNotes)
-        let catalogue = try JSONDecoder().decode(RuleCatalogue.self, from: Data(PackageResources.rules_json))
-        rules = catalogue.rules
-        sources.append(DataSource(file: "rules.json", entries: rules.count, provenance: catalogue.about))
-        self.sources = sources
+        let libraries = try Self.readLibraries(&loader)
+        self.libraries = libraries
+        libraryIndex = Self.index(libraries)
+        let symbolNotes = try Self.readSymbolNotes(&loader)
+        self.symbolNotes = symbolNotes
+        noteIndex = Self.index(symbolNotes)
+        rules = try Self.readRules(&loader)
+        sources = loader.sources
         try validate()
     }
 
@@ -244,6 +171,13 @@ public final class KnowledgeBase: Sendable {
             }
         }
         guard Set(rules.map(\.id)).count == rules.count else { throw KnowledgeError(description: "duplicate rule ids") }
+        guard muslReleases.map(\.version) == Self.muslVersionsMeasured else {
+            throw KnowledgeError(description: "musl-versions.tsv must have one row per measured musl version, in order: \(Self.muslVersionsMeasured)")
+        }
+        guard muslReleases.allSatisfy({ $0.lfs64Remap == ($0.lfs64LongestName != nil) }) else {
+            throw KnowledgeError(description: "musl-versions.tsv: lfs64_longest is given exactly where lfs64_remap is yes")
+        }
+        try RuleID.check(catalogue: Set(rules.map(\.id)))
     }
 
     // MARK: Lookups
@@ -283,9 +217,16 @@ public final class KnowledgeBase: Sendable {
         muslVersions.first { muslExports(version: $0, arch: arch).names.contains(name) }
     }
 
+    /// A measured musl release's row.
+    public func muslRelease(_ version: String) -> MuslRelease? { muslReleases.first { $0.version == version } }
+
+    /// The newest measured musl whose libc.so still exports the LFS64 names: its list has them all.
+    public var newestMuslExportingLFS64: String? { muslReleases.last { $0.lfs64Exported }?.version }
+
     /// Whether any measured musl exports the name: used to tell musl's own imports from other libraries'.
+    /// The newest list has every name musl still exports; the newest with LFS64 exports has those.
     public func isMuslName(_ name: String, arch: String) -> Bool {
-        muslExports(version: "1.2.6", arch: arch).names.contains(name) || muslExports(version: "1.2.3", arch: arch).names.contains(name)
+        [muslVersions.last, newestMuslExportingLFS64].compactMap { $0 }.contains { muslExports(version: $0, arch: arch).names.contains(name) }
     }
 
     /// The entry for a NEEDED name: an exact name first, then the first matching `prefix*` pattern.
@@ -316,6 +257,7 @@ public final class KnowledgeBase: Sendable {
     }
 
     public func rule(_ id: String) -> Rule? { rules.first { $0.id == id } }
+    public func rule(_ id: RuleID) -> Rule? { rule(id.rawValue) }
 
     public static func matches(_ pattern: String, _ name: String) -> Bool {
         guard let star = pattern.utf8.firstIndex(of: UInt8(ascii: "*")) else { return pattern == name }

@@ -62,7 +62,7 @@ struct Inspect: OutputCommand {
                 if case .notELF = scanned.result, !scanned.item.explicit { return nil }
                 let file = InspectedFile(scanned)
                 let text = json ? JSON.fragment(file, indent: 2) : InspectText.render(file)
-                return (text, file.status == "error")
+                return (text, file.status == .error)
             }
         }
         let files = rendered.flatMap { $0 }

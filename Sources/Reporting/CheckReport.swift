@@ -1,4 +1,5 @@
-// `muslcheck check`: the verdict per file, as the JSON contract (ARCHITECTURE.md §4) and as text a person acts on.
+// `muslcheck check`: the verdict per file, as the version-1 JSON contract (README, "The JSON reports") and as
+// text a person acts on.
 import TextSupport
 import Assessment
 import ELF
@@ -244,13 +245,13 @@ public enum CheckText {
         }
         guard let a = r.assessment else { return "" }
         var out = "\(path): \(style.verdict(a.verdict.rawValue))" + (r.sameAs.map { " (hard link to \(Escape.terminal($0)))" } ?? "") + "\n"
-        var what = r.kind.map { "  \($0)" + (a.language.map { ", \($0)" } ?? "") + " (BusyBox ash and applets)" }
-            ?? "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)" + (a.language.map { ", \($0)" } ?? "")
+        var what = r.kind.map { "  \($0)" + (a.language.map { ", \($0.rawValue)" } ?? "") + " (BusyBox ash and applets)" }
+            ?? "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)" + (a.language.map { ", \($0.rawValue)" } ?? "")
         if let g = a.minimumGlibc { what += ", needs glibc \(g) or newer" }
         out += what + "\n"
         for f in Blocking.ordered(a) {
             out += "  \(style.severity(f.severity)) [\(f.rule)] \(capped(Escape.terminal(f.message)))\n"
-            if f.rule == "symbol-missing" || f.rule == "symbol-gcompat" || f.rule == "musl-symbol-newer" || f.rule == "ifunc-symbols" {
+            if [RuleID.symbolMissing, .symbolGcompat, .muslSymbolNewer, .ifuncSymbols].contains(RuleID(rawValue: f.rule)) {
                 let listed = a.missingSymbols.filter { f.symbols.contains($0.name) }
                 for s in listed.prefix(symbolsShown) {
                     var line = "      \(Escape.terminal(s.name))" + (s.version.map { "@" + Escape.terminal($0) } ?? "")
@@ -364,7 +365,7 @@ extension CheckResult: Decodable {
             missingSymbols: try c.decode([MissingSymbol].self, forKey: .missingSymbols),
             missingLibraries: try c.decode([MissingLibrary].self, forKey: .missingLibraries),
             packages: try c.decode([String].self, forKey: .packages), minimumGlibc: try c.decodeIfPresent(String.self, forKey: .minimumGlibc),
-            findings: try c.decode([Finding].self, forKey: .findings), language: try c.decodeIfPresent(String.self, forKey: .language),
+            findings: try c.decode([Finding].self, forKey: .findings), language: try c.decodeIfPresent(Language.self, forKey: .language),
             fix: try c.decodeIfPresent(Fix.self, forKey: .fix))
         interpreter = try c.decodeIfPresent(String.self, forKey: .interpreter)
         needed = try c.decode([String].self, forKey: .needed)

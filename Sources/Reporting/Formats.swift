@@ -73,7 +73,7 @@ struct SarifRule: Encodable {
 struct SarifConfiguration: Encodable { var level: String }
 struct SarifRuleProperties: Encodable { var tags: [String] }
 struct SarifResult: Encodable {
-    var ruleId: String, ruleIndex: Int, level: String
+    var ruleId: String, ruleIndex: Int?, level: String
     var message: SarifText
     var locations: [SarifLocation]
     var partialFingerprints: SarifFingerprints
@@ -132,7 +132,8 @@ public enum SARIF {
                     here[0].physicalLocation.region = SarifRegion(startLine: line, startColumn: column)
                     key += "\u{0}\(line):\(column ?? 0)"
                 }
-                return SarifResult(ruleId: rule, ruleIndex: index[rule] ?? 0, level: lvl, message: SarifText(text: message), locations: here,
+                // A rule not in the list gets no index: index 0 would point code scanning at another rule.
+                return SarifResult(ruleId: rule, ruleIndex: index[rule], level: lvl, message: SarifText(text: message), locations: here,
                                    partialFingerprints: SarifFingerprints(finding: fingerprint(key)),
                                    suppressions: suppressions.isEmpty ? nil : suppressions,
                                    properties: SarifResultProperties(verdict: verdict, symbols: symbols, libraries: libraries, failsGate: fails))

@@ -1,20 +1,28 @@
-// `muslcheck inspect`: the raw ELF facts, as the JSON contract (ARCHITECTURE.md §4) and as readable text.
+// `muslcheck inspect`: the raw ELF facts, as the version-1 JSON contract (README, "The JSON reports") and as
+// readable text.
 import ELF
 import Scanning
 
 /// One file in `inspect --format json`. Field names are a contract: add, never rename.
 public struct InspectedFile: Sendable {
+    /// Whether the file could be read, as the inspect report's `status` names it.
+    public enum Status: String, Sendable {
+        case ok
+        case notELF = "not-elf"
+        case error
+    }
+
     public var path: String
-    public var status: String
+    public var status: Status
     public var error: String?
     public var facts: BinaryFacts?
 
     public init(_ scanned: ScannedFile) {
         path = scanned.item.path
         switch scanned.result {
-        case .elf(let f): status = "ok"; facts = f
-        case .notELF: status = "not-elf"
-        case .failed(let message): status = "error"; error = message
+        case .elf(let f): status = .ok; facts = f
+        case .notELF: status = .notELF
+        case .failed(let message): status = .error; error = message
         }
     }
 }
@@ -40,7 +48,7 @@ public enum InspectText {
         var out = "\(e(file.path)): "
         do {
             guard let f = file.facts else {
-                out += file.status == "error" ? "error: \(e(file.error ?? ""))\n" : "\(file.status)\n"
+                out += file.status == .error ? "error: \(e(file.error ?? ""))\n" : "\(file.status.rawValue)\n"
                 return out
             }
             out += "\(f.is64 ? "ELF64" : "ELF32") \(f.bigEndian ? "big" : "little")-endian \(f.arch) \(f.type.name), \(f.linkage.rawValue)"
@@ -110,88 +118,98 @@ public enum InspectText {
 /// (a dynamic cast per field) cost as much as all the imports. The goldens pin the output.
 extension InspectedFile: FastJSON {
     func writeJSON(_ w: JSONWriter, depth: Int) {
-        let d = w.open(object: true, depth: depth)
-        func string(_ key: String, _ value: String?) {
-            w.element(depth: d, key: key, scalar: true)
-            if let value { w.string(value) } else { w.scalar("null") }
-        }
-        func number(_ key: String, _ value: String) { w.element(depth: d, key: key, scalar: true); w.scalar(value) }
-        func stringArray(_ list: [String], at depth: Int) {
-            let inner = w.open(object: false, depth: depth)
-            for s in list { w.element(depth: inner, key: nil, scalar: true); w.string(s) }
-        }
-        func strings(_ key: String, _ list: [String]) {
-            w.element(depth: d, key: key, scalar: false)
-            stringArray(list, at: d)
-        }
-        /// An array of objects, each written by `fields` at the object's depth.
-        func objects<T>(_ key: String, _ list: [T], _ fields: (T, Int) -> Void) {
-            w.element(depth: d, key: key, scalar: false)
-            let array = w.open(object: false, depth: d)
-            for item in list {
-                w.element(depth: array, key: nil, scalar: false)
-                fields(item, w.open(object: true, depth: array))
-            }
-        }
-        func other<T: Encodable>(_ key: String, _ value: T) {
-            w.element(depth: d, key: key, scalar: false)
-            try? w.value(value, depth: d)
-        }
-        string("path", path)
-        string("status", status)
-        if let error { string("error", error) }
+        let o = ObjectFields(w: w, depth: w.open(object: true, depth: depth))
+        o.string("path", path)
+        o.string("status", status.rawValue)
+        if let error { o.string("error", error) }
         guard let f = facts else { return }
-        string("class", f.is64 ? "ELF64" : "ELF32")
-        string("endianness", f.bigEndian ? "big" : "little")
-        string("machine", f.arch)
-        number("machineCode", String(f.machine.rawValue))
-        string("type", f.type.name)
-        number("osabi", String(f.osABI))
-        number("entry", String(f.entry))
-        string("interpreter", f.interpreter)
-        string("soname", f.soname)
-        strings("needed", f.needed)
-        strings("rpath", f.rpath)
-        strings("runpath", f.runpath)
-        string("linkage", f.linkage.rawValue)
-        number("bindNow", f.bindNow ? "true" : "false")
-        number("pie", f.pie ? "true" : "false")
-        w.element(depth: d, key: "imports", scalar: false); f.imports.writeJSON(w, depth: d)
-        w.element(depth: d, key: "copyImports", scalar: false); f.copyImports.writeJSON(w, depth: d)
-        objects("versionRequirements", f.versionRequirements) { r, o in
-            w.element(depth: o, key: "library", scalar: true); w.string(r.library)
-            w.element(depth: o, key: "versions", scalar: false); stringArray(r.versions.map(\.name), at: o)
-            w.element(depth: o, key: "weakVersions", scalar: false); stringArray(r.versions.filter(\.weak).map(\.name), at: o)
+        o.string("class", f.is64 ? "ELF64" : "ELF32")
+        o.string("endianness", f.bigEndian ? "big" : "little")
+        o.string("machine", f.arch)
+        o.number("machineCode", String(f.machine.rawValue))
+        o.string("type", f.type.name)
+        o.number("osabi", String(f.osABI))
+        o.number("entry", String(f.entry))
+        o.string("interpreter", f.interpreter)
+        o.string("soname", f.soname)
+        o.strings("needed", f.needed)
+        o.strings("rpath", f.rpath)
+        o.strings("runpath", f.runpath)
+        o.string("linkage", f.linkage.rawValue)
+        o.number("bindNow", f.bindNow ? "true" : "false")
+        o.number("pie", f.pie ? "true" : "false")
+        w.element(depth: o.depth, key: "imports", scalar: false); f.imports.writeJSON(w, depth: o.depth)
+        w.element(depth: o.depth, key: "copyImports", scalar: false); f.copyImports.writeJSON(w, depth: o.depth)
+        o.objects("versionRequirements", f.versionRequirements) { r, fields in
+            fields.string("library", r.library)
+            fields.strings("versions", r.versions.map(\.name))
+            fields.strings("weakVersions", r.versions.filter(\.weak).map(\.name))
         }
-        strings("versionDefinitions", f.versionDefinitions)
-        number("exportCount", String(f.exportCount))
-        if let exports = f.exports { other("exports", exports) }
-        if let tag = f.abiTag {
-            w.element(depth: d, key: "abiTag", scalar: false)
-            let o = w.open(object: true, depth: d)
-            w.element(depth: o, key: "os", scalar: true); w.string(tag.os)
-            w.element(depth: o, key: "version", scalar: true); w.string(tag.version)
-        } else {
-            string("abiTag", nil)
+        o.strings("versionDefinitions", f.versionDefinitions)
+        o.number("exportCount", String(f.exportCount))
+        if let exports = f.exports { o.other("exports", exports) }
+        o.object("abiTag", f.abiTag) { tag, fields in
+            fields.string("os", tag.os)
+            fields.string("version", tag.version)
         }
-        string("buildId", f.buildID)
-        string("goBuildId", f.goBuildID)
-        strings("comments", f.comments)
-        if let info = f.goBuildInfo { other("goBuildInfo", info) } else { string("goBuildInfo", nil) }
-        strings("goUses", f.goUses)
-        number("irelative", f.hasIRelative ? "true" : "false")
-        number("tls", f.hasTLS ? "true" : "false")
-        if let flags = f.stackFlags {
-            w.element(depth: d, key: "stack", scalar: false)
-            let o = w.open(object: true, depth: d)
-            w.element(depth: o, key: "flags", scalar: true); w.string(permissions(flags))
-            w.element(depth: o, key: "size", scalar: true); w.scalar(String(f.stackSize ?? 0))
-        } else {
-            string("stack", nil)
+        o.string("buildId", f.buildID)
+        o.string("goBuildId", f.goBuildID)
+        o.strings("comments", f.comments)
+        if let info = f.goBuildInfo { o.other("goBuildInfo", info) } else { o.string("goBuildInfo", nil) }
+        o.strings("goUses", f.goUses)
+        o.number("irelative", f.hasIRelative ? "true" : "false")
+        o.number("tls", f.hasTLS ? "true" : "false")
+        o.object("stack", f.stackFlags) { flags, fields in
+            fields.string("flags", permissions(flags))
+            fields.number("size", String(f.stackSize ?? 0))
         }
-        objects("gaps", f.gaps) { g, o in
-            w.element(depth: o, key: "part", scalar: true); w.string(g.part.rawValue)
-            w.element(depth: o, key: "message", scalar: true); w.string(g.message)
+        o.objects("gaps", f.gaps) { g, fields in
+            fields.string("part", g.part.rawValue)
+            fields.string("message", g.message)
         }
+    }
+}
+
+/// The fields of one JSON object being written at `depth`.
+private struct ObjectFields {
+    let w: JSONWriter
+    let depth: Int
+
+    func string(_ key: String, _ value: String?) {
+        w.element(depth: depth, key: key, scalar: true)
+        if let value { w.string(value) } else { w.scalar("null") }
+    }
+
+    func number(_ key: String, _ value: String) {
+        w.element(depth: depth, key: key, scalar: true)
+        w.scalar(value)
+    }
+
+    func strings(_ key: String, _ list: [String]) {
+        w.element(depth: depth, key: key, scalar: false)
+        let inner = w.open(object: false, depth: depth)
+        for s in list { w.element(depth: inner, key: nil, scalar: true); w.string(s) }
+    }
+
+    /// An object written by `fields`, or null.
+    func object<T>(_ key: String, _ value: T?, _ fields: (T, ObjectFields) -> Void) {
+        guard let value else { return string(key, nil) }
+        w.element(depth: depth, key: key, scalar: false)
+        fields(value, ObjectFields(w: w, depth: w.open(object: true, depth: depth)))
+    }
+
+    /// An array of objects, each written by `fields`.
+    func objects<T>(_ key: String, _ list: [T], _ fields: (T, ObjectFields) -> Void) {
+        w.element(depth: depth, key: key, scalar: false)
+        let array = w.open(object: false, depth: depth)
+        for item in list {
+            w.element(depth: array, key: nil, scalar: false)
+            fields(item, ObjectFields(w: w, depth: w.open(object: true, depth: array)))
+        }
+    }
+
+    func other<T: Encodable>(_ key: String, _ value: T) {
+        w.element(depth: depth, key: key, scalar: false)
+        try? w.value(value, depth: depth)
     }
 }

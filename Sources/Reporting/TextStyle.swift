@@ -103,10 +103,10 @@ public enum Escape {
 /// only through these), so every report can give the blocking reason first.
 public enum Blocking {
     static let raisers: [Verdict: [String]] = [
-        .needsRebuild: ["symbol-missing", "musl-symbol-newer", "ifunc-symbols", "irelative", "glibc-only-library", "library-not-on-alpine",
-                        "compat-library-unavailable", "unknown-interpreter", "dependency"],
-        .needsGcompat: ["symbol-gcompat", "loader-needed", "compat-library", "glibc-interpreter", "dependency"],
-        .needsLibc6Compat: ["glibc-interpreter", "compat-library", "dependency"],
+        .needsRebuild: [RuleID.symbolMissing, .muslSymbolNewer, .ifuncSymbols, .irelative, .glibcOnlyLibrary, .libraryNotOnAlpine,
+                        .compatLibraryUnavailable, .unknownInterpreter, .dependency].map(\.rawValue),
+        .needsGcompat: [RuleID.symbolGcompat, .loaderNeeded, .compatLibrary, .glibcInterpreter, .dependency].map(\.rawValue),
+        .needsLibc6Compat: [RuleID.glibcInterpreter, .compatLibrary, .dependency].map(\.rawValue),
     ]
 
     public static func finding(_ a: Assessment) -> Finding? {
@@ -127,7 +127,7 @@ public enum Blocking {
     public static func reason(_ a: Assessment, limit: Int = 4) -> String {
         guard let f = finding(a) else { return "" }
         // A library it loads is named by its file name: the directory is in the file's own report.
-        let names = f.symbols.isEmpty ? f.libraries.map { f.rule == "dependency" ? String($0.split(separator: "/").last ?? Substring($0)) : $0 } : f.symbols
+        let names = f.symbols.isEmpty ? f.libraries.map { f.rule == RuleID.dependency.rawValue ? String($0.split(separator: "/").last ?? Substring($0)) : $0 } : f.symbols
         guard !names.isEmpty else { return f.rule }
         return "\(f.rule): " + names.prefix(limit).joined(separator: ", ") + (names.count > limit ? " and \(names.count - limit) more" : "")
     }

@@ -1,6 +1,7 @@
-// Finds the files to read under the paths a user names. Never follows a symlink while walking
-// (a link inside the tree points at a file the walk reaches anyway; one outside it is out of scope),
-// never opens FIFOs, sockets or devices, and bounds the depth.
+// Finds the files to read under the paths a user names. By default follows no symlink while walking
+// (a link inside the tree points at a file the walk reaches anyway; one outside it is out of scope);
+// --follow-symlinks (WalkOptions.followSymlinks) follows them, each directory once. Never opens FIFOs,
+// sockets or devices, and bounds the depth.
 import Archives
 #if canImport(Glibc)
 import Glibc

@@ -19,6 +19,37 @@ private func isOpenable(_ source: String) -> Bool {
         }
     }
 
+    /// Every rule id the code raises a finding under has its row in rules.json, and a catalogue without one
+    /// is refused at load.
+    @Test func everyRuleTheCodeRaisesIsInTheCatalogue() throws {
+        let ids = Set(kb.rules.map(\.id))
+        for id in RuleID.raisedByCode { #expect(ids.contains(id.rawValue), "\(id) has no row in rules.json") }
+        try RuleID.check(catalogue: ids)
+        #expect(throws: KnowledgeError.self) { try RuleID.check(catalogue: ids.subtracting([RuleID.symbolMissing.rawValue])) }
+    }
+
+    /// How musl binds the LFS64 names is data (musl-versions.tsv, a source per row): 1.2.4 and 1.2.5 remap
+    /// names of up to 15 characters, 1.2.6 up to 17, and 1.2.3 is the newest whose libc.so exports them.
+    @Test func theLFS64RemapComesFromTheDataFile() throws {
+        for row in kb.muslReleases { #expect(isOpenable(row.source), "\(row.version): \(row.source)") }
+        #expect(kb.muslReleases.map(\.version) == KnowledgeBase.muslVersionsMeasured)
+        #expect(kb.muslRelease("1.2.5")?.lfs64LongestName == 15 && kb.muslRelease("1.2.6")?.lfs64LongestName == 17)
+        #expect(kb.newestMuslExportingLFS64 == "1.2.3")
+        func provides(_ release: String, _ name: String) throws -> Bool {
+            Assessor(kb: kb, release: try #require(kb.release(named: release))).muslProvidesSymbol(name)
+        }
+        // posix_fallocate64 has 17 characters: past musl 1.2.5's buffer, within 1.2.6's limit.
+        #expect(try !provides("3.20", "posix_fallocate64") && provides("edge", "posix_fallocate64"))
+        #expect(try provides("3.20", "posix_fadvise64") && provides("3.18", "posix_fallocate64"))
+    }
+
+    /// gcompat's private names (gcompat-private.txt) are not counted among what it provides.
+    @Test func gcompatPrivateNamesAreNotProvided() {
+        let names = kb.gcompatExports(version: "1.1.0", arch: "x86_64").names
+        for name in ["_init", "_fini", "GCOMPAT__panic"] { #expect(!names.contains(name), "\(name)") }
+        #expect(names.contains("backtrace"))
+    }
+
     /// rules.json's own header describes the catalogue; every other file names where its data came from.
     @Test func everyDataFileCitesAPublicURL() {
         for source in kb.sources where source.file != "rules.json" {

@@ -10,7 +10,7 @@ import TestSupport
 /// 1.2.3, Alpine 3.17's. A directory of links stands in for libc6-compat (libcrypt.so.1 → musl).
 @Suite struct AgreesWithMuslsLoader {
     static let loader = "/lib/ld-musl-x86_64.so.1"
-    /// Debian's musl differs from upstream: it drops crypt and adds fts (FACTS.md, issue notes).
+    /// Debian's musl package differs from upstream: it is built without crypt and adds fts.
     static func debianDifference(_ name: String) -> Bool {
         name.hasPrefix("fts") || ["crypt", "crypt_r", "encrypt", "setkey"].contains(name)
     }

@@ -83,14 +83,14 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
         #expect(behaviour.findings.first { $0.rule == "regex-abi" }?.symbols == ["regexec"])
         let plain = try assess("hello-glibc", "3.20")
         #expect(Set(plain.findings.map(\.rule)).isDisjoint(with: behaviourRules))
-        #expect(behaviour.language == "c")
+        #expect(behaviour.language == .c)
         #expect(behaviour.packages == ["tzdata"])  // the rebuilt program still wants zoneinfo
     }
 
     @Test func languagesAndRecipes() throws {
-        #expect(try assess("hello-cxx", "3.20").language == "c++")
+        #expect(try assess("hello-cxx", "3.20").language == .cxx)
         let go = try assess("hello-go-cgo", "3.20")
-        #expect(go.language == "go")
+        #expect(go.language == .go)
         #expect(try assess("hello-go-static", "3.20").fix?.dockerfile.contains("COPY hello-go-static") == true)
         let rebuild = try assess("recent", "3.20")
         #expect(rebuild.fix?.dockerfile.contains("FROM alpine:3.20 AS build") == true)
@@ -113,10 +113,10 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
     @Test func rustProgramsGetTheMuslTargetRecipe() throws {
         guard case .elf(var facts) = ELFReader.read(path: Fixtures.path("recent")) else { Issue.record("unreadable"); return }
         let release = try #require(kb.release(named: "3.20"))
-        #expect(Assessor(kb: kb, release: release).assess(facts, path: "/x/recent").language == "c")
+        #expect(Assessor(kb: kb, release: release).assess(facts, path: "/x/recent").language == .c)
         facts.hasRustRuntime = true
         let rust = Assessor(kb: kb, release: release).assess(facts, path: "/x/recent")
-        #expect(rust.language == "rust")
+        #expect(rust.language == .rust)
         #expect(rust.fix?.rebuild == "cargo build --release --target x86_64-unknown-linux-musl")
         #expect(rust.fix?.dockerfile.contains("COPY --from=build /src/target/x86_64-unknown-linux-musl/release/recent /usr/local/bin/recent") == true)
     }

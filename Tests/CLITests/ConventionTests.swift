@@ -196,6 +196,31 @@ import TestSupport
         let out = muslcheck("check", "-o", "/nonexistent-dir/report.txt", "fixtures-bin/bin/hello-musl")
         #expect(out.exitCode == 2 && out.stderr.contains("cannot write /nonexistent-dir/report.txt"))
     }
+
+    /// README: a report that cannot be written is exit status 2 for every command that writes one, never 64
+    /// (usage): the command line was right, the file system refused.
+    @Test(arguments: [
+        ["inspect", "-o", "/nonexistent-dir/out", "fixtures-bin/bin/hello-musl"],
+        ["check", "--format", "sarif", "--output", "/nonexistent-dir/out", "fixtures-bin/bin/hello-musl"],
+        ["check", "--write-baseline", "/nonexistent-dir/out", "fixtures-bin/bin/hello-musl"],
+        ["migrate", "fixtures-bin/bin", "--output", "/nonexistent-dir/out"],
+    ])
+    func everyFailedReportWriteIsExitTwo(arguments: [String]) {
+        let out = muslcheck(arguments)
+        #expect(out.exitCode == ExitStatus.inputError)
+        #expect(out.stderr.contains("cannot write /nonexistent-dir/out"))
+    }
+
+    @Test func aFailedMergeWriteIsExitTwo() throws {
+        let saved = muslcheck("check", "-f", "json", "--fail-on", "never", "fixtures-bin/bin/hello-musl")
+        let dir = try scratch("merge-write")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let report = dir.appendingPathComponent("r.json").path
+        try saved.stdout.write(toFile: report, atomically: true, encoding: .utf8)
+        let out = muslcheck("merge", report, "--output", "/nonexistent-dir/out")
+        #expect(out.exitCode == ExitStatus.inputError)
+        #expect(out.stderr.contains("cannot write /nonexistent-dir/out"))
+    }
 }
 
 @Suite(.serialized) struct InspectConventions {

@@ -113,6 +113,23 @@ import TestSupport
                          gate: CheckReport.Gate(failOn: "needs-libc6-compat", results: results, failing: failing), failing: failing)
     }
 
+    /// A finding under a rule the SARIF rule list lacks gets no ruleIndex (index 0 would name another rule);
+    /// the known ones point at their own entry.
+    @Test func sarifGivesNoIndexToAnUnknownRule() throws {
+        var run = bigRun(1)
+        run.results[0].assessment?.findings[1].rule = "no-such-rule"
+        let knowledge = try KnowledgeBase()
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(SARIF.render(run, kb: knowledge).utf8)) as? [String: Any])
+        let sarifRun = try #require((document["runs"] as? [[String: Any]])?.first)
+        let rules = try #require(((sarifRun["tool"] as? [String: Any])?["driver"] as? [String: Any])?["rules"] as? [[String: Any]])
+        let results = try #require(sarifRun["results"] as? [[String: Any]])
+        let unknown = try #require(results.first { $0["ruleId"] as? String == "no-such-rule" })
+        #expect(unknown["ruleIndex"] == nil)
+        let known = try #require(results.first { $0["ruleId"] as? String == "symbol-missing" })
+        let index = try #require(known["ruleIndex"] as? Int)
+        #expect(rules[index]["id"] as? String == "symbol-missing")
+    }
+
     @Test func markdownStaysUnderGitHubsLimitAtAnySize() {
         for n in [1, 50, 1_500, 20_000] {
             let md = Markdown.render(bigRun(n))
