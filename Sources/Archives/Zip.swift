@@ -170,30 +170,54 @@ final class ZipHeads: Sendable {
     struct Key: Hashable { var crc: UInt32, compressedSize: Int }
 
     static let shared = ZipHeads()
-    /// At most this many members (each keeps up to `longest` bytes): about 20 MB at most.
-    static let capacity = 65_536
+    /// At most this many bytes of members' starts in all (about 20,000 members; a fourth of all the
+    /// members under /usr): kept in one block, since an array for each cost more than the bytes it held.
+    static let capacity = 6 << 20
     static let longest = 1024
 
-    /// The compressed bytes zlib consumed for each member found to hold nothing of interest.
-    private let consumed = Mutex<[Key: [UInt8]]>([:])
+    /// For each member found to hold nothing of interest, where the compressed bytes zlib consumed to
+    /// tell so are in `bytes`.
+    private struct Store {
+        var places: [Key: (start: Int32, count: Int16)] = [:]
+        var bytes: [UInt8] = []
+    }
+    private let store = Mutex(Store())
 
     /// Whether an earlier member with the same start was found to hold nothing of interest. `data` is the
     /// start of the member's `compressedSize` compressed bytes (all of them by default).
     func knownUninteresting(crc: UInt32, compressedSize: Int? = nil, data: UnsafeRawBufferPointer) -> Bool {
-        guard let known = consumed.withLock({ $0[Key(crc: crc, compressedSize: compressedSize ?? data.count)] }), known.count <= data.count else { return false }
-        return known.withUnsafeBytes { prefix in
-            guard let a = prefix.baseAddress, let b = data.baseAddress else { return prefix.isEmpty }
-            return memcmp(a, b, prefix.count) == 0
+        let key = Key(crc: crc, compressedSize: compressedSize ?? data.count)
+        return store.withLock { store in
+            guard let (start, count) = store.places[key], Int(count) <= data.count else { return false }
+            guard count > 0 else { return true }
+            return store.bytes.withUnsafeBytes { all in
+                guard let a = all.baseAddress, let b = data.baseAddress else { return false }
+                return memcmp(a + Int(start), b, Int(count)) == 0
+            }
         }
     }
 
     /// Remembers a member whose first `count` compressed bytes said it holds nothing of interest.
     func rememberUninteresting(crc: UInt32, compressedSize: Int? = nil, data: UnsafeRawBufferPointer, consumed count: Int) {
         guard count >= 0, count <= min(data.count, Self.longest) else { return }
-        let prefix = [UInt8](data[0..<count])
-        consumed.withLock { list in
-            guard list.count < Self.capacity else { return }
-            list[Key(crc: crc, compressedSize: compressedSize ?? data.count)] = prefix
+        let key = Key(crc: crc, compressedSize: compressedSize ?? data.count)
+        store.withLock { store in
+            guard store.bytes.count + count <= Self.capacity, store.places[key] == nil,
+                  let start = Int32(exactly: store.bytes.count), let length = Int16(exactly: count) else { return }
+            if store.bytes.isEmpty { store.bytes.reserveCapacity(Self.capacity) }
+            store.bytes.append(contentsOf: data[0..<count])
+            store.places[key] = (start, length)
         }
     }
+
+    /// Forgets every member: called once the files of a run are read (the answers only save time).
+    func clear() {
+        store.withLock { $0 = Store() }
+    }
+}
+
+extension Archives {
+    /// Lets go of what the zip members read so far taught (`ZipHeads`): a run calls it once its inputs
+    /// are read, so that the memory serves the rest of the run. Answers never depend on it.
+    public static func forgetMemberStarts() { ZipHeads.shared.clear() }
 }
