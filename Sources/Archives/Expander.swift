@@ -460,15 +460,16 @@ final class Expander {
     // MARK: zip
 
     func readZip(name: String, file: RandomAccess, depth: Int) throws {
-        let (members, directoryProblems) = try ZipDirectory.read(file, maxEntries: limits.maxEntries - entries, maxBytes: limits.maxMemberBytes)
-        for p in directoryProblems { problem(name, p) }
+        let listing = try ZipDirectory.read(file, maxEntries: limits.maxEntries - entries, maxBytes: limits.maxMemberBytes)
+        let members = listing.members
+        for p in listing.problems { problem(name, p) }
         let window = ReadWindow(file)
         let inflater = DeflateHeads()
         for (index, member) in members.enumerated() where !member.isDirectory {
             if index & 0xFF == 0, timeUp(name) { return }
             entries += 1
             guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }
-            let path = name + "!/" + member.name
+            let path = name + "!/" + listing.name(of: member)
             if member.encrypted { problem(path, "encrypted member; not read"); continue }
             do {
                 let start = try ZipDirectory.dataOffset(member, in: window)

@@ -8,17 +8,32 @@ import Glibc
 #endif
 
 /// One central directory record, in directory order.
+/// Its name stays in the directory's bytes (`ZipListing.name(of:)`): a jar of 100,000 members kept a
+/// string each while it was read.
 struct ZipMember {
-    var name: String
-    var method: Int
-    var flags: Int
+    var nameStart: Int
+    var nameCount: UInt16
+    var method: UInt16
+    var flags: UInt16
     /// The CRC-32 the directory gives (only ever a hint: see `ZipHeads`).
     var crc: UInt32
     var compressedSize: Int
     var uncompressedSize: Int
     var localOffset: Int
-    var isDirectory: Bool { name.hasSuffix("/") }
+    var isDirectory: Bool
     var encrypted: Bool { flags & 1 != 0 }
+}
+
+/// The central directory's bytes and the members it lists, in directory order.
+struct ZipListing {
+    var directory: [UInt8]
+    var members: [ZipMember]
+    /// What is wrong with the directory without stopping its reading.
+    var problems: [String]
+
+    func name(of m: ZipMember) -> String {
+        String(decoding: directory[m.nameStart..<(m.nameStart + Int(m.nameCount))], as: UTF8.self)
+    }
 }
 
 enum ZipDirectory {
@@ -34,7 +49,7 @@ enum ZipDirectory {
 
     /// The members the central directory lists, and what is wrong with the directory without stopping
     /// its reading (an end record that counts fewer entries than there are).
-    static func read(_ file: RandomAccess, maxEntries: Int, maxBytes: Int) throws -> (members: [ZipMember], problems: [String]) {
+    static func read(_ file: RandomAccess, maxEntries: Int, maxBytes: Int) throws -> ZipListing {
         // The end-of-central-directory record, within the last 64 KiB + 22 bytes.
         let tailStart = max(0, file.size - 22 - 65_535)
         let tail = try file.bytes(at: tailStart, count: file.size - tailStart)
@@ -73,6 +88,7 @@ enum ZipDirectory {
         guard cd.count == cdSize else { throw ArchiveError("zip: archive ends inside its central directory") }
         var problems: [String] = []
         var members: [ZipMember] = []
+        members.reserveCapacity(min(entries, cd.count / 46))  // each record takes 46 bytes at least
         var p = 0
         // The directory's size, not the record's count, says where it ends (as Python reads it).
         while p < cd.count {
@@ -109,15 +125,16 @@ enum ZipDirectory {
                 }
                 guard found else { throw ArchiveError("zip: entry \(members.count) lacks its zip64 sizes") }
             }
-            members.append(ZipMember(name: String(decoding: cd[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self), method: method, flags: flags,
+            members.append(ZipMember(nameStart: p + 46, nameCount: UInt16(truncatingIfNeeded: nameLength), method: UInt16(truncatingIfNeeded: method),
+                                     flags: UInt16(truncatingIfNeeded: flags),
                                      crc: UInt32(truncatingIfNeeded: crc), compressedSize: compressed, uncompressedSize: uncompressed,
-                                     localOffset: local + concat))
+                                     localOffset: local + concat, isDirectory: nameLength > 0 && cd[p + 46 + nameLength - 1] == UInt8(ascii: "/")))
             p = next
         }
         if members.count != entries {
             problems.append("zip: the end record counts \(entries) entries but the central directory holds \(members.count); all of them read")
         }
-        return (members, problems)
+        return ZipListing(directory: cd, members: members, problems: problems)
     }
 
     /// Where a member's data starts, from its local header.

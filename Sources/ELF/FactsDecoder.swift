@@ -215,7 +215,7 @@ struct FactsDecoder {
 
     /// Searched at a time; in a file mapping, the pages of a searched stretch are then given back, so that
     /// a search through a huge (or sparse) file does not keep it all resident.
-    static let searchChunk = 64 << 20
+    static let searchChunk = 4 << 20
 
     /// Whether `marker` occurs in `within` (default: the bytes the loader maps). The scan jumps between
     /// occurrences of the marker's rarest-looking byte ('/', '_', '.' or a capital), not its first letter:
