@@ -461,11 +461,12 @@ final class Expander {
 
     func readZip(name: String, file: RandomAccess, depth: Int) throws {
         let listing = try ZipDirectory.read(file, maxEntries: limits.maxEntries - entries, maxBytes: limits.maxMemberBytes)
-        let members = listing.members
         for p in listing.problems { problem(name, p) }
         let window = ReadWindow(file)
         let inflater = DeflateHeads()
-        for (index, member) in members.enumerated() where !member.isDirectory {
+        for index in 0..<listing.count {
+            let member = try listing.member(index)
+            if member.isDirectory { continue }
             if index & 0xFF == 0, timeUp(name) { return }
             entries += 1
             guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }

@@ -24,12 +24,26 @@ struct ZipMember {
     var encrypted: Bool { flags & 1 != 0 }
 }
 
-/// The central directory's bytes and the members it lists, in directory order.
+/// The central directory's bytes and where each member's record is in them, in directory order: a jar of
+/// 160,000 members kept a decoded record (and a string) each while it was read.
 struct ZipListing {
     var directory: [UInt8]
-    var members: [ZipMember]
+    var offsets: [Int]
+    /// Bytes before the archive (a self-extracting stub), added to every offset.
+    var concat: Int
     /// What is wrong with the directory without stopping its reading.
     var problems: [String]
+
+    var count: Int { offsets.count }
+
+    /// The member at `index` (its record was checked when the directory was read).
+    func member(_ index: Int) throws -> ZipMember {
+        guard index >= 0, index < offsets.count,
+              case .member(let m, _) = try ZipDirectory.record(directory, at: offsets[index], concat: concat, index: index) else {
+            throw ArchiveError("zip: central directory entry \(index) is damaged")
+        }
+        return m
+    }
 
     func name(of m: ZipMember) -> String {
         String(decoding: directory[m.nameStart..<(m.nameStart + Int(m.nameCount))], as: UTF8.self)
@@ -87,54 +101,68 @@ enum ZipDirectory {
         let cd = try file.bytes(at: cdOffset + concat, count: cdSize)
         guard cd.count == cdSize else { throw ArchiveError("zip: archive ends inside its central directory") }
         var problems: [String] = []
-        var members: [ZipMember] = []
-        members.reserveCapacity(min(entries, cd.count / 46))  // each record takes 46 bytes at least
+        // Only where each record starts is kept; a member is decoded again when it is read.
+        var offsets: [Int] = []
+        offsets.reserveCapacity(min(entries, cd.count / 46))  // each record takes 46 bytes at least
         var p = 0
         // The directory's size, not the record's count, says where it ends (as Python reads it).
         while p < cd.count {
-            guard p + 46 <= cd.count, u32(cd, p) == 0x0201_4B50,
-                  let flags = u16(cd, p + 8), let method = u16(cd, p + 10), let crc = u32(cd, p + 16),
-                  var compressed = u32(cd, p + 20), var uncompressed = u32(cd, p + 24),
-                  let nameLength = u16(cd, p + 28), let extraLength = u16(cd, p + 30), let commentLength = u16(cd, p + 32),
-                  var local = u32(cd, p + 42) else {
-                if members.isEmpty { throw ArchiveError("zip: central directory entry 0 is damaged") }
-                problems.append("zip: central directory damaged after entry \(members.count) (at byte \(p) of \(cd.count)); the rest not read")
-                break
+            let index = offsets.count
+            switch try Self.record(cd, at: p, concat: concat, index: index, maxEntries: maxEntries) {
+            case .damaged:
+                if index == 0 { throw ArchiveError("zip: central directory entry 0 is damaged") }
+                problems.append("zip: central directory damaged after entry \(index) (at byte \(p) of \(cd.count)); the rest not read")
+            case .runsPast:
+                problems.append("zip: central directory entry \(index) runs past the directory; the rest not read")
+            case .member(_, let next):
+                offsets.append(p)
+                p = next
+                continue
             }
-            let next = p + 46 + nameLength + extraLength + commentLength
-            guard next <= cd.count else {
-                problems.append("zip: central directory entry \(members.count) runs past the directory; the rest not read")
-                break
-            }
-            guard members.count < maxEntries else { throw ArchiveError("zip: more than \(maxEntries) entries") }
-            if compressed == 0xFFFF_FFFF || uncompressed == 0xFFFF_FFFF || local == 0xFFFF_FFFF {
-                // Zip64 extended information in the extra field, in the order of the fields that overflowed.
-                var e = p + 46 + nameLength
-                let extraEnd = e + extraLength
-                var found = false
-                while e + 4 <= extraEnd, let id = u16(cd, e), let size = u16(cd, e + 2) {
-                    if id == 1 {
-                        var q = e + 4
-                        if uncompressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; uncompressed = v; q += 8 }
-                        if compressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; compressed = v; q += 8 }
-                        if local == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; local = v }
-                        found = true
-                        break
-                    }
-                    e += 4 + size
+            break
+        }
+        if offsets.count != entries {
+            problems.append("zip: the end record counts \(entries) entries but the central directory holds \(offsets.count); all of them read")
+        }
+        return ZipListing(directory: cd, offsets: offsets, concat: concat, problems: problems)
+    }
+
+    enum Record { case damaged, runsPast, member(ZipMember, next: Int) }
+
+    /// The record at `p` of the directory `cd`, and where the next one starts. Throws when it is past
+    /// `maxEntries` or its sizes are in a zip64 field it lacks (`index`: its place in the directory).
+    static func record(_ cd: [UInt8], at p: Int, concat: Int, index: Int, maxEntries: Int = .max) throws -> Record {
+        guard p >= 0, p + 46 <= cd.count, u32(cd, p) == 0x0201_4B50,
+              let flags = u16(cd, p + 8), let method = u16(cd, p + 10), let crc = u32(cd, p + 16),
+              var compressed = u32(cd, p + 20), var uncompressed = u32(cd, p + 24),
+              let nameLength = u16(cd, p + 28), let extraLength = u16(cd, p + 30), let commentLength = u16(cd, p + 32),
+              var local = u32(cd, p + 42) else { return .damaged }
+        let next = p + 46 + nameLength + extraLength + commentLength
+        guard next <= cd.count else { return .runsPast }
+        guard index < maxEntries else { throw ArchiveError("zip: more than \(maxEntries) entries") }
+        if compressed == 0xFFFF_FFFF || uncompressed == 0xFFFF_FFFF || local == 0xFFFF_FFFF {
+            // Zip64 extended information in the extra field, in the order of the fields that overflowed.
+            var e = p + 46 + nameLength
+            let extraEnd = e + extraLength
+            var found = false
+            while e + 4 <= extraEnd, let id = u16(cd, e), let size = u16(cd, e + 2) {
+                if id == 1 {
+                    var q = e + 4
+                    if uncompressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; uncompressed = v; q += 8 }
+                    if compressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; compressed = v; q += 8 }
+                    if local == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; local = v }
+                    found = true
+                    break
                 }
-                guard found else { throw ArchiveError("zip: entry \(members.count) lacks its zip64 sizes") }
+                e += 4 + size
             }
-            members.append(ZipMember(nameStart: p + 46, nameCount: UInt16(truncatingIfNeeded: nameLength), method: UInt16(truncatingIfNeeded: method),
-                                     flags: UInt16(truncatingIfNeeded: flags),
-                                     crc: UInt32(truncatingIfNeeded: crc), compressedSize: compressed, uncompressedSize: uncompressed,
-                                     localOffset: local + concat, isDirectory: nameLength > 0 && cd[p + 46 + nameLength - 1] == UInt8(ascii: "/")))
-            p = next
+            guard found else { throw ArchiveError("zip: entry \(index) lacks its zip64 sizes") }
         }
-        if members.count != entries {
-            problems.append("zip: the end record counts \(entries) entries but the central directory holds \(members.count); all of them read")
-        }
-        return ZipListing(directory: cd, members: members, problems: problems)
+        let member = ZipMember(nameStart: p + 46, nameCount: UInt16(truncatingIfNeeded: nameLength), method: UInt16(truncatingIfNeeded: method),
+                               flags: UInt16(truncatingIfNeeded: flags), crc: UInt32(truncatingIfNeeded: crc), compressedSize: compressed,
+                               uncompressedSize: uncompressed, localOffset: local + concat,
+                               isDirectory: nameLength > 0 && cd[p + 46 + nameLength - 1] == UInt8(ascii: "/"))
+        return .member(member, next: next)
     }
 
     /// Where a member's data starts, from its local header.

@@ -141,6 +141,17 @@ public struct WalkItems: RandomAccessCollection, Sendable, ExpressibleByArrayLit
 
     public static func += (items: inout WalkItems, other: WalkItems) { items.append(contentsOf: other) }
 
+    /// Gives back the room the lists grew into (up to half of them): once the walk is done.
+    mutating func shrink() {
+        func exact<T>(_ a: [T]) -> [T] {
+            var copy: [T] = []
+            copy.reserveCapacity(a.count)
+            copy.append(contentsOf: a)
+            return copy
+        }
+        entries = exact(entries); names = exact(names); directories = exact(directories)
+    }
+
     /// The items at `positions`, in that order.
     public func subset(_ positions: [Int]) -> WalkItems { WalkItems(positions.map { self[$0] }) }
 }
@@ -181,6 +192,8 @@ public enum Walker {
                 items.append(ScanItem(path: path, kind: .unreadable("\(kindName(st.st_mode)); not opened"), explicit: true))
             }
         }
+        items.shrink()
+        links.shrink()
         return WalkResult(items: items, links: links)
     }
 
