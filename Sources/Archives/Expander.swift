@@ -470,7 +470,7 @@ final class Expander {
             if index & 0xFF == 0, timeUp(name) { return }
             entries += 1
             guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }
-            let path = name + "!/" + listing.name(of: member)
+            let path = name + "!/" + member.name
             if member.encrypted { problem(path, "encrypted member; not read"); continue }
             do {
                 let start = try ZipDirectory.dataOffset(member, in: window)

@@ -8,11 +8,9 @@ import Glibc
 #endif
 
 /// One central directory record, in directory order.
-/// Its name stays in the directory's bytes (`ZipListing.name(of:)`): a jar of 100,000 members kept a
-/// string each while it was read.
+/// One central directory record, in directory order.
 struct ZipMember {
-    var nameStart: Int
-    var nameCount: UInt16
+    var name: String
     var method: UInt16
     var flags: UInt16
     /// The CRC-32 the directory gives (only ever a hint: see `ZipHeads`).
@@ -20,14 +18,17 @@ struct ZipMember {
     var compressedSize: Int
     var uncompressedSize: Int
     var localOffset: Int
-    var isDirectory: Bool
+    var isDirectory: Bool { name.hasSuffix("/") }
     var encrypted: Bool { flags & 1 != 0 }
 }
 
-/// The central directory's bytes and where each member's record is in them, in directory order: a jar of
-/// 160,000 members kept a decoded record (and a string) each while it was read.
+/// Where each member's record is in the central directory, in directory order; the records are read
+/// again, through a window of the file, as the members are: a jar of 160,000 members held its whole
+/// directory (5 MB) and a decoded record each while it was read.
 struct ZipListing {
-    var directory: [UInt8]
+    let directory: ReadWindow
+    /// Where the directory starts in the file, and its size.
+    let start: Int, size: Int
     var offsets: [Int]
     /// Bytes before the archive (a self-extracting stub), added to every offset.
     var concat: Int
@@ -39,14 +40,10 @@ struct ZipListing {
     /// The member at `index` (its record was checked when the directory was read).
     func member(_ index: Int) throws -> ZipMember {
         guard index >= 0, index < offsets.count,
-              case .member(let m, _) = try ZipDirectory.record(directory, at: offsets[index], concat: concat, index: index) else {
+              case .member(let m, _) = try ZipDirectory.record(directory, start: start, size: size, at: offsets[index], concat: concat, index: index) else {
             throw ArchiveError("zip: central directory entry \(index) is damaged")
         }
         return m
-    }
-
-    func name(of m: ZipMember) -> String {
-        String(decoding: directory[m.nameStart..<(m.nameStart + Int(m.nameCount))], as: UTF8.self)
     }
 }
 
@@ -55,6 +52,21 @@ enum ZipDirectory {
     static func u32(_ b: [UInt8], _ at: Int) -> Int? {
         guard at >= 0, at + 4 <= b.count else { return nil }
         return Int(b[at]) | Int(b[at + 1]) << 8 | Int(b[at + 2]) << 16 | Int(b[at + 3]) << 24
+    }
+    /// The same, at `at` bytes into a slice (a record in a `ReadWindow`'s block, read without a copy).
+    static func u16(_ b: ArraySlice<UInt8>, _ at: Int) -> Int? {
+        guard at >= 0, at + 2 <= b.count else { return nil }
+        let i = b.startIndex + at
+        return Int(b[i]) | Int(b[i + 1]) << 8
+    }
+    static func u32(_ b: ArraySlice<UInt8>, _ at: Int) -> Int? {
+        guard at >= 0, at + 4 <= b.count else { return nil }
+        let i = b.startIndex + at
+        return Int(b[i]) | Int(b[i + 1]) << 8 | Int(b[i + 2]) << 16 | Int(b[i + 3]) << 24
+    }
+    static func u64(_ b: ArraySlice<UInt8>, _ at: Int) -> Int? {
+        guard let lo = u32(b, at), let hi = u32(b, at + 4), hi < 1 << 30 else { return nil }
+        return lo | hi << 32
     }
     static func u64(_ b: [UInt8], _ at: Int) -> Int? {
         guard let lo = u32(b, at), let hi = u32(b, at + 4), hi < 1 << 30 else { return nil }
@@ -98,20 +110,20 @@ enum ZipDirectory {
         guard cdSize <= maxBytes else {
             throw ArchiveError("zip: central directory of \(cdSize) bytes is over the \(maxBytes)-byte limit (--max-member-bytes); not opened")
         }
-        let cd = try file.bytes(at: cdOffset + concat, count: cdSize)
-        guard cd.count == cdSize else { throw ArchiveError("zip: archive ends inside its central directory") }
+        let directory = ReadWindow(file), start = cdOffset + concat
+        guard start + cdSize <= file.size else { throw ArchiveError("zip: archive ends inside its central directory") }
         var problems: [String] = []
         // Only where each record starts is kept; a member is decoded again when it is read.
         var offsets: [Int] = []
-        offsets.reserveCapacity(min(entries, cd.count / 46))  // each record takes 46 bytes at least
+        offsets.reserveCapacity(min(entries, cdSize / 46))  // each record takes 46 bytes at least
         var p = 0
         // The directory's size, not the record's count, says where it ends (as Python reads it).
-        while p < cd.count {
+        while p < cdSize {
             let index = offsets.count
-            switch try Self.record(cd, at: p, concat: concat, index: index, maxEntries: maxEntries) {
+            switch try Self.record(directory, start: start, size: cdSize, at: p, concat: concat, index: index, maxEntries: maxEntries, withName: false) {
             case .damaged:
                 if index == 0 { throw ArchiveError("zip: central directory entry 0 is damaged") }
-                problems.append("zip: central directory damaged after entry \(index) (at byte \(p) of \(cd.count)); the rest not read")
+                problems.append("zip: central directory damaged after entry \(index) (at byte \(p) of \(cdSize)); the rest not read")
             case .runsPast:
                 problems.append("zip: central directory entry \(index) runs past the directory; the rest not read")
             case .member(_, let next):
@@ -124,28 +136,32 @@ enum ZipDirectory {
         if offsets.count != entries {
             problems.append("zip: the end record counts \(entries) entries but the central directory holds \(offsets.count); all of them read")
         }
-        return ZipListing(directory: cd, offsets: offsets, concat: concat, problems: problems)
+        return ZipListing(directory: directory, start: start, size: cdSize, offsets: offsets, concat: concat, problems: problems)
     }
 
     enum Record { case damaged, runsPast, member(ZipMember, next: Int) }
 
-    /// The record at `p` of the directory `cd`, and where the next one starts. Throws when it is past
-    /// `maxEntries` or its sizes are in a zip64 field it lacks (`index`: its place in the directory).
-    static func record(_ cd: [UInt8], at p: Int, concat: Int, index: Int, maxEntries: Int = .max) throws -> Record {
-        guard p >= 0, p + 46 <= cd.count, u32(cd, p) == 0x0201_4B50,
-              let flags = u16(cd, p + 8), let method = u16(cd, p + 10), let crc = u32(cd, p + 16),
-              var compressed = u32(cd, p + 20), var uncompressed = u32(cd, p + 24),
-              let nameLength = u16(cd, p + 28), let extraLength = u16(cd, p + 30), let commentLength = u16(cd, p + 32),
-              var local = u32(cd, p + 42) else { return .damaged }
+    /// The record at `p` of the directory (`size` bytes at `start` of the file), and where the next one
+    /// starts. Throws when it is past `maxEntries` or its sizes are in a zip64 field it lacks (`index`:
+    /// its place in the directory). `withName`: decode the member's name too (not needed to check it).
+    static func record(_ directory: ReadWindow, start: Int, size: Int, at p: Int, concat: Int, index: Int, maxEntries: Int = .max,
+                       withName: Bool = true) throws -> Record {
+        guard p >= 0, p + 46 <= size else { return .damaged }
+        let fixed = try directory.slice(at: start + p, count: 46)
+        guard fixed.count == 46, u32(fixed, 0) == 0x0201_4B50, let nameLength = u16(fixed, 28), let extraLength = u16(fixed, 30),
+              let commentLength = u16(fixed, 32) else { return .damaged }
         let next = p + 46 + nameLength + extraLength + commentLength
-        guard next <= cd.count else { return .runsPast }
+        guard next <= size else { return .runsPast }
+        let cd = try directory.slice(at: start + p, count: next - p)
+        guard cd.count == next - p, let flags = u16(cd, 8), let method = u16(cd, 10), let crc = u32(cd, 16),
+              var compressed = u32(cd, 20), var uncompressed = u32(cd, 24), var local = u32(cd, 42) else { return .damaged }
         guard index < maxEntries else { throw ArchiveError("zip: more than \(maxEntries) entries") }
         if compressed == 0xFFFF_FFFF || uncompressed == 0xFFFF_FFFF || local == 0xFFFF_FFFF {
             // Zip64 extended information in the extra field, in the order of the fields that overflowed.
-            var e = p + 46 + nameLength
+            var e = 46 + nameLength
             let extraEnd = e + extraLength
             var found = false
-            while e + 4 <= extraEnd, let id = u16(cd, e), let size = u16(cd, e + 2) {
+            while e + 4 <= extraEnd, let id = u16(cd, e), let fieldSize = u16(cd, e + 2) {
                 if id == 1 {
                     var q = e + 4
                     if uncompressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; uncompressed = v; q += 8 }
@@ -154,14 +170,14 @@ enum ZipDirectory {
                     found = true
                     break
                 }
-                e += 4 + size
+                e += 4 + fieldSize
             }
             guard found else { throw ArchiveError("zip: entry \(index) lacks its zip64 sizes") }
         }
-        let member = ZipMember(nameStart: p + 46, nameCount: UInt16(truncatingIfNeeded: nameLength), method: UInt16(truncatingIfNeeded: method),
+        let name = withName ? String(decoding: cd[(cd.startIndex + 46)..<(cd.startIndex + 46 + nameLength)], as: UTF8.self) : ""
+        let member = ZipMember(name: name, method: UInt16(truncatingIfNeeded: method),
                                flags: UInt16(truncatingIfNeeded: flags), crc: UInt32(truncatingIfNeeded: crc), compressedSize: compressed,
-                               uncompressedSize: uncompressed, localOffset: local + concat,
-                               isDirectory: nameLength > 0 && cd[p + 46 + nameLength - 1] == UInt8(ascii: "/"))
+                               uncompressedSize: uncompressed, localOffset: local + concat)
         return .member(member, next: next)
     }
 
@@ -215,9 +231,9 @@ final class ZipHeads: Sendable {
     struct Key: Hashable { var crc: UInt32, compressedSize: Int }
 
     static let shared = ZipHeads()
-    /// At most this many bytes of members' starts in all (about 20,000 members; a fourth of all the
-    /// members under /usr): kept in one block, since an array for each cost more than the bytes it held.
-    static let capacity = 6 << 20
+    /// At most this many bytes of members' starts in all (each a few hundred bytes: thousands of members),
+    /// kept in one block, since an array for each cost more than the bytes it held.
+    static let capacity = 3 << 20
     static let longest = 1024
 
     /// For each member found to hold nothing of interest, where the compressed bytes zlib consumed to
