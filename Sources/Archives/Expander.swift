@@ -1,6 +1,7 @@
 // Reads archives as streams, recognised by content, nested to a bounded depth, and hands each ELF file
 // inside to a reader as soon as it is extracted: only its facts are kept, named outer!/inner/path.
 // Every limit that is reached is reported, never silently skipped.
+import CCompression
 import ELF
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -256,6 +257,7 @@ final class Expander {
     func readELF(name: String, source: ByteSource, size: Int?) throws {
         if let size, size > limits.maxMemberBytes { problem(name, overLimit(size)); return }
         pipeline?.makeRoom(for: size)
+        if let size, size >= Self.largeMember { Self.returnFreeMemory() }
         guard let bytes = try source.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
             problem(name, "member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened")
             return
@@ -269,6 +271,19 @@ final class Expander {
         // Read on the decoding thread while this one goes on; the result fills this slot on `settle`.
         pipeline.submit(slot: files.count, buffer: buffer, deadline: deadline, read: read)
         files.append(ExpandedFile(path: name, result: .failed("not read")))
+    }
+
+    /// A member this large gets memory of its own from the system (glibc maps blocks over the threshold
+    /// CStartup sets), so the heap's free room cannot hold it.
+    static let largeMember = 32 << 20
+
+    /// Gives the heap's free room back to the system before a large member is read: the allocator keeps
+    /// freed memory for reuse, and an image's earlier members (up to 16 MiB waiting, and their buffers)
+    /// left it resident beside the new member's own block. Once per large member: cheap.
+    static func returnFreeMemory() {
+        #if canImport(Glibc)
+        _ = malloc_trim(0)
+        #endif
     }
 
     /// Waits for the members handed to the decoding thread and puts their results in place: before the
@@ -481,11 +496,13 @@ final class Expander {
     // MARK: zip
 
     func readZip(name: String, file: RandomAccess, depth: Int) throws {
-        let (members, directoryProblems) = try ZipDirectory.read(file, maxEntries: limits.maxEntries - entries, maxBytes: limits.maxMemberBytes)
-        for p in directoryProblems { problem(name, p) }
+        let listing = try ZipDirectory.read(file, maxEntries: limits.maxEntries - entries, maxBytes: limits.maxMemberBytes)
+        for p in listing.problems { problem(name, p) }
         let window = ReadWindow(file)
         let inflater = DeflateHeads()
-        for (index, member) in members.enumerated() where !member.isDirectory {
+        for index in 0..<listing.count {
+            let member = try listing.member(index)
+            if member.isDirectory { continue }
             if index & 0xFF == 0, timeUp(name) { return }
             entries += 1
             guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }

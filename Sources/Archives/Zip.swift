@@ -8,10 +8,11 @@ import Glibc
 #endif
 
 /// One central directory record, in directory order.
+/// One central directory record, in directory order.
 struct ZipMember {
     var name: String
-    var method: Int
-    var flags: Int
+    var method: UInt16
+    var flags: UInt16
     /// The CRC-32 the directory gives (only ever a hint: see `ZipHeads`).
     var crc: UInt32
     var compressedSize: Int
@@ -21,11 +22,51 @@ struct ZipMember {
     var encrypted: Bool { flags & 1 != 0 }
 }
 
+/// Where each member's record is in the central directory, in directory order; the records are read
+/// again, through a window of the file, as the members are: a jar of 160,000 members held its whole
+/// directory (5 MB) and a decoded record each while it was read.
+struct ZipListing {
+    let directory: ReadWindow
+    /// Where the directory starts in the file, and its size.
+    let start: Int, size: Int
+    var offsets: [Int]
+    /// Bytes before the archive (a self-extracting stub), added to every offset.
+    var concat: Int
+    /// What is wrong with the directory without stopping its reading.
+    var problems: [String]
+
+    var count: Int { offsets.count }
+
+    /// The member at `index` (its record was checked when the directory was read).
+    func member(_ index: Int) throws -> ZipMember {
+        guard index >= 0, index < offsets.count,
+              case .member(let m, _) = try ZipDirectory.record(directory, start: start, size: size, at: offsets[index], concat: concat, index: index) else {
+            throw ArchiveError("zip: central directory entry \(index) is damaged")
+        }
+        return m
+    }
+}
+
 enum ZipDirectory {
     static func u16(_ b: [UInt8], _ at: Int) -> Int? { at >= 0 && at + 2 <= b.count ? Int(b[at]) | Int(b[at + 1]) << 8 : nil }
     static func u32(_ b: [UInt8], _ at: Int) -> Int? {
         guard at >= 0, at + 4 <= b.count else { return nil }
         return Int(b[at]) | Int(b[at + 1]) << 8 | Int(b[at + 2]) << 16 | Int(b[at + 3]) << 24
+    }
+    /// The same, at `at` bytes into a slice (a record in a `ReadWindow`'s block, read without a copy).
+    static func u16(_ b: ArraySlice<UInt8>, _ at: Int) -> Int? {
+        guard at >= 0, at + 2 <= b.count else { return nil }
+        let i = b.startIndex + at
+        return Int(b[i]) | Int(b[i + 1]) << 8
+    }
+    static func u32(_ b: ArraySlice<UInt8>, _ at: Int) -> Int? {
+        guard at >= 0, at + 4 <= b.count else { return nil }
+        let i = b.startIndex + at
+        return Int(b[i]) | Int(b[i + 1]) << 8 | Int(b[i + 2]) << 16 | Int(b[i + 3]) << 24
+    }
+    static func u64(_ b: ArraySlice<UInt8>, _ at: Int) -> Int? {
+        guard let lo = u32(b, at), let hi = u32(b, at + 4), hi < 1 << 30 else { return nil }
+        return lo | hi << 32
     }
     static func u64(_ b: [UInt8], _ at: Int) -> Int? {
         guard let lo = u32(b, at), let hi = u32(b, at + 4), hi < 1 << 30 else { return nil }
@@ -34,7 +75,7 @@ enum ZipDirectory {
 
     /// The members the central directory lists, and what is wrong with the directory without stopping
     /// its reading (an end record that counts fewer entries than there are).
-    static func read(_ file: RandomAccess, maxEntries: Int, maxBytes: Int) throws -> (members: [ZipMember], problems: [String]) {
+    static func read(_ file: RandomAccess, maxEntries: Int, maxBytes: Int) throws -> ZipListing {
         // The end-of-central-directory record, within the last 64 KiB + 22 bytes.
         let tailStart = max(0, file.size - 22 - 65_535)
         let tail = try file.bytes(at: tailStart, count: file.size - tailStart)
@@ -69,55 +110,75 @@ enum ZipDirectory {
         guard cdSize <= maxBytes else {
             throw ArchiveError("zip: central directory of \(cdSize) bytes is over the \(maxBytes)-byte limit (--max-member-bytes); not opened")
         }
-        let cd = try file.bytes(at: cdOffset + concat, count: cdSize)
-        guard cd.count == cdSize else { throw ArchiveError("zip: archive ends inside its central directory") }
+        let directory = ReadWindow(file), start = cdOffset + concat
+        guard start + cdSize <= file.size else { throw ArchiveError("zip: archive ends inside its central directory") }
         var problems: [String] = []
-        var members: [ZipMember] = []
+        // Only where each record starts is kept; a member is decoded again when it is read.
+        var offsets: [Int] = []
+        offsets.reserveCapacity(min(entries, cdSize / 46))  // each record takes 46 bytes at least
         var p = 0
         // The directory's size, not the record's count, says where it ends (as Python reads it).
-        while p < cd.count {
-            guard p + 46 <= cd.count, u32(cd, p) == 0x0201_4B50,
-                  let flags = u16(cd, p + 8), let method = u16(cd, p + 10), let crc = u32(cd, p + 16),
-                  var compressed = u32(cd, p + 20), var uncompressed = u32(cd, p + 24),
-                  let nameLength = u16(cd, p + 28), let extraLength = u16(cd, p + 30), let commentLength = u16(cd, p + 32),
-                  var local = u32(cd, p + 42) else {
-                if members.isEmpty { throw ArchiveError("zip: central directory entry 0 is damaged") }
-                problems.append("zip: central directory damaged after entry \(members.count) (at byte \(p) of \(cd.count)); the rest not read")
-                break
+        while p < cdSize {
+            let index = offsets.count
+            switch try Self.record(directory, start: start, size: cdSize, at: p, concat: concat, index: index, maxEntries: maxEntries, withName: false) {
+            case .damaged:
+                if index == 0 { throw ArchiveError("zip: central directory entry 0 is damaged") }
+                problems.append("zip: central directory damaged after entry \(index) (at byte \(p) of \(cdSize)); the rest not read")
+            case .runsPast:
+                problems.append("zip: central directory entry \(index) runs past the directory; the rest not read")
+            case .member(_, let next):
+                offsets.append(p)
+                p = next
+                continue
             }
-            let next = p + 46 + nameLength + extraLength + commentLength
-            guard next <= cd.count else {
-                problems.append("zip: central directory entry \(members.count) runs past the directory; the rest not read")
-                break
-            }
-            guard members.count < maxEntries else { throw ArchiveError("zip: more than \(maxEntries) entries") }
-            if compressed == 0xFFFF_FFFF || uncompressed == 0xFFFF_FFFF || local == 0xFFFF_FFFF {
-                // Zip64 extended information in the extra field, in the order of the fields that overflowed.
-                var e = p + 46 + nameLength
-                let extraEnd = e + extraLength
-                var found = false
-                while e + 4 <= extraEnd, let id = u16(cd, e), let size = u16(cd, e + 2) {
-                    if id == 1 {
-                        var q = e + 4
-                        if uncompressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; uncompressed = v; q += 8 }
-                        if compressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; compressed = v; q += 8 }
-                        if local == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; local = v }
-                        found = true
-                        break
-                    }
-                    e += 4 + size
+            break
+        }
+        if offsets.count != entries {
+            problems.append("zip: the end record counts \(entries) entries but the central directory holds \(offsets.count); all of them read")
+        }
+        return ZipListing(directory: directory, start: start, size: cdSize, offsets: offsets, concat: concat, problems: problems)
+    }
+
+    enum Record { case damaged, runsPast, member(ZipMember, next: Int) }
+
+    /// The record at `p` of the directory (`size` bytes at `start` of the file), and where the next one
+    /// starts. Throws when it is past `maxEntries` or its sizes are in a zip64 field it lacks (`index`:
+    /// its place in the directory). `withName`: decode the member's name too (not needed to check it).
+    static func record(_ directory: ReadWindow, start: Int, size: Int, at p: Int, concat: Int, index: Int, maxEntries: Int = .max,
+                       withName: Bool = true) throws -> Record {
+        guard p >= 0, p + 46 <= size else { return .damaged }
+        let fixed = try directory.slice(at: start + p, count: 46)
+        guard fixed.count == 46, u32(fixed, 0) == 0x0201_4B50, let nameLength = u16(fixed, 28), let extraLength = u16(fixed, 30),
+              let commentLength = u16(fixed, 32) else { return .damaged }
+        let next = p + 46 + nameLength + extraLength + commentLength
+        guard next <= size else { return .runsPast }
+        let cd = try directory.slice(at: start + p, count: next - p)
+        guard cd.count == next - p, let flags = u16(cd, 8), let method = u16(cd, 10), let crc = u32(cd, 16),
+              var compressed = u32(cd, 20), var uncompressed = u32(cd, 24), var local = u32(cd, 42) else { return .damaged }
+        guard index < maxEntries else { throw ArchiveError("zip: more than \(maxEntries) entries") }
+        if compressed == 0xFFFF_FFFF || uncompressed == 0xFFFF_FFFF || local == 0xFFFF_FFFF {
+            // Zip64 extended information in the extra field, in the order of the fields that overflowed.
+            var e = 46 + nameLength
+            let extraEnd = e + extraLength
+            var found = false
+            while e + 4 <= extraEnd, let id = u16(cd, e), let fieldSize = u16(cd, e + 2) {
+                if id == 1 {
+                    var q = e + 4
+                    if uncompressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; uncompressed = v; q += 8 }
+                    if compressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; compressed = v; q += 8 }
+                    if local == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; local = v }
+                    found = true
+                    break
                 }
-                guard found else { throw ArchiveError("zip: entry \(members.count) lacks its zip64 sizes") }
+                e += 4 + fieldSize
             }
-            members.append(ZipMember(name: String(decoding: cd[(p + 46)..<(p + 46 + nameLength)], as: UTF8.self), method: method, flags: flags,
-                                     crc: UInt32(truncatingIfNeeded: crc), compressedSize: compressed, uncompressedSize: uncompressed,
-                                     localOffset: local + concat))
-            p = next
+            guard found else { throw ArchiveError("zip: entry \(index) lacks its zip64 sizes") }
         }
-        if members.count != entries {
-            problems.append("zip: the end record counts \(entries) entries but the central directory holds \(members.count); all of them read")
-        }
-        return (members, problems)
+        let name = withName ? String(decoding: cd[(cd.startIndex + 46)..<(cd.startIndex + 46 + nameLength)], as: UTF8.self) : ""
+        let member = ZipMember(name: name, method: UInt16(truncatingIfNeeded: method),
+                               flags: UInt16(truncatingIfNeeded: flags), crc: UInt32(truncatingIfNeeded: crc), compressedSize: compressed,
+                               uncompressedSize: uncompressed, localOffset: local + concat)
+        return .member(member, next: next)
     }
 
     /// Where a member's data starts, from its local header.
@@ -170,30 +231,54 @@ final class ZipHeads: Sendable {
     struct Key: Hashable { var crc: UInt32, compressedSize: Int }
 
     static let shared = ZipHeads()
-    /// At most this many members (each keeps up to `longest` bytes): about 20 MB at most.
-    static let capacity = 65_536
+    /// At most this many bytes of members' starts in all (each a few hundred bytes: thousands of members),
+    /// kept in one block, since an array for each cost more than the bytes it held.
+    static let capacity = 3 << 20
     static let longest = 1024
 
-    /// The compressed bytes zlib consumed for each member found to hold nothing of interest.
-    private let consumed = Mutex<[Key: [UInt8]]>([:])
+    /// For each member found to hold nothing of interest, where the compressed bytes zlib consumed to
+    /// tell so are in `bytes`.
+    private struct Store {
+        var places: [Key: (start: Int32, count: Int16)] = [:]
+        var bytes: [UInt8] = []
+    }
+    private let store = Mutex(Store())
 
     /// Whether an earlier member with the same start was found to hold nothing of interest. `data` is the
     /// start of the member's `compressedSize` compressed bytes (all of them by default).
     func knownUninteresting(crc: UInt32, compressedSize: Int? = nil, data: UnsafeRawBufferPointer) -> Bool {
-        guard let known = consumed.withLock({ $0[Key(crc: crc, compressedSize: compressedSize ?? data.count)] }), known.count <= data.count else { return false }
-        return known.withUnsafeBytes { prefix in
-            guard let a = prefix.baseAddress, let b = data.baseAddress else { return prefix.isEmpty }
-            return memcmp(a, b, prefix.count) == 0
+        let key = Key(crc: crc, compressedSize: compressedSize ?? data.count)
+        return store.withLock { store in
+            guard let (start, count) = store.places[key], Int(count) <= data.count else { return false }
+            guard count > 0 else { return true }
+            return store.bytes.withUnsafeBytes { all in
+                guard let a = all.baseAddress, let b = data.baseAddress else { return false }
+                return memcmp(a + Int(start), b, Int(count)) == 0
+            }
         }
     }
 
     /// Remembers a member whose first `count` compressed bytes said it holds nothing of interest.
     func rememberUninteresting(crc: UInt32, compressedSize: Int? = nil, data: UnsafeRawBufferPointer, consumed count: Int) {
         guard count >= 0, count <= min(data.count, Self.longest) else { return }
-        let prefix = [UInt8](data[0..<count])
-        consumed.withLock { list in
-            guard list.count < Self.capacity else { return }
-            list[Key(crc: crc, compressedSize: compressedSize ?? data.count)] = prefix
+        let key = Key(crc: crc, compressedSize: compressedSize ?? data.count)
+        store.withLock { store in
+            guard store.bytes.count + count <= Self.capacity, store.places[key] == nil,
+                  let start = Int32(exactly: store.bytes.count), let length = Int16(exactly: count) else { return }
+            if store.bytes.isEmpty { store.bytes.reserveCapacity(Self.capacity) }
+            store.bytes.append(contentsOf: data[0..<count])
+            store.places[key] = (start, length)
         }
     }
+
+    /// Forgets every member: called once the files of a run are read (the answers only save time).
+    func clear() {
+        store.withLock { $0 = Store() }
+    }
+}
+
+extension Archives {
+    /// Lets go of what the zip members read so far taught (`ZipHeads`): a run calls it once its inputs
+    /// are read, so that the memory serves the rest of the run. Answers never depend on it.
+    public static func forgetMemberStarts() { ZipHeads.shared.clear() }
 }

@@ -48,6 +48,10 @@ static void muslcheck_startup(void) {
     // In the shipped static executable mallopt is part of the binary, not an import.
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    // One heap for all threads: with an arena per thread, each kept the room its own busiest moment
+    // needed (freed memory is reused only by its arena), and the run's peak was their sum (86 MiB rather
+    // than 71 over /usr). Small blocks come from each thread's own cache, so the lock costs no CPU time.
+    mallopt(M_ARENA_MAX, 1);
 #endif
     started = 1;
 }

@@ -9,7 +9,7 @@ import Darwin
 extension FactsDecoder {
     /// Searched at a time; in a file mapping, the pages of a searched stretch are then given back, so that
     /// a search through a huge (or sparse) file does not keep it all resident.
-    static let searchChunk = 64 << 20
+    static let searchChunk = 4 << 20
 
     /// The file bytes the loader maps (PT_LOAD), merged and in order; the whole file when none are named.
     /// Trailing bytes no segment covers (a sparse tail of gigabytes) are never searched.

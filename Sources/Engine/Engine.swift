@@ -63,7 +63,7 @@ public enum CheckEngine {
                            bytes: ProgressBytes? = nil) -> CheckOutcome {
         let walk = walk ?? Self.walk(request.paths, followSymlinks: request.followSymlinks)
         let selected = request.shard.map { $0.select(walk.items, jobs: max(1, request.jobs)) }
-        let items = selected.map { $0.map { walk.items[$0] } } ?? walk.items
+        let items = selected.map { walk.items.subset($0) } ?? walk.items
         let cache = request.cache?.session(request, walk: walk)
         let assessor = Assessor(kb: kb, release: request.release)
         let resolver = DependencyResolver(libraryPaths: request.libraryPaths, root: request.root,
@@ -78,15 +78,19 @@ public enum CheckEngine {
         // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the
         //    libraries found for it. Only listed files are kept: a tree of mostly non-ELF files costs a
         //    count, not a slot each.
-        let perItem: [(owns: [Own], skipped: Int, identity: FileIdentity?)] = parallelMap(items.count, jobs: jobs) { index in
-            defer { progress?(items[index].path) }
-            if items[index].sameAs != nil { return ([], 0, nil) }  // a link: filled in from its first path below
-            if let hit = cache?.lookup(items[index]) {
+        // Hard links (identities) are few: kept aside, so that each item's slot is two words.
+        let identities = Mutex<[Int: FileIdentity]>([:])
+        let perItem: [ItemOutcome] = parallelMap(items.count, jobs: jobs) { index in
+            let item = items[index]
+            defer { progress?(item.path) }
+            if item.sameAs != nil { return ItemOutcome() }  // a link: filled in from its first path below
+            if let hit = cache?.lookup(item) {
                 for o in hit.owns where o.result.status == .assessed { libraries.remember(o) }
-                return hit
+                if let id = hit.identity { identities.withLock { $0[index] = id } }
+                return ItemOutcome(owns: hit.owns, skipped: hit.skipped)
             }
-            let path = items[index].path
-            let scanned = Scanner.scan(items[index], limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
+            let path = item.path
+            let scanned = Scanner.scan(item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
             // Most items are one plain file: no member index to build.
             var members: [String: Header] = [:]
             if scanned.count > 1 {
@@ -102,16 +106,19 @@ public enum CheckEngine {
                     owns.append(o)
                 } else if !file.item.inArchive { skipped += 1 }
             }
-            cache?.store(items[index], scanned: scanned, owns: owns, skipped: skipped)
-            return (owns, skipped, scanned.first?.identity)
+            cache?.store(item, scanned: scanned, owns: owns, skipped: skipped)
+            if let id = scanned.first?.identity { identities.withLock { $0[index] = id } }
+            return ItemOutcome(owns: owns, skipped: skipped)
         }
-        var (own, walkedSkips) = foldHardLinks(items, perItem)
+        // What zip members' starts taught serves only the reading: its memory goes to the rest of the run.
+        Archives.forgetMemberStarts()
+        var (own, walkedSkips) = foldHardLinks(items, perItem, identities: identities.withLock { $0 })
         for o in own where o.result.status == .assessed && o.result.sameAs != nil { libraries.remember(o) }  // hard links
         // 2. Fold in what each file loads (the worst verdict wins) and apply the gate, on all cores.
         let gate = request.gate
         let owned = own
         own = []
-        let judged: [(result: CheckResult, fails: Bool, own: Own)] = parallelMap(owned.count, jobs: jobs) { index in
+        let judged: [Judged] = parallelMap(owned.count, jobs: jobs) { index in
             var o = owned[index]
             if let a = o.result.assessment, !o.libraries.isEmpty {
                 // On disk the resolver found the whole closure already; inside an archive each member knows
@@ -133,21 +140,23 @@ public enum CheckEngine {
                 o.result.suppressions = decision.suppressions
                 fails = decision.fails
             }
-            return (o.result, fails, o)
+            return Judged(result: o.result, fails: fails, cLibrary: o.cLibrary, listed: o.listed)
         }
         var summary = CheckSummary()
         for _ in 0..<walkedSkips { summary.addWalkedSkip() }
-        for j in judged where j.own.cLibrary { summary.addCLibrary(listed: j.own.listed) }
-        let listed = judged.filter { $0.own.listed }
-        for j in listed {
+        for j in judged where j.cLibrary { summary.addCLibrary(listed: j.listed) }
+        var results: [CheckResult] = [], failing: [Bool] = []
+        for j in judged where j.listed {
             if j.result.kind != nil { summary.scripts += 1 }
             let a = j.result.assessment
             summary.add(status: j.result.status, verdict: a?.verdict, packages: a?.packages ?? [],
                         symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
                         libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
+            results.append(j.result)
+            failing.append(j.fails)
         }
         summary.finish()
-        var outcome = CheckOutcome(results: listed.map(\.result), failing: listed.map(\.fails), summary: summary)
+        var outcome = CheckOutcome(results: results, failing: failing, summary: summary)
         if let shard = request.shard, let selected {
             outcome.placement = ShardPlacement(shard: shard, inputs: request.paths, walked: walk.items.count,
                                                items: Shard.itemPositions(of: outcome.results, items: items, positions: selected))
@@ -158,19 +167,20 @@ public enum CheckEngine {
 
     /// Hard links: the first path's results again, under each further path (its own reading is dropped).
     /// By index: hashing every path of a large tree here was a serial cost.
-    static func foldHardLinks(_ items: [ScanItem], _ perItem: [(owns: [Own], skipped: Int, identity: FileIdentity?)]) -> ([Own], Int) {
+    static func foldHardLinks(_ items: WalkItems, _ perItem: [ItemOutcome], identities: [Int: FileIdentity]) -> ([Own], Int) {
         var firstIndex: [FileIdentity: Int] = [:]
         var indexOfPath: [String: Int]?  // only when the walk itself named links (links followed)
-        var sameAs = [Int?](repeating: nil, count: items.count)
+        var sameAs = [Int: Int]()
         for i in items.indices {
-            if let first = items[i].sameAs {
+            if let first = items.sameAs(i) {
                 if indexOfPath == nil {
                     indexOfPath = Dictionary(items.enumerated().map { ($1.path, $0) }, uniquingKeysWith: { a, _ in a })
                 }
                 sameAs[i] = indexOfPath?[first]
-            } else if let id = perItem[i].identity {
-                if let first = firstIndex[id] { sameAs[i] = first } else { firstIndex[id] = i }
             }
+        }
+        for (i, id) in identities.sorted(by: { $0.key < $1.key }) {
+            if let first = firstIndex[id] { sameAs[i] = first } else { firstIndex[id] = i }
         }
         var own: [Own] = []
         var walkedSkips = 0
@@ -188,6 +198,20 @@ public enum CheckEngine {
             }
         }
         return (own, walkedSkips)
+    }
+
+    /// What reading one walked item gave: its files' results, and how many of its files were only counted.
+    struct ItemOutcome: Sendable {
+        var owns: [Own] = []
+        var skipped = 0
+    }
+
+    /// One file's result once what it loads is folded in and the gate has spoken.
+    struct Judged: Sendable {
+        var result: CheckResult
+        var fails: Bool
+        var cLibrary: Bool
+        var listed: Bool
     }
 
     /// One file judged on its own, with the paths of the libraries it loads (transitively).

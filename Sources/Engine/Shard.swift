@@ -53,7 +53,7 @@ public struct Shard: Sendable, Hashable, CustomStringConvertible {
 
     /// The positions (in walk order) of the items this share reads. A file with several hard links (or,
     /// links followed, a path named as the same as an earlier one) goes where its first path goes.
-    public func select(_ items: [ScanItem], jobs: Int = CPU.count) -> [Int] {
+    public func select(_ items: WalkItems, jobs: Int = CPU.count) -> [Int] {
         // Only a file with more than one link needs its identity; a stat each, on all cores.
         let identities: [FileIdentity?] = parallelMap(items.count, jobs: jobs) { i in
             guard items[i].kind == .file, items[i].sameAs == nil else { return nil }
@@ -76,7 +76,7 @@ public struct Shard: Sendable, Hashable, CustomStringConvertible {
     /// For each result, the walk position of the item it came from: results of one item are consecutive and
     /// named as the item (`path`) or as its members (`path!/member`), so one pass over both finds them.
     /// `positions[k]` is the walk position of `items[k]`.
-    static func itemPositions(of results: [CheckResult], items: [ScanItem], positions: [Int]) -> [Int] {
+    static func itemPositions(of results: [CheckResult], items: WalkItems, positions: [Int]) -> [Int] {
         var out: [Int] = []
         out.reserveCapacity(results.count)
         var current = 0

@@ -81,7 +81,7 @@ public final class DependencyResolver: Sendable {
             if let name, tree[name] == nil { tree[name] = path }
         }
         for item in walk.items where item.kind == .file { add(item.path) }
-        for link in walk.links { add(link) }
+        for link in walk.links { add(link.path) }
         return tree
     }
 
