@@ -41,7 +41,8 @@ let package = Package(
         // The reference implementations, as every distribution ships them (Debian: zlib1g-dev, liblzma-dev, libzstd-dev).
         .systemLibrary(name: "CCompression", providers: [.apt(["zlib1g-dev", "liblzma-dev", "libzstd-dev"])]),
         // Archives opened in memory with limits: zip family, tar (plain, gzip, xz, zstd), ar (.deb), .apk, images.
-        .target(name: "Archives", dependencies: ["ELF", "CCompression", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        // Scripts: members that are shell scripts or Dockerfiles are parsed as they are read (their bytes dropped).
+        .target(name: "Archives", dependencies: ["ELF", "Scripts", "CCompression", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         // ELF files → BinaryFacts. Only this target imports CLibElf.
         .target(name: "ELF", dependencies: ["CLibElf"]),
         // The knowledge base: measured symbol lists and facts with provenance, embedded in the binary.

@@ -86,7 +86,7 @@ public enum CheckEngine {
                 return hit
             }
             let path = items[index].path
-            let scanned = Scanner.scan(items[index], limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
+            let (scanned, images) = Scanner.scanWithImages(items[index], limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
             // Most items are one plain file: no member index to build.
             var members: [String: Header] = [:]
             if scanned.count > 1 {
@@ -101,6 +101,12 @@ public enum CheckEngine {
                     if o.result.status == .assessed { libraries.remember(o) }
                     owns.append(o)
                 } else if !file.item.inArchive { skipped += 1 }
+            }
+            // Each image's entrypoint, judged against its files: a result named as the image (in place of the
+            // image file's own 'not an ELF file' when it was named explicitly).
+            for result in scripts?.judgeEntrypoints(images, scanned: scanned) ?? [] {
+                let own = Own(result: result, libraries: [])
+                if let at = owns.firstIndex(where: { $0.result.path == result.path && $0.result.status == .skipped }) { owns[at] = own } else { owns.append(own) }
             }
             cache?.store(items[index], scanned: scanned, owns: owns, skipped: skipped)
             return (owns, skipped, scanned.first?.identity)
