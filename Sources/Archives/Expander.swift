@@ -24,6 +24,8 @@ public struct ArchiveLimits: Sendable {
     public static let secondsScaleBytes = 256 << 20
     /// ELF members read on a second thread while the archive is read on.
     public var decodeAside = true
+    /// Shell scripts and Dockerfiles read and parsed (off only to measure what they cost: MUSLCHECK_BENCH_NO_SCRIPTS).
+    public var scripts = true
     public init() {}
 }
 
@@ -218,7 +220,7 @@ final class Expander {
             let rest = Prefixed(head, source)
             if isELF(head) { try readELF(name: name, source: rest, size: size); return }
             guard let kind = Archives.kind(head) else {
-                if scripts, !container, Scripts.isCandidate(head: head, name: name) { try readScript(name: name, source: rest, size: size); return }
+                if scripts, limits.scripts, !container, Scripts.isCandidate(head: head, name: name) { try readScript(name: name, source: rest, size: size); return }
                 if !container { otherFiles += 1 }
                 return
             }
@@ -526,7 +528,7 @@ final class Expander {
             do {
                 let start = try ZipDirectory.dataOffset(member, in: window)
                 let head = try window.slice(at: start, count: min(member.compressedSize, Self.zipPeekInput))
-                guard Scripts.isDockerfileName(member.name) || worthReading(head, member, inflater: inflater) else { otherFiles += 1; continue }
+                guard (limits.scripts && Scripts.isDockerfileName(member.name)) || worthReading(head, member, inflater: inflater) else { otherFiles += 1; continue }
                 let stored = file.source(offset: start, length: member.compressedSize)
                 switch member.method {
                 case 0:
@@ -552,13 +554,14 @@ final class Expander {
     /// extraction reports it.
     func worthReading(_ data: ArraySlice<UInt8>, _ member: ZipMember, inflater: DeflateHeads) -> Bool {
         switch member.method {
-        case 0: return Archives.worthReading(scripts: true) { Array(data.prefix($0)) }
+        case 0: return Archives.worthReading(scripts: limits.scripts) { Array(data.prefix($0)) }
         case 8:
             let partial = data.count < member.compressedSize
             return data.withUnsafeBytes { raw in
                 if ZipHeads.shared.knownUninteresting(crc: member.crc, compressedSize: member.compressedSize, data: raw) { return false }
                 var consumed = 0
-                let answer = Archives.worthReading(scripts: true) { count in
+                let scripts = limits.scripts
+                let answer = Archives.worthReading(scripts: scripts) { count in
                     guard let head = inflater.head(data, count: count) else { return nil }
                     consumed = max(consumed, inflater.consumed)
                     // Input cut short here (not the member's end): undecided, so read in full.

@@ -60,7 +60,7 @@ public enum Scanner {
         guard case .notELF = file.result else { return ([file], []) }
         guard let kind = Archives.kind(head) else {
             // Scripts are told by their first line (#!) or their name (Dockerfile) and read whole, bounded.
-            if Scripts.isCandidate(head: head, name: item.path) { file.script = readScript(item.path) }
+            if limits.scripts, Scripts.isCandidate(head: head, name: item.path) { file.script = readScript(item.path) }
             return ([file], [])
         }
         // A compressed document (a man page) is told from the first bytes already read, without reading it all.

@@ -160,7 +160,17 @@ extension ScriptAssessor {
         } else if let program = ep.script {
             // The program itself (after any wrappers): it exists, and when it is a script its interpreter does too.
             if let found = located(program) {
-                if let facts = script(found), let shebang = facts.shebang { checkShebang(shebang, files: files, path: searchPath) { missing($0, role: "#! interpreter of \(program)") } }
+                if let facts = script(found), let shebang = facts.shebang {
+                    checkShebang(shebang, files: files, path: searchPath) { interpreter in
+                        let package = scripts.commands[Shebang.basename(interpreter)]?.package
+                        add(EntrypointRuleID.interpreterMissing,
+                            "'\(program)' (/\(found)) starts with #!\(([shebang.interpreter] + shebang.arguments).joined(separator: " ")), and the image has no '\(interpreter)'"
+                                + (interpreter.contains("/") ? "" : " on its PATH (\(searchPath))")
+                                + ": the container cannot start ('no such file or directory')"
+                                + (package.map { "; apk add \($0)" } ?? "; no Alpine package is known to provide it"),
+                            word: interpreter, package: package)
+                    }
+                }
             } else if !ep.wrappers.contains(program) {
                 missing(program, role: ep.wrappers.isEmpty ? "program" : "program the init wrapper runs")
             }
