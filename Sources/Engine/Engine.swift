@@ -72,7 +72,8 @@ public enum CheckEngine {
             Assessor.isProvidedBySystem($0, kb: kb)
         }
         let libraries = LibraryIndex(assessor: assessor, resolver: resolver)
-        let scripts = ScriptJudge(kb: kb, release: request.release)
+        // Scripts not read (the benchmark switch): no entrypoint is judged either, for want of its script.
+        let scripts = request.limits.scripts ? ScriptJudge(kb: kb, release: request.release) : nil
         let jobs = max(1, request.jobs)
         let limits = request.limits
         // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the
