@@ -220,7 +220,7 @@ final class Expander {
             let rest = Prefixed(head, source)
             if isELF(head) { try readELF(name: name, source: rest, size: size); return }
             guard let kind = Archives.kind(head) else {
-                if scripts, limits.scripts, !container, Scripts.isCandidate(head: head, name: name) { try readScript(name: name, source: rest, size: size); return }
+                if scripts, limits.scripts, !container, Scripts.isCandidate(head: head, name: name) { try readScript(name: name, head: head, source: rest, size: size); return }
                 if !container { otherFiles += 1 }
                 return
             }
@@ -286,9 +286,9 @@ final class Expander {
 
     /// A shell script or Dockerfile member: at most `Scripts.maxScriptBytes` + 1 bytes read (one more says it is
     /// over the limit, which its facts then report: never a pass), parsed at once, the bytes dropped. Only the
-    /// facts stay, until the engine judges them.
-    func readScript(name: String, source: ByteSource, size: Int?) throws {
-        let cap = Scripts.maxScriptBytes + 1
+    /// facts stay, until the engine judges them. A script for another interpreter: its first bytes only.
+    func readScript(name: String, head: [UInt8], source: ByteSource, size: Int?) throws {
+        let cap = Scripts.needsWholeFile(head: head, name: name) ? Scripts.maxScriptBytes + 1 : Scripts.headBytes
         let bytes = try source.read(upTo: min(size ?? cap, cap))
         guard let facts = ScriptFacts.read(path: name, bytes: bytes) else { otherFiles += 1; return }
         files.append(ExpandedFile(path: name, result: .notELF, script: facts))

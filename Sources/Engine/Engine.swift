@@ -107,7 +107,12 @@ public enum CheckEngine {
             // image file's own 'not an ELF file' when it was named explicitly).
             for result in scripts?.judgeEntrypoints(images, scanned: scanned) ?? [] {
                 let own = Own(result: result, libraries: [])
-                if let at = owns.firstIndex(where: { $0.result.path == result.path && $0.result.status == .skipped }) { owns[at] = own } else { owns.append(own) }
+                if let at = owns.firstIndex(where: { $0.result.path == result.path && $0.result.status == .skipped }) {
+                    owns[at] = own
+                } else {
+                    // Before the image's own files.
+                    owns.insert(own, at: owns.firstIndex { $0.result.path.hasPrefix(result.path + "!/") } ?? owns.endIndex)
+                }
             }
             cache?.store(items[index], scanned: scanned, owns: owns, skipped: skipped)
             return (owns, skipped, scanned.first?.identity)

@@ -60,7 +60,9 @@ public enum Scanner {
         guard case .notELF = file.result else { return ([file], []) }
         guard let kind = Archives.kind(head) else {
             // Scripts are told by their first line (#!) or their name (Dockerfile) and read whole, bounded.
-            if limits.scripts, Scripts.isCandidate(head: head, name: item.path) { file.script = readScript(item.path) }
+            if limits.scripts, Scripts.isCandidate(head: head, name: item.path) {
+                file.script = readScript(item.path, whole: Scripts.needsWholeFile(head: head, name: item.path))
+            }
             return ([file], [])
         }
         // A compressed document (a man page) is told from the first bytes already read, without reading it all.
@@ -80,13 +82,14 @@ public enum Scanner {
     }
 
     /// A script's facts; a file over the script limit is read only that far (the facts say it is over).
-    static func readScript(_ path: String) -> ScriptFacts? {
+    /// Not `whole`: only its first bytes (the `#!` line of a script no parser reads).
+    static func readScript(_ path: String, whole: Bool = true) -> ScriptFacts? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size) else { return nil }
-        let wanted = min(size, Scripts.maxScriptBytes + 1)
+        let wanted = min(size, whole ? Scripts.maxScriptBytes + 1 : Scripts.headBytes)
         var bytes = [UInt8](repeating: 0, count: wanted)
         var done = 0
         while done < wanted {

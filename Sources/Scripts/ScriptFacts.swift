@@ -16,10 +16,33 @@ public enum Scripts {
     }
 
     /// `Dockerfile`, `Containerfile`, `Dockerfile.dev`, `app.dockerfile` (case-insensitive), in any directory.
+    /// Asked of every file walked and every archive member: bytes compared in place, nothing allocated.
     public static func isDockerfileName(_ path: String) -> Bool {
-        let base = (path.split(separator: "/").last.map(String.init) ?? path).lowercased()
-        return base == "dockerfile" || base == "containerfile" || base.hasPrefix("dockerfile.") || base.hasPrefix("containerfile.")
-            || base.hasSuffix(".dockerfile") || base.hasSuffix(".containerfile")
+        let u = path.utf8
+        let base = u[(u.lastIndex(of: UInt8(ascii: "/")).map { u.index(after: $0) } ?? u.startIndex)...]
+        guard base.count >= 10 else { return false }  // "dockerfile", the shorter of the two names
+        for word in ["dockerfile", "containerfile"] {
+            let w = word.utf8
+            // WORD, WORD.anything, anything.WORD (ASCII letters in any case).
+            if startsCaseless(base, with: w) && (base.count == w.count || base.dropFirst(w.count).first == UInt8(ascii: ".")) { return true }
+            if base.count > w.count, endsCaseless(base, with: w), base.dropLast(w.count).last == UInt8(ascii: ".") { return true }
+        }
+        return false
+    }
+
+    static func lower(_ b: UInt8) -> UInt8 { b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b }
+    static func startsCaseless(_ s: Substring.UTF8View, with w: String.UTF8View) -> Bool {
+        s.count >= w.count && zip(s, w).allSatisfy { lower($0) == $1 }
+    }
+    static func endsCaseless(_ s: Substring.UTF8View, with w: String.UTF8View) -> Bool {
+        s.count >= w.count && zip(s.suffix(w.count), w).allSatisfy { lower($0) == $1 }
+    }
+
+    /// Whether the whole file is read to judge it: shell scripts and Dockerfiles are parsed; for any other
+    /// interpreter (python, perl …) only the `#!` line is judged, so only the first bytes are read.
+    public static func needsWholeFile(head: some Collection<UInt8>, name: String) -> Bool {
+        guard let shebang = Shebang(head: head.prefix(headBytes)) else { return isDockerfileName(name) }
+        return ShellDialect(program: shebang.program).isParsed
     }
 }
 

@@ -38,8 +38,10 @@ import TestSupport
         try Data(#"{"os":"linux","config":{"Entrypoint":["docker-entrypoint.sh"],"Cmd":["serve"]}}"#.utf8).write(to: dir.appendingPathComponent("save/bad.json"))
         try Data(#"{"os":"linux","config":{"Entrypoint":["/opt/replaced.sh"],"Env":["PATH=/usr/bin:/bin"]}}"#.utf8)
             .write(to: dir.appendingPathComponent("save/good.json"))
+        try Data(#"{"os":"linux","config":{"Cmd":["/opt/gone.sh"]}}"#.utf8).write(to: dir.appendingPathComponent("save/gone.json"))
         try Data((#"[{"Config":"bad.json","RepoTags":["bad:1"],"Layers":["layer1.tar","layer2.tar.gz"]},"#
-                  + #"{"Config":"good.json","RepoTags":["good:1"],"Layers":["layer1.tar","layer2.tar.gz"]}]"#).utf8)
+                  + #"{"Config":"good.json","RepoTags":["good:1"],"Layers":["layer1.tar","layer2.tar.gz"]},"#
+                  + #"{"Config":"gone.json","RepoTags":["gone:1"],"Layers":["layer1.tar","layer2.tar.gz"]}]"#).utf8)
             .write(to: dir.appendingPathComponent("save/manifest.json"))
         let tar = dir.appendingPathComponent("docker.tar")
         try run("/usr/bin/tar", ["-cf", "docker.tar", "-C", "save", "."], in: dir)
@@ -65,7 +67,7 @@ import TestSupport
             let out = muslcheck("check", "--format", "json", "--target", "alpine:3.21", input)
             let list = try results(out)
             func result(_ path: String) -> [String: Any]? { list.first { ($0["path"] as? String) == input + "!/" + path } }
-            for image in ["bad:1", "good:1"] {
+            for image in ["bad:1", "good:1", "gone:1"] {
                 #expect(result(image + "!/opt/gone.sh") == nil, "\(input): a deleted script is not judged")
                 #expect(result(image + "!/opt/replaced.sh")?["verdict"] as? String == "runs", "\(input): the later layer's script")
                 #expect(findings(result(image + "!/opt/replaced.sh")).isEmpty, "\(input)")
@@ -83,14 +85,25 @@ import TestSupport
             let good = result("good:1")
             #expect(good?["kind"] as? String == "entrypoint" && good?["verdict"] as? String == "runs", "\(input)")
             #expect(findings(good).isEmpty, "\(input)")
+            // A script a later layer deleted is not there to start.
+            #expect(findings(result("gone:1")) == ["entrypoint-missing"], "\(input)")
             #expect(out.exitCode == 1, "\(input)")
-            // Deleted and replaced scripts are never read: two images, four scripts each (entrypoint,
+            // Deleted and replaced scripts are never read: three images, three scripts each (entrypoint,
             // replaced, Dockerfile; gone.sh hidden).
             let e = try expandFile(URL(fileURLWithPath: input))
-            #expect(e.files.filter { $0.script != nil }.count == 6, "\(input)")
+            #expect(e.files.filter { $0.script != nil }.count == 9, "\(input)")
             #expect(!e.files.contains { $0.path.hasSuffix("gone.sh") }, "\(input)")
             #expect(e.files.filter { $0.path.hasSuffix("/opt/replaced.sh") }.allSatisfy { $0.script?.units.first?.script.commands.first?.name.literal == "echo" })
         }
+        // An OCI layout directory of the same layers: the image is the directory.
+        let layout = dir.appendingPathComponent("layout")
+        _ = try Images().ociLayout(layout, layers: ["layer1.tar", "layer2.tar.gz"].map { dir.appendingPathComponent($0) },
+                                   config: #"{"os":"linux","config":{"Entrypoint":["docker-entrypoint.sh"]}}"#)
+        let fromLayout = try results(muslcheck("check", "--format", "json", "--target", "alpine:3.21", layout.path))
+        let layoutEntrypoint = fromLayout.first { ($0["path"] as? String) == layout.path }
+        #expect(layoutEntrypoint?["kind"] as? String == "entrypoint" && findings(layoutEntrypoint) == ["entrypoint-interpreter-missing"])
+        #expect(fromLayout.first { ($0["path"] as? String) == layout.path + "!/opt/replaced.sh" }?["verdict"] as? String == "runs")
+        #expect(!fromLayout.contains { ($0["path"] as? String)?.hasSuffix("gone.sh") == true })
         // Every format names the entrypoint finding.
         for format in ["text", "sarif", "html"] {
             let out = muslcheck("check", "--format", format, "--target", "alpine:3.21", tar.path)
