@@ -18,24 +18,30 @@ public enum Scripts {
     /// `Dockerfile`, `Containerfile`, `Dockerfile.dev`, `app.dockerfile` (case-insensitive), in any directory.
     /// Asked of every file walked and every archive member: bytes compared in place, nothing allocated.
     public static func isDockerfileName(_ path: String) -> Bool {
-        let u = path.utf8
-        let base = u[(u.lastIndex(of: UInt8(ascii: "/")).map { u.index(after: $0) } ?? u.startIndex)...]
-        guard base.count >= 10 else { return false }  // "dockerfile", the shorter of the two names
-        for word in ["dockerfile", "containerfile"] {
-            let w = word.utf8
+        var path = path
+        return path.withUTF8 { all in
+            let base = all.lastIndex(of: UInt8(ascii: "/")).map { all[($0 + 1)...] } ?? all[...]
+            guard base.count >= 10 else { return false }  // "dockerfile", the shorter of the two names
             // WORD, WORD.anything, anything.WORD (ASCII letters in any case).
-            if startsCaseless(base, with: w) && (base.count == w.count || base.dropFirst(w.count).first == UInt8(ascii: ".")) { return true }
-            if base.count > w.count, endsCaseless(base, with: w), base.dropLast(w.count).last == UInt8(ascii: ".") { return true }
+            for w in [dockerfile, containerfile] {
+                if base.count >= w.count, caseless(base.prefix(w.count), w),
+                   base.count == w.count || base[base.startIndex + w.count] == UInt8(ascii: ".") { return true }
+                if base.count > w.count, base[base.endIndex - w.count - 1] == UInt8(ascii: "."), caseless(base.suffix(w.count), w) { return true }
+            }
+            return false
         }
-        return false
     }
 
-    static func lower(_ b: UInt8) -> UInt8 { b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b }
-    static func startsCaseless(_ s: Substring.UTF8View, with w: String.UTF8View) -> Bool {
-        s.count >= w.count && zip(s, w).allSatisfy { lower($0) == $1 }
-    }
-    static func endsCaseless(_ s: Substring.UTF8View, with w: String.UTF8View) -> Bool {
-        s.count >= w.count && zip(s.suffix(w.count), w).allSatisfy { lower($0) == $1 }
+    static let dockerfile = Array("dockerfile".utf8), containerfile = Array("containerfile".utf8)
+
+    static func caseless(_ s: Slice<UnsafeBufferPointer<UInt8>>, _ w: [UInt8]) -> Bool {
+        var i = s.startIndex
+        for b in w {
+            let c = s[i]
+            guard (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c | 0x20 : c) == b else { return false }
+            i += 1
+        }
+        return true
     }
 
     /// Whether the whole file is read to judge it: shell scripts and Dockerfiles are parsed; for any other

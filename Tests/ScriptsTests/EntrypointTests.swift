@@ -116,3 +116,16 @@ let alpineFiles = ["bin/busybox", "bin/sh -> /bin/busybox", "usr/bin/env -> /bin
         #expect(assessEntrypoint(ImageRunConfig(entrypoint: [], cmd: nil, shell: nil, path: nil, workingDir: nil), alpineFiles) == nil)
     }
 }
+
+@Suite struct DockerfileNames {
+    /// The byte-wise name test keeps the meaning of the string one: the name, or `.name`/`name.` around it.
+    @Test func namesAreToldWithoutRegardToCase() {
+        for yes in ["Dockerfile", "a/b/dockerfile", "x.tar!/app/Dockerfile.dev", "app.Dockerfile", "build/Containerfile",
+                    "CONTAINERFILE.prod", "x/.dockerfile"] {
+            #expect(Scripts.isDockerfileName(yes), "\(yes)")
+        }
+        for no in ["Dockerfiles", "mydockerfile", "dockerfile-x", "a.dockerfilex", "Dockerfile/x", "", "dockerfil", "x/ockerfile.d"] {
+            #expect(!Scripts.isDockerfileName(no), "\(no)")
+        }
+    }
+}
