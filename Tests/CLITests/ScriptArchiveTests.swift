@@ -119,6 +119,9 @@ import TestSupport
         try Data(Self.rejected.utf8).write(to: app.appendingPathComponent("list.sh"))
         try (Data("#!/bin/sh\n".utf8) + Data(repeating: UInt8(ascii: "#"), count: 5 << 20)).write(to: app.appendingPathComponent("huge.sh"))
         try Data("plain text\n".utf8).write(to: app.appendingPathComponent("notes.txt"))
+        // A compressed script is not judged (on disk it is not either).
+        try Data(Self.rejected.utf8).write(to: app.appendingPathComponent("example.sh"))
+        try run("/usr/bin/gzip", ["app/bin/example.sh"], in: dir)
         try run("/usr/bin/tar", ["-czf", "app.tar.gz", "app"], in: dir)
         let input = dir.appendingPathComponent("app.tar.gz").path
         let out = muslcheck("check", "--format", "json", "--target", "alpine:3.21", input)
@@ -131,6 +134,7 @@ import TestSupport
         #expect(huge?["status"] as? String == "error")
         #expect((huge?["error"] as? String)?.contains("limit") == true)
         #expect(!list.contains { ($0["path"] as? String)?.hasSuffix("notes.txt") == true })
+        #expect(!list.contains { ($0["path"] as? String)?.hasSuffix("example.sh.gz") == true })
         let summary = try #require(try json(out.stdout)["summary"] as? [String: Any])
         #expect(summary["scripts"] as? Int == 2)  // list.sh, and huge.sh (an error, counted as a script as on disk)
     }

@@ -91,6 +91,14 @@ let alpineFiles = ["bin/busybox", "bin/sh -> /bin/busybox", "usr/bin/env -> /bin
         #expect(fine.findings.isEmpty && fine.verdict == .runs)
     }
 
+    @Test func initWrappersMustExistToo() throws {
+        let run = ImageRunConfig(entrypoint: ["/sbin/tini", "--"], cmd: ["/bin/sh", "-c", "echo hi"], shell: nil, path: nil, workingDir: nil)
+        let a = try #require(assessEntrypoint(run, alpineFiles))
+        #expect(a.findings.map(\.rule) == [ScriptAssessor.EntrypointRuleID.missing] && a.findings.first?.word == "/sbin/tini")
+        #expect(a.verdict == .needsChanges)
+        #expect(try #require(assessEntrypoint(run, alpineFiles + ["sbin/tini"])).findings.isEmpty)
+    }
+
     @Test func relativeProgramsUseTheWorkingDirectory() throws {
         let run = ImageRunConfig(entrypoint: ["./server"], cmd: nil, shell: nil, path: nil, workingDir: "/app")
         #expect(try #require(assessEntrypoint(run, alpineFiles + ["app/server"])).findings.isEmpty)
