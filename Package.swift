@@ -45,7 +45,8 @@ let package = Package(
         // The reference implementations, as every distribution ships them (Debian: zlib1g-dev, liblzma-dev, libzstd-dev).
         .systemLibrary(name: "CCompression", providers: [.apt(["zlib1g-dev", "liblzma-dev", "libzstd-dev"])]),
         // Archives opened in memory with limits: zip family, tar (plain, gzip, xz, zstd), ar (.deb), .apk, images.
-        .target(name: "Archives", dependencies: ["ELF", "CCompression", "TextSupport"]),
+        // Scripts: members that are shell scripts or Dockerfiles are parsed as they are read (their bytes dropped).
+        .target(name: "Archives", dependencies: ["ELF", "Scripts", "CCompression", "TextSupport"]),
         // The string and path operations FoundationEssentials lacks (trimming, literal replacement, NSString's
         // path arithmetic): the product imports FoundationEssentials, never Foundation (size, above).
         .target(name: "TextSupport"),

@@ -8,6 +8,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Scripts
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,6 +30,8 @@ public struct ArchiveLimits: Sendable {
     public static let secondsScaleBytes = 256 << 20
     /// ELF members read on a second thread while the archive is read on.
     public var decodeAside = true
+    /// Shell scripts and Dockerfiles read and parsed (off only to measure what they cost: MUSLCHECK_BENCH_NO_SCRIPTS).
+    public var scripts = true
     public init() {}
 }
 
@@ -37,10 +40,12 @@ public struct ArchiveProblem: Sendable, Hashable {
     public var message: String
 }
 
-/// One ELF file found inside an input, with what its reader made of it (the bytes are gone).
+/// One ELF file found inside an input, with what its reader made of it (the bytes are gone); or a shell
+/// script or Dockerfile (`result` .notELF), parsed as it was read: its facts, not its text.
 public struct ExpandedFile: Sendable {
     public var path: String
     public var result: ReadResult
+    public var script: ScriptFacts? = nil
 }
 
 public struct Expansion: Sendable {
@@ -48,7 +53,7 @@ public struct Expansion: Sendable {
     public var problems: [ArchiveProblem] = []
     /// The container images read (docker-save or OCI), with their configurations, in the order read.
     public var images: [ExpandedImage] = []
-    /// Files inside that are neither ELF nor archives: counted, not listed.
+    /// Files inside that are neither ELF, scripts nor archives: counted, not listed.
     public var otherFiles = 0
     /// Members' bytes still held when the reading ended (always 0), and the most held at once.
     public var liveMemberBuffers = 0
@@ -107,9 +112,11 @@ public enum Archives {
     /// settle it for all but a tar without ustar magic (the decoding cost grows with the bytes asked for,
     /// and most members of a large jar are class files); true when the bytes cannot be decoded, so that
     /// the reader reports the damage.
-    static func worthReading(_ peek: (Int) -> [UInt8]?) -> Bool {
+    /// `scripts`: a `#!` line is worth reading too.
+    static func worthReading(scripts: Bool = false, _ peek: (Int) -> [UInt8]?) -> Bool {
         guard let head = peek(262) else { return true }
         if isELF(head) || kind(head) != nil { return true }
+        if scripts, Scripts.isCandidate(head: head, name: "") { return true }
         guard Tar.couldBeHeader(head) else { return false }
         guard let full = peek(512) else { return true }
         return kind(full) != nil
@@ -143,6 +150,8 @@ final class LayerRecord {
     init(prefix: String = "") { self.prefix = prefix }
     var isTar = false
     var entries: [(path: String, kind: TarEntry.Kind)] = []
+    /// Its symbolic links and their targets (for the image's file list: `ImageFiles`).
+    var links: [String: String] = [:]
     /// For each entry that gave files: the range of `Expander.files` they took.
     var entryFiles: [(path: String, range: Range<Int>)] = []
     /// All the files the member gave (the layer's range in `Expander.files`).
@@ -180,14 +189,17 @@ final class Expander {
 
     func problem(_ path: String, _ message: String) { problems.append(ArchiveProblem(path: path, message: message)) }
 
-    /// Records an image read under `name` with the configuration in `bytes` (from the manifest's `config`).
-    func image(_ name: String, config path: String?, bytes: [UInt8]?) {
+    /// Records an image read under `name` with the configuration in `bytes` (from the manifest's `config`) and
+    /// its files after the layers, kept only when the configuration says what runs (the entrypoint is judged
+    /// against them).
+    func image(_ name: String, config path: String?, bytes: [UInt8]?, files: ImageFiles) {
         var config: ImageConfig?
         if let path {
             config = bytes.flatMap(ImageConfig.decode)
             if config == nil { problem(name + "!/" + path, "image configuration missing or unreadable; entrypoint not followed") }
         }
-        images.append(ExpandedImage(name: name, config: config))
+        let runs = config.map { $0.entrypoint?.isEmpty == false || $0.cmd?.isEmpty == false } ?? false
+        images.append(ExpandedImage(name: name, config: config, files: runs ? files : nil))
     }
 
     /// Whether the time is up (reported against `name` the first time).
@@ -205,19 +217,25 @@ final class Expander {
 
     /// One member, or the input itself (`container`: members that are neither ELF nor archives are counted
     /// only below it). Its first bytes say what it is. `size`: its exact size when known, else a declared one.
+    /// `scripts`: whether a shell script or Dockerfile is judged (not a compressed one: on disk it is not either).
     func visit(name: String, source: ByteSource, size: Int?, depth: Int, container: Bool = false,
-               layer: LayerRecord? = nil, hide: LayerMerge? = nil) {
+               layer: LayerRecord? = nil, hide: LayerMerge? = nil, scripts: Bool = true) {
         if timeUp(name) { return }
         do {
             let head = try source.read(upTo: 512)
             let rest = Prefixed(head, source)
             if isELF(head) { try readELF(name: name, source: rest, size: size); return }
-            guard let kind = Archives.kind(head) else { if !container { otherFiles += 1 }; return }
+            guard let kind = Archives.kind(head) else {
+                if scripts, limits.scripts, !container, Scripts.isCandidate(head: head, name: name) { try readScript(name: name, head: head, source: rest, size: size); return }
+                if !container { otherFiles += 1 }
+                return
+            }
             guard depth < limits.maxDepth else { problem(name, "archive nested more than \(limits.maxDepth) levels deep; not opened"); return }
             switch kind {
             case .gzip, .xz, .zstd, .lzma:
                 // The same file, uncompressed.
-                visit(name: name, source: try Decompressed(kind, rest, meter: meter), size: nil, depth: depth + 1, layer: layer, hide: hide)
+                visit(name: name, source: try Decompressed(kind, rest, meter: meter), size: nil, depth: depth + 1, layer: layer, hide: hide,
+                      scripts: false)
             case .bzip2:
                 problem(name, "member in a format not read (bzip2); not judged")
             case .tar:
@@ -286,6 +304,16 @@ final class Expander {
         #endif
     }
 
+    /// A shell script or Dockerfile member: at most `Scripts.maxScriptBytes` + 1 bytes read (one more says it is
+    /// over the limit, which its facts then report: never a pass), parsed at once, the bytes dropped. Only the
+    /// facts stay, until the engine judges them. A script for another interpreter: its first bytes only.
+    func readScript(name: String, head: [UInt8], source: ByteSource, size: Int?) throws {
+        let cap = Scripts.needsWholeFile(head: head, name: name) ? Scripts.maxScriptBytes + 1 : Scripts.headBytes
+        let bytes = try source.read(upTo: min(size ?? cap, cap))
+        guard let facts = ScriptFacts.read(path: name, bytes: bytes) else { otherFiles += 1; return }
+        files.append(ExpandedFile(path: name, result: .notELF, script: facts))
+    }
+
     /// Waits for the members handed to the decoding thread and puts their results in place: before the
     /// files are moved, copied or handed back.
     func settle() {
@@ -307,6 +335,7 @@ final class Expander {
         while let (entry, data) = try reader.next() {
             if reader.count & 0xFF == 0, timeUp(name) { return }
             layer?.entries.append((entry.path, entry.kind))
+            if entry.kind == .symlink { layer?.links[entry.path] = entry.linkTarget }
             if let hide, hide.hidden(entry.path) { continue }
             let path = name + "!/" + entry.path
             let start = files.count
@@ -336,7 +365,7 @@ final class Expander {
                 let from = name + "!/" + target
                 let copies = files.count
                 for file in files[range] where file.path == from || file.path.hasPrefix(from + "!/") {
-                    files.append(ExpandedFile(path: path + file.path.dropFirst(from.count), result: file.result))
+                    files.append(ExpandedFile(path: path + file.path.dropFirst(from.count), result: file.result, script: file.script))
                 }
                 // A link to a tar that may be a layer is that layer under this name too (its files copied).
                 if let original = layers[target], files.count - copies == original.range.count {
@@ -358,8 +387,10 @@ final class Expander {
         }
         if let images = ImageIndex.inTar(json: json, layers: Set(layers.keys), name: name, problems: &problems) {
             settle()
-            applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
-            for image in images { self.image(name + (image.label.map { "!/" + $0 } ?? ""), config: image.config, bytes: image.config.flatMap { json[$0] }) }
+            let trees = applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
+            for (image, tree) in zip(images, trees) {
+                self.image(name + (image.label.map { "!/" + $0 } ?? ""), config: image.config, bytes: image.config.flatMap { json[$0] }, files: tree)
+            }
         }
     }
 
@@ -407,6 +438,7 @@ final class Expander {
             let imageName = name + (image.label.map { "!/" + $0 } ?? "")
             let first = files.count
             var merge = LayerMerge()
+            var tree = ImageFiles()
             for path in image.layers.reversed() {
                 if timeUp(name) { return true }
                 guard let (offset, size) = members[path] else { continue }
@@ -415,11 +447,12 @@ final class Expander {
                 visit(name: imageName, source: file.source(offset: offset, length: size), size: size, depth: depth + 1,
                       container: true, layer: record, hide: merge)
                 if !record.isTar { problem(name + "!/" + path, "layer is not a tar archive; not read") }
+                tree.add(record, hiddenBy: merge)
                 merge.commit(record.entries)
             }
             settle()
             files[first...].sort { ByteOrder.less($0.path, $1.path) }
-            self.image(imageName, config: image.config, bytes: image.config.flatMap { json[$0] })
+            self.image(imageName, config: image.config, bytes: image.config.flatMap { json[$0] }, files: tree)
         }
         // The rest of the tar (configurations, and anything else beside the images), as in any tar.
         for path in order where !used.contains(path) && json[path] == nil {
@@ -448,10 +481,13 @@ final class Expander {
 
     /// The tar was an image: the files of its layers are replaced by each image's merged files, named
     /// `name!/path` (or `name!/label!/path` when the tar holds several images).
-    func applyLayers(name: String, images: [ImageIndex.Image], layers: [String: LayerRecord], firstFile: Int) {
+    /// Returns each image's files after its layers.
+    func applyLayers(name: String, images: [ImageIndex.Image], layers: [String: LayerRecord], firstFile: Int) -> [ImageFiles] {
         var merged: [ExpandedFile] = []
         var used = Set<String>()
+        var trees: [ImageFiles] = []
         for image in images {
+            var tree = ImageFiles()
             var merge = LayerMerge()
             var kept: [ExpandedFile] = []
             let prefix = name + "!/" + (image.label.map { $0 + "!/" } ?? "")
@@ -461,17 +497,20 @@ final class Expander {
                 let layerPrefix = record.prefix
                 for (entry, range) in record.entryFiles where !merge.hidden(entry) {
                     for file in files[range] where file.path.hasPrefix(layerPrefix) {
-                        kept.append(ExpandedFile(path: prefix + file.path.dropFirst(layerPrefix.count), result: file.result))
+                        kept.append(ExpandedFile(path: prefix + file.path.dropFirst(layerPrefix.count), result: file.result, script: file.script))
                     }
                 }
+                tree.add(record, hiddenBy: merge)
                 merge.commit(record.entries)
             }
             merged += kept.sorted { ByteOrder.less($0.path, $1.path) }
+            trees.append(tree)
         }
         let dropped = used.compactMap { layers[$0]?.range }
         let others = files[firstFile...].indices.filter { i in !dropped.contains { $0.contains(i) } }.map { files[$0] }
         files.removeSubrange(firstFile...)
         files += others + merged
+        return trees
     }
 
     // MARK: ar (Debian packages)
@@ -511,7 +550,7 @@ final class Expander {
             do {
                 let start = try ZipDirectory.dataOffset(member, in: window)
                 let head = try window.slice(at: start, count: min(member.compressedSize, Self.zipPeekInput))
-                guard worthReading(head, member, inflater: inflater) else { otherFiles += 1; continue }
+                guard (limits.scripts && Scripts.isDockerfileName(member.name)) || worthReading(head, member, inflater: inflater) else { otherFiles += 1; continue }
                 let stored = file.source(offset: start, length: member.compressedSize)
                 switch member.method {
                 case 0:
@@ -537,13 +576,14 @@ final class Expander {
     /// extraction reports it.
     func worthReading(_ data: ArraySlice<UInt8>, _ member: ZipMember, inflater: DeflateHeads) -> Bool {
         switch member.method {
-        case 0: return Archives.worthReading { Array(data.prefix($0)) }
+        case 0: return Archives.worthReading(scripts: limits.scripts) { Array(data.prefix($0)) }
         case 8:
             let partial = data.count < member.compressedSize
             return data.withUnsafeBytes { raw in
                 if ZipHeads.shared.knownUninteresting(crc: member.crc, compressedSize: member.compressedSize, data: raw) { return false }
                 var consumed = 0
-                let answer = Archives.worthReading { count in
+                let scripts = limits.scripts
+                let answer = Archives.worthReading(scripts: scripts) { count in
                     guard let head = inflater.head(data, count: count) else { return nil }
                     consumed = max(consumed, inflater.consumed)
                     // Input cut short here (not the member's end): undecided, so read in full.

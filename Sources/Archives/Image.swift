@@ -9,6 +9,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Scripts
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,6 +49,17 @@ struct LayerMerge {
                 exact.insert(path)
                 if kind != .directory { covered.insert(path) }
             }
+        }
+    }
+}
+
+extension ImageFiles {
+    /// Adds what a layer holds that no later layer hid (`merge` holds the later layers); directories and
+    /// whiteouts are not files.
+    mutating func add(_ record: LayerRecord, hiddenBy merge: LayerMerge) {
+        for (path, kind) in record.entries where kind != .directory && !merge.hidden(path) {
+            if path.split(separator: "/").last?.hasPrefix(".wh.") == true { continue }
+            add(path, linkTarget: kind == .symlink ? record.links[path] ?? "" : nil)
         }
     }
 }
@@ -264,6 +276,7 @@ extension Archives {
             let name = directory + (image.label.map { "!/" + $0 } ?? "")
             let first = e.files.count
             var merge = LayerMerge()
+            var tree = ImageFiles()
             for path in image.layers.reversed() {
                 if e.timeUp(directory) { break }
                 guard let (fd, size) = layout.open(path) else {
@@ -274,11 +287,12 @@ extension Archives {
                 let file = OpenFile(fd: fd, size: size, meter: meter, owned: true)
                 e.visit(name: name, source: FileRange(file), size: size, depth: 1, container: true, layer: record, hide: merge)
                 if !record.isTar { e.problem(name + "!/" + path, "layer is not a tar archive; not read") }
+                tree.add(record, hiddenBy: merge)
                 merge.commit(record.entries)
             }
             e.settle()
             e.files[first...].sort { ByteOrder.less($0.path, $1.path) }
-            e.image(name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) })
+            e.image(name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) }, files: tree)
         }
         return e.result
     }

@@ -6,6 +6,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Scripts
 
 /// The parts of an image configuration that say what runs (OCI image-spec `config.md`; Docker writes the same
 /// keys): `Entrypoint`, `Cmd`, `Shell`, `User`, `Env`, `WorkingDir`, with the image's OS and architecture.
@@ -68,4 +69,10 @@ public struct ExpandedImage: Sendable, Hashable {
     public var name: String
     /// nil when the configuration is missing or unreadable (reported as a problem).
     public var config: ImageConfig?
+    /// The image's files after its layers, when the configuration names something to run (nil otherwise).
+    public var files: ImageFiles? = nil
+
+    public init(name: String, config: ImageConfig?, files: ImageFiles? = nil) {
+        self.name = name; self.config = config; self.files = files
+    }
 }

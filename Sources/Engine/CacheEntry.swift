@@ -30,7 +30,8 @@ struct CacheEntry: Sendable {
     var hardLinked: Bool
     var owns: [StoredOwn]
 
-    static let magic: [UInt8] = Array("muslcheck cache entry 1\n".utf8)
+    /// 2: results keep their kind (scripts, entrypoints) and findings their line and column.
+    static let magic: [UInt8] = Array("muslcheck cache entry 2\n".utf8)
 
     func encoded() -> Data {
         var w = EntryWriter()
@@ -102,6 +103,7 @@ struct EntryWriter {
         string(r.path); string(r.status.rawValue)
         optional(r.error) { $0.string($1) }; optional(r.sameAs) { $0.string($1) }; optional(r.interpreter) { $0.string($1) }
         strings(r.needed); strings(o.libraries); bool(o.inArchive)
+        optional(r.kind) { $0.string($1) }
         optional(r.assessment) { $0.assessment($1) }
     }
 
@@ -120,7 +122,10 @@ struct EntryWriter {
         strings(a.packages)
         optional(a.minimumGlibc) { $0.string($1) }
         count(a.findings.count)
-        for f in a.findings { string(f.rule); string(f.severity.rawValue); string(f.message); strings(f.symbols); strings(f.libraries) }
+        for f in a.findings {
+            string(f.rule); string(f.severity.rawValue); string(f.message); strings(f.symbols); strings(f.libraries)
+            optional(f.line) { $0.count($1) }; optional(f.column) { $0.count($1) }
+        }
         optional(a.language) { $0.string($1.rawValue) }
         optional(a.unassessable) { $0.string($1) }
         optional(a.fix.map(StoredFix.init)) { w, f in
@@ -195,10 +200,10 @@ struct EntryReader {
     mutating func own() -> StoredOwn? {
         guard let path = string(), let status = string().flatMap(CheckResult.Status.init(rawValue:)),
               let error = optionalString(), let sameAs = optionalString(), let interpreter = optionalString(),
-              let needed = strings(), let libraries = strings(), let inArchive = bool(),
+              let needed = strings(), let libraries = strings(), let inArchive = bool(), let kind = optionalString(),
               let assessment = optional({ $0.assessment() }) else { return nil }
         var result = CheckResult(path: path, status: status, error: error, assessment: assessment)
-        result.sameAs = sameAs; result.interpreter = interpreter; result.needed = needed
+        result.sameAs = sameAs; result.interpreter = interpreter; result.needed = needed; result.kind = kind
         return StoredOwn(result: result, libraries: libraries, inArchive: inArchive)
     }
 
@@ -219,8 +224,11 @@ struct EntryReader {
               let packages = strings(), let minimumGlibc = optionalString(),
               let findings = array({ r -> Finding? in
                   guard let rule = r.string(), let severity = r.string().flatMap(Rule.Severity.init(rawValue:)), let message = r.string(),
-                        let symbols = r.strings(), let libraries = r.strings() else { return nil }
-                  return Finding.restored(rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries)
+                        let symbols = r.strings(), let libraries = r.strings(),
+                        let line = r.optional({ $0.varint().flatMap { Int(exactly: $0) } }),
+                        let column = r.optional({ $0.varint().flatMap { Int(exactly: $0) } }) else { return nil }
+                  return Finding.restored(rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries,
+                                          line: line, column: column)
               }),
               let language = optional({ $0.string().flatMap(Language.init(rawValue:)) }), let unassessable = optionalString(),
               let fix = optional({ r -> StoredFix? in

@@ -72,7 +72,8 @@ public enum CheckEngine {
             Assessor.isProvidedBySystem($0, kb: kb)
         }
         let libraries = LibraryIndex(assessor: assessor, resolver: resolver)
-        let scripts = ScriptJudge(kb: kb, release: request.release)
+        // Scripts not read (the benchmark switch): no entrypoint is judged either, for want of its script.
+        let scripts = request.limits.scripts ? ScriptJudge(kb: kb, release: request.release) : nil
         let jobs = max(1, request.jobs)
         let limits = request.limits
         // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the
@@ -90,7 +91,7 @@ public enum CheckEngine {
                 return ItemOutcome(owns: hit.owns, skipped: hit.skipped)
             }
             let path = item.path
-            let scanned = Scanner.scan(item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
+            let (scanned, images) = Scanner.scanWithImages(item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
             // Most items are one plain file: no member index to build.
             var members: [String: Header] = [:]
             if scanned.count > 1 {
@@ -105,6 +106,17 @@ public enum CheckEngine {
                     if o.result.status == .assessed { libraries.remember(o) }
                     owns.append(o)
                 } else if !file.item.inArchive { skipped += 1 }
+            }
+            // Each image's entrypoint, judged against its files: a result named as the image (in place of the
+            // image file's own 'not an ELF file' when it was named explicitly).
+            for result in scripts?.judgeEntrypoints(images, scanned: scanned) ?? [] {
+                let own = Own(result: result, libraries: [])
+                if let at = owns.firstIndex(where: { $0.result.path == result.path && $0.result.status == .skipped }) {
+                    owns[at] = own
+                } else {
+                    // Before the image's own files.
+                    owns.insert(own, at: owns.firstIndex { $0.result.path.hasPrefix(result.path + "!/") } ?? owns.endIndex)
+                }
             }
             cache?.store(item, scanned: scanned, owns: owns, skipped: skipped)
             if let id = scanned.first?.identity { identities.withLock { $0[index] = id } }

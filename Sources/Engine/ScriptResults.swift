@@ -1,9 +1,11 @@
 // Shell scripts and Dockerfiles in the batch: judged against the target's BusyBox and ash (Sources/Scripts)
 // and reported on the same scale and in the same formats as ELF files, each finding with its line and column.
+import Archives
 import Assessment
 import ELF
 import Knowledge
 import Reporting
+import Scanning
 import Scripts
 
 struct ScriptJudge: Sendable {
@@ -55,4 +57,49 @@ extension Language {
         case .other: self = .other
         }
     }
+}
+
+extension ScriptJudge {
+    /// One result per image whose configuration says what runs: the program, wrappers and `#!` interpreter must
+    /// be in the image, shell-form text is judged as a script. Named as the image, kind `entrypoint`.
+    func judgeEntrypoints(_ images: [ExpandedImage], scanned: [ScannedFile]) -> [CheckResult] {
+        var results: [CheckResult] = []
+        for image in images {
+            guard let config = image.config, let files = image.files else { continue }
+            let prefix = image.name + "!/"
+            let run = ImageRunConfig(entrypoint: config.entrypoint, cmd: config.cmd, shell: config.shell,
+                                     path: config.environment("PATH"), workingDir: config.workingDir)
+            var scripts: [String: ScriptFacts] = [:]
+            for file in scanned where file.script != nil && file.item.path.hasPrefix(prefix) {
+                scripts[String(file.item.path.dropFirst(prefix.count))] = file.script
+            }
+            guard let s = assessor.assessEntrypoint(run, files: files, script: { scripts[$0] }) else { continue }
+            results.append(result(s, path: image.name))
+        }
+        return results
+    }
+
+    func result(_ s: ScriptAssessment, path: String) -> CheckResult {
+        if let reason = s.unassessable {
+            var r = CheckResult(path: path, status: .error, error: reason)
+            r.kind = Self.entrypointKind
+            return r
+        }
+        let verdict = Verdict(rawValue: s.verdict.gateVerdict) ?? .needsRebuild
+        let findings = s.findings.map { f in
+            // Findings in shell-form text have the text's line and column; the others are about the command line.
+            let place = f.line > 0 ? "shell text \(f.line):\(f.column): " + (f.word.isEmpty ? "" : "`\(f.word)`: ") : ""
+            return Finding.restored(rule: f.rule, severity: f.severity, message: place + f.message, symbols: [], libraries: [])
+        }
+        let apk = s.packages.isEmpty ? nil : "apk add --no-cache " + s.packages.joined(separator: " ")
+        let change = s.verdict == .needsChanges ? "change the image's command line or add what it runs to the image" : nil
+        let fix = Fix.script(apk: apk, change: change, dockerfile: apk.map { "RUN " + $0 } ?? "")
+        let a = Assessment(verdict: verdict, libc: .none, linkage: .dynamic, arch: "script", packages: s.packages,
+                           findings: findings, language: nil, fix: fix)
+        var r = CheckResult(path: path, status: .assessed, assessment: a)
+        r.kind = Self.entrypointKind
+        return r
+    }
+
+    static let entrypointKind = "entrypoint"
 }

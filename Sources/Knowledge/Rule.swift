@@ -79,6 +79,13 @@ public struct Rule: Codable, Sendable, Hashable {
         public var file: String?
         public var installed: [String]?
         public var size: Int?
+        /// Entrypoint rules: an image's configuration and its files after the layers (`path`, or `path -> target`
+        /// for a symbolic link; `file` with `script` is one more file, holding that text).
+        public var entrypoint: [String]?
+        public var cmd: [String]?
+        public var env: [String]?
+        public var shell: [String]?
+        public var imageFiles: [String]?
         public struct Dependency: Codable, Sendable, Hashable {
             public var path: String
             public var imports: [String]
@@ -115,6 +122,11 @@ public struct Rule: Codable, Sendable, Hashable {
             file = try c.decodeIfPresent(String.self, forKey: .file)
             installed = try c.decodeIfPresent([String].self, forKey: .installed)
             size = try c.decodeIfPresent(Int.self, forKey: .size)
+            entrypoint = try c.decodeIfPresent([String].self, forKey: .entrypoint)
+            cmd = try c.decodeIfPresent([String].self, forKey: .cmd)
+            env = try c.decodeIfPresent([String].self, forKey: .env)
+            shell = try c.decodeIfPresent([String].self, forKey: .shell)
+            imageFiles = try c.decodeIfPresent([String].self, forKey: .imageFiles)
         }
     }
 }

@@ -42,6 +42,8 @@ struct LimitOptions: ParsableArguments {
         l.maxDepth = maxDepth; l.maxMemberBytes = maxMemberBytes.bytes; l.maxTotalBytes = maxTotalBytes.bytes; l.maxEntries = maxEntries
         l.maxExpansionRatio = maxExpansionRatio
         l.maxSeconds = maxSeconds
+        // For the benchmark of what judging scripts costs (README, Performance) only.
+        l.scripts = RunContext.current.variable("BENCH_NO_SCRIPTS") == nil
         return l
     }
 

@@ -245,7 +245,8 @@ public enum CheckText {
         }
         guard let a = r.assessment else { return "" }
         var out = "\(path): \(style.verdict(a.verdict.rawValue))" + (r.sameAs.map { " (hard link to \(Escape.terminal($0)))" } ?? "") + "\n"
-        var what = r.kind.map { "  \($0)" + (a.language.map { ", \($0.rawValue)" } ?? "") + " (BusyBox ash and applets)" }
+        var what = r.kind.map { "  \($0)" + (a.language.map { ", \($0.rawValue)" } ?? "")
+            + ($0 == "entrypoint" ? " (the image's Entrypoint and Cmd, against its files)" : " (BusyBox ash and applets)") }
             ?? "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)" + (a.language.map { ", \($0.rawValue)" } ?? "")
         if let g = a.minimumGlibc { what += ", needs glibc \(g) or newer" }
         out += what + "\n"

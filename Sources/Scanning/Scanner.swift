@@ -32,6 +32,12 @@ public enum Scanner {
     /// facts and dropped at once. `progress` hears how many bytes of the input were read, now and then.
     public static func scan(_ item: ScanItem, options: ReadOptions = ReadOptions(), limits: ArchiveLimits = ArchiveLimits(),
                             progress: (@Sendable (Int) -> Void)? = nil) -> [ScannedFile] {
+        scanWithImages(item, options: options, limits: limits, progress: progress).files
+    }
+
+    /// `scan`, with the container images read inside the item (their configurations and files).
+    public static func scanWithImages(_ item: ScanItem, options: ReadOptions = ReadOptions(), limits: ArchiveLimits = ArchiveLimits(),
+                                      progress: (@Sendable (Int) -> Void)? = nil) -> (files: [ScannedFile], images: [ExpandedImage]) {
         var options = options
         // The file itself gets the per-file time; an archive's members share a clock that grows with the input.
         options.deadline = options.deadline ?? Deadline(seconds: limits.maxSeconds)
@@ -42,44 +48,48 @@ public enum Scanner {
             return ELFReader.read(buffer: &bytes, options: o)
         }
         if item.kind == .imageLayout {
-            return members(Archives.expandImageLayout(directory: item.path, limits: limits, progress: progress, read: reader), of: item.path)
+            let expansion = Archives.expandImageLayout(directory: item.path, limits: limits, progress: progress, read: reader)
+            return (members(expansion, of: item.path), expansion.images)
         }
-        guard item.kind == .file else { return [read(item, options: options)] }
+        guard item.kind == .file else { return ([read(item, options: options)], []) }
         var head: [UInt8] = []
         var identity: FileIdentity?
         var file = ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options, head: &head, identity: &identity,
                                                                   walkedAsRegular: true),
                                identity: identity)
-        guard case .notELF = file.result else { return [file] }
+        guard case .notELF = file.result else { return ([file], []) }
         guard let kind = Archives.kind(head) else {
             // Scripts are told by their first line (#!) or their name (Dockerfile) and read whole, bounded.
-            if Scripts.isCandidate(head: head, name: item.path) { file.script = readScript(item.path) }
-            return [file]
+            if limits.scripts, Scripts.isCandidate(head: head, name: item.path) {
+                file.script = readScript(item.path, whole: Scripts.needsWholeFile(head: head, name: item.path))
+            }
+            return ([file], [])
         }
         // A compressed document (a man page) is told from the first bytes already read, without reading it all.
-        if Archives.holdsCandidate(kind, head[...]) == false { return [file] }
+        if Archives.holdsCandidate(kind, head[...]) == false { return ([file], []) }
         let fd = open(item.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return [ScannedFile(item: item, result: .failed("cannot open: " + String(cString: strerror(errno))))] }
+        guard fd >= 0 else { return ([ScannedFile(item: item, result: .failed("cannot open: " + String(cString: strerror(errno))))], []) }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { return [ScannedFile(item: item, result: .failed("cannot stat: " + String(cString: strerror(errno))))] }
+        guard fstat(fd, &st) == 0 else { return ([ScannedFile(item: item, result: .failed("cannot stat: " + String(cString: strerror(errno))))], []) }
         guard st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size) else {
-            return [ScannedFile(item: item, result: .failed("not a regular file"))]
+            return ([ScannedFile(item: item, result: .failed("not a regular file"))], [])
         }
         if st.st_nlink > 1 { file.identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) }
         let expansion = Archives.expand(fd: fd, size: size, name: item.path, limits: limits, progress: progress, read: reader)
         // The archive itself stays in the list as not-elf (counted as skipped); its members follow.
-        return [file] + members(expansion, of: item.path)
+        return ([file] + members(expansion, of: item.path), expansion.images)
     }
 
     /// A script's facts; a file over the script limit is read only that far (the facts say it is over).
-    static func readScript(_ path: String) -> ScriptFacts? {
+    /// Not `whole`: only its first bytes (the `#!` line of a script no parser reads).
+    static func readScript(_ path: String, whole: Bool = true) -> ScriptFacts? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size) else { return nil }
-        let wanted = min(size, Scripts.maxScriptBytes + 1)
+        let wanted = min(size, whole ? Scripts.maxScriptBytes + 1 : Scripts.headBytes)
         var bytes = [UInt8](repeating: 0, count: wanted)
         var done = 0
         while done < wanted {
@@ -96,7 +106,8 @@ public enum Scanner {
     /// The files an expansion of `container` found. One named as the container itself is the container's
     /// own contents, uncompressed (a gzip-compressed program): a file on disk, not a member.
     static func members(_ e: Expansion, of container: String) -> [ScannedFile] {
-        e.files.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false, inArchive: $0.path != container), result: $0.result) }
+        e.files.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false, inArchive: $0.path != container), result: $0.result,
+                                  script: $0.script) }
             + e.problems.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false, inArchive: $0.path != container),
                                            result: .failed($0.message)) }
     }

@@ -1,5 +1,7 @@
 // An image's Entrypoint, Cmd and Shell (from its config) → the program the container starts, the script file to
-// look for inside the image, or the shell text a shell-form instruction runs.
+// look for inside the image, or the shell text a shell-form instruction runs; and that judged against the
+// image's files.
+import Knowledge
 
 public struct ImageEntrypoint: Sendable, Hashable {
     /// Docker's default PATH, used when the image's Env sets none.
@@ -68,5 +70,130 @@ public struct ImageEntrypoint: Sendable, Hashable {
     static func candidates(_ program: String, path: String) -> [String] {
         if program.contains("/") { return [program] }
         return path.split(separator: ":").map { dir in dir.hasSuffix("/") ? "\(dir)\(program)" : "\(dir)/\(program)" }
+    }
+}
+
+/// What an image's configuration starts, as the image's files say: `Entrypoint`/`Cmd` and `Shell` with the
+/// image's PATH and working directory.
+public struct ImageRunConfig: Sendable, Hashable {
+    public var entrypoint: [String]?
+    public var cmd: [String]?
+    public var shell: [String]?
+    /// The PATH the image's Env sets (Docker's default when nil).
+    public var path: String?
+    public var workingDir: String?
+
+    public init(entrypoint: [String]?, cmd: [String]?, shell: [String]?, path: String?, workingDir: String?) {
+        self.entrypoint = entrypoint; self.cmd = cmd; self.shell = shell; self.path = path; self.workingDir = workingDir
+    }
+}
+
+extension ScriptAssessor {
+    public enum EntrypointRuleID {
+        public static let missing = "entrypoint-missing"
+        public static let interpreterMissing = "entrypoint-interpreter-missing"
+    }
+
+    /// Judges what an image starts against the files it holds: the program (and any init wrapper) must exist,
+    /// a script it runs needs its `#!` interpreter inside the image, and shell-form text is judged as a script
+    /// whose commands are what the image's PATH offers. `script(path)` gives the facts of the script at a path
+    /// inside the image (resolved, no leading `/`), when that file is one. nil when the configuration says
+    /// nothing to run. Findings outside shell text have line 0.
+    public func assessEntrypoint(_ run: ImageRunConfig, files: ImageFiles, script: (String) -> ScriptFacts?) -> ScriptAssessment? {
+        guard let ep = ImageEntrypoint.resolve(entrypoint: run.entrypoint, cmd: run.cmd, path: run.path) else { return nil }
+        let searchPath = run.path ?? ImageEntrypoint.defaultPath
+        let workingDir = run.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        var findings: [ScriptFinding] = []
+        var needsChange = false
+        var packages = Set<String>()
+        var busybox: String?
+        func add(_ rule: String, _ message: String, word: String, package: String? = nil, severity: Rule.Severity? = nil) {
+            let s = severity ?? self.severity(rule, default: .error)
+            if s == .error { if let package { packages.insert(package) } else { needsChange = true } }
+            findings.append(ScriptFinding(rule: rule, severity: s, message: message, line: 0, column: 0, length: 0, word: word,
+                                          packages: package.map { [$0] } ?? []))
+        }
+        /// Where the kernel looks for a program named in argv: PATH for a bare name, the working directory for
+        /// a relative path.
+        func candidates(_ program: String) -> [String] {
+            if program.hasPrefix("/") { return [program] }
+            if program.contains("/") { return [workingDir + (workingDir.hasSuffix("/") ? "" : "/") + program] }
+            return ImageEntrypoint.candidates(program, path: searchPath)
+        }
+        func located(_ program: String) -> String? { files.first(of: candidates(program)).flatMap(files.resolve) }
+        let shown = ep.argv.prefix(4).joined(separator: " ") + (ep.argv.count > 4 ? " …" : "")
+        func missing(_ program: String, role: String) {
+            let package = scripts.commands[Shebang.basename(program)]?.package
+            let interpreter = role.contains("interpreter")
+            let place = program.contains("/") ? "" : " on the image's PATH (\(searchPath))"
+            add(interpreter ? EntrypointRuleID.interpreterMissing : EntrypointRuleID.missing,
+                "the \(role) '\(program)' of the image's command line [\(shown)] is not in the image\(place): the container cannot start"
+                    + (interpreter ? (package.map { "; apk add \($0)" } ?? "; no Alpine package is known to provide it") : ""),
+                word: program, package: interpreter ? package : nil)
+        }
+        // The kernel runs argv[0]; each init wrapper runs the next word.
+        var seen = Set<String>()
+        for (i, wrapper) in ep.wrappers.enumerated() where seen.insert(wrapper).inserted {
+            if located(wrapper) == nil { missing(wrapper, role: i == 0 ? "program" : "init wrapper's program") }
+        }
+        if let text = ep.inlineText, let shellWords = ep.inlineShell, let shellProgram = shellWords.first {
+            // Shell form (`/bin/sh -c TEXT`): the shell must exist, and TEXT is a script run by it.
+            if located(shellProgram) == nil { missing(shellProgram, role: "shell interpreter") }
+            let facts = ScriptFacts.inline(text, shell: shellWords, path: "Cmd")
+            let installed = Set(files.commands(path: searchPath).map { "cmd:" + $0 })
+            let inner = assess(facts, installed: installed)
+            busybox = inner.busybox
+            for f in inner.findings {
+                if f.severity == .error { if f.packages.isEmpty { needsChange = true } else { packages.formUnion(f.packages) } }
+                findings.append(f)
+            }
+            if let reason = inner.unassessable { return ScriptAssessment(verdict: .needsChanges, findings: findings, packages: [], busybox: nil, unassessable: reason) }
+        } else if let interpreter = ep.interpreter {
+            // `bash /run.sh`: the interpreter, then the script it reads.
+            if located(interpreter) == nil {
+                missing(interpreter, role: "interpreter")
+            }
+            if let s = ep.script, files.first(of: [s.hasPrefix("/") ? s : workingDir + "/" + s]) == nil {
+                add(EntrypointRuleID.missing, "the script '\(s)' that '\(Shebang.basename(interpreter))' is to run is not in the image: the container cannot start",
+                    word: s)
+            }
+        } else if let program = ep.script {
+            // The program itself (after any wrappers): it exists, and when it is a script its interpreter does too.
+            if let found = located(program) {
+                if let facts = script(found), let shebang = facts.shebang {
+                    checkShebang(shebang, files: files, path: searchPath) { interpreter in
+                        let package = scripts.commands[Shebang.basename(interpreter)]?.package
+                        add(EntrypointRuleID.interpreterMissing,
+                            "'\(program)' (/\(found)) starts with #!\(([shebang.interpreter] + shebang.arguments).joined(separator: " ")), and the image has no '\(interpreter)'"
+                                + (interpreter.contains("/") ? "" : " on its PATH (\(searchPath))")
+                                + ": the container cannot start ('no such file or directory')"
+                                + (package.map { "; apk add \($0)" } ?? "; no Alpine package is known to provide it"),
+                            word: interpreter, package: package)
+                    }
+                }
+            } else if !ep.wrappers.contains(program) {
+                missing(program, role: ep.wrappers.isEmpty ? "program" : "program the init wrapper runs")
+            }
+        }
+        if let shell = run.shell, let program = shell.first, located(program) == nil {
+            add(EntrypointRuleID.missing,
+                "the image's SHELL [\(shell.joined(separator: " "))] names '\(program)', which is not in the image: shell-form HEALTHCHECK, and RUN in images built on this one, fail",
+                word: program, severity: .warning)
+        }
+        let verdict: ScriptVerdict = needsChange ? .needsChanges : packages.isEmpty && !findings.contains { $0.severity == .error } ? .runs : .needsPackages
+        return ScriptAssessment(verdict: verdict, findings: findings, packages: packages.sorted(), busybox: busybox, unassessable: nil)
+    }
+
+    /// A script the entrypoint runs: the kernel opens its `#!` interpreter inside the image (through `env`,
+    /// the program on PATH).
+    func checkShebang(_ shebang: Shebang, files: ImageFiles, path: String, missing: (String) -> Void) {
+        guard files.first(of: [shebang.interpreter.hasPrefix("/") ? shebang.interpreter : "/" + shebang.interpreter]) != nil else {
+            missing(shebang.interpreter)
+            return
+        }
+        if Shebang.basename(shebang.interpreter) == "env", shebang.program != "env",
+           files.first(of: ImageEntrypoint.candidates(shebang.program, path: path)) == nil {
+            missing(shebang.program)
+        }
     }
 }

@@ -16,10 +16,39 @@ public enum Scripts {
     }
 
     /// `Dockerfile`, `Containerfile`, `Dockerfile.dev`, `app.dockerfile` (case-insensitive), in any directory.
+    /// Asked of every file walked and every archive member: bytes compared in place, nothing allocated.
     public static func isDockerfileName(_ path: String) -> Bool {
-        let base = (path.split(separator: "/").last.map(String.init) ?? path).lowercased()
-        return base == "dockerfile" || base == "containerfile" || base.hasPrefix("dockerfile.") || base.hasPrefix("containerfile.")
-            || base.hasSuffix(".dockerfile") || base.hasSuffix(".containerfile")
+        var path = path
+        return path.withUTF8 { all in
+            let base = all.lastIndex(of: UInt8(ascii: "/")).map { all[($0 + 1)...] } ?? all[...]
+            guard base.count >= 10 else { return false }  // "dockerfile", the shorter of the two names
+            // WORD, WORD.anything, anything.WORD (ASCII letters in any case).
+            for w in [dockerfile, containerfile] {
+                if base.count >= w.count, caseless(base.prefix(w.count), w),
+                   base.count == w.count || base[base.startIndex + w.count] == UInt8(ascii: ".") { return true }
+                if base.count > w.count, base[base.endIndex - w.count - 1] == UInt8(ascii: "."), caseless(base.suffix(w.count), w) { return true }
+            }
+            return false
+        }
+    }
+
+    static let dockerfile = Array("dockerfile".utf8), containerfile = Array("containerfile".utf8)
+
+    static func caseless(_ s: Slice<UnsafeBufferPointer<UInt8>>, _ w: [UInt8]) -> Bool {
+        var i = s.startIndex
+        for b in w {
+            let c = s[i]
+            guard (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c | 0x20 : c) == b else { return false }
+            i += 1
+        }
+        return true
+    }
+
+    /// Whether the whole file is read to judge it: shell scripts and Dockerfiles are parsed; for any other
+    /// interpreter (python, perl …) only the `#!` line is judged, so only the first bytes are read.
+    public static func needsWholeFile(head: some Collection<UInt8>, name: String) -> Bool {
+        guard let shebang = Shebang(head: head.prefix(headBytes)) else { return isDockerfileName(name) }
+        return ShellDialect(program: shebang.program).isParsed
     }
 }
 

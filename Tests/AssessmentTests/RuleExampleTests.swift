@@ -67,8 +67,8 @@ struct RuleExample: CustomTestStringConvertible, Sendable {
     var testDescription: String { "\(rule) \(triggers ? "triggers" : "ignores") #\(example.target) \(example.imports ?? []) \(example.needed ?? [])" }
 }
 
-// Script rules (examples with a `script`) are run by ScriptsTests.
-let allExamples: [RuleExample] = kb.rules.filter { !$0.examples.trigger.contains { $0.script != nil } }.flatMap { rule in
+// Script and entrypoint rules (examples with a `script` or `imageFiles`) are run by ScriptsTests.
+let allExamples: [RuleExample] = kb.rules.filter { !$0.examples.trigger.contains { $0.script != nil || $0.imageFiles != nil } }.flatMap { rule in
     rule.examples.trigger.map { RuleExample(rule: rule.id, example: $0, triggers: true) }
         + rule.examples.ignore.map { RuleExample(rule: rule.id, example: $0, triggers: false) }
 }

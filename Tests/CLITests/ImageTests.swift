@@ -205,7 +205,7 @@ func sha256(_ url: URL) throws -> String {
         let layout = dir.appendingPathComponent("layout")
         _ = try ociLayout(layout, layers: layers, config: config)
         let e = Archives.expandImageLayout(directory: layout.path)
-        #expect(e.images == [ExpandedImage(name: layout.path, config: expected)])
+        #expect(e.images.map(\.name) == [layout.path] && e.images.first?.config == expected)
         // Not an image: no images.
         #expect(try expandFile(dir.appendingPathComponent("save/layer1.tar")).images.isEmpty)
     }

@@ -29,7 +29,10 @@ struct ScriptRuleExample: CustomTestStringConvertible, Sendable {
     var testDescription: String { "\(rule) \(triggers ? "triggers" : "ignores") \((example.script ?? "").prefix(50).debugDescription)" }
 }
 
-let scriptExamples: [ScriptRuleExample] = kb.rules.filter { $0.examples.trigger.contains { $0.script != nil } }.flatMap { rule in
+/// Script rules: examples with a `script` and no image (entrypoint rules: EntrypointTests).
+let scriptExamples: [ScriptRuleExample] = kb.rules.filter { rule in
+    rule.examples.trigger.contains { $0.script != nil } && !rule.examples.trigger.contains { $0.imageFiles != nil }
+}.flatMap { rule in
     rule.examples.trigger.map { ScriptRuleExample(rule: rule.id, example: $0, triggers: true) }
         + rule.examples.ignore.map { ScriptRuleExample(rule: rule.id, example: $0, triggers: false) }
 }
