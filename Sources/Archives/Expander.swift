@@ -23,6 +23,8 @@ public struct ArchiveLimits: Sendable {
     public static let secondsScaleBytes = 256 << 20
     /// ELF members read on a second thread while the archive is read on.
     public var decodeAside = true
+    /// Not a limit: the small files of images to keep besides ELF facts (Capture.swift); nil keeps none.
+    public var capture: FileCapture?
     public init() {}
 }
 
@@ -141,6 +143,8 @@ final class LayerRecord {
     var entryFiles: [(path: String, range: Range<Int>)] = []
     /// All the files the member gave (the layer's range in `Expander.files`).
     var range: Range<Int> = 0..<0
+    /// The wanted files it holds (`ArchiveLimits.capture`).
+    var capture = LayerCapture()
 }
 
 final class Expander {
@@ -152,6 +156,8 @@ final class Expander {
     var images: [ExpandedImage] = []
     var otherFiles = 0
     var entries = 0
+    /// Bytes of captured files kept so far (`ArchiveLimits.capture`).
+    var capturedBytes = 0
     /// Set once the time is up: reported once, and nothing more is opened.
     var stopped = false
     /// Small JSON members of the tar being read are kept (at most this many bytes in all) to tell an image.
@@ -175,13 +181,15 @@ final class Expander {
     func problem(_ path: String, _ message: String) { problems.append(ArchiveProblem(path: path, message: message)) }
 
     /// Records an image read under `name` with the configuration in `bytes` (from the manifest's `config`).
-    func image(_ name: String, config path: String?, bytes: [UInt8]?) {
+    func image(_ name: String, config path: String?, bytes: [UInt8]?, captured: ImageCapture = ImageCapture()) {
         var config: ImageConfig?
         if let path {
             config = bytes.flatMap(ImageConfig.decode)
             if config == nil { problem(name + "!/" + path, "image configuration missing or unreadable; entrypoint not followed") }
         }
-        images.append(ExpandedImage(name: name, config: config))
+        let image = ExpandedImage(name: name, config: config, files: captured.files, notCaptured: captured.left)
+        images.append(image)
+        limits.capture?.received?(image)
     }
 
     /// Whether the time is up (reported against `name` the first time).
@@ -304,6 +312,7 @@ final class Expander {
                     }
                     source = MemorySource(bytes)
                 }
+                if let layer { source = try capture(entry, source: source, into: layer) }
                 let record = LayerRecord(prefix: path + "!/")
                 visit(name: path, source: source, size: entry.size, depth: depth + 1, layer: record)
                 record.range = start..<files.count
@@ -328,6 +337,9 @@ final class Expander {
                     alias.range = copies..<files.count
                     layers[entry.path] = alias
                 }
+            case .symlink:
+                if let layer { _ = try capture(entry, source: data, into: layer) }
+                continue
             default:
                 continue
             }
@@ -338,8 +350,10 @@ final class Expander {
         }
         if let images = ImageIndex.inTar(json: json, layers: Set(layers.keys), name: name, problems: &problems) {
             settle()
-            applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
-            for image in images { self.image(name + (image.label.map { "!/" + $0 } ?? ""), config: image.config, bytes: image.config.flatMap { json[$0] }) }
+            let captured = applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
+            for (image, captured) in zip(images, captured) {
+                self.image(name + (image.label.map { "!/" + $0 } ?? ""), config: image.config, bytes: image.config.flatMap { json[$0] }, captured: captured)
+            }
         }
     }
 
@@ -387,6 +401,7 @@ final class Expander {
             let imageName = name + (image.label.map { "!/" + $0 } ?? "")
             let first = files.count
             var merge = LayerMerge()
+            var captured = ImageCapture()
             for path in image.layers.reversed() {
                 if timeUp(name) { return true }
                 guard let (offset, size) = members[path] else { continue }
@@ -395,11 +410,13 @@ final class Expander {
                 visit(name: imageName, source: file.source(offset: offset, length: size), size: size, depth: depth + 1,
                       container: true, layer: record, hide: merge)
                 if !record.isTar { problem(name + "!/" + path, "layer is not a tar archive; not read") }
+                // What the layers above hide was never read from this one.
+                captured.add(record.capture) { _ in false }
                 merge.commit(record.entries)
             }
             settle()
             files[first...].sort { ByteOrder.less($0.path, $1.path) }
-            self.image(imageName, config: image.config, bytes: image.config.flatMap { json[$0] })
+            self.image(imageName, config: image.config, bytes: image.config.flatMap { json[$0] }, captured: captured)
         }
         // The rest of the tar (configurations, and anything else beside the images), as in any tar.
         for path in order where !used.contains(path) && json[path] == nil {
@@ -428,11 +445,15 @@ final class Expander {
 
     /// The tar was an image: the files of its layers are replaced by each image's merged files, named
     /// `name!/path` (or `name!/label!/path` when the tar holds several images).
-    func applyLayers(name: String, images: [ImageIndex.Image], layers: [String: LayerRecord], firstFile: Int) {
+    /// Returns each image's captured files, merged the same way.
+    @discardableResult
+    func applyLayers(name: String, images: [ImageIndex.Image], layers: [String: LayerRecord], firstFile: Int) -> [ImageCapture] {
         var merged: [ExpandedFile] = []
+        var capturedImages: [ImageCapture] = []
         var used = Set<String>()
         for image in images {
             var merge = LayerMerge()
+            var captured = ImageCapture()
             var kept: [ExpandedFile] = []
             let prefix = name + "!/" + (image.label.map { $0 + "!/" } ?? "")
             for path in image.layers.reversed() {
@@ -444,14 +465,17 @@ final class Expander {
                         kept.append(ExpandedFile(path: prefix + file.path.dropFirst(layerPrefix.count), result: file.result))
                     }
                 }
+                captured.add(record.capture, hidden: merge.hidden)
                 merge.commit(record.entries)
             }
             merged += kept.sorted { ByteOrder.less($0.path, $1.path) }
+            capturedImages.append(captured)
         }
         let dropped = used.compactMap { layers[$0]?.range }
         let others = files[firstFile...].indices.filter { i in !dropped.contains { $0.contains(i) } }.map { files[$0] }
         files.removeSubrange(firstFile...)
         files += others + merged
+        return capturedImages
     }
 
     // MARK: ar (Debian packages)

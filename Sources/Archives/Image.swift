@@ -249,6 +249,7 @@ extension Archives {
             let name = directory + (image.label.map { "!/" + $0 } ?? "")
             let first = e.files.count
             var merge = LayerMerge()
+            var captured = ImageCapture()
             for path in image.layers.reversed() {
                 if e.timeUp(directory) { break }
                 guard let (fd, size) = layout.open(path) else {
@@ -259,11 +260,12 @@ extension Archives {
                 let file = OpenFile(fd: fd, size: size, meter: meter, owned: true)
                 e.visit(name: name, source: FileRange(file), size: size, depth: 1, container: true, layer: record, hide: merge)
                 if !record.isTar { e.problem(name + "!/" + path, "layer is not a tar archive; not read") }
+                captured.add(record.capture) { _ in false }  // what the layers above hide was never read
                 merge.commit(record.entries)
             }
             e.settle()
             e.files[first...].sort { ByteOrder.less($0.path, $1.path) }
-            e.image(name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) })
+            e.image(name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) }, captured: captured)
         }
         return e.result
     }

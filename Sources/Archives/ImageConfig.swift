@@ -68,4 +68,12 @@ public struct ExpandedImage: Sendable, Hashable {
     public var name: String
     /// nil when the configuration is missing or unreadable (reported as a problem).
     public var config: ImageConfig?
+    /// The files `ArchiveLimits.capture` asked for, as the merged image holds them, by path inside the image
+    /// (no leading `/`); and the wanted ones left out over its limits, with why.
+    public var files: [String: CapturedFile] = [:]
+    public var notCaptured: [String: String] = [:]
+
+    public init(name: String, config: ImageConfig?, files: [String: CapturedFile] = [:], notCaptured: [String: String] = [:]) {
+        self.name = name; self.config = config; self.files = files; self.notCaptured = notCaptured
+    }
 }
