@@ -65,8 +65,8 @@ let package = Package(
         ]),
         // `migrate`: a root filesystem's packages, files and entrypoint → an Alpine plan; its Debian → Alpine
         // table is embedded like the knowledge base.
-        .target(name: "Migration", dependencies: ["Knowledge", "Assessment", "Scanning", "Reporting", "Engine"],
-                resources: [.embedInCode("data/debian-alpine.tsv")]),
+        .target(name: "Migration", dependencies: ["Knowledge", "Assessment", "Archives", "Scanning", "Scripts", "Reporting", "Engine"],
+                resources: [.embedInCode("data/debian-alpine.tsv"), .embedInCode("data/interpreters.tsv")]),
         // Argument parsing, exit statuses, the only place that writes to stdout/stderr.
         .target(name: "MuslcheckCLI", dependencies: [
             "ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "Migration",

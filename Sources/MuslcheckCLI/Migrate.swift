@@ -8,15 +8,17 @@ enum MigrateFormat: String, ExpressibleByArgument, CaseIterable { case text, jso
 
 struct Migrate: OutputCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Plan the move of an unpacked Debian or Ubuntu root filesystem to Alpine.",
+        abstract: "Plan the move of a Debian or Ubuntu image, or its unpacked root filesystem, to Alpine.",
         discussion: """
-            Classifies every ELF file once (the distribution's, replaced by Alpine packages; the C library's, \
-            replaced by musl; the application's, judged as check judges it), maps each installed package to \
-            its Alpine counterpart, follows the Dockerfile's entrypoint, and proposes an Alpine Dockerfile. \
-            Exit status: 0 the plan was made; 2 the root could not be read; 64 usage error.
+            Reads a docker save tarball (plain or compressed), an OCI layout directory or an OCI layout in a tar \
+            — streamed as check reads them — or an unpacked root filesystem. Classifies every ELF file once (the \
+            distribution's, replaced by Alpine packages; the C library's, replaced by musl; the application's, \
+            judged as check judges it), maps each installed package to its Alpine counterpart, follows the \
+            entrypoint (from the image configuration, else the Dockerfile), and proposes an Alpine Dockerfile. \
+            Exit status: 0 the plan was made; 2 the input could not be read; 64 usage error.
             """)
 
-    @Argument(help: "An unpacked root filesystem (a directory holding etc/, usr/, var/lib/dpkg …).")
+    @Argument(help: "An image (docker save tarball, OCI layout or OCI tar) or an unpacked root filesystem (a directory holding etc/, usr/, var/lib/dpkg …).")
     var root: String
 
     @Option(help: "The Dockerfile that built the image: its entrypoint is followed and it is rewritten for Alpine.")
@@ -35,17 +37,16 @@ struct Migrate: OutputCommand {
     var jobs: Int?
 
     func execute() throws -> CommandOutput {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
-            throw UsageError(description: "\(root) does not exist")
-        }
-        guard isDirectory.boolValue else {
-            throw UsageError(description: "\(root) is not a directory: migrate reads an unpacked root filesystem (for an image, unpack its layers into one directory first)")
-        }
+        guard FileManager.default.fileExists(atPath: root) else { throw UsageError(description: "\(root) does not exist") }
         if let dockerfile, !FileManager.default.isReadableFile(atPath: dockerfile) { throw UsageError(description: "cannot read \(dockerfile)") }
         let kb = try loadKnowledge()
         let release = try resolveTarget(target, kb: kb)
-        let plan = Migration.plan(MigrationRequest(root: root, release: release, dockerfile: dockerfile, jobs: jobs ?? CPU.count), kb: kb)
+        let plan: MigrationPlan
+        do {
+            plan = try Migration.plan(MigrationRequest(root: root, release: release, dockerfile: dockerfile, jobs: jobs ?? CPU.count), kb: kb)
+        } catch let error as MigrationError {
+            throw InputError(description: error.description)
+        }
         let text: String
         switch format {
         case .text: text = MigrationReport.text(plan)
