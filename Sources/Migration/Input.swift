@@ -61,7 +61,7 @@ extension Migration {
         if isDirectory.boolValue && !Archives.isImageLayout(directory: root) {
             // The application's files are judged inside the root, as they would be found there.
             let outcome = CheckEngine.run(CheckRequest(paths: [root], release: request.release, gate: Gate(failOn: .never),
-                                                       jobs: request.jobs, root: root), kb: kb)
+                                                       jobs: request.jobs, root: root, limits: request.limits), kb: kb)
             return MigrationInput(files: .directory(root), results: outcome.results.map { (String($0.path.dropFirst(root.count)), $0) },
                                   cLibrary: outcome.summary.cLibrary)
         }

@@ -19,7 +19,7 @@ struct Migrate: OutputCommand {
             """)
 
     @Argument(help: "An image (docker save tarball, OCI layout or OCI tar) or an unpacked root filesystem (a directory holding etc/, usr/, var/lib/dpkg …).")
-    var root: String
+    var input: String
 
     @Option(help: "The Dockerfile that built the image: its entrypoint is followed and it is rewritten for Alpine.")
     var dockerfile: String?
@@ -36,14 +36,18 @@ struct Migrate: OutputCommand {
     @Option(help: "Parallel workers (default: all cores).")
     var jobs: Int?
 
+    /// Archive and image limits, as for check.
+    @OptionGroup var limits: LimitOptions
+
     func execute() throws -> CommandOutput {
-        guard FileManager.default.fileExists(atPath: root) else { throw UsageError(description: "\(root) does not exist") }
+        guard FileManager.default.fileExists(atPath: input) else { throw UsageError(description: "\(input) does not exist") }
         if let dockerfile, !FileManager.default.isReadableFile(atPath: dockerfile) { throw UsageError(description: "cannot read \(dockerfile)") }
         let kb = try loadKnowledge()
         let release = try resolveTarget(target, kb: kb)
         let plan: MigrationPlan
         do {
-            plan = try Migration.plan(MigrationRequest(root: root, release: release, dockerfile: dockerfile, jobs: jobs ?? CPU.count), kb: kb)
+            plan = try Migration.plan(MigrationRequest(root: input, release: release, dockerfile: dockerfile, jobs: jobs ?? CPU.count,
+                                                         limits: limits.archiveLimits), kb: kb)
         } catch let error as MigrationError {
             throw InputError(description: error.description)
         }
