@@ -74,6 +74,13 @@ extension Expander {
                                               isLink: entry.kind == .symlink)
         guard entry.kind == .file || entry.kind == .symlink, let amount = capture.select(candidate) else { return source }
         if entry.kind == .symlink {
+            // A link's target counts against the total as a file's bytes do.
+            guard capturedBytes + entry.linkTarget.utf8.count <= capture.maxTotalBytes else {
+                record.capture.left[entry.path] = "the \(capture.maxTotalBytes)-byte limit of files kept from one input was reached; not read"
+                record.capture.files[entry.path] = nil
+                return source
+            }
+            capturedBytes += entry.linkTarget.utf8.count
             record.capture.files[entry.path] = CapturedFile(bytes: [], size: 0, linkTarget: entry.linkTarget)
             record.capture.left[entry.path] = nil
             return source
