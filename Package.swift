@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "ScriptsTests", dependencies: ["Scripts", "Knowledge"]),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
         .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "Engine", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "TestSupport",
+        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "Engine", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "Migration", "TestSupport",
                                                      .product(name: "ZIPFoundation", package: "ZIPFoundation")],
                     exclude: ["sarif-schema-2.1.0.json"]),
     ]
