@@ -103,6 +103,7 @@ public enum MigrationReport {
             <h1>Moving to \(escape(plan.target))</h1><p>From \(escape(d.base)).<br>\(escape(d.counts)).<br>\(escape(d.mapped)).</p>
             <h2>Plan</h2><pre>\(escape(plan.plan.dockerfile))</pre>
             """
+        if !plan.notes.isEmpty { out += "<h2>Notes</h2><ul>" + plan.notes.map { "<li>\(escape($0))</li>" }.joined() + "</ul>" }
         if let e = plan.entrypoint { out += "<h2>Entrypoint</h2><ul>" + entrypointLines(e).map { "<li>\(escape($0))</li>" }.joined() + "</ul>" }
         if let diff = plan.dockerfileDiff { out += "<h2>The Dockerfile, rewritten</h2><pre>\(escape(diff))</pre>" }
         if !plan.environment.isEmpty { out += "<h2>Environment</h2><ul>" + plan.environment.map { "<li>\(escape($0))</li>" }.joined() + "</ul>" }
