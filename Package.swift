@@ -72,8 +72,8 @@ let package = Package(
         ]),
         // `migrate`: a root filesystem's packages, files and entrypoint → an Alpine plan; its Debian → Alpine
         // table is embedded like the knowledge base.
-        .target(name: "Migration", dependencies: ["Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "TextSupport"],
-                resources: [.embedInCode("data/debian-alpine.tsv")]),
+        .target(name: "Migration", dependencies: ["Knowledge", "Assessment", "Archives", "Scanning", "Scripts", "Reporting", "Engine", "TextSupport"],
+                resources: [.embedInCode("data/debian-alpine.tsv"), .embedInCode("data/interpreters.tsv")]),
         // Argument parsing, exit statuses, the only place that writes to stdout/stderr.
         .target(name: "MuslcheckCLI", dependencies: [
             "ELF", "Knowledge", "Assessment", "Scanning", "Reporting", "Engine", "Migration", "TextSupport",
@@ -91,7 +91,7 @@ let package = Package(
         .testTarget(name: "ScriptsTests", dependencies: ["Scripts", "Knowledge"]),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
         .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "Engine", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "TestSupport", "TextSupport",
+        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "Engine", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "Migration", "TestSupport", "TextSupport",
                                                      .product(name: "Yams", package: "Yams")],
                     exclude: ["sarif-schema-2.1.0.json"]),
     ]

@@ -32,6 +32,8 @@ public struct ArchiveLimits: Sendable {
     public var decodeAside = true
     /// Shell scripts and Dockerfiles read and parsed (off only to measure what they cost: MUSLCHECK_BENCH_NO_SCRIPTS).
     public var scripts = true
+    /// Not a limit: the small files of images to keep besides ELF facts (Capture.swift); nil keeps none.
+    public var capture: FileCapture?
     public init() {}
 }
 
@@ -156,6 +158,8 @@ final class LayerRecord {
     var entryFiles: [(path: String, range: Range<Int>)] = []
     /// All the files the member gave (the layer's range in `Expander.files`).
     var range: Range<Int> = 0..<0
+    /// The wanted files it holds (`ArchiveLimits.capture`).
+    var capture = LayerCapture()
 }
 
 final class Expander {
@@ -167,6 +171,8 @@ final class Expander {
     var images: [ExpandedImage] = []
     var otherFiles = 0
     var entries = 0
+    /// Bytes of captured files kept so far (`ArchiveLimits.capture`).
+    var capturedBytes = 0
     /// Set once the time is up: reported once, and nothing more is opened.
     var stopped = false
     /// Small JSON members of the tar being read are kept (at most this many bytes in all) to tell an image.
@@ -189,17 +195,19 @@ final class Expander {
 
     func problem(_ path: String, _ message: String) { problems.append(ArchiveProblem(path: path, message: message)) }
 
-    /// Records an image read under `name` with the configuration in `bytes` (from the manifest's `config`) and
-    /// its files after the layers, kept only when the configuration says what runs (the entrypoint is judged
-    /// against them).
-    func image(_ name: String, config path: String?, bytes: [UInt8]?, files: ImageFiles) {
+    /// Records an image read under `name` with the configuration in `bytes` (from the manifest's `config`),
+    /// its file tree after the layers (kept only when the configuration says what runs: the entrypoint is
+    /// judged against it) and the files `ArchiveLimits.capture` asked for.
+    func image(_ name: String, config path: String?, bytes: [UInt8]?, tree: ImageFiles, captured: ImageCapture = ImageCapture()) {
         var config: ImageConfig?
         if let path {
             config = bytes.flatMap(ImageConfig.decode)
             if config == nil { problem(name + "!/" + path, "image configuration missing or unreadable; entrypoint not followed") }
         }
         let runs = config.map { $0.entrypoint?.isEmpty == false || $0.cmd?.isEmpty == false } ?? false
-        images.append(ExpandedImage(name: name, config: config, files: runs ? files : nil))
+        let image = ExpandedImage(name: name, config: config, tree: runs ? tree : nil, files: captured.files, notCaptured: captured.left)
+        images.append(image)
+        limits.capture?.received?(image)
     }
 
     /// Whether the time is up (reported against `name` the first time).
@@ -353,6 +361,7 @@ final class Expander {
                     }
                     source = MemorySource(bytes)
                 }
+                if let layer { source = try capture(entry, source: source, into: layer) }
                 let record = LayerRecord(prefix: path + "!/")
                 visit(name: path, source: source, size: entry.size, depth: depth + 1, layer: record)
                 record.range = start..<files.count
@@ -377,6 +386,9 @@ final class Expander {
                     alias.range = copies..<files.count
                     layers[entry.path] = alias
                 }
+            case .symlink:
+                if let layer { _ = try capture(entry, source: data, into: layer) }
+                continue
             default:
                 continue
             }
@@ -387,9 +399,10 @@ final class Expander {
         }
         if let images = ImageIndex.inTar(json: json, layers: Set(layers.keys), name: name, problems: &problems) {
             settle()
-            let trees = applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
-            for (image, tree) in zip(images, trees) {
-                self.image(name + (image.label.map { "!/" + $0 } ?? ""), config: image.config, bytes: image.config.flatMap { json[$0] }, files: tree)
+            let applied = applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
+            for (image, (tree, captured)) in zip(images, applied) {
+                self.image(name + (image.label.map { "!/" + $0 } ?? ""), config: image.config, bytes: image.config.flatMap { json[$0] },
+                           tree: tree, captured: captured)
             }
         }
     }
@@ -439,6 +452,7 @@ final class Expander {
             let first = files.count
             var merge = LayerMerge()
             var tree = ImageFiles()
+            var captured = ImageCapture()
             for path in image.layers.reversed() {
                 if timeUp(name) { return true }
                 guard let (offset, size) = members[path] else { continue }
@@ -448,11 +462,13 @@ final class Expander {
                       container: true, layer: record, hide: merge)
                 if !record.isTar { problem(name + "!/" + path, "layer is not a tar archive; not read") }
                 tree.add(record, hiddenBy: merge)
+                // What the layers above hide was never read from this one.
+                captured.add(record.capture) { _ in false }
                 merge.commit(record.entries)
             }
             settle()
             files[first...].sort { ByteOrder.less($0.path, $1.path) }
-            self.image(imageName, config: image.config, bytes: image.config.flatMap { json[$0] }, files: tree)
+            self.image(imageName, config: image.config, bytes: image.config.flatMap { json[$0] }, tree: tree, captured: captured)
         }
         // The rest of the tar (configurations, and anything else beside the images), as in any tar.
         for path in order where !used.contains(path) && json[path] == nil {
@@ -481,14 +497,16 @@ final class Expander {
 
     /// The tar was an image: the files of its layers are replaced by each image's merged files, named
     /// `name!/path` (or `name!/label!/path` when the tar holds several images).
-    /// Returns each image's files after its layers.
-    func applyLayers(name: String, images: [ImageIndex.Image], layers: [String: LayerRecord], firstFile: Int) -> [ImageFiles] {
+    /// Returns each image's file tree after its layers and its captured files, merged the same way.
+    @discardableResult
+    func applyLayers(name: String, images: [ImageIndex.Image], layers: [String: LayerRecord], firstFile: Int) -> [(ImageFiles, ImageCapture)] {
         var merged: [ExpandedFile] = []
+        var applied: [(ImageFiles, ImageCapture)] = []
         var used = Set<String>()
-        var trees: [ImageFiles] = []
         for image in images {
             var tree = ImageFiles()
             var merge = LayerMerge()
+            var captured = ImageCapture()
             var kept: [ExpandedFile] = []
             let prefix = name + "!/" + (image.label.map { $0 + "!/" } ?? "")
             for path in image.layers.reversed() {
@@ -501,16 +519,17 @@ final class Expander {
                     }
                 }
                 tree.add(record, hiddenBy: merge)
+                captured.add(record.capture, hidden: merge.hidden)
                 merge.commit(record.entries)
             }
             merged += kept.sorted { ByteOrder.less($0.path, $1.path) }
-            trees.append(tree)
+            applied.append((tree, captured))
         }
         let dropped = used.compactMap { layers[$0]?.range }
         let others = files[firstFile...].indices.filter { i in !dropped.contains { $0.contains(i) } }.map { files[$0] }
         files.removeSubrange(firstFile...)
         files += others + merged
-        return trees
+        return applied
     }
 
     // MARK: ar (Debian packages)

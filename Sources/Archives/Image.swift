@@ -277,6 +277,7 @@ extension Archives {
             let first = e.files.count
             var merge = LayerMerge()
             var tree = ImageFiles()
+            var captured = ImageCapture()
             for path in image.layers.reversed() {
                 if e.timeUp(directory) { break }
                 guard let (fd, size) = layout.open(path) else {
@@ -288,11 +289,12 @@ extension Archives {
                 e.visit(name: name, source: FileRange(file), size: size, depth: 1, container: true, layer: record, hide: merge)
                 if !record.isTar { e.problem(name + "!/" + path, "layer is not a tar archive; not read") }
                 tree.add(record, hiddenBy: merge)
+                captured.add(record.capture) { _ in false }  // what the layers above hide was never read
                 merge.commit(record.entries)
             }
             e.settle()
             e.files[first...].sort { ByteOrder.less($0.path, $1.path) }
-            e.image(name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) }, files: tree)
+            e.image(name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) }, tree: tree, captured: captured)
         }
         return e.result
     }

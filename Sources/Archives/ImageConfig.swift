@@ -69,10 +69,15 @@ public struct ExpandedImage: Sendable, Hashable {
     public var name: String
     /// nil when the configuration is missing or unreadable (reported as a problem).
     public var config: ImageConfig?
-    /// The image's files after its layers, when the configuration names something to run (nil otherwise).
-    public var files: ImageFiles? = nil
+    /// The image's file tree after its layers, when the configuration names something to run (nil otherwise).
+    public var tree: ImageFiles? = nil
+    /// The files `ArchiveLimits.capture` asked for, as the merged image holds them, by path inside the image
+    /// (no leading `/`); and the wanted ones left out over its limits, with why.
+    public var files: [String: CapturedFile] = [:]
+    public var notCaptured: [String: String] = [:]
 
-    public init(name: String, config: ImageConfig?, files: ImageFiles? = nil) {
-        self.name = name; self.config = config; self.files = files
+    public init(name: String, config: ImageConfig?, tree: ImageFiles? = nil, files: [String: CapturedFile] = [:],
+                notCaptured: [String: String] = [:]) {
+        self.name = name; self.config = config; self.tree = tree; self.files = files; self.notCaptured = notCaptured
     }
 }

@@ -110,6 +110,8 @@ struct TarEntry {
     /// Bytes the member holds once extracted (a sparse file's full size).
     var size: Int
     var linkTarget: String
+    /// Permission bits from the header (0 when the field is unreadable).
+    var mode = 0
     /// The header's offset in the tar, for messages.
     var offset: Int
     /// A sparse file: its data holes and all (`map` of (offset, size) data runs); `unreadable` names a
@@ -202,6 +204,7 @@ final class TarReader {
             if let p = pax["path"] ?? longName { name = p }
             var entry = TarEntry(path: Tar.normalize(name), kind: .file, size: size,
                                  linkTarget: pax["linkpath"] ?? longLink ?? Tar.cString(header[157..<257]), offset: at)
+            entry.mode = Tar.number(header[100..<108]) ?? 0
             switch type {
             case 0, UInt8(ascii: "0"), UInt8(ascii: "7"), UInt8(ascii: "S"): entry.kind = .file
             case UInt8(ascii: "5"), UInt8(ascii: "D"): entry.kind = .directory

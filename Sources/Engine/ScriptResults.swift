@@ -65,7 +65,7 @@ extension ScriptJudge {
     func judgeEntrypoints(_ images: [ExpandedImage], scanned: [ScannedFile]) -> [CheckResult] {
         var results: [CheckResult] = []
         for image in images {
-            guard let config = image.config, let files = image.files else { continue }
+            guard let config = image.config, let files = image.tree else { continue }
             let prefix = image.name + "!/"
             let run = ImageRunConfig(entrypoint: config.entrypoint, cmd: config.cmd, shell: config.shell,
                                      path: config.environment("PATH"), workingDir: config.workingDir)

@@ -34,6 +34,23 @@ struct DockerfileText: Sendable {
     /// The image of the last FROM (the stage that runs).
     var baseImage: String? { instructions.last { $0.keyword == "FROM" }.map { String($0.rest.split(separator: " ").first ?? "") } }
 
+    /// ENTRYPOINT and CMD of the final stage, each nil when not set (exec form, or shell form as sh -c).
+    var entrypointWords: [String]? { finalStage("ENTRYPOINT").map(Self.words) }
+    var cmdWords: [String]? { finalStage("CMD").map(Self.words) }
+
+    /// The last `keyword` instruction of the final stage, its argument.
+    func finalStage(_ keyword: String) -> String? {
+        let last = instructions.lastIndex { $0.keyword == "FROM" } ?? 0
+        return instructions[last...].last { $0.keyword == keyword }?.rest
+    }
+
+    func lastInFinalStage(_ keyword: String) -> String? { finalStage(keyword) }
+
+    static func words(_ rest: String) -> [String] {
+        if rest.hasPrefix("["), let data = rest.data(using: .utf8), let list = try? JSONDecoder().decode([String].self, from: data) { return list }
+        return ["/bin/sh", "-c", rest]
+    }
+
     /// ENTRYPOINT and CMD as the final stage sets them (exec form or shell form).
     var command: [String] {
         let last = instructions.lastIndex { $0.keyword == "FROM" } ?? 0

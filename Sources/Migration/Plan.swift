@@ -3,6 +3,7 @@
 // stands in for the one owning it), the C library's own (replaced by musl), or the application's (judged by
 // the engine as `check` judges it) — and the plan is one Alpine base, one `apk add` line, the files to
 // rebuild, and a Dockerfile.
+import Archives
 import TextSupport
 import Assessment
 import Engine
@@ -52,14 +53,25 @@ public struct ApplicationFile: Sendable, Encodable {
 }
 
 public struct Entrypoint: Sendable, Encodable {
+    /// Where the command was read: "image configuration" or "Dockerfile".
+    public var from: String
     public var command: [String]
-    /// The program the command starts, inside the root; nil when it is not there.
+    public var user: String?
+    public var workingDir: String?
+    /// The program the command starts, inside the root (links followed); nil when it is not there.
     public var program: String?
+    /// elf, script, other, shell (a shell's text whose command cannot be told), missing.
     public var kind: String
+    /// The #! line's interpreter (and program, through env), or the interpreter named on the command line.
     public var interpreter: String?
+    /// The script an interpreter named on the command line runs (`python3 app.py`).
+    public var script: String?
     public var verdict: String?
     /// What it needs on Alpine (`apk add` names).
     public var needs: [String]
+    /// Every file found on the way (init wrappers, the shell, the program), in order.
+    public var chain: [String] = []
+    public var notes: [String] = []
 }
 
 public struct MigrationPlan: Sendable, Encodable {
@@ -86,7 +98,11 @@ public struct MigrationPlan: Sendable, Encodable {
         public var rebuild: [String]
         public var dockerfile: String
     }
+    /// The input: a root filesystem directory, an image tarball or an OCI layout.
     public var root: String
+    /// For an image: the image planned (its name in the results), and what the input said about reading it.
+    public var image: String?
+    public var notes: [String] = []
     public var target: String
     public var base: Base
     public var files: Files
@@ -104,9 +120,11 @@ public struct MigrationRequest: Sendable {
     public var release: AlpineRelease
     public var dockerfile: String?
     public var jobs: Int
-    public init(root: String, release: AlpineRelease, dockerfile: String? = nil, jobs: Int = CPU.count) {
+    /// For an image: the limits it is read within (the engine's, as `check` has them).
+    public var limits: ArchiveLimits
+    public init(root: String, release: AlpineRelease, dockerfile: String? = nil, jobs: Int = CPU.count, limits: ArchiveLimits = ArchiveLimits()) {
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
-        self.release = release; self.dockerfile = dockerfile; self.jobs = jobs
+        self.release = release; self.dockerfile = dockerfile; self.jobs = jobs; self.limits = limits
     }
 }
 
@@ -123,29 +141,26 @@ public enum Migration {
         return map
     }()
 
-    public static func plan(_ request: MigrationRequest, kb: KnowledgeBase) -> MigrationPlan {
-        let root = request.root
-        let os = RootFS.osRelease(root: root)
-        let database = RootFS.packages(root: root)
+    public static func plan(_ request: MigrationRequest, kb: KnowledgeBase) throws -> MigrationPlan {
         let docker = request.dockerfile.flatMap { RootFS.text($0) }.map(DockerfileText.init)
-        // The application's files are judged inside the root, as they would be found there.
-        let outcome = CheckEngine.run(CheckRequest(paths: [root], release: request.release, gate: Gate(failOn: .never),
-                                                   jobs: request.jobs, root: root), kb: kb)
-        let owners = ownership(database.packages, root: root)
+        let input = try read(request, kb: kb)
+        let os = RootFS.osRelease(input.files)
+        let database = RootFS.packages(input.files)
+        let owners = ownership(database.packages, root: "")
         var files = MigrationPlan.Files()
-        files.cLibrary = outcome.summary.cLibrary
+        files.cLibrary = input.cLibrary
         var application: [ApplicationFile] = []
+        var elf: [String: CheckResult] = [:]
         var ownedPaths: [String: [String]] = [:]  // package → ELF files of it found
-        for r in outcome.results where r.status != .skipped {
+        for (inside, r) in input.results where r.status != .skipped {
             if r.kind != nil {
                 // A script or Dockerfile: the application's ones are judged and listed; the distribution's
                 // come with the Alpine package that replaces it.
-                let inside = String(r.path.dropFirst(root.count))
                 if owners[inside] == nil { files.scripts += 1; application.append(applicationFile(r, inside: inside)) }
                 continue
             }
             files.elf += 1
-            let inside = String(r.path.dropFirst(root.count))
+            elf[inside] = r
             if r.status == .error { files.errors += 1 }
             if let owner = owners[inside] {
                 files.distribution += 1
@@ -157,16 +172,24 @@ public enum Migration {
         }
         files.elf += files.cLibrary
         let mappings = database.packages.map { Self.map($0, kb: kb, release: request.release) }
-        let entry = docker.flatMap { Self.entrypoint($0, root: root, results: outcome.results) }
-        let environment = environmentNotes(docker, packages: database.packages)
-        let proposal = propose(release: request.release, root: root, mappings: mappings, application: application,
-                               entrypoint: entry, docker: docker, environment: environment)
-        return MigrationPlan(root: root, target: "alpine:\(request.release.name)",
+        let byName = Dictionary(mappings.map { ($0.debian, $0) }, uniquingKeysWith: { a, _ in a })
+        // The image's own configuration says what it starts; the Dockerfile, when there is none.
+        let start = input.config.map(StartCommand.init(config:)) ?? docker.map(StartCommand.init(dockerfile:))
+        let entry = start.flatMap { start in
+            Self.entrypoint(start, files: input.files, elf: elf) { path in
+                owners[path].flatMap { byName[$0] }.map { $0.how == .none ? [] : $0.alpine }
+            }
+        }
+        let environment = environmentNotes(start, packages: database.packages)
+        // The chain's files no package owns (an entrypoint script) are the application's too: copied.
+        let copies = (entry?.chain ?? []).filter { owners[$0] == nil && elf[$0] == nil }
+        let proposal = propose(release: request.release, files: input.files, mappings: mappings, application: application,
+                               entrypoint: entry, docker: docker, start: start, environment: environment, copies: copies)
+        return MigrationPlan(root: request.root, image: input.image, notes: input.notes, target: "alpine:\(request.release.name)",
                              base: .init(os: os, packageManager: database.manager, installedPackages: database.packages.count, note: database.note),
                              files: files, packages: mappings, application: application, entrypoint: entry,
                              environment: environment, plan: proposal,
                              dockerfileDiff: docker.map { docker in
-                                 let byName = Dictionary(mappings.map { ($0.debian, $0) }, uniquingKeysWith: { a, _ in a })
                                  let names: (String) -> [String]? = { name in
                                      if let m = byName[name], m.how != .none { return m.alpine }
                                      return alpineNames(name)
@@ -204,7 +227,8 @@ public enum Migration {
         if !names.isEmpty { why += (why.isEmpty ? "" : ": ") + names.joined(separator: ", ") }
         let own = a.ownVerdict ?? a.verdict
         var packages = a.packages
-        let compat: String? = own == .needsGcompat ? "gcompat" : own == .needsLibc6Compat ? "libc6-compat" : nil
+        // The compat rungs are an ELF file's; a script's verdict uses the same scale but its packages say what it needs.
+        let compat: String? = r.kind != nil ? nil : own == .needsGcompat ? "gcompat" : own == .needsLibc6Compat ? "libc6-compat" : nil
         if let compat, !packages.contains(compat) { packages.insert(compat, at: 0) }
         return ApplicationFile(path: inside, status: r.status.rawValue, verdict: a.verdict.rawValue, ownVerdict: own.rawValue, packages: packages,
                                why: why.isEmpty ? nil : why, rebuild: own == .needsRebuild ? a.fix?.rebuild : nil)

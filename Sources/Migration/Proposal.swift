@@ -7,62 +7,29 @@ import Foundation
 #endif
 import Engine
 import Knowledge
+import Scripts
 import Reporting
 
 extension Migration {
-    /// Directories a bare command name is looked up in (the PATH official images set).
-    static let searchPath = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-    static let maxShebangBytes = 256
-
-    /// What ENTRYPOINT/CMD start, inside the root, and what that needs on Alpine.
-    static func entrypoint(_ docker: DockerfileText, root: String, results: [CheckResult]) -> Entrypoint? {
-        var command = docker.command
-        guard !command.isEmpty else { return nil }
-        // `sh -c "exec prog …"`: the shell is BusyBox ash on Alpine; the program is the first word it runs.
-        var words = command
-        if words.count >= 3, ["/bin/sh", "sh", "/bin/bash", "bash"].contains(words[0]), words[1] == "-c" {
-            words = words[2].split(separator: " ").map(String.init).filter { $0 != "exec" }
-        }
-        guard let first = words.first else { return nil }
-        let program = first.hasPrefix("/") ? first : searchPath.map { $0 + "/" + first }.first { FileManager.default.fileExists(atPath: root + $0) }
-        command = docker.command
-        guard let program, let head = LocalFile.head(root + program, count: maxShebangBytes) else {
-            return Entrypoint(command: command, program: nil, kind: "missing", interpreter: nil, verdict: nil,
-                              needs: first.contains("/") ? [] : ["cmd:" + first])
-        }
-        if head.starts(with: [0x7F, 0x45, 0x4C, 0x46]) {
-            let r = results.first { $0.path == root + program }
-            return Entrypoint(command: command, program: program, kind: "elf", interpreter: nil,
-                              verdict: r?.assessment?.verdict.rawValue, needs: r?.assessment?.packages ?? [])
-        }
-        if head.starts(with: Array("#!".utf8)) {
-            let firstLine = String(decoding: head.prefix { $0 != 0x0A }.dropFirst(2), as: UTF8.self)
-            let line = firstLine.trimmed()
-            var parts = line.split(separator: " ").map(String.init)
-            if parts.first?.hasSuffix("/env") == true { parts.removeFirst() }
-            let interpreter = parts.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 }
-            // /bin/sh is BusyBox ash and always there; anything else is a package.
-            var needs: [String] = []
-            if let interpreter, interpreter != "sh", interpreter != "ash" { needs = ["cmd:" + interpreter] }
-            return Entrypoint(command: command, program: program, kind: "script", interpreter: line, verdict: nil, needs: needs)
-        }
-        return Entrypoint(command: command, program: program, kind: "other", interpreter: nil, verdict: nil, needs: [])
-    }
-
-    /// Facts of the environment that behave differently on Alpine, from the Dockerfile's ENV and the packages.
-    static func environmentNotes(_ docker: DockerfileText?, packages: [InstalledPackage]) -> [String] {
+    /// Facts of the environment that behave differently on Alpine, from the environment the container starts
+    /// with (the image configuration's, else the Dockerfile's ENV; each note says which) and the packages.
+    static func environmentNotes(_ start: StartCommand?, packages: [InstalledPackage]) -> [String] {
         var notes: [String] = []
-        let env = docker?.environment ?? [:]
+        let env = start?.environment ?? [:]
+        let from = start.map { " (\($0.from))" } ?? ""
         let names = Set(packages.map(\.name))
-        if let lang = env["LANG"] ?? env["LC_ALL"], !["C", "POSIX", "C.UTF-8"].contains(lang) {
-            notes.append("LANG/LC_ALL=\(lang): musl accepts every locale name but formats numbers, dates and collation as C; install musl-locales and set MUSL_LOCPATH=/usr/share/i18n/locales/musl for translated messages")
+        if let lang = env["LC_ALL"] ?? env["LANG"], !["C", "POSIX", "C.UTF-8"].contains(lang) {
+            notes.append("\(env["LC_ALL"] != nil ? "LC_ALL" : "LANG")=\(lang)\(from): musl accepts every locale name but formats numbers, dates and collation as C; install musl-locales and set MUSL_LOCPATH=/usr/share/i18n/locales/musl for translated messages")
         } else if names.contains("locales") || names.contains("locales-all") {
             notes.append("the image installs locales: musl has no locale data of glibc's kind; musl-locales gives translated messages only (MUSL_LOCPATH), no collation or decimal comma")
         }
         if let tz = env["TZ"], tz != "UTC" {
-            notes.append("TZ=\(tz): Alpine's base image has no zoneinfo, so this silently becomes UTC until tzdata is installed")
+            notes.append("TZ=\(tz)\(from): Alpine's base image has no zoneinfo, so this silently becomes UTC until tzdata is installed")
         } else if names.contains("tzdata") {
             notes.append("the image installs tzdata: add tzdata on Alpine too, or local time silently becomes UTC")
+        }
+        if let user = start?.user, !user.isEmpty, user != "root", user != "0", !user.allSatisfy({ $0.isNumber || $0 == ":" }) {
+            notes.append("USER \(user)\(from): the user must exist in the Alpine image: RUN adduser -D \(user.split(separator: ":").first ?? "") (BusyBox adduser; useradd is not there)")
         }
         if names.contains("ca-certificates") {
             notes.append("CA certificates: Alpine's base image has ca-certificates-bundle (/etc/ssl/certs/ca-certificates.crt); add ca-certificates for update-ca-certificates")
@@ -71,15 +38,18 @@ extension Migration {
         return notes
     }
 
-    static func propose(release: AlpineRelease, root: String, mappings: [PackageMapping], application: [ApplicationFile],
-                        entrypoint: Entrypoint?, docker: DockerfileText?, environment: [String]) -> MigrationPlan.Proposal {
+    /// Python minor versions an official python image may carry under /usr/local/bin.
+    static let pythonMinors = 6...20
+
+    static func propose(release: AlpineRelease, files: RootFiles, mappings: [PackageMapping], application: [ApplicationFile],
+                        entrypoint: Entrypoint?, docker: DockerfileText?, start: StartCommand?, environment: [String],
+                        copies: [String] = []) -> MigrationPlan.Proposal {
         var image = DockerfileText.alpineImage(for: docker?.baseImage, release: release)
         if docker == nil {
             // Language images install their runtime under /usr/local (not a package): use their Alpine variant.
-            let fm = FileManager.default
-            if let python = (try? fm.contentsOfDirectory(atPath: root + "/usr/local/bin"))?.filter({ $0.hasPrefix("python3.") && !$0.hasSuffix("-config") }).sorted().last {
-                image = "python:\(python.dropFirst(6))-alpine\(release.isEdge ? "" : release.name)"
-            } else if fm.fileExists(atPath: root + "/usr/local/bin/node") {
+            if let minor = pythonMinors.reversed().first(where: { files.head("/usr/local/bin/python3.\($0)") != nil || files.link("/usr/local/bin/python3.\($0)") != nil }) {
+                image = "python:3.\(minor)-alpine\(release.isEdge ? "" : release.name)"
+            } else if files.head("/usr/local/bin/node") != nil {
                 image = "node:alpine\(release.isEdge ? "" : release.name)"
             }
         }
@@ -101,13 +71,38 @@ extension Migration {
         }
         for top in tops.prefix(20) { lines.append("COPY \(top.dropFirst()) \(top)") }
         if tops.count > 20 { lines.append("# … and \(tops.count - 20) more directories of application files") }
+        for file in copies where !tops.contains(where: { file == $0 || file.hasPrefix($0 + "/") }) { lines.append("COPY \(file.dropFirst()) \(file)") }
         if !rebuild.isEmpty { lines.append("# rebuild first (see the report): " + rebuild.prefix(10).joined(separator: " ") + (rebuild.count > 10 ? " …" : "")) }
         if let docker {
             let last = docker.instructions.lastIndex { $0.keyword == "FROM" } ?? 0
             for i in docker.instructions[last...] where ["ENV", "WORKDIR", "USER", "EXPOSE", "ENTRYPOINT", "CMD"].contains(i.keyword) {
                 lines.append("\(i.keyword) \(i.rest)")
             }
+        } else if let start {
+            // From the image configuration: what the container starts with, as instructions.
+            for (key, value) in start.environment.sorted(by: { $0.key < $1.key }) where !(key == "PATH" && value == ImageEntrypoint.defaultPath) {
+                lines.append("ENV \(key)=\(Self.quoted(value))")
+            }
+            if let user = start.user, !user.isEmpty, !user.allSatisfy({ $0.isNumber || $0 == ":" }), user != "root" {
+                lines.append("RUN adduser -D \(user.split(separator: ":").first ?? "")")
+            }
+            if let dir = start.workingDir, !dir.isEmpty { lines.append("WORKDIR \(dir)") }
+            if let user = start.user, !user.isEmpty { lines.append("USER \(user)") }
+            if let ep = start.entrypoint, !ep.isEmpty { lines.append("ENTRYPOINT \(Self.execForm(ep))") }
+            if let cmd = start.cmd, !cmd.isEmpty { lines.append("CMD \(Self.execForm(cmd))") }
         }
         return MigrationPlan.Proposal(image: image, apkAdd: apk, rebuild: rebuild, dockerfile: lines.joined(separator: "\n"))
+    }
+
+    /// A value for ENV: quoted when it holds a space or a quote.
+    static func quoted(_ value: String) -> String {
+        value.contains(where: { $0 == " " || $0 == "\"" || $0 == "\\" || $0 == "$" }) ? execForm([value]).dropFirst().dropLast().description : value
+    }
+
+    /// Words as a Dockerfile's exec form: a JSON array.
+    static func execForm(_ words: [String]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return (try? encoder.encode(words)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 }

@@ -28,16 +28,15 @@ public enum MigrationReport {
 
     public static func text(_ plan: MigrationPlan) -> String {
         let d = describe(plan)
-        var out = "Migrating \(plan.root) to \(plan.target)\n\nFrom: \(d.base)\n\(d.counts)\n\(d.mapped)\n"
+        var out = "Migrating \(plan.root) to \(plan.target)\n" + (plan.image.map { "Image: \($0)\n" } ?? "")
+            + "\nFrom: \(d.base)\n\(d.counts)\n\(d.mapped)\n"
         if let note = plan.base.note { out += "note: \(note)\n" }
+        for note in plan.notes.prefix(maxNotes) { out += "note: \(note)\n" }
+        if plan.notes.count > maxNotes { out += "note: … \(plan.notes.count - maxNotes) more in the JSON report\n" }
         out += "\nPlan:\n  base image: \(plan.plan.image)\n"
         if !plan.plan.apkAdd.isEmpty { out += "  apk add --no-cache \(plan.plan.apkAdd.joined(separator: " "))\n" }
         if !plan.plan.rebuild.isEmpty { out += "  rebuild (\(plan.plan.rebuild.count)): \(plan.plan.rebuild.prefix(10).joined(separator: ", "))\(plan.plan.rebuild.count > 10 ? ", …" : "")\n" }
-        if let e = plan.entrypoint {
-            out += "\nEntrypoint: \(e.command.joined(separator: " "))\n  \(e.program ?? "not found in the image") (\(e.kind)"
-                + (e.interpreter.map { ", #!\($0)" } ?? "") + (e.verdict.map { ", \($0)" } ?? "") + ")"
-                + (e.needs.isEmpty ? "" : "; needs \(e.needs.joined(separator: " "))") + "\n"
-        }
+        if let e = plan.entrypoint { out += "\nEntrypoint, " + entrypointLines(e).joined(separator: "\n  ") + "\n" }
         if !plan.environment.isEmpty { out += "\nEnvironment:\n" + plan.environment.map { "  - \($0)\n" }.joined() }
         out += "\nProposed Dockerfile:\n" + plan.plan.dockerfile.split(separator: "\n").map { "  \($0)\n" }.joined()
         if let diff = plan.dockerfileDiff { out += "\nYour Dockerfile, rewritten:\n" + diff }
@@ -54,6 +53,22 @@ public enum MigrationReport {
         return out
     }
 
+    /// Notes about reading the input listed in the text report (all of them are in the JSON).
+    static let maxNotes = 20
+
+    /// The entrypoint: where it was read, the command, and what each step found and needs.
+    static func entrypointLines(_ e: Entrypoint) -> [String] {
+        var lines = ["from the \(e.from): \(e.command.joined(separator: " "))"]
+        let context = [e.user.map { "user \($0)" }, e.workingDir.map { "working directory \($0)" }].compactMap { $0 }
+        if !context.isEmpty { lines.append(context.joined(separator: ", ")) }
+        lines.append("\(e.program ?? "not found in the image") (\(e.kind)" + (e.interpreter.map { e.kind == "script" ? ", #!\($0)" : ", interpreter \($0)" } ?? "")
+            + (e.script.map { ", script \($0)" } ?? "") + (e.verdict.map { ", \($0)" } ?? "") + ")"
+            + (e.needs.isEmpty ? "" : "; needs \(e.needs.joined(separator: " "))"))
+        if e.chain.count > 1 { lines.append("chain: " + e.chain.joined(separator: " → ")) }
+        lines += e.notes.map { "note: \($0)" }
+        return lines
+    }
+
     static func cell(_ s: String) -> String {
         s.replacingLiteral("|", with: "\\|").replacingLiteral("\n", with: " ").replacingLiteral("\r", with: " ")
             .replacingLiteral("<", with: "&lt;")
@@ -61,8 +76,10 @@ public enum MigrationReport {
 
     public static func markdown(_ plan: MigrationPlan) -> String {
         let d = describe(plan)
-        var out = "## Moving to \(plan.target)\n\n- From: \(cell(d.base))\n- \(d.counts)\n- \(d.mapped)\n\n### Plan\n\n"
+        var out = "## Moving to \(plan.target)\n\n- From: \(cell(d.base))\n- \(d.counts)\n- \(d.mapped)\n"
+            + plan.notes.prefix(maxNotes).map { "- note: \(cell($0))\n" }.joined() + "\n### Plan\n\n"
         out += "```dockerfile\n\(plan.plan.dockerfile)\n```\n"
+        if let e = plan.entrypoint { out += "\n### Entrypoint\n\n" + entrypointLines(e).map { "- \(cell($0))\n" }.joined() }
         if let diff = plan.dockerfileDiff { out += "\n<details><summary>The Dockerfile, rewritten</summary>\n\n```diff\n\(diff)```\n</details>\n" }
         if !plan.environment.isEmpty { out += "\n### Environment\n\n" + plan.environment.map { "- \(cell($0))\n" }.joined() }
         let needing = plan.application.filter { $0.verdict != "runs" }
@@ -91,6 +108,8 @@ public enum MigrationReport {
             <h1>Moving to \(escape(plan.target))</h1><p>From \(escape(d.base)).<br>\(escape(d.counts)).<br>\(escape(d.mapped)).</p>
             <h2>Plan</h2><pre>\(escape(plan.plan.dockerfile))</pre>
             """
+        if !plan.notes.isEmpty { out += "<h2>Notes</h2><ul>" + plan.notes.map { "<li>\(escape($0))</li>" }.joined() + "</ul>" }
+        if let e = plan.entrypoint { out += "<h2>Entrypoint</h2><ul>" + entrypointLines(e).map { "<li>\(escape($0))</li>" }.joined() + "</ul>" }
         if let diff = plan.dockerfileDiff { out += "<h2>The Dockerfile, rewritten</h2><pre>\(escape(diff))</pre>" }
         if !plan.environment.isEmpty { out += "<h2>Environment</h2><ul>" + plan.environment.map { "<li>\(escape($0))</li>" }.joined() + "</ul>" }
         out += "<h2>Application files (\(plan.application.count))</h2><table><tr><th>file</th><th>verdict</th><th>why</th></tr>"

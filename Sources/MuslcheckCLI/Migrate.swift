@@ -15,16 +15,18 @@ enum MigrateFormat: String, ExpressibleByArgument, CaseIterable { case text, jso
 
 struct Migrate: OutputCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Plan the move of an unpacked Debian or Ubuntu root filesystem to Alpine.",
+        abstract: "Plan the move of a Debian or Ubuntu image, or its unpacked root filesystem, to Alpine.",
         discussion: """
-            Classifies every ELF file once (the distribution's, replaced by Alpine packages; the C library's, \
-            replaced by musl; the application's, judged as check judges it), maps each installed package to \
-            its Alpine counterpart, follows the Dockerfile's entrypoint, and proposes an Alpine Dockerfile. \
-            Exit status: 0 the plan was made; 2 the root could not be read; 64 usage error.
+            Reads a docker save tarball (plain or compressed), an OCI layout directory or an OCI layout in a tar \
+            — streamed as check reads them — or an unpacked root filesystem. Classifies every ELF file once (the \
+            distribution's, replaced by Alpine packages; the C library's, replaced by musl; the application's, \
+            judged as check judges it), maps each installed package to its Alpine counterpart, follows the \
+            entrypoint (from the image configuration, else the Dockerfile), and proposes an Alpine Dockerfile. \
+            Exit status: 0 the plan was made; 2 the input could not be read; 64 usage error.
             """)
 
-    @Argument(help: "An unpacked root filesystem (a directory holding etc/, usr/, var/lib/dpkg …).")
-    var root: String
+    @Argument(help: "An image (docker save tarball, OCI layout or OCI tar) or an unpacked root filesystem (a directory holding etc/, usr/, var/lib/dpkg …).")
+    var input: String
 
     @Option(help: "The Dockerfile that built the image: its entrypoint is followed and it is rewritten for Alpine.")
     var dockerfile: String?
@@ -41,18 +43,22 @@ struct Migrate: OutputCommand {
     @Option(help: "Parallel workers (default: all cores).")
     var jobs: Int?
 
+    /// Archive and image limits, as for check.
+    @OptionGroup var limits: LimitOptions
+
     func execute() throws -> CommandOutput {
         var st = stat()
-        guard stat(root, &st) == 0 else {
-            throw UsageError(description: "\(root) does not exist")
-        }
-        guard st.st_mode & S_IFMT == S_IFDIR else {
-            throw UsageError(description: "\(root) is not a directory: migrate reads an unpacked root filesystem (for an image, unpack its layers into one directory first)")
-        }
+        guard stat(input, &st) == 0 else { throw UsageError(description: "\(input) does not exist") }
         if let dockerfile, !FileManager.default.isReadableFile(atPath: dockerfile) { throw UsageError(description: "cannot read \(dockerfile)") }
         let kb = try loadKnowledge()
         let release = try resolveTarget(target, kb: kb)
-        let plan = Migration.plan(MigrationRequest(root: root, release: release, dockerfile: dockerfile, jobs: jobs ?? CPU.count), kb: kb)
+        let plan: MigrationPlan
+        do {
+            plan = try Migration.plan(MigrationRequest(root: input, release: release, dockerfile: dockerfile, jobs: jobs ?? CPU.count,
+                                                         limits: limits.archiveLimits), kb: kb)
+        } catch let error as MigrationError {
+            throw InputError(description: error.description)
+        }
         let text: String
         switch format {
         case .text: text = MigrationReport.text(plan)

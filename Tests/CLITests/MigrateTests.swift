@@ -102,9 +102,123 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
         }
     }
 
-    @Test func aFileIsAUsageError() {
+    @Test func aFileThatIsNotAnImageIsAnInputError() {
         let out = muslcheck("migrate", Fixtures.path("hello-glibc"))
-        #expect(out.exitCode == 64)
-        #expect(out.stderr.contains("not a directory"))
+        #expect(out.exitCode == 2)
+        #expect(out.stderr.contains("not a container image"))
+        #expect(muslcheck("migrate", "/nonexistent/image.tar").exitCode == 64)
+    }
+
+    /// The same root as an image of two layers (the distribution; the application with an entrypoint script
+    /// and a whiteout), with an image configuration: docker save (by offset and gzip-compressed, streamed),
+    /// an OCI layout and an OCI layout in a tar.
+    func makeImages(_ dir: URL) throws -> (root: URL, images: [URL]) {
+        let fm = FileManager.default
+        let (root, _) = try makeRoot(dir)
+        let base = dir.appendingPathComponent("base"), app = dir.appendingPathComponent("app")
+        try fm.copyItem(at: root, to: base)
+        try fm.createDirectory(at: app.appendingPathComponent("opt"), withIntermediateDirectories: true)
+        try fm.moveItem(at: base.appendingPathComponent("opt/app"), to: app.appendingPathComponent("opt/app"))
+        // The base's os-release is replaced and a file of the base deleted by the upper layer.
+        try Data("ID=debian\n".utf8).write(to: base.appendingPathComponent("etc/os-release"))
+        try Data("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n".utf8).write(to: app.appendingPathComponent("etc/os-release", isDirectory: false).creatingParent())
+        try Data("scratch".utf8).write(to: base.appendingPathComponent("etc/obsolete"))
+        try Data().write(to: app.appendingPathComponent("etc/.wh.obsolete"))
+        let script = app.appendingPathComponent("docker-entrypoint.sh")
+        try Data("#!/bin/bash\nset -e\nexec \"$@\"\n".utf8).write(to: script)
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: script.path)
+        // The same script in the root, for the comparison with the directory.
+        try fm.copyItem(at: script, to: root.appendingPathComponent("docker-entrypoint.sh"))
+        try run("/usr/bin/tar", ["-cf", "base.tar", "-C", "base", "."], in: dir)
+        try run("/usr/bin/tar", ["-czf", "app.tar.gz", "-C", "app", "."], in: dir)
+        let layers = ["base.tar", "app.tar.gz"].map { dir.appendingPathComponent($0) }
+        let config = #"{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/docker-entrypoint.sh"],"Cmd":["bundled"],"#
+            + #""User":"app","WorkingDir":"/opt/app","Env":["PATH=/opt/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","#
+            + #""LANG=en_US.UTF-8","TZ=Europe/Berlin"]}}"#
+        let save = dir.appendingPathComponent("save")
+        try fm.createDirectory(at: save, withIntermediateDirectories: true)
+        for l in layers { try fm.copyItem(at: l, to: save.appendingPathComponent(l.lastPathComponent)) }
+        try Data(config.utf8).write(to: save.appendingPathComponent("config.json"))
+        try Data(#"[{"Config":"config.json","RepoTags":["app:1"],"Layers":["base.tar","app.tar.gz"]}]"#.utf8)
+            .write(to: save.appendingPathComponent("manifest.json"))
+        try run("/usr/bin/tar", ["-cf", "image.tar", "-C", "save", "."], in: dir)
+        try run("/usr/bin/gzip", ["-k", "image.tar"], in: dir)
+        let layout = dir.appendingPathComponent("layout")
+        _ = try Images().ociLayout(layout, layers: layers, config: config)
+        try run("/usr/bin/tar", ["-cf", "oci.tar", "-C", "layout", "."], in: dir)
+        return (root, ["image.tar", "image.tar.gz", "layout", "oci.tar"].map { dir.appendingPathComponent($0) })
+    }
+
+    /// An image is planned as its unpacked root is: the same files classified once each, the same packages
+    /// mapped; its entrypoint comes from the image configuration (a script whose #! needs bash, and the Cmd
+    /// program it runs, which needs gcompat), with the environment facts that change on Alpine.
+    @Test func anImageIsPlannedAsItsRootIs() throws {
+        let dir = try scratch("migrate-image")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (root, images) = try makeImages(dir)
+        let fromRoot = try json(muslcheck("migrate", root.path, "--target", "alpine:3.20", "--format", "json").stdout)
+        var reports: [String] = []
+        for image in images {
+            let out = muslcheck("migrate", image.path, "--target", "alpine:3.20", "--format", "json")
+            #expect(out.exitCode == 0, "\(image.lastPathComponent): \(out.stderr)")
+            let plan = try json(out.stdout)
+            let files = try #require(plan["files"] as? [String: Int])
+            // Scripts are judged inside images as on disk: the entrypoint script is counted in both.
+            #expect(files["scripts"] == 1)
+            #expect(files == fromRoot["files"] as? [String: Int], "\(image.lastPathComponent)")
+            #expect(files["elf"] == (files["distribution"] ?? 0) + (files["cLibrary"] ?? 0) + (files["application"] ?? 0))
+            #expect(files["application"] == 3 && files["distribution"] == 3)
+            let packages = try #require(plan["packages"] as? [[String: Any]])
+            #expect(packages.count == 5)
+            // Every package mapped, or said to have no counterpart.
+            #expect(packages.allSatisfy { $0["how"] as? String != "none" || $0["note"] as? String == "no known Alpine counterpart" })
+            #expect((packages.map { $0["alpine"] as? [String] ?? [] }) == ((fromRoot["packages"] as? [[String: Any]])?.map { $0["alpine"] as? [String] ?? [] }))
+            let base = try #require(plan["base"] as? [String: Any])
+            #expect((base["os"] as? [String: Any])?["versionID"] as? String == "12", "the upper layer's os-release")
+            let entry = try #require(plan["entrypoint"] as? [String: Any])
+            #expect(entry["from"] as? String == "image configuration")
+            #expect(entry["kind"] as? String == "script" && entry["program"] as? String == "/docker-entrypoint.sh")
+            #expect(entry["chain"] as? [String] == ["/docker-entrypoint.sh", "/opt/app/bin/bundled"])
+            #expect(entry["needs"] as? [String] == ["bash", "gcompat"])
+            let environment = try #require(plan["environment"] as? [String])
+            #expect(environment.contains { $0.hasPrefix("LANG=en_US.UTF-8 (image configuration)") })
+            #expect(environment.contains { $0.hasPrefix("TZ=Europe/Berlin (image configuration)") })
+            #expect(environment.contains { $0.hasPrefix("USER app (image configuration)") })
+            let proposal = try #require(plan["plan"] as? [String: Any])
+            let dockerfile = try #require(proposal["dockerfile"] as? String)
+            #expect(dockerfile.contains("ENTRYPOINT [\"/docker-entrypoint.sh\"]\nCMD [\"bundled\"]"))
+            #expect(dockerfile.contains("RUN adduser -D app") && dockerfile.contains("USER app") && dockerfile.contains("WORKDIR /opt/app"))
+            #expect(proposal["apkAdd"] as? [String] == ["cmd:greeter", "zlib", "bash", "gcompat", "tzdata"])
+            #expect(plan["notes"] as? [String] == [])
+            reports.append(out.stdout.replacingOccurrences(of: image.path, with: "IMAGE"))
+        }
+        // The four forms give the same report.
+        #expect(Set(reports).count == 1)
+        // The Dockerfile's entrypoint gives way to the image configuration's; the Dockerfile is still rewritten.
+        let withDockerfile = try json(muslcheck("migrate", images[0].path, "--dockerfile", dir.appendingPathComponent("Dockerfile").path,
+                                                "--target", "alpine:3.20", "--format", "json").stdout)
+        #expect((withDockerfile["entrypoint"] as? [String: Any])?["from"] as? String == "image configuration")
+        #expect((withDockerfile["dockerfileDiff"] as? String)?.contains("+FROM alpine:3.20") == true)
+    }
+
+    /// The image's report, pinned (JSON and text; the image's path replaced by IMAGE).
+    @Test func imageReportsMatchGoldenFiles() throws {
+        let dir = try scratch("migrate-image-golden")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        guard FileManager.default.fileExists(atPath: "/lib/x86_64-linux-gnu/libc.so.6") else { return }
+        let (_, images) = try makeImages(dir)
+        for format in ["json", "text"] {
+            let out = muslcheck("migrate", images[0].path, "--target", "alpine:3.20", "--format", format)
+            let report = out.stdout.replacingOccurrences(of: images[0].path, with: "IMAGE")
+            #expect(Fixtures.checkGolden(report, "migrate/debian-image.\(format)") == nil)
+        }
+    }
+}
+
+private extension URL {
+    /// The URL, its parent directory made first.
+    func creatingParent() throws -> URL {
+        try FileManager.default.createDirectory(at: deletingLastPathComponent(), withIntermediateDirectories: true)
+        return self
     }
 }
