@@ -229,6 +229,14 @@ public enum CheckText {
     /// A finding's message longer than this is cut at a list separator and the rest counted.
     public static let messageLength = 400
 
+    /// A binary's verdict; a script's in its own words (it needs packages, or changes), with the rung of the
+    /// binary ladder the gate counts it as (JSON's `verdict`).
+    static func verdictText(_ r: CheckResult, _ a: Assessment, style: TextStyle) -> String {
+        guard r.kind != nil, a.verdict != .runs else { return style.verdict(a.verdict.rawValue) }
+        let own = a.verdict == .needsLibc6Compat ? "needs packages" : "needs changes"
+        return style.paint(own, a.verdict == .needsLibc6Compat ? .yellow : .boldRed) + " (gate: \(a.verdict.rawValue))"
+    }
+
     public static func header(_ t: CheckReport.Target, style: TextStyle = .plain) -> String {
         style.paint("Target: Alpine \(t.release) (musl \(t.musl), gcompat \(t.gcompat))", .bold) + "\n\n"
     }
@@ -244,7 +252,7 @@ public enum CheckText {
         case .assessed: break
         }
         guard let a = r.assessment else { return "" }
-        var out = "\(path): \(style.verdict(a.verdict.rawValue))" + (r.sameAs.map { " (hard link to \(Escape.terminal($0)))" } ?? "") + "\n"
+        var out = "\(path): \(verdictText(r, a, style: style))" + (r.sameAs.map { " (hard link to \(Escape.terminal($0)))" } ?? "") + "\n"
         var what = r.kind.map { "  \($0)" + (a.language.map { ", \($0.rawValue)" } ?? "")
             + ($0 == "entrypoint" ? " (the image's Entrypoint and Cmd, against its files)" : " (BusyBox ash and applets)") }
             ?? "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)" + (a.language.map { ", \($0.rawValue)" } ?? "")

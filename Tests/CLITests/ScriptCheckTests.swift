@@ -42,5 +42,12 @@ import TestSupport
             return physical["region"] as? [String: Any]
         }
         #expect(regions.contains { $0["startLine"] as? Int == 3 && $0["startColumn"] as? Int == 1 })
+
+        // Text names a script's verdict in its own words, with the rung the gate counts it as.
+        let text = muslcheck("check", "--target", "alpine:3.20", dir.path).stdout
+        #expect(text.contains(dir.appendingPathComponent("bad.sh").path + ": needs changes (gate: needs-rebuild)\n"))
+        #expect(text.contains(dir.appendingPathComponent("Dockerfile").path + ": needs packages (gate: needs-libc6-compat)\n"))
+        #expect(text.contains(dir.appendingPathComponent("good.sh").path + ": runs\n"))
+        #expect(text.contains(dir.appendingPathComponent("hello").path + ": needs-libc6-compat\n") || text.contains(dir.appendingPathComponent("hello").path + ": needs-gcompat\n"))
     }
 }
