@@ -289,6 +289,8 @@ public struct Assessor: Sendable {
             for soname in unknown { state.addLibrary(Remedy.soProvide(soname)) }
             state.find("library-unknown", "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) not found with the program, and the knowledge base knows no package with \(unknown.count == 1 ? "it" : "them") on Alpine \(release.name): \(unknown.map(Remedy.soProvide).joined(separator: " ")) installs the Alpine package that provides \(unknown.count == 1 ? "it" : "them"), if any; otherwise ship \(unknown.count == 1 ? "it" : "them") with the program", libraries: unknown)
         }
+        // Where the search would have left the scanned paths: not looked at, said so (the library counts as not there).
+        for message in state.dependencies.notSearched { state.find("library-path-outside", message) }
     }
 
     /// Names musl binds to itself or to a compat package: the libraries whose symbols musl/gcompat answer.

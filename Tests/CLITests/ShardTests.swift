@@ -276,7 +276,7 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         let dir = try tree("cache-appears", [("app-runpath", "t/app")])
         defer { try? FileManager.default.removeItem(at: dir) }
         Thread.sleep(forTimeInterval: Self.settle * 1.5)
-        let paths = [dir.appendingPathComponent("t/app").path]
+        let paths = [dir.appendingPathComponent("t").path]
         let missing = try Self.run(paths, cache: try Self.cache(dir))
         #expect(Self.entries(dir).count == 1)
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("t/lib"), withIntermediateDirectories: true)
