@@ -304,12 +304,31 @@ public final class DependencyResolver: Sendable {
             if !library.exports.isEmpty { deps.exportSets.append(library.exports) }
             // What the library's own entries could not search is said where the library is judged itself.
             // musl searches a library's NEEDED with its own RPATH/RUNPATH and then its requesters'.
+            let inherited = Self.chain(library.rpath, then: chain, notes: &deps.notSearched)
             for next in library.needed where !skip(next) && !seen.contains(next) {
-                queue.append((next, library.rpath + chain))
+                queue.append((next, inherited))
             }
         }
         return deps
     }
+
+    /// A library's search path followed by its requesters': a directory already in it is left out (searching
+    /// it again finds nothing new), and past `maxChain` directories (libraries that each add 64 entries
+    /// down a long chain) the rest is reported and not searched.
+    static func chain(_ own: [Place], then inherited: [Place], notes: inout [String]) -> [Place] {
+        guard !own.isEmpty else { return inherited }
+        var seen = Set<String>(), out: [Place] = []
+        for place in own + inherited where seen.insert(place.key).inserted {
+            guard out.count < maxChain else {
+                note(&notes, "search path of more than \(maxChain) directories (RPATH/RUNPATH down the chain of libraries): the rest not searched")
+                break
+            }
+            out.append(place)
+        }
+        return out
+    }
+
+    static let maxChain = 1024
 
     /// musl reads one search string per object: DT_RUNPATH when present, else DT_RPATH (decode_dyn).
     static func searchEntries(_ facts: BinaryFacts) -> ArraySlice<String> {

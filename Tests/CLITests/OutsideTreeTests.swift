@@ -3,6 +3,7 @@
 // verdict); inside --root, archives and images ".." stops at the root, as it does once installed.
 import Foundation
 import MuslcheckCLI
+@testable import Scanning
 import Testing
 import TestSupport
 
@@ -160,5 +161,18 @@ private func messages(_ r: [String: Any], _ rule: String) -> [String] {
         let r = try result(nested, outer + "!/inner.tar!/bin/app")
         #expect(r["verdict"] as? String == "needs-gcompat")
         #expect(!rules(r).contains("dependency"))
+    }
+
+    /// The search path inherited down a chain of libraries keeps each directory once and stops, reported,
+    /// at 1024 directories (64 entries per library down 256 libraries would be 16,384 lookups per name).
+    @Test func theInheritedSearchPathIsBounded() {
+        typealias Place = DependencyResolver.Place
+        let own = [Place(tree: 0, path: "a", label: "x"), Place(tree: 0, path: "b", label: "x")]
+        var notes: [String] = []
+        #expect(DependencyResolver.chain(own, then: own + [Place(tree: 1, path: "a", label: "y")], notes: &notes).map(\.key) == ["0:a", "0:b", "1:a"])
+        #expect(notes.isEmpty)
+        let many = (0..<2000).map { Place(tree: 0, path: "d\($0)", label: "z") }
+        #expect(DependencyResolver.chain(own, then: many, notes: &notes).count == DependencyResolver.maxChain)
+        #expect(notes.count == 1 && notes[0].contains("not searched"))
     }
 }
