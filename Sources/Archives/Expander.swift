@@ -421,6 +421,8 @@ final class Expander {
         var jsonBytes = 0
         do {
             while let (entry, data) = try reader.next() {
+                // Headers only, but up to --max-entries of them: the time limit holds here too.
+                if reader.count & 0xFF == 0, timeUp(name) { return true }
                 guard Self.mayBeInImageTar(entry.path) else { return false }
                 if entry.kind == .hardlink, let target = members[Tar.normalize(entry.linkTarget)] {
                     if members[entry.path] == nil { order.append(entry.path) }

@@ -104,6 +104,9 @@ public struct Dependencies: Sendable {
     /// soname → why the file musl would map for it cannot be loaded (another ELF class or machine, not
     /// ELF at all): to musl it is missing, whatever the knowledge base says of the name.
     public var unusable: [String: String] = [:]
+    /// Search-path entries and links that lead outside the scanned paths, each with what was not searched
+    /// (never opened: the host's files there say nothing of the target system).
+    public var notSearched: [String] = []
     public init() {}
 
     /// Whether a library found for the binary exports `name` for musl to bind.

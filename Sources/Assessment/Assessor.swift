@@ -289,6 +289,15 @@ public struct Assessor: Sendable {
             for soname in unknown { state.addLibrary(Remedy.soProvide(soname)) }
             state.find(.libraryUnknown, "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) not found with the program, and the knowledge base knows no package with \(unknown.count == 1 ? "it" : "them") on Alpine \(release.name): \(unknown.map(Remedy.soProvide).joined(separator: " ")) installs the Alpine package that provides \(unknown.count == 1 ? "it" : "them"), if any; otherwise ship \(unknown.count == 1 ? "it" : "them") with the program", libraries: unknown)
         }
+        // Where the search would have left the scanned paths: not looked at, said so (the library counts as not there).
+        // A library then found nowhere may be the one that search would have reached: what it would bring is
+        // unknown, so the file cannot pass on it (never a pass on what was not read).
+        let unread = state.dependencies.notSearched.isEmpty ? [] : unknown
+        if !unread.isEmpty { state.raise(.needsRebuild) }
+        for message in state.dependencies.notSearched {
+            let consequence = unread.isEmpty ? "" : "; \(unread.joined(separator: ", ")) not found elsewhere, so the file is not shown to load (needs-rebuild until the directory is given)"
+            state.find(.libraryPathOutside, message + consequence)
+        }
     }
 
     /// Names musl binds to itself or to a compat package: the libraries whose symbols musl/gcompat answer.

@@ -187,11 +187,14 @@ final class CacheSession: Sendable {
             return
         }
         var layoutIndex: String?
-        if item.kind == .imageLayout {
-            guard let index = Self.layoutIndex(item.path) else { return }
-            layoutIndex = index
-        }
         var paths = Set<String>()
+        if item.kind == .imageLayout {
+            // Every blob is watched: one rewritten in place (its content no longer what its name says)
+            // changes no directory and no index, and would otherwise keep the old results.
+            guard let index = Self.layoutIndex(item.path), let blobs = Self.layoutBlobs(item.path) else { return }
+            layoutIndex = index
+            paths.formUnion(blobs)
+        }
         for file in scanned where !file.item.inArchive {
             let dir = Self.directory(of: file.item.path)
             paths.insert(dir)
@@ -256,6 +259,22 @@ final class CacheSession: Sendable {
     }
 
     static func kindName(_ item: ScanItem) -> String { item.kind == .imageLayout ? "image-layout" : "file" }
+
+    /// The files under a layout's blobs/ (one directory per digest algorithm); nil past `maxLayoutBlobs`
+    /// (an entry that cannot watch every blob is not kept).
+    static func layoutBlobs(_ directory: String) -> [String]? {
+        let blobs = directory + "/blobs"
+        var files: [String] = []
+        for algorithm in (try? FileManager.default.contentsOfDirectory(atPath: blobs)) ?? [] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: blobs + "/" + algorithm)) ?? [] {
+                files.append(blobs + "/" + algorithm + "/" + name)
+                if files.count > maxLayoutBlobs { return nil }
+            }
+        }
+        return files
+    }
+
+    static let maxLayoutBlobs = 4096
 
     static func layoutIndex(_ directory: String) -> String? {
         let path = directory + "/index.json"

@@ -63,6 +63,8 @@ public struct Rule: Codable, Sendable, Hashable {
         public var dependencies: [Dependency]?
         /// NEEDED name → why the file musl would map for it cannot be loaded.
         public var unusable: [String: String]?
+        /// Search-path entries the resolver did not search (they lead outside the scanned paths).
+        public var notSearched: [String]?
         /// The file's path (plugins are recognised partly by name); "/example" otherwise.
         public var path: String?
         /// Defined symbols that tell what the file is (plugin entry points, Go's cgo runtime).
@@ -113,6 +115,7 @@ public struct Rule: Codable, Sendable, Hashable {
             goTags = try c.decodeIfPresent([String].self, forKey: .goTags)
             dependencies = try c.decodeIfPresent([Dependency].self, forKey: .dependencies)
             unusable = try c.decodeIfPresent([String: String].self, forKey: .unusable)
+            notSearched = try c.decodeIfPresent([String].self, forKey: .notSearched)
             path = try c.decodeIfPresent(String.self, forKey: .path)
             exports = try c.decodeIfPresent([String].self, forKey: .exports)
             tlsOwn = try c.decodeIfPresent(Int.self, forKey: .tlsOwn)

@@ -19,6 +19,7 @@ public struct RuleID: RawRepresentable, Hashable, Sendable, Codable, CustomStrin
     public static let libraryPackage = RuleID("library-package")
     public static let libraryUnknown = RuleID("library-unknown")
     public static let libraryUnloadable = RuleID("library-unloadable")
+    public static let libraryPathOutside = RuleID("library-path-outside")
     public static let libstdcxxVersion = RuleID("libstdcxx-version")
     public static let symbolGcompat = RuleID("symbol-gcompat")
     public static let symbolMissing = RuleID("symbol-missing")
@@ -51,7 +52,8 @@ public struct RuleID: RawRepresentable, Hashable, Sendable, Codable, CustomStrin
     /// Every id above: each must have its row in rules.json.
     public static let raisedByCode: [RuleID] = [
         glibcInterpreter, unknownInterpreter, loaderNeeded, compatLibrary, compatLibraryUnavailable, glibcOnlyLibrary,
-        libraryNotOnAlpine, libraryPackage, libraryUnknown, libraryUnloadable, libstdcxxVersion, symbolGcompat, symbolMissing,
+        libraryNotOnAlpine, libraryPackage, libraryUnknown, libraryUnloadable,
+        libraryPathOutside, libstdcxxVersion, symbolGcompat, symbolMissing,
         symbolFromLibrary, weakSymbolMissing, unreferencedImport, muslSymbolNewer, irelative, ifuncSymbols, dependency,
         unverifiedGcompat, glibcBesideMusl, initialExecTLS, initialExecTLSExternal, initialExecTLSPlugin, staticGlibc,
         staticRuntimeGlibc, goCShared, approximateArchitecture, versionsUnreadable, sectionsDisagree, pythonModuleGlibcName,

@@ -6,6 +6,20 @@
 // file found is the one musl maps: one of another ELF class or machine fails to load there. Only when
 // asked (`searchScanned`) is a library also looked for beside the binary and anywhere in the scanned
 // tree, as if the scanned files were installed on the library path together. Reads each library once.
+//
+// Nothing outside the trees named on the command line is ever opened: the scanned paths, --library-path
+// directories and --root. Paths are resolved by hand, a component at a time (symbolic links read with
+// readlink, never followed by the kernel), so that neither "..", nor a link, nor an absolute name can
+// reach the host's own files:
+// - Inside --root (and inside an archive or image, whose root is "/" once installed) ".." stops at the
+//   root and absolute names and link targets are taken inside it, as the kernel does for a chrooted
+//   program: exactly what musl meets once the tree is installed there.
+// - A scanned directory is installed somewhere unknown: a path reached through $ORIGIN, or a link target,
+//   that leaves every tree named on the command line is not searched (the host's file there says
+//   nothing about the target system, and its name must not reach a report); it is reported
+//   (`Dependencies.notSearched`) and the library is taken as not found there, so musl's search goes on.
+//   A link inside the scan whose target stays inside it is followed, as it will be once installed
+//   together. A file given alone is a tree of one file: its $ORIGIN (its directory) lies outside it.
 import TextSupport
 import Assessment
 import ELF
@@ -23,9 +37,28 @@ public final class DependencyResolver: Sendable {
     struct Library: Sendable {
         var needed: [String]
         /// Its own RPATH/RUNPATH directories, $ORIGIN expanded (searched for its NEEDED before its requesters').
-        var rpath: [String]
+        var rpath: [Place]
         var exports: Set<String>
         var problem: String?
+    }
+
+    /// A tree files may be read from: a scanned path, a --library-path directory or --root.
+    struct Tree: Sendable {
+        /// As given, lexically normalized (what reports show).
+        var path: String
+        /// Absolute and lexically normalized, in components (what containment is decided on).
+        var absolute: [Substring]
+        /// --root: ".." stops at it and absolute names are taken inside it.
+        var isRoot: Bool
+    }
+
+    /// A directory of a tree, relative to it as written (it may hold ".." and links, resolved on lookup);
+    /// `label` says where it came from in a report.
+    struct Place: Sendable {
+        var tree: Int
+        var path: String
+        var label: String
+        var key: String { "\(tree):\(path)" }
     }
 
     /// The target system's library path: --library-path, then the musl path inside --root.
@@ -34,8 +67,11 @@ public final class DependencyResolver: Sendable {
     public let root: String?
     /// Files of the scanned tree by name (regular files and the links the walk did not follow).
     let tree: [String: String]
-    /// Directories absolute RPATH entries may name without --root: the scanned paths.
-    let scannedRoots: [String]
+    /// The scanned paths, --library-path directories and --root (first, when given): nothing else is read.
+    let trees: Trees
+    let cwd: String
+    /// Where `libraryPaths` are, as places in `trees`.
+    let searchPath: [Place]
     /// Also search beside the binary and anywhere in the scanned tree (musl itself never does).
     public let searchScanned: Bool
     /// NEEDED names never looked for on disk (musl itself, compat packages, glibc-only libraries).
@@ -46,17 +82,80 @@ public final class DependencyResolver: Sendable {
     static let maxLibraries = 256
     static let maxLinks = 40
     static let maxSearchEntries = 64
+    static let outside = "outside the scanned paths"
 
+    /// `scannedRoots`: the paths given to scan. $ORIGIN-relative and absolute entries are searched only
+    /// inside them (and inside --root and the library paths): with none, only the library paths are read.
     public init(libraryPaths: [String] = [], root: String? = nil, tree: [String: String] = [:], scannedRoots: [String] = [],
                 searchScanned: Bool = false, interesting: NameFilter? = nil, skip: @escaping @Sendable (String) -> Bool) {
         let root = root.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }
         self.root = root
-        self.libraryPaths = libraryPaths + (root.map { Self.muslPath(root: $0) } ?? [])
         self.tree = tree
-        self.scannedRoots = scannedRoots
+        let cwd = FileManager.default.currentDirectoryPath
+        self.cwd = cwd
+        func make(_ given: String, isRoot: Bool) -> Tree {
+            let absolute = Self.lexicallyNormalized(given.hasPrefix("/") ? given : cwd + "/" + given)
+            return Tree(path: Self.lexicallyNormalized(given), absolute: absolute.split(separator: "/"), isRoot: isRoot)
+        }
+        var all = root.map { [make($0, isRoot: true)] } ?? []
+        all += (scannedRoots + libraryPaths).filter { !$0.isEmpty }.map { make($0, isRoot: false) }
+        var byPath: [String: Int] = [:]
+        for (i, t) in all.enumerated() where !t.isRoot {
+            let key = t.absolute.joined(separator: "/")
+            if byPath[key] == nil { byPath[key] = i }
+        }
+        let trees = Trees(all: all, byPath: byPath)
+        self.trees = trees
+        var searchPath: [Place] = []
+        for dir in libraryPaths where !dir.isEmpty {
+            if let place = trees.enter(Self.lexicallyNormalized(dir.hasPrefix("/") ? dir : cwd + "/" + dir)) {
+                searchPath.append(Place(tree: place.tree, path: place.path, label: "library path \(dir)"))
+            }
+        }
+        var muslPath: [String] = []
+        if let root {
+            for dir in Self.muslDirectories(trees) {
+                muslPath.append(root + dir)
+                searchPath.append(Place(tree: 0, path: String(dir.dropFirst()), label: "library path \(dir) in --root"))
+            }
+        }
+        self.libraryPaths = libraryPaths + muslPath
+        self.searchPath = searchPath
         self.searchScanned = searchScanned
         self.interesting = interesting
         self.skip = skip
+    }
+
+    /// The trees, and the ones not --root by absolute path (they can be many: --files-from).
+    struct Trees: Sendable {
+        var all: [Tree]
+        var byPath: [String: Int]
+        subscript(_ i: Int) -> Tree { all[i] }
+
+        /// The tree holding an absolute, lexically normalized path, and the path inside it: --root first,
+        /// else the outermost (so that ".." between nested scanned paths stays inside the scan).
+        func enter(_ absolute: String) -> (tree: Int, path: String)? {
+            let parts = absolute.split(separator: "/")
+            if let first = all.first, first.isRoot, parts.starts(with: first.absolute) {
+                return (0, parts.dropFirst(first.absolute.count).joined(separator: "/"))
+            }
+            if let whole = byPath[""] { return (whole, parts.joined(separator: "/")) }  // "/" itself was named
+            var prefix = ""
+            for (n, part) in parts.enumerated() {
+                prefix += prefix.isEmpty ? String(part) : "/" + part
+                if let i = byPath[prefix] { return (i, parts.dropFirst(n + 1).joined(separator: "/")) }
+            }
+            return nil
+        }
+    }
+
+    /// The directory holding a file of the scan (or a library found): where its $ORIGIN is. Nil when that
+    /// directory is inside no tree (a file given alone).
+    func place(ofFile path: String) -> Place? {
+        let dir = Self.directory(of: path)
+        let absolute = path.hasPrefix("/") ? dir : cwd + "/" + (dir.isEmpty ? "." : dir)
+        guard let (tree, inside) = trees.enter(Self.lexicallyNormalized(absolute)) else { return nil }
+        return Place(tree: tree, path: inside, label: "")
     }
 
     /// A tree index from a walk: each file and link that could be a shared library (its name has ".so"
@@ -85,19 +184,20 @@ public final class DependencyResolver: Sendable {
         return tree
     }
 
-    /// The directories musl searches inside `root`: its /etc/ld-musl-ARCH.path, else the default.
-    static func muslPath(root: String) -> [String] {
-        let etc = root + "/etc"
+    /// The directories musl searches inside --root (tree 0): its /etc/ld-musl-ARCH.path, else the default.
+    /// The file is found as every other path inside the root (no link out of it is followed).
+    static func muslDirectories(_ trees: Trees) -> [String] {
+        let etc = trees[0].path + "/etc"
         let pathFile = (try? FileManager.default.contentsOfDirectory(atPath: etc))?
             .filter { $0.hasPrefix("ld-musl-") && $0.hasSuffix(".path") }.sorted().first
-        var dirs = defaultMuslPath
         // contents(atPath:) takes the path literally (String(contentsOfFile:) expands a leading "~" through NSS).
-        if let pathFile, let data = FileManager.default.contents(atPath: etc + "/" + pathFile) {
-            let text = String(decoding: data, as: UTF8.self)
-            dirs = text.split(whereSeparator: { $0 == ":" || $0 == "\n" }).map(String.init).filter { $0.hasPrefix("/") }
-        }
-        return dirs.map { root + $0 }
+        guard let pathFile, case .file(let file) = walk(trees, tree: 0, "etc/" + pathFile),
+              let data = FileManager.default.contents(atPath: file) else { return defaultMuslPath }
+        let text = String(decoding: data.prefix(maxPathFileBytes), as: UTF8.self)
+        return text.split(whereSeparator: { $0 == ":" || $0 == "\n" }).prefix(maxSearchEntries).map(String.init).filter { $0.hasPrefix("/") }
     }
+
+    static let maxPathFileBytes = 64 << 10
 
     /// musl's library path when no /etc/ld-musl-ARCH.path exists (ldso/dynlink.c, sys_path).
     public static let defaultMuslPath = ["/lib", "/usr/local/lib", "/usr/lib"]
@@ -105,11 +205,11 @@ public final class DependencyResolver: Sendable {
     /// Where the binary's own NEEDED libraries are (no reading): enough to tell found from missing.
     public func locate(_ facts: BinaryFacts, path: String) -> Dependencies {
         var deps = Dependencies()
-        let own = rpath(facts, path: path)
+        let own = rpath(facts, origin: place(ofFile: path), notes: &deps.notSearched)
         let wanted = Header(facts)
         for soname in facts.needed.prefix(Self.maxLibraries) where !skip(soname) {
-            switch locate(soname, chain: own, origin: path, wanted: wanted) {
-            case .found(let location): deps.found[soname] = location
+            switch locate(soname, chain: own, origin: path, wanted: wanted, notes: &deps.notSearched) {
+            case .found(let location, _): deps.found[soname] = location
             case .unusable(let reason): deps.unusable[soname] = reason
             case .missing: break
             }
@@ -122,23 +222,25 @@ public final class DependencyResolver: Sendable {
     /// RPATH/RUNPATH entries, absolute entries and musl's default path inside the archive (an image's root),
     /// and, with `searchScanned`, its own directory and any member of that name. Names musl answers itself
     /// are never looked for (`skip`). `headers`: each member's class and machine, so that a library of
-    /// another architecture is never taken for one the binary can load.
+    /// another architecture is never taken for one the binary can load. The archive is a root filesystem:
+    /// ".." stops at its root, so no path leaves it (nor reaches the archive holding it).
     public func locate(_ facts: BinaryFacts, path: String, among members: [String: Header]) -> Dependencies {
         var deps = Dependencies()
-        let dir = Self.directory(of: path)
         let root = Self.containerRoot(of: path)
+        let origin = "/" + Self.directory(of: String(path.dropFirst(root.count)))
         var dirs: [String] = []
-        for entry in Self.searchEntries(facts) {
-            if entry.contains("$ORIGIN") || entry.contains("${ORIGIN}") { dirs.append(Self.expandOrigin(entry, dir)) }
-            else if entry.hasPrefix("/") { dirs.append(root + entry.dropFirst()) }
+        for entry in Self.searchEntries(facts) where !entry.isEmpty {
+            // Relative entries (without a leading $ORIGIN) depend on the working directory: never searched.
+            guard let installed = Self.expandOrigin(entry, origin), installed.hasPrefix("/") else { continue }
+            dirs.append(Self.member(root, Self.insideRoot(installed)))
         }
-        dirs += Self.defaultMuslPath.map { root + $0.dropFirst() }
-        if searchScanned { dirs.append(dir) }
+        dirs += Self.defaultMuslPath.map { Self.member(root, Self.insideRoot($0)) }
+        if searchScanned { dirs.append(Self.member(root, Self.insideRoot(origin))) }
         let wanted = Header(facts)
-        for soname in facts.needed.prefix(Self.maxLibraries) where !skip(soname) {
+        for soname in facts.needed.prefix(Self.maxLibraries) where !skip(soname) && !soname.contains("/") {
             var placed = false
             for d in dirs {
-                let candidate = Self.lexicallyNormalized(d + "/" + soname)
+                let candidate = d + soname
                 guard let header = members[candidate] else { continue }
                 if header == wanted { deps.found[soname] = candidate } else {
                     deps.unusable[soname] = "found at \(candidate), but built for \(header.name), not \(wanted.name): musl cannot load it"
@@ -160,6 +262,18 @@ public final class DependencyResolver: Sendable {
         return deps
     }
 
+    /// The components of an absolute path once ".." stops at "/" (as the kernel resolves "/.."), joined.
+    static func insideRoot(_ absolute: String) -> String {
+        var parts: [Substring] = []
+        for part in absolute.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return parts.joined(separator: "/")
+    }
+
+    /// A directory of an archive as the prefix of its members' names ("a.tar!/usr/lib/").
+    static func member(_ root: String, _ dir: String) -> String { dir.isEmpty ? root : root + dir + "/" }
+
     /// The part of a member's name that stands for the root of the archive holding it ("a.tar!/" for
     /// "a.tar!/usr/bin/x"); "" for a file on disk.
     static func containerRoot(of path: String) -> String {
@@ -177,8 +291,8 @@ public final class DependencyResolver: Sendable {
     /// Every library the binary loads, transitively, with the names musl could bind from them.
     public func resolve(_ facts: BinaryFacts, path: String) -> Dependencies {
         var deps = Dependencies()
-        var queue: [(soname: String, chain: [String])] = []
-        let own = rpath(facts, path: path)
+        var queue: [(soname: String, chain: [Place])] = []
+        let own = rpath(facts, origin: place(ofFile: path), notes: &deps.notSearched)
         let wanted = Header(facts)
         for soname in facts.needed where !skip(soname) { queue.append((soname, own)) }
         var seen = Set<String>()
@@ -187,49 +301,105 @@ public final class DependencyResolver: Sendable {
             let (soname, chain) = queue[index]
             index += 1
             guard seen.insert(soname).inserted else { continue }
-            let location: String
-            switch locate(soname, chain: chain, origin: path, wanted: wanted) {
-            case .found(let l): location = l
+            let location: String, dir: Place
+            switch locate(soname, chain: chain, origin: path, wanted: wanted, notes: &deps.notSearched) {
+            case .found(let l, let d): location = l; dir = d
             case .unusable(let reason): deps.unusable[soname] = reason; continue
             case .missing: continue
             }
             deps.found[soname] = location
-            let library = load(location)
+            let library = load(location, origin: dir)
             if !library.exports.isEmpty { deps.exportSets.append(library.exports) }
+            // What the library's own entries could not search is said where the library is judged itself.
             // musl searches a library's NEEDED with its own RPATH/RUNPATH and then its requesters'.
+            let inherited = Self.chain(library.rpath, then: chain, notes: &deps.notSearched)
             for next in library.needed where !skip(next) && !seen.contains(next) {
-                queue.append((next, library.rpath + chain))
+                queue.append((next, inherited))
             }
         }
         return deps
     }
+
+    /// A library's search path followed by its requesters': a directory already in it is left out (searching
+    /// it again finds nothing new), and past `maxChain` directories (libraries that each add 64 entries
+    /// down a long chain) the rest is reported and not searched.
+    static func chain(_ own: [Place], then inherited: [Place], notes: inout [String]) -> [Place] {
+        guard !own.isEmpty else { return inherited }
+        var seen = Set<String>(), out: [Place] = []
+        for place in own + inherited where seen.insert(place.key).inserted {
+            guard out.count < maxChain else {
+                note(&notes, "search path of more than \(maxChain) directories (RPATH/RUNPATH down the chain of libraries): the rest not searched")
+                break
+            }
+            out.append(place)
+        }
+        return out
+    }
+
+    static let maxChain = 1024
 
     /// musl reads one search string per object: DT_RUNPATH when present, else DT_RPATH (decode_dyn).
     static func searchEntries(_ facts: BinaryFacts) -> ArraySlice<String> {
         (facts.runpath.isEmpty ? facts.rpath : facts.runpath).prefix(maxSearchEntries)
     }
 
-    /// The object's RPATH/RUNPATH directories with $ORIGIN expanded (musl expands no other token).
-    /// Absolute entries mean the target system: inside --root, else only inside the scan. Relative entries
-    /// without $ORIGIN depend on the working directory at run time and are not searched.
-    func rpath(_ facts: BinaryFacts, path: String) -> [String] {
-        let origin = Self.directory(of: path)
-        let dir = origin.isEmpty ? "." : origin
-        var paths: [String] = []
+    /// The object's RPATH/RUNPATH directories with $ORIGIN expanded (musl expands no other token), as
+    /// places in the trees; `origin`: the object's directory (nil when it is in no tree). Absolute entries
+    /// mean the target system: inside --root, else only inside the scan. Relative entries (without a
+    /// leading $ORIGIN) depend on the working directory at run time and are not searched. An $ORIGIN
+    /// entry that cannot be placed in a tree is reported in `notes`.
+    func rpath(_ facts: BinaryFacts, origin: Place?, notes: inout [String]) -> [Place] {
+        let kind = facts.runpath.isEmpty ? "RPATH" : "RUNPATH"
+        var places: [Place] = []
         for entry in Self.searchEntries(facts) where !entry.isEmpty {
-            let expanded = Self.expandOrigin(entry, dir)
-            if entry.hasPrefix("/") {
-                if let root { paths.append(root + expanded) }
-                else if scannedRoots.contains(where: { expanded.hasPrefix($0) }) { paths.append(expanded) }
-            } else if expanded != entry {
-                paths.append(expanded)
+            let label = "\(kind) entry \(entry)"
+            let hasOrigin = entry.contains("$ORIGIN") || entry.contains("${ORIGIN}")
+            if hasOrigin {
+                guard let origin else {
+                    Self.note(&notes, "\(label): the file's directory is \(Self.outside) (give a directory holding it and its libraries to search there): not searched")
+                    continue
+                }
+                if trees[origin.tree].isRoot {
+                    // Installed at its place in the root: $ORIGIN is an absolute directory there.
+                    guard let installed = Self.expandOrigin(entry, "/" + origin.path), installed.hasPrefix("/") else { continue }
+                    places.append(Place(tree: origin.tree, path: String(installed.dropFirst()), label: label))
+                } else if let rest = Self.afterLeadingOrigin(entry) {
+                    // "$ORIGINx" names a sibling of the directory: outside the tree when that is the tree's top.
+                    if !rest.isEmpty, !rest.hasPrefix("/"), origin.path.isEmpty {
+                        Self.note(&notes, "\(label): leads \(Self.outside): not searched")
+                    } else {
+                        places.append(Place(tree: origin.tree, path: origin.path + rest, label: label))
+                    }
+                }
+                // Anything else ("lib$ORIGIN") names a place relative to where it will be installed: unknown.
+                continue
+            }
+            guard entry.hasPrefix("/") else { continue }
+            if root != nil, trees.all.first?.isRoot == true {
+                places.append(Place(tree: 0, path: String(entry.dropFirst()), label: label))
+            } else if let (tree, inside) = trees.enter(Self.lexicallyNormalized(entry)) {
+                places.append(Place(tree: tree, path: inside, label: label))
             }
         }
-        return paths
+        return places
+    }
+
+    /// The rest of an entry that starts with $ORIGIN or ${ORIGIN} and holds no other token ("/../lib");
+    /// nil otherwise.
+    static func afterLeadingOrigin(_ entry: String) -> String? {
+        for token in ["${ORIGIN}", "$ORIGIN"] where entry.hasPrefix(token) {
+            let rest = String(entry.dropFirst(token.count))
+            return rest.contains("$ORIGIN") || rest.contains("${ORIGIN}") ? nil : rest
+        }
+        return nil
+    }
+
+    static func note(_ notes: inout [String], _ message: String) {
+        if !notes.contains(message) { notes.append(message) }
     }
 
     /// musl expands $ORIGIN and ${ORIGIN} in RPATH/RUNPATH, and no other token.
-    static func expandOrigin(_ entry: String, _ origin: String) -> String {
+    static func expandOrigin(_ entry: String, _ origin: String) -> String? {
         guard entry.utf8.contains(UInt8(ascii: "$")) else { return entry }  // most entries have no token
         return entry.replacingLiteral("${ORIGIN}", with: origin).replacingLiteral("$ORIGIN", with: origin)
     }
@@ -241,27 +411,39 @@ public final class DependencyResolver: Sendable {
         return slash == path.utf8.startIndex ? "/" : String(path[..<slash])
     }
 
-    enum Location { case found(String), unusable(String), missing }
+    /// `found`: where, and the directory of the search path it was found in (the library's $ORIGIN, as musl
+    /// takes it from the name it opened).
+    enum Location { case found(String, Place), unusable(String), missing }
 
     /// Where musl would find `soname` for an object whose search chain is `chain` (its RPATH/RUNPATH, then
     /// its requesters'), then the target library path; with `searchScanned`, then beside `origin` and in the
-    /// scanned tree (only files of the wanted class and machine there).
-    func locate(_ soname: String, chain: [String], origin: String, wanted: Header) -> Location {
-        guard !soname.isEmpty, !soname.utf8.contains(UInt8(ascii: "/")) else { return .missing }
-        var dirs = chain + libraryPaths
-        if searchScanned { let d = Self.directory(of: origin); dirs.append(d.isEmpty ? "." : d) }
+    /// scanned tree (only files of the wanted class and machine there). Places that lead outside the trees
+    /// are not searched and are reported in `notes`.
+    func locate(_ soname: String, chain: [Place], origin: String, wanted: Header, notes: inout [String]) -> Location {
+        guard !soname.isEmpty, soname != ".", soname != "..", !soname.utf8.contains(UInt8(ascii: "/")) else { return .missing }
+        var dirs = chain + searchPath
+        if searchScanned, let beside = place(ofFile: origin) { dirs.append(beside) }
         for dir in dirs {
-            guard let found = resolved(dir.hasSuffix("/") ? dir + soname : dir + "/" + soname) else { continue }
-            let location = Self.lexicallyNormalized(found)  // bin/../lib/x reads better as lib/x
+            let found: String
+            switch lookup(dir, soname) {
+            case .file(let path): found = path
+            case .absent: continue
+            case .outside(let what):
+                Self.note(&notes, dir.label.isEmpty ? "\(soname): \(what): not searched" : "\(dir.label): \(what): not searched")
+                continue
+            }
             // The first file found is the one musl maps; another class or machine fails there.
-            let mapped = header(location)
+            let mapped = header(found)
             guard let mapped, mapped == wanted else {
                 let what = mapped.map { "built for \($0.name), not \(wanted.name)" } ?? "not an ELF file"
-                return .unusable("found at \(location), but \(what): musl cannot load it")
+                return .unusable("found at \(found), but \(what): musl cannot load it")
             }
-            return .found(location)
+            return .found(found, dir)
         }
-        if searchScanned, let inTree = tree[soname], let found = resolved(inTree), header(found) == wanted { return .found(found) }
+        if searchScanned, let inTree = tree[soname], let dir = place(ofFile: inTree),
+           case .file(let found) = lookup(dir, String(inTree.split(separator: "/").last ?? "")), header(found) == wanted {
+            return .found(found, dir)
+        }
         return .missing
     }
 
@@ -276,46 +458,109 @@ public final class DependencyResolver: Sendable {
         return header
     }
 
-    /// Candidate paths already looked at: every binary of a directory asks for the same libraries.
-    private let looked = Mutex<[String: Bool]>([:])
+    /// What a name in a directory of a tree is: a regular file (its path with every link resolved, so
+    /// that reading it follows no link), nothing, or a place outside every tree (not looked at).
+    enum Lookup: Sendable { case file(String), absent, outside(String) }
 
-    /// The regular file a path names. Inside --root, symbolic links are followed by hand so that an
-    /// absolute target stays in the root; a chain is followed at most 40 links.
-    func resolved(_ path: String) -> String? {
-        guard let root else {
-            if let known = looked.withLock({ $0[path] }) { return known ? path : nil }
-            let exists = Self.isRegularFile(path)
-            looked.withLock { $0[path] = exists }
-            return exists ? path : nil
-        }
-        var current = path
-        for _ in 0..<Self.maxLinks {
-            var st = stat()
-            guard lstat(current, &st) == 0 else { return nil }
-            switch st.st_mode & S_IFMT {
-            case S_IFREG: return current
-            case S_IFLNK:
-                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: current) else { return nil }
-                current = target.hasPrefix("/") ? root + target
-                    : PathText.appending(PathText.deletingLastComponent(current), target)
-            default: return nil
-            }
-        }
-        return nil
+    /// Candidate paths already looked at: every binary of a directory asks for the same libraries.
+    private let looked = Mutex<[String: Lookup]>([:])
+
+    func lookup(_ dir: Place, _ name: String) -> Lookup {
+        let key = dir.key + "/" + name
+        if let known = looked.withLock({ $0[key] }) { return known }
+        let result = Self.walk(trees, tree: dir.tree, dir.path + "/" + name)
+        looked.withLock { $0[key] = result }
+        return result
     }
 
-    private func load(_ path: String) -> Library {
-        if let cached = cache.withLock({ $0[path] }) { return cached }
+    /// Resolves `path` inside tree `start` a component at a time, as the kernel would once the trees are
+    /// installed: ".." and links are taken in order; a link chain is followed at most 40 links (ELOOP).
+    static func walk(_ trees: Trees, tree start: Int, _ path: String) -> Lookup {
+        var tree = start
+        var done: [Substring] = []
+        var todo: [Substring] = path.split(separator: "/").reversed()
+        var links = 0
+        func host(_ parts: [Substring]) -> String {
+            let base = trees[tree].path
+            if parts.isEmpty { return base }
+            return (base == "/" ? "/" : base + "/") + parts.joined(separator: "/")
+        }
+        /// Continues at an absolute, lexically normalized place, if it is inside a tree.
+        func reenter(_ absolute: String) -> Bool {
+            guard let (t, inside) = trees.enter(Self.lexicallyNormalized(absolute)) else { return false }
+            tree = t
+            done = []
+            todo = inside.split(separator: "/").reversed()
+            return true
+        }
+        while let part = todo.popLast() {
+            if part.isEmpty || part == "." { continue }
+            if part == ".." {
+                if done.popLast() != nil || trees[tree].isRoot { continue }  // "/.." is "/" inside a root
+                // Above a scanned path: only into another tree named on the command line.
+                let rest = todo.reversed().joined(separator: "/")
+                let absolute = "/" + trees[tree].absolute.joined(separator: "/") + "/../" + rest
+                links += 1
+                guard links <= Self.maxLinks, reenter(absolute) else {
+                    // Named by its directory (the last component left is the file's name).
+                    let where_ = Self.directory(of: Self.lexicallyNormalized(trees[tree].path + "/../" + rest))
+                    return .outside("leads to \(where_.isEmpty ? "." : where_), \(Self.outside)")
+                }
+                continue
+            }
+            let current = host(done + [part])
+            var st = stat()
+            guard lstat(current, &st) == 0 else { return .absent }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR:
+                done.append(part)
+            case S_IFREG:
+                return todo.allSatisfy({ $0.isEmpty || $0 == "." }) ? .file(current) : .absent
+            case S_IFLNK:
+                links += 1
+                guard links <= Self.maxLinks, let target = Self.linkTarget(current), !target.isEmpty else { return .absent }
+                if target.hasPrefix("/") {
+                    if trees[tree].isRoot {
+                        done = []
+                        todo += target.split(separator: "/").reversed()
+                    } else {
+                        let rest = todo.reversed().joined(separator: "/")
+                        guard reenter(target + "/" + rest) else { return .outside("\(current) links to \(target), \(Self.outside)") }
+                    }
+                } else {
+                    todo += target.split(separator: "/").reversed()
+                }
+            default:
+                return .absent
+            }
+        }
+        return .absent
+    }
+
+    /// A link's target, read without following it (bounded: PATH_MAX).
+    static func linkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
+        let n = buffer.withUnsafeMutableBufferPointer { raw in raw.baseAddress.map { readlink(path, $0, raw.count) } ?? -1 }
+        guard n > 0, n < buffer.count else { return nil }
+        return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// A library read once: what it needs and exports, and its own search path ($ORIGIN: the directory of
+    /// the search path it was found in, as musl takes it from the name it opened).
+    private func load(_ path: String, origin: Place) -> Library {
+        let key = origin.key + "|" + path
+        if let cached = cache.withLock({ $0[key] }) { return cached }
         let library: Library
         switch ELFReader.read(path: path, options: ReadOptions(exportNames: true, exportFilter: interesting)) {
         case .elf(let f):
-            library = Library(needed: f.needed, rpath: rpath(f, path: path),
+            var notes: [String] = []  // said where the library is judged itself
+            library = Library(needed: f.needed, rpath: rpath(f, origin: origin, notes: &notes),
                               exports: Set((f.exports ?? []).filter { $0.bindableByMusl && interesting?.names.contains($0.name) != false }.map(\.name)),
                               problem: nil)
         case .notELF: library = Library(needed: [], rpath: [], exports: [], problem: "not an ELF file")
         case .failed(let message): library = Library(needed: [], rpath: [], exports: [], problem: message)
         }
-        cache.withLock { $0[path] = library }
+        cache.withLock { $0[key] = library }
         return library
     }
 
@@ -342,15 +587,16 @@ public final class DependencyResolver: Sendable {
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
             if part == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
+            if part == "..", path.hasPrefix("/"), parts.isEmpty { continue }  // "/.." is "/"
             parts.append(part)
         }
         let joined = parts.joined(separator: "/")
         return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 
-    static func isRegularFile(_ path: String) -> Bool {
+    static func isRegularFile(_ path: String, followingLinks: Bool = true) -> Bool {
         var st = stat()
-        return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+        return (followingLinks ? stat(path, &st) : lstat(path, &st)) == 0 && st.st_mode & S_IFMT == S_IFREG
     }
 }
 

@@ -87,6 +87,7 @@ let allExamples: [RuleExample] = kb.rules.filter { !$0.examples.trigger.contains
         let assessor = Assessor(kb: kb, release: release)
         var found = Dependencies()
         found.unusable = case_.example.unusable ?? [:]
+        found.notSearched = case_.example.notSearched ?? []
         var assessment = assessor.assess(binary(case_.example), path: case_.example.path ?? "/example", dependencies: found)
         if let dependencies = case_.example.dependencies {
             let libraries = dependencies.map { dep -> (path: String, assessment: Assessment) in

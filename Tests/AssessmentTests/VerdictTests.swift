@@ -14,9 +14,10 @@ func assess(_ fixture: String, _ target: String) throws -> Assessment {
     return Assessor(kb: kb, release: release).assess(facts, path: Fixtures.path(fixture), dependencies: dependencies(facts, Fixtures.path(fixture)))
 }
 
-/// The scanner's view of a fixture's libraries: only what ships beside it (RPATH/RUNPATH, its directory).
+/// The scanner's view of a fixture's libraries, the fixtures' directory scanned: only what ships with it
+/// (RPATH/RUNPATH).
 func dependencies(_ facts: BinaryFacts, _ path: String) -> Dependencies {
-    DependencyResolver(libraryPaths: []) { Assessor.isProvidedBySystem($0, kb: kb) }.resolve(facts, path: path)
+    DependencyResolver(libraryPaths: [], scannedRoots: [Fixtures.bin.path]) { Assessor.isProvidedBySystem($0, kb: kb) }.resolve(facts, path: path)
 }
 
 struct TestFailure: Error, CustomStringConvertible {

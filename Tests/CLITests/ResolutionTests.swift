@@ -35,7 +35,8 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         try copy("app-runpath", to: dir.appendingPathComponent("bad/app"))
         try copy("resolve/aarch64/libgreet.so.1", to: dir.appendingPathComponent("bad/lib/libgreet.so.1"))
         let good = dir.appendingPathComponent("good/app").path, bad = dir.appendingPathComponent("bad/app").path
-        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", good, bad)
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.appendingPathComponent("good").path,
+                            dir.appendingPathComponent("bad").path)
         let v = try verdicts(out)
         #expect(v[good] == "needs-gcompat")
         #expect(v[bad] == "needs-rebuild")
@@ -56,15 +57,14 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         try copy("bundle/lib/libbad.so.1", to: dir.appendingPathComponent("other/libstdc++.so.6"))
         try copy("resolve/aarch64/libgreet.so.1", to: dir.appendingPathComponent("aarch64/libgcc_s.so.1"))
         let files = ["app-runpath", "app-rpath", "hello-cxx", "bundle/bin/bundled", "crypt", "ldso", "hello-glibc"]
+        // The fixtures' directory alone, then with the unrelated directories.
+        let fixturesAlone = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20", Fixtures.bin.path))
         var alone: [String: String] = [:]
-        for name in files {
-            let path = Fixtures.path(name)
-            alone[path] = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20", path))[path]
-        }
+        for name in files { alone[Fixtures.path(name)] = fixturesAlone[Fixtures.path(name)] }
         let together = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20",
                                               dir.path, Fixtures.bin.path))
         for (path, verdict) in alone { #expect(together[path] == verdict, "\(path)") }
-        #expect(alone.count == files.count)
+        #expect(alone.count == files.count && alone.values.allSatisfy { !$0.isEmpty })
     }
 
     /// Inside an archive, the verdict of a module folds in everything it loads, however deep: the wheel's
@@ -140,7 +140,8 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         let withLibrary = Fixtures.path("resolve/argpapp")
         try copy("resolve/argpapp", to: dir.appendingPathComponent("argpapp"))
         let alone = dir.appendingPathComponent("argpapp").path
-        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", withLibrary, alone)
+        // The directories are given, so that the RUNPATH ($ORIGIN/lib) is searched in both.
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", Fixtures.path("resolve"), dir.path)
         let v = try verdicts(out)
         #expect(v[withLibrary] == "needs-gcompat")  // the glibc loader only
         #expect(v[alone] == "needs-gcompat")
