@@ -13,7 +13,10 @@ final class ArReader {
     private var padding = 0
 
     /// `source` is past the 8-byte magic.
-    init(_ source: ByteSource, maxEntries: Int) { self.source = source; self.maxEntries = maxEntries }
+    init(_ source: ByteSource, maxEntries: Int) {
+        self.source = source
+        self.maxEntries = maxEntries
+    }
 
     func next() throws -> (name: String, size: Int, data: ByteSource)? {
         if let window = current {
@@ -23,11 +26,15 @@ final class ArReader {
         }
         let header = try source.read(upTo: 60)
         if header.isEmpty { return nil }
-        guard header.count == 60 else { throw ArchiveError("ar archive ends inside the member header at offset \(offset)") }
+        guard header.count == 60 else {
+            throw ArchiveError("ar archive ends inside the member header at offset \(offset)")
+        }
         count += 1
         guard count <= maxEntries else { throw ArchiveError("more than \(maxEntries) ar members") }
         let name = String(decoding: header[0..<16], as: UTF8.self).trimmingSpaces().droppingTrailingSlash()
-        guard let size = Int(String(decoding: header[48..<58], as: UTF8.self).trimmingSpaces()), size >= 0, size <= TarReader.maxMemberSize else {
+        guard let size = Int(String(decoding: header[48..<58], as: UTF8.self).trimmingSpaces()), size >= 0,
+            size <= TarReader.maxMemberSize
+        else {
             throw ArchiveError("ar member header at offset \(offset) has a bad size")
         }
         let window = Window(source, length: size)

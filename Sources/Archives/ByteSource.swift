@@ -2,14 +2,16 @@
 // member), a decompressor, or a buffer already in memory. Archives are read through these in order,
 // never whole; only a member that needs random access and comes out of a stream is buffered.
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Copies `count` bytes of `source` from `offset` to the start of `out` (both ranges checked by the callers).
 @inline(__always)
 func copy(_ source: UnsafeRawBufferPointer, from offset: Int, count: Int, to out: UnsafeMutableRawBufferPointer) {
-    UnsafeMutableRawBufferPointer(rebasing: out[0..<count]).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + count)]))
+    UnsafeMutableRawBufferPointer(rebasing: out[0..<count]).copyMemory(
+        from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + count)]))
 }
 
 /// Bytes read in order. `read` returns 0 only at the end.
@@ -22,7 +24,9 @@ class ByteSource {
         var left = count
         var scratch = [UInt8](repeating: 0, count: min(count, 1 << 16))
         while left > 0 {
-            let n = try scratch.withUnsafeMutableBytes { try read(UnsafeMutableRawBufferPointer(rebasing: $0[0..<min(left, $0.count)])) }
+            let n = try scratch.withUnsafeMutableBytes {
+                try read(UnsafeMutableRawBufferPointer(rebasing: $0[0..<min(left, $0.count)]))
+            }
             if n == 0 { return false }
             left -= n
         }
@@ -53,7 +57,8 @@ class ByteSource {
             var done = 0
             let out = try [UInt8](unsafeUninitializedCapacity: size) { raw, count in
                 while done < size {
-                    let n = try read(UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(raw)[done..<size]))
+                    let n = try read(
+                        UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(raw)[done..<size]))
                     if n == 0 { break }
                     done += n
                 }
@@ -89,7 +94,10 @@ final class OpenFile: @unchecked Sendable {
     let meter: Meter?
 
     init(fd: Int32, size: Int, meter: Meter?, owned: Bool) {
-        self.fd = fd; self.size = size; self.meter = meter; self.owned = owned
+        self.fd = fd
+        self.size = size
+        self.meter = meter
+        self.owned = owned
     }
     private let owned: Bool
     deinit { if owned { close(fd) } }
@@ -144,7 +152,9 @@ final class FileRange: ByteSource {
         }
         if buffer.count != Self.bufferSize { buffer = [UInt8](repeating: 0, count: Self.bufferSize) }
         let fill = min(Self.bufferSize, end - position)
-        let got = try buffer.withUnsafeMutableBytes { try file.pread(UnsafeMutableRawBufferPointer(rebasing: $0[0..<fill]), at: position) }
+        let got = try buffer.withUnsafeMutableBytes {
+            try file.pread(UnsafeMutableRawBufferPointer(rebasing: $0[0..<fill]), at: position)
+        }
         if got < buffer.count { buffer.removeLast(buffer.count - got) }
         bufferStart = position
         bufferAt = 0
@@ -154,11 +164,18 @@ final class FileRange: ByteSource {
 
     override func skip(_ count: Int) throws -> Bool {
         let inBuffer = buffer.count - bufferAt
-        if count <= inBuffer { bufferAt += count; position += count; return true }
+        if count <= inBuffer {
+            bufferAt += count
+            position += count
+            return true
+        }
         bufferAt = buffer.count
         position += inBuffer
         let rest = count - inBuffer
-        guard rest <= end - position else { position = end; return false }
+        guard rest <= end - position else {
+            position = end
+            return false
+        }
         position += rest
         return true
     }
@@ -175,7 +192,9 @@ final class MemorySource: ByteSource {
     private var at: Int
     private let end: Int
     init(_ bytes: [UInt8], offset: Int = 0, length: Int? = nil) {
-        self.bytes = bytes; at = offset; end = length.map { offset + $0 } ?? bytes.count
+        self.bytes = bytes
+        at = offset
+        end = length.map { offset + $0 } ?? bytes.count
     }
     override func read(_ out: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = min(out.count, end - at)
@@ -185,7 +204,10 @@ final class MemorySource: ByteSource {
         return n
     }
     override func skip(_ count: Int) throws -> Bool {
-        guard count <= end - at else { at = end; return false }
+        guard count <= end - at else {
+            at = end
+            return false
+        }
         at += count
         return true
     }
@@ -196,7 +218,10 @@ final class MemorySource: ByteSource {
 final class Window: ByteSource {
     let inner: ByteSource
     private(set) var left: Int
-    init(_ inner: ByteSource, length: Int) { self.inner = inner; left = length }
+    init(_ inner: ByteSource, length: Int) {
+        self.inner = inner
+        left = length
+    }
 
     override func read(_ out: UnsafeMutableRawBufferPointer) throws -> Int {
         guard left > 0, out.count > 0 else { return 0 }
@@ -224,7 +249,10 @@ final class Prefixed: ByteSource {
     let head: [UInt8]
     private var at = 0
     let rest: ByteSource
-    init(_ head: [UInt8], _ rest: ByteSource) { self.head = head; self.rest = rest }
+    init(_ head: [UInt8], _ rest: ByteSource) {
+        self.head = head
+        self.rest = rest
+    }
 
     override func read(_ out: UnsafeMutableRawBufferPointer) throws -> Int {
         if at < head.count {
@@ -244,7 +272,8 @@ final class Prefixed: ByteSource {
 
     /// Only before anything of the head was read: the head is part of the range.
     override func fileRange(length: Int) -> RandomAccess? {
-        guard at == 0, let range = rest.fileRange(length: length - head.count) as? FileAccess, range.base >= head.count else { return nil }
+        guard at == 0, let range = rest.fileRange(length: length - head.count) as? FileAccess, range.base >= head.count
+        else { return nil }
         return FileAccess(range.file, base: range.base - head.count, size: length)
     }
 }
@@ -272,7 +301,11 @@ final class FileAccess: RandomAccess {
     let file: OpenFile
     let base: Int
     let size: Int
-    init(_ file: OpenFile, base: Int = 0, size: Int? = nil) { self.file = file; self.base = base; self.size = size ?? file.size }
+    init(_ file: OpenFile, base: Int = 0, size: Int? = nil) {
+        self.file = file
+        self.base = base
+        self.size = size ?? file.size
+    }
 
     func read(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws -> Int {
         guard offset >= 0, offset <= size else { return 0 }
@@ -280,7 +313,9 @@ final class FileAccess: RandomAccess {
         return try file.pread(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]), at: base + offset)
     }
 
-    func source(offset: Int, length: Int) -> ByteSource { FileRange(file, offset: base + offset, length: max(0, min(length, size - offset))) }
+    func source(offset: Int, length: Int) -> ByteSource {
+        FileRange(file, offset: base + offset, length: max(0, min(length, size - offset)))
+    }
 }
 
 final class MemoryAccess: RandomAccess {
@@ -313,7 +348,10 @@ final class Meter: @unchecked Sendable {
     let progress: (@Sendable (Int) -> Void)?
     static let progressStep = 16 << 20
 
-    init(limits: ArchiveLimits, progress: (@Sendable (Int) -> Void)?) { self.limits = limits; self.progress = progress }
+    init(limits: ArchiveLimits, progress: (@Sendable (Int) -> Void)?) {
+        self.limits = limits
+        self.progress = progress
+    }
 
     func read(_ count: Int) {
         let report: Int? = state.withLock { s in
@@ -337,15 +375,22 @@ final class Meter: @unchecked Sendable {
 
     /// Counts `count` decompressed bytes; throws past the expansion limit.
     func expanded(_ count: Int) throws {
-        let total = state.withLock { s -> Int in s.expanded += count; return s.expanded }
+        let total = state.withLock { s -> Int in
+            s.expanded += count
+            return s.expanded
+        }
         let limit = expansionLimit
         if total > limit {
-            throw ArchiveError("decompressed bytes are over the limit of \(limit) for this input (--max-total-bytes \(limits.maxTotalBytes); past \(limits.expansionFloor) bytes, --max-expansion-ratio \(limits.maxExpansionRatio) times the \(inputBytes) bytes read); the rest not read")
+            throw ArchiveError(
+                "decompressed bytes are over the limit of \(limit) for this input (--max-total-bytes \(limits.maxTotalBytes); past \(limits.expansionFloor) bytes, --max-expansion-ratio \(limits.maxExpansionRatio) times the \(inputBytes) bytes read); the rest not read"
+            )
         }
     }
 
     /// Seconds this input may take: `maxSeconds`, and as much again for each `secondsScaleBytes` read.
-    var allowedSeconds: Double { limits.maxSeconds * (1 + Double(inputBytes) / Double(ArchiveLimits.secondsScaleBytes)) }
+    var allowedSeconds: Double {
+        limits.maxSeconds * (1 + Double(inputBytes) / Double(ArchiveLimits.secondsScaleBytes))
+    }
     var elapsed: Double { Double(Meter.now() &- start) / 1e9 }
     var timeUp: Bool { elapsed >= allowedSeconds }
     var timeLeft: Double { max(0, allowedSeconds - elapsed) }
@@ -375,7 +420,10 @@ final class MemberBuffer {
     init(_ bytes: [UInt8], meter: Meter?) {
         self.bytes = bytes
         self.meter = meter
-        meter?.buffers.withLock { $0.live += 1; $0.peak = max($0.peak, $0.live) }
+        meter?.buffers.withLock {
+            $0.live += 1
+            $0.peak = max($0.peak, $0.live)
+        }
     }
     deinit { meter?.buffers.withLock { $0.live -= 1 } }
 

@@ -35,9 +35,14 @@ public struct FileCapture: Sendable {
     public static let defaultMaxFileBytes = 64 << 20
     public static let defaultMaxTotalBytes = 256 << 20
 
-    public init(maxFileBytes: Int = defaultMaxFileBytes, maxTotalBytes: Int = defaultMaxTotalBytes,
-                received: (@Sendable (ExpandedImage) -> Void)? = nil, select: @escaping @Sendable (Candidate) -> Amount?) {
-        self.select = select; self.maxFileBytes = maxFileBytes; self.maxTotalBytes = maxTotalBytes; self.received = received
+    public init(
+        maxFileBytes: Int = defaultMaxFileBytes, maxTotalBytes: Int = defaultMaxTotalBytes,
+        received: (@Sendable (ExpandedImage) -> Void)? = nil, select: @escaping @Sendable (Candidate) -> Amount?
+    ) {
+        self.select = select
+        self.maxFileBytes = maxFileBytes
+        self.maxTotalBytes = maxTotalBytes
+        self.received = received
     }
 }
 
@@ -54,7 +59,10 @@ public struct CapturedFile: Sendable, Hashable {
     public var isComplete: Bool { linkTarget != nil || bytes.count == size }
 
     public init(bytes: [UInt8], size: Int, executable: Bool = false, linkTarget: String? = nil) {
-        self.bytes = bytes; self.size = size; self.executable = executable; self.linkTarget = linkTarget
+        self.bytes = bytes
+        self.size = size
+        self.executable = executable
+        self.linkTarget = linkTarget
     }
 }
 
@@ -70,13 +78,17 @@ extension Expander {
     /// (the bytes kept are handed on, not read twice).
     func capture(_ entry: TarEntry, source: ByteSource, into record: LayerRecord) throws -> ByteSource {
         guard let capture = limits.capture else { return source }
-        let candidate = FileCapture.Candidate(path: entry.path, size: entry.size, executable: entry.mode & 0o111 != 0,
-                                              isLink: entry.kind == .symlink)
-        guard entry.kind == .file || entry.kind == .symlink, let amount = capture.select(candidate) else { return source }
+        let candidate = FileCapture.Candidate(
+            path: entry.path, size: entry.size, executable: entry.mode & 0o111 != 0,
+            isLink: entry.kind == .symlink)
+        guard entry.kind == .file || entry.kind == .symlink, let amount = capture.select(candidate) else {
+            return source
+        }
         if entry.kind == .symlink {
             // A link's target counts against the total as a file's bytes do.
             guard capturedBytes + entry.linkTarget.utf8.count <= capture.maxTotalBytes else {
-                record.capture.left[entry.path] = "the \(capture.maxTotalBytes)-byte limit of files kept from one input was reached; not read"
+                record.capture.left[entry.path] =
+                    "the \(capture.maxTotalBytes)-byte limit of files kept from one input was reached; not read"
                 record.capture.files[entry.path] = nil
                 return source
             }
@@ -89,7 +101,8 @@ extension Expander {
         switch amount {
         case .whole:
             guard entry.size <= capture.maxFileBytes else {
-                record.capture.left[entry.path] = "\(entry.size) bytes, over the \(capture.maxFileBytes)-byte limit of a file kept; not read"
+                record.capture.left[entry.path] =
+                    "\(entry.size) bytes, over the \(capture.maxFileBytes)-byte limit of a file kept; not read"
                 record.capture.files[entry.path] = nil
                 return source
             }
@@ -98,13 +111,15 @@ extension Expander {
             wanted = min(max(0, n), entry.size)
         }
         guard capturedBytes + wanted <= capture.maxTotalBytes else {
-            record.capture.left[entry.path] = "the \(capture.maxTotalBytes)-byte limit of files kept from one input was reached; not read"
+            record.capture.left[entry.path] =
+                "the \(capture.maxTotalBytes)-byte limit of files kept from one input was reached; not read"
             record.capture.files[entry.path] = nil
             return source
         }
         let bytes = try source.read(upTo: wanted)
         capturedBytes += bytes.count
-        record.capture.files[entry.path] = CapturedFile(bytes: bytes, size: entry.size, executable: candidate.executable)
+        record.capture.files[entry.path] = CapturedFile(
+            bytes: bytes, size: entry.size, executable: candidate.executable)
         record.capture.left[entry.path] = nil
         return Prefixed(bytes, source)
     }
@@ -118,7 +133,11 @@ struct ImageCapture {
 
     /// Adds a layer's captures (`hidden`: what the layers above it hide).
     mutating func add(_ layer: LayerCapture, hidden: (String) -> Bool) {
-        for (path, file) in layer.files where files[path] == nil && left[path] == nil && !hidden(path) { files[path] = file }
-        for (path, why) in layer.left where files[path] == nil && left[path] == nil && !hidden(path) { left[path] = why }
+        for (path, file) in layer.files where files[path] == nil && left[path] == nil && !hidden(path) {
+            files[path] = file
+        }
+        for (path, why) in layer.left where files[path] == nil && left[path] == nil && !hidden(path) {
+            left[path] = why
+        }
     }
 }

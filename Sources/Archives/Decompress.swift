@@ -23,7 +23,9 @@ enum Decompress {
                 switch kind {
                 case .gzip:
                     var s = z_stream()
-                    guard inflateInit2_(&s, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return false }
+                    guard inflateInit2_(&s, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+                        return false
+                    }
                     defer { inflateEnd(&s) }
                     s.next_in = UnsafeMutablePointer(mutating: inBase)
                     s.avail_in = UInt32(clamping: inBuf.count)
@@ -138,15 +140,20 @@ final class Decompressed: ByteSource {
     private let raw: Bool
 
     init(_ kind: ArchiveKind, _ inner: ByteSource, meter: Meter, rawDeflate: Bool = false) throws {
-        self.kind = kind; self.inner = inner; self.meter = meter; raw = rawDeflate
+        self.kind = kind
+        self.inner = inner
+        self.meter = meter
+        raw = rawDeflate
         zlib.initialize(to: z_stream())
         lzma.initialize(to: lzma_stream())
         super.init()
         switch kind {
         case .gzip:
-            ready = inflateInit2_(zlib, rawDeflate ? -15 : 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+            ready =
+                inflateInit2_(zlib, rawDeflate ? -15 : 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+                == Z_OK
         case .xz:
-            ready = lzma_stream_decoder(lzma, memoryLimit, 0x08 /* LZMA_CONCATENATED */) == LZMA_OK
+            ready = lzma_stream_decoder(lzma, memoryLimit, Self.lzmaConcatenated) == LZMA_OK
         case .lzma:
             ready = lzma_alone_decoder(lzma, memoryLimit) == LZMA_OK
         case .zstd:
@@ -160,6 +167,8 @@ final class Decompressed: ByteSource {
 
     /// xz and lzma headers name the dictionary they need: a forged one asks for gigabytes.
     private var memoryLimit: UInt64 { UInt64(max(1 << 26, meter.limits.maxMemberBytes)) }
+    /// liblzma's LZMA_CONCATENATED flag (a macro the C module does not import): read every stream of the file.
+    static let lzmaConcatenated: UInt32 = 0x08
 
     deinit {
         if ready {
@@ -170,8 +179,10 @@ final class Decompressed: ByteSource {
             }
         }
         if let zstd { ZSTD_freeDStream(zstd) }
-        zlib.deinitialize(count: 1); zlib.deallocate()
-        lzma.deinitialize(count: 1); lzma.deallocate()
+        zlib.deinitialize(count: 1)
+        zlib.deallocate()
+        lzma.deinitialize(count: 1)
+        lzma.deallocate()
     }
 
     /// Makes input available (keeping what is left); false at the end of the inner source.
@@ -179,7 +190,8 @@ final class Decompressed: ByteSource {
         if inputStart < inputEnd { return true }
         guard !innerEnded else { return false }
         let n = try input.withUnsafeMutableBytes { try inner.read($0) }
-        inputStart = 0; inputEnd = n
+        inputStart = 0
+        inputEnd = n
         if n == 0 { innerEnded = true }
         return n > 0
     }
@@ -207,9 +219,12 @@ final class Decompressed: ByteSource {
                     if status == Z_STREAM_END {
                         finished = true
                     } else if status == Z_BUF_ERROR && !hasInput {
-                        throw ArchiveError("\(raw ? "deflate" : "gzip") stream is truncated after \(produced + made) bytes")
+                        throw ArchiveError(
+                            "\(raw ? "deflate" : "gzip") stream is truncated after \(produced + made) bytes")
                     } else if status != Z_OK && status != Z_BUF_ERROR {
-                        throw ArchiveError("\(raw ? "deflate" : "gzip") data is damaged (zlib status \(status)) after \(produced + made) bytes")
+                        throw ArchiveError(
+                            "\(raw ? "deflate" : "gzip") data is damaged (zlib status \(status)) after \(produced + made) bytes"
+                        )
                     }
                     return used
                 case .xz, .lzma:
@@ -219,22 +234,31 @@ final class Decompressed: ByteSource {
                     lzma.pointee.avail_out = out.count
                     let status = lzma_code(lzma, hasInput ? LZMA_RUN : LZMA_FINISH)
                     made = out.count - lzma.pointee.avail_out
-                    if status == LZMA_STREAM_END { finished = true } else if status == LZMA_BUF_ERROR && !hasInput {
+                    if status == LZMA_STREAM_END {
+                        finished = true
+                    } else if status == LZMA_BUF_ERROR && !hasInput {
                         throw ArchiveError("\(kind.rawValue) stream is truncated after \(produced + made) bytes")
                     } else if status != LZMA_OK && status != LZMA_BUF_ERROR {
-                        throw ArchiveError("\(kind.rawValue) data is damaged (liblzma status \(status.rawValue)) after \(produced + made) bytes")
+                        throw ArchiveError(
+                            "\(kind.rawValue) data is damaged (liblzma status \(status.rawValue)) after \(produced + made) bytes"
+                        )
                     }
                     return available - lzma.pointee.avail_in
                 default:
                     if !hasInput {
-                        if zstdStatus == 0 { finished = true; return 0 }
+                        if zstdStatus == 0 {
+                            finished = true
+                            return 0
+                        }
                         throw ArchiveError("zstd stream is truncated after \(produced) bytes")
                     }
                     var inb = ZSTD_inBuffer(src: UnsafeRawPointer(next), size: available, pos: 0)
                     var outb = ZSTD_outBuffer(dst: outBase, size: out.count, pos: 0)
                     let status = ZSTD_decompressStream(zstd, &outb, &inb)
                     if ZSTD_isError(status) != 0 {
-                        throw ArchiveError("zstd data is damaged: \(String(cString: ZSTD_getErrorName(status))) after \(produced) bytes")
+                        throw ArchiveError(
+                            "zstd data is damaged: \(String(cString: ZSTD_getErrorName(status))) after \(produced) bytes"
+                        )
                     }
                     zstdStatus = status
                     made = outb.pos
@@ -249,10 +273,16 @@ final class Decompressed: ByteSource {
                 produced += made
                 try meter.expanded(made)
                 sinceCheck += made
-                if sinceCheck >= 1 << 22 { sinceCheck = 0; try meter.checkTime() }
+                if sinceCheck >= 1 << 22 {
+                    sinceCheck = 0
+                    try meter.checkTime()
+                }
             }
             if finished {
-                if kind == .gzip, !raw, try nextGzipMember() { if made > 0 { return made }; continue }
+                if kind == .gzip, !raw, try nextGzipMember() {
+                    if made > 0 { return made }
+                    continue
+                }
                 ended = true
                 return made
             }
@@ -273,7 +303,8 @@ final class Decompressed: ByteSource {
                 for (i, b) in left.enumerated() { raw[i] = b }
                 return try inner.read(UnsafeMutableRawBufferPointer(rebasing: raw[left.count...]))
             }
-            inputStart = 0; inputEnd = left.count + n
+            inputStart = 0
+            inputEnd = left.count + n
             if n == 0 { innerEnded = true }
         }
         guard inputEnd - inputStart >= 2, input[inputStart] == 0x1F, input[inputStart + 1] == 0x8B else { return false }

@@ -2,17 +2,18 @@
 // inside to a reader as soon as it is extracted: only its facts are kept, named outer!/inner/path.
 // Every limit that is reached is reported, never silently skipped.
 import CCompression
-import ELF
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-import Scripts
-#if canImport(Glibc)
-import Glibc
-#endif
 import Dispatch
+import ELF
+import Scripts
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 public struct ArchiveLimits: Sendable {
     public var maxDepth = 5
@@ -72,7 +73,9 @@ public enum Archives {
     /// The archive format the bytes start with, if any (the extension says nothing). lzma and bzip2 are
     /// only told inside Debian packages (`debianData`), where the member's name says so.
     public static func kind(_ b: [UInt8]) -> ArchiveKind? {
-        if b.count >= 4, b[0] == 0x50, b[1] == 0x4B, (b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6) { return .zip }
+        if b.count >= 4, b[0] == 0x50, b[1] == 0x4B, (b[2] == 3 && b[3] == 4) || (b[2] == 5 && b[3] == 6) {
+            return .zip
+        }
         if b.count >= 3, b[0] == 0x1F, b[1] == 0x8B, b[2] == 8 { return .gzip }
         if b.count >= 6, b[0..<6].elementsEqual([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return .xz }
         if b.count >= 4, b[0..<4].elementsEqual([0x28, 0xB5, 0x2F, 0xFD]) { return .zstd }
@@ -91,8 +94,10 @@ public enum Archives {
     }
 
     /// Every ELF file inside `bytes` (an archive named `name`), recursively.
-    public static func expand(name: String, bytes: [UInt8], limits: ArchiveLimits = ArchiveLimits(),
-                              read: @escaping MemberReader = defaultReader) -> Expansion {
+    public static func expand(
+        name: String, bytes: [UInt8], limits: ArchiveLimits = ArchiveLimits(),
+        read: @escaping MemberReader = defaultReader
+    ) -> Expansion {
         let e = Expander(limits: limits, meter: Meter(limits: limits, progress: nil), read: read)
         e.meter.read(bytes.count)
         e.visit(name: name, source: MemorySource(bytes), size: bytes.count, depth: 0, container: true)
@@ -101,8 +106,10 @@ public enum Archives {
 
     /// Every ELF file inside the archive open as `fd` (`size` bytes), read in place with positioned reads.
     /// `progress` hears the bytes of the file read so far, now and then.
-    public static func expand(fd: Int32, size: Int, name: String, limits: ArchiveLimits = ArchiveLimits(),
-                              progress: (@Sendable (Int) -> Void)? = nil, read: @escaping MemberReader = defaultReader) -> Expansion {
+    public static func expand(
+        fd: Int32, size: Int, name: String, limits: ArchiveLimits = ArchiveLimits(),
+        progress: (@Sendable (Int) -> Void)? = nil, read: @escaping MemberReader = defaultReader
+    ) -> Expansion {
         let meter = Meter(limits: limits, progress: progress)
         let e = Expander(limits: limits, meter: meter, read: read)
         let file = OpenFile(fd: fd, size: size, meter: meter, owned: false)
@@ -183,14 +190,18 @@ final class Expander {
     let pipeline: DecodePipeline?
 
     init(limits: ArchiveLimits, meter: Meter, read: @escaping MemberReader) {
-        self.limits = limits; self.meter = meter; self.read = read
+        self.limits = limits
+        self.meter = meter
+        self.read = read
         pipeline = limits.decodeAside ? DecodePipeline() : nil
     }
 
     var result: Expansion {
         settle()
         let buffers = meter.buffers.withLock { $0 }
-        return Expansion(files: files, problems: problems, images: images, otherFiles: otherFiles, liveMemberBuffers: buffers.live, peakMemberBuffers: buffers.peak)
+        return Expansion(
+            files: files, problems: problems, images: images, otherFiles: otherFiles, liveMemberBuffers: buffers.live,
+            peakMemberBuffers: buffers.peak)
     }
 
     func problem(_ path: String, _ message: String) { problems.append(ArchiveProblem(path: path, message: message)) }
@@ -198,14 +209,19 @@ final class Expander {
     /// Records an image read under `name` with the configuration in `bytes` (from the manifest's `config`),
     /// its file tree after the layers (kept only when the configuration says what runs: the entrypoint is
     /// judged against it) and the files `ArchiveLimits.capture` asked for.
-    func image(_ name: String, config path: String?, bytes: [UInt8]?, tree: ImageFiles, captured: ImageCapture = ImageCapture()) {
+    func image(
+        _ name: String, config path: String?, bytes: [UInt8]?, tree: ImageFiles, captured: ImageCapture = ImageCapture()
+    ) {
         var config: ImageConfig?
         if let path {
             config = bytes.flatMap(ImageConfig.decode)
-            if config == nil { problem(name + "!/" + path, "image configuration missing or unreadable; entrypoint not followed") }
+            if config == nil {
+                problem(name + "!/" + path, "image configuration missing or unreadable; entrypoint not followed")
+            }
         }
         let runs = config.map { $0.entrypoint?.isEmpty == false || $0.cmd?.isEmpty == false } ?? false
-        let image = ExpandedImage(name: name, config: config, tree: runs ? tree : nil, files: captured.files, notCaptured: captured.left)
+        let image = ExpandedImage(
+            name: name, config: config, tree: runs ? tree : nil, files: captured.files, notCaptured: captured.left)
         images.append(image)
         limits.capture?.received?(image)
     }
@@ -226,24 +242,37 @@ final class Expander {
     /// One member, or the input itself (`container`: members that are neither ELF nor archives are counted
     /// only below it). Its first bytes say what it is. `size`: its exact size when known, else a declared one.
     /// `scripts`: whether a shell script or Dockerfile is judged (not a compressed one: on disk it is not either).
-    func visit(name: String, source: ByteSource, size: Int?, depth: Int, container: Bool = false,
-               layer: LayerRecord? = nil, hide: LayerMerge? = nil, scripts: Bool = true) {
+    func visit(
+        name: String, source: ByteSource, size: Int?, depth: Int, container: Bool = false,
+        layer: LayerRecord? = nil, hide: LayerMerge? = nil, scripts: Bool = true
+    ) {
         if timeUp(name) { return }
         do {
             let head = try source.read(upTo: 512)
             let rest = Prefixed(head, source)
-            if isELF(head) { try readELF(name: name, source: rest, size: size); return }
+            if isELF(head) {
+                try readELF(name: name, source: rest, size: size)
+                return
+            }
             guard let kind = Archives.kind(head) else {
-                if scripts, limits.scripts, !container, Scripts.isCandidate(head: head, name: name) { try readScript(name: name, head: head, source: rest, size: size); return }
+                if scripts, limits.scripts, !container, Scripts.isCandidate(head: head, name: name) {
+                    try readScript(name: name, head: head, source: rest, size: size)
+                    return
+                }
                 if !container { otherFiles += 1 }
                 return
             }
-            guard depth < limits.maxDepth else { problem(name, "archive nested more than \(limits.maxDepth) levels deep; not opened"); return }
+            guard depth < limits.maxDepth else {
+                problem(name, "archive nested more than \(limits.maxDepth) levels deep; not opened")
+                return
+            }
             switch kind {
             case .gzip, .xz, .zstd, .lzma:
                 // The same file, uncompressed.
-                visit(name: name, source: try Decompressed(kind, rest, meter: meter), size: nil, depth: depth + 1, layer: layer, hide: hide,
-                      scripts: false)
+                visit(
+                    name: name, source: try Decompressed(kind, rest, meter: meter), size: nil, depth: depth + 1,
+                    layer: layer, hide: hide,
+                    scripts: false)
             case .bzip2:
                 problem(name, "member in a format not read (bzip2); not judged")
             case .tar:
@@ -251,7 +280,8 @@ final class Expander {
                 // each layer by offset, from the last to the first, so that what a later layer hides is
                 // never read.
                 if layer == nil, hide == nil, let size, let range = rest.fileRange(length: size),
-                   try readImageByOffset(name: name, file: range, depth: depth) {
+                    try readImageByOffset(name: name, file: range, depth: depth)
+                {
                     return
                 }
                 try readTar(name: name, source: rest, depth: depth, layer: layer, hide: hide)
@@ -263,9 +293,15 @@ final class Expander {
                 if let size, let range = rest.fileRange(length: size) {
                     try readZip(name: name, file: range, depth: depth)
                 } else {
-                    if let size, size > limits.maxMemberBytes { problem(name, "zip " + overLimit(size)); return }
+                    if let size, size > limits.maxMemberBytes {
+                        problem(name, "zip " + overLimit(size))
+                        return
+                    }
                     guard let bytes = try rest.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
-                        problem(name, "zip member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened")
+                        problem(
+                            name,
+                            "zip member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened"
+                        )
                         return
                     }
                     let buffer = MemberBuffer(bytes, meter: meter)
@@ -281,11 +317,15 @@ final class Expander {
 
     /// An ELF member: read whole (it is one member, within the limit), handed to the reader, dropped.
     func readELF(name: String, source: ByteSource, size: Int?) throws {
-        if let size, size > limits.maxMemberBytes { problem(name, overLimit(size)); return }
+        if let size, size > limits.maxMemberBytes {
+            problem(name, overLimit(size))
+            return
+        }
         pipeline?.makeRoom(for: size)
         if let size, size >= Self.largeMember { Self.returnFreeMemory() }
         guard let bytes = try source.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
-            problem(name, "member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened")
+            problem(
+                name, "member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened")
             return
         }
         let buffer = MemberBuffer(bytes, meter: meter)
@@ -308,7 +348,7 @@ final class Expander {
     /// left it resident beside the new member's own block. Once per large member: cheap.
     static func returnFreeMemory() {
         #if canImport(Glibc)
-        _ = malloc_trim(0)
+            _ = malloc_trim(0)
         #endif
     }
 
@@ -318,7 +358,10 @@ final class Expander {
     func readScript(name: String, head: [UInt8], source: ByteSource, size: Int?) throws {
         let cap = Scripts.needsWholeFile(head: head, name: name) ? Scripts.maxScriptBytes + 1 : Scripts.headBytes
         let bytes = try source.read(upTo: min(size ?? cap, cap))
-        guard let facts = ScriptFacts.read(path: name, bytes: bytes) else { otherFiles += 1; return }
+        guard let facts = ScriptFacts.read(path: name, bytes: bytes) else {
+            otherFiles += 1
+            return
+        }
         files.append(ExpandedFile(path: name, result: .notELF, script: facts))
     }
 
@@ -351,11 +394,16 @@ final class Expander {
             case .file:
                 // Whiteouts are layer metadata (recorded above), not files.
                 if entry.size == 0, entry.path.split(separator: "/").last?.hasPrefix(".wh.") == true { continue }
-                if let why = entry.unreadable { problem(path, "member in a format not read (\(why)); not judged"); continue }
+                if let why = entry.unreadable {
+                    problem(path, "member in a format not read (\(why)); not judged")
+                    continue
+                }
                 var source: ByteSource = entry.sparseMap.map { SparseSource(data, map: $0, size: entry.size) } ?? data
                 if entry.size <= Self.maxJSONMember, Self.mayBeImageJSON(entry.path) {
                     let bytes = try source.read(upTo: entry.size)
-                    if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["), jsonBytes + bytes.count <= Self.maxJSONBytes {
+                    if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["),
+                        jsonBytes + bytes.count <= Self.maxJSONBytes
+                    {
                         json[entry.path] = bytes
                         jsonBytes += bytes.count
                     }
@@ -374,7 +422,9 @@ final class Expander {
                 let from = name + "!/" + target
                 let copies = files.count
                 for file in files[range] where file.path == from || file.path.hasPrefix(from + "!/") {
-                    files.append(ExpandedFile(path: path + file.path.dropFirst(from.count), result: file.result, script: file.script))
+                    files.append(
+                        ExpandedFile(
+                            path: path + file.path.dropFirst(from.count), result: file.result, script: file.script))
                 }
                 // A link to a tar that may be a layer is that layer under this name too (its files copied).
                 if let original = layers[target], files.count - copies == original.range.count {
@@ -382,7 +432,9 @@ final class Expander {
                     let alias = LayerRecord(prefix: path + "!/")
                     alias.isTar = true
                     alias.entries = original.entries
-                    alias.entryFiles = original.entryFiles.map { ($0.path, ($0.range.lowerBound + shift)..<($0.range.upperBound + shift)) }
+                    alias.entryFiles = original.entryFiles.map {
+                        ($0.path, ($0.range.lowerBound + shift)..<($0.range.upperBound + shift))
+                    }
                     alias.range = copies..<files.count
                     layers[entry.path] = alias
                 }
@@ -401,8 +453,10 @@ final class Expander {
             settle()
             let applied = applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
             for (image, (tree, captured)) in zip(images, applied) {
-                self.image(name + (image.label.map { "!/" + $0 } ?? ""), config: image.config, bytes: image.config.flatMap { json[$0] },
-                           tree: tree, captured: captured)
+                self.image(
+                    name + (image.label.map { "!/" + $0 } ?? ""), config: image.config,
+                    bytes: image.config.flatMap { json[$0] },
+                    tree: tree, captured: captured)
             }
         }
     }
@@ -433,7 +487,9 @@ final class Expander {
                 let at = range.position
                 if entry.size <= Self.maxJSONMember, Self.mayBeImageJSON(entry.path) {
                     let bytes = try data.read(upTo: entry.size)
-                    if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["), jsonBytes + bytes.count <= Self.maxJSONBytes {
+                    if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["),
+                        jsonBytes + bytes.count <= Self.maxJSONBytes
+                    {
                         json[entry.path] = bytes
                         jsonBytes += bytes.count
                     }
@@ -445,7 +501,8 @@ final class Expander {
             return false  // read as an ordinary tar, which reports the damage
         }
         var problems: [ArchiveProblem] = []
-        guard let images = ImageIndex.inTar(json: json, layers: Set(members.keys), name: name, problems: &problems) else { return false }
+        guard let images = ImageIndex.inTar(json: json, layers: Set(members.keys), name: name, problems: &problems)
+        else { return false }
         entries += reader.count
         self.problems += problems
         var used = Set<String>()
@@ -460,8 +517,9 @@ final class Expander {
                 guard let (offset, size) = members[path] else { continue }
                 used.insert(path)
                 let record = LayerRecord()
-                visit(name: imageName, source: file.source(offset: offset, length: size), size: size, depth: depth + 1,
-                      container: true, layer: record, hide: merge)
+                visit(
+                    name: imageName, source: file.source(offset: offset, length: size), size: size, depth: depth + 1,
+                    container: true, layer: record, hide: merge)
                 if !record.isTar { problem(name + "!/" + path, "layer is not a tar archive; not read") }
                 tree.add(record, hiddenBy: merge)
                 // What the layers above hide was never read from this one.
@@ -470,12 +528,16 @@ final class Expander {
             }
             settle()
             files[first...].sort { ByteOrder.less($0.path, $1.path) }
-            self.image(imageName, config: image.config, bytes: image.config.flatMap { json[$0] }, tree: tree, captured: captured)
+            self.image(
+                imageName, config: image.config, bytes: image.config.flatMap { json[$0] }, tree: tree,
+                captured: captured)
         }
         // The rest of the tar (configurations, and anything else beside the images), as in any tar.
         for path in order where !used.contains(path) && json[path] == nil {
             guard let (offset, size) = members[path] else { continue }
-            visit(name: name + "!/" + path, source: file.source(offset: offset, length: size), size: size, depth: depth + 1)
+            visit(
+                name: name + "!/" + path, source: file.source(offset: offset, length: size), size: size,
+                depth: depth + 1)
         }
         return true
     }
@@ -484,8 +546,16 @@ final class Expander {
     /// oci-layout, repositories, blobs/..., the old layout's <64 hex digits>[.json][/...], and layer
     /// tarballs and configurations at the top.
     static func mayBeInImageTar(_ path: String) -> Bool {
-        if ["", "manifest.json", "index.json", "oci-layout", "repositories", "blobs"].contains(path) || path.hasPrefix("blobs/") { return true }
-        if !path.contains("/"), [".tar", ".tar.gz", ".tar.zst", ".tar.xz", ".json"].contains(where: { path.hasSuffix($0) }) { return true }
+        if ["", "manifest.json", "index.json", "oci-layout", "repositories", "blobs"].contains(path)
+            || path.hasPrefix("blobs/")
+        {
+            return true
+        }
+        if !path.contains("/"),
+            [".tar", ".tar.gz", ".tar.zst", ".tar.xz", ".json"].contains(where: { path.hasSuffix($0) })
+        {
+            return true
+        }
         var first = Substring(path.split(separator: "/", maxSplits: 1).first ?? "")
         if first.hasSuffix(".json") { first = first.dropLast(5) }
         return first.count == 64 && first.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
@@ -494,14 +564,17 @@ final class Expander {
     /// Names that an image's manifests and index have: kept when small, to tell whether the tar is an image.
     static func mayBeImageJSON(_ path: String) -> Bool {
         // Top-level `<digest>.json`: docker-save's configurations before the OCI form.
-        path == "manifest.json" || path == "index.json" || path.hasPrefix("blobs/") || (!path.contains("/") && path.hasSuffix(".json"))
+        path == "manifest.json" || path == "index.json" || path.hasPrefix("blobs/")
+            || (!path.contains("/") && path.hasSuffix(".json"))
     }
 
     /// The tar was an image: the files of its layers are replaced by each image's merged files, named
     /// `name!/path` (or `name!/label!/path` when the tar holds several images).
     /// Returns each image's file tree after its layers and its captured files, merged the same way.
     @discardableResult
-    func applyLayers(name: String, images: [ImageIndex.Image], layers: [String: LayerRecord], firstFile: Int) -> [(ImageFiles, ImageCapture)] {
+    func applyLayers(name: String, images: [ImageIndex.Image], layers: [String: LayerRecord], firstFile: Int) -> [(
+        ImageFiles, ImageCapture
+    )] {
         var merged: [ExpandedFile] = []
         var applied: [(ImageFiles, ImageCapture)] = []
         var used = Set<String>()
@@ -517,7 +590,10 @@ final class Expander {
                 let layerPrefix = record.prefix
                 for (entry, range) in record.entryFiles where !merge.hidden(entry) {
                     for file in files[range] where file.path.hasPrefix(layerPrefix) {
-                        kept.append(ExpandedFile(path: prefix + file.path.dropFirst(layerPrefix.count), result: file.result, script: file.script))
+                        kept.append(
+                            ExpandedFile(
+                                path: prefix + file.path.dropFirst(layerPrefix.count), result: file.result,
+                                script: file.script))
                     }
                 }
                 tree.add(record, hiddenBy: merge)
@@ -556,7 +632,8 @@ final class Expander {
     // MARK: zip
 
     func readZip(name: String, file: RandomAccess, depth: Int) throws {
-        let listing = try ZipDirectory.read(file, maxEntries: limits.maxEntries - entries, maxBytes: limits.maxMemberBytes)
+        let listing = try ZipDirectory.read(
+            file, maxEntries: limits.maxEntries - entries, maxBytes: limits.maxMemberBytes)
         for p in listing.problems { problem(name, p) }
         let window = ReadWindow(file)
         let inflater = DeflateHeads()
@@ -567,18 +644,28 @@ final class Expander {
             entries += 1
             guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }
             let path = name + "!/" + member.name
-            if member.encrypted { problem(path, "encrypted member; not read"); continue }
+            if member.encrypted {
+                problem(path, "encrypted member; not read")
+                continue
+            }
             do {
                 let start = try ZipDirectory.dataOffset(member, in: window)
                 let head = try window.slice(at: start, count: min(member.compressedSize, Self.zipPeekInput))
-                guard (limits.scripts && Scripts.isDockerfileName(member.name)) || worthReading(head, member, inflater: inflater) else { otherFiles += 1; continue }
+                guard
+                    (limits.scripts && Scripts.isDockerfileName(member.name))
+                        || worthReading(head, member, inflater: inflater)
+                else {
+                    otherFiles += 1
+                    continue
+                }
                 let stored = file.source(offset: start, length: member.compressedSize)
                 switch member.method {
                 case 0:
                     visit(name: path, source: stored, size: member.compressedSize, depth: depth + 1)
                 case 8:
-                    visit(name: path, source: try Decompressed(.gzip, stored, meter: meter, rawDeflate: true),
-                          size: member.uncompressedSize, depth: depth + 1)
+                    visit(
+                        name: path, source: try Decompressed(.gzip, stored, meter: meter, rawDeflate: true),
+                        size: member.uncompressedSize, depth: depth + 1)
                 default:
                     problem(path, "member compressed with zip method \(member.method), which is not read; not judged")
                 }
@@ -601,7 +688,10 @@ final class Expander {
         case 8:
             let partial = data.count < member.compressedSize
             return data.withUnsafeBytes { raw in
-                if ZipHeads.shared.knownUninteresting(crc: member.crc, compressedSize: member.compressedSize, data: raw) { return false }
+                if ZipHeads.shared.knownUninteresting(crc: member.crc, compressedSize: member.compressedSize, data: raw)
+                {
+                    return false
+                }
                 var consumed = 0
                 let scripts = limits.scripts
                 let answer = Archives.worthReading(scripts: scripts) { count in
@@ -610,7 +700,10 @@ final class Expander {
                     // Input cut short here (not the member's end): undecided, so read in full.
                     return head.count < count && partial ? nil : head
                 }
-                if !answer { ZipHeads.shared.rememberUninteresting(crc: member.crc, compressedSize: member.compressedSize, data: raw, consumed: consumed) }
+                if !answer {
+                    ZipHeads.shared.rememberUninteresting(
+                        crc: member.crc, compressedSize: member.compressedSize, data: raw, consumed: consumed)
+                }
                 return answer
             }
         default: return true

@@ -3,15 +3,16 @@
 // what each later layer put, deleted (`.wh.name`) or made opaque (`.wh..wh..opq`), so that a file the
 // image no longer holds is never judged and no file's bytes are kept to apply the layers.
 import ELF
-import TextSupport
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Scripts
+import TextSupport
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What the layers above the one being read hide of it.
@@ -86,7 +87,8 @@ enum ImageIndex {
     /// when it is not JSON.
     static func json(_ bytes: [UInt8]?) -> Any? {
         guard let bytes, JSONValue.nesting(bytes) <= maxJSONNesting,
-              let decoded = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else { return nil }
+            let decoded = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        else { return nil }
         return decoded.value
     }
 
@@ -107,7 +109,9 @@ enum ImageIndex {
 
     /// A tar's images, when it is an image: a docker-save manifest.json whose every layer is in the tar,
     /// or an OCI index.json whose manifests and layers are. nil for an ordinary tar (read as one).
-    static func inTar(json: [String: [UInt8]], layers: Set<String>, name: String, problems: inout [ArchiveProblem]) -> [Image]? {
+    static func inTar(json: [String: [UInt8]], layers: Set<String>, name: String, problems: inout [ArchiveProblem])
+        -> [Image]?
+    {
         if let list = self.json(json["manifest.json"]) as? [[String: Any]] {
             var images: [Image] = []
             var missing: [String] = []
@@ -116,16 +120,27 @@ enum ImageIndex {
                 let label = (entry["RepoTags"] as? [String])?.first ?? "image-\(i + 1)"
                 let normalized = paths.map(Tar.normalize)
                 let config = (entry["Config"] as? String).map(Tar.normalize)
-                if normalized.allSatisfy(layers.contains) { images.append(Image(label: label, layers: normalized, config: config)) } else { missing.append(label) }
+                if normalized.allSatisfy(layers.contains) {
+                    images.append(Image(label: label, layers: normalized, config: config))
+                } else {
+                    missing.append(label)
+                }
             }
             if !images.isEmpty {
-                for label in missing { problems.append(ArchiveProblem(path: name, message: "image \(label) in manifest.json names layers the tar does not hold; not read")) }
+                for label in missing {
+                    problems.append(
+                        ArchiveProblem(
+                            path: name,
+                            message: "image \(label) in manifest.json names layers the tar does not hold; not read"))
+                }
                 return labelled(images)
             }
         }
         guard json["index.json"] != nil else { return nil }
         var found = fromIndex(json["index.json"]) { path in json[path] }
-        guard !found.images.isEmpty, found.images.allSatisfy({ $0.layers.allSatisfy(layers.contains) }) else { return nil }
+        guard !found.images.isEmpty, found.images.allSatisfy({ $0.layers.allSatisfy(layers.contains) }) else {
+            return nil
+        }
         for p in found.problems { problems.append(ArchiveProblem(path: name, message: p)) }
         found.images = labelled(found.images)
         return found.images
@@ -158,31 +173,52 @@ enum ImageIndex {
             let (descriptor, depth, inherited) = queue[i]
             i += 1
             guard i <= maxManifests * 4 else {
-                problems.append("OCI index names more than \(maxManifests * 4) manifests; the rest not read"); break
+                problems.append("OCI index names more than \(maxManifests * 4) manifests; the rest not read")
+                break
             }
             let digest = descriptor["digest"] as? String ?? ""
-            guard let path = blobPath(digest) else { problems.append("OCI manifest digest '\(digest)' is not a valid digest; not read"); continue }
+            guard let path = blobPath(digest) else {
+                problems.append("OCI manifest digest '\(digest)' is not a valid digest; not read")
+                continue
+            }
             guard seen.insert(path).inserted else { continue }
             let label = label(descriptor) ?? inherited
-            guard let manifest = json(blob(path)) as? [String: Any] else { problems.append("OCI manifest \(digest) missing or unreadable; not read"); continue }
+            guard let manifest = json(blob(path)) as? [String: Any] else {
+                problems.append("OCI manifest \(digest) missing or unreadable; not read")
+                continue
+            }
             if let nested = manifest["manifests"] as? [[String: Any]] {
-                guard depth < maxNesting else { problems.append("OCI index \(digest) nested more than \(maxNesting) deep; not read"); continue }
+                guard depth < maxNesting else {
+                    problems.append("OCI index \(digest) nested more than \(maxNesting) deep; not read")
+                    continue
+                }
                 queue += nested.prefix(max(0, maxManifests * 4 - queue.count)).map { ($0, depth + 1, label) }
                 continue
             }
-            guard let layers = manifest["layers"] as? [[String: Any]] else { problems.append("OCI manifest \(digest) has no layers list; not read"); continue }
+            guard let layers = manifest["layers"] as? [[String: Any]] else {
+                problems.append("OCI manifest \(digest) has no layers list; not read")
+                continue
+            }
             let paths = layers.map { ($0["digest"] as? String).flatMap(blobPath) }
-            if paths.contains(where: { $0 == nil }) { problems.append("OCI manifest \(digest) names a layer without a valid digest; not read"); continue }
+            if paths.contains(where: { $0 == nil }) {
+                problems.append("OCI manifest \(digest) names a layer without a valid digest; not read")
+                continue
+            }
             let config = ((manifest["config"] as? [String: Any])?["digest"] as? String).flatMap(blobPath)
-            images.append(Image(label: label ?? String(digest.prefix(19)), layers: paths.compactMap { $0 }, config: config))
+            images.append(
+                Image(label: label ?? String(digest.prefix(19)), layers: paths.compactMap { $0 }, config: config))
         }
         return (images, problems)
     }
 
     /// A manifest's name in its index: its reference name, else its platform.
     static func label(_ descriptor: [String: Any]) -> String? {
-        if let ref = (descriptor["annotations"] as? [String: Any])?["org.opencontainers.image.ref.name"] as? String { return ref }
-        if let platform = descriptor["platform"] as? [String: Any], let os = platform["os"] as? String, let arch = platform["architecture"] as? String {
+        if let ref = (descriptor["annotations"] as? [String: Any])?["org.opencontainers.image.ref.name"] as? String {
+            return ref
+        }
+        if let platform = descriptor["platform"] as? [String: Any], let os = platform["os"] as? String,
+            let arch = platform["architecture"] as? String
+        {
             return [os, arch, platform["variant"] as? String].compactMap { $0 }.joined(separator: "/")
         }
         return nil
@@ -239,10 +275,12 @@ struct ImageLayout {
     /// Whether this is a layout whose index names at least one manifest that is there.
     var isReadable: Bool {
         guard open("oci-layout").map({ _ = Glibc.close($0.fd) }) != nil,
-              let root = ImageIndex.json(small("index.json")) as? [String: Any],
-              let manifests = root["manifests"] as? [[String: Any]] else { return false }
+            let root = ImageIndex.json(small("index.json")) as? [String: Any],
+            let manifests = root["manifests"] as? [[String: Any]]
+        else { return false }
         return manifests.contains { descriptor in
-            guard let path = (descriptor["digest"] as? String).flatMap(ImageIndex.blobPath), let (file, _) = open(path) else { return false }
+            guard let path = (descriptor["digest"] as? String).flatMap(ImageIndex.blobPath), let (file, _) = open(path)
+            else { return false }
             _ = Glibc.close(file)
             return true
         }
@@ -259,8 +297,10 @@ extension Archives {
     }
 
     /// An OCI image layout directory: the merged files of every image its index names.
-    public static func expandImageLayout(directory: String, limits: ArchiveLimits = ArchiveLimits(),
-                                         progress: (@Sendable (Int) -> Void)? = nil, read: @escaping MemberReader = defaultReader) -> Expansion {
+    public static func expandImageLayout(
+        directory: String, limits: ArchiveLimits = ArchiveLimits(),
+        progress: (@Sendable (Int) -> Void)? = nil, read: @escaping MemberReader = defaultReader
+    ) -> Expansion {
         let meter = Meter(limits: limits, progress: progress)
         let e = Expander(limits: limits, meter: meter, read: read)
         guard let layout = ImageLayout(directory: directory) else {
@@ -271,7 +311,9 @@ extension Archives {
         let found = ImageIndex.fromIndex(layout.small("index.json")) { layout.small($0) }
         for p in found.problems { e.problem(directory, p) }
         let images = ImageIndex.labelled(found.images)
-        if images.isEmpty { e.problem(directory, "OCI image layout whose index names no image that can be read; nothing in it judged") }
+        if images.isEmpty {
+            e.problem(directory, "OCI image layout whose index names no image that can be read; nothing in it judged")
+        }
         for image in images {
             let name = directory + (image.label.map { "!/" + $0 } ?? "")
             let first = e.files.count
@@ -281,12 +323,16 @@ extension Archives {
             for path in image.layers.reversed() {
                 if e.timeUp(directory) { break }
                 guard let (fd, size) = layout.open(path) else {
-                    e.problem(name + "!/" + path, "layer missing, not a regular file, or reached through a link; image not read whole")
+                    e.problem(
+                        name + "!/" + path,
+                        "layer missing, not a regular file, or reached through a link; image not read whole")
                     continue
                 }
                 let record = LayerRecord()
                 let file = OpenFile(fd: fd, size: size, meter: meter, owned: true)
-                e.visit(name: name, source: FileRange(file), size: size, depth: 1, container: true, layer: record, hide: merge)
+                e.visit(
+                    name: name, source: FileRange(file), size: size, depth: 1, container: true, layer: record,
+                    hide: merge)
                 if !record.isTar { e.problem(name + "!/" + path, "layer is not a tar archive; not read") }
                 tree.add(record, hiddenBy: merge)
                 captured.add(record.capture) { _ in false }  // what the layers above hide was never read
@@ -294,7 +340,9 @@ extension Archives {
             }
             e.settle()
             e.files[first...].sort { ByteOrder.less($0.path, $1.path) }
-            e.image(name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) }, tree: tree, captured: captured)
+            e.image(
+                name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) },
+                tree: tree, captured: captured)
         }
         return e.result
     }
@@ -307,25 +355,43 @@ struct JSONValue: Decodable {
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { value = nil }
-        else if let b = try? c.decode(Bool.self) { value = b }
-        else if let n = try? c.decode(Double.self) { value = n }
-        else if let s = try? c.decode(String.self) { value = s }
-        else if let a = try? c.decode([JSONValue].self) { value = a.map { $0.value as Any } }
-        else { value = try c.decode([String: JSONValue].self).mapValues { $0.value as Any } }
+        if c.decodeNil() {
+            value = nil
+        } else if let b = try? c.decode(Bool.self) {
+            value = b
+        } else if let n = try? c.decode(Double.self) {
+            value = n
+        } else if let s = try? c.decode(String.self) {
+            value = s
+        } else if let a = try? c.decode([JSONValue].self) {
+            value = a.map { $0.value as Any }
+        } else {
+            value = try c.decode([String: JSONValue].self).mapValues { $0.value as Any }
+        }
     }
 
     /// The deepest nesting of arrays and objects in `bytes` (strings skipped), without decoding.
     static func nesting(_ bytes: [UInt8]) -> Int {
-        var depth = 0, deepest = 0, inString = false, escaped = false
+        var depth = 0
+        var deepest = 0
+        var inString = false
+        var escaped = false
         for b in bytes {
             if inString {
-                if escaped { escaped = false } else if b == UInt8(ascii: "\\") { escaped = true } else if b == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if b == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if b == UInt8(ascii: "\"") {
+                    inString = false
+                }
                 continue
             }
             switch b {
             case UInt8(ascii: "\""): inString = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"): depth += 1; deepest = max(deepest, depth)
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                deepest = max(deepest, depth)
             case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
             default: break
             }

@@ -1,12 +1,13 @@
+import Scripts
+
 // An image's configuration (the JSON blob its manifest names: docker-save `Config`, OCI `config.digest`):
 // what the container starts and with which user, environment and directory. Read from the same small JSON
 // members that tell an image, never from a layer.
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
-import Scripts
 
 /// The parts of an image configuration that say what runs (OCI image-spec `config.md`; Docker writes the same
 /// keys): `Entrypoint`, `Cmd`, `Shell`, `User`, `Env`, `WorkingDir`, with the image's OS and architecture.
@@ -21,10 +22,18 @@ public struct ImageConfig: Sendable, Hashable, Codable {
     public var env: [String]?
     public var workingDir: String?
 
-    public init(architecture: String? = nil, os: String? = nil, entrypoint: [String]? = nil, cmd: [String]? = nil,
-                shell: [String]? = nil, user: String? = nil, env: [String]? = nil, workingDir: String? = nil) {
-        self.architecture = architecture; self.os = os; self.entrypoint = entrypoint; self.cmd = cmd
-        self.shell = shell; self.user = user; self.env = env; self.workingDir = workingDir
+    public init(
+        architecture: String? = nil, os: String? = nil, entrypoint: [String]? = nil, cmd: [String]? = nil,
+        shell: [String]? = nil, user: String? = nil, env: [String]? = nil, workingDir: String? = nil
+    ) {
+        self.architecture = architecture
+        self.os = os
+        self.entrypoint = entrypoint
+        self.cmd = cmd
+        self.shell = shell
+        self.user = user
+        self.env = env
+        self.workingDir = workingDir
     }
 
     /// A configuration is at most this big (real ones are a few KiB; the history list is the largest part).
@@ -32,10 +41,13 @@ public struct ImageConfig: Sendable, Hashable, Codable {
 
     /// The configuration in `bytes`, or nil when they are not an image configuration's JSON.
     public static func decode(_ bytes: [UInt8]) -> ImageConfig? {
-        guard bytes.count <= maxBytes, let file = try? JSONDecoder().decode(File.self, from: Data(bytes)) else { return nil }
+        guard bytes.count <= maxBytes, let file = try? JSONDecoder().decode(File.self, from: Data(bytes)) else {
+            return nil
+        }
         let c = file.config
-        return ImageConfig(architecture: file.architecture, os: file.os, entrypoint: c?.Entrypoint, cmd: c?.Cmd,
-                           shell: c?.Shell, user: c?.User, env: c?.Env, workingDir: c?.WorkingDir)
+        return ImageConfig(
+            architecture: file.architecture, os: file.os, entrypoint: c?.Entrypoint, cmd: c?.Cmd,
+            shell: c?.Shell, user: c?.User, env: c?.Env, workingDir: c?.WorkingDir)
     }
 
     /// The value of `name` in `env` (`NAME=value`), the last one winning as in Docker.
@@ -76,8 +88,14 @@ public struct ExpandedImage: Sendable, Hashable {
     public var files: [String: CapturedFile] = [:]
     public var notCaptured: [String: String] = [:]
 
-    public init(name: String, config: ImageConfig?, tree: ImageFiles? = nil, files: [String: CapturedFile] = [:],
-                notCaptured: [String: String] = [:]) {
-        self.name = name; self.config = config; self.tree = tree; self.files = files; self.notCaptured = notCaptured
+    public init(
+        name: String, config: ImageConfig?, tree: ImageFiles? = nil, files: [String: CapturedFile] = [:],
+        notCaptured: [String: String] = [:]
+    ) {
+        self.name = name
+        self.config = config
+        self.tree = tree
+        self.files = files
+        self.notCaptured = notCaptured
     }
 }

@@ -38,7 +38,9 @@ enum Tar {
 
     static func octal(_ s: ArraySlice<UInt8>) -> Int? {
         // Leading spaces, then octal digits up to a NUL or space (asked of every file's first block).
-        var value = 0, digits = 0, started = false
+        var value = 0
+        var digits = 0
+        var started = false
         for byte in s {
             if byte == UInt8(ascii: " ") { if started { break } else { continue } }
             if byte == 0 { break }
@@ -72,7 +74,8 @@ extension Tar {
     /// unsigned (POSIX) or signed (some old tars).
     static func checksumMatches(_ b: UnsafeRawBufferPointer) -> Bool {
         guard b.count >= 512, let stored = octal(ArraySlice(b[148..<156])) else { return false }
-        var unsigned = 0, signed = 0
+        var unsigned = 0
+        var signed = 0
         for i in 0..<512 {
             let byte = (148..<156).contains(i) ? 32 : b[i]
             unsigned += Int(byte)
@@ -87,14 +90,17 @@ extension Tar {
         var at = 0
         while at < data.count {
             guard let space = data[at...].firstIndex(of: UInt8(ascii: " ")), space - at <= 20,
-                  let length = Int(String(decoding: data[at..<space], as: UTF8.self)), length > space - at, length <= data.count - at,
-                  data[at + length - 1] == UInt8(ascii: "\n") else {
+                let length = Int(String(decoding: data[at..<space], as: UTF8.self)), length > space - at,
+                length <= data.count - at,
+                data[at + length - 1] == UInt8(ascii: "\n")
+            else {
                 if data[at...].allSatisfy({ $0 == 0 }) { break }
                 throw ArchiveError("pax header record at byte \(at) is malformed")
             }
             let record = data[(space + 1)..<(at + length - 1)]
             if let equals = record.firstIndex(of: UInt8(ascii: "=")) {
-                out[String(decoding: record[record.startIndex..<equals], as: UTF8.self)] = String(decoding: record[(equals + 1)...], as: UTF8.self)
+                out[String(decoding: record[record.startIndex..<equals], as: UTF8.self)] = String(
+                    decoding: record[(equals + 1)...], as: UTF8.self)
             }
             at += length
         }
@@ -134,13 +140,20 @@ final class TarReader {
     static let maxMemberSize = 1 << 60
     static let maxSparseRuns = 1 << 16
 
-    init(_ source: ByteSource, maxEntries: Int) { self.source = source; self.maxEntries = maxEntries }
+    init(_ source: ByteSource, maxEntries: Int) {
+        self.source = source
+        self.maxEntries = maxEntries
+    }
 
     /// A metadata member's bytes (a long name, pax records), at most `maxMetadataBytes`.
     private func metadata(_ size: Int, at: Int) throws -> [UInt8] {
-        guard size <= Self.maxMetadataBytes else { throw ArchiveError("tar metadata member at offset \(at) claims \(size) bytes") }
+        guard size <= Self.maxMetadataBytes else {
+            throw ArchiveError("tar metadata member at offset \(at) claims \(size) bytes")
+        }
         let data = try source.read(upTo: size)
-        guard data.count == size, try source.skip(Self.pad(size)) else { throw ArchiveError("tar ends inside the member at offset \(at)") }
+        guard data.count == size, try source.skip(Self.pad(size)) else {
+            throw ArchiveError("tar ends inside the member at offset \(at)")
+        }
         offset += size + Self.pad(size)
         return data
     }
@@ -154,7 +167,8 @@ final class TarReader {
             guard try source.skip(padding) else { throw ArchiveError("tar ends inside the padding after a member") }
             current = nil
         }
-        var longName: String?, longLink: String?
+        var longName: String?
+        var longLink: String?
         var pax: [String: String] = [:]
         var header = [UInt8](repeating: 0, count: 512)
         while true {
@@ -187,14 +201,24 @@ final class TarReader {
             }
             let type = header[156]
             switch type {
-            case UInt8(ascii: "L"): longName = Tar.cString(ArraySlice(try metadata(size, at: at))); continue
-            case UInt8(ascii: "K"): longLink = Tar.cString(ArraySlice(try metadata(size, at: at))); continue
-            case UInt8(ascii: "x"): pax.merge(try Tar.paxRecords(metadata(size, at: at))) { $1 }; continue
-            case UInt8(ascii: "g"), UInt8(ascii: "V"): _ = try metadata(size, at: at); continue
+            case UInt8(ascii: "L"):
+                longName = Tar.cString(ArraySlice(try metadata(size, at: at)))
+                continue
+            case UInt8(ascii: "K"):
+                longLink = Tar.cString(ArraySlice(try metadata(size, at: at)))
+                continue
+            case UInt8(ascii: "x"):
+                pax.merge(try Tar.paxRecords(metadata(size, at: at))) { $1 }
+                continue
+            case UInt8(ascii: "g"), UInt8(ascii: "V"):
+                _ = try metadata(size, at: at)
+                continue
             default: break
             }
             if let value = pax["size"] {
-                guard let n = Int(value), n >= 0, n <= Self.maxMemberSize else { throw ArchiveError("tar member at offset \(at) has a bad pax size '\(value)'") }
+                guard let n = Int(value), n >= 0, n <= Self.maxMemberSize else {
+                    throw ArchiveError("tar member at offset \(at) has a bad pax size '\(value)'")
+                }
                 size = n
             }
             var name = Tar.cString(header[0..<100])
@@ -202,8 +226,9 @@ final class TarReader {
             let prefix = Tar.cString(header[345..<500])
             if header[257..<263].elementsEqual("ustar\0".utf8), !prefix.isEmpty { name = prefix + "/" + name }
             if let p = pax["path"] ?? longName { name = p }
-            var entry = TarEntry(path: Tar.normalize(name), kind: .file, size: size,
-                                 linkTarget: pax["linkpath"] ?? longLink ?? Tar.cString(header[157..<257]), offset: at)
+            var entry = TarEntry(
+                path: Tar.normalize(name), kind: .file, size: size,
+                linkTarget: pax["linkpath"] ?? longLink ?? Tar.cString(header[157..<257]), offset: at)
             entry.mode = Tar.number(header[100..<108]) ?? 0
             switch type {
             case 0, UInt8(ascii: "0"), UInt8(ascii: "7"), UInt8(ascii: "S"): entry.kind = .file
@@ -215,10 +240,14 @@ final class TarReader {
             default: entry.kind = .file  // as POSIX says of unknown types: a regular file
             }
             if type == UInt8(ascii: "S") { try oldGNUSparse(&entry, header: header) }
-            if pax["GNU.sparse.major"] != nil || pax["GNU.sparse.map"] != nil || pax["GNU.sparse.offset"] != nil || pax["GNU.sparse.size"] != nil {
+            if pax["GNU.sparse.major"] != nil || pax["GNU.sparse.map"] != nil || pax["GNU.sparse.offset"] != nil
+                || pax["GNU.sparse.size"] != nil
+            {
                 if let real = pax["GNU.sparse.name"] { entry.path = Tar.normalize(real) }
                 if pax["GNU.sparse.major"] == "1", pax["GNU.sparse.minor"] == "0" {
-                    guard let real = (pax["GNU.sparse.realsize"] ?? pax["GNU.sparse.size"]).flatMap({ Int($0) }), real >= 0 else {
+                    guard let real = (pax["GNU.sparse.realsize"] ?? pax["GNU.sparse.size"]).flatMap({ Int($0) }),
+                        real >= 0
+                    else {
                         throw ArchiveError("tar member at offset \(at): pax sparse file without its size")
                     }
                     entry.sparseMap = []  // read from the start of the data below
@@ -250,7 +279,10 @@ final class TarReader {
                     throw ArchiveError("tar member at offset \(entry.offset): bad old GNU sparse map")
                 }
                 if o == 0 && s == 0 && block[at] == 0 { return }
-                guard map.count < Self.maxSparseRuns else { throw ArchiveError("tar member at offset \(entry.offset): more than \(Self.maxSparseRuns) sparse runs") }
+                guard map.count < Self.maxSparseRuns else {
+                    throw ArchiveError(
+                        "tar member at offset \(entry.offset): more than \(Self.maxSparseRuns) sparse runs")
+                }
                 map.append((o, s))
             }
         }
@@ -258,12 +290,16 @@ final class TarReader {
         var extended = header[482] != 0
         while extended {
             let block = try source.read(upTo: 512)
-            guard block.count == 512 else { throw ArchiveError("tar ends inside the sparse map of the member at offset \(entry.offset)") }
+            guard block.count == 512 else {
+                throw ArchiveError("tar ends inside the sparse map of the member at offset \(entry.offset)")
+            }
             offset += 512
             try runs(block, from: 0, count: 21)
             extended = block[504] != 0
         }
-        guard let real = Tar.number(header[483..<495]), real >= 0 else { throw ArchiveError("tar member at offset \(entry.offset): bad sparse size") }
+        guard let real = Tar.number(header[483..<495]), real >= 0 else {
+            throw ArchiveError("tar member at offset \(entry.offset): bad sparse size")
+        }
         try checkSparse(map, real: real, stored: entry.size, at: entry.offset)
         entry.sparseMap = map
         entry.size = real
@@ -280,7 +316,9 @@ final class TarReader {
             while true {
                 if position == block.count {
                     block = try window.read(upTo: 512)
-                    guard block.count == 512 else { throw ArchiveError("tar member at offset \(at): sparse map cut short") }
+                    guard block.count == 512 else {
+                        throw ArchiveError("tar member at offset \(at): sparse map cut short")
+                    }
                     used += 512
                     position = 0
                 }
@@ -292,18 +330,23 @@ final class TarReader {
                 }
                 digits.append(byte)
             }
-            guard let n = Int(String(decoding: digits, as: UTF8.self)) else { throw ArchiveError("tar member at offset \(at): bad pax sparse map") }
+            guard let n = Int(String(decoding: digits, as: UTF8.self)) else {
+                throw ArchiveError("tar member at offset \(at): bad pax sparse map")
+            }
             return n
         }
         let runs = try number()
-        guard runs <= Self.maxSparseRuns else { throw ArchiveError("tar member at offset \(at): more than \(Self.maxSparseRuns) sparse runs") }
+        guard runs <= Self.maxSparseRuns else {
+            throw ArchiveError("tar member at offset \(at): more than \(Self.maxSparseRuns) sparse runs")
+        }
         var map: [(offset: Int, size: Int)] = []
         for _ in 0..<runs { map.append((try number(), try number())) }
         return (map, used)
     }
 
     private func checkSparse(_ map: [(offset: Int, size: Int)], real: Int, stored: Int, at: Int) throws {
-        var end = 0, total = 0
+        var end = 0
+        var total = 0
         for run in map {
             guard run.offset >= end, run.size >= 0, run.size <= real - run.offset else {
                 throw ArchiveError("tar member at offset \(at): sparse runs overlap or pass the file's \(real) bytes")
@@ -311,7 +354,9 @@ final class TarReader {
             end = run.offset + run.size
             total += run.size
         }
-        guard total <= stored else { throw ArchiveError("tar member at offset \(at): sparse runs hold \(total) bytes, the archive \(stored)") }
+        guard total <= stored else {
+            throw ArchiveError("tar member at offset \(at): sparse runs hold \(total) bytes, the archive \(stored)")
+        }
     }
 }
 
@@ -323,13 +368,19 @@ final class SparseSource: ByteSource {
     private var position = 0
     private var run = 0
 
-    init(_ data: ByteSource, map: [(offset: Int, size: Int)], size: Int) { self.data = data; self.map = map; self.size = size }
+    init(_ data: ByteSource, map: [(offset: Int, size: Int)], size: Int) {
+        self.data = data
+        self.map = map
+        self.size = size
+    }
 
     override func read(_ out: UnsafeMutableRawBufferPointer) throws -> Int {
         while run < map.count, position >= map[run].offset + map[run].size { run += 1 }
         guard position < size, out.count > 0 else { return 0 }
         if run < map.count, position >= map[run].offset {
-            let n = try data.read(UnsafeMutableRawBufferPointer(rebasing: out[0..<min(out.count, map[run].offset + map[run].size - position)]))
+            let n = try data.read(
+                UnsafeMutableRawBufferPointer(
+                    rebasing: out[0..<min(out.count, map[run].offset + map[run].size - position)]))
             guard n > 0 else { throw ArchiveError("sparse member ends before its data") }
             position += n
             return n

@@ -3,8 +3,9 @@
 // undercounts the directory is reported, and every member the directory lists is read (as Python's
 // zipfile extracts them: whatever the Unix mode says, a name not ending in '/' is a file).
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One central directory record, in directory order.
@@ -40,7 +41,9 @@ struct ZipListing {
     /// The member at `index` (its record was checked when the directory was read).
     func member(_ index: Int) throws -> ZipMember {
         guard index >= 0, index < offsets.count,
-              case .member(let m, _) = try ZipDirectory.record(directory, start: start, size: size, at: offsets[index], concat: concat, index: index) else {
+            case .member(let m, _) = try ZipDirectory.record(
+                directory, start: start, size: size, at: offsets[index], concat: concat, index: index)
+        else {
             throw ArchiveError("zip: central directory entry \(index) is damaged")
         }
         return m
@@ -48,7 +51,9 @@ struct ZipListing {
 }
 
 enum ZipDirectory {
-    static func u16(_ b: [UInt8], _ at: Int) -> Int? { at >= 0 && at + 2 <= b.count ? Int(b[at]) | Int(b[at + 1]) << 8 : nil }
+    static func u16(_ b: [UInt8], _ at: Int) -> Int? {
+        at >= 0 && at + 2 <= b.count ? Int(b[at]) | Int(b[at + 1]) << 8 : nil
+    }
     static func u32(_ b: [UInt8], _ at: Int) -> Int? {
         guard at >= 0, at + 4 <= b.count else { return nil }
         return Int(b[at]) | Int(b[at + 1]) << 8 | Int(b[at + 2]) << 16 | Int(b[at + 3]) << 24
@@ -82,10 +87,15 @@ enum ZipDirectory {
         var eocd: Int?
         var at = tail.count - 22
         while at >= 0 {
-            if u32(tail, at) == 0x0605_4B50 { eocd = at; break }
+            if u32(tail, at) == 0x0605_4B50 {
+                eocd = at
+                break
+            }
             at -= 1
         }
-        guard let end = eocd, var entries = u16(tail, end + 10), var cdSize = u32(tail, end + 12), var cdOffset = u32(tail, end + 16) else {
+        guard let end = eocd, var entries = u16(tail, end + 10), var cdSize = u32(tail, end + 12),
+            var cdOffset = u32(tail, end + 16)
+        else {
             throw ArchiveError("zip: no end-of-central-directory record")
         }
         var recordAt = tailStart + end  // where the directory's end is in the file
@@ -96,21 +106,31 @@ enum ZipDirectory {
                 throw ArchiveError("zip: damaged zip64 end record")
             }
             let record = try file.bytes(at: z, count: 56)
-            guard u32(record, 0) == 0x0606_4B50, let e = u64(record, 32), let s = u64(record, 40), let o = u64(record, 48) else {
+            guard u32(record, 0) == 0x0606_4B50, let e = u64(record, 32), let s = u64(record, 40),
+                let o = u64(record, 48)
+            else {
                 throw ArchiveError("zip: damaged zip64 end record")
             }
-            entries = e; cdSize = s; cdOffset = o; recordAt = z
+            entries = e
+            cdSize = s
+            cdOffset = o
+            recordAt = z
         }
         // Data before the archive (a self-extracting stub) moves every offset, as Python's zipfile allows.
         let shift = recordAt - cdSize - cdOffset
         let concat = shift > 0 ? shift : 0
         guard cdOffset >= 0, cdSize >= 0, cdOffset + concat <= recordAt, cdSize <= recordAt - cdOffset - concat else {
-            throw ArchiveError("zip: central directory (\(cdSize) bytes at offset \(cdOffset)) lies outside the \(file.size)-byte archive")
+            throw ArchiveError(
+                "zip: central directory (\(cdSize) bytes at offset \(cdOffset)) lies outside the \(file.size)-byte archive"
+            )
         }
         guard cdSize <= maxBytes else {
-            throw ArchiveError("zip: central directory of \(cdSize) bytes is over the \(maxBytes)-byte limit (--max-member-bytes); not opened")
+            throw ArchiveError(
+                "zip: central directory of \(cdSize) bytes is over the \(maxBytes)-byte limit (--max-member-bytes); not opened"
+            )
         }
-        let directory = ReadWindow(file), start = cdOffset + concat
+        let directory = ReadWindow(file)
+        let start = cdOffset + concat
         guard start + cdSize <= file.size else { throw ArchiveError("zip: archive ends inside its central directory") }
         var problems: [String] = []
         // Only where each record starts is kept; a member is decoded again when it is read.
@@ -120,10 +140,15 @@ enum ZipDirectory {
         // The directory's size, not the record's count, says where it ends (as Python reads it).
         while p < cdSize {
             let index = offsets.count
-            switch try Self.record(directory, start: start, size: cdSize, at: p, concat: concat, index: index, maxEntries: maxEntries, withName: false) {
+            switch try Self.record(
+                directory, start: start, size: cdSize, at: p, concat: concat, index: index, maxEntries: maxEntries,
+                withName: false)
+            {
             case .damaged:
                 if index == 0 { throw ArchiveError("zip: central directory entry 0 is damaged") }
-                problems.append("zip: central directory damaged after entry \(index) (at byte \(p) of \(cdSize)); the rest not read")
+                problems.append(
+                    "zip: central directory damaged after entry \(index) (at byte \(p) of \(cdSize)); the rest not read"
+                )
             case .runsPast:
                 problems.append("zip: central directory entry \(index) runs past the directory; the rest not read")
             case .member(_, let next):
@@ -134,27 +159,38 @@ enum ZipDirectory {
             break
         }
         if offsets.count != entries {
-            problems.append("zip: the end record counts \(entries) entries but the central directory holds \(offsets.count); all of them read")
+            problems.append(
+                "zip: the end record counts \(entries) entries but the central directory holds \(offsets.count); all of them read"
+            )
         }
-        return ZipListing(directory: directory, start: start, size: cdSize, offsets: offsets, concat: concat, problems: problems)
+        return ZipListing(
+            directory: directory, start: start, size: cdSize, offsets: offsets, concat: concat, problems: problems)
     }
 
-    enum Record { case damaged, runsPast, member(ZipMember, next: Int) }
+    enum Record {
+        case damaged, runsPast
+        case member(ZipMember, next: Int)
+    }
 
     /// The record at `p` of the directory (`size` bytes at `start` of the file), and where the next one
     /// starts. Throws when it is past `maxEntries` or its sizes are in a zip64 field it lacks (`index`:
     /// its place in the directory). `withName`: decode the member's name too (not needed to check it).
-    static func record(_ directory: ReadWindow, start: Int, size: Int, at p: Int, concat: Int, index: Int, maxEntries: Int = .max,
-                       withName: Bool = true) throws -> Record {
+    static func record(
+        _ directory: ReadWindow, start: Int, size: Int, at p: Int, concat: Int, index: Int, maxEntries: Int = .max,
+        withName: Bool = true
+    ) throws -> Record {
         guard p >= 0, p + 46 <= size else { return .damaged }
         let fixed = try directory.slice(at: start + p, count: 46)
-        guard fixed.count == 46, u32(fixed, 0) == 0x0201_4B50, let nameLength = u16(fixed, 28), let extraLength = u16(fixed, 30),
-              let commentLength = u16(fixed, 32) else { return .damaged }
+        guard fixed.count == 46, u32(fixed, 0) == 0x0201_4B50, let nameLength = u16(fixed, 28),
+            let extraLength = u16(fixed, 30),
+            let commentLength = u16(fixed, 32)
+        else { return .damaged }
         let next = p + 46 + nameLength + extraLength + commentLength
         guard next <= size else { return .runsPast }
         let cd = try directory.slice(at: start + p, count: next - p)
         guard cd.count == next - p, let flags = u16(cd, 8), let method = u16(cd, 10), let crc = u32(cd, 16),
-              var compressed = u32(cd, 20), var uncompressed = u32(cd, 24), var local = u32(cd, 42) else { return .damaged }
+            var compressed = u32(cd, 20), var uncompressed = u32(cd, 24), var local = u32(cd, 42)
+        else { return .damaged }
         guard index < maxEntries else { throw ArchiveError("zip: more than \(maxEntries) entries") }
         if compressed == 0xFFFF_FFFF || uncompressed == 0xFFFF_FFFF || local == 0xFFFF_FFFF {
             // Zip64 extended information in the extra field, in the order of the fields that overflowed.
@@ -164,9 +200,20 @@ enum ZipDirectory {
             while e + 4 <= extraEnd, let id = u16(cd, e), let fieldSize = u16(cd, e + 2) {
                 if id == 1 {
                     var q = e + 4
-                    if uncompressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; uncompressed = v; q += 8 }
-                    if compressed == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; compressed = v; q += 8 }
-                    if local == 0xFFFF_FFFF { guard let v = u64(cd, q) else { break }; local = v }
+                    if uncompressed == 0xFFFF_FFFF {
+                        guard let v = u64(cd, q) else { break }
+                        uncompressed = v
+                        q += 8
+                    }
+                    if compressed == 0xFFFF_FFFF {
+                        guard let v = u64(cd, q) else { break }
+                        compressed = v
+                        q += 8
+                    }
+                    if local == 0xFFFF_FFFF {
+                        guard let v = u64(cd, q) else { break }
+                        local = v
+                    }
                     found = true
                     break
                 }
@@ -174,10 +221,13 @@ enum ZipDirectory {
             }
             guard found else { throw ArchiveError("zip: entry \(index) lacks its zip64 sizes") }
         }
-        let name = withName ? String(decoding: cd[(cd.startIndex + 46)..<(cd.startIndex + 46 + nameLength)], as: UTF8.self) : ""
-        let member = ZipMember(name: name, method: UInt16(truncatingIfNeeded: method),
-                               flags: UInt16(truncatingIfNeeded: flags), crc: UInt32(truncatingIfNeeded: crc), compressedSize: compressed,
-                               uncompressedSize: uncompressed, localOffset: local + concat)
+        let name =
+            withName
+            ? String(decoding: cd[(cd.startIndex + 46)..<(cd.startIndex + 46 + nameLength)], as: UTF8.self) : ""
+        let member = ZipMember(
+            name: name, method: UInt16(truncatingIfNeeded: method),
+            flags: UInt16(truncatingIfNeeded: flags), crc: UInt32(truncatingIfNeeded: crc), compressedSize: compressed,
+            uncompressedSize: uncompressed, localOffset: local + concat)
         return .member(member, next: next)
     }
 
@@ -190,7 +240,8 @@ enum ZipDirectory {
         }
         let start = m.localOffset + 30 + n + e
         guard m.compressedSize >= 0, start <= window.file.size, m.compressedSize <= window.file.size - start else {
-            throw ArchiveError("zip: member's data (\(m.compressedSize) bytes at offset \(start)) lies outside the archive")
+            throw ArchiveError(
+                "zip: member's data (\(m.compressedSize) bytes at offset \(start)) lies outside the archive")
         }
         return start
     }
@@ -259,12 +310,15 @@ final class ZipHeads: Sendable {
     }
 
     /// Remembers a member whose first `count` compressed bytes said it holds nothing of interest.
-    func rememberUninteresting(crc: UInt32, compressedSize: Int? = nil, data: UnsafeRawBufferPointer, consumed count: Int) {
+    func rememberUninteresting(
+        crc: UInt32, compressedSize: Int? = nil, data: UnsafeRawBufferPointer, consumed count: Int
+    ) {
         guard count >= 0, count <= min(data.count, Self.longest) else { return }
         let key = Key(crc: crc, compressedSize: compressedSize ?? data.count)
         store.withLock { store in
             guard store.bytes.count + count <= Self.capacity, store.places[key] == nil,
-                  let start = Int32(exactly: store.bytes.count), let length = Int16(exactly: count) else { return }
+                let start = Int32(exactly: store.bytes.count), let length = Int16(exactly: count)
+            else { return }
             if store.bytes.isEmpty { store.bytes.reserveCapacity(Self.capacity) }
             store.bytes.append(contentsOf: data[0..<count])
             store.places[key] = (start, length)

@@ -89,7 +89,9 @@ public struct Assessment: Sendable {
 /// What a file is written in, as the reports name it (`language` in the JSON report).
 public enum Language: String, Sendable, Hashable, Codable, CaseIterable {
     // Binaries.
-    case go, rust, cxx = "c++", c
+    case go, rust
+    case cxx = "c++"
+    case c
     // Scripts: the shell a script is written for (`other`: an interpreter that is no shell), or a Dockerfile.
     case sh, ash, bash, dash, ksh, zsh, other, dockerfile
 }
@@ -116,12 +118,23 @@ public struct Dependencies: Sendable {
 
 // Reading saved results back (`muslcheck merge`, the result cache): the same values the report writes.
 extension Assessment: Codable {
-    public init(verdict: Verdict, ownVerdict: Verdict? = nil, libc: Libc, linkage: Linkage, arch: String,
-                missingSymbols: [MissingSymbol] = [], missingLibraries: [MissingLibrary] = [], packages: [String] = [],
-                minimumGlibc: String? = nil, findings: [Finding] = [], language: Language? = nil, fix: Fix? = nil) {
-        self.verdict = verdict; self.ownVerdict = ownVerdict; self.libc = libc; self.linkage = linkage; self.arch = arch
-        self.missingSymbols = missingSymbols; self.missingLibraries = missingLibraries; self.packages = packages
-        self.minimumGlibc = minimumGlibc; self.findings = findings; self.language = language; self.fix = fix
+    public init(
+        verdict: Verdict, ownVerdict: Verdict? = nil, libc: Libc, linkage: Linkage, arch: String,
+        missingSymbols: [MissingSymbol] = [], missingLibraries: [MissingLibrary] = [], packages: [String] = [],
+        minimumGlibc: String? = nil, findings: [Finding] = [], language: Language? = nil, fix: Fix? = nil
+    ) {
+        self.verdict = verdict
+        self.ownVerdict = ownVerdict
+        self.libc = libc
+        self.linkage = linkage
+        self.arch = arch
+        self.missingSymbols = missingSymbols
+        self.missingLibraries = missingLibraries
+        self.packages = packages
+        self.minimumGlibc = minimumGlibc
+        self.findings = findings
+        self.language = language
+        self.fix = fix
     }
 }
 
@@ -143,23 +156,39 @@ public struct StoredFix: Codable, Sendable {
     public var apk: String?, rebuild: String?, dockerfile: String
     public var glibcBesideMusl: GlibcBesideOffer?
     public var app: String, dir: String, goImage: String?
-    public init(apk: String?, rebuild: String?, dockerfile: String, glibcBesideMusl: GlibcBesideOffer? = nil, app: String, dir: String, goImage: String?) {
-        self.apk = apk; self.rebuild = rebuild; self.dockerfile = dockerfile; self.glibcBesideMusl = glibcBesideMusl
-        self.app = app; self.dir = dir; self.goImage = goImage
+    public init(
+        apk: String?, rebuild: String?, dockerfile: String, glibcBesideMusl: GlibcBesideOffer? = nil, app: String,
+        dir: String, goImage: String?
+    ) {
+        self.apk = apk
+        self.rebuild = rebuild
+        self.dockerfile = dockerfile
+        self.glibcBesideMusl = glibcBesideMusl
+        self.app = app
+        self.dir = dir
+        self.goImage = goImage
     }
     public init(_ fix: Fix) {
-        apk = fix.apk; rebuild = fix.rebuild; dockerfile = fix.dockerfile; glibcBesideMusl = fix.glibcBesideMusl
-        app = fix.subject.app; dir = fix.subject.dir; goImage = fix.subject.goImage
+        apk = fix.apk
+        rebuild = fix.rebuild
+        dockerfile = fix.dockerfile
+        glibcBesideMusl = fix.glibcBesideMusl
+        app = fix.subject.app
+        dir = fix.subject.dir
+        goImage = fix.subject.goImage
     }
     public var fix: Fix {
-        Fix(apk: apk, rebuild: rebuild, dockerfile: dockerfile, glibcBesideMusl: glibcBesideMusl,
+        Fix(
+            apk: apk, rebuild: rebuild, dockerfile: dockerfile, glibcBesideMusl: glibcBesideMusl,
             subject: Fix.Subject(app: app, dir: dir, goImage: goImage))
     }
 }
 
 // Read back from a cache: the memberwise initialisers are internal to this module.
 extension MissingSymbol {
-    public static func restored(name: String, version: String?, providedBy: String?, note: String?, firstMusl: String?) -> MissingSymbol {
+    public static func restored(name: String, version: String?, providedBy: String?, note: String?, firstMusl: String?)
+        -> MissingSymbol
+    {
         MissingSymbol(name: name, version: version, providedBy: providedBy, note: note, firstMusl: firstMusl)
     }
 }
@@ -171,8 +200,12 @@ extension MissingLibrary {
 }
 
 extension Finding {
-    public static func restored(rule: String, severity: Rule.Severity, message: String, symbols: [String], libraries: [String],
-                                line: Int? = nil, column: Int? = nil) -> Finding {
-        Finding(rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries, line: line, column: column)
+    public static func restored(
+        rule: String, severity: Rule.Severity, message: String, symbols: [String], libraries: [String],
+        line: Int? = nil, column: Int? = nil
+    ) -> Finding {
+        Finding(
+            rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries, line: line,
+            column: column)
     }
 }

@@ -49,7 +49,8 @@ public struct Assessor: Sendable {
         if isMuslReserved(soname) { return true }
         switch kb.library(soname)?.kind {
         case .muslSelf?, .compat?, .glibcOnly?: return true
-        default: return soname.hasPrefix("ld-linux") || soname.hasPrefix("ld-musl") || kb.gcompatSonames.contains(soname)
+        default:
+            return soname.hasPrefix("ld-linux") || soname.hasPrefix("ld-musl") || kb.gcompatSonames.contains(soname)
         }
     }
 
@@ -62,14 +63,18 @@ public struct Assessor: Sendable {
         if let soname = facts.soname {
             let kind = kb.library(soname)?.kind
             if kind == .muslSelf || kind == .compat || kind == .glibcOnly || soname.hasPrefix("ld-linux")
-                || kb.loaders.values.contains(where: { $0.gcompatSoname == soname }) {
-                return "part of the C library (SONAME \(soname)): replaced on Alpine by musl (gcompat or libc6-compat where a program needs it), not carried over"
+                || kb.loaders.values.contains(where: { $0.gcompatSoname == soname })
+            {
+                return
+                    "part of the C library (SONAME \(soname)): replaced on Alpine by musl (gcompat or libc6-compat where a program needs it), not carried over"
             }
         }
         let privateVersion = "GLIBC_PRIVATE"
         if facts.versionDefinitions.contains(privateVersion)
-            || facts.versionRequirements.contains(where: { $0.versions.contains { $0.name == privateVersion } }) {
-            return "part of glibc (it defines or requires GLIBC_PRIVATE, as only glibc's own modules do): replaced on Alpine by musl, not carried over"
+            || facts.versionRequirements.contains(where: { $0.versions.contains { $0.name == privateVersion } })
+        {
+            return
+                "part of glibc (it defines or requires GLIBC_PRIVATE, as only glibc's own modules do): replaced on Alpine by musl, not carried over"
         }
         // iconv's gconv modules: loaded only by glibc's iconv from its gconv directory, calling back through
         // DL_CALL_FCT (_dl_mcount_wrapper_check). musl's iconv is built in and loads no modules.
@@ -102,16 +107,24 @@ public struct Assessor: Sendable {
             return a
         }
         if !KnowledgeBase.measuredArchitectures.contains(facts.arch) {
-            state.find(.approximateArchitecture, "musl's exports were measured for x86_64 and aarch64; \(facts.arch) is judged with the x86_64 list")
+            state.find(
+                .approximateArchitecture,
+                "musl's exports were measured for x86_64 and aarch64; \(facts.arch) is judged with the x86_64 list")
         }
         checkSections(&state)
         if facts.gaps.contains(where: { $0.part == .versions }) {
-            state.find(.versionsUnreadable, "symbol versions are damaged, so the minimum glibc is unknown; the verdict stands (musl decides by name)")
+            state.find(
+                .versionsUnreadable,
+                "symbol versions are damaged, so the minimum glibc is unknown; the verdict stands (musl decides by name)"
+            )
         }
         // Static binaries carry their libc: they run. A static glibc still loads NSS and iconv modules at run time.
         if facts.linkage != .dynamic || (facts.interpreter == nil && facts.needed.isEmpty && facts.imports.isEmpty) {
             if state.libc == .glibc {
-                state.find(.staticGlibc, "statically linked against glibc (ABI tag \(facts.abiTag?.version ?? "")): getpwnam, getaddrinfo, iconv and dlopen still look for glibc modules at run time")
+                state.find(
+                    .staticGlibc,
+                    "statically linked against glibc (ABI tag \(facts.abiTag?.version ?? "")): getpwnam, getaddrinfo, iconv and dlopen still look for glibc modules at run time"
+                )
             }
             return finish(state)
         }
@@ -125,19 +138,28 @@ public struct Assessor: Sendable {
             checkGlibcSymbols(&state)
             if facts.hasIRelative {
                 state.raise(.needsRebuild)
-                state.find(.irelative, "IRELATIVE relocations (GNU indirect functions): musl stops with 'unsupported relocation type'")
+                state.find(
+                    .irelative,
+                    "IRELATIVE relocations (GNU indirect functions): musl stops with 'unsupported relocation type'")
             }
         }
         if !facts.referencedIFuncs.isEmpty {
             state.raise(.needsRebuild)
             state.missingSymbols += facts.referencedIFuncs.map {
-                MissingSymbol(name: $0, version: nil, providedBy: nil, note: "GNU indirect function defined in this file; musl never binds STT_GNU_IFUNC symbols")
+                MissingSymbol(
+                    name: $0, version: nil, providedBy: nil,
+                    note: "GNU indirect function defined in this file; musl never binds STT_GNU_IFUNC symbols")
             }
-            state.find(.ifuncSymbols, "\(facts.referencedIFuncs.count) GNU indirect \(facts.referencedIFuncs.count == 1 ? "function" : "functions") this file defines and refers to: musl never binds them ('symbol not found')",
-                       symbols: facts.referencedIFuncs)
+            state.find(
+                .ifuncSymbols,
+                "\(facts.referencedIFuncs.count) GNU indirect \(facts.referencedIFuncs.count == 1 ? "function" : "functions") this file defines and refers to: musl never binds them ('symbol not found')",
+                symbols: facts.referencedIFuncs)
         }
         if state.level == .needsGcompat && !release.gcompatChecked {
-            state.find(.unverifiedGcompat, "gcompat \(release.gcompat) is assumed for Alpine \(release.name); the release's package was not checked")
+            state.find(
+                .unverifiedGcompat,
+                "gcompat \(release.gcompat) is assumed for Alpine \(release.name); the release's package was not checked"
+            )
         }
         return finish(state)
     }
@@ -161,7 +183,9 @@ public struct Assessor: Sendable {
         mutating func find(_ rule: RuleID, _ message: String, symbols: [String] = [], libraries: [String] = []) {
             findings.append((rule, message, symbols, libraries))
         }
-        mutating func addLibrary(_ package: String) { if !libraryPackages.contains(package) { libraryPackages.append(package) } }
+        mutating func addLibrary(_ package: String) {
+            if !libraryPackages.contains(package) { libraryPackages.append(package) }
+        }
 
         func assessment(_ verdict: Verdict) -> Assessment {
             Assessment(verdict: verdict, libc: libc, linkage: facts.linkage, arch: facts.arch)
@@ -171,12 +195,22 @@ public struct Assessor: Sendable {
     private func libc(of f: BinaryFacts) -> Libc {
         if let i = f.interpreter, i.contains("ld-musl-") { return .musl }
         if f.needed.contains(where: { $0.hasPrefix("libc.musl-") || $0 == "libc.so" }) { return .musl }
-        if f.versionRequirements.contains(where: { $0.versions.contains { v in v.name.hasPrefix("GLIBC_") } }) { return .glibc }
+        if f.versionRequirements.contains(where: { $0.versions.contains { v in v.name.hasPrefix("GLIBC_") } }) {
+            return .glibc
+        }
         if f.abiTag != nil { return .glibc }
-        if let i = f.interpreter, i.contains("ld-linux") || i.hasSuffix("/ld64.so.1") || i.hasSuffix("/ld64.so.2") || i.hasSuffix("/ld.so.1") { return .glibc }
+        if let i = f.interpreter,
+            i.contains("ld-linux") || i.hasSuffix("/ld64.so.1") || i.hasSuffix("/ld64.so.2") || i.hasSuffix("/ld.so.1")
+        {
+            return .glibc
+        }
         if f.needed.contains("libc.so.6") { return .glibc }
         if f.goBuildInfo != nil && f.linkage != .dynamic { return .none }
-        if f.linkage == .dynamic && !f.needed.contains(where: { kb.library($0)?.kind == .muslSelf }) && f.interpreter == nil { return .none }
+        if f.linkage == .dynamic && !f.needed.contains(where: { kb.library($0)?.kind == .muslSelf })
+            && f.interpreter == nil
+        {
+            return .none
+        }
         return .unknown
     }
 
@@ -196,13 +230,19 @@ public struct Assessor: Sendable {
         let (libc6, gcompat) = compatPaths(arch)
         if libc6.contains(interp) {
             state.raise(.needsLibc6Compat)
-            state.find(.glibcInterpreter, "program interpreter \(interp) is glibc's; libc6-compat links it to musl on Alpine \(release.name)")
+            state.find(
+                .glibcInterpreter,
+                "program interpreter \(interp) is glibc's; libc6-compat links it to musl on Alpine \(release.name)")
         } else if gcompat.contains(interp) {
             state.raise(.needsGcompat)
-            state.find(.glibcInterpreter, "program interpreter \(interp) is glibc's; on Alpine \(release.name) only gcompat installs it")
+            state.find(
+                .glibcInterpreter,
+                "program interpreter \(interp) is glibc's; on Alpine \(release.name) only gcompat installs it")
         } else {
             state.raise(.needsRebuild)
-            state.find(.unknownInterpreter, "program interpreter \(interp) is installed by no Alpine \(release.name) package for \(arch)")
+            state.find(
+                .unknownInterpreter,
+                "program interpreter \(interp) is installed by no Alpine \(release.name) package for \(arch)")
         }
     }
 
@@ -231,12 +271,26 @@ public struct Assessor: Sendable {
                     state.raise(.needsGcompat)
                     // Why a library names the loader: what it takes from it (aarch64's __stack_chk_guard, __tls_get_addr).
                     let taken = state.facts.imports.filter { $0.library == soname }.map(\.name)
-                    let why = taken.isEmpty ? "" : "; it takes " + taken.map { name in kb.note(for: name).map { "\(name) (\($0.note))" } ?? name }.joined(separator: ", ") + " from the loader"
-                    state.find(.loaderNeeded, "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name" + why, symbols: taken, libraries: [soname])
+                    let why =
+                        taken.isEmpty
+                        ? ""
+                        : "; it takes "
+                            + taken.map { name in kb.note(for: name).map { "\(name) (\($0.note))" } ?? name }.joined(
+                                separator: ", ") + " from the loader"
+                    state.find(
+                        .loaderNeeded,
+                        "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name" + why,
+                        symbols: taken, libraries: [soname])
                 } else {
                     state.raise(.needsRebuild)
-                    state.missingLibraries.append(MissingLibrary(soname: soname, reason: "glibc loader of another architecture or one gcompat does not install here"))
-                    state.find(.glibcOnlyLibrary, "NEEDED \(soname): no Alpine \(release.name) package provides it for \(arch)", libraries: [soname])
+                    state.missingLibraries.append(
+                        MissingLibrary(
+                            soname: soname,
+                            reason: "glibc loader of another architecture or one gcompat does not install here"))
+                    state.find(
+                        .glibcOnlyLibrary,
+                        "NEEDED \(soname): no Alpine \(release.name) package provides it for \(arch)",
+                        libraries: [soname])
                 }
                 continue
             }
@@ -246,31 +300,47 @@ public struct Assessor: Sendable {
                 if providers.contains(where: { $0.package == "libc6-compat" }) && release.libc6Compat == .subpackage {
                     state.raise(.needsLibc6Compat)
                     state.libc6CompatFile = true
-                    state.find(.compatLibrary, "NEEDED \(soname) comes from libc6-compat on Alpine \(release.name)", libraries: [soname])
+                    state.find(
+                        .compatLibrary, "NEEDED \(soname) comes from libc6-compat on Alpine \(release.name)",
+                        libraries: [soname])
                 } else if providers.contains(where: { $0.package == "gcompat" || $0.package == "libc6-compat" }) {
                     state.raise(.needsGcompat)
-                            state.find(.compatLibrary, "NEEDED \(soname) comes from gcompat on Alpine \(release.name)", libraries: [soname])
+                    state.find(
+                        .compatLibrary, "NEEDED \(soname) comes from gcompat on Alpine \(release.name)",
+                        libraries: [soname])
                 } else {
                     state.raise(.needsRebuild)
-                    state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "no package provides it"))
-                    state.find(.compatLibraryUnavailable, "NEEDED \(soname): no Alpine \(release.name) package provides it (\(entry?.note ?? ""))", libraries: [soname])
+                    state.missingLibraries.append(
+                        MissingLibrary(soname: soname, reason: entry?.note ?? "no package provides it"))
+                    state.find(
+                        .compatLibraryUnavailable,
+                        "NEEDED \(soname): no Alpine \(release.name) package provides it (\(entry?.note ?? ""))",
+                        libraries: [soname])
                 }
             case .absent?:
                 if state.dependencies.found[soname] != nil { continue }  // shipped with the binary
                 state.raise(.needsRebuild)
-                state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "Alpine ships no such library"))
-                state.find(.libraryNotOnAlpine, "NEEDED \(soname): \(entry?.note ?? "Alpine ships no such library")", libraries: [soname])
+                state.missingLibraries.append(
+                    MissingLibrary(soname: soname, reason: entry?.note ?? "Alpine ships no such library"))
+                state.find(
+                    .libraryNotOnAlpine, "NEEDED \(soname): \(entry?.note ?? "Alpine ships no such library")",
+                    libraries: [soname])
             case .glibcOnly?:
                 state.raise(.needsRebuild)
-                state.missingLibraries.append(MissingLibrary(soname: soname, reason: entry?.note ?? "only glibc ships it"))
-                state.find(.glibcOnlyLibrary, "NEEDED \(soname): \(entry?.note ?? "only glibc ships it")", libraries: [soname])
+                state.missingLibraries.append(
+                    MissingLibrary(soname: soname, reason: entry?.note ?? "only glibc ships it"))
+                state.find(
+                    .glibcOnlyLibrary, "NEEDED \(soname): \(entry?.note ?? "only glibc ships it")", libraries: [soname])
             case .package?:
                 if state.dependencies.found[soname] != nil { continue }  // shipped with the binary: no package needed
                 let package = (entry?.providers ?? []).first(where: inRange)?.package
                 let note = (entry?.note ?? "-") == "-" ? "" : ": \(entry?.note ?? "")"
                 // A provider "so:NAME" is the package apk selects by the library it ships (its name is not pinned).
-                let which = package.map { $0.hasPrefix("so:") ? "an Alpine package (apk add \($0) selects it)" : "the Alpine package \($0)" }
-                let reason = which.map { "in " + $0 + note } ?? "no package provides it on Alpine \(release.name)" + note
+                let which = package.map {
+                    $0.hasPrefix("so:") ? "an Alpine package (apk add \($0) selects it)" : "the Alpine package \($0)"
+                }
+                let reason =
+                    which.map { "in " + $0 + note } ?? "no package provides it on Alpine \(release.name)" + note
                 state.missingLibraries.append(MissingLibrary(soname: soname, package: package, reason: reason))
                 if let package, let which {
                     state.addLibrary(package)
@@ -280,14 +350,18 @@ public struct Assessor: Sendable {
                 }
             case .muslSelf?, nil:
                 if state.dependencies.found[soname] != nil { continue }
-                state.missingLibraries.append(MissingLibrary(soname: soname, reason: "not in the knowledge base and not found beside the binary"))
+                state.missingLibraries.append(
+                    MissingLibrary(soname: soname, reason: "not in the knowledge base and not found beside the binary"))
                 unknown.append(soname)
             }
         }
         if !unknown.isEmpty {
             // Every Alpine package provides so:SONAME for its libraries, so apk finds the package if one exists.
             for soname in unknown { state.addLibrary(Remedy.soProvide(soname)) }
-            state.find(.libraryUnknown, "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) not found with the program, and the knowledge base knows no package with \(unknown.count == 1 ? "it" : "them") on Alpine \(release.name): \(unknown.map(Remedy.soProvide).joined(separator: " ")) installs the Alpine package that provides \(unknown.count == 1 ? "it" : "them"), if any; otherwise ship \(unknown.count == 1 ? "it" : "them") with the program", libraries: unknown)
+            state.find(
+                .libraryUnknown,
+                "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) not found with the program, and the knowledge base knows no package with \(unknown.count == 1 ? "it" : "them") on Alpine \(release.name): \(unknown.map(Remedy.soProvide).joined(separator: " ")) installs the Alpine package that provides \(unknown.count == 1 ? "it" : "them"), if any; otherwise ship \(unknown.count == 1 ? "it" : "them") with the program",
+                libraries: unknown)
         }
         // Where the search would have left the scanned paths: not looked at, said so (the library counts as not there).
         // A library then found nowhere may be the one that search would have reached: what it would bring is
@@ -295,7 +369,10 @@ public struct Assessor: Sendable {
         let unread = state.dependencies.notSearched.isEmpty ? [] : unknown
         if !unread.isEmpty { state.raise(.needsRebuild) }
         for message in state.dependencies.notSearched {
-            let consequence = unread.isEmpty ? "" : "; \(unread.joined(separator: ", ")) not found elsewhere, so the file is not shown to load (needs-rebuild until the directory is given)"
+            let consequence =
+                unread.isEmpty
+                ? ""
+                : "; \(unread.joined(separator: ", ")) not found elsewhere, so the file is not shown to load (needs-rebuild until the directory is given)"
             state.find(.libraryPathOutside, message + consequence)
         }
     }
@@ -315,14 +392,19 @@ public struct Assessor: Sendable {
     func muslProvides(_ name: String) -> Bool {
         if musl.contains(name) { return true }
         if release.lfs64Exported, let exporting = kb.newestMuslExportingLFS64,
-           kb.muslExports(version: exporting, arch: "x86_64").names.contains(name), name.contains("64") {
+            kb.muslExports(version: exporting, arch: "x86_64").names.contains(name), name.contains("64")
+        {
             return true  // Alpine 3.18 still exports the LFS64 names
         }
         guard let muslRelease = kb.muslRelease(release.musl), muslRelease.lfs64Remap else { return false }
         let base: String
-        if name == "readdir64_r" { base = "readdir_r" }
-        else if name.hasSuffix("64") { base = String(name.dropLast(2)) }
-        else { return false }
+        if name == "readdir64_r" {
+            base = "readdir_r"
+        } else if name.hasSuffix("64") {
+            base = String(name.dropLast(2))
+        } else {
+            return false
+        }
         let lookup = name == "readdir64_r" ? "readdir" : base
         guard kb.lfs64Bases.contains(lookup), musl.contains(base) else { return false }
         // musl 1.2.4 and 1.2.5 copy the name into a 16-byte buffer: 16 characters or more are not remapped.
@@ -340,23 +422,33 @@ public struct Assessor: Sendable {
         // some other, unversioned library (glibc versions every symbol it exports). While one of the other
         // NEEDED libraries is not found, that is where musl would look for it: the library is what is
         // missing (reported with the libraries), not a libc symbol.
-        let glibcVersioned = state.facts.versionRequirements.contains { $0.versions.contains { $0.name.hasPrefix("GLIBC_") } }
-        let unplacedLibraries = glibcVersioned ? state.facts.needed.filter {
-            !isLibcLibrary($0) && !Self.isMuslReserved($0) && state.dependencies.found[$0] == nil
-        } : []
+        let glibcVersioned = state.facts.versionRequirements.contains {
+            $0.versions.contains { $0.name.hasPrefix("GLIBC_") }
+        }
+        let unplacedLibraries =
+            glibcVersioned
+            ? state.facts.needed.filter {
+                !isLibcLibrary($0) && !Self.isMuslReserved($0) && state.dependencies.found[$0] == nil
+            } : []
         var deferred: [String] = []
         var libcLibrary: [String: Bool] = [:]  // a file names few libraries but has many imports
         for symbol in state.facts.imports + state.facts.copyImports {
             let isLibc: Bool
             if let library = symbol.library {
-                if let known = libcLibrary[library] { isLibc = known } else {
+                if let known = libcLibrary[library] {
+                    isLibc = known
+                } else {
                     isLibc = isLibcLibrary(library)
                     libcLibrary[library] = isLibc
                 }
+            } else {
+                isLibc = dependsOnLibc && (kb.glibc[symbol.name] != nil)
             }
-            else { isLibc = dependsOnLibc && (kb.glibc[symbol.name] != nil) }
             guard isLibc, !muslProvides(symbol.name), !state.dependencies.exports(symbol.name) else { continue }
-            guard symbol.referenced else { unreferenced.append(symbol.name); continue }
+            guard symbol.referenced else {
+                unreferenced.append(symbol.name)
+                continue
+            }
             if symbol.library == nil, symbol.version == nil, !unplacedLibraries.isEmpty {
                 deferred.append(symbol.name)
                 continue
@@ -366,27 +458,37 @@ public struct Assessor: Sendable {
                 weakMissing.append(symbol.name + (inGcompat ? " (gcompat has it)" : ""))
                 continue
             }
-            let entry = MissingSymbol(name: symbol.name, version: symbol.version, providedBy: inGcompat ? "gcompat" : nil,
-                                      note: kb.note(for: symbol.name)?.note)
+            let entry = MissingSymbol(
+                name: symbol.name, version: symbol.version, providedBy: inGcompat ? "gcompat" : nil,
+                note: kb.note(for: symbol.name)?.note)
             if inGcompat { viaGcompat.append(entry) } else { missing.append(entry) }
         }
         if !viaGcompat.isEmpty {
             state.raise(.needsGcompat)
-            state.find(.symbolGcompat, "\(viaGcompat.count) \(viaGcompat.count == 1 ? "import" : "imports") musl \(release.musl) lacks but gcompat \(release.gcompat) provides",
-                       symbols: viaGcompat.map(\.name))
+            state.find(
+                .symbolGcompat,
+                "\(viaGcompat.count) \(viaGcompat.count == 1 ? "import" : "imports") musl \(release.musl) lacks but gcompat \(release.gcompat) provides",
+                symbols: viaGcompat.map(\.name))
         }
         if !missing.isEmpty {
             state.raise(.needsRebuild)
-            state.find(.symbolMissing, "\(missing.count) \(missing.count == 1 ? "import" : "imports") neither musl \(release.musl) nor gcompat \(release.gcompat) provides on Alpine \(release.name)",
-                       symbols: missing.map(\.name))
+            state.find(
+                .symbolMissing,
+                "\(missing.count) \(missing.count == 1 ? "import" : "imports") neither musl \(release.musl) nor gcompat \(release.gcompat) provides on Alpine \(release.name)",
+                symbols: missing.map(\.name))
         }
         if !weakMissing.isEmpty {
-            state.find(.weakSymbolMissing, "weak \(weakMissing.count == 1 ? "import" : "imports") musl \(release.musl) lacks; the feature behind \(weakMissing.count == 1 ? "it" : "them") is silently off", symbols: weakMissing)
+            state.find(
+                .weakSymbolMissing,
+                "weak \(weakMissing.count == 1 ? "import" : "imports") musl \(release.musl) lacks; the feature behind \(weakMissing.count == 1 ? "it" : "them") is silently off",
+                symbols: weakMissing)
         }
         state.missingSymbols = missing + viaGcompat
         if !deferred.isEmpty {
-            state.find(.symbolFromLibrary, "\(deferred.count) unversioned \(deferred.count == 1 ? "import" : "imports") of glibc names come from \(unplacedLibraries.joined(separator: ", ")) (not found here), not from libc: \(unplacedLibraries.count == 1 ? "that library" : "those libraries") must provide \(deferred.count == 1 ? "it" : "them")",
-                       symbols: deferred, libraries: unplacedLibraries)
+            state.find(
+                .symbolFromLibrary,
+                "\(deferred.count) unversioned \(deferred.count == 1 ? "import" : "imports") of glibc names come from \(unplacedLibraries.joined(separator: ", ")) (not found here), not from libc: \(unplacedLibraries.count == 1 ? "that library" : "those libraries") must provide \(deferred.count == 1 ? "it" : "them")",
+                symbols: deferred, libraries: unplacedLibraries)
         }
         noteUnreferenced(&state, unreferenced)
     }
@@ -397,17 +499,25 @@ public struct Assessor: Sendable {
         defer { noteUnreferenced(&state, unreferenced) }
         for symbol in state.facts.imports + state.facts.copyImports where !symbol.weak {
             guard kb.isMuslName(symbol.name, arch: state.facts.arch), !muslProvides(symbol.name),
-                  !state.dependencies.exports(symbol.name) else { continue }
-            guard symbol.referenced else { unreferenced.append(symbol.name); continue }
-            newer.append(MissingSymbol(name: symbol.name, version: symbol.version, providedBy: nil,
-                                       note: kb.note(for: symbol.name)?.note,
-                                       firstMusl: kb.muslFirstVersion(of: symbol.name, arch: state.facts.arch)))
+                !state.dependencies.exports(symbol.name)
+            else { continue }
+            guard symbol.referenced else {
+                unreferenced.append(symbol.name)
+                continue
+            }
+            newer.append(
+                MissingSymbol(
+                    name: symbol.name, version: symbol.version, providedBy: nil,
+                    note: kb.note(for: symbol.name)?.note,
+                    firstMusl: kb.muslFirstVersion(of: symbol.name, arch: state.facts.arch)))
         }
         guard !newer.isEmpty else { return }
         state.raise(.needsRebuild)
         state.missingSymbols = newer
         let detail = newer.map { "\($0.name) (musl \($0.firstMusl ?? "?"))" }.joined(separator: ", ")
-        state.find(.muslSymbolNewer, "built against a newer musl than Alpine \(release.name)'s \(release.musl): \(detail)", symbols: newer.map(\.name))
+        state.find(
+            .muslSymbolNewer, "built against a newer musl than Alpine \(release.name)'s \(release.musl): \(detail)",
+            symbols: newer.map(\.name))
     }
 
     private func finish(_ state: State) -> Assessment {
@@ -415,14 +525,25 @@ public struct Assessor: Sendable {
         checkContainer(&state)
         // The imports behaviour rules ask about (a set of every import name cost a hash per import again).
         var imported = Set<String>()
-        for symbol in state.facts.imports where symbol.referenced && behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
-        for symbol in state.facts.copyImports where behaviour.symbols.contains(symbol.name) { imported.insert(symbol.name) }
+        for symbol in state.facts.imports where symbol.referenced && behaviour.symbols.contains(symbol.name) {
+            imported.insert(symbol.name)
+        }
+        for symbol in state.facts.copyImports where behaviour.symbols.contains(symbol.name) {
+            imported.insert(symbol.name)
+        }
         if let tag = newestTag("GLIBCXX_", in: state.facts) {
-            state.find(.libstdcxxVersion, "needs libstdc++ symbol version \(tag); the names behind it must exist in Alpine \(release.name)'s libstdc++ (not checked)", symbols: [tag])
+            state.find(
+                .libstdcxxVersion,
+                "needs libstdc++ symbol version \(tag); the names behind it must exist in Alpine \(release.name)'s libstdc++ (not checked)",
+                symbols: [tag])
         }
         for (rule, evidence) in behaviour.evaluate(state.facts, libc: state.libc, imported: imported) {
-            state.find(rule.ruleID, rule.summary, symbols: evidence.filter { imported.contains($0) || state.facts.goUses.contains($0) || $0.hasPrefix("CGO_") },
-                       libraries: evidence.filter { state.facts.needed.contains($0) })
+            state.find(
+                rule.ruleID, rule.summary,
+                symbols: evidence.filter {
+                    imported.contains($0) || state.facts.goUses.contains($0) || $0.hasPrefix("CGO_")
+                },
+                libraries: evidence.filter { state.facts.needed.contains($0) })
             for package in rule.packages ?? [] { state.addLibrary(package) }
         }
         var a = state.assessment(state.level)
@@ -431,12 +552,15 @@ public struct Assessor: Sendable {
         switch state.level {
         case .runs: a.packages = state.libraryPackages
         case .needsLibc6Compat: a.packages = ["libc6-compat"] + state.libraryPackages
-        case .needsGcompat: a.packages = ["gcompat"] + (state.libc6CompatFile ? ["libc6-compat"] : []) + state.libraryPackages
+        case .needsGcompat:
+            a.packages = ["gcompat"] + (state.libc6CompatFile ? ["libc6-compat"] : []) + state.libraryPackages
         case .needsRebuild: a.packages = state.libraryPackages
         }
         a.minimumGlibc = minimumGlibc(state.facts)
         a.findings = state.findings.map { f in
-            Finding(rule: f.rule.rawValue, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message, symbols: f.symbols, libraries: f.libraries)
+            Finding(
+                rule: f.rule.rawValue, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message,
+                symbols: f.symbols, libraries: f.libraries)
         }
         a.language = Remedy.language(state.facts)
         a.fix = Remedy.fix(a, facts: state.facts, path: state.path, release: release, kb: kb)
@@ -453,14 +577,23 @@ public struct Assessor: Sendable {
         // (outer!/inner) can be in a wheel or a .deb.
         let name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[path.index(after: $0)...]) } ?? path
         if ContainerPath.isGlibcExtensionModule(name) {
-            state.find(.pythonModuleGlibcName, "\(name): CPython on musl imports only *-linux-musl.so, .abi3.so and plain .so extension modules, so this one is never found")
+            state.find(
+                .pythonModuleGlibcName,
+                "\(name): CPython on musl imports only *-linux-musl.so, .abi3.so and plain .so extension modules, so this one is never found"
+            )
         }
         guard path.contains("!/") else { return }
         if let tag = ContainerPath.wheelPlatformTag(path), tag.contains("manylinux") || tag.hasPrefix("linux_") {
-            state.find(.wheelNotForMusl, "in a wheel for glibc (platform tag \(tag)): pip on Alpine installs only musllinux wheels or builds the sdist, never this file")
+            state.find(
+                .wheelNotForMusl,
+                "in a wheel for glibc (platform tag \(tag)): pip on Alpine installs only musllinux wheels or builds the sdist, never this file"
+            )
         }
         if let command = ContainerPath.debianCommand(path) {
-            state.find(.debianPackageProgram, "a program of a Debian package: on Alpine, install the package that ships the same command (apk add cmd:\(command)) instead of copying this file", symbols: [])
+            state.find(
+                .debianPackageProgram,
+                "a program of a Debian package: on Alpine, install the package that ships the same command (apk add cmd:\(command)) instead of copying this file",
+                symbols: [])
         }
     }
 
@@ -487,7 +620,8 @@ public struct Assessor: Sendable {
 
 /// Dotted version comparison: "1.2.10" is after "1.2.9".
 func versionAtLeast(_ version: String, _ minimum: String) -> Bool {
-    let a = version.split(separator: ".").map { Int($0) ?? 0 }, b = minimum.split(separator: ".").map { Int($0) ?? 0 }
+    let a = version.split(separator: ".").map { Int($0) ?? 0 }
+    let b = minimum.split(separator: ".").map { Int($0) ?? 0 }
     return !a.lexicographicallyPrecedes(b)
 }
 
@@ -495,42 +629,57 @@ extension Assessor {
     /// A binary's verdict is the worst of what it loads: folds in the assessments of the libraries
     /// found for it (directly or through other libraries), keyed by where they were found.
     /// `unreadable`: libraries found for it that could not be read or judged; they are named, never ignored.
-    public func combine(_ own: Assessment, with libraries: [(path: String, assessment: Assessment)], unreadable: [String] = []) -> Assessment {
+    public func combine(
+        _ own: Assessment, with libraries: [(path: String, assessment: Assessment)], unreadable: [String] = []
+    ) -> Assessment {
         var a = own
         if !unreadable.isEmpty {
-            a.findings.append(Finding(rule: RuleID.dependency.rawValue, severity: .warning,
-                                      message: "libraries it loads could not be read or judged: " + unreadable.sorted().joined(separator: ", "),
-                                      symbols: [], libraries: unreadable.sorted()))
+            a.findings.append(
+                Finding(
+                    rule: RuleID.dependency.rawValue, severity: .warning,
+                    message: "libraries it loads could not be read or judged: "
+                        + unreadable.sorted().joined(separator: ", "),
+                    symbols: [], libraries: unreadable.sorted()))
         }
         a.ownVerdict = own.verdict
         var blamed: [String] = []
         for (path, dep) in libraries.sorted(by: { $0.path < $1.path }) {
             if dep.verdict > .runs {
                 let symbols = dep.missingSymbols.prefix(5).map(\.name)
-                let why = symbols.isEmpty ? (dep.findings.first { $0.severity == .error || $0.severity == .warning }?.rule ?? "")
+                let why =
+                    symbols.isEmpty
+                    ? (dep.findings.first { $0.severity == .error || $0.severity == .warning }?.rule ?? "")
                     : symbols.joined(separator: ", ") + (dep.missingSymbols.count > 5 ? ", …" : "")
                 blamed.append("\(path) (\(dep.verdict.rawValue): \(why))")
                 if dep.verdict > a.verdict { a.verdict = dep.verdict }
             }
-            for library in dep.missingLibraries where !a.missingLibraries.contains(where: { $0.soname == library.soname }) {
+            for library in dep.missingLibraries
+            where !a.missingLibraries.contains(where: { $0.soname == library.soname }) {
                 var transitive = library
                 transitive.reason = "needed by \(path): " + library.reason
                 a.missingLibraries.append(transitive)
             }
-            for package in dep.packages where !a.packages.contains(package) && package != "libc6-compat" && package != "gcompat" {
+            for package in dep.packages
+            where !a.packages.contains(package) && package != "libc6-compat" && package != "gcompat" {
                 a.packages.append(package)
             }
         }
         if !blamed.isEmpty {
-            a.findings.append(Finding(rule: RuleID.dependency.rawValue, severity: a.verdict == .needsRebuild ? .error : .warning,
-                                      message: "\(a.verdict.rawValue) because of what it loads: " + blamed.joined(separator: "; "),
-                                      symbols: [], libraries: libraries.filter { $0.assessment.verdict > .runs }.map(\.path).sorted()))
+            a.findings.append(
+                Finding(
+                    rule: RuleID.dependency.rawValue, severity: a.verdict == .needsRebuild ? .error : .warning,
+                    message: "\(a.verdict.rawValue) because of what it loads: " + blamed.joined(separator: "; "),
+                    symbols: [], libraries: libraries.filter { $0.assessment.verdict > .runs }.map(\.path).sorted()))
         }
         // The compat package the worst dependency needs, if the binary itself needed none.
-        let libc6 = a.packages.contains("libc6-compat") || libraries.contains { $0.assessment.packages.contains("libc6-compat") }
+        let libc6 =
+            a.packages.contains("libc6-compat")
+            || libraries.contains { $0.assessment.packages.contains("libc6-compat") }
         a.packages.removeAll { $0 == "gcompat" || $0 == "libc6-compat" }
         switch a.verdict {
-        case .needsGcompat: a.packages.insert(contentsOf: ["gcompat"] + (libc6 && release.libc6Compat == .subpackage ? ["libc6-compat"] : []), at: 0)
+        case .needsGcompat:
+            a.packages.insert(
+                contentsOf: ["gcompat"] + (libc6 && release.libc6Compat == .subpackage ? ["libc6-compat"] : []), at: 0)
         case .needsLibc6Compat: a.packages.insert("libc6-compat", at: 0)
         case .runs, .needsRebuild: break
         }

@@ -30,7 +30,8 @@ struct BehaviourRules: Sendable {
             evidence += facts.needed.filter { n in (c.neededAny ?? []).contains { KnowledgeBase.matches($0, n) } }
             evidence += (c.goUsesAny ?? []).filter { facts.goUses.contains($0) }
             if let without = c.goCgoWithout, let go = facts.goBuildInfo, go.cgoEnabled == true,
-               !without.contains(where: { go.tags.contains($0) }) {
+                !without.contains(where: { go.tags.contains($0) })
+            {
                 evidence.append("CGO_ENABLED=1")
             }
             guard !evidence.isEmpty else { continue }

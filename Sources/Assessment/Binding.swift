@@ -5,14 +5,17 @@ import ELF
 
 extension Assessor {
     /// Why a separate debug file is skipped.
-    public static let separateDebugFile = "separate debug file (its code and dynamic segment are not in it): never loaded"
+    public static let separateDebugFile =
+        "separate debug file (its code and dynamic segment are not in it): never loaded"
 
     /// Imports musl lacks that no relocation names: a note, never a verdict.
     func noteUnreferenced(_ state: inout State, _ names: [String]) {
         guard !names.isEmpty else { return }
         let count = names.count == 1 ? "1 import" : "\(names.count) imports"
-        state.find(.unreferencedImport, "\(count) musl \(release.musl) lacks \(names.count == 1 ? "is" : "are") named by no relocation: musl never looks \(names.count == 1 ? "it" : "them") up, so loading cannot fail on \(names.count == 1 ? "it" : "them")",
-                   symbols: names)
+        state.find(
+            .unreferencedImport,
+            "\(count) musl \(release.musl) lacks \(names.count == 1 ? "is" : "are") named by no relocation: musl never looks \(names.count == 1 ? "it" : "them") up, so loading cannot fail on \(names.count == 1 ? "it" : "them")",
+            symbols: names)
     }
 
     /// Section headers that describe other symbol tables than the dynamic segment: the facts are the

@@ -26,7 +26,8 @@ enum ContainerPath {
     /// directories abuild turns into `cmd:` provides (bin, sbin, usr/bin, usr/sbin).
     static func debianCommand(_ path: String) -> String? {
         let parts = path.components(separatedBy: "!/")
-        guard parts.count >= 2, parts.dropLast().contains(where: { $0.hasSuffix(".deb") }), var member = parts.last else { return nil }
+        guard parts.count >= 2, parts.dropLast().contains(where: { $0.hasSuffix(".deb") }), var member = parts.last
+        else { return nil }
         while member.hasPrefix("./") { member.removeFirst(2) }
         for dir in ["bin/", "sbin/", "usr/bin/", "usr/sbin/"] where member.hasPrefix(dir) {
             let name = member.dropFirst(dir.count)

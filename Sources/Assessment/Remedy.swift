@@ -54,7 +54,10 @@ enum Remedy {
         if f.isGo { return .go }
         if f.hasRustRuntime { return .rust }
         if f.needed.contains(where: { $0.hasPrefix("libstdc++.so") || $0.hasPrefix("libc++.so") })
-            || f.versionRequirements.contains(where: { $0.versions.contains { $0.name.hasPrefix("GLIBCXX_") || $0.name.hasPrefix("CXXABI_") } }) {
+            || f.versionRequirements.contains(where: {
+                $0.versions.contains { $0.name.hasPrefix("GLIBCXX_") || $0.name.hasPrefix("CXXABI_") }
+            })
+        {
             return .cxx
         }
         if f.interpreter != nil || !f.needed.isEmpty || f.abiTag != nil { return .c }
@@ -63,15 +66,19 @@ enum Remedy {
 
     /// Recomputes a fix after `combine` changed the verdict or packages (the binary's facts are gone by then).
     /// `loaded`: the assessments of the libraries it loads, whose GLIBC versions count for glibc beside musl.
-    static func refix(_ a: Assessment, release: AlpineRelease, previous: Fix?, kb: KnowledgeBase, loaded: [Assessment]) -> Fix? {
+    static func refix(_ a: Assessment, release: AlpineRelease, previous: Fix?, kb: KnowledgeBase, loaded: [Assessment])
+        -> Fix?
+    {
         previous.map {
             var made = Self.fix(a, subject: $0.subject, release: release)
-            made.glibcBesideMusl = glibcBeside(a, kb: kb, requires: highest([a.minimumGlibc] + loaded.map(\.minimumGlibc)))
+            made.glibcBesideMusl = glibcBeside(
+                a, kb: kb, requires: highest([a.minimumGlibc] + loaded.map(\.minimumGlibc)))
             return made
         }
     }
 
-    static func fix(_ a: Assessment, facts: BinaryFacts, path: String, release: AlpineRelease, kb: KnowledgeBase) -> Fix {
+    static func fix(_ a: Assessment, facts: BinaryFacts, path: String, release: AlpineRelease, kb: KnowledgeBase) -> Fix
+    {
         var made = Self.fix(a, facts: facts, path: path, release: release)
         made.glibcBesideMusl = glibcBeside(a, kb: kb, requires: a.minimumGlibc)
         return made
@@ -92,11 +99,16 @@ enum Remedy {
             }
         }
         guard a.missingLibraries.allSatisfy({ $0.foundAt != nil || glibcOwn($0.soname) }) else { return nil }
-        guard let p = kb.glibcBesideMusl.first(where: { row in row.arch == a.arch && (requires.map { versionAtLeast(row.glibc, $0) } ?? true) }) else {
+        guard
+            let p = kb.glibcBesideMusl.first(where: { row in
+                row.arch == a.arch && (requires.map { versionAtLeast(row.glibc, $0) } ?? true)
+            })
+        else {
             return nil
         }
-        return GlibcBesideOffer(provider: p.provider, package: p.package, version: p.version, released: p.released, arch: p.arch,
-                                glibc: p.glibc, requires: requires, instructions: p.instructions, caveats: p.caveats, source: p.source)
+        return GlibcBesideOffer(
+            provider: p.provider, package: p.package, version: p.version, released: p.released, arch: p.arch,
+            glibc: p.glibc, requires: requires, instructions: p.instructions, caveats: p.caveats, source: p.source)
     }
 
     /// Replaces the glibc-beside-musl finding with one for the current offer, if any (after `fix` or `refix`).
@@ -104,9 +116,13 @@ enum Remedy {
         a.findings.removeAll { $0.rule == glibcBesideRule.rawValue }
         guard let o = a.fix?.glibcBesideMusl else { return }
         let needs = o.requires.map { "needs GLIBC_\($0) at most" } ?? "needs no particular GLIBC version"
-        a.findings.append(Finding(rule: glibcBesideRule.rawValue, severity: kb.rule(glibcBesideRule)?.severity ?? .note,
-                                  message: "glibc beside musl would load it: \(o.provider) \(o.version) installs glibc \(o.glibc) under its own prefix (\(o.arch); the file \(needs) and ships its other libraries). Caveats: " + o.caveats.joined(separator: "; "),
-                                  symbols: [], libraries: []))
+        a.findings.append(
+            Finding(
+                rule: glibcBesideRule.rawValue, severity: kb.rule(glibcBesideRule)?.severity ?? .note,
+                message:
+                    "glibc beside musl would load it: \(o.provider) \(o.version) installs glibc \(o.glibc) under its own prefix (\(o.arch); the file \(needs) and ships its other libraries). Caveats: "
+                    + o.caveats.joined(separator: "; "),
+                symbols: [], libraries: []))
     }
 
     /// The newest of dotted versions ("2.17", "2.28" → "2.28"); nil when there are none.
@@ -121,8 +137,11 @@ enum Remedy {
         }
         // A shared library (no interpreter) goes where musl's loader looks, not among the programs.
         let library = facts.type == .dyn && facts.interpreter == nil
-        return fix(a, subject: Fix.Subject(app: safeName(path.split(separator: "/").last.map(String.init) ?? "app"),
-                                           dir: library ? "/usr/local/lib" : "/usr/local/bin", goImage: image), release: release)
+        return fix(
+            a,
+            subject: Fix.Subject(
+                app: safeName(path.split(separator: "/").last.map(String.init) ?? "app"),
+                dir: library ? "/usr/local/lib" : "/usr/local/bin", goImage: image), release: release)
     }
 
     static func fix(_ a: Assessment, subject: Fix.Subject, release: AlpineRelease) -> Fix {
@@ -144,28 +163,45 @@ enum Remedy {
         let runtime = a.packages.isEmpty ? [] : ["RUN \(apk ?? "")"]
         if app.contains(".cpython-") || app.hasSuffix(".abi3.so") {
             // A Python extension module: pip on Alpine installs musllinux wheels or builds the sdist.
-            return Fix(apk: apk, rebuild: "install the package's musllinux wheel (pip on Alpine picks musllinux_1_1/1_2 wheels) or build its sdist in an Alpine stage",
-                       dockerfile: (["FROM python:3-alpine\(release.isEdge ? "" : release.name)", "RUN apk add --no-cache --virtual .build build-base python3-dev",
-                                     "RUN pip install --no-cache-dir PACKAGE  # musllinux wheel, or built from source here",
-                                     "RUN apk del .build"] + runtime).joined(separator: "\n"))
+            return Fix(
+                apk: apk,
+                rebuild:
+                    "install the package's musllinux wheel (pip on Alpine picks musllinux_1_1/1_2 wheels) or build its sdist in an Alpine stage",
+                dockerfile: ([
+                    "FROM python:3-alpine\(release.isEdge ? "" : release.name)",
+                    "RUN apk add --no-cache --virtual .build build-base python3-dev",
+                    "RUN pip install --no-cache-dir PACKAGE  # musllinux wheel, or built from source here",
+                    "RUN apk del .build",
+                ] + runtime).joined(separator: "\n"))
         }
         switch a.language {
         case .go:
             let base = subject.goImage ?? "golang:alpine"
-            return Fix(apk: apk, rebuild: "CGO_ENABLED=0 go build (pure Go: static, runs anywhere); keep cgo only in an Alpine build stage",
-                       dockerfile: (["FROM \(base) AS build", "WORKDIR /src", "COPY . .", "RUN CGO_ENABLED=0 go build -o /out/\(app) .",
-                                     "", "FROM \(image)"] + runtime + ["COPY --from=build /out/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
+            return Fix(
+                apk: apk,
+                rebuild:
+                    "CGO_ENABLED=0 go build (pure Go: static, runs anywhere); keep cgo only in an Alpine build stage",
+                dockerfile: ([
+                    "FROM \(base) AS build", "WORKDIR /src", "COPY . .", "RUN CGO_ENABLED=0 go build -o /out/\(app) .",
+                    "", "FROM \(image)",
+                ] + runtime + ["COPY --from=build /out/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
         case .rust:
             let triple = rustTriple(a.arch)
-            return Fix(apk: apk, rebuild: "cargo build --release --target \(triple)",
-                       dockerfile: (["FROM rust:alpine AS build", "RUN apk add --no-cache musl-dev", "WORKDIR /src", "COPY . .",
-                                     "RUN cargo build --release --target \(triple)", "", "FROM \(image)"] + runtime
-                                    + ["COPY --from=build /src/target/\(triple)/release/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
+            return Fix(
+                apk: apk, rebuild: "cargo build --release --target \(triple)",
+                dockerfile: ([
+                    "FROM rust:alpine AS build", "RUN apk add --no-cache musl-dev", "WORKDIR /src", "COPY . .",
+                    "RUN cargo build --release --target \(triple)", "", "FROM \(image)",
+                ] + runtime
+                    + ["COPY --from=build /src/target/\(triple)/release/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
         default:
-            return Fix(apk: apk, rebuild: "build in an Alpine stage (apk add build-base), or link statically",
-                       dockerfile: (["FROM \(image) AS build", "RUN apk add --no-cache build-base", "WORKDIR /src", "COPY . .",
-                                     "RUN make", "", "FROM \(image)"] + runtime
-                                    + ["COPY --from=build /src/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
+            return Fix(
+                apk: apk, rebuild: "build in an Alpine stage (apk add build-base), or link statically",
+                dockerfile: ([
+                    "FROM \(image) AS build", "RUN apk add --no-cache build-base", "WORKDIR /src", "COPY . .",
+                    "RUN make", "", "FROM \(image)",
+                ] + runtime
+                    + ["COPY --from=build /src/\(app) \(dir)/\(app)"]).joined(separator: "\n"))
         }
     }
 

@@ -19,7 +19,9 @@ extension Assessor {
         if exports("PyInit_") || (name.contains(".cpython-") && name.hasSuffix(".so")) || name.hasSuffix(".abi3.so") {
             return "Python extension module"
         }
-        if exports("napi_register_module_v") || exports("node_register_module_v") || name.hasSuffix(".node") { return "Node.js addon" }
+        if exports("napi_register_module_v") || exports("node_register_module_v") || name.hasSuffix(".node") {
+            return "Node.js addon"
+        }
         if exports("JNI_OnLoad") || exports("Java_") { return "JNI library" }
         // Ruby loads foo.so and calls Init_foo.
         let stem = name.prefix { $0 != "." }
@@ -40,7 +42,10 @@ extension Assessor {
         guard Self.isLibrary(f) else { return }
         let go = Self.isGoCShared(f)
         if go {
-            state.find(.goCShared, "a Go c-shared library: musl calls DT_INIT_ARRAY functions without the argc, argv and envp that Go's runtime initialisation reads, so loading it may crash")
+            state.find(
+                .goCShared,
+                "a Go c-shared library: musl calls DT_INIT_ARRAY functions without the argc, argv and envp that Go's runtime initialisation reads, so loading it may crash"
+            )
         }
         guard let tls = f.initialExecTLS else { return }
         if tls.own > 0 && f.hasTLS {
@@ -48,16 +53,24 @@ extension Assessor {
             let goNote = go ? "; Go has no general-dynamic TLS, so no rebuild of a Go c-shared library avoids it" : ""
             if let plugin = Self.pluginKind(f, path: state.path) {
                 state.raise(.needsRebuild)
-                state.find(.initialExecTLSPlugin, "\(plugin) with initial-exec TLS that resolves into itself\(names): hosts load it with dlopen, and musl refuses it ('initial-exec TLS resolves to dynamic definition')" + goNote,
-                           symbols: tls.ownSymbols)
+                state.find(
+                    .initialExecTLSPlugin,
+                    "\(plugin) with initial-exec TLS that resolves into itself\(names): hosts load it with dlopen, and musl refuses it ('initial-exec TLS resolves to dynamic definition')"
+                        + goNote,
+                    symbols: tls.ownSymbols)
             } else {
-                state.find(.initialExecTLS, "initial-exec TLS that resolves into itself\(names): fails when loaded with dlopen or by a dlopen'ed library (musl keeps no spare static TLS); loads when a program needs it at start" + goNote,
-                           symbols: tls.ownSymbols)
+                state.find(
+                    .initialExecTLS,
+                    "initial-exec TLS that resolves into itself\(names): fails when loaded with dlopen or by a dlopen'ed library (musl keeps no spare static TLS); loads when a program needs it at start"
+                        + goNote,
+                    symbols: tls.ownSymbols)
             }
         }
         if !tls.external.isEmpty {
-            state.find(.initialExecTLSExternal, "initial-exec TLS of another library (\(tls.external.joined(separator: ", "))): works only while that library is loaded at start, not with dlopen",
-                       symbols: tls.external)
+            state.find(
+                .initialExecTLSExternal,
+                "initial-exec TLS of another library (\(tls.external.joined(separator: ", "))): works only while that library is loaded at start, not with dlopen",
+                symbols: tls.external)
         }
     }
 
@@ -68,14 +81,17 @@ extension Assessor {
         let f = state.facts
         guard state.libc == .glibc, !(f.soname?.hasPrefix("libgcc_s.so") ?? false) else { return }
         var imported = Set<String>()
-        for symbol in f.imports + f.copyImports where symbol.referenced && Self.staticRuntimeImports.contains(symbol.name) {
+        for symbol in f.imports + f.copyImports
+        where symbol.referenced && Self.staticRuntimeImports.contains(symbol.name) {
             imported.insert(symbol.name)
         }
         guard imported.contains("_dl_find_object"), !muslProvides("_dl_find_object") else { return }
         let cxx = imported.contains("arc4random") || imported.contains("__libc_single_threaded")
         state.raise(.needsRebuild)
-        state.find(.staticRuntimeGlibc, "the GCC unwinder\(cxx ? " and libstdc++" : "") linked into the file (-static-libgcc\(cxx ? " -static-libstdc++" : "")) were built for glibc 2.35 or newer: they import \(Self.staticRuntimeImports.filter(imported.contains).joined(separator: ", ")), which musl and gcompat lack",
-                   symbols: Self.staticRuntimeImports.filter(imported.contains))
+        state.find(
+            .staticRuntimeGlibc,
+            "the GCC unwinder\(cxx ? " and libstdc++" : "") linked into the file (-static-libgcc\(cxx ? " -static-libstdc++" : "")) were built for glibc 2.35 or newer: they import \(Self.staticRuntimeImports.filter(imported.contains).joined(separator: ", ")), which musl and gcompat lack",
+            symbols: Self.staticRuntimeImports.filter(imported.contains))
     }
 
     static let staticRuntimeImports = ["_dl_find_object", "arc4random", "__libc_single_threaded"]

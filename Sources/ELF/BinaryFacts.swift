@@ -1,8 +1,8 @@
 // The facts one ELF file gives about how it will load: plain values, safe to pass between threads.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// ELF e_machine: an open set. Unknown values survive as their number.
@@ -96,9 +96,15 @@ public struct ImportedSymbol: Hashable, Sendable, Codable {
     /// do_relocs), so an import none names can never fail to load. True when that is not known.
     public var referenced: Bool
 
-    public init(name: String, version: String? = nil, library: String? = nil, weak: Bool = false, type: SymbolType = .func,
-                referenced: Bool = true) {
-        self.name = name; self.version = version; self.library = library; self.weak = weak; self.type = type
+    public init(
+        name: String, version: String? = nil, library: String? = nil, weak: Bool = false, type: SymbolType = .func,
+        referenced: Bool = true
+    ) {
+        self.name = name
+        self.version = version
+        self.library = library
+        self.weak = weak
+        self.type = type
         self.referenced = referenced
     }
 
@@ -117,14 +123,20 @@ public struct ImportedSymbol: Hashable, Sendable, Codable {
 public struct VersionNeed: Hashable, Sendable, Codable {
     public var name: String
     public var weak: Bool
-    public init(name: String, weak: Bool) { self.name = name; self.weak = weak }
+    public init(name: String, weak: Bool) {
+        self.name = name
+        self.weak = weak
+    }
 }
 
 /// One Verneed entry: the versions this file requires of one library.
 public struct VersionRequirement: Hashable, Sendable, Codable {
     public var library: String
     public var versions: [VersionNeed]
-    public init(library: String, versions: [VersionNeed]) { self.library = library; self.versions = versions }
+    public init(library: String, versions: [VersionNeed]) {
+        self.library = library
+        self.versions = versions
+    }
 }
 
 public struct ExportedSymbol: Hashable, Sendable, Codable {
@@ -135,7 +147,10 @@ public struct ExportedSymbol: Hashable, Sendable, Codable {
     /// STT_GNU_IFUNC: musl's lookup never binds to it either.
     public var ifunc: Bool
     public init(name: String, version: String?, hidden: Bool = false, ifunc: Bool = false) {
-        self.name = name; self.version = version; self.hidden = hidden; self.ifunc = ifunc
+        self.name = name
+        self.version = version
+        self.hidden = hidden
+        self.ifunc = ifunc
     }
     /// Whether musl's loader can bind another object's import to this symbol.
     public var bindableByMusl: Bool { !hidden && !ifunc }
@@ -145,7 +160,10 @@ public struct ExportedSymbol: Hashable, Sendable, Codable {
 public struct ABITag: Hashable, Sendable, Codable {
     public var os: String
     public var version: String
-    public init(os: String, version: String) { self.os = os; self.version = version }
+    public init(os: String, version: String) {
+        self.os = os
+        self.version = version
+    }
 }
 
 /// What `.go.buildinfo` says about how a Go binary was built.
@@ -157,7 +175,11 @@ public struct GoBuildInfo: Hashable, Sendable, Codable {
     /// The `build` lines as KEY=VALUE, in the order the binary lists them.
     public var settings: [String]
     public init(goVersion: String, path: String?, cgoEnabled: Bool?, tags: [String], settings: [String]) {
-        self.goVersion = goVersion; self.path = path; self.cgoEnabled = cgoEnabled; self.tags = tags; self.settings = settings
+        self.goVersion = goVersion
+        self.path = path
+        self.cgoEnabled = cgoEnabled
+        self.tags = tags
+        self.settings = settings
     }
 }
 
@@ -225,8 +247,12 @@ public struct BinaryFacts: Sendable {
     public var staticTLSFlag: Bool { flags & DynamicFlag.staticTLS != 0 }
 
     public init(is64: Bool, bigEndian: Bool, machine: Machine, type: FileType, osABI: UInt8, entry: UInt64) {
-        self.is64 = is64; self.bigEndian = bigEndian; self.machine = machine; self.type = type
-        self.osABI = osABI; self.entry = entry
+        self.is64 = is64
+        self.bigEndian = bigEndian
+        self.machine = machine
+        self.type = type
+        self.osABI = osABI
+        self.entry = entry
     }
 }
 
@@ -242,27 +268,36 @@ public struct InitialExecTLS: Hashable, Sendable, Codable {
     public var external: [String]
     public static let maxNames = 16
     public init(own: Int, ownSymbols: [String], external: [String]) {
-        self.own = own; self.ownSymbols = ownSymbols; self.external = external
+        self.own = own
+        self.ownSymbols = ownSymbols
+        self.external = external
     }
 }
 
 /// A damaged part of a readable file, recorded instead of failing the whole file.
 public struct Gap: Hashable, Sendable, Codable {
     public enum Part: String, Sendable, Codable {
-        case sections, dynamic, symbols, versions, notes, relocations, buildInfo = "build-info"
+        case sections, dynamic, symbols, versions, notes, relocations
+        case buildInfo = "build-info"
         /// The section headers describe other symbol tables than the dynamic segment the loader reads.
         case sectionsDisagree = "sections-disagree"
     }
     public var part: Part
     public var message: String
-    public init(_ part: Part, _ message: String) { self.part = part; self.message = message }
+    public init(_ part: Part, _ message: String) {
+        self.part = part
+        self.message = message
+    }
 }
 
 /// A file's identity on its file system, known for files with more than one hard link.
 public struct FileIdentity: Sendable, Hashable {
     public var device: UInt64
     public var inode: UInt64
-    public init(device: UInt64, inode: UInt64) { self.device = device; self.inode = inode }
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
 }
 
 /// What reading one file gave: facts, "not an ELF file", or a precise error.
@@ -281,7 +316,9 @@ public struct ReadOptions: Sendable {
     /// When reading must stop: the file is then an error, never a partial read taken as complete.
     public var deadline: Deadline?
     public init(exportNames: Bool = false, exportFilter: NameFilter? = nil, deadline: Deadline? = nil) {
-        self.exportNames = exportNames; self.exportFilter = exportFilter; self.deadline = deadline
+        self.exportNames = exportNames
+        self.exportFilter = exportFilter
+        self.deadline = deadline
     }
 }
 
@@ -324,7 +361,11 @@ public struct NameFilter: Sendable {
     let starts: [UInt64]
     public init<S: Sequence>(_ names: S) where S.Element == String {
         self.names = Set(names)
-        hashes = Set(self.names.map { name in name.utf8.withContiguousStorageIfAvailable { Self.hash(UnsafeRawBufferPointer($0)) } ?? Self.hash(Array(name.utf8)) })
+        hashes = Set(
+            self.names.map { name in
+                name.utf8.withContiguousStorageIfAvailable { Self.hash(UnsafeRawBufferPointer($0)) }
+                    ?? Self.hash(Array(name.utf8))
+            })
         var bits = [UInt64](repeating: 0, count: 1024)
         for name in self.names {
             let b = Array(name.utf8)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 // Searching the file's bytes for a marker (Go package names, Rust's runtime), bounded by the deadline and,
 // in a file mapping, without keeping the searched pages resident.
@@ -22,8 +22,11 @@ extension FactsDecoder {
         ranges.sort { $0.0 < $1.0 }
         var merged: [(Int, Int)] = []
         for (start, end) in ranges {
-            if let last = merged.last, start <= last.1 { merged[merged.count - 1].1 = Swift.max(last.1, end) }
-            else { merged.append((start, end)) }
+            if let last = merged.last, start <= last.1 {
+                merged[merged.count - 1].1 = Swift.max(last.1, end)
+            } else {
+                merged.append((start, end))
+            }
         }
         return merged.map { Region(offset: $0.0, size: $0.1 - $0.0) }
     }
@@ -35,7 +38,9 @@ extension FactsDecoder {
         let needle = Array(marker.utf8)
         guard !needle.isEmpty else { return false }
         for r in within.map({ [$0] }) ?? loadedRegions {
-            guard r.offset >= 0, r.size >= 0, r.offset <= bytes.count, r.size <= bytes.count - r.offset else { continue }
+            guard r.offset >= 0, r.size >= 0, r.offset <= bytes.count, r.size <= bytes.count - r.offset else {
+                continue
+            }
             var chunkStart = r.offset
             while chunkStart < r.end {
                 // Chunks overlap by the needle's length less one, so no occurrence falls between two.
@@ -56,7 +61,8 @@ extension FactsDecoder {
         guard fileMapped, let base = bytes.raw.baseAddress else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         guard page > 0 else { return }
-        let first = (start + page - 1) / page * page, last = end / page * page
+        let first = (start + page - 1) / page * page
+        let last = end / page * page
         guard last > first, Int(bitPattern: base) % page == 0 else { return }
         _ = madvise(UnsafeMutableRawPointer(mutating: base + first), last - first, MADV_DONTNEED)
     }
@@ -72,18 +78,26 @@ extension FactsDecoder {
     private mutating func search(_ needle: [UInt8], in r: Region) -> Bool {
         guard let base = bytes.raw.baseAddress, needle.count <= r.size else { return false }
         let anchor = Self.anchor(of: needle)
-        var found = false, gaveUp = false
+        var found = false
+        var gaveUp = false
         let deadline = options.deadline
         let last = r.offset + r.size - (needle.count - anchor)  // the last position the anchor byte can take
         needle.withUnsafeBytes { n in
             guard let nb = n.baseAddress else { return }
-            var at = r.offset + anchor, round = 0
+            var at = r.offset + anchor
+            var round = 0
             while at <= last, let hit = memchr(base + at, Int32(needle[anchor]), last - at + 1) {
                 let pos = UnsafeRawPointer(hit) - base
-                if memcmp(base + (pos - anchor), nb, needle.count) == 0 { found = true; return }
+                if memcmp(base + (pos - anchor), nb, needle.count) == 0 {
+                    found = true
+                    return
+                }
                 at = pos + 1
                 round += 1
-                if round & (Self.roundsPerDeadlineCheck - 1) == 0, deadline?.passed == true { gaveUp = true; return }
+                if round & (Self.roundsPerDeadlineCheck - 1) == 0, deadline?.passed == true {
+                    gaveUp = true
+                    return
+                }
             }
         }
         if gaveUp { stopped = true }

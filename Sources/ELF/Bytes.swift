@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Bounds-checked, byte-order-aware reads from the mapped file.
@@ -96,7 +96,8 @@ struct EntryChain: IteratorProtocol {
     mutating func next() -> Link? {
         guard let position = at, index < limit else { return nil }
         guard position >= region.offset, position + entrySize <= region.end, seen.insert(position).inserted,
-              let step = bytes.u32(position + nextField) else {
+            let step = bytes.u32(position + nextField)
+        else {
             brokenAt = Link(index: index, offset: position)
             at = nil
             return nil

@@ -27,7 +27,11 @@ extension FactsDecoder {
         dyn.strtab = dynamicStringTable(dyn)
         guard let strtab = dyn.strtab else {
             if dyn.values[DynamicTag.strtab] != nil || !dyn.needed.isEmpty {
-                facts.gaps.append(Gap(.dynamic, "dynamic string table (DT_STRTAB \(hex(dyn[DynamicTag.strtab] ?? 0))) is not in any loaded segment"))
+                facts.gaps.append(
+                    Gap(
+                        .dynamic,
+                        "dynamic string table (DT_STRTAB \(hex(dyn[DynamicTag.strtab] ?? 0))) is not in any loaded segment"
+                    ))
             }
             return dyn
         }
@@ -54,7 +58,9 @@ extension FactsDecoder {
         let count = Swift.min(r.size / entry, Self.maxDynamicEntries)
         for i in 0..<count {
             let at = r.offset + i * entry
-            guard let rawTag = bytes.word(at, is64: is64), let value = bytes.word(at + entry / 2, is64: is64) else { break }
+            guard let rawTag = bytes.word(at, is64: is64), let value = bytes.word(at + entry / 2, is64: is64) else {
+                break
+            }
             let tag = is64 ? Int64(bitPattern: rawTag) : Int64(Int32(bitPattern: UInt32(truncatingIfNeeded: rawTag)))
             switch tag {
             case DynamicTag.null: return (dyn, true)
@@ -76,7 +82,8 @@ extension FactsDecoder {
         }
         // sh_link counts the null section, which `layout.sections` leaves out.
         guard let s = section(type: SectionType.dynamic), s.link != 0,
-              layout.sections.indices.contains(Int(s.link) - 1) else { return nil }
+            layout.sections.indices.contains(Int(s.link) - 1)
+        else { return nil }
         let linked = layout.sections[Int(s.link) - 1]
         guard linked.type == SectionType.strtab else { return nil }
         return region(offset: linked.offset, size: linked.size)
@@ -84,14 +91,22 @@ extension FactsDecoder {
 
     private mutating func readDynamicNames(_ dyn: Dynamic, strtab: Region) {
         func string(_ offset: UInt64, _ what: String) -> String? {
-            guard let o = Int(exactly: offset), o < strtab.size, let s = bytes.cString(strtab.offset + o, end: strtab.end) else {
-                facts.gaps.append(Gap(.dynamic, "\(what) name at string offset \(offset) is outside the dynamic string table (\(strtab.size) bytes at \(strtab.offset))"))
+            guard let o = Int(exactly: offset), o < strtab.size,
+                let s = bytes.cString(strtab.offset + o, end: strtab.end)
+            else {
+                facts.gaps.append(
+                    Gap(
+                        .dynamic,
+                        "\(what) name at string offset \(offset) is outside the dynamic string table (\(strtab.size) bytes at \(strtab.offset))"
+                    ))
                 return nil
             }
             return s
         }
         func searchPath(_ offsets: [UInt64], _ what: String) -> [String] {
-            offsets.compactMap { string($0, what) }.flatMap { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
+            offsets.compactMap { string($0, what) }.flatMap {
+                $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            }
         }
         facts.needed = dyn.needed.compactMap { string($0, "DT_NEEDED") }
         if let so = dyn[DynamicTag.soname] { facts.soname = string(so, "DT_SONAME") }

@@ -127,7 +127,9 @@ enum RelocationEntry {
     /// r_info follows r_offset.
     static func infoOffset(is64: Bool) -> Int { is64 ? 8 : 4 }
     /// ELF64_R_TYPE / ELF32_R_TYPE.
-    static func type(_ info: UInt64, is64: Bool) -> UInt32 { is64 ? UInt32(truncatingIfNeeded: info) : UInt32(info & 0xff) }
+    static func type(_ info: UInt64, is64: Bool) -> UInt32 {
+        is64 ? UInt32(truncatingIfNeeded: info) : UInt32(info & 0xff)
+    }
     /// ELF64_R_SYM / ELF32_R_SYM.
     static func symbol(_ info: UInt64, is64: Bool) -> Int { Int(is64 ? info >> 32 : info >> 8) }
 }

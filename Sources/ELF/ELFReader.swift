@@ -4,10 +4,11 @@
 // or not the file has section headers.
 import CLibElf
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 struct ProgramHeader {
@@ -46,8 +47,10 @@ public enum ELFReader {
     /// As `read(path:options:)`, and hands back the file's first bytes (up to 512) when it is not ELF, so
     /// that a caller can recognise an archive without opening the file again, and the file's identity when
     /// it has several hard links (the walk does not stat each file; this stat is made anyway).
-    public static func read(path: String, options: ReadOptions, head: inout [UInt8], identity: inout FileIdentity?,
-                            walkedAsRegular: Bool = false) -> ReadResult {
+    public static func read(
+        path: String, options: ReadOptions, head: inout [UInt8], identity: inout FileIdentity?,
+        walkedAsRegular: Bool = false
+    ) -> ReadResult {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         if fd < 0 { return .failed("cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -79,10 +82,16 @@ public enum ELFReader {
             while done < Int(size) {
                 let n = pread(fd, buffer.base + done, Int(size) - done, off_t(done))
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return .failed("cannot read: \(n < 0 ? String(cString: strerror(errno)) : "file ended at \(done) of \(size) bytes")") }
+                guard n > 0 else {
+                    return .failed(
+                        "cannot read: \(n < 0 ? String(cString: strerror(errno)) : "file ended at \(done) of \(size) bytes")"
+                    )
+                }
                 done += n
             }
-            guard let elf = elf_memory(buffer.base.assumingMemoryBound(to: CChar.self), done) else { return .failed(libelfError("elf_memory")) }
+            guard let elf = elf_memory(buffer.base.assumingMemoryBound(to: CChar.self), done) else {
+                return .failed(libelfError("elf_memory"))
+            }
             defer { elf_end(elf) }
             return decode(elf, options: options)
         }
@@ -95,7 +104,8 @@ public enum ELFReader {
     /// Maps a larger file privately (only what is read is paged in) and decodes it under the SIGBUS guard:
     /// a file truncated while it is read is reported as changed, never a crash of the batch.
     /// `afterMapping` lets a test truncate the file at the worst moment.
-    static func readMapped(fd: Int32, size: Int, options: ReadOptions, afterMapping: (() -> Void)? = nil) -> ReadResult {
+    static func readMapped(fd: Int32, size: Int, options: ReadOptions, afterMapping: (() -> Void)? = nil) -> ReadResult
+    {
         guard size > 0, busGuard else { return .failed("cannot guard the mapping of the file (sigaction failed)") }
         let map = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
         guard let map, map != MAP_FAILED else { return .failed("cannot map: \(String(cString: strerror(errno)))") }
@@ -110,7 +120,9 @@ public enum ELFReader {
             result = .failed(libelfError("elf_memory"))
         }
         if muslcheck_guard_finish() != 0 {
-            result = .failed("the file changed while it was read: it ended before its \(size) bytes (truncated by another process?); not judged")
+            result = .failed(
+                "the file changed while it was read: it ended before its \(size) bytes (truncated by another process?); not judged"
+            )
         }
         return result
     }
@@ -132,7 +144,7 @@ public enum ELFReader {
         guard libelfReady else { return .failed("libelf refused EV_CURRENT") }
         return bytes.withUnsafeMutableBytes { buffer -> ReadResult in
             guard let base = buffer.baseAddress,
-                  let elf = elf_memory(base.assumingMemoryBound(to: CChar.self), buffer.count)
+                let elf = elf_memory(base.assumingMemoryBound(to: CChar.self), buffer.count)
             else { return .failed(libelfError("elf_memory")) }
             defer { elf_end(elf) }
             return decode(elf, options: options)
@@ -148,7 +160,9 @@ public enum ELFReader {
     /// `fileMapped`: the image is a private mapping of the file, whose pages may be dropped once read.
     private static func decode(_ elf: OpaquePointer, options: ReadOptions, fileMapped: Bool = false) -> ReadResult {
         // The caller saw the ELF magic, so anything libelf will not take as ELF is a damaged one.
-        guard elf_kind(elf) == ELF_K_ELF else { return .failed("ELF magic present but the identification bytes are truncated or invalid") }
+        guard elf_kind(elf) == ELF_K_ELF else {
+            return .failed("ELF magic present but the identification bytes are truncated or invalid")
+        }
         var size = 0
         guard let rawPointer = elf_rawfile(elf, &size) else { return .failed(libelfError("elf_rawfile")) }
         let raw = UnsafeRawBufferPointer(start: UnsafeRawPointer(rawPointer), count: size)
@@ -162,7 +176,9 @@ public enum ELFReader {
     private static func layout(_ elf: OpaquePointer, fileSize: Int) -> Result<ELFLayout, ELFError> {
         var ehdr = GElf_Ehdr()
         guard gelf_getehdr(elf, &ehdr) != nil else {
-            return .failure(ELFError(libelfError("gelf_getehdr") + " (file is \(fileSize) bytes; an ELF header needs \(ehdrSize(elf)))"))
+            return .failure(
+                ELFError(
+                    libelfError("gelf_getehdr") + " (file is \(fileSize) bytes; an ELF header needs \(ehdrSize(elf)))"))
         }
         let ident = withUnsafeBytes(of: ehdr.e_ident) { Array($0) }  // EI_NIDENT (16) bytes
         let is64 = ident[Int(EI_CLASS)] == UInt8(ELFCLASS64)
@@ -174,21 +190,30 @@ public enum ELFReader {
         case .success(let read): headers = read
         }
         let sections = sectionHeaders(elf, ehdr, fileSize: fileSize, gaps: &gaps)
-        return .success(ELFLayout(is64: is64, bigEndian: bigEndian, machine: ehdr.e_machine, type: ehdr.e_type,
-                                  osABI: ident[Int(EI_OSABI)], entry: ehdr.e_entry, programHeaders: headers,
-                                  sections: sections, gaps: gaps))
+        return .success(
+            ELFLayout(
+                is64: is64, bigEndian: bigEndian, machine: ehdr.e_machine, type: ehdr.e_type,
+                osABI: ident[Int(EI_OSABI)], entry: ehdr.e_entry, programHeaders: headers,
+                sections: sections, gaps: gaps))
     }
 
     /// The program headers. libelf can report none for a truncated table, so e_phoff/e_phnum are checked too.
-    private static func programHeaders(_ elf: OpaquePointer, _ ehdr: GElf_Ehdr, fileSize: Int,
-                                       gaps: inout [Gap]) -> Result<[ProgramHeader], ELFError> {
+    private static func programHeaders(
+        _ elf: OpaquePointer, _ ehdr: GElf_Ehdr, fileSize: Int,
+        gaps: inout [Gap]
+    ) -> Result<[ProgramHeader], ELFError> {
         var phnum = 0
         var headers: [ProgramHeader] = []
         if elf_getphdrnum(elf, &phnum) != 0 {
-            return .failure(ELFError(libelfError("elf_getphdrnum") + ": program header table at e_phoff \(ehdr.e_phoff) with e_phnum \(ehdr.e_phnum) does not fit the \(fileSize)-byte file"))
+            return .failure(
+                ELFError(
+                    libelfError("elf_getphdrnum")
+                        + ": program header table at e_phoff \(ehdr.e_phoff) with e_phnum \(ehdr.e_phnum) does not fit the \(fileSize)-byte file"
+                ))
         }
         if phnum == 0 && (ehdr.e_type == UInt16(ET_EXEC) || ehdr.e_type == UInt16(ET_DYN)) {
-            gaps.append(Gap(.dynamic, "no program headers (e_phnum \(ehdr.e_phnum)): interpreter and dynamic segment unknown"))
+            gaps.append(
+                Gap(.dynamic, "no program headers (e_phnum \(ehdr.e_phnum)): interpreter and dynamic segment unknown"))
         }
         let phentsize = Int(ehdr.e_phentsize)
         if phnum > 0 {
@@ -197,7 +222,10 @@ public enum ELFReader {
             }
             let tableEnd = UInt64(phnum) &* UInt64(phentsize)
             guard ehdr.e_phoff <= UInt64(fileSize), tableEnd <= UInt64(fileSize) - ehdr.e_phoff else {
-                return .failure(ELFError("program header table at offset \(ehdr.e_phoff) (\(phnum) × \(phentsize) bytes) runs past the end of the \(fileSize)-byte file"))
+                return .failure(
+                    ELFError(
+                        "program header table at offset \(ehdr.e_phoff) (\(phnum) × \(phentsize) bytes) runs past the end of the \(fileSize)-byte file"
+                    ))
             }
             headers.reserveCapacity(phnum)
             for index in 0..<phnum {
@@ -205,27 +233,39 @@ public enum ELFReader {
                 guard gelf_getphdr(elf, Int32(index), &phdr) != nil else {
                     return .failure(ELFError(libelfError("gelf_getphdr(\(index))") + " at offset \(ehdr.e_phoff)"))
                 }
-                headers.append(ProgramHeader(type: phdr.p_type, flags: phdr.p_flags, offset: phdr.p_offset,
-                                             vaddr: phdr.p_vaddr, filesz: phdr.p_filesz, memsz: phdr.p_memsz))
+                headers.append(
+                    ProgramHeader(
+                        type: phdr.p_type, flags: phdr.p_flags, offset: phdr.p_offset,
+                        vaddr: phdr.p_vaddr, filesz: phdr.p_filesz, memsz: phdr.p_memsz))
             }
         }
         return .success(headers)
     }
 
     /// The section headers with their names. They are optional: damage there is a gap, not an error.
-    private static func sectionHeaders(_ elf: OpaquePointer, _ ehdr: GElf_Ehdr, fileSize: Int, gaps: inout [Gap]) -> [SectionHeader] {
+    private static func sectionHeaders(_ elf: OpaquePointer, _ ehdr: GElf_Ehdr, fileSize: Int, gaps: inout [Gap])
+        -> [SectionHeader]
+    {
         var sections: [SectionHeader] = []
         var shnum = 0
         var shstrndx = 0
         let shTableEnd = ehdr.e_shoff.addingReportingOverflow(UInt64(ehdr.e_shnum) &* UInt64(ehdr.e_shentsize))
         if ehdr.e_shoff != 0 && (shTableEnd.overflow || shTableEnd.partialValue > UInt64(fileSize)) {
-            gaps.append(Gap(.sections, "section header table at e_shoff \(ehdr.e_shoff) (\(ehdr.e_shnum) × \(ehdr.e_shentsize) bytes) runs past the end of the \(fileSize)-byte file; read through the program headers instead"))
+            gaps.append(
+                Gap(
+                    .sections,
+                    "section header table at e_shoff \(ehdr.e_shoff) (\(ehdr.e_shnum) × \(ehdr.e_shentsize) bytes) runs past the end of the \(fileSize)-byte file; read through the program headers instead"
+                ))
         } else if ehdr.e_shoff != 0 {
             if elf_getshdrnum(elf, &shnum) != 0 {
-                gaps.append(Gap(.sections, "section headers unreadable: \(libelfError("elf_getshdrnum")) (e_shoff \(ehdr.e_shoff))"))
+                gaps.append(
+                    Gap(
+                        .sections,
+                        "section headers unreadable: \(libelfError("elf_getshdrnum")) (e_shoff \(ehdr.e_shoff))"))
                 shnum = 0
             } else if shnum > maxSections {
-                gaps.append(Gap(.sections, "\(shnum) section headers is over the limit of \(maxSections); sections ignored"))
+                gaps.append(
+                    Gap(.sections, "\(shnum) section headers is over the limit of \(maxSections); sections ignored"))
                 shnum = 0
             } else if elf_getshdrstrndx(elf, &shstrndx) != 0 {
                 gaps.append(Gap(.sections, "section name table unreadable: \(libelfError("elf_getshdrstrndx"))"))
@@ -239,16 +279,19 @@ public enum ELFReader {
             while let section = scn, count < shnum {
                 var shdr = GElf_Shdr()
                 if gelf_getshdr(section, &shdr) == nil {
-                    gaps.append(Gap(.sections, "section \(count + 1) header unreadable: \(libelfError("gelf_getshdr"))"))
+                    gaps.append(
+                        Gap(.sections, "section \(count + 1) header unreadable: \(libelfError("gelf_getshdr"))"))
                     break
                 }
                 var name = ""
                 if shstrndx != 0, let cName = elf_strptr(elf, shstrndx, Int(shdr.sh_name)) {
                     name = String(cString: cName)
                 }
-                sections.append(SectionHeader(name: name, type: shdr.sh_type, flags: shdr.sh_flags, addr: shdr.sh_addr,
-                                              offset: shdr.sh_offset, size: shdr.sh_size, link: shdr.sh_link,
-                                              info: shdr.sh_info, entsize: shdr.sh_entsize))
+                sections.append(
+                    SectionHeader(
+                        name: name, type: shdr.sh_type, flags: shdr.sh_flags, addr: shdr.sh_addr,
+                        offset: shdr.sh_offset, size: shdr.sh_size, link: shdr.sh_link,
+                        info: shdr.sh_info, entsize: shdr.sh_entsize))
                 count += 1
                 scn = elf_nextscn(elf, section)
             }
@@ -262,7 +305,10 @@ public enum ELFReader {
     }
 }
 
-struct ELFError: Error { var message: String; init(_ message: String) { self.message = message } }
+struct ELFError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}
 
 /// A few buffers of `ELFReader.copyLimit` bytes, reused by the reading threads and never freed.
 enum SmallFileBuffers {

@@ -32,8 +32,9 @@ struct FactsDecoder {
         self.layout = layout
         self.bytes = Bytes(raw: raw, big: layout.bigEndian)
         self.options = options
-        facts = BinaryFacts(is64: layout.is64, bigEndian: layout.bigEndian, machine: Machine(rawValue: layout.machine),
-                            type: FileType(rawValue: layout.type), osABI: layout.osABI, entry: layout.entry)
+        facts = BinaryFacts(
+            is64: layout.is64, bigEndian: layout.bigEndian, machine: Machine(rawValue: layout.machine),
+            type: FileType(rawValue: layout.type), osABI: layout.osABI, entry: layout.entry)
         facts.gaps = layout.gaps
         facts.hasSectionHeaders = !layout.sections.isEmpty
     }
@@ -43,7 +44,8 @@ struct FactsDecoder {
         decoder.run()
         if decoder.stopped, let deadline = options.deadline { return .failed(deadline.message) }
         if decoder.tooManyImports {
-            return .failed("more than \(Self.maxImports) undefined dynamic symbols (a cap against pathological files); not judged")
+            return .failed(
+                "more than \(Self.maxImports) undefined dynamic symbols (a cap against pathological files); not judged")
         }
         return .elf(decoder.facts)
     }
@@ -57,7 +59,9 @@ struct FactsDecoder {
     /// `roundsPerDeadlineCheck` rounds.
     mutating func timeUp(_ round: Int) -> Bool {
         if stopped { return true }
-        guard round & (Self.roundsPerDeadlineCheck - 1) == 0, let deadline = options.deadline, deadline.passed else { return false }
+        guard round & (Self.roundsPerDeadlineCheck - 1) == 0, let deadline = options.deadline, deadline.passed else {
+            return false
+        }
         stopped = true
         return true
     }
@@ -95,8 +99,9 @@ struct FactsDecoder {
             // Only its notes (the build ID it belongs to) are real: the rest of its headers describe bytes
             // that are not in the file.
             facts.isSeparateDebugFile = true
-            readNotes(layout.programHeaders.filter { $0.type == SegmentType.note && $0.filesz > 0 }
-                .compactMap { region(offset: $0.offset, size: $0.filesz) })
+            readNotes(
+                layout.programHeaders.filter { $0.type == SegmentType.note && $0.filesz > 0 }
+                    .compactMap { region(offset: $0.offset, size: $0.filesz) })
             return
         }
         let (dynamicHeader, segmentNotes) = readProgramHeaders()
@@ -112,8 +117,11 @@ struct FactsDecoder {
         }
         readInitialExecTLS(relocations, tables: tables)
         facts.linkage = linkage(hasDynamic: dynamic != nil)
-        let notes = segmentNotes.isEmpty
-            ? layout.sections.filter { $0.type == SectionType.note }.compactMap { region(offset: $0.offset, size: $0.size) }
+        let notes =
+            segmentNotes.isEmpty
+            ? layout.sections.filter { $0.type == SectionType.note }.compactMap {
+                region(offset: $0.offset, size: $0.size)
+            }
             : segmentNotes
         readNotes(notes)
         readComments()
@@ -121,8 +129,10 @@ struct FactsDecoder {
         if facts.isGo { findGoUses() }
         // Rust programs for *-linux-gnu link libgcc_s without libstdc++ and often carry no .comment;
         // their panic runtime always names RUST_BACKTRACE. Only such files are searched.
-        facts.hasRustRuntime = facts.comments.contains { $0.hasPrefix("rustc version") }
-            || (facts.needed.contains("libgcc_s.so.1") && !facts.needed.contains("libstdc++.so.6") && contains("RUST_BACKTRACE"))
+        facts.hasRustRuntime =
+            facts.comments.contains { $0.hasPrefix("rustc version") }
+            || (facts.needed.contains("libgcc_s.so.1") && !facts.needed.contains("libstdc++.so.6")
+                && contains("RUST_BACKTRACE"))
         if let tables, wantsKindMarkers { readKindMarkers(tables) }
     }
 
@@ -142,7 +152,9 @@ struct FactsDecoder {
             case SegmentType.dynamic: dynamicHeader = ph
             case SegmentType.note: if let r = region(offset: ph.offset, size: ph.filesz) { notes.append(r) }
             case SegmentType.tls: facts.hasTLS = true
-            case SegmentType.gnuStack: facts.stackFlags = ph.flags; facts.stackSize = ph.memsz
+            case SegmentType.gnuStack:
+                facts.stackFlags = ph.flags
+                facts.stackSize = ph.memsz
             default: break
             }
         }

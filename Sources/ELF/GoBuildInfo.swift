@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 // Go build info (the header Go's linker writes, read as Go's debug/buildinfo reads it) and the Go packages
 // a program uses, from the names in .gopclntab.
@@ -37,16 +37,21 @@ extension FactsDecoder {
     /// Go keeps function names in .gopclntab even when stripped, so a package's use shows as its name.
     mutating func findGoUses() {
         let table = section(named: ".gopclntab").flatMap { region(offset: $0.offset, size: $0.size) }
-        for (marker, use) in [("crypto/tls.", "crypto/tls"), ("time.LoadLocation", "time.LoadLocation"), ("os/user.", "os/user")]
+        for (marker, use) in [
+            ("crypto/tls.", "crypto/tls"), ("time.LoadLocation", "time.LoadLocation"), ("os/user.", "os/user"),
+        ]
         where contains(marker, within: table) {
             facts.goUses.append(use)
         }
     }
 
     mutating func readGoBuildInfo() {
-        guard let at = findGoBuildInfo(), matchesGoMagic(at), let pointerSize = bytes.u8(at + GoBuildInfoLayout.pointerSize),
-              let flags = bytes.u8(at + GoBuildInfoLayout.flags) else { return }
-        let version: String?, modinfo: String?
+        guard let at = findGoBuildInfo(), matchesGoMagic(at),
+            let pointerSize = bytes.u8(at + GoBuildInfoLayout.pointerSize),
+            let flags = bytes.u8(at + GoBuildInfoLayout.flags)
+        else { return }
+        let version: String?
+        let modinfo: String?
         if flags & GoBuildInfoLayout.flagInlineStrings != 0 {
             var cursor = at + GoBuildInfoLayout.headerSize
             version = varString(&cursor)
@@ -54,7 +59,8 @@ extension FactsDecoder {
         } else {
             let big = flags & GoBuildInfoLayout.flagBigEndian != 0
             version = goString(pointerAt: at + GoBuildInfoLayout.pointers, pointerSize: Int(pointerSize), big: big)
-            modinfo = goString(pointerAt: at + GoBuildInfoLayout.pointers + Int(pointerSize), pointerSize: Int(pointerSize), big: big)
+            modinfo = goString(
+                pointerAt: at + GoBuildInfoLayout.pointers + Int(pointerSize), pointerSize: Int(pointerSize), big: big)
         }
         guard let version, !version.isEmpty else {
             facts.gaps.append(Gap(.buildInfo, "Go build info header at offset \(at) could not be decoded"))
@@ -69,7 +75,9 @@ extension FactsDecoder {
     /// searched for, 16-byte aligned, in the writable loaded segments. Each stretch of the file is searched
     /// once (segments may overlap, thousands of times in a hostile file).
     private mutating func findGoBuildInfo() -> Int? {
-        if let s = section(named: ".go.buildinfo"), let r = region(offset: s.offset, size: s.size), r.size >= GoBuildInfoLayout.headerSize {
+        if let s = section(named: ".go.buildinfo"), let r = region(offset: s.offset, size: s.size),
+            r.size >= GoBuildInfoLayout.headerSize
+        {
             return r.offset
         }
         guard layout.sections.isEmpty || facts.goBuildID != nil else { return nil }
@@ -77,7 +85,8 @@ extension FactsDecoder {
         var budget = Self.maxGoBuildInfoSearch
         for ph in layout.programHeaders where ph.type == SegmentType.load && ph.flags & SegmentFlag.write != 0 {
             guard let r = region(offset: ph.offset, size: Swift.min(ph.filesz, Self.maxGoBuildInfoSegmentSearch)),
-                  searched.insert(r.identity).inserted else { continue }
+                searched.insert(r.identity).inserted
+            else { continue }
             guard budget > 0, !stopped else { break }
             budget -= r.size
             if let found = findGoMagic(in: r) { return found }
@@ -88,10 +97,13 @@ extension FactsDecoder {
     /// A Go string the older layout points at: a pointer to a {data, len} header, in the writer's byte order.
     private func goString(pointerAt: Int, pointerSize: Int, big: Bool) -> String? {
         let goBytes = Bytes(raw: bytes.raw, big: big)
-        func word(_ offset: Int) -> UInt64? { pointerSize == 8 ? goBytes.u64(offset) : goBytes.u32(offset).map(UInt64.init) }
+        func word(_ offset: Int) -> UInt64? {
+            pointerSize == 8 ? goBytes.u64(offset) : goBytes.u32(offset).map(UInt64.init)
+        }
         guard let header = word(pointerAt), let h = region(address: header),
-              let data = word(h.offset), let length = word(h.offset + pointerSize),
-              length < GoBuildInfoLayout.maxString, let d = region(address: data, size: length), d.size == Int(length) else { return nil }
+            let data = word(h.offset), let length = word(h.offset + pointerSize),
+            length < GoBuildInfoLayout.maxString, let d = region(address: data, size: length), d.size == Int(length)
+        else { return nil }
         return bytes.text(d)
     }
 
@@ -111,7 +123,8 @@ extension FactsDecoder {
             case "build":
                 let setting = fields[1...].joined(separator: "\t")
                 guard let eq = setting.firstIndex(of: "=") else { continue }
-                let key = String(setting[..<eq]), value = String(setting[setting.index(after: eq)...])
+                let key = String(setting[..<eq])
+                let value = String(setting[setting.index(after: eq)...])
                 info.settings.append(setting)
                 if key == "CGO_ENABLED" { info.cgoEnabled = value == "1" }
                 if key == "-tags" { info.tags = value.split(separator: ",").map(String.init) }
@@ -154,7 +167,9 @@ extension FactsDecoder {
             if b & 0x80 == 0 { break }
             shift += 7
         }
-        guard length < GoBuildInfoLayout.maxString, let n = Int(exactly: length), cursor + n <= bytes.count else { return nil }
+        guard length < GoBuildInfoLayout.maxString, let n = Int(exactly: length), cursor + n <= bytes.count else {
+            return nil
+        }
         defer { cursor += n }
         return bytes.text(Region(offset: cursor, size: n))
     }

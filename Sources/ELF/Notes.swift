@@ -21,7 +21,10 @@ extension FactsDecoder {
             readNotes(r, total: &total)
         }
         if total >= Self.maxNotes {
-            facts.gaps.append(Gap(.notes, "more than \(Self.maxNotes) notes (a cap against pathological files); the rest were not read"))
+            facts.gaps.append(
+                Gap(
+                    .notes,
+                    "more than \(Self.maxNotes) notes (a cap against pathological files); the rest were not read"))
         }
     }
 
@@ -31,7 +34,8 @@ extension FactsDecoder {
             total += 1
             if timeUp(total) { return }
             guard let namesz = bytes.u32(at), let descsz = bytes.u32(at + NoteLayout.descriptorSize),
-                  let type = bytes.u32(at + NoteLayout.type) else { break }
+                let type = bytes.u32(at + NoteLayout.type)
+            else { break }
             let nameAt = at + NoteLayout.headerSize
             let descAt = nameAt + align(Int(namesz), NoteLayout.alignment)
             let descEnd = descAt + Int(descsz)
@@ -51,7 +55,8 @@ extension FactsDecoder {
         case ("GNU", NoteType.gnuABITag):
             // Four words: the OS, then the kernel's major, minor and patch level.
             guard d.size >= 16, let os = bytes.u32(d.offset), let a = bytes.u32(d.offset + 4),
-                  let b = bytes.u32(d.offset + 8), let c = bytes.u32(d.offset + 12) else { return }
+                let b = bytes.u32(d.offset + 8), let c = bytes.u32(d.offset + 12)
+            else { return }
             let names = NoteType.abiTagOSNames
             let osName = names.indices.contains(Int(os)) ? names[Int(os)] : "os-\(os)"
             facts.abiTag = ABITag(os: osName, version: "\(a).\(b).\(c)")
@@ -72,7 +77,8 @@ extension FactsDecoder {
         out.reserveCapacity(count * 2)
         for i in 0..<Swift.min(count, Self.maxBuildIDBytes) {
             guard let byte = bytes.u8(at + i) else { break }
-            out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 0xf)])
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xf)])
         }
         return out
     }
@@ -81,7 +87,8 @@ extension FactsDecoder {
 
     mutating func readComments() {
         guard let s = section(named: ".comment"), s.type != SectionType.nobits,
-              let r = region(offset: s.offset, size: Swift.min(s.size, Self.maxCommentBytes)) else { return }
+            let r = region(offset: s.offset, size: Swift.min(s.size, Self.maxCommentBytes))
+        else { return }
         var at = r.offset
         var seen = Set<String>()
         while at < r.end, facts.comments.count < Self.maxComments {

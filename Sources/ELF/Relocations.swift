@@ -18,14 +18,17 @@ struct RelocationKinds {
     /// (DT_MIPS_GOTSYM) rather than by relocations.
     static func of(_ machine: Machine, is64: Bool) -> RelocationKinds? {
         switch machine {
-        case .x86_64: return RelocationKinds(irelative: 37, copy: 5, tpoff: [18])          // R_X86_64_TPOFF64
-        case .i386: return RelocationKinds(irelative: 42, copy: 5, tpoff: [14, 37])        // R_386_TLS_TPOFF, R_386_TLS_TPOFF32
+        case .x86_64: return RelocationKinds(irelative: 37, copy: 5, tpoff: [18])  // R_X86_64_TPOFF64
+        // R_386_TLS_TPOFF, R_386_TLS_TPOFF32
+        case .i386: return RelocationKinds(irelative: 42, copy: 5, tpoff: [14, 37])
         case .aarch64: return RelocationKinds(irelative: 1032, copy: 1024, tpoff: [1030])  // R_AARCH64_TLS_TPREL64
-        case .arm: return RelocationKinds(irelative: 160, copy: 20, tpoff: [19])           // R_ARM_TLS_TPOFF32
-        case .s390: return RelocationKinds(irelative: 61, copy: 9, tpoff: [56])            // R_390_TLS_TPOFF
-        case .ppc64, .ppc: return RelocationKinds(irelative: 248, copy: 19, tpoff: [73])   // R_PPC64_TPREL64, R_PPC_TPREL32
-        case .riscv: return RelocationKinds(irelative: 58, copy: 4, tpoff: [is64 ? 11 : 10])   // R_RISCV_TLS_TPREL64/32
-        case .loongarch: return RelocationKinds(irelative: 12, copy: 4, tpoff: [is64 ? 11 : 10])  // R_LARCH_TLS_TPREL64/32
+        case .arm: return RelocationKinds(irelative: 160, copy: 20, tpoff: [19])  // R_ARM_TLS_TPOFF32
+        case .s390: return RelocationKinds(irelative: 61, copy: 9, tpoff: [56])  // R_390_TLS_TPOFF
+        // R_PPC64_TPREL64, R_PPC_TPREL32
+        case .ppc64, .ppc: return RelocationKinds(irelative: 248, copy: 19, tpoff: [73])
+        case .riscv: return RelocationKinds(irelative: 58, copy: 4, tpoff: [is64 ? 11 : 10])  // R_RISCV_TLS_TPREL64/32
+        // R_LARCH_TLS_TPREL64/32
+        case .loongarch: return RelocationKinds(irelative: 12, copy: 4, tpoff: [is64 ? 11 : 10])
         default: return nil
         }
     }
@@ -70,13 +73,16 @@ extension FactsDecoder {
                 (DynamicTag.rel, DynamicTag.relSize, DynamicTag.relCount, false, "DT_REL"),
                 (DynamicTag.jmpRel, DynamicTag.pltRelSize, nil, rela, "DT_JMPREL"),
             ] {
-                if let table = dynamicRelocationTable(dynamic, address, size, count: count, rela: isRela, what, use: &use) {
+                if let table = dynamicRelocationTable(
+                    dynamic, address, size, count: count, rela: isRela, what, use: &use)
+                {
                     tables.append(table)
                 }
             }
         } else {
             // A static binary: its own IRELATIVE table (glibc's static startup resolves these itself).
-            for s in layout.sections where (s.type == SectionType.rela || s.type == SectionType.rel) && s.flags & SectionFlag.alloc != 0 {
+            for s in layout.sections
+            where (s.type == SectionType.rela || s.type == SectionType.rel) && s.flags & SectionFlag.alloc != 0 {
                 if let r = region(offset: s.offset, size: s.size) {
                     tables.append(RelocationTable(region: r, rela: s.type == SectionType.rela, what: s.name))
                 }
@@ -87,7 +93,11 @@ extension FactsDecoder {
             readRelocationEntries(table, kinds: kinds, capacity: capacity, use: &use, outside: &outside)
         }
         if outside > 0 {
-            facts.gaps.append(Gap(.relocations, "\(outside) dynamic relocations name symbols past the end of the dynamic symbol table (\(capacity ?? 0) entries)"))
+            facts.gaps.append(
+                Gap(
+                    .relocations,
+                    "\(outside) dynamic relocations name symbols past the end of the dynamic symbol table (\(capacity ?? 0) entries)"
+                ))
             use.complete = false
         }
         return use
@@ -95,8 +105,10 @@ extension FactsDecoder {
 
     /// One table as the loader sees it. DT_RELACOUNT/DT_RELCOUNT count the leading R_*_RELATIVE entries,
     /// which are most of a large library's relocations: they are skipped unread.
-    private mutating func dynamicRelocationTable(_ dynamic: Dynamic, _ address: Int64, _ size: Int64, count: Int64?, rela: Bool,
-                                                 _ what: String, use: inout RelocationUse) -> RelocationTable? {
+    private mutating func dynamicRelocationTable(
+        _ dynamic: Dynamic, _ address: Int64, _ size: Int64, count: Int64?, rela: Bool,
+        _ what: String, use: inout RelocationUse
+    ) -> RelocationTable? {
         guard let a = dynamic[address] else { return nil }
         let declared = dynamic[size] ?? 0
         guard var r = region(address: a, size: declared) else {
@@ -107,20 +119,27 @@ extension FactsDecoder {
             return nil
         }
         if UInt64(r.size) < declared {
-            facts.gaps.append(Gap(.relocations, "\(what) (\(declared) bytes) is cut off by the end of its segment or the file after \(r.size) bytes"))
+            facts.gaps.append(
+                Gap(
+                    .relocations,
+                    "\(what) (\(declared) bytes) is cut off by the end of its segment or the file after \(r.size) bytes"
+                ))
             use.complete = false
         }
         if let count {
             let entry = RelocationEntry.size(is64: is64, rela: rela)
-            let skip = min(dynamic[count] ?? 0, UInt64(r.size / entry)).multipliedReportingOverflow(by: UInt64(entry)).partialValue.clampedInt
+            let skip = min(dynamic[count] ?? 0, UInt64(r.size / entry)).multipliedReportingOverflow(by: UInt64(entry))
+                .partialValue.clampedInt
             r = Region(offset: r.offset + min(skip, r.size), size: r.size - min(skip, r.size))
         }
         return RelocationTable(region: r, rela: rela, what: what)
     }
 
     /// The symbols a table's relocations name and what their kinds say (IRELATIVE, COPY, TPOFF).
-    private mutating func readRelocationEntries(_ table: RelocationTable, kinds: RelocationKinds?, capacity: Int?,
-                                                use: inout RelocationUse, outside: inout Int) {
+    private mutating func readRelocationEntries(
+        _ table: RelocationTable, kinds: RelocationKinds?, capacity: Int?,
+        use: inout RelocationUse, outside: inout Int
+    ) {
         let infoOffset = RelocationEntry.infoOffset(is64: is64)
         let entry = RelocationEntry.size(is64: is64, rela: table.rela)
         let r = table.region
@@ -143,7 +162,10 @@ extension FactsDecoder {
                 }
             }
             guard symbol > 0, let capacity else { continue }
-            guard symbol < capacity else { outside += 1; continue }
+            guard symbol < capacity else {
+                outside += 1
+                continue
+            }
             if symbol >= use.referenced.count {
                 // Grown to the highest index seen: most files name most of their symbols.
                 use.referenced += repeatElement(false, count: symbol + 1 - use.referenced.count)

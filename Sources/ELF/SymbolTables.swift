@@ -39,7 +39,9 @@ extension FactsDecoder {
                 loaded.sectionCount = fromSections.count
                 // A GNU hash table counts only as far as its last hashed symbol; undefined symbols after it
                 // (which aarch64 linkers leave unhashed) are in .dynsym all the same.
-                if fromSections.whole, fromSections.count > loaded.count { loaded.count = Swift.min(fromSections.count, loaded.capacity) }
+                if fromSections.whole, fromSections.count > loaded.count {
+                    loaded.count = Swift.min(fromSections.count, loaded.capacity)
+                }
             }
         }
         return loaded
@@ -59,7 +61,11 @@ extension FactsDecoder {
         if let counted = symbolCount(dynamic: dynamic) {
             count = Swift.min(counted, Self.maxSymbols)
             if count > capacity {
-                facts.gaps.append(Gap(.symbols, "the hash table counts \(counted) dynamic symbols but only \(symbols.size / entrySize) fit in the file"))
+                facts.gaps.append(
+                    Gap(
+                        .symbols,
+                        "the hash table counts \(counted) dynamic symbols but only \(symbols.size / entrySize) fit in the file"
+                    ))
                 count = capacity
             }
         } else if let sections, sections.symbols.offset == symbols.offset {
@@ -69,18 +75,27 @@ extension FactsDecoder {
             facts.gaps.append(Gap(.symbols, "no usable DT_HASH or DT_GNU_HASH to count the dynamic symbols"))
             return nil
         }
-        var tables = SymbolTables(symbols: symbols, entrySize: entrySize, count: count, strings: strings, capacity: capacity)
+        var tables = SymbolTables(
+            symbols: symbols, entrySize: entrySize, count: count, strings: strings, capacity: capacity)
         if let a = dynamic[DynamicTag.versym] {
             tables.versym = region(address: a, size: UInt64(capacity * VersionSymbol.size))
-            if tables.versym == nil { facts.gaps.append(Gap(.versions, "DT_VERSYM \(hex(a)) is not in any loaded segment")) }
+            if tables.versym == nil {
+                facts.gaps.append(Gap(.versions, "DT_VERSYM \(hex(a)) is not in any loaded segment"))
+            }
         }
         if let a = dynamic[DynamicTag.verneed] {
-            if let r = region(address: a) { tables.verneed = (r, Int(clamping: dynamic[DynamicTag.verneedNum] ?? 0)) }
-            else { facts.gaps.append(Gap(.versions, "DT_VERNEED \(hex(a)) is not in any loaded segment")) }
+            if let r = region(address: a) {
+                tables.verneed = (r, Int(clamping: dynamic[DynamicTag.verneedNum] ?? 0))
+            } else {
+                facts.gaps.append(Gap(.versions, "DT_VERNEED \(hex(a)) is not in any loaded segment"))
+            }
         }
         if let a = dynamic[DynamicTag.verdef] {
-            if let r = region(address: a) { tables.verdef = (r, Int(clamping: dynamic[DynamicTag.verdefNum] ?? 0)) }
-            else { facts.gaps.append(Gap(.versions, "DT_VERDEF \(hex(a)) is not in any loaded segment")) }
+            if let r = region(address: a) {
+                tables.verdef = (r, Int(clamping: dynamic[DynamicTag.verdefNum] ?? 0))
+            } else {
+                facts.gaps.append(Gap(.versions, "DT_VERDEF \(hex(a)) is not in any loaded segment"))
+            }
         }
         return tables
     }
@@ -92,13 +107,22 @@ extension FactsDecoder {
         guard let sym = section(type: SectionType.dynsym) else { return nil }
         let linkIndex = Int(sym.link) - 1
         guard sym.entsize == UInt64(entrySize), layout.sections.indices.contains(linkIndex),
-              let r = region(offset: sym.offset, size: sym.size),
-              let strings = region(offset: layout.sections[linkIndex].offset, size: layout.sections[linkIndex].size) else {
-            facts.gaps.append(Gap(.sections, ".dynsym section header is inconsistent (entsize \(sym.entsize), link \(sym.link)); read through the dynamic segment instead"))
+            let r = region(offset: sym.offset, size: sym.size),
+            let strings = region(offset: layout.sections[linkIndex].offset, size: layout.sections[linkIndex].size)
+        else {
+            facts.gaps.append(
+                Gap(
+                    .sections,
+                    ".dynsym section header is inconsistent (entsize \(sym.entsize), link \(sym.link)); read through the dynamic segment instead"
+                ))
             return nil
         }
         if r.size < Int(clamping: sym.size) {
-            facts.gaps.append(Gap(.symbols, ".dynsym (\(sym.size) bytes at offset \(sym.offset)) runs past the end of the file; \(r.size / entrySize) symbols read"))
+            facts.gaps.append(
+                Gap(
+                    .symbols,
+                    ".dynsym (\(sym.size) bytes at offset \(sym.offset)) runs past the end of the file; \(r.size / entrySize) symbols read"
+                ))
         }
         let count = Swift.min(r.size / entrySize, Self.maxSymbols)
         var tables = SymbolTables(symbols: r, entrySize: entrySize, count: count, strings: strings, capacity: count)
@@ -107,19 +131,28 @@ extension FactsDecoder {
             if let v = region(offset: s.offset, size: s.size) {
                 tables.versym = v
                 if v.size < Int(clamping: s.size) {
-                    facts.gaps.append(Gap(.versions, ".gnu.version (\(s.size) bytes at offset \(s.offset)) runs past the end of the file"))
+                    facts.gaps.append(
+                        Gap(
+                            .versions,
+                            ".gnu.version (\(s.size) bytes at offset \(s.offset)) runs past the end of the file"))
                 }
             } else {
                 facts.gaps.append(Gap(.versions, ".gnu.version at offset \(s.offset) is past the end of the file"))
             }
         }
         if let s = section(type: SectionType.gnuVerneed) {
-            if let v = region(offset: s.offset, size: s.size) { tables.verneed = (v, Int(s.info)) }
-            else { facts.gaps.append(Gap(.versions, ".gnu.version_r at offset \(s.offset) is past the end of the file")) }
+            if let v = region(offset: s.offset, size: s.size) {
+                tables.verneed = (v, Int(s.info))
+            } else {
+                facts.gaps.append(Gap(.versions, ".gnu.version_r at offset \(s.offset) is past the end of the file"))
+            }
         }
         if let s = section(type: SectionType.gnuVerdef) {
-            if let v = region(offset: s.offset, size: s.size) { tables.verdef = (v, Int(s.info)) }
-            else { facts.gaps.append(Gap(.versions, ".gnu.version_d at offset \(s.offset) is past the end of the file")) }
+            if let v = region(offset: s.offset, size: s.size) {
+                tables.verdef = (v, Int(s.info))
+            } else {
+                facts.gaps.append(Gap(.versions, ".gnu.version_d at offset \(s.offset) is past the end of the file"))
+            }
         }
         return tables
     }
@@ -139,12 +172,14 @@ extension FactsDecoder {
         if let a = loaded.versym, let b = sections.versym, a.offset != b.offset {
             differences.append(".gnu.version at offset \(b.offset), DT_VERSYM at \(a.offset)")
         } else if (loaded.versym == nil) != (sections.versym == nil) {
-            differences.append(loaded.versym == nil ? ".gnu.version without DT_VERSYM" : "DT_VERSYM without .gnu.version")
+            differences.append(
+                loaded.versym == nil ? ".gnu.version without DT_VERSYM" : "DT_VERSYM without .gnu.version")
         }
         if let (a, _) = loaded.verneed, let (b, _) = sections.verneed, a.offset != b.offset {
             differences.append(".gnu.version_r at offset \(b.offset), DT_VERNEED at \(a.offset)")
         } else if (loaded.verneed == nil) != (sections.verneed == nil) {
-            differences.append(loaded.verneed == nil ? ".gnu.version_r without DT_VERNEED" : "DT_VERNEED without .gnu.version_r")
+            differences.append(
+                loaded.verneed == nil ? ".gnu.version_r without DT_VERNEED" : "DT_VERNEED without .gnu.version_r")
         }
         recordDisagreement(differences)
     }
@@ -159,20 +194,26 @@ extension FactsDecoder {
 
     private mutating func recordDisagreement(_ differences: [String]) {
         guard !differences.isEmpty else { return }
-        facts.gaps.append(Gap(.sectionsDisagree, "section headers disagree with the dynamic segment (" + differences.joined(separator: "; ")
-                                + "); read as the loader reads it, through the dynamic segment"))
+        facts.gaps.append(
+            Gap(
+                .sectionsDisagree,
+                "section headers disagree with the dynamic segment (" + differences.joined(separator: "; ")
+                    + "); read as the loader reads it, through the dynamic segment"))
     }
 
     /// The number of dynamic symbols: DT_HASH's nchain, else the highest index DT_GNU_HASH reaches.
     private func symbolCount(dynamic: Dynamic) -> Int? {
         if let a = dynamic[DynamicTag.hash], let r = region(address: a), r.size >= HashLayout.sysvHeaderSize,
-           let nchain = bytes.u32(r.offset + HashLayout.sysvChainCount) {
+            let nchain = bytes.u32(r.offset + HashLayout.sysvChainCount)
+        {
             return Int(nchain)
         }
         guard let a = dynamic[DynamicTag.gnuHash], let r = region(address: a),
-              let nbuckets = bytes.u32(r.offset), let symoffset = bytes.u32(r.offset + HashLayout.gnuSymbolOffset),
-              let bloomSize = bytes.u32(r.offset + HashLayout.gnuBloomSize) else { return nil }
-        let buckets = r.offset + HashLayout.gnuHeaderSize + Int(bloomSize) * (is64 ? 8 : 4)  // bloom words are address-sized
+            let nbuckets = bytes.u32(r.offset), let symoffset = bytes.u32(r.offset + HashLayout.gnuSymbolOffset),
+            let bloomSize = bytes.u32(r.offset + HashLayout.gnuBloomSize)
+        else { return nil }
+        // bloom words are address-sized
+        let buckets = r.offset + HashLayout.gnuHeaderSize + Int(bloomSize) * (is64 ? 8 : 4)
         guard buckets <= r.end, Int(nbuckets) <= (r.end - buckets) / 4 else { return nil }
         var highest: UInt32 = 0
         for i in 0..<Int(nbuckets) {

@@ -10,7 +10,10 @@ extension FactsDecoder {
         var tls = InitialExecTLS(own: 0, ownSymbols: [], external: [])
         var ownIndexes = 0
         for index in use.tpoffSymbols.sorted() {
-            guard index > 0 else { ownIndexes += 1; continue }
+            guard index > 0 else {
+                ownIndexes += 1
+                continue
+            }
             guard let tables, let symbol = symbolEntry(index, tables) else {
                 ownIndexes += 1  // outside the table (a gap says so): cannot be shown to be another library's
                 continue
@@ -32,8 +35,10 @@ extension FactsDecoder {
     /// addons (napi_register_module_v1, node_register_module_v*), JNI libraries (JNI_OnLoad, Java_*), Ruby
     /// extensions (Init_*), PAM modules (pam_sm_*), NSS modules (_nss_*). Go's cgo runtime in a c-shared
     /// library: x_cgo_init, _cgo_*.
-    static let kindMarkerPrefixes = ["PyInit_", "napi_register_module_v", "node_register_module_v", "JNI_OnLoad", "Java_",
-                                     "Init_", "pam_sm_", "_nss_", "x_cgo_init", "_cgo_"]
+    static let kindMarkerPrefixes = [
+        "PyInit_", "napi_register_module_v", "node_register_module_v", "JNI_OnLoad", "Java_",
+        "Init_", "pam_sm_", "_nss_", "x_cgo_init", "_cgo_",
+    ]
     /// Names kept per prefix: which prefixes occur is what matters (a JNI library can export thousands).
     static let kindMarkersPerPrefix = 4
 
@@ -52,10 +57,13 @@ extension FactsDecoder {
             guard let symbol = symbolEntry(index, tables) else { break }
             guard symbol.isDefined, symbol.binding != SymbolBinding.local else { continue }
             let start = tables.strings.offset + Int(symbol.nameOffset)
-            guard Int(symbol.nameOffset) < tables.strings.size, firstBytes.contains(base.load(fromByteOffset: start, as: UInt8.self)) else { continue }
+            guard Int(symbol.nameOffset) < tables.strings.size,
+                firstBytes.contains(base.load(fromByteOffset: start, as: UInt8.self))
+            else { continue }
             guard let name = symbolName(symbol.nameOffset, tables) else { continue }
             let utf8 = Array(name.utf8)
-            for (i, prefix) in prefixes.enumerated() where perPrefix[i] < Self.kindMarkersPerPrefix && utf8.starts(with: prefix) {
+            for (i, prefix) in prefixes.enumerated()
+            where perPrefix[i] < Self.kindMarkersPerPrefix && utf8.starts(with: prefix) {
                 perPrefix[i] += 1
                 facts.kindMarkers.append(name)
                 break

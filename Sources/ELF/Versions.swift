@@ -42,36 +42,56 @@ extension FactsDecoder {
     /// Version needs: index (vna_other) → version and library.
     private mutating func readVersionNeeds(_ r: Region, declared: Int, _ tables: SymbolTables) -> [Int: NeededVersion] {
         var needed: [Int: NeededVersion] = [:]
-        var chain = EntryChain(bytes, region: r, start: r.offset, entrySize: VerneedLayout.size,
-                               nextField: VerneedLayout.next, limit: versionLimit(declared: declared))
+        var chain = EntryChain(
+            bytes, region: r, start: r.offset, entrySize: VerneedLayout.size,
+            nextField: VerneedLayout.next, limit: versionLimit(declared: declared))
         while let entry = chain.next() {
             let at = entry.offset
             guard let count = bytes.u16(at + VerneedLayout.count), let file = bytes.u32(at + VerneedLayout.file),
-                  let aux = bytes.u32(at + VerneedLayout.aux) else { break }
+                let aux = bytes.u32(at + VerneedLayout.aux)
+            else { break }
             guard let library = symbolName(file, tables) else {
-                facts.gaps.append(Gap(.versions, "version need entry at offset \(at) names a library at string offset \(file), outside the string table"))
+                facts.gaps.append(
+                    Gap(
+                        .versions,
+                        "version need entry at offset \(at) names a library at string offset \(file), outside the string table"
+                    ))
                 return needed
             }
             var requirement = VersionRequirement(library: library, versions: [])
-            var auxiliaries = EntryChain(bytes, region: r, start: at + Int(aux), entrySize: VernauxLayout.size,
-                                         nextField: VernauxLayout.next, limit: Swift.min(Int(count), Self.maxVersionEntries))
+            var auxiliaries = EntryChain(
+                bytes, region: r, start: at + Int(aux), entrySize: VernauxLayout.size,
+                nextField: VernauxLayout.next, limit: Swift.min(Int(count), Self.maxVersionEntries))
             while let link = auxiliaries.next() {
-                guard let flags = bytes.u16(link.offset + VernauxLayout.flags), let other = bytes.u16(link.offset + VernauxLayout.other),
-                      let nameOffset = bytes.u32(link.offset + VernauxLayout.name) else { break }
+                guard let flags = bytes.u16(link.offset + VernauxLayout.flags),
+                    let other = bytes.u16(link.offset + VernauxLayout.other),
+                    let nameOffset = bytes.u32(link.offset + VernauxLayout.name)
+                else { break }
                 guard let name = symbolName(nameOffset, tables) else {
-                    facts.gaps.append(Gap(.versions, "version name of \(library) at string offset \(nameOffset) is outside the string table"))
+                    facts.gaps.append(
+                        Gap(
+                            .versions,
+                            "version name of \(library) at string offset \(nameOffset) is outside the string table"))
                     break
                 }
                 requirement.versions.append(VersionNeed(name: name, weak: flags & VersionFlag.weak != 0))
                 needed[Int(other & VersionSymbol.indexMask)] = NeededVersion(name: name, library: library)
             }
             if let broken = auxiliaries.brokenAt {
-                facts.gaps.append(Gap(.versions, "version need aux \(broken.index) of \(library) at offset \(broken.offset) is outside .gnu.version_r or repeats"))
+                facts.gaps.append(
+                    Gap(
+                        .versions,
+                        "version need aux \(broken.index) of \(library) at offset \(broken.offset) is outside .gnu.version_r or repeats"
+                    ))
             }
             facts.versionRequirements.append(requirement)
         }
         if let broken = chain.brokenAt {
-            facts.gaps.append(Gap(.versions, "version need entry \(broken.index) at offset \(broken.offset) is outside .gnu.version_r (\(r.size) bytes at \(r.offset)) or repeats"))
+            facts.gaps.append(
+                Gap(
+                    .versions,
+                    "version need entry \(broken.index) at offset \(broken.offset) is outside .gnu.version_r (\(r.size) bytes at \(r.offset)) or repeats"
+                ))
         }
         return needed
     }
@@ -79,23 +99,33 @@ extension FactsDecoder {
     /// Version definitions: index → name (the base entry names the file itself).
     private mutating func readVersionDefinitions(_ r: Region, declared: Int, _ tables: SymbolTables) -> [Int: String] {
         var defined: [Int: String] = [:]
-        var chain = EntryChain(bytes, region: r, start: r.offset, entrySize: VerdefLayout.size,
-                               nextField: VerdefLayout.next, limit: versionLimit(declared: declared))
+        var chain = EntryChain(
+            bytes, region: r, start: r.offset, entrySize: VerdefLayout.size,
+            nextField: VerdefLayout.next, limit: versionLimit(declared: declared))
         while let entry = chain.next() {
             let at = entry.offset
             // The first Elf_Verdaux (vd_aux bytes on) names the version.
             guard let flags = bytes.u16(at + VerdefLayout.flags), let index = bytes.u16(at + VerdefLayout.index),
-                  let aux = bytes.u32(at + VerdefLayout.aux),
-                  let nameOffset = bytes.u32(at + Int(aux) + VerdauxLayout.name), at + Int(aux) + VerdauxLayout.size <= r.end,
-                  let name = symbolName(nameOffset, tables) else {
-                facts.gaps.append(Gap(.versions, "version definition \(entry.index) at offset \(at) is outside .gnu.version_d or repeats"))
+                let aux = bytes.u32(at + VerdefLayout.aux),
+                let nameOffset = bytes.u32(at + Int(aux) + VerdauxLayout.name),
+                at + Int(aux) + VerdauxLayout.size <= r.end,
+                let name = symbolName(nameOffset, tables)
+            else {
+                facts.gaps.append(
+                    Gap(
+                        .versions,
+                        "version definition \(entry.index) at offset \(at) is outside .gnu.version_d or repeats"))
                 return defined
             }
             defined[Int(index & VersionSymbol.indexMask)] = name
             if flags & VersionFlag.base == 0 { facts.versionDefinitions.append(name) }
         }
         if let broken = chain.brokenAt {
-            facts.gaps.append(Gap(.versions, "version definition \(broken.index) at offset \(broken.offset) is outside .gnu.version_d or repeats"))
+            facts.gaps.append(
+                Gap(
+                    .versions,
+                    "version definition \(broken.index) at offset \(broken.offset) is outside .gnu.version_d or repeats"
+                ))
         }
         return defined
     }

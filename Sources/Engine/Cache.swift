@@ -1,3 +1,9 @@
+import Assessment
+import ELF
+import Knowledge
+import Reporting
+import Scanning
+import Synchronization
 // The result cache (--cache DIR): what each walked item gave on its own (its files' own assessments and
 // the libraries each loads, before the folding), reused when nothing it depends on can have changed.
 // The folding and the gate are always redone, so a library judged afresh reaches every file that loads it.
@@ -24,19 +30,14 @@
 // whole entries or none. An entry that cannot be decoded is ignored (and replaced). When a run wrote
 // entries and DIR/v1 holds more than the limit, the oldest-written entries go until it holds 90% of it.
 import TextSupport
-import Assessment
-import ELF
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
-import Knowledge
-import Reporting
-import Scanning
-import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public final class ResultCache: Sendable {
@@ -53,8 +54,13 @@ public final class ResultCache: Sendable {
     /// An image layout's index.json larger than this is not cached (it names manifests, so it is small).
     static let maxIndexBytes = 1 << 20
 
-    public init(directory: String, toolVersion: String, maxBytes: Int = defaultMaxBytes, settleSeconds: Double = 2) throws {
-        self.directory = directory; self.toolVersion = toolVersion; self.maxBytes = maxBytes; self.settleSeconds = settleSeconds
+    public init(directory: String, toolVersion: String, maxBytes: Int = defaultMaxBytes, settleSeconds: Double = 2)
+        throws
+    {
+        self.directory = directory
+        self.toolVersion = toolVersion
+        self.maxBytes = maxBytes
+        self.settleSeconds = settleSeconds
         let entries = directory + "/" + Self.layoutVersion
         do { try LocalFile.createDirectories(entries) } catch {
             throw ReportError("cannot use the cache directory \(directory): \(error.reason)")
@@ -75,18 +81,30 @@ struct Stamp: Codable, Equatable, Sendable {
     var device: UInt64, inode: UInt64, size: Int64
     var modified: Int64, modifiedNanoseconds: Int64, changed: Int64, changedNanoseconds: Int64
 
-    init(device: UInt64, inode: UInt64, size: Int64, modified: Int64, modifiedNanoseconds: Int64, changed: Int64, changedNanoseconds: Int64) {
-        self.device = device; self.inode = inode; self.size = size; self.modified = modified
-        self.modifiedNanoseconds = modifiedNanoseconds; self.changed = changed; self.changedNanoseconds = changedNanoseconds
+    init(
+        device: UInt64, inode: UInt64, size: Int64, modified: Int64, modifiedNanoseconds: Int64, changed: Int64,
+        changedNanoseconds: Int64
+    ) {
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.modified = modified
+        self.modifiedNanoseconds = modifiedNanoseconds
+        self.changed = changed
+        self.changedNanoseconds = changedNanoseconds
     }
 
     /// Follows symbolic links (a library path is often a link; its target is what is loaded).
     init?(_ path: String) {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
-        device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
-        modified = Int64(st.st_mtim.tv_sec); modifiedNanoseconds = Int64(st.st_mtim.tv_nsec)
-        changed = Int64(st.st_ctim.tv_sec); changedNanoseconds = Int64(st.st_ctim.tv_nsec)
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        modified = Int64(st.st_mtim.tv_sec)
+        modifiedNanoseconds = Int64(st.st_mtim.tv_nsec)
+        changed = Int64(st.st_ctim.tv_sec)
+        changedNanoseconds = Int64(st.st_ctim.tv_nsec)
     }
 
     var changedAt: Double { Double(changed) + Double(changedNanoseconds) / 1e9 }
@@ -113,10 +131,15 @@ final class CacheSession: Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         started = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-        let libraryDirs = DependencyResolver(libraryPaths: request.libraryPaths, root: request.root, skip: { _ in false }).libraryPaths
+        let libraryDirs = DependencyResolver(
+            libraryPaths: request.libraryPaths, root: request.root, skip: { _ in false }
+        ).libraryPaths
         let tree = DependencyResolver.index(walk).sorted { $0.key < $1.key }
         var treeHash = Fingerprint()
-        for (name, path) in tree { treeHash.add(name); treeHash.add(path) }
+        for (name, path) in tree {
+            treeHash.add(name)
+            treeHash.add(path)
+        }
         let l = request.limits
         var text: [String] = [
             "muslcheck result cache", "tool \(cache.toolVersion)", "knowledge-base \(KnowledgeBase.dataVersion)",
@@ -132,7 +155,9 @@ final class CacheSession: Sendable {
         environment = env.hex
         // Whether a file holds anything of interest depends on its contents, the tool and the limits only.
         var content = Fingerprint()
-        for line in text.prefix(7) where !line.hasPrefix("root ") && !line.hasPrefix("follow-symlinks ") { content.add(line) }
+        for line in text.prefix(7) where !line.hasPrefix("root ") && !line.hasPrefix("follow-symlinks ") {
+            content.add(line)
+        }
         let share = request.shard.map { "\($0.index)-of-\($0.count)" } ?? "all"
         uninterestingFile = cache.directory + "/" + ResultCache.layoutVersion + "/plain/" + content.hex + "-" + share
         uninteresting = UninterestingList.read(uninterestingFile)
@@ -141,7 +166,8 @@ final class CacheSession: Sendable {
     /// Where the entry for `item` lives.
     func file(_ item: ScanItem) -> (dir: String, path: String) {
         var h = Fingerprint()
-        h.add(environment); h.add(item.path)
+        h.add(environment)
+        h.add(item.path)
         let hex = h.hex
         let dir = cache.directory + "/" + ResultCache.layoutVersion + "/" + String(hex.prefix(2))
         return (dir, dir + "/" + String(hex.dropFirst(2)))
@@ -159,9 +185,13 @@ final class CacheSession: Sendable {
         }
         let location = file(item)
         guard let data = CacheFile.read(location.path),
-              let entry = CacheEntry.decode(data) else { return nil }  // none, or damaged: ignored
-        guard entry.tool == cache.toolVersion, entry.knowledgeBase == KnowledgeBase.dataVersion, entry.environment == environment,
-              entry.path == item.path, entry.kind == Self.kindName(item), let stamp = Stamp(item.path), stamp == entry.stamp else { return nil }
+            let entry = CacheEntry.decode(data)
+        else { return nil }  // none, or damaged: ignored
+        guard entry.tool == cache.toolVersion, entry.knowledgeBase == KnowledgeBase.dataVersion,
+            entry.environment == environment,
+            entry.path == item.path, entry.kind == Self.kindName(item), let stamp = Stamp(item.path),
+            stamp == entry.stamp
+        else { return nil }
         if item.kind == .imageLayout {
             guard let index = Self.layoutIndex(item.path), index == entry.layoutIndex else { return nil }
         }
@@ -176,8 +206,10 @@ final class CacheSession: Sendable {
     func store(_ item: ScanItem, scanned: [ScannedFile], owns: [CheckEngine.Own], skipped: Int) {
         // Plain files that are not ELF cost less to read again than an entry; errors may pass (a time limit).
         guard item.sameAs == nil, item.kind == .file || item.kind == .imageLayout,
-              !owns.contains(where: { $0.result.status == .error }), !scanned.contains(where: { if case .failed = $0.result { true } else { false } }),
-              let stamp = Stamp(item.path) else { return }
+            !owns.contains(where: { $0.result.status == .error }),
+            !scanned.contains(where: { if case .failed = $0.result { true } else { false } }),
+            let stamp = Stamp(item.path)
+        else { return }
         if owns.isEmpty && scanned.count == 1 && skipped == 1 && item.kind == .file {
             // Nothing of interest: listed, no entry (see the file comment).
             if stamp.changedAt < started - cache.settleSeconds {
@@ -206,21 +238,29 @@ final class CacheSession: Sendable {
             }
         }
         for own in owns where !own.inArchive {
-            for library in own.libraries { paths.insert(library); paths.insert(Self.directory(of: library)) }
+            for library in own.libraries {
+                paths.insert(library)
+                paths.insert(Self.directory(of: library))
+            }
         }
         let watched = paths.sorted().map { Watched(path: $0, stamp: watchedStamp($0)) }
         // Anything changed since (shortly before) the run began may have changed while it was read.
         let settled = started - cache.settleSeconds
         guard stamp.changedAt < settled, watched.allSatisfy({ ($0.stamp?.changedAt ?? 0) < settled }) else { return }
-        let entry = CacheEntry(tool: cache.toolVersion, knowledgeBase: KnowledgeBase.dataVersion, environment: environment, path: item.path,
-                               kind: Self.kindName(item), stamp: stamp, layoutIndex: layoutIndex, watched: watched, skipped: skipped,
-                               hardLinked: scanned.first?.identity != nil, owns: owns.map(StoredOwn.init))
+        let entry = CacheEntry(
+            tool: cache.toolVersion, knowledgeBase: KnowledgeBase.dataVersion, environment: environment,
+            path: item.path,
+            kind: Self.kindName(item), stamp: stamp, layoutIndex: layoutIndex, watched: watched, skipped: skipped,
+            hardLinked: scanned.first?.identity != nil, owns: owns.map(StoredOwn.init))
         let data = entry.encoded()
         let location = file(item)
         mkdir(location.dir, 0o755)
         let temporary = location.dir + "/" + temporaryName()
         guard CacheFile.write(temporary, data) else { return }
-        if rename(temporary, location.path) != 0 { unlink(temporary); return }
+        if rename(temporary, location.path) != 0 {
+            unlink(temporary)
+            return
+        }
         wrote.wrappingAdd(data.count, ordering: .relaxed)
     }
 
@@ -251,7 +291,11 @@ final class CacheSession: Sendable {
             mkdir(dir, 0o755)
             let temporary = dir + "/" + temporaryName()
             if CacheFile.write(temporary, bytes) {
-                if rename(temporary, uninterestingFile) == 0 { wrote.wrappingAdd(bytes.count, ordering: .relaxed) } else { unlink(temporary) }
+                if rename(temporary, uninterestingFile) == 0 {
+                    wrote.wrappingAdd(bytes.count, ordering: .relaxed)
+                } else {
+                    unlink(temporary)
+                }
             }
         }
         guard wrote.load(ordering: .relaxed) > 0 else { return }
@@ -278,7 +322,9 @@ final class CacheSession: Sendable {
 
     static func layoutIndex(_ directory: String) -> String? {
         let path = directory + "/index.json"
-        guard let size = Stamp(path)?.size, size <= ResultCache.maxIndexBytes, let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let size = Stamp(path)?.size, size <= ResultCache.maxIndexBytes,
+            let data = FileManager.default.contents(atPath: path)
+        else { return nil }
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -330,7 +376,8 @@ enum CacheFile {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size), size <= maxBytes else { return nil }
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size), size <= maxBytes
+        else { return nil }
         var data = Data(count: size)
         let complete = data.withUnsafeMutableBytes { raw -> Bool in
             guard let base = raw.baseAddress else { return size == 0 }
@@ -383,7 +430,8 @@ struct Fingerprint {
         b = (b ^ 0xff) &* 0x100_0000_01b3
     }
     var hex: String {
-        let x = String(a, radix: 16), y = String(b, radix: 16)
+        let x = String(a, radix: 16)
+        let y = String(b, radix: 16)
         return String(repeating: "0", count: 16 - x.count) + x + String(repeating: "0", count: 16 - y.count) + y
     }
 }
@@ -403,8 +451,12 @@ struct UninterestingList: Sendable {
     static func encode(_ records: [(path: String, stamp: Stamp)]) -> Data {
         var out = Data(header.utf8)
         for (path, s) in records {
-            out.append(contentsOf: path.utf8); out.append(0)
-            out.append(contentsOf: "\(s.device) \(s.inode) \(s.size) \(s.modified) \(s.modifiedNanoseconds) \(s.changed) \(s.changedNanoseconds)".utf8)
+            out.append(contentsOf: path.utf8)
+            out.append(0)
+            out.append(
+                contentsOf:
+                    "\(s.device) \(s.inode) \(s.size) \(s.modified) \(s.modifiedNanoseconds) \(s.changed) \(s.changedNanoseconds)"
+                    .utf8)
             out.append(0)
         }
         return out
@@ -425,7 +477,10 @@ struct UninterestingList: Sendable {
                 while i < b.count {
                     let start = i
                     var h: UInt64 = 0xcbf2_9ce4_8422_2325  // as Shard.hash
-                    while i < b.count, b[i] != 0 { h = (h ^ UInt64(b[i])) &* 0x100_0000_01b3; i += 1 }
+                    while i < b.count, b[i] != 0 {
+                        h = (h ^ UInt64(b[i])) &* 0x100_0000_01b3
+                        i += 1
+                    }
                     i += 1
                     while i < b.count, b[i] != 0 { i += 1 }  // the numbers
                     guard i < b.count else { break }
@@ -445,7 +500,9 @@ struct UninterestingList: Sendable {
         return bytes.withUnsafeBufferPointer { b -> Stamp? in
             var i = start
             let same = path.withUTF8 { name -> Bool in
-                guard name.count <= b.count - i, let base = b.baseAddress, let nameBase = name.baseAddress else { return name.isEmpty }
+                guard name.count <= b.count - i, let base = b.baseAddress, let nameBase = name.baseAddress else {
+                    return name.isEmpty
+                }
                 return memcmp(base + i, nameBase, name.count) == 0
             }
             guard same else { return nil }
@@ -461,7 +518,8 @@ struct UninterestingList: Sendable {
                     let (sum, carry) = times.addingReportingOverflow(UInt64(d))
                     guard d < 10, !over, !carry else { return nil }
                     value = sum
-                    digits += 1; i += 1
+                    digits += 1
+                    i += 1
                 }
                 guard digits > 0, i < b.count else { return nil }
                 i += 1  // the separator
@@ -469,10 +527,14 @@ struct UninterestingList: Sendable {
             }
             let space = UInt8(ascii: " ")
             guard let dev = number(space), let ino = number(space), let size = number(space), let m = number(space),
-                  let mn = number(space), let c = number(space), let cn = number(0),
-                  let size = Int64(exactly: size), let m = Int64(exactly: m), let mn = Int64(exactly: mn), let c = Int64(exactly: c),
-                  let cn = Int64(exactly: cn) else { return nil }
-            return Stamp(device: dev, inode: ino, size: size, modified: m, modifiedNanoseconds: mn, changed: c, changedNanoseconds: cn)
+                let mn = number(space), let c = number(space), let cn = number(0),
+                let size = Int64(exactly: size), let m = Int64(exactly: m), let mn = Int64(exactly: mn),
+                let c = Int64(exactly: c),
+                let cn = Int64(exactly: cn)
+            else { return nil }
+            return Stamp(
+                device: dev, inode: ino, size: size, modified: m, modifiedNanoseconds: mn, changed: c,
+                changedNanoseconds: cn)
         }
     }
 }

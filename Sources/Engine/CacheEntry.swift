@@ -3,13 +3,14 @@
 // or cut entry decodes to nil and is ignored.
 import Assessment
 import ELF
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Knowledge
 import Reporting
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Watched: Sendable {
     var path: String
@@ -40,7 +41,10 @@ struct CacheEntry: Sendable {
         w.stamp(stamp)
         w.optional(layoutIndex) { $0.string($1) }
         w.count(watched.count)
-        for x in watched { w.string(x.path); w.optional(x.stamp) { $0.stamp($1) } }
+        for x in watched {
+            w.string(x.path)
+            w.optional(x.stamp) { $0.stamp($1) }
+        }
         w.count(skipped)
         w.bool(hardLinked)
         w.count(owns.count)
@@ -52,12 +56,18 @@ struct CacheEntry: Sendable {
         data.withUnsafeBytes { raw -> CacheEntry? in
             var r = EntryReader(raw: raw)
             guard r.take(magic.count).map(Array.init) == magic,
-                  let tool = r.string(), let knowledgeBase = r.string(), let environment = r.string(), let path = r.string(),
-                  let kind = r.string(), let stamp = r.stamp(), let layoutIndex = r.optional({ $0.string() }),
-                  let watched = r.array({ r in r.string().flatMap { path in r.optional({ $0.stamp() }).map { Watched(path: path, stamp: $0) } } }),
-                  let skipped = r.count(), let hardLinked = r.bool(), let owns = r.array({ $0.own() }), r.atEnd else { return nil }
-            return CacheEntry(tool: tool, knowledgeBase: knowledgeBase, environment: environment, path: path, kind: kind, stamp: stamp,
-                              layoutIndex: layoutIndex, watched: watched, skipped: skipped, hardLinked: hardLinked, owns: owns)
+                let tool = r.string(), let knowledgeBase = r.string(), let environment = r.string(),
+                let path = r.string(),
+                let kind = r.string(), let stamp = r.stamp(), let layoutIndex = r.optional({ $0.string() }),
+                let watched = r.array({ r in
+                    r.string().flatMap { path in r.optional({ $0.stamp() }).map { Watched(path: path, stamp: $0) } }
+                }),
+                let skipped = r.count(), let hardLinked = r.bool(), let owns = r.array({ $0.own() }), r.atEnd
+            else { return nil }
+            return CacheEntry(
+                tool: tool, knowledgeBase: knowledgeBase, environment: environment, path: path, kind: kind,
+                stamp: stamp,
+                layoutIndex: layoutIndex, watched: watched, skipped: skipped, hardLinked: hardLinked, owns: owns)
         }
     }
 }
@@ -68,8 +78,16 @@ struct StoredOwn: Sendable {
     var libraries: [String]
     var inArchive: Bool
 
-    init(_ own: CheckEngine.Own) { result = own.result; libraries = own.libraries; inArchive = own.inArchive }
-    init(result: CheckResult, libraries: [String], inArchive: Bool) { self.result = result; self.libraries = libraries; self.inArchive = inArchive }
+    init(_ own: CheckEngine.Own) {
+        result = own.result
+        libraries = own.libraries
+        inArchive = own.inArchive
+    }
+    init(result: CheckResult, libraries: [String], inArchive: Bool) {
+        self.result = result
+        self.libraries = libraries
+        self.inArchive = inArchive
+    }
 
     var own: CheckEngine.Own { CheckEngine.Own(result: result, libraries: libraries, inArchive: inArchive) }
 }
@@ -81,35 +99,60 @@ struct EntryWriter {
     mutating func count(_ n: Int) { varint(UInt64(max(0, n))) }
     mutating func varint(_ value: UInt64) {
         var v = value
-        while v >= 0x80 { bytes.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+        while v >= 0x80 {
+            bytes.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
         bytes.append(UInt8(v))
     }
     mutating func signed(_ value: Int64) { varint(UInt64(bitPattern: value)) }
     mutating func bool(_ b: Bool) { bytes.append(b ? 1 : 0) }
-    mutating func string(_ s: String) { count(s.utf8.count); bytes += s.utf8 }
-    mutating func strings(_ list: [String]) { count(list.count); for s in list { string(s) } }
+    mutating func string(_ s: String) {
+        count(s.utf8.count)
+        bytes += s.utf8
+    }
+    mutating func strings(_ list: [String]) {
+        count(list.count)
+        for s in list { string(s) }
+    }
     mutating func optional<T>(_ value: T?, _ write: (inout EntryWriter, T) -> Void) {
-        guard let value else { bytes.append(0); return }
+        guard let value else {
+            bytes.append(0)
+            return
+        }
         bytes.append(1)
         write(&self, value)
     }
     mutating func stamp(_ s: Stamp) {
-        varint(s.device); varint(s.inode); signed(s.size)
-        signed(s.modified); signed(s.modifiedNanoseconds); signed(s.changed); signed(s.changedNanoseconds)
+        varint(s.device)
+        varint(s.inode)
+        signed(s.size)
+        signed(s.modified)
+        signed(s.modifiedNanoseconds)
+        signed(s.changed)
+        signed(s.changedNanoseconds)
     }
 
     mutating func own(_ o: StoredOwn) {
         let r = o.result
-        string(r.path); string(r.status.rawValue)
-        optional(r.error) { $0.string($1) }; optional(r.sameAs) { $0.string($1) }; optional(r.interpreter) { $0.string($1) }
-        strings(r.needed); strings(o.libraries); bool(o.inArchive)
+        string(r.path)
+        string(r.status.rawValue)
+        optional(r.error) { $0.string($1) }
+        optional(r.sameAs) { $0.string($1) }
+        optional(r.interpreter) { $0.string($1) }
+        strings(r.needed)
+        strings(o.libraries)
+        bool(o.inArchive)
         optional(r.kind) { $0.string($1) }
         optional(r.assessment) { $0.assessment($1) }
     }
 
     mutating func assessment(_ a: Assessment) {
-        string(a.verdict.rawValue); optional(a.ownVerdict) { $0.string($1.rawValue) }
-        string(a.libc.rawValue); string(a.linkage.rawValue); string(a.arch)
+        string(a.verdict.rawValue)
+        optional(a.ownVerdict) { $0.string($1.rawValue) }
+        string(a.libc.rawValue)
+        string(a.linkage.rawValue)
+        string(a.arch)
         count(a.missingSymbols.count)
         for m in a.missingSymbols {
             string(m.name)
@@ -117,20 +160,32 @@ struct EntryWriter {
         }
         count(a.missingLibraries.count)
         for m in a.missingLibraries {
-            string(m.soname); optional(m.package) { $0.string($1) }; optional(m.foundAt) { $0.string($1) }; string(m.reason)
+            string(m.soname)
+            optional(m.package) { $0.string($1) }
+            optional(m.foundAt) { $0.string($1) }
+            string(m.reason)
         }
         strings(a.packages)
         optional(a.minimumGlibc) { $0.string($1) }
         count(a.findings.count)
         for f in a.findings {
-            string(f.rule); string(f.severity.rawValue); string(f.message); strings(f.symbols); strings(f.libraries)
-            optional(f.line) { $0.count($1) }; optional(f.column) { $0.count($1) }
+            string(f.rule)
+            string(f.severity.rawValue)
+            string(f.message)
+            strings(f.symbols)
+            strings(f.libraries)
+            optional(f.line) { $0.count($1) }
+            optional(f.column) { $0.count($1) }
         }
         optional(a.language) { $0.string($1.rawValue) }
         optional(a.unassessable) { $0.string($1) }
         optional(a.fix.map(StoredFix.init)) { w, f in
-            w.optional(f.apk) { $0.string($1) }; w.optional(f.rebuild) { $0.string($1) }; w.string(f.dockerfile)
-            w.string(f.app); w.string(f.dir); w.optional(f.goImage) { $0.string($1) }
+            w.optional(f.apk) { $0.string($1) }
+            w.optional(f.rebuild) { $0.string($1) }
+            w.string(f.dockerfile)
+            w.string(f.app)
+            w.string(f.dir)
+            w.optional(f.goImage) { $0.string($1) }
         }
     }
 }
@@ -192,53 +247,74 @@ struct EntryReader {
     }
     mutating func stamp() -> Stamp? {
         guard let device = varint(), let inode = varint(), let size = signed(), let m = signed(), let mn = signed(),
-              let c = signed(), let cn = signed() else { return nil }
-        return Stamp(device: device, inode: inode, size: size, modified: m, modifiedNanoseconds: mn, changed: c, changedNanoseconds: cn)
+            let c = signed(), let cn = signed()
+        else { return nil }
+        return Stamp(
+            device: device, inode: inode, size: size, modified: m, modifiedNanoseconds: mn, changed: c,
+            changedNanoseconds: cn)
     }
     mutating func optionalString() -> String?? { optional { $0.string() } }
 
     mutating func own() -> StoredOwn? {
         guard let path = string(), let status = string().flatMap(CheckResult.Status.init(rawValue:)),
-              let error = optionalString(), let sameAs = optionalString(), let interpreter = optionalString(),
-              let needed = strings(), let libraries = strings(), let inArchive = bool(), let kind = optionalString(),
-              let assessment = optional({ $0.assessment() }) else { return nil }
+            let error = optionalString(), let sameAs = optionalString(), let interpreter = optionalString(),
+            let needed = strings(), let libraries = strings(), let inArchive = bool(), let kind = optionalString(),
+            let assessment = optional({ $0.assessment() })
+        else { return nil }
         var result = CheckResult(path: path, status: status, error: error, assessment: assessment)
-        result.sameAs = sameAs; result.interpreter = interpreter; result.needed = needed; result.kind = kind
+        result.sameAs = sameAs
+        result.interpreter = interpreter
+        result.needed = needed
+        result.kind = kind
         return StoredOwn(result: result, libraries: libraries, inArchive: inArchive)
     }
 
     mutating func assessment() -> Assessment? {
         guard let verdict = string().flatMap(Verdict.init(rawValue:)),
-              let ownVerdict = optional({ $0.string().flatMap(Verdict.init(rawValue:)) }),
-              let libc = string().flatMap(Libc.init(rawValue:)), let linkage = string().flatMap(Linkage.init(rawValue:)),
-              let arch = string(),
-              let symbols = array({ r -> MissingSymbol? in
-                  guard let name = r.string(), let version = r.optionalString(), let by = r.optionalString(), let note = r.optionalString(),
-                        let first = r.optionalString() else { return nil }
-                  return MissingSymbol.restored(name: name, version: version, providedBy: by, note: note, firstMusl: first)
-              }),
-              let libraries = array({ r -> MissingLibrary? in
-                  guard let soname = r.string(), let package = r.optionalString(), let foundAt = r.optionalString(), let reason = r.string() else { return nil }
-                  return MissingLibrary.restored(soname: soname, package: package, foundAt: foundAt, reason: reason)
-              }),
-              let packages = strings(), let minimumGlibc = optionalString(),
-              let findings = array({ r -> Finding? in
-                  guard let rule = r.string(), let severity = r.string().flatMap(Rule.Severity.init(rawValue:)), let message = r.string(),
-                        let symbols = r.strings(), let libraries = r.strings(),
-                        let line = r.optional({ $0.varint().flatMap { Int(exactly: $0) } }),
-                        let column = r.optional({ $0.varint().flatMap { Int(exactly: $0) } }) else { return nil }
-                  return Finding.restored(rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries,
-                                          line: line, column: column)
-              }),
-              let language = optional({ $0.string().flatMap(Language.init(rawValue:)) }), let unassessable = optionalString(),
-              let fix = optional({ r -> StoredFix? in
-                  guard let apk = r.optionalString(), let rebuild = r.optionalString(), let dockerfile = r.string(), let app = r.string(),
-                        let dir = r.string(), let goImage = r.optionalString() else { return nil }
-                  return StoredFix(apk: apk, rebuild: rebuild, dockerfile: dockerfile, app: app, dir: dir, goImage: goImage)
-              }) else { return nil }
-        var a = Assessment(verdict: verdict, ownVerdict: ownVerdict, libc: libc, linkage: linkage, arch: arch, missingSymbols: symbols,
-                           missingLibraries: libraries, packages: packages, minimumGlibc: minimumGlibc, findings: findings,
-                           language: language, fix: fix?.fix)
+            let ownVerdict = optional({ $0.string().flatMap(Verdict.init(rawValue:)) }),
+            let libc = string().flatMap(Libc.init(rawValue:)), let linkage = string().flatMap(Linkage.init(rawValue:)),
+            let arch = string(),
+            let symbols = array({ r -> MissingSymbol? in
+                guard let name = r.string(), let version = r.optionalString(), let by = r.optionalString(),
+                    let note = r.optionalString(),
+                    let first = r.optionalString()
+                else { return nil }
+                return MissingSymbol.restored(
+                    name: name, version: version, providedBy: by, note: note, firstMusl: first)
+            }),
+            let libraries = array({ r -> MissingLibrary? in
+                guard let soname = r.string(), let package = r.optionalString(), let foundAt = r.optionalString(),
+                    let reason = r.string()
+                else { return nil }
+                return MissingLibrary.restored(soname: soname, package: package, foundAt: foundAt, reason: reason)
+            }),
+            let packages = strings(), let minimumGlibc = optionalString(),
+            let findings = array({ r -> Finding? in
+                guard let rule = r.string(), let severity = r.string().flatMap(Rule.Severity.init(rawValue:)),
+                    let message = r.string(),
+                    let symbols = r.strings(), let libraries = r.strings(),
+                    let line = r.optional({ $0.varint().flatMap { Int(exactly: $0) } }),
+                    let column = r.optional({ $0.varint().flatMap { Int(exactly: $0) } })
+                else { return nil }
+                return Finding.restored(
+                    rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries,
+                    line: line, column: column)
+            }),
+            let language = optional({ $0.string().flatMap(Language.init(rawValue:)) }),
+            let unassessable = optionalString(),
+            let fix = optional({ r -> StoredFix? in
+                guard let apk = r.optionalString(), let rebuild = r.optionalString(), let dockerfile = r.string(),
+                    let app = r.string(),
+                    let dir = r.string(), let goImage = r.optionalString()
+                else { return nil }
+                return StoredFix(
+                    apk: apk, rebuild: rebuild, dockerfile: dockerfile, app: app, dir: dir, goImage: goImage)
+            })
+        else { return nil }
+        var a = Assessment(
+            verdict: verdict, ownVerdict: ownVerdict, libc: libc, linkage: linkage, arch: arch, missingSymbols: symbols,
+            missingLibraries: libraries, packages: packages, minimumGlibc: minimumGlibc, findings: findings,
+            language: language, fix: fix?.fix)
         a.unassessable = unassessable
         return a
     }

@@ -30,10 +30,21 @@ public struct CheckRequest: Sendable {
     /// Results of unchanged files reused from earlier runs (Cache.swift).
     public var cache: ResultCache? = nil
 
-    public init(paths: [String], release: AlpineRelease, gate: Gate = Gate(), jobs: Int = CPU.count, followSymlinks: Bool = false,
-                root: String? = nil, libraryPaths: [String] = [], searchScanned: Bool = false, limits: ArchiveLimits = ArchiveLimits()) {
-        self.paths = paths; self.release = release; self.gate = gate; self.jobs = jobs; self.followSymlinks = followSymlinks
-        self.root = root; self.libraryPaths = libraryPaths; self.searchScanned = searchScanned; self.limits = limits
+    public init(
+        paths: [String], release: AlpineRelease, gate: Gate = Gate(), jobs: Int = CPU.count,
+        followSymlinks: Bool = false,
+        root: String? = nil, libraryPaths: [String] = [], searchScanned: Bool = false,
+        limits: ArchiveLimits = ArchiveLimits()
+    ) {
+        self.paths = paths
+        self.release = release
+        self.gate = gate
+        self.jobs = jobs
+        self.followSymlinks = followSymlinks
+        self.root = root
+        self.libraryPaths = libraryPaths
+        self.searchScanned = searchScanned
+        self.limits = limits
     }
 }
 
@@ -59,16 +70,20 @@ public enum CheckEngine {
     }
 
     /// Runs the whole check. `walk`: the walk of `request.paths`, when the caller made it already.
-    public static func run(_ request: CheckRequest, kb: KnowledgeBase, walk: WalkResult? = nil, progress: ProgressStep? = nil,
-                           bytes: ProgressBytes? = nil) -> CheckOutcome {
+    public static func run(
+        _ request: CheckRequest, kb: KnowledgeBase, walk: WalkResult? = nil, progress: ProgressStep? = nil,
+        bytes: ProgressBytes? = nil
+    ) -> CheckOutcome {
         let walk = walk ?? Self.walk(request.paths, followSymlinks: request.followSymlinks)
         let selected = request.shard.map { $0.select(walk.items, jobs: max(1, request.jobs)) }
         let items = selected.map { walk.items.subset($0) } ?? walk.items
         let cache = request.cache?.session(request, walk: walk)
         let assessor = Assessor(kb: kb, release: request.release)
-        let resolver = DependencyResolver(libraryPaths: request.libraryPaths, root: request.root,
-                                          tree: request.searchScanned ? DependencyResolver.index(walk) : [:], scannedRoots: request.paths,
-                                          searchScanned: request.searchScanned, interesting: Assessor.libcNames(kb)) {
+        let resolver = DependencyResolver(
+            libraryPaths: request.libraryPaths, root: request.root,
+            tree: request.searchScanned ? DependencyResolver.index(walk) : [:], scannedRoots: request.paths,
+            searchScanned: request.searchScanned, interesting: Assessor.libcNames(kb)
+        ) {
             Assessor.isProvidedBySystem($0, kb: kb)
         }
         let libraries = LibraryIndex(assessor: assessor, resolver: resolver)
@@ -91,7 +106,8 @@ public enum CheckEngine {
                 return ItemOutcome(owns: hit.owns, skipped: hit.skipped)
             }
             let path = item.path
-            let (scanned, images) = Scanner.scanWithImages(item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
+            let (scanned, images) = Scanner.scanWithImages(
+                item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
             // Most items are one plain file: no member index to build.
             var members: [String: Header] = [:]
             if scanned.count > 1 {
@@ -102,10 +118,14 @@ public enum CheckEngine {
             var owns: [Own] = []
             var skipped = 0
             for file in scanned {
-                if let o = judge(file, assessor: assessor, resolver: resolver, archiveMembers: members, scripts: scripts) {
+                if let o = judge(
+                    file, assessor: assessor, resolver: resolver, archiveMembers: members, scripts: scripts)
+                {
                     if o.result.status == .assessed { libraries.remember(o) }
                     owns.append(o)
-                } else if !file.item.inArchive { skipped += 1 }
+                } else if !file.item.inArchive {
+                    skipped += 1
+                }
             }
             // Each image's entrypoint, judged against its files: a result named as the image (in place of the
             // image file's own 'not an ELF file' when it was named explicitly).
@@ -115,7 +135,8 @@ public enum CheckEngine {
                     owns[at] = own
                 } else {
                     // Before the image's own files.
-                    owns.insert(own, at: owns.firstIndex { $0.result.path.hasPrefix(result.path + "!/") } ?? owns.endIndex)
+                    owns.insert(
+                        own, at: owns.firstIndex { $0.result.path.hasPrefix(result.path + "!/") } ?? owns.endIndex)
                 }
             }
             cache?.store(item, scanned: scanned, owns: owns, skipped: skipped)
@@ -125,7 +146,8 @@ public enum CheckEngine {
         // What zip members' starts taught serves only the reading: its memory goes to the rest of the run.
         Archives.forgetMemberStarts()
         var (own, walkedSkips) = foldHardLinks(items, perItem, identities: identities.withLock { $0 })
-        for o in own where o.result.status == .assessed && o.result.sameAs != nil { libraries.remember(o) }  // hard links
+        // hard links
+        for o in own where o.result.status == .assessed && o.result.sameAs != nil { libraries.remember(o) }
         // 2. Fold in what each file loads (the worst verdict wins) and apply the gate, on all cores.
         let gate = request.gate
         let owned = own
@@ -142,7 +164,8 @@ public enum CheckEngine {
                 if !unreadable.isEmpty {
                     // What it loads cannot be judged, so neither can it: an input error, never a pass.
                     o.result.status = .error
-                    o.result.error = "cannot judge: libraries it loads could not be read: " + unreadable.joined(separator: ", ")
+                    o.result.error =
+                        "cannot judge: libraries it loads could not be read: " + unreadable.joined(separator: ", ")
                 }
             }
             var fails = false
@@ -157,21 +180,24 @@ public enum CheckEngine {
         var summary = CheckSummary()
         for _ in 0..<walkedSkips { summary.addWalkedSkip() }
         for j in judged where j.cLibrary { summary.addCLibrary(listed: j.listed) }
-        var results: [CheckResult] = [], failing: [Bool] = []
+        var results: [CheckResult] = []
+        var failing: [Bool] = []
         for j in judged where j.listed {
             if j.result.kind != nil { summary.scripts += 1 }
             let a = j.result.assessment
-            summary.add(status: j.result.status, verdict: a?.verdict, packages: a?.packages ?? [],
-                        symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
-                        libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
+            summary.add(
+                status: j.result.status, verdict: a?.verdict, packages: a?.packages ?? [],
+                symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
+                libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
             results.append(j.result)
             failing.append(j.fails)
         }
         summary.finish()
         var outcome = CheckOutcome(results: results, failing: failing, summary: summary)
         if let shard = request.shard, let selected {
-            outcome.placement = ShardPlacement(shard: shard, inputs: request.paths, walked: walk.items.count,
-                                               items: Shard.itemPositions(of: outcome.results, items: items, positions: selected))
+            outcome.placement = ShardPlacement(
+                shard: shard, inputs: request.paths, walked: walk.items.count,
+                items: Shard.itemPositions(of: outcome.results, items: items, positions: selected))
         }
         cache?.finish()
         return outcome
@@ -179,7 +205,9 @@ public enum CheckEngine {
 
     /// Hard links: the first path's results again, under each further path (its own reading is dropped).
     /// By index: hashing every path of a large tree here was a serial cost.
-    static func foldHardLinks(_ items: WalkItems, _ perItem: [ItemOutcome], identities: [Int: FileIdentity]) -> ([Own], Int) {
+    static func foldHardLinks(_ items: WalkItems, _ perItem: [ItemOutcome], identities: [Int: FileIdentity]) -> (
+        [Own], Int
+    ) {
         var firstIndex: [FileIdentity: Int] = [:]
         var indexOfPath: [String: Int]?  // only when the walk itself named links (links followed)
         var sameAs = [Int: Int]()
@@ -198,9 +226,12 @@ public enum CheckEngine {
         var walkedSkips = 0
         for i in items.indices {
             guard let f = sameAs[i] else {
-                own += perItem[i].owns; walkedSkips += perItem[i].skipped; continue
+                own += perItem[i].owns
+                walkedSkips += perItem[i].skipped
+                continue
             }
-            let first = items[f].path, original = perItem[f]
+            let first = items[f].path
+            let original = perItem[f]
             walkedSkips += original.skipped
             own += original.owns.map { o in
                 var copy = o
@@ -238,24 +269,33 @@ public enum CheckEngine {
     }
 
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
-    static func judge(_ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: [String: Header] = [:],
-                      scripts: ScriptJudge? = nil) -> Own? {
+    static func judge(
+        _ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: [String: Header] = [:],
+        scripts: ScriptJudge? = nil
+    ) -> Own? {
         let path = file.item.path
         switch file.result {
         case .notELF:
-            if let script = file.script, let scripts { return Own(result: scripts.judge(script, path: path), libraries: []) }
-            return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: "not an ELF file"), libraries: []) : nil
+            if let script = file.script, let scripts {
+                return Own(result: scripts.judge(script, path: path), libraries: [])
+            }
+            return file.item.explicit
+                ? Own(result: CheckResult(path: path, status: .skipped, error: "not an ELF file"), libraries: []) : nil
         case .failed(let message):
             return Own(result: CheckResult(path: path, status: .error, error: message), libraries: [])
         case .elf(let facts):
             if facts.type == .rel || facts.type == .core || facts.isSeparateDebugFile {
-                let why = facts.isSeparateDebugFile ? Assessor.separateDebugFile
+                let why =
+                    facts.isSeparateDebugFile
+                    ? Assessor.separateDebugFile
                     : "\(facts.type == .rel ? "relocatable object" : "core dump"): never loaded as a program"
-                return file.item.explicit ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
+                return file.item.explicit
+                    ? Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: []) : nil
             }
             if let why = assessor.cLibraryReason(facts, path: path) {
-                return Own(result: CheckResult(path: path, status: .skipped, error: why), libraries: [], cLibrary: true,
-                           listed: file.item.explicit)
+                return Own(
+                    result: CheckResult(path: path, status: .skipped, error: why), libraries: [], cLibrary: true,
+                    listed: file.item.explicit)
             }
             let dependencies: Dependencies
             if file.item.inArchive {
@@ -269,8 +309,9 @@ public enum CheckEngine {
             if let reason = assessment.unassessable {
                 return Own(result: CheckResult(path: path, status: .error, error: reason, facts: facts), libraries: [])
             }
-            return Own(result: CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts),
-                       libraries: Array(Set(dependencies.found.values)).sorted(), inArchive: file.item.inArchive)
+            return Own(
+                result: CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts),
+                libraries: Array(Set(dependencies.found.values)).sorted(), inArchive: file.item.inArchive)
         }
     }
 }

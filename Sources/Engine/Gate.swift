@@ -1,18 +1,19 @@
+import Assessment
+import Reporting
 // The gate: how strict it is (--fail-on), the policy file (--config, or .muslcheck.yml found from the
 // current directory up to the repository root: target, gate level, paths and rules to ignore with a
 // reason, packages the image already installs) and a baseline of known problems, applied to each
 // assessment as one decision that records what it waived and why, so that every report can list it.
 import TextSupport
-import Assessment
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import Reporting
 
 /// A policy file or baseline that cannot be used: a usage problem, reported before anything is read.
 public struct PolicyError: Error, CustomStringConvertible {
@@ -22,7 +23,9 @@ public struct PolicyError: Error, CustomStringConvertible {
 
 /// How strict the gate is: the lowest verdict (or finding severity) that fails it.
 public enum FailOn: String, Sendable, CaseIterable {
-    case needsLibc6Compat = "needs-libc6-compat", needsGcompat = "needs-gcompat", needsRebuild = "needs-rebuild"
+    case needsLibc6Compat = "needs-libc6-compat"
+    case needsGcompat = "needs-gcompat"
+    case needsRebuild = "needs-rebuild"
     case warning, never
 
     public func fails(_ a: Assessment) -> Bool {
@@ -47,8 +50,13 @@ public struct Gate: Sendable {
     /// Each given directory, without a trailing slash (the files and archives given are keyed as typed).
     private let directories: Set<String>
 
-    public init(failOn: FailOn = .needsLibc6Compat, policy: Policy = Policy(), baseline: Baseline? = nil, roots: [String] = []) {
-        self.failOn = failOn; self.policy = policy; self.baseline = baseline; self.roots = roots
+    public init(
+        failOn: FailOn = .needsLibc6Compat, policy: Policy = Policy(), baseline: Baseline? = nil, roots: [String] = []
+    ) {
+        self.failOn = failOn
+        self.policy = policy
+        self.baseline = baseline
+        self.roots = roots
         var directories = Set<String>()
         for root in roots {
             var st = stat()
@@ -87,18 +95,23 @@ public struct Gate: Sendable {
         }
         let key = self.key(path)
         if let entry = policy.ignoredPath(key) ?? policy.ignoredPath(path) {
-            suppressions.append(Suppression(kind: .path, match: entry.path ?? "", reason: entry.reason, waivesGate: true))
+            suppressions.append(
+                Suppression(kind: .path, match: entry.path ?? "", reason: entry.reason, waivesGate: true))
             return Decision(fails: false, suppressions: suppressions)
         }
         // Packages the image installs already: a remedy made only of them is no problem.
         let installed = Set(policy.installed)
         if a.verdict < .needsRebuild && !a.packages.isEmpty && Set(a.packages).isSubset(of: installed) {
-            suppressions.append(Suppression(kind: .installed, match: a.packages.joined(separator: " "),
-                                            reason: "the image installs \(a.packages.joined(separator: ", "))", waivesGate: true))
+            suppressions.append(
+                Suppression(
+                    kind: .installed, match: a.packages.joined(separator: " "),
+                    reason: "the image installs \(a.packages.joined(separator: ", "))", waivesGate: true))
             return Decision(fails: false, suppressions: suppressions)
         }
         if let baseline, baseline.covers(key: key, path: path, a) {
-            suppressions.append(Suppression(kind: .baseline, match: key, reason: "known problem recorded in the baseline", waivesGate: true))
+            suppressions.append(
+                Suppression(
+                    kind: .baseline, match: key, reason: "known problem recorded in the baseline", waivesGate: true))
             return Decision(fails: false, suppressions: suppressions)
         }
         return Decision(fails: true, suppressions: suppressions)
@@ -159,7 +172,11 @@ public struct Policy: Sendable {
         public var path: String?
         public var rule: String?
         public var reason: String
-        public init(path: String? = nil, rule: String? = nil, reason: String) { self.path = path; self.rule = rule; self.reason = reason }
+        public init(path: String? = nil, rule: String? = nil, reason: String) {
+            self.path = path
+            self.rule = rule
+            self.reason = reason
+        }
     }
 
     public init() {}
@@ -177,14 +194,19 @@ public struct Policy: Sendable {
         var inRepository = false
         var probe = start
         for _ in 0..<256 {  // a path has far fewer components; the cap only bounds the loop
-            if fm.fileExists(atPath: probe.appendingPathComponent(".git").path) { inRepository = true; break }
+            if fm.fileExists(atPath: probe.appendingPathComponent(".git").path) {
+                inRepository = true
+                break
+            }
             let up = probe.deletingLastPathComponent()
             if up.path == probe.path { break }
             probe = up
         }
         for _ in 0..<256 {
             let candidate = dir.appendingPathComponent(fileName)
-            if fm.fileExists(atPath: candidate.path) { return dir.path == fm.currentDirectoryPath ? fileName : candidate.path }
+            if fm.fileExists(atPath: candidate.path) {
+                return dir.path == fm.currentDirectoryPath ? fileName : candidate.path
+            }
             if !inRepository || fm.fileExists(atPath: dir.appendingPathComponent(".git").path) { return nil }
             let up = dir.deletingLastPathComponent()
             if up.path == dir.path { return nil }
@@ -229,12 +251,18 @@ public struct Policy: Sendable {
             guard let seq = node.sequence else { throw fail(node, "\(what) must be a list") }
             return try seq.map { try string($0, what + " entry") }
         }
-        func mapping(_ node: YAMLNode, _ what: String, keys: [String]) throws -> [(key: String, keyNode: YAMLNode, value: YAMLNode)] {
-            guard let m = node.mapping else { throw fail(node, "\(what) must be a mapping of \(keys.joined(separator: ", "))") }
+        func mapping(_ node: YAMLNode, _ what: String, keys: [String]) throws -> [(
+            key: String, keyNode: YAMLNode, value: YAMLNode
+        )] {
+            guard let m = node.mapping else {
+                throw fail(node, "\(what) must be a mapping of \(keys.joined(separator: ", "))")
+            }
             return try m.map { pair in
                 let key = try string(pair.key, "a key")
                 guard keys.contains(key) else {
-                    let hint = suggestion(key, among: keys).map { "; did you mean '\($0)'?" } ?? "; known: \(keys.joined(separator: ", "))"
+                    let hint =
+                        suggestion(key, among: keys).map { "; did you mean '\($0)'?" }
+                        ?? "; known: \(keys.joined(separator: ", "))"
                     throw fail(pair.key, "unknown key '\(key)'\(what == "the policy" ? "" : " in \(what)")\(hint)")
                 }
                 return (key, pair.key, pair.value)
@@ -242,14 +270,21 @@ public struct Policy: Sendable {
         }
         for (key, keyNode, value) in try mapping(root, "the policy", keys: topKeys) {
             switch key {
-            case "target": policy.target = try string(value, "target"); policy.targetLine = keyNode.mark.line
+            case "target":
+                policy.target = try string(value, "target")
+                policy.targetLine = keyNode.mark.line
             case "fail-on":
                 let level = try string(value, "fail-on")
                 guard FailOn(rawValue: level) != nil else {
                     let all = FailOn.allCases.map(\.rawValue)
-                    throw fail(value, "unknown fail-on '\(level)'" + (suggestion(level, among: all).map { "; did you mean '\($0)'?" } ?? "; one of \(all.joined(separator: ", "))"))
+                    throw fail(
+                        value,
+                        "unknown fail-on '\(level)'"
+                            + (suggestion(level, among: all).map { "; did you mean '\($0)'?" }
+                                ?? "; one of \(all.joined(separator: ", "))"))
                 }
-                policy.failOn = level; policy.failOnLine = keyNode.mark.line
+                policy.failOn = level
+                policy.failOnLine = keyNode.mark.line
             case "installed": policy.installed = try strings(value, "installed")
             case "baseline": policy.baseline = try string(value, "baseline")
             default:  // ignore
@@ -260,18 +295,36 @@ public struct Policy: Sendable {
                         var entry = Entry(reason: "")
                         var hasReason = false
                         for (k, _, v) in try mapping(item, "an ignore.\(kind) entry", keys: [field, "reason"]) {
-                            if k == "reason" { entry.reason = try string(v, "reason"); hasReason = true; continue }
+                            if k == "reason" {
+                                entry.reason = try string(v, "reason")
+                                hasReason = true
+                                continue
+                            }
                             let s = try string(v, field)
                             if kind == "rules" {
                                 guard ruleIDs.isEmpty || ruleIDs.contains(s) else {
-                                    throw fail(v, "unknown rule '\(s)'" + (suggestion(s, among: ruleIDs.sorted()).map { "; did you mean '\($0)'?" } ?? "; see muslcheck kb"))
+                                    throw fail(
+                                        v,
+                                        "unknown rule '\(s)'"
+                                            + (suggestion(s, among: ruleIDs.sorted()).map { "; did you mean '\($0)'?" }
+                                                ?? "; see muslcheck kb"))
                                 }
                                 entry.rule = s
-                            } else { entry.path = s }
+                            } else {
+                                entry.path = s
+                            }
                         }
-                        guard (kind == "paths" ? entry.path : entry.rule) != nil else { throw fail(item, "every ignore.\(kind) entry needs a \(field)") }
-                        guard hasReason, !entry.reason.isEmpty else { throw fail(item, "every ignore.\(kind) entry needs a reason") }
-                        if kind == "paths" { policy.ignore.paths.append(entry) } else { policy.ignore.rules.append(entry) }
+                        guard (kind == "paths" ? entry.path : entry.rule) != nil else {
+                            throw fail(item, "every ignore.\(kind) entry needs a \(field)")
+                        }
+                        guard hasReason, !entry.reason.isEmpty else {
+                            throw fail(item, "every ignore.\(kind) entry needs a reason")
+                        }
+                        if kind == "paths" {
+                            policy.ignore.paths.append(entry)
+                        } else {
+                            policy.ignore.rules.append(entry)
+                        }
                     }
                 }
             }
@@ -286,7 +339,8 @@ public struct Policy: Sendable {
         for candidate in words {
             let c = Array(candidate.lowercased())
             let d = distance(w, c)
-            let stripped = candidate.replacingLiteral("-", with: "") == word.replacingLiteral("-", with: "").lowercased()
+            let stripped =
+                candidate.replacingLiteral("-", with: "") == word.replacingLiteral("-", with: "").lowercased()
             let score = stripped ? 0 : d
             if score <= max(2, c.count / 4), best == nil || score < (best?.1 ?? .max) { best = (candidate, score) }
         }
@@ -319,7 +373,10 @@ public enum Glob {
     /// Linear in the path for each pattern position (a set of pattern states advanced byte by byte), so
     /// that no pattern and path can make it backtrack: several `**` against a long path stay cheap.
     public static func matches(_ pattern: String, _ path: String) -> Bool {
-        enum Token: Equatable { case byte(UInt8), any, star, starStar }
+        enum Token: Equatable {
+            case byte(UInt8)
+            case any, star, starStar
+        }
         var tokens: [Token] = []
         let p = Array(pattern.utf8)
         var i = 0
@@ -350,10 +407,24 @@ public enum Glob {
             var any = false
             for k in tokens.indices where states[k] {
                 switch tokens[k] {
-                case .byte(let b): if b == c { next[k + 1] = true; any = true }
-                case .any: if c != slash { next[k + 1] = true; any = true }
-                case .star: if c != slash { next[k] = true; any = true }
-                case .starStar: next[k] = true; any = true
+                case .byte(let b):
+                    if b == c {
+                        next[k + 1] = true
+                        any = true
+                    }
+                case .any:
+                    if c != slash {
+                        next[k + 1] = true
+                        any = true
+                    }
+                case .star:
+                    if c != slash {
+                        next[k] = true
+                        any = true
+                    }
+                case .starStar:
+                    next[k] = true
+                    any = true
                 }
             }
             guard any else { return false }
@@ -373,10 +444,19 @@ public struct Baseline: Codable, Sendable {
     public var target: String
     public var entries: [Entry]
     public struct Entry: Codable, Sendable {
-        public var path: String; public var verdict: String; public var rules: [String]
-        public init(path: String, verdict: String, rules: [String]) { self.path = path; self.verdict = verdict; self.rules = rules }
+        public var path: String
+        public var verdict: String
+        public var rules: [String]
+        public init(path: String, verdict: String, rules: [String]) {
+            self.path = path
+            self.verdict = verdict
+            self.rules = rules
+        }
     }
-    public init(target: String, entries: [Entry]) { self.target = target; self.entries = entries }
+    public init(target: String, entries: [Entry]) {
+        self.target = target
+        self.entries = entries
+    }
 
     public static func load(_ path: String) throws -> Baseline {
         let data: Data
@@ -393,7 +473,8 @@ public struct Baseline: Codable, Sendable {
     /// rule the baseline lacks.
     public func covers(key: String, path: String, _ a: Assessment) -> Bool {
         guard let e = entries.first(where: { $0.path == key }) ?? entries.first(where: { $0.path == path }),
-              let known = Verdict(rawValue: e.verdict) else { return false }
+            let known = Verdict(rawValue: e.verdict)
+        else { return false }
         return a.verdict <= known && Set(a.findings.map(\.rule)).isSubset(of: Set(e.rules))
     }
 }

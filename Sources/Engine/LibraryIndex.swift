@@ -4,8 +4,9 @@ import Assessment
 import ELF
 import Scanning
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class LibraryIndex: Sendable {
@@ -33,7 +34,9 @@ final class LibraryIndex: Sendable {
 
     /// Archive members loaded by `paths`, transitively (cycles and repeats once each), `paths` first.
     func closure(of paths: [String]) -> [String] {
-        var all = paths, seen = Set(paths), index = 0
+        var all = paths
+        var seen = Set(paths)
+        var index = 0
         while index < all.count, all.count < Self.maxClosure {
             for next in direct.withLock({ $0[all[index]] }) ?? [] where seen.insert(next).inserted { all.append(next) }
             index += 1
@@ -64,7 +67,10 @@ final class LibraryIndex: Sendable {
         if inArchive { return Key(path: path, inArchive: true) }  // an archive member: its name is its identity
         if let known = keys.withLock({ $0[path] }) { return Key(path: known, inArchive: false) }
         var resolved = path
-        if let c = realpath(path, nil) { resolved = String(cString: c); free(c) }
+        if let c = realpath(path, nil) {
+            resolved = String(cString: c)
+            free(c)
+        }
         keys.withLock { $0[path] = resolved }
         return Key(path: resolved, inArchive: false)
     }

@@ -4,12 +4,12 @@
 // reach glibc's NSS, which loads modules built for another glibc at run time. A path is taken literally,
 // as the shell left it.
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why a file could not be read or written (the strerror text); callers name the file.
@@ -62,7 +62,9 @@ public enum LocalFile {
         var bytes = [UInt8](repeating: 0, count: max(0, count))
         var filled = 0
         while filled < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress.map { $0 + filled }, $0.count - filled) }
+            let n = bytes.withUnsafeMutableBytes {
+                Glibc.read(fd, $0.baseAddress.map { $0 + filled }, $0.count - filled)
+            }
             if n < 0 { if errno == EINTR { continue } else { return nil } }
             if n == 0 { break }
             filled += n

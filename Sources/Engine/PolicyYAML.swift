@@ -22,18 +22,20 @@ public indirect enum YAMLNode: Sendable, Equatable {
 
     public var mark: YAMLMark {
         switch self {
-        case let .scalar(_, m), let .sequence(_, m), let .mapping(_, m): return m
+        case .scalar(_, let m), .sequence(_, let m), .mapping(_, let m): return m
         }
     }
-    public var scalar: String? { if case let .scalar(s, _) = self { return s } else { return nil } }
-    public var sequence: [YAMLNode]? { if case let .sequence(items, _) = self { return items } else { return nil } }
-    public var mapping: [(key: YAMLNode, value: YAMLNode)]? { if case let .mapping(pairs, _) = self { return pairs } else { return nil } }
+    public var scalar: String? { if case .scalar(let s, _) = self { return s } else { return nil } }
+    public var sequence: [YAMLNode]? { if case .sequence(let items, _) = self { return items } else { return nil } }
+    public var mapping: [(key: YAMLNode, value: YAMLNode)]? {
+        if case .mapping(let pairs, _) = self { return pairs } else { return nil }
+    }
 
     public static func == (a: YAMLNode, b: YAMLNode) -> Bool {
         switch (a, b) {
-        case let (.scalar(x, m), .scalar(y, n)): return x == y && m == n
-        case let (.sequence(x, m), .sequence(y, n)): return x == y && m == n
-        case let (.mapping(x, m), .mapping(y, n)):
+        case (.scalar(let x, let m), .scalar(let y, let n)): return x == y && m == n
+        case (.sequence(let x, let m), .sequence(let y, let n)): return x == y && m == n
+        case (.mapping(let x, let m), .mapping(let y, let n)):
             return m == n && x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         default: return false
         }
@@ -55,7 +57,8 @@ public enum PolicyYAML {
     /// The document's root node; nil when it holds nothing but comments and blank lines.
     public static func parse(_ text: String) throws(YAMLError) -> YAMLNode? {
         guard text.utf8.count <= maxBytes else {
-            throw YAMLError(mark: YAMLMark(line: 1, column: 1), problem: "larger than \(maxBytes) bytes: not a policy file")
+            throw YAMLError(
+                mark: YAMLMark(line: 1, column: 1), problem: "larger than \(maxBytes) bytes: not a policy file")
         }
         var reader = try Reader(text)
         return try reader.document()
@@ -85,19 +88,24 @@ private struct Reader {
         var current: [Unicode.Scalar] = []
         var scalars = Array(text.unicodeScalars)
         var firstColumn = 1
-        if scalars.first == "\u{FEFF}" { scalars.removeFirst(); firstColumn = 2 }  // a byte order mark, as libyaml allows
+        if scalars.first == "\u{FEFF}" {
+            scalars.removeFirst()
+            firstColumn = 2
+        }  // a byte order mark, as libyaml allows
         var i = 0
         while i < scalars.count {
             let s = scalars[i]
             if s == "\n" || s == "\r" {
                 if s == "\r", i + 1 < scalars.count, scalars[i + 1] == "\n" { i += 1 }
-                lines.append(Line(number: number, scalars: current, start: 0, firstColumn: number == 1 ? firstColumn : 1))
+                lines.append(
+                    Line(number: number, scalars: current, start: 0, firstColumn: number == 1 ? firstColumn : 1))
                 current = []
                 number += 1
             } else {
                 guard Self.printable(s) else {
-                    throw YAMLError(mark: YAMLMark(line: number, column: current.count + (number == 1 ? firstColumn : 1)),
-                                    problem: "control character U+\(String(s.value, radix: 16, uppercase: true)) is not allowed")
+                    throw YAMLError(
+                        mark: YAMLMark(line: number, column: current.count + (number == 1 ? firstColumn : 1)),
+                        problem: "control character U+\(String(s.value, radix: 16, uppercase: true)) is not allowed")
                 }
                 current.append(s)
             }
@@ -129,7 +137,10 @@ private struct Reader {
                 var i = 0
                 while i < line.scalars.count, line.scalars[i] == " " { i += 1 }
                 let rest = i < line.scalars.count ? line.scalars[i] : nil
-                if rest == nil || rest == "#" { next += 1; continue }
+                if rest == nil || rest == "#" {
+                    next += 1
+                    continue
+                }
                 // Even on a blank or comment line: libyaml refuses some of those, and the subset refuses all.
                 if rest == "\t" { throw Self.fail(line, i, "a tab cannot indent (YAML indents with spaces only)") }
                 line.start = i
@@ -159,12 +170,20 @@ private struct Reader {
             guard let line = try nextContent() else { return nil }
             first = line
         }
-        if isDocumentMarker(first) { throw Self.fail(first, 0, "'\(String(String.UnicodeScalarView(first.scalars[0..<3])))' here is not supported (one document per file)") }
-        if first.scalars[first.start] == "%" { throw Self.fail(first, first.start, "YAML directives are not supported") }
+        if isDocumentMarker(first) {
+            throw Self.fail(
+                first, 0,
+                "'\(String(String.UnicodeScalarView(first.scalars[0..<3])))' here is not supported (one document per file)"
+            )
+        }
+        if first.scalars[first.start] == "%" {
+            throw Self.fail(first, first.start, "YAML directives are not supported")
+        }
         let root = try block(indent: first.start, depth: 1)
         if let extra = try nextContent() {
             if extra.start == 0, isMarker(extra, "---") || isMarker(extra, "...") {
-                throw Self.fail(extra, 0, "a policy file holds one YAML document; a second one (or '...') is not supported")
+                throw Self.fail(
+                    extra, 0, "a policy file holds one YAML document; a second one (or '...') is not supported")
             }
             throw Self.fail(extra, extra.start, "this line's indentation matches none of the blocks above it")
         }
@@ -183,7 +202,9 @@ private struct Reader {
     /// The block node whose first line is the next line with content, indented `indent`.
     mutating func block(indent: Int, depth: Int) throws(YAMLError) -> YAMLNode {
         guard let line = try nextContent() else { return .scalar("", YAMLMark(line: lines.count, column: 1)) }
-        guard depth <= PolicyYAML.maxDepth else { throw Self.fail(line, line.start, "nested deeper than \(PolicyYAML.maxDepth) levels") }
+        guard depth <= PolicyYAML.maxDepth else {
+            throw Self.fail(line, line.start, "nested deeper than \(PolicyYAML.maxDepth) levels")
+        }
         if isEntry(line, line.start) { return try sequence(indent: indent, depth: depth) }
         if try keyEnd(line, line.start) != nil { return try mapping(indent: indent, depth: depth) }
         // A value alone on its line.
@@ -197,7 +218,8 @@ private struct Reader {
 
     /// "-" followed by a space, a tab or the end of the line: a block sequence entry.
     func isEntry(_ line: Line, _ i: Int) -> Bool {
-        line.scalars[i] == "-" && (i + 1 == line.scalars.count || line.scalars[i + 1] == " " || line.scalars[i + 1] == "\t")
+        line.scalars[i] == "-"
+            && (i + 1 == line.scalars.count || line.scalars[i + 1] == " " || line.scalars[i + 1] == "\t")
     }
 
     mutating func sequence(indent: Int, depth: Int) throws(YAMLError) -> YAMLNode {
@@ -215,8 +237,11 @@ private struct Reader {
                 // The entry's node is on the following lines, indented more than the '-'.
                 next += 1
                 let inner = try nextIndent()
-                if inner > indent { items.append(try block(indent: inner, depth: depth + 1)) }
-                else { items.append(.scalar("", line.mark(after))) }
+                if inner > indent {
+                    items.append(try block(indent: inner, depth: depth + 1))
+                } else {
+                    items.append(.scalar("", line.mark(after)))
+                }
             } else {
                 // The rest of the line is read as a line of its own, indented where its content starts.
                 line.start = content
@@ -237,7 +262,8 @@ private struct Reader {
                 throw Self.fail(line, indent, "a list entry where this mapping expects a key")
             }
             guard let (key, colon) = try keyEnd(line, indent) else {
-                throw Self.fail(line, indent, "a key followed by ':' expected here (values longer than one line are not supported)")
+                throw Self.fail(
+                    line, indent, "a key followed by ':' expected here (values longer than one line are not supported)")
             }
             if mark == nil { mark = key.mark }
             if let k = key.scalar {
@@ -272,13 +298,19 @@ private struct Reader {
     /// After a block at `indent`: the next line must belong to an enclosing block (indented less).
     mutating func checkEndOfBlock(indent: Int) throws(YAMLError) {
         guard let line = try nextContent() else { return }
-        if line.start > indent { throw Self.fail(line, line.start, "this line's indentation matches none of the blocks above it") }
+        if line.start > indent {
+            throw Self.fail(line, line.start, "this line's indentation matches none of the blocks above it")
+        }
     }
 
     /// A value on its line must not go on over the next lines (multi-line scalars are not supported).
     mutating func noContinuation(after line: Line, indent: Int) throws(YAMLError) {
-        guard let following = try nextContent(), following.start > indent, following.number > line.number else { return }
-        throw Self.fail(following, following.start, "a value cannot go on over several lines here (or this line is indented too far)")
+        guard let following = try nextContent(), following.start > indent, following.number > line.number else {
+            return
+        }
+        throw Self.fail(
+            following, following.start,
+            "a value cannot go on over several lines here (or this line is indented too far)")
     }
 
     /// When the line's content at `i` is a key (a one-line scalar followed by ':' and a space or the end):
@@ -289,10 +321,13 @@ private struct Reader {
         if s[i] == "'" || s[i] == "\"" {
             let (text, end) = try quoted(line, i)
             let colon = skipSpaces(line, end)
-            guard colon < s.count, s[colon] == ":", colon + 1 == s.count || s[colon + 1] == " " || s[colon + 1] == "\t" else { return nil }
+            guard colon < s.count, s[colon] == ":", colon + 1 == s.count || s[colon + 1] == " " || s[colon + 1] == "\t"
+            else { return nil }
             return (.scalar(text, mark), colon)
         }
-        if s[i] == "?" && (i + 1 == s.count || s[i + 1] == " ") { throw Self.fail(line, i, "explicit keys ('? ') are not supported") }
+        if s[i] == "?" && (i + 1 == s.count || s[i + 1] == " ") {
+            throw Self.fail(line, i, "explicit keys ('? ') are not supported")
+        }
         if s[i] == "[" || s[i] == "{" || s[i] == "&" || s[i] == "*" || s[i] == "!" { return nil }
         var j = i
         while j < s.count {
@@ -329,7 +364,9 @@ private struct Reader {
             while j < s.count {
                 if s[j] == "#" && j > i && (s[j - 1] == " " || s[j - 1] == "\t") { break }
                 if s[j] == ":" && (j + 1 == s.count || s[j + 1] == " " || s[j + 1] == "\t") {
-                    throw Self.fail(line, j, "a mapping cannot start inside a value on the same line (quote the value if it holds ': ')")
+                    throw Self.fail(
+                        line, j,
+                        "a mapping cannot start inside a value on the same line (quote the value if it holds ': ')")
                 }
                 if s[j] != " " && s[j] != "\t" { end = j + 1 }
                 j += 1
@@ -342,7 +379,9 @@ private struct Reader {
 
     /// `[a, 'b', "c", [d]]` on one line; a trailing comma is allowed, as in YAML.
     func flowSequence(_ line: Line, _ open: Int, depth: Int) throws(YAMLError) -> (YAMLNode, Int) {
-        guard depth <= PolicyYAML.maxDepth else { throw Self.fail(line, open, "nested deeper than \(PolicyYAML.maxDepth) levels") }
+        guard depth <= PolicyYAML.maxDepth else {
+            throw Self.fail(line, open, "nested deeper than \(PolicyYAML.maxDepth) levels")
+        }
         let s = line.scalars
         var items: [YAMLNode] = []
         var i = skipSpaces(line, open + 1)
@@ -378,7 +417,10 @@ private struct Reader {
             }
             items.append(item)
             i = skipSpaces(line, i)
-            if i < s.count, s[i] == "," { i = skipSpaces(line, i + 1); continue }
+            if i < s.count, s[i] == "," {
+                i = skipSpaces(line, i + 1)
+                continue
+            }
             if i < s.count, s[i] == "]" { continue }
             if i < s.count, s[i] != "#" { throw Self.fail(line, i, "',' or ']' expected in the flow sequence") }
         }
@@ -388,7 +430,8 @@ private struct Reader {
     func checkPlainStart(_ line: Line, _ i: Int, flow: Bool) throws(YAMLError) {
         let s = line.scalars
         let c = s[i]
-        let spaceAfter = i + 1 == s.count || s[i + 1] == " " || s[i + 1] == "\t" || (flow && (s[i + 1] == "," || s[i + 1] == "]"))
+        let spaceAfter =
+            i + 1 == s.count || s[i + 1] == " " || s[i + 1] == "\t" || (flow && (s[i + 1] == "," || s[i + 1] == "]"))
         let problem: String?
         switch c {
         case "&": problem = "anchors (&) are not supported"
@@ -417,13 +460,23 @@ private struct Reader {
             let c = s[i]
             if quote == "'" {
                 if c == "'" {
-                    if i + 1 < s.count, s[i + 1] == "'" { out.append("'"); i += 2; continue }
+                    if i + 1 < s.count, s[i + 1] == "'" {
+                        out.append("'")
+                        i += 2
+                        continue
+                    }
                     return (String(out), i + 1)
                 }
-                out.append(c); i += 1; continue
+                out.append(c)
+                i += 1
+                continue
             }
             if c == "\"" { return (String(out), i + 1) }
-            if c != "\\" { out.append(c); i += 1; continue }
+            if c != "\\" {
+                out.append(c)
+                i += 1
+                continue
+            }
             guard i + 1 < s.count else { break }
             let e = s[i + 1]
             let simple: [Unicode.Scalar: Unicode.Scalar] = [
@@ -431,7 +484,11 @@ private struct Reader {
                 "r": "\r", "e": "\u{1B}", " ": " ", "\"": "\"", "/": "/", "\\": "\\", "N": "\u{85}", "_": "\u{A0}",
                 "L": "\u{2028}", "P": "\u{2029}",
             ]
-            if let r = simple[e] { out.append(r); i += 2; continue }
+            if let r = simple[e] {
+                out.append(r)
+                i += 2
+                continue
+            }
             let digits: Int
             switch e {
             case "x": digits = 2
@@ -439,17 +496,21 @@ private struct Reader {
             case "U": digits = 8
             default: throw Self.fail(line, i, "unknown escape '\\\(e)' in a double-quoted value")
             }
-            guard i + 2 + digits <= s.count else { throw Self.fail(line, i, "'\\\(e)' needs \(digits) hexadecimal digits") }
+            guard i + 2 + digits <= s.count else {
+                throw Self.fail(line, i, "'\\\(e)' needs \(digits) hexadecimal digits")
+            }
             var hex = String.UnicodeScalarView()
             hex.append(contentsOf: s[(i + 2)..<(i + 2 + digits)])
             guard let value = UInt32(String(hex), radix: 16), hex.allSatisfy(\.properties.isASCIIHexDigit),
-                  let scalar = Unicode.Scalar(value) else {
+                let scalar = Unicode.Scalar(value)
+            else {
                 throw Self.fail(line, i, "'\\\(e)' needs \(digits) hexadecimal digits naming a Unicode scalar")
             }
             out.append(scalar)
             i += 2 + digits
         }
-        throw Self.fail(line, open, "the quoted value does not end on this line (values longer than one line are not supported)")
+        throw Self.fail(
+            line, open, "the quoted value does not end on this line (values longer than one line are not supported)")
     }
 
     /// After a value: only blanks and a comment may follow on the line.

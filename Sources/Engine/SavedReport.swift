@@ -1,12 +1,13 @@
 // A saved JSON check report read back, and shard reports merged into the outcome of one run over
 // everything: the same results in the same order, the same summary and gate (`muslcheck merge`).
 import Assessment
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Reporting
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Where a sharded run's results stand in the whole walk: written as the report's "shard" field.
 public struct ShardPlacement: Codable, Sendable, Equatable {
@@ -20,10 +21,16 @@ public struct ShardPlacement: Codable, Sendable, Equatable {
     public var items: [Int]
 
     public init(shard: Shard, inputs: [String], walked: Int, items: [Int]) {
-        index = shard.index; count = shard.count; self.inputs = inputs; self.walked = walked; self.items = items
+        index = shard.index
+        count = shard.count
+        self.inputs = inputs
+        self.walked = walked
+        self.items = items
     }
 
-    public func jsonFields() throws -> [(String, JSON.Field)] { [("shard", .value(try JSON.fragment(self, indent: 1)))] }
+    public func jsonFields() throws -> [(String, JSON.Field)] {
+        [("shard", .value(try JSON.fragment(self, indent: 1)))]
+    }
 }
 
 /// A report that cannot be read or merged; the message says which file and why.
@@ -67,13 +74,17 @@ public struct SavedReport: Decodable, Sendable {
             throw ReportError("\(name) is not a muslcheck check report (--format json): \(describe(error))")
         }
         guard report.schemaVersion == schemaVersion else {
-            throw ReportError("\(name): schema version \(report.schemaVersion); this muslcheck reads version \(schemaVersion)")
+            throw ReportError(
+                "\(name): schema version \(report.schemaVersion); this muslcheck reads version \(schemaVersion)")
         }
         guard report.summary.files >= report.results.count else {
-            throw ReportError("\(name): the summary counts \(report.summary.files) files but \(report.results.count) are listed")
+            throw ReportError(
+                "\(name): the summary counts \(report.summary.files) files but \(report.results.count) are listed")
         }
         if let s = report.shard {
-            guard Shard(index: s.index, count: s.count) != nil else { throw ReportError("\(name): shard \(s.index)/\(s.count) is not a share") }
+            guard Shard(index: s.index, count: s.count) != nil else {
+                throw ReportError("\(name): shard \(s.index)/\(s.count) is not a share")
+            }
             guard s.items.count == report.results.count, s.items.allSatisfy({ $0 >= 0 && $0 < s.walked }) else {
                 throw ReportError("\(name): its shard placement does not match its results")
             }
@@ -85,7 +96,8 @@ public struct SavedReport: Decodable, Sendable {
         switch error {
         case DecodingError.keyNotFound(let key, let context):
             return "no \"\(key.stringValue)\" at \(path(context.codingPath))"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context), DecodingError.dataCorrupted(let context):
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+            DecodingError.dataCorrupted(let context):
             return "\(context.debugDescription) at \(path(context.codingPath))"
         default: return "\(error)"
         }
@@ -104,17 +116,22 @@ public enum ReportMerge {
         guard let (firstName, first) = reports.first else { throw ReportError("no reports to merge") }
         for (name, r) in reports.dropFirst() {
             if r.tool.name != first.tool.name || r.tool.version != first.tool.version {
-                throw ReportError("\(name) was written by \(r.tool.name) \(r.tool.version), \(firstName) by \(first.tool.name) "
-                                  + "\(first.tool.version): reports of different tool versions are not merged")
+                throw ReportError(
+                    "\(name) was written by \(r.tool.name) \(r.tool.version), \(firstName) by \(first.tool.name) "
+                        + "\(first.tool.version): reports of different tool versions are not merged")
             }
             if r.tool.knowledgeBase != first.tool.knowledgeBase {
-                throw ReportError("\(name) used knowledge base \(r.tool.knowledgeBase), \(firstName) \(first.tool.knowledgeBase): "
-                                  + "reports of different knowledge bases are not merged")
+                throw ReportError(
+                    "\(name) used knowledge base \(r.tool.knowledgeBase), \(firstName) \(first.tool.knowledgeBase): "
+                        + "reports of different knowledge bases are not merged")
             }
             if r.target.distribution != first.target.distribution || r.target.release != first.target.release
-                || r.target.musl != first.target.musl || r.target.gcompat != first.target.gcompat {
-                throw ReportError("\(name) judged against \(r.target.distribution):\(r.target.release), \(firstName) against "
-                                  + "\(first.target.distribution):\(first.target.release): reports of different targets are not merged")
+                || r.target.musl != first.target.musl || r.target.gcompat != first.target.gcompat
+            {
+                throw ReportError(
+                    "\(name) judged against \(r.target.distribution):\(r.target.release), \(firstName) against "
+                        + "\(first.target.distribution):\(first.target.release): reports of different targets are not merged"
+                )
             }
         }
         let ordered = try order(reports)
@@ -135,9 +152,10 @@ public enum ReportMerge {
                 fails = gate.fails(path: result.path, a)
             }
             let a = result.assessment
-            summary.add(status: result.status, verdict: a?.verdict, packages: a?.packages ?? [],
-                        symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
-                        libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
+            summary.add(
+                status: result.status, verdict: a?.verdict, packages: a?.packages ?? [],
+                symbols: (a?.missingSymbols ?? []).filter { $0.providedBy == nil }.map(\.name),
+                libraries: (a?.missingLibraries ?? []).filter { $0.package == nil }.map(\.soname))
             results.append(result)
             failing.append(fails)
         }
@@ -151,23 +169,29 @@ public enum ReportMerge {
         if sharded.isEmpty { return reports.flatMap(\.report.results) }
         guard sharded.count == reports.count, let (firstName, first) = reports.first, let placement = first.shard else {
             let plain = reports.first { $0.report.shard == nil }?.name ?? ""
-            throw ReportError("\(plain) is not a shard report, \(sharded[0].name) is: give either the shares of one sharded run or whole reports")
+            throw ReportError(
+                "\(plain) is not a shard report, \(sharded[0].name) is: give either the shares of one sharded run or whole reports"
+            )
         }
         var byIndex: [Int: String] = [:]
         for (name, r) in reports {
             guard let s = r.shard else { continue }
             if s.count != placement.count || s.inputs != placement.inputs || s.walked != placement.walked {
-                throw ReportError("\(name) is share \(s.index)/\(s.count) of a run over \(s.inputs.count) paths (\(s.walked) items), "
-                                  + "\(firstName) share \(placement.index)/\(placement.count) over \(placement.inputs.count) paths "
-                                  + "(\(placement.walked) items): not shares of one run")
+                throw ReportError(
+                    "\(name) is share \(s.index)/\(s.count) of a run over \(s.inputs.count) paths (\(s.walked) items), "
+                        + "\(firstName) share \(placement.index)/\(placement.count) over \(placement.inputs.count) paths "
+                        + "(\(placement.walked) items): not shares of one run")
             }
-            if let other = byIndex[s.index] { throw ReportError("\(name) and \(other) are both share \(s.index)/\(s.count)") }
+            if let other = byIndex[s.index] {
+                throw ReportError("\(name) and \(other) are both share \(s.index)/\(s.count)")
+            }
             byIndex[s.index] = name
         }
         let missing = (1...placement.count).filter { byIndex[$0] == nil }
         guard missing.isEmpty else {
-            throw ReportError("shares missing: " + missing.prefix(20).map { "\($0)/\(placement.count)" }.joined(separator: ", ")
-                              + (missing.count > 20 ? ", …" : "") + "; merge needs every share of the run")
+            throw ReportError(
+                "shares missing: " + missing.prefix(20).map { "\($0)/\(placement.count)" }.joined(separator: ", ")
+                    + (missing.count > 20 ? ", …" : "") + "; merge needs every share of the run")
         }
         var owner: [Int: Int] = [:]  // walk position → share that read it
         var keyed: [(position: Int, sequence: Int, result: CheckResult)] = []
@@ -175,7 +199,8 @@ public enum ReportMerge {
             guard let s = r.shard else { continue }
             for (i, position) in s.items.enumerated() {
                 if let other = owner[position], other != s.index {
-                    throw ReportError("\(name): item \(position) was read by shares \(other) and \(s.index); not shares of one run")
+                    throw ReportError(
+                        "\(name): item \(position) was read by shares \(other) and \(s.index); not shares of one run")
                 }
                 owner[position] = s.index
                 keyed.append((position, keyed.count, r.results[i]))

@@ -29,15 +29,23 @@ struct ScriptJudge: Sendable {
         }
         let verdict = Verdict(rawValue: s.verdict.gateVerdict) ?? .needsRebuild
         let findings = s.findings.map { f in
-            Finding.restored(rule: f.rule, severity: f.severity, message: "line \(f.line):\(f.column): \(f.word.isEmpty ? "" : "`\(f.word)`: ")\(f.message)",
-                             symbols: [], libraries: [], line: f.line, column: f.column)
+            Finding.restored(
+                rule: f.rule, severity: f.severity,
+                message: "line \(f.line):\(f.column): \(f.word.isEmpty ? "" : "`\(f.word)`: ")\(f.message)",
+                symbols: [], libraries: [], line: f.line, column: f.column)
         }
         let apk = s.packages.isEmpty ? nil : "apk add --no-cache " + s.packages.joined(separator: " ")
-        let change = s.verdict == .needsChanges ? "change the script where the findings say (BusyBox \(s.busybox ?? "?") ash and applets)" : nil
-        let fix = Fix.script(apk: apk, change: change, dockerfile: ["FROM alpine:\(release.name)", apk.map { "RUN " + $0 }].compactMap { $0 }.joined(separator: "\n"))
+        let change =
+            s.verdict == .needsChanges
+            ? "change the script where the findings say (BusyBox \(s.busybox ?? "?") ash and applets)" : nil
+        let fix = Fix.script(
+            apk: apk, change: change,
+            dockerfile: ["FROM alpine:\(release.name)", apk.map { "RUN " + $0 }].compactMap { $0 }.joined(
+                separator: "\n"))
         let language: Language = facts.kind == .dockerfile ? .dockerfile : Language(facts.dialect)
-        let a = Assessment(verdict: verdict, libc: .none, linkage: .dynamic, arch: "script", packages: s.packages,
-                           findings: findings, language: language, fix: fix)
+        let a = Assessment(
+            verdict: verdict, libc: .none, linkage: .dynamic, arch: "script", packages: s.packages,
+            findings: findings, language: language, fix: fix)
         var r = CheckResult(path: path, status: .assessed, assessment: a)
         r.kind = facts.kind.rawValue
         return r
@@ -67,8 +75,9 @@ extension ScriptJudge {
         for image in images {
             guard let config = image.config, let files = image.tree else { continue }
             let prefix = image.name + "!/"
-            let run = ImageRunConfig(entrypoint: config.entrypoint, cmd: config.cmd, shell: config.shell,
-                                     path: config.environment("PATH"), workingDir: config.workingDir)
+            let run = ImageRunConfig(
+                entrypoint: config.entrypoint, cmd: config.cmd, shell: config.shell,
+                path: config.environment("PATH"), workingDir: config.workingDir)
             var scripts: [String: ScriptFacts] = [:]
             for file in scanned where file.script != nil && file.item.path.hasPrefix(prefix) {
                 scripts[String(file.item.path.dropFirst(prefix.count))] = file.script
@@ -89,13 +98,16 @@ extension ScriptJudge {
         let findings = s.findings.map { f in
             // Findings in shell-form text have the text's line and column; the others are about the command line.
             let place = f.line > 0 ? "shell text \(f.line):\(f.column): " + (f.word.isEmpty ? "" : "`\(f.word)`: ") : ""
-            return Finding.restored(rule: f.rule, severity: f.severity, message: place + f.message, symbols: [], libraries: [])
+            return Finding.restored(
+                rule: f.rule, severity: f.severity, message: place + f.message, symbols: [], libraries: [])
         }
         let apk = s.packages.isEmpty ? nil : "apk add --no-cache " + s.packages.joined(separator: " ")
-        let change = s.verdict == .needsChanges ? "change the image's command line or add what it runs to the image" : nil
+        let change =
+            s.verdict == .needsChanges ? "change the image's command line or add what it runs to the image" : nil
         let fix = Fix.script(apk: apk, change: change, dockerfile: apk.map { "RUN " + $0 } ?? "")
-        let a = Assessment(verdict: verdict, libc: .none, linkage: .dynamic, arch: "script", packages: s.packages,
-                           findings: findings, language: nil, fix: fix)
+        let a = Assessment(
+            verdict: verdict, libc: .none, linkage: .dynamic, arch: "script", packages: s.packages,
+            findings: findings, language: nil, fix: fix)
         var r = CheckResult(path: path, status: .assessed, assessment: a)
         r.kind = Self.entrypointKind
         return r

@@ -12,8 +12,9 @@
 import ELF
 import Reporting
 import Scanning
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The I-th of N shares of a run, 1 ≤ I ≤ N (written `I/N`; a Kubernetes completion index k is `k+1/N`).
@@ -25,14 +26,16 @@ public struct Shard: Sendable, Hashable, CustomStringConvertible {
 
     public init?(index: Int, count: Int) {
         guard count >= 1, count <= Self.maxCount, index >= 1, index <= count else { return nil }
-        self.index = index; self.count = count
+        self.index = index
+        self.count = count
     }
 
     /// Parses `I/N`.
     public init?(_ text: String) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }),
-              let i = Int(parts[0]), let n = Int(parts[1]) else { return nil }
+            let i = Int(parts[0]), let n = Int(parts[1])
+        else { return nil }
         self.init(index: i, count: n)
     }
 

@@ -3,12 +3,12 @@
 // the executable (Sources/Knowledge/data, each with a provenance header), then only read: every lookup
 // on the per-file path is a hash lookup.
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct AlpineRelease: Sendable, Hashable {
@@ -45,7 +45,12 @@ public struct Loader: Sendable, Hashable {
 }
 
 public struct LibraryEntry: Sendable, Hashable {
-    public enum Kind: String, Sendable { case muslSelf = "musl-self", compat, glibcOnly = "glibc-only", absent, package }
+    public enum Kind: String, Sendable {
+        case muslSelf = "musl-self"
+        case compat
+        case glibcOnly = "glibc-only"
+        case absent, package
+    }
     public struct Provider: Sendable, Hashable {
         public var package: String
         public var first: String?
@@ -167,15 +172,20 @@ public final class KnowledgeBase: Sendable {
                 throw KnowledgeError(description: "release \(r.name) uses musl \(r.musl), which has no export list")
             }
             guard gcompat["\(r.gcompat)/x86_64"] != nil else {
-                throw KnowledgeError(description: "release \(r.name) uses gcompat \(r.gcompat), which has no export list")
+                throw KnowledgeError(
+                    description: "release \(r.name) uses gcompat \(r.gcompat), which has no export list")
             }
         }
         guard Set(rules.map(\.id)).count == rules.count else { throw KnowledgeError(description: "duplicate rule ids") }
         guard muslReleases.map(\.version) == Self.muslVersionsMeasured else {
-            throw KnowledgeError(description: "musl-versions.tsv must have one row per measured musl version, in order: \(Self.muslVersionsMeasured)")
+            throw KnowledgeError(
+                description:
+                    "musl-versions.tsv must have one row per measured musl version, in order: \(Self.muslVersionsMeasured)"
+            )
         }
         guard muslReleases.allSatisfy({ $0.lfs64Remap == ($0.lfs64LongestName != nil) }) else {
-            throw KnowledgeError(description: "musl-versions.tsv: lfs64_longest is given exactly where lfs64_remap is yes")
+            throw KnowledgeError(
+                description: "musl-versions.tsv: lfs64_longest is given exactly where lfs64_remap is yes")
         }
         try RuleID.check(catalogue: Set(rules.map(\.id)))
     }
@@ -183,7 +193,9 @@ public final class KnowledgeBase: Sendable {
     // MARK: Lookups
 
     /// Newest numbered release: the default target.
-    public var newestStable: AlpineRelease? { releases.filter { !$0.isEdge }.max { $0.order.lexicographicallyPrecedes($1.order) } }
+    public var newestStable: AlpineRelease? {
+        releases.filter { !$0.isEdge }.max { $0.order.lexicographicallyPrecedes($1.order) }
+    }
 
     public func release(named name: String) -> AlpineRelease? {
         let bare = name.hasPrefix("alpine:") ? String(name.dropFirst(7)) : name
@@ -210,7 +222,9 @@ public final class KnowledgeBase: Sendable {
     static let noSysctlArchitectures: Set<String> = ["aarch64", "aarch64_be", "riscv64", "riscv32", "loongarch64"]
 
     /// Every name any gcompat build provides, for filters that must not miss one.
-    public var gcompatNamesAnyArchitecture: Set<String> { gcompat.values.reduce(into: Set<String>()) { $0.formUnion($1) } }
+    public var gcompatNamesAnyArchitecture: Set<String> {
+        gcompat.values.reduce(into: Set<String>()) { $0.formUnion($1) }
+    }
 
     /// The first measured musl version that exports `name`, if any.
     public func muslFirstVersion(of name: String, arch: String) -> String? {
@@ -226,7 +240,9 @@ public final class KnowledgeBase: Sendable {
     /// Whether any measured musl exports the name: used to tell musl's own imports from other libraries'.
     /// The newest list has every name musl still exports; the newest with LFS64 exports has those.
     public func isMuslName(_ name: String, arch: String) -> Bool {
-        [muslVersions.last, newestMuslExportingLFS64].compactMap { $0 }.contains { muslExports(version: $0, arch: arch).names.contains(name) }
+        [muslVersions.last, newestMuslExportingLFS64].compactMap { $0 }.contains {
+            muslExports(version: $0, arch: arch).names.contains(name)
+        }
     }
 
     /// The entry for a NEEDED name: an exact name first, then the first matching `prefix*` pattern.
@@ -236,10 +252,11 @@ public final class KnowledgeBase: Sendable {
         var soname = soname
         return soname.withUTF8 { bytes in
             libraryIndex.prefixed.first { p in
-                p.prefix.count <= bytes.count && p.prefix.withUnsafeBufferPointer { prefix in
-                    guard let a = prefix.baseAddress, let b = bytes.baseAddress else { return prefix.isEmpty }
-                    return memcmp(a, b, prefix.count) == 0
-                }
+                p.prefix.count <= bytes.count
+                    && p.prefix.withUnsafeBufferPointer { prefix in
+                        guard let a = prefix.baseAddress, let b = bytes.baseAddress else { return prefix.isEmpty }
+                        return memcmp(a, b, prefix.count) == 0
+                    }
             }?.entry
         }
     }
@@ -248,7 +265,9 @@ public final class KnowledgeBase: Sendable {
         var best = noteIndex.exact[symbol]
         let name = Array(symbol.utf8)
         for w in noteIndex.wildcard where w.position < (best ?? .max) {
-            if name.count >= w.prefix.count + w.suffix.count, name.starts(with: w.prefix), name.suffix(w.suffix.count).elementsEqual(w.suffix) {
+            if name.count >= w.prefix.count + w.suffix.count, name.starts(with: w.prefix),
+                name.suffix(w.suffix.count).elementsEqual(w.suffix)
+            {
                 best = w.position
                 break
             }
@@ -261,7 +280,8 @@ public final class KnowledgeBase: Sendable {
 
     public static func matches(_ pattern: String, _ name: String) -> Bool {
         guard let star = pattern.utf8.firstIndex(of: UInt8(ascii: "*")) else { return pattern == name }
-        let prefix = pattern.utf8[..<star], suffix = pattern.utf8[pattern.utf8.index(after: star)...]
+        let prefix = pattern.utf8[..<star]
+        let suffix = pattern.utf8[pattern.utf8.index(after: star)...]
         return name.utf8.count >= prefix.count + suffix.count && name.utf8.starts(with: prefix)
             && name.utf8.reversed().starts(with: suffix.reversed())
     }

@@ -99,7 +99,8 @@ public struct Rule: Codable, Sendable, Hashable {
             arch = try c.decodeIfPresent(String.self, forKey: .arch)
             libc = try c.decodeIfPresent(String.self, forKey: .libc)
             if c.contains(.interpreter) {
-                interpreter = .some(try c.decodeNil(forKey: .interpreter) ? nil : try c.decode(String.self, forKey: .interpreter))
+                interpreter = .some(
+                    try c.decodeNil(forKey: .interpreter) ? nil : try c.decode(String.self, forKey: .interpreter))
             } else {
                 interpreter = nil
             }

@@ -56,7 +56,8 @@ public struct RuleID: RawRepresentable, Hashable, Sendable, Codable, CustomStrin
         libraryPathOutside, libstdcxxVersion, symbolGcompat, symbolMissing,
         symbolFromLibrary, weakSymbolMissing, unreferencedImport, muslSymbolNewer, irelative, ifuncSymbols, dependency,
         unverifiedGcompat, glibcBesideMusl, initialExecTLS, initialExecTLSExternal, initialExecTLSPlugin, staticGlibc,
-        staticRuntimeGlibc, goCShared, approximateArchitecture, versionsUnreadable, sectionsDisagree, pythonModuleGlibcName,
+        staticRuntimeGlibc, goCShared, approximateArchitecture, versionsUnreadable, sectionsDisagree,
+        pythonModuleGlibcName,
         wheelNotForMusl, debianPackageProgram,
     ]
 
@@ -64,7 +65,8 @@ public struct RuleID: RawRepresentable, Hashable, Sendable, Codable, CustomStrin
     public static func check(catalogue: Set<String>) throws {
         let missing = raisedByCode.filter { !catalogue.contains($0.rawValue) }.map(\.rawValue)
         guard missing.isEmpty else {
-            throw KnowledgeError(description: "rules.json lacks rules the code raises: " + missing.joined(separator: ", "))
+            throw KnowledgeError(
+                description: "rules.json lacks rules the code raises: " + missing.joined(separator: ", "))
         }
     }
 

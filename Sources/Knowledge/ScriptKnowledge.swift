@@ -21,8 +21,14 @@ public struct BusyBoxRange: Sendable, Hashable {
 
     init?(_ text: String) {
         if text == "all" { return }
-        if text.hasPrefix(">="), let v = BusyBoxVersion(String(text.dropFirst(2))) { atLeast = v; return }
-        if text.hasPrefix("<"), let v = BusyBoxVersion(String(text.dropFirst(1))) { below = v; return }
+        if text.hasPrefix(">="), let v = BusyBoxVersion(String(text.dropFirst(2))) {
+            atLeast = v
+            return
+        }
+        if text.hasPrefix("<"), let v = BusyBoxVersion(String(text.dropFirst(1))) {
+            below = v
+            return
+        }
         return nil
     }
 
@@ -75,7 +81,11 @@ public struct ScriptKnowledge: Sendable {
     }
 
     public struct SyntaxRow: Sendable, Hashable {
-        public enum Kind: String, Sendable, Hashable { case syntax, command, option, outsideFunction = "outside-function", variable }
+        public enum Kind: String, Sendable, Hashable {
+            case syntax, command, option
+            case outsideFunction = "outside-function"
+            case variable
+        }
         public var feature: String
         /// `feature` cut at spaces (`set -o posix` → set, -o, posix), once at load time.
         public var words: [String]
@@ -117,11 +127,14 @@ public struct ScriptKnowledge: Sendable {
         var sources: [KnowledgeBase.DataSource] = []
         func load(_ file: String, _ bytes: [UInt8], firstColumn: String) throws -> [[String: String]] {
             let data = DataFile(file: file, bytes: bytes)
-            sources.append(KnowledgeBase.DataSource(file: file, entries: max(0, data.rows.count - 1), provenance: data.header))
+            sources.append(
+                KnowledgeBase.DataSource(file: file, entries: max(0, data.rows.count - 1), provenance: data.header))
             return try data.records(header: firstColumn)
         }
         func range(_ file: String, _ r: [String: String]) throws -> BusyBoxRange {
-            guard let v = BusyBoxRange(r["busybox"] ?? "") else { throw KnowledgeError(description: "\(file): bad busybox range in \(r)") }
+            guard let v = BusyBoxRange(r["busybox"] ?? "") else {
+                throw KnowledgeError(description: "\(file): bad busybox range in \(r)")
+            }
             return v
         }
 
@@ -130,7 +143,8 @@ public struct ScriptKnowledge: Sendable {
             guard let name = r["release"], let v = BusyBoxVersion(r["busybox"] ?? "") else {
                 throw KnowledgeError(description: "busybox-releases.tsv: bad row \(r)")
             }
-            releases[name] = ReleaseBusyBox(release: name, version: v, listed: r["verified"] == "listed", source: r["source"] ?? "")
+            releases[name] = ReleaseBusyBox(
+                release: name, version: v, listed: r["verified"] == "listed", source: r["source"] ?? "")
         }
         self.releases = releases
 
@@ -148,37 +162,50 @@ public struct ScriptKnowledge: Sendable {
         var options: [String: [OptionRow]] = [:]
         var valueLetters: [String: Set<UInt8>] = [:]
         for r in try load("busybox-options.tsv", PackageResources.busybox_options_tsv, firstColumn: "command") {
-            let command = r["command"] ?? "", option = r["option"] ?? ""
+            let command = r["command"] ?? ""
+            let option = r["option"] ?? ""
             if r["match"] == "values" {
                 valueLetters[command] = Set(option.utf8)
                 continue
             }
-            guard let match = OptionRow.Match(rawValue: r["match"] ?? ""), let status = Status(rawValue: r["status"] ?? "") else {
+            guard let match = OptionRow.Match(rawValue: r["match"] ?? ""),
+                let status = Status(rawValue: r["status"] ?? "")
+            else {
                 throw KnowledgeError(description: "busybox-options.tsv: bad row \(r)")
             }
             let fix = r["fix"] ?? "-"
-            options[command, default: []].append(OptionRow(
-                command: command, option: option, spellings: option.split(separator: "|").map(String.init), match: match, pattern: r["pattern"] ?? "", status: status,
-                versions: try range("busybox-options.tsv", r), debian: r["debian"] ?? "", fix: fix == "-" ? nil : fix,
-                message: r["message"] ?? "", example: r["example"] ?? "", source: r["source"] ?? ""))
+            options[command, default: []].append(
+                OptionRow(
+                    command: command, option: option, spellings: option.split(separator: "|").map(String.init),
+                    match: match, pattern: r["pattern"] ?? "", status: status,
+                    versions: try range("busybox-options.tsv", r), debian: r["debian"] ?? "",
+                    fix: fix == "-" ? nil : fix,
+                    message: r["message"] ?? "", example: r["example"] ?? "", source: r["source"] ?? ""))
         }
         self.options = options
         self.valueLetters = valueLetters
 
         syntax = try load("ash-syntax.tsv", PackageResources.ash_syntax_tsv, firstColumn: "feature").map { r in
-            guard let kind = SyntaxRow.Kind(rawValue: r["kind"] ?? ""), let status = Status(rawValue: r["status"] ?? "") else {
+            guard let kind = SyntaxRow.Kind(rawValue: r["kind"] ?? ""), let status = Status(rawValue: r["status"] ?? "")
+            else {
                 throw KnowledgeError(description: "ash-syntax.tsv: bad row \(r)")
             }
             let feature = r["feature"] ?? ""
-            return SyntaxRow(feature: feature, words: feature.split(separator: " ").map(String.init), kind: kind, status: status, versions: try range("ash-syntax.tsv", r),
-                             example: r["example"] ?? "", expect: r["expect"] ?? "", message: r["message"] ?? "", source: r["source"] ?? "")
+            return SyntaxRow(
+                feature: feature, words: feature.split(separator: " ").map(String.init), kind: kind, status: status,
+                versions: try range("ash-syntax.tsv", r),
+                example: r["example"] ?? "", expect: r["expect"] ?? "", message: r["message"] ?? "",
+                source: r["source"] ?? "")
         }
 
         var commands: [String: CommandPackage] = [:]
         for r in try load("commands.tsv", PackageResources.commands_tsv, firstColumn: "command") {
-            let name = r["command"] ?? "", package = r["package"] ?? "-", note = r["note"] ?? "-"
-            commands[name] = CommandPackage(command: name, package: package == "-" ? nil : package, base: r["base"] == "yes",
-                                            overrides: r["overrides"] == "yes", note: note == "-" ? "" : note, source: r["source"] ?? "")
+            let name = r["command"] ?? ""
+            let package = r["package"] ?? "-"
+            let note = r["note"] ?? "-"
+            commands[name] = CommandPackage(
+                command: name, package: package == "-" ? nil : package, base: r["base"] == "yes",
+                overrides: r["overrides"] == "yes", note: note == "-" ? "" : note, source: r["source"] ?? "")
         }
         self.commands = commands
         self.sources = sources

@@ -2,13 +2,14 @@
 // start — init wrappers, a shell's `-c` text, an interpreter and its script, or a program — found inside the
 // root the way the kernel and the shell would (PATH, symbolic links), and what each needs on Alpine.
 import Archives
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Reporting
 import Scripts
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// What started the container, as the configuration or the Dockerfile says.
 struct StartCommand {
@@ -23,7 +24,10 @@ struct StartCommand {
 
     init(config: ImageConfig) {
         from = "image configuration"
-        entrypoint = config.entrypoint; cmd = config.cmd; user = config.user; workingDir = config.workingDir
+        entrypoint = config.entrypoint
+        cmd = config.cmd
+        user = config.user
+        workingDir = config.workingDir
         var env: [String: String] = [:]
         for pair in config.env ?? [] {
             guard let eq = pair.firstIndex(of: "=") else { continue }
@@ -34,8 +38,10 @@ struct StartCommand {
 
     init(dockerfile: DockerfileText) {
         from = "Dockerfile"
-        entrypoint = dockerfile.entrypointWords; cmd = dockerfile.cmdWords
-        user = dockerfile.lastInFinalStage("USER"); workingDir = dockerfile.lastInFinalStage("WORKDIR")
+        entrypoint = dockerfile.entrypointWords
+        cmd = dockerfile.cmdWords
+        user = dockerfile.lastInFinalStage("USER")
+        workingDir = dockerfile.lastInFinalStage("WORKDIR")
         environment = dockerfile.environment
     }
 }
@@ -57,7 +63,9 @@ extension Migration {
     static func packages(forCommand name: String) -> [String] {
         let base = name.split(separator: "/").last.map(String.init) ?? name
         // python3.11 → python3: versioned interpreter names.
-        for (prefix, key) in [("python3.", "python3"), ("python2.", "python")] where base.hasPrefix(prefix) { return interpreters[key]?.alpine ?? [] }
+        for (prefix, key) in [("python3.", "python3"), ("python2.", "python")] where base.hasPrefix(prefix) {
+            return interpreters[key]?.alpine ?? []
+        }
         return interpreters[base]?.alpine ?? ["cmd:" + base]
     }
 
@@ -74,7 +82,10 @@ extension Migration {
         while !pending.isEmpty {
             let part = pending.removeFirst()
             if part == "." || part.isEmpty { continue }
-            if part == ".." { _ = done.popLast(); continue }
+            if part == ".." {
+                _ = done.popLast()
+                continue
+            }
             let here = "/" + (done + [part]).joined(separator: "/")
             if let target = files.link(here) {
                 hops += 1
@@ -91,12 +102,16 @@ extension Migration {
     /// Where a command is inside the root: itself when it holds a `/` (relative to the working directory),
     /// else the first PATH directory holding it. The path the kernel would reach, links followed; nil when none.
     /// `elf`: ELF files judged (an image keeps no bytes of them, and a library need not be executable).
-    static func locate(_ command: String, path: String, workingDir: String?, files: RootFiles, elf: [String: CheckResult] = [:]) -> String? {
+    static func locate(
+        _ command: String, path: String, workingDir: String?, files: RootFiles, elf: [String: CheckResult] = [:]
+    ) -> String? {
         let candidates: [String]
         if command.hasPrefix("/") {
             candidates = [command]
         } else if command.contains("/") {
-            candidates = [((workingDir ?? "/").hasSuffix("/") ? (workingDir ?? "/") : (workingDir ?? "") + "/") + command]
+            candidates = [
+                ((workingDir ?? "/").hasSuffix("/") ? (workingDir ?? "/") : (workingDir ?? "") + "/") + command
+            ]
         } else {
             candidates = path.split(separator: ":").map { "\($0)/\(command)" }
         }
@@ -108,16 +123,22 @@ extension Migration {
 
     /// The chain `start` sets off, with what each step needs on Alpine. `elf`: the judged ELF files by path.
     /// `owned`: for a file a package owns, the Alpine packages that stand in for that package.
-    static func entrypoint(_ start: StartCommand, files: RootFiles, elf: [String: CheckResult], owned: (String) -> [String]?) -> Entrypoint? {
+    static func entrypoint(
+        _ start: StartCommand, files: RootFiles, elf: [String: CheckResult], owned: (String) -> [String]?
+    ) -> Entrypoint? {
         let path = start.environment["PATH"] ?? ImageEntrypoint.defaultPath
-        guard var step = ImageEntrypoint.resolve(entrypoint: start.entrypoint, cmd: start.cmd, path: path) else { return nil }
-        var entry = Entrypoint(from: start.from, command: step.argv, user: start.user, workingDir: start.workingDir,
-                               program: nil, kind: "missing", interpreter: nil, verdict: nil, needs: [])
+        guard var step = ImageEntrypoint.resolve(entrypoint: start.entrypoint, cmd: start.cmd, path: path) else {
+            return nil
+        }
+        var entry = Entrypoint(
+            from: start.from, command: step.argv, user: start.user, workingDir: start.workingDir,
+            program: nil, kind: "missing", interpreter: nil, verdict: nil, needs: [])
         func need(_ names: [String]) { for n in names where !entry.needs.contains(n) { entry.needs.append(n) } }
         /// One program: found, its kind, and what it needs (its verdict's packages, or its #! interpreter's).
         func follow(_ command: String, as role: String) -> String? {
             guard let found = locate(command, path: path, workingDir: start.workingDir, files: files, elf: elf) else {
-                entry.notes.append("\(role) \(command): not found in the image" + (command.contains("/") ? "" : " (PATH=\(path))"))
+                entry.notes.append(
+                    "\(role) \(command): not found in the image" + (command.contains("/") ? "" : " (PATH=\(path))"))
                 if !command.contains("/") { need(packages(forCommand: command)) }
                 return nil
             }
@@ -125,12 +146,18 @@ extension Migration {
             let head = files.head(found) ?? []
             if elf[found] != nil || head.starts(with: [0x7F, 0x45, 0x4C, 0x46]) {
                 let r = elf[found]
-                if role == "program" { entry.kind = "elf"; entry.verdict = r?.assessment?.verdict.rawValue }
+                if role == "program" {
+                    entry.kind = "elf"
+                    entry.verdict = r?.assessment?.verdict.rawValue
+                }
                 // The distribution's program comes with the Alpine package; the application's needs what its verdict says.
                 need(owned(found) ?? r.map { applicationFile($0, inside: found).packages } ?? [])
             } else if let shebang = Shebang(head: head) {
                 if role == "program" { entry.kind = "script" }
-                entry.interpreter = entry.interpreter ?? ([shebang.interpreter] + (shebang.interpreter.hasSuffix("/env") ? [shebang.program] : [])).joined(separator: " ")
+                entry.interpreter =
+                    entry.interpreter
+                    ?? ([shebang.interpreter] + (shebang.interpreter.hasSuffix("/env") ? [shebang.program] : []))
+                    .joined(separator: " ")
                 need(packages(forCommand: shebang.program))
             } else if role == "program" {
                 entry.kind = "other"
@@ -146,7 +173,8 @@ extension Migration {
                 let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
                     .drop { $0 == "exec" || ($0.contains("=") && !$0.hasPrefix("=")) }
                 guard let first = words.first, !first.hasPrefix("$"), !first.contains("`"),
-                      let next = ImageEntrypoint.resolve(entrypoint: Array(words.prefix(16)), cmd: nil, path: path) else {
+                    let next = ImageEntrypoint.resolve(entrypoint: Array(words.prefix(16)), cmd: nil, path: path)
+                else {
                     entry.kind = "shell"
                     return entry
                 }
@@ -161,7 +189,8 @@ extension Migration {
                 entry.script = script
                 let relative = script.contains("/") ? script : "./" + script
                 if locate(relative, path: "", workingDir: start.workingDir, files: files) == nil,
-                   !files.isImage || keepsHead(String(relative.drop { $0 == "/" || $0 == "." }), executable: false) {
+                    !files.isImage || keepsHead(String(relative.drop { $0 == "/" || $0 == "." }), executable: false)
+                {
                     entry.notes.append("script \(script): not found in the image")
                 }
                 return entry
@@ -169,13 +198,16 @@ extension Migration {
             entry.program = follow(step.script ?? step.program, as: "program")
             // An entrypoint script that ends in `exec "$@"` runs the Cmd: followed too (its needs count).
             // Only when it names a program there: a script's Cmd may as well be its arguments.
-            if entry.kind == "script", !(start.entrypoint ?? []).isEmpty, let command = start.cmd?.first, !command.hasPrefix("-"),
-               locate(command, path: path, workingDir: start.workingDir, files: files, elf: elf) != nil {
+            if entry.kind == "script", !(start.entrypoint ?? []).isEmpty, let command = start.cmd?.first,
+                !command.hasPrefix("-"),
+                locate(command, path: path, workingDir: start.workingDir, files: files, elf: elf) != nil
+            {
                 _ = follow(command, as: "Cmd program")
             }
             return entry
         }
-        entry.notes.append("the command line starts more than \(maxChainSteps) programs in a row; the rest not followed")
+        entry.notes.append(
+            "the command line starts more than \(maxChainSteps) programs in a row; the rest not followed")
         return entry
     }
 }

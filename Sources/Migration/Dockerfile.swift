@@ -1,14 +1,15 @@
+import Knowledge
+import Reporting
 // A Dockerfile read as instructions (continuation lines joined), what the migration needs of it (base
 // image, ENTRYPOINT/CMD, ENV), and the same file rewritten for Alpine: apt-get → apk add, useradd →
 // adduser, the base image → its Alpine variant.
 import TextSupport
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
-import Knowledge
-import Reporting
 
 struct DockerfileText: Sendable {
     var lines: [String]
@@ -22,7 +23,10 @@ struct DockerfileText: Sendable {
         for line in lines {
             let trimmed = line.trimmed()
             if pending.isEmpty && (trimmed.isEmpty || trimmed.hasPrefix("#")) { continue }
-            if trimmed.hasSuffix("\\") { pending += trimmed.dropLast() + " "; continue }
+            if trimmed.hasSuffix("\\") {
+                pending += trimmed.dropLast() + " "
+                continue
+            }
             let whole = pending + trimmed
             pending = ""
             let keyword = whole.prefix { !$0.isWhitespace }
@@ -32,7 +36,9 @@ struct DockerfileText: Sendable {
     }
 
     /// The image of the last FROM (the stage that runs).
-    var baseImage: String? { instructions.last { $0.keyword == "FROM" }.map { String($0.rest.split(separator: " ").first ?? "") } }
+    var baseImage: String? {
+        instructions.last { $0.keyword == "FROM" }.map { String($0.rest.split(separator: " ").first ?? "") }
+    }
 
     /// ENTRYPOINT and CMD of the final stage, each nil when not set (exec form, or shell form as sh -c).
     var entrypointWords: [String]? { finalStage("ENTRYPOINT").map(Self.words) }
@@ -47,7 +53,11 @@ struct DockerfileText: Sendable {
     func lastInFinalStage(_ keyword: String) -> String? { finalStage(keyword) }
 
     static func words(_ rest: String) -> [String] {
-        if rest.hasPrefix("["), let data = rest.data(using: .utf8), let list = try? JSONDecoder().decode([String].self, from: data) { return list }
+        if rest.hasPrefix("["), let data = rest.data(using: .utf8),
+            let list = try? JSONDecoder().decode([String].self, from: data)
+        {
+            return list
+        }
         return ["/bin/sh", "-c", rest]
     }
 
@@ -56,7 +66,11 @@ struct DockerfileText: Sendable {
         let last = instructions.lastIndex { $0.keyword == "FROM" } ?? 0
         let stage = instructions[last...]
         func words(_ rest: String) -> [String] {
-            if rest.hasPrefix("["), let data = rest.data(using: .utf8), let list = try? JSONDecoder().decode([String].self, from: data) { return list }
+            if rest.hasPrefix("["), let data = rest.data(using: .utf8),
+                let list = try? JSONDecoder().decode([String].self, from: data)
+            {
+                return list
+            }
             return ["/bin/sh", "-c", rest]
         }
         let entry = stage.last { $0.keyword == "ENTRYPOINT" }.map { words($0.rest) } ?? []
@@ -84,7 +98,8 @@ struct DockerfileText: Sendable {
     static func alpineImage(for image: String?, release: AlpineRelease) -> String {
         let alpine = "alpine:\(release.name)"
         guard let image, let colon = image.lastIndex(of: ":") else { return alpine }
-        let name = String(image[..<colon]), tag = String(image[image.index(after: colon)...])
+        let name = String(image[..<colon])
+        let tag = String(image[image.index(after: colon)...])
         let languageImages = ["python", "node", "golang", "ruby", "php", "eclipse-temurin", "rust", "perl", "openjdk"]
         guard languageImages.contains(name.split(separator: "/").last.map(String.init) ?? name) else { return alpine }
         // 3.11-slim-bookworm → 3.11; the Alpine variant carries the release.
@@ -136,12 +151,14 @@ struct DockerfileText: Sendable {
                     }
                     if !alpine.isEmpty { commands.append("apk add --no-cache " + alpine.joined(separator: " ")) }
                 }
-                // update, clean, autoremove: apk add --no-cache needs none of them.
+            // update, clean, autoremove: apk add --no-cache needs none of them.
             case "rm" where part.contains("/var/lib/apt/lists"):
                 continue
             case "useradd":
                 // -D (no password) first: BusyBox stops at the first operand on musl, whose getopt does not permute.
-                commands.append(shadowToBusybox(words, tool: "adduser -D", flags: ["-u": "-u", "-g": "-G", "-s": "-s", "-d": "-h", "-c": "-g"]))
+                commands.append(
+                    shadowToBusybox(
+                        words, tool: "adduser -D", flags: ["-u": "-u", "-g": "-G", "-s": "-s", "-d": "-h", "-c": "-g"]))
             case "groupadd":
                 commands.append(shadowToBusybox(words, tool: "addgroup", flags: ["-g": "-g"]))
             default:
@@ -153,12 +170,22 @@ struct DockerfileText: Sendable {
 
     /// BusyBox's adduser/addgroup with the options that carry over (flags maps shadow's to BusyBox's).
     static func shadowToBusybox(_ words: [String], tool: String, flags: [String: String]) -> String {
-        var out = [tool], i = 1, name: String?
+        var out = [tool]
+        var i = 1
+        var name: String?
         while i < words.count {
             let w = words[i]
-            if let mapped = flags[w], i + 1 < words.count { out += [mapped, words[i + 1]]; i += 2; continue }
-            if w.hasPrefix("-") { i += (w == "-m" || w == "-r" || w == "-M" || w == "-U" || w.hasPrefix("--")) ? 1 : 2; continue }
-            name = w; i += 1
+            if let mapped = flags[w], i + 1 < words.count {
+                out += [mapped, words[i + 1]]
+                i += 2
+                continue
+            }
+            if w.hasPrefix("-") {
+                i += (w == "-m" || w == "-r" || w == "-M" || w == "-U" || w.hasPrefix("--")) ? 1 : 2
+                continue
+            }
+            name = w
+            i += 1
         }
         return (out + [name ?? "USER"]).joined(separator: " ")
     }
@@ -167,19 +194,30 @@ struct DockerfileText: Sendable {
     static func diff(old: [String], new: [String]) -> String {
         var out = ["--- Dockerfile", "+++ Dockerfile (Alpine)", "@@ -1,\(old.count) +1,\(new.count) @@"]
         let changes = new.difference(from: old)
-        var removed = Set<Int>(), inserted = Set<Int>()
+        var removed = Set<Int>()
+        var inserted = Set<Int>()
         for change in changes {
             switch change {
             case .remove(let offset, _, _): removed.insert(offset)
             case .insert(let offset, _, _): inserted.insert(offset)
             }
         }
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < old.count || j < new.count {
-            if i < old.count, removed.contains(i) { out.append("-" + old[i]); i += 1; continue }
-            if j < new.count, inserted.contains(j) { out.append("+" + new[j]); j += 1; continue }
+            if i < old.count, removed.contains(i) {
+                out.append("-" + old[i])
+                i += 1
+                continue
+            }
+            if j < new.count, inserted.contains(j) {
+                out.append("+" + new[j])
+                j += 1
+                continue
+            }
             if i < old.count { out.append(" " + old[i]) }
-            i += 1; j += 1
+            i += 1
+            j += 1
         }
         return out.joined(separator: "\n") + "\n"
     }

@@ -5,17 +5,18 @@
 // (`ArchiveLimits.capture`), bounded, and what was left out is said.
 import Archives
 import Engine
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import Knowledge
 import Reporting
 import Synchronization
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 public struct MigrationError: Error, CustomStringConvertible {
     public var description: String
@@ -67,27 +68,41 @@ extension Migration {
         guard stat(root, &st) == 0 else { throw MigrationError(description: "\(root) does not exist") }
         if st.st_mode & S_IFMT == S_IFDIR && !Archives.isImageLayout(directory: root) {
             // The application's files are judged inside the root, as they would be found there.
-            let outcome = CheckEngine.run(CheckRequest(paths: [root], release: request.release, gate: Gate(failOn: .never),
-                                                       jobs: request.jobs, root: root, limits: request.limits), kb: kb)
-            return MigrationInput(files: .directory(root), results: outcome.results.map { (String($0.path.dropFirst(root.count)), $0) },
-                                  cLibrary: outcome.summary.cLibrary)
+            let outcome = CheckEngine.run(
+                CheckRequest(
+                    paths: [root], release: request.release, gate: Gate(failOn: .never),
+                    jobs: request.jobs, root: root, limits: request.limits), kb: kb)
+            return MigrationInput(
+                files: .directory(root), results: outcome.results.map { (String($0.path.dropFirst(root.count)), $0) },
+                cLibrary: outcome.summary.cLibrary)
         }
         let received = ReceivedImages()
         var limits = request.limits
         limits.capture = FileCapture(received: { received.add($0) }, select: keeps)
-        let outcome = CheckEngine.run(CheckRequest(paths: [root], release: request.release, gate: Gate(failOn: .never),
-                                                   jobs: request.jobs, limits: limits), kb: kb)
+        let outcome = CheckEngine.run(
+            CheckRequest(
+                paths: [root], release: request.release, gate: Gate(failOn: .never),
+                jobs: request.jobs, limits: limits), kb: kb)
         let images = received.all
         guard let image = images.first else {
             let why = outcome.results.first { $0.status == .error }.map { ": \($0.path): \($0.error ?? "")" } ?? ""
-            throw MigrationError(description: "\(root) is not a container image that can be read (a docker save tarball, an OCI layout or an OCI layout in a tar)\(why)")
+            throw MigrationError(
+                description:
+                    "\(root) is not a container image that can be read (a docker save tarball, an OCI layout or an OCI layout in a tar)\(why)"
+            )
         }
         var notes: [String] = []
         if images.count > 1 {
-            notes.append("the input holds \(images.count) images; the first (\(image.name)) is planned (its count of the C library's files includes the others')")
+            notes.append(
+                "the input holds \(images.count) images; the first (\(image.name)) is planned (its count of the C library's files includes the others')"
+            )
         }
-        if image.config == nil { notes.append("the image has no readable configuration: the entrypoint comes from the Dockerfile, if given") }
-        for (path, why) in image.notCaptured.sorted(by: { $0.key < $1.key }) { notes.append("/\(path) not read: \(why)") }
+        if image.config == nil {
+            notes.append("the image has no readable configuration: the entrypoint comes from the Dockerfile, if given")
+        }
+        for (path, why) in image.notCaptured.sorted(by: { $0.key < $1.key }) {
+            notes.append("/\(path) not read: \(why)")
+        }
         let prefix = image.name + "!/"
         var results: [(inside: String, result: CheckResult)] = []
         for r in outcome.results {
@@ -99,7 +114,8 @@ extension Migration {
         }
         var files = RootFiles.captured(image.files, left: image.notCaptured)
         files.isImage = true
-        return MigrationInput(files: files, results: results, cLibrary: outcome.summary.cLibrary, config: image.config,
-                              image: image.name, notes: notes)
+        return MigrationInput(
+            files: files, results: results, cLibrary: outcome.summary.cLibrary, config: image.config,
+            image: image.name, notes: notes)
     }
 }

@@ -4,17 +4,18 @@
 // the engine as `check` judges it) — and the plan is one Alpine base, one `apk add` line, the files to
 // rebuild, and a Dockerfile.
 import Archives
-import TextSupport
 import Assessment
 import Engine
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Knowledge
 import Reporting
 import Scanning
+import TextSupport
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 public struct PackageMapping: Sendable, Encodable {
     public enum How: String, Sendable, Encodable {
@@ -122,9 +123,15 @@ public struct MigrationRequest: Sendable {
     public var jobs: Int
     /// For an image: the limits it is read within (the engine's, as `check` has them).
     public var limits: ArchiveLimits
-    public init(root: String, release: AlpineRelease, dockerfile: String? = nil, jobs: Int = CPU.count, limits: ArchiveLimits = ArchiveLimits()) {
+    public init(
+        root: String, release: AlpineRelease, dockerfile: String? = nil, jobs: Int = CPU.count,
+        limits: ArchiveLimits = ArchiveLimits()
+    ) {
         self.root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
-        self.release = release; self.dockerfile = dockerfile; self.jobs = jobs; self.limits = limits
+        self.release = release
+        self.dockerfile = dockerfile
+        self.jobs = jobs
+        self.limits = limits
     }
 }
 
@@ -156,7 +163,10 @@ public enum Migration {
             if r.kind != nil {
                 // A script or Dockerfile: the application's ones are judged and listed; the distribution's
                 // come with the Alpine package that replaces it.
-                if owners[inside] == nil { files.scripts += 1; application.append(applicationFile(r, inside: inside)) }
+                if owners[inside] == nil {
+                    files.scripts += 1
+                    application.append(applicationFile(r, inside: inside))
+                }
                 continue
             }
             files.elf += 1
@@ -183,19 +193,24 @@ public enum Migration {
         let environment = environmentNotes(start, packages: database.packages)
         // The chain's files no package owns (an entrypoint script) are the application's too: copied.
         let copies = (entry?.chain ?? []).filter { owners[$0] == nil && elf[$0] == nil }
-        let proposal = propose(release: request.release, files: input.files, mappings: mappings, application: application,
-                               entrypoint: entry, docker: docker, start: start, environment: environment, copies: copies)
-        return MigrationPlan(root: request.root, image: input.image, notes: input.notes, target: "alpine:\(request.release.name)",
-                             base: .init(os: os, packageManager: database.manager, installedPackages: database.packages.count, note: database.note),
-                             files: files, packages: mappings, application: application, entrypoint: entry,
-                             environment: environment, plan: proposal,
-                             dockerfileDiff: docker.map { docker in
-                                 let names: (String) -> [String]? = { name in
-                                     if let m = byName[name], m.how != .none { return m.alpine }
-                                     return alpineNames(name)
-                                 }
-                                 return DockerfileText.diff(old: docker.lines, new: docker.rewritten(release: request.release, map: names).lines)
-                             })
+        let proposal = propose(
+            release: request.release, files: input.files, mappings: mappings, application: application,
+            entrypoint: entry, docker: docker, start: start, environment: environment, copies: copies)
+        return MigrationPlan(
+            root: request.root, image: input.image, notes: input.notes, target: "alpine:\(request.release.name)",
+            base: .init(
+                os: os, packageManager: database.manager, installedPackages: database.packages.count,
+                note: database.note),
+            files: files, packages: mappings, application: application, entrypoint: entry,
+            environment: environment, plan: proposal,
+            dockerfileDiff: docker.map { docker in
+                let names: (String) -> [String]? = { name in
+                    if let m = byName[name], m.how != .none { return m.alpine }
+                    return alpineNames(name)
+                }
+                return DockerfileText.diff(
+                    old: docker.lines, new: docker.rewritten(release: request.release, map: names).lines)
+            })
     }
 
     /// Path inside the root → owning package. With a merged /usr (Debian 12: /bin → usr/bin), a package may
@@ -219,57 +234,79 @@ public enum Migration {
 
     static func applicationFile(_ r: CheckResult, inside: String) -> ApplicationFile {
         guard let a = r.assessment else {
-            return ApplicationFile(path: inside, status: r.status.rawValue, verdict: nil, ownVerdict: nil, packages: [], why: r.error, rebuild: nil)
+            return ApplicationFile(
+                path: inside, status: r.status.rawValue, verdict: nil, ownVerdict: nil, packages: [], why: r.error,
+                rebuild: nil)
         }
         let blocking = a.findings.first { $0.severity == .error } ?? a.findings.first { $0.severity == .warning }
         var why = blocking.map { $0.rule } ?? ""
-        let names = a.missingSymbols.filter { $0.providedBy == nil }.prefix(5).map(\.name) + a.missingLibraries.prefix(3).map(\.soname)
+        let names =
+            a.missingSymbols.filter { $0.providedBy == nil }.prefix(5).map(\.name)
+            + a.missingLibraries.prefix(3).map(\.soname)
         if !names.isEmpty { why += (why.isEmpty ? "" : ": ") + names.joined(separator: ", ") }
         let own = a.ownVerdict ?? a.verdict
         var packages = a.packages
         // The compat rungs are an ELF file's; a script's verdict uses the same scale but its packages say what it needs.
-        let compat: String? = r.kind != nil ? nil : own == .needsGcompat ? "gcompat" : own == .needsLibc6Compat ? "libc6-compat" : nil
+        let compat: String? =
+            r.kind != nil ? nil : own == .needsGcompat ? "gcompat" : own == .needsLibc6Compat ? "libc6-compat" : nil
         if let compat, !packages.contains(compat) { packages.insert(compat, at: 0) }
-        return ApplicationFile(path: inside, status: r.status.rawValue, verdict: a.verdict.rawValue, ownVerdict: own.rawValue, packages: packages,
-                               why: why.isEmpty ? nil : why, rebuild: own == .needsRebuild ? a.fix?.rebuild : nil)
+        return ApplicationFile(
+            path: inside, status: r.status.rawValue, verdict: a.verdict.rawValue, ownVerdict: own.rawValue,
+            packages: packages,
+            why: why.isEmpty ? nil : why, rebuild: own == .needsRebuild ? a.fix?.rebuild : nil)
     }
 
     /// The Alpine package(s) standing in for one installed package.
     static func map(_ p: InstalledPackage, kb: KnowledgeBase, release: AlpineRelease) -> PackageMapping {
         let base = p.essential || p.priority == "required" || p.priority == "important"
         if let row = table[p.name] {
-            return PackageMapping(debian: p.name, version: p.version, alpine: row.alpine, how: .table, wanted: !p.automatic && !base,
-                                  note: row.note.isEmpty ? nil : row.note, source: row.source)
+            return PackageMapping(
+                debian: p.name, version: p.version, alpine: row.alpine, how: .table, wanted: !p.automatic && !base,
+                note: row.note.isEmpty ? nil : row.note, source: row.source)
         }
         if base {
-            return PackageMapping(debian: p.name, version: p.version, alpine: [], how: .base, wanted: false,
-                                  note: "part of the base system: Alpine's base image (musl, BusyBox, alpine-baselayout) stands in", source: nil)
+            return PackageMapping(
+                debian: p.name, version: p.version, alpine: [], how: .base, wanted: false,
+                note: "part of the base system: Alpine's base image (musl, BusyBox, alpine-baselayout) stands in",
+                source: nil)
         }
         // Its shared libraries, by soname (the file name a linker writes into NEEDED).
         let libraryDirs = ["/lib/", "/usr/lib/", "/usr/local/lib/"]
-        var packages: [String] = [], sources: [String] = []
+        var packages: [String] = []
+        var sources: [String] = []
         for file in p.files where libraryDirs.contains(where: { file.hasPrefix($0) }) {
-            guard let file = file.split(separator: "/").last.map(String.init), let name = soname(ofFile: file) else { continue }
+            guard let file = file.split(separator: "/").last.map(String.init), let name = soname(ofFile: file) else {
+                continue
+            }
             if let entry = kb.library(name), entry.kind == .package, let provider = provider(entry, release: release) {
-                if !packages.contains(provider) { packages.append(provider); sources.append(entry.source) }
+                if !packages.contains(provider) {
+                    packages.append(provider)
+                    sources.append(entry.source)
+                }
             } else if !packages.contains("so:" + name) && packages.count < 4 {
                 packages.append("so:" + name)
             }
         }
         if !packages.isEmpty {
-            return PackageMapping(debian: p.name, version: p.version, alpine: packages, how: .library, wanted: !p.automatic,
-                                  note: packages.contains(where: { $0.hasPrefix("so:") }) ? "so: names are provided by whichever Alpine package ships that soname" : nil,
-                                  source: sources.first)
+            return PackageMapping(
+                debian: p.name, version: p.version, alpine: packages, how: .library, wanted: !p.automatic,
+                note: packages.contains(where: { $0.hasPrefix("so:") })
+                    ? "so: names are provided by whichever Alpine package ships that soname" : nil,
+                source: sources.first)
         }
         let commandDirs = ["/usr/bin/", "/usr/sbin/", "/bin/", "/sbin/"]
-        let commands = p.files.filter { f in commandDirs.contains { f.hasPrefix($0) && !f.dropFirst($0.count).contains("/") } }
-            .compactMap { $0.split(separator: "/").last.map(String.init) }
-        if let command = commands.first(where: { $0 == p.name }) ?? commands.first {
-            return PackageMapping(debian: p.name, version: p.version, alpine: ["cmd:" + command], how: .command, wanted: !p.automatic,
-                                  note: "cmd: names are provided by the Alpine package that installs that command", source: nil)
+        let commands = p.files.filter { f in
+            commandDirs.contains { f.hasPrefix($0) && !f.dropFirst($0.count).contains("/") }
         }
-        return PackageMapping(debian: p.name, version: p.version, alpine: [], how: .none, wanted: !p.automatic,
-                              note: "no known Alpine counterpart", source: nil)
+        .compactMap { $0.split(separator: "/").last.map(String.init) }
+        if let command = commands.first(where: { $0 == p.name }) ?? commands.first {
+            return PackageMapping(
+                debian: p.name, version: p.version, alpine: ["cmd:" + command], how: .command, wanted: !p.automatic,
+                note: "cmd: names are provided by the Alpine package that installs that command", source: nil)
+        }
+        return PackageMapping(
+            debian: p.name, version: p.version, alpine: [], how: .none, wanted: !p.automatic,
+            note: "no known Alpine counterpart", source: nil)
     }
 
     /// The soname a library file answers to, from its name: lib*.so.N (the real file libfoo.so.1.2.3 and its
@@ -283,7 +320,8 @@ public enum Migration {
 
     static func provider(_ entry: LibraryEntry, release: AlpineRelease) -> String? {
         entry.providers.first { p in
-            (p.first.map { releaseAtLeast(release, $0) } ?? true) && (p.last.map { !releaseAtLeast(release, $0) || $0 == release.name } ?? true)
+            (p.first.map { releaseAtLeast(release, $0) } ?? true)
+                && (p.last.map { !releaseAtLeast(release, $0) || $0 == release.name } ?? true)
         }?.package ?? entry.providers.last?.package
     }
 

@@ -2,15 +2,16 @@
 // manager installed, with the files each owns (dpkg: /var/lib/dpkg/status and info/*.list; apk:
 // /lib/apk/db/installed). Read as text, bounded in size; nothing is executed.
 import Archives
-import TextSupport
 import Engine
+import TextSupport
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct OSRelease: Sendable, Encodable, Equatable {
@@ -72,23 +73,30 @@ public struct RootFiles: Sendable {
     public var isImage = false
 
     public static func directory(_ root: String) -> RootFiles {
-        RootFiles(text: { RootFS.text(root + $0) }, exists: { FileManager.default.fileExists(atPath: root + $0) },
-                  head: { RootFS.head(root + $0) }, link: { RootFS.link(root + $0) })
+        RootFiles(
+            text: { RootFS.text(root + $0) }, exists: { FileManager.default.fileExists(atPath: root + $0) },
+            head: { RootFS.head(root + $0) }, link: { RootFS.link(root + $0) })
     }
 
     /// Files captured from an image, by path inside it without the leading `/` (`ExpandedImage.files`);
     /// `left`: wanted files left out over the capture limits (they exist, their text is not known).
     public static func captured(_ files: [String: CapturedFile], left: [String: String]) -> RootFiles {
-        RootFiles(text: { path in
-            guard let file = files[String(path.drop { $0 == "/" })], file.linkTarget == nil, file.isComplete else { return nil }
-            return String(decoding: file.bytes, as: UTF8.self)
-        }, exists: { path in
-            let inside = String(path.drop { $0 == "/" })
-            return files[inside] != nil || left[inside] != nil || files.keys.contains { $0.hasPrefix(inside + "/") } || left.keys.contains { $0.hasPrefix(inside + "/") }
-        }, head: { path in
-            guard let file = files[String(path.drop { $0 == "/" })], file.linkTarget == nil else { return nil }
-            return Array(file.bytes.prefix(Migration.headBytes))
-        }, link: { path in files[String(path.drop { $0 == "/" })]?.linkTarget }, isImage: true)
+        RootFiles(
+            text: { path in
+                guard let file = files[String(path.drop { $0 == "/" })], file.linkTarget == nil, file.isComplete else {
+                    return nil
+                }
+                return String(decoding: file.bytes, as: UTF8.self)
+            },
+            exists: { path in
+                let inside = String(path.drop { $0 == "/" })
+                return files[inside] != nil || left[inside] != nil || files.keys.contains { $0.hasPrefix(inside + "/") }
+                    || left.keys.contains { $0.hasPrefix(inside + "/") }
+            },
+            head: { path in
+                guard let file = files[String(path.drop { $0 == "/" })], file.linkTarget == nil else { return nil }
+                return Array(file.bytes.prefix(Migration.headBytes))
+            }, link: { path in files[String(path.drop { $0 == "/" })]?.linkTarget }, isImage: true)
     }
 }
 
@@ -101,7 +109,8 @@ public enum RootFS {
     static func text(_ path: String) -> String? {
         var st = stat()
         guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size <= maxTextBytes,
-              let bytes = try? LocalFile.read(path) else { return nil }
+            let bytes = try? LocalFile.read(path)
+        else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -142,7 +151,9 @@ public enum RootFS {
                 packages[i].automatic = automatic.contains(name)
                 let lists = [name, name + ":" + (packages[i].architecture ?? "")].map { "\(dpkgInfo)\($0).list" }
                 if let list = lists.lazy.compactMap(files.text).first {
-                    packages[i].files = list.split(separator: "\n").map(String.init).filter { $0.hasPrefix("/") && $0 != "/." }
+                    packages[i].files = list.split(separator: "\n").map(String.init).filter {
+                        $0.hasPrefix("/") && $0 != "/."
+                    }
                 }
             }
             return PackageDatabase(manager: .dpkg, packages: packages)
@@ -151,9 +162,14 @@ public enum RootFS {
             return PackageDatabase(manager: .apk, packages: parseApkInstalled(installed))
         }
         for rpm in rpmDatabases where files.exists(rpm) {
-            return PackageDatabase(manager: .rpm, packages: [], note: "an RPM database is present at \(rpm); it is not read yet, so every file counts as the application's")
+            return PackageDatabase(
+                manager: .rpm, packages: [],
+                note:
+                    "an RPM database is present at \(rpm); it is not read yet, so every file counts as the application's"
+            )
         }
-        return PackageDatabase(manager: .none, packages: [], note: "no package database found: every file counts as the application's")
+        return PackageDatabase(
+            manager: .none, packages: [], note: "no package database found: every file counts as the application's")
     }
 
     static let dpkgStatus = "/var/lib/dpkg/status"
@@ -180,8 +196,10 @@ public enum RootFS {
                 fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmed()
             }
             guard let name = fields["Package"], fields["Status"]?.hasSuffix(" installed") == true else { continue }
-            packages.append(InstalledPackage(name: name, version: fields["Version"] ?? "", architecture: fields["Architecture"],
-                                             priority: fields["Priority"], essential: fields["Essential"] == "yes"))
+            packages.append(
+                InstalledPackage(
+                    name: name, version: fields["Version"] ?? "", architecture: fields["Architecture"],
+                    priority: fields["Priority"], essential: fields["Essential"] == "yes"))
         }
         return packages.sorted { $0.name < $1.name }
     }
@@ -190,7 +208,8 @@ public enum RootFS {
     static func parseAutoInstalled(_ text: String) -> Set<String> {
         var names = Set<String>()
         for paragraph in text.components(separatedBy: "\n\n") {
-            var name: String?, auto = false
+            var name: String?
+            var auto = false
             for line in paragraph.split(separator: "\n") {
                 if line.hasPrefix("Package:") { name = line.dropFirst(8).trimmed() }
                 if line.hasPrefix("Auto-Installed:") { auto = line.dropFirst(15).trimmed() == "1" }

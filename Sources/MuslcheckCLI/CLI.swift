@@ -3,15 +3,16 @@
 // and error) and `deliver` (--output files) write.
 import ArgumentParser
 import Engine
+import Knowledge
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import Knowledge
 
 public struct CommandOutput: Sendable {
     /// Standard output in consecutive parts: a large report is written without being joined first.
@@ -23,7 +24,9 @@ public struct CommandOutput: Sendable {
         self.init(stdoutParts: [stdout], stderr: stderr, exitCode: exitCode)
     }
     public init(stdoutParts: [String], stderr: String = "", exitCode: Int32 = 0) {
-        self.stdoutParts = stdoutParts; self.stderr = stderr; self.exitCode = exitCode
+        self.stdoutParts = stdoutParts
+        self.stderr = stderr
+        self.exitCode = exitCode
     }
 }
 
@@ -75,7 +78,9 @@ public enum CLI {
         } catch let error as UsageError {
             return CommandOutput(stderr: "error: \(error.description)\n", exitCode: ExitStatus.usage)
         } catch let error as InputError {
-            return CommandOutput(stdoutParts: error.stdoutParts, stderr: "error: \(error.description)\n", exitCode: ExitStatus.inputError)
+            return CommandOutput(
+                stdoutParts: error.stdoutParts, stderr: "error: \(error.description)\n", exitCode: ExitStatus.inputError
+            )
         } catch {
             let code = Muslcheck.exitCode(for: error).rawValue
             let message = Muslcheck.fullMessage(for: error)
@@ -147,6 +152,8 @@ func deliver(_ text: String, to file: String?) throws -> String {
 func deliver(_ parts: [String], to file: String?) throws -> [String] {
     guard let file, file != "-" else { return parts }
     // Written in place through LocalFile (never replaced by a rename): a symlink, FIFO or device stays what it is.
-    do { try LocalFile.write(parts, to: file) } catch { throw InputError(description: "cannot write \(file): \(error)") }
+    do { try LocalFile.write(parts, to: file) } catch {
+        throw InputError(description: "cannot write \(file): \(error)")
+    }
     return []
 }

@@ -3,13 +3,14 @@
 // --files-from -). A task-local value, so that tests run commands in-process, in parallel, each with its own.
 import ArgumentParser
 import Engine
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct RunContext: Sendable {
@@ -21,21 +22,30 @@ public struct RunContext: Sendable {
     /// Reads all of standard input.
     public var readStandardInput: @Sendable () -> Data
 
-    public init(environment: [String: String] = [:], stdoutIsTerminal: Bool = false, stderrIsTerminal: Bool = false,
-                terminalWidth: Int? = nil, standardInput: Data = Data()) {
-        self.environment = environment; self.stdoutIsTerminal = stdoutIsTerminal; self.stderrIsTerminal = stderrIsTerminal
+    public init(
+        environment: [String: String] = [:], stdoutIsTerminal: Bool = false, stderrIsTerminal: Bool = false,
+        terminalWidth: Int? = nil, standardInput: Data = Data()
+    ) {
+        self.environment = environment
+        self.stdoutIsTerminal = stdoutIsTerminal
+        self.stderrIsTerminal = stderrIsTerminal
         self.terminalWidth = terminalWidth
         readStandardInput = { standardInput }
     }
 
     /// The process's own surroundings.
     public static var process: RunContext {
-        var c = RunContext(environment: ProcessInfo.processInfo.environment, stdoutIsTerminal: isatty(1) != 0, stderrIsTerminal: isatty(2) != 0)
+        var c = RunContext(
+            environment: ProcessInfo.processInfo.environment, stdoutIsTerminal: isatty(1) != 0,
+            stderrIsTerminal: isatty(2) != 0)
         c.readStandardInput = { Data(LocalFile.readAll(fd: 0)) }
         if c.stdoutIsTerminal {
             var size = winsize()
-            if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { c.terminalWidth = Int(size.ws_col) }
-            else if let columns = c.environment["COLUMNS"].flatMap(Int.init), columns > 0 { c.terminalWidth = columns }
+            if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 {
+                c.terminalWidth = Int(size.ws_col)
+            } else if let columns = c.environment["COLUMNS"].flatMap(Int.init), columns > 0 {
+                c.terminalWidth = columns
+            }
         }
         return c
     }

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Assessment
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Knowledge
 import Reporting
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 struct Explain: OutputCommand {
     static let configuration = CommandConfiguration(
@@ -57,11 +58,17 @@ struct Explain: OutputCommand {
         // Per release, for each measured architecture; one line when they agree.
         for release in kb.releases {
             let states = KnowledgeBase.measuredArchitectures.map { arch -> String in
-                if Assessor(kb: kb, release: release, arch: arch).muslProvidesSymbol(name) { return "musl \(release.musl)" }
-                if kb.gcompatExports(version: release.gcompat, arch: arch).names.contains(name) { return "gcompat \(release.gcompat)" }
+                if Assessor(kb: kb, release: release, arch: arch).muslProvidesSymbol(name) {
+                    return "musl \(release.musl)"
+                }
+                if kb.gcompatExports(version: release.gcompat, arch: arch).names.contains(name) {
+                    return "gcompat \(release.gcompat)"
+                }
                 return "missing"
             }
-            let line = Set(states).count == 1 ? states[0]
+            let line =
+                Set(states).count == 1
+                ? states[0]
                 : zip(KnowledgeBase.measuredArchitectures, states).map { "\($0): \($1)" }.joined(separator: "; ")
             out += "  alpine:\(release.name)".padded(16) + line + "\n"
         }

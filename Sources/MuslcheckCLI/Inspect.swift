@@ -1,15 +1,16 @@
 import ArgumentParser
 import ELF
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import Reporting
 import Scanning
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 struct Inspect: OutputCommand {
     static let configuration = CommandConfiguration(
@@ -37,7 +38,10 @@ struct Inspect: OutputCommand {
     @Flag(help: "Follow symbolic links while walking directories.")
     var followSymlinks = false
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write the report to this file instead of standard output (- for standard output).", valueName: "file"))
+    @Option(
+        name: .shortAndLong,
+        help: ArgumentHelp(
+            "Write the report to this file instead of standard output (- for standard output).", valueName: "file"))
     var output: String?
 
     @OptionGroup var limits: LimitOptions
@@ -68,6 +72,7 @@ struct Inspect: OutputCommand {
         let files = rendered.flatMap { $0 }
         let parts = json ? InspectReport.jsonParts(files: files.map(\.text)) : files.map(\.text)
         let failed = files.contains { $0.failed }
-        return CommandOutput(stdoutParts: try deliver(parts, to: output), exitCode: failed ? ExitStatus.inputError : ExitStatus.ok)
+        return CommandOutput(
+            stdoutParts: try deliver(parts, to: output), exitCode: failed ? ExitStatus.inputError : ExitStatus.ok)
     }
 }

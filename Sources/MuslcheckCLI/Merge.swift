@@ -24,16 +24,26 @@ struct Merge: OutputCommand {
     @Argument(help: "JSON reports written by check --format json.")
     var reports: [String] = []
 
-    @Option(name: .customLong("format"), help: "text, json, sarif, junit, markdown or html. Repeatable: each pairs with the --output at the same position.")
+    @Option(
+        name: .customLong("format"),
+        help:
+            "text, json, sarif, junit, markdown or html. Repeatable: each pairs with the --output at the same position."
+    )
     var formats: [ReportFormat] = []
 
-    @Option(name: .customLong("output"), help: "Write a report to this file instead of standard output. Repeatable, one per --format.")
+    @Option(
+        name: .customLong("output"),
+        help: "Write a report to this file instead of standard output. Repeatable, one per --format.")
     var outputs: [String] = []
 
-    @Option(name: .customLong("fail-on"), help: "needs-libc6-compat, needs-gcompat, needs-rebuild, warning or never (default: the reports' level).")
+    @Option(
+        name: .customLong("fail-on"),
+        help: "needs-libc6-compat, needs-gcompat, needs-rebuild, warning or never (default: the reports' level).")
     var failOn: FailOn?
 
-    @Option(help: "Policy file (YAML; default .muslcheck.yml when present): fail-on, installed packages, ignores, baseline.")
+    @Option(
+        help: "Policy file (YAML; default .muslcheck.yml when present): fail-on, installed packages, ignores, baseline."
+    )
     var config: String?
 
     @Option(help: "A baseline written by --write-baseline: only problems not in it fail the gate.")
@@ -42,7 +52,9 @@ struct Merge: OutputCommand {
     func validate() throws {
         if reports.isEmpty { throw ValidationError("name at least one JSON report") }
         if outputs.count > max(formats.count, 1) { throw ValidationError("more --output than --format options") }
-        if max(formats.count, 1) - outputs.count > 1 { throw ValidationError("only one report can go to standard output: give each --format but one an --output") }
+        if max(formats.count, 1) - outputs.count > 1 {
+            throw ValidationError("only one report can go to standard output: give each --format but one an --output")
+        }
     }
 
     func execute() throws -> CommandOutput {
@@ -51,28 +63,42 @@ struct Merge: OutputCommand {
         guard let first = saved.first?.report else { throw UsageError(description: "name at least one JSON report") }
         // The reports must be this muslcheck's: the renderers and the gate use its knowledge base.
         if first.tool.version != toolVersion || first.tool.knowledgeBase != KnowledgeBase.dataVersion {
-            throw UsageError(description: "\(saved[0].name) was written by muslcheck \(first.tool.version) with knowledge base "
-                             + "\(first.tool.knowledgeBase); this is muslcheck \(toolVersion) with \(KnowledgeBase.dataVersion): "
-                             + "merge it with the muslcheck that wrote it")
+            throw UsageError(
+                description: "\(saved[0].name) was written by muslcheck \(first.tool.version) with knowledge base "
+                    + "\(first.tool.knowledgeBase); this is muslcheck \(toolVersion) with \(KnowledgeBase.dataVersion): "
+                    + "merge it with the muslcheck that wrote it")
         }
-        guard let release = kb.release(named: first.target.release), release.musl == first.target.musl, release.gcompat == first.target.gcompat else {
-            throw UsageError(description: "\(saved[0].name) judged against alpine:\(first.target.release) (musl \(first.target.musl)), "
-                             + "which this knowledge base does not know as such")
+        guard let release = kb.release(named: first.target.release), release.musl == first.target.musl,
+            release.gcompat == first.target.gcompat
+        else {
+            throw UsageError(
+                description:
+                    "\(saved[0].name) judged against alpine:\(first.target.release) (musl \(first.target.musl)), "
+                    + "which this knowledge base does not know as such")
         }
         let policy = try usage { try Policy.load(config) }
         let level: FailOn
-        if let failOn { level = failOn } else if let name = policy.failOn {
-            guard let l = FailOn(rawValue: name) else { throw UsageError(description: "policy: unknown fail-on '\(name)'") }
+        if let failOn {
+            level = failOn
+        } else if let name = policy.failOn {
+            guard let l = FailOn(rawValue: name) else {
+                throw UsageError(description: "policy: unknown fail-on '\(name)'")
+            }
             level = l
         } else {
             let recorded = Set(saved.map(\.report.gate.failOn))
             guard recorded.count == 1, let name = recorded.first, let l = FailOn(rawValue: name) else {
-                throw UsageError(description: "the reports were made with different --fail-on levels (\(recorded.sorted().joined(separator: ", "))): give --fail-on")
+                throw UsageError(
+                    description:
+                        "the reports were made with different --fail-on levels (\(recorded.sorted().joined(separator: ", "))): give --fail-on"
+                )
             }
             level = l
         }
         let known = try usage { try (baseline ?? policy.baseline).map(Baseline.load) }
-        let outcome = try readable { try ReportMerge.merge(saved, gate: Gate(failOn: level, policy: policy, baseline: known)) }
+        let outcome = try readable {
+            try ReportMerge.merge(saved, gate: Gate(failOn: level, policy: policy, baseline: known))
+        }
         // The reports are rendered by check's own renderers, so that a merged report is written exactly as one
         // run's (byte for byte in JSON).
         var arguments: [String] = []
@@ -82,10 +108,13 @@ struct Merge: OutputCommand {
         do { renderer = try Check.parse(arguments + ["--", "merged-report"]) } catch {
             throw UsageError(description: Check.message(for: error))
         }
-        let settings = Check.Settings(paths: [], policy: policy, release: release, failOn: level, minSeverity: .note, jobs: CPU.count,
-                                      style: .plain, stderrStyle: .plain)
+        let settings = Check.Settings(
+            paths: [], policy: policy, release: release, failOn: level, minSeverity: .note, jobs: CPU.count,
+            style: .plain, stderrStyle: .plain)
         let stdout = try renderer.render(outcome, kb: kb, settings: settings).parts
-        let status = outcome.gateFailed ? ExitStatus.gateFailed : outcome.summary.errors > 0 ? ExitStatus.inputError : ExitStatus.ok
+        let status =
+            outcome.gateFailed
+            ? ExitStatus.gateFailed : outcome.summary.errors > 0 ? ExitStatus.inputError : ExitStatus.ok
         return CommandOutput(stdoutParts: stdout, exitCode: status)
     }
 }

@@ -1,15 +1,16 @@
 import ArgumentParser
 import Engine
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import Migration
 import Scanning
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 enum MigrateFormat: String, ExpressibleByArgument, CaseIterable { case text, json, markdown, html }
 
@@ -25,7 +26,10 @@ struct Migrate: OutputCommand {
             Exit status: 0 the plan was made; 2 the input could not be read; 64 usage error.
             """)
 
-    @Argument(help: "An image (docker save tarball, OCI layout or OCI tar) or an unpacked root filesystem (a directory holding etc/, usr/, var/lib/dpkg …).")
+    @Argument(
+        help:
+            "An image (docker save tarball, OCI layout or OCI tar) or an unpacked root filesystem (a directory holding etc/, usr/, var/lib/dpkg …)."
+    )
     var input: String
 
     @Option(help: "The Dockerfile that built the image: its entrypoint is followed and it is rewritten for Alpine.")
@@ -49,13 +53,17 @@ struct Migrate: OutputCommand {
     func execute() throws -> CommandOutput {
         var st = stat()
         guard stat(input, &st) == 0 else { throw UsageError(description: "\(input) does not exist") }
-        if let dockerfile, !FileManager.default.isReadableFile(atPath: dockerfile) { throw UsageError(description: "cannot read \(dockerfile)") }
+        if let dockerfile, !FileManager.default.isReadableFile(atPath: dockerfile) {
+            throw UsageError(description: "cannot read \(dockerfile)")
+        }
         let kb = try loadKnowledge()
         let release = try resolveTarget(target, kb: kb)
         let plan: MigrationPlan
         do {
-            plan = try Migration.plan(MigrationRequest(root: input, release: release, dockerfile: dockerfile, jobs: jobs ?? CPU.count,
-                                                         limits: limits.archiveLimits), kb: kb)
+            plan = try Migration.plan(
+                MigrationRequest(
+                    root: input, release: release, dockerfile: dockerfile, jobs: jobs ?? CPU.count,
+                    limits: limits.archiveLimits), kb: kb)
         } catch let error as MigrationError {
             throw InputError(description: error.description)
         }

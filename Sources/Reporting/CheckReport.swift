@@ -1,9 +1,9 @@
-// `muslcheck check`: the verdict per file, as the version-1 JSON contract (README, "The JSON reports") and as
-// text a person acts on.
-import TextSupport
 import Assessment
 import ELF
 import Knowledge
+// `muslcheck check`: the verdict per file, as the version-1 JSON contract (README, "The JSON reports") and as
+// text a person acts on.
+import TextSupport
 
 public struct CheckResult: Encodable, Sendable {
     public enum Status: String, Encodable, Sendable { case assessed, skipped, error }
@@ -22,14 +22,20 @@ public struct CheckResult: Encodable, Sendable {
     /// What the policy or baseline set aside for this file, with the reason (listed by every report).
     public var suppressions: [Suppression] = []
 
-    public init(path: String, status: Status, error: String? = nil, assessment: Assessment? = nil, facts: BinaryFacts? = nil) {
-        self.path = path; self.status = status; self.error = error; self.assessment = assessment
+    public init(
+        path: String, status: Status, error: String? = nil, assessment: Assessment? = nil, facts: BinaryFacts? = nil
+    ) {
+        self.path = path
+        self.status = status
+        self.error = error
+        self.assessment = assessment
         interpreter = facts?.interpreter
         needed = facts?.needed ?? []
     }
 
     enum Key: String, CodingKey {
-        case path, status, error, arch, libc, linkage, verdict, ownVerdict, missingSymbols, missingLibraries, packages, minimumGlibc, findings
+        case path, status, error, arch, libc, linkage, verdict, ownVerdict, missingSymbols, missingLibraries, packages,
+            minimumGlibc, findings
         case language, fix, interpreter, needed, sameAs, kind, suppressions
     }
 
@@ -64,7 +70,9 @@ public struct CheckResult: Encodable, Sendable {
 /// image installs already, known in the baseline).
 public struct Suppression: Encodable, Sendable, Hashable {
     public enum Kind: String, Encodable, Sendable {
-        case rule = "policy-rule", path = "policy-path", installed, baseline
+        case rule = "policy-rule"
+        case path = "policy-path"
+        case installed, baseline
         /// Set by the policy file (everything but the baseline).
         public var isPolicy: Bool { self != .baseline }
     }
@@ -75,7 +83,10 @@ public struct Suppression: Encodable, Sendable, Hashable {
     /// Without it the file would have failed the gate.
     public var waivesGate: Bool
     public init(kind: Kind, match: String, reason: String, waivesGate: Bool) {
-        self.kind = kind; self.match = match; self.reason = reason; self.waivesGate = waivesGate
+        self.kind = kind
+        self.match = match
+        self.reason = reason
+        self.waivesGate = waivesGate
     }
 }
 
@@ -98,13 +109,21 @@ public struct CheckSummary: Encodable, Sendable {
     private var symbolCounts: [String: Int] = [:]
     private var libraryCounts: [String: Int] = [:]
 
-    public struct Count: Encodable, Sendable, Hashable { public var name: String; public var files: Int }
-    enum CodingKeys: String, CodingKey { case files, assessed, skipped, cLibrary, scripts, errors, verdicts, packages, topSymbols, topLibraries }
+    public struct Count: Encodable, Sendable, Hashable {
+        public var name: String
+        public var files: Int
+    }
+    enum CodingKeys: String, CodingKey {
+        case files, assessed, skipped, cLibrary, scripts, errors, verdicts, packages, topSymbols, topLibraries
+    }
 
     public struct Verdicts: Encodable, Sendable {
         public var runs = 0, needsLibc6Compat = 0, needsGcompat = 0, needsRebuild = 0
         enum CodingKeys: String, CodingKey {
-            case runs, needsLibc6Compat = "needs-libc6-compat", needsGcompat = "needs-gcompat", needsRebuild = "needs-rebuild"
+            case runs
+            case needsLibc6Compat = "needs-libc6-compat"
+            case needsGcompat = "needs-gcompat"
+            case needsRebuild = "needs-rebuild"
         }
         mutating func add(_ v: Verdict) {
             switch v {
@@ -119,7 +138,10 @@ public struct CheckSummary: Encodable, Sendable {
     public init() {}
 
     /// Counts one listed result.
-    public mutating func add(status: CheckResult.Status, verdict: Verdict?, packages: [String], symbols: [String] = [], libraries: [String] = []) {
+    public mutating func add(
+        status: CheckResult.Status, verdict: Verdict?, packages: [String], symbols: [String] = [],
+        libraries: [String] = []
+    ) {
         for s in Set(symbols) { symbolCounts[s, default: 0] += 1 }
         for l in Set(libraries) { libraryCounts[l, default: 0] += 1 }
         files += 1
@@ -128,7 +150,9 @@ public struct CheckSummary: Encodable, Sendable {
             assessed += 1
             if let verdict {
                 verdicts.add(verdict)
-                if verdict != .needsRebuild { for p in packages where !self.packages.contains(p) { self.packages.append(p) } }
+                if verdict != .needsRebuild {
+                    for p in packages where !self.packages.contains(p) { self.packages.append(p) }
+                }
             }
         case .skipped: skipped += 1
         case .error: errors += 1
@@ -136,7 +160,10 @@ public struct CheckSummary: Encodable, Sendable {
     }
 
     /// Counts a non-ELF file found while walking: counted, not listed.
-    public mutating func addWalkedSkip() { files += 1; skipped += 1 }
+    public mutating func addWalkedSkip() {
+        files += 1
+        skipped += 1
+    }
 
     /// Counts a file of the C library itself (listed only when named explicitly, as a skipped file).
     public mutating func addCLibrary(listed: Bool) {
@@ -147,7 +174,9 @@ public struct CheckSummary: Encodable, Sendable {
     /// Fixes the top lists once every file is counted.
     public mutating func finish() {
         func top(_ counts: [String: Int]) -> [Count] {
-            counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10).map { Count(name: $0.key, files: $0.value) }
+            counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.prefix(10).map {
+                Count(name: $0.key, files: $0.value)
+            }
         }
         topSymbols = top(symbolCounts)
         topLibraries = top(libraryCounts)
@@ -164,7 +193,11 @@ public struct CheckReport: Sendable {
     public struct Target: Encodable, Sendable {
         public var distribution = "alpine"
         public var release: String, musl: String, gcompat: String
-        public init(_ r: AlpineRelease) { release = r.name; musl = r.musl; gcompat = r.gcompat }
+        public init(_ r: AlpineRelease) {
+            release = r.name
+            musl = r.musl
+            gcompat = r.gcompat
+        }
     }
     public struct Gate: Encodable, Sendable {
         public var failOn: String
@@ -173,7 +206,10 @@ public struct CheckReport: Sendable {
         public var failingFiles = 0
         public var ignoredByPolicy = 0
         public var inBaseline = 0
-        public init(failOn: String, failed: Bool) { self.failOn = failOn; self.failed = failed }
+        public init(failOn: String, failed: Bool) {
+            self.failOn = failOn
+            self.failed = failed
+        }
         public init(failOn: String, results: [CheckResult], failing: [Bool]) {
             self.failOn = failOn
             failingFiles = failing.filter { $0 }.count
@@ -186,21 +222,26 @@ public struct CheckReport: Sendable {
     }
 
     /// The version-1 document from per-file fragments (`JSON.fragment(result, indent: 2)`), in order.
-    public static func json(tool: Tool, target: Target, results: [String], summary: CheckSummary, gate: Gate) throws -> String {
+    public static func json(tool: Tool, target: Target, results: [String], summary: CheckSummary, gate: Gate) throws
+        -> String
+    {
         try jsonParts(tool: tool, target: target, results: results, summary: summary, gate: gate).joined()
     }
 
     /// `extra`: fields after the gate (a sharded run's placement, which `merge` reads and a whole run lacks).
-    public static func jsonParts(tool: Tool, target: Target, results: [String], summary: CheckSummary, gate: Gate,
-                                 extra: [(String, JSON.Field)] = []) throws -> [String] {
-        JSON.documentParts([
-            ("schemaVersion", .value("1")),
-            ("tool", .value(try JSON.fragment(tool, indent: 1))),
-            ("target", .value(try JSON.fragment(target, indent: 1))),
-            ("results", .elements(results)),
-            ("summary", .value(try JSON.fragment(summary, indent: 1))),
-            ("gate", .value(try JSON.fragment(gate, indent: 1))),
-        ] + extra)
+    public static func jsonParts(
+        tool: Tool, target: Target, results: [String], summary: CheckSummary, gate: Gate,
+        extra: [(String, JSON.Field)] = []
+    ) throws -> [String] {
+        JSON.documentParts(
+            [
+                ("schemaVersion", .value("1")),
+                ("tool", .value(try JSON.fragment(tool, indent: 1))),
+                ("target", .value(try JSON.fragment(target, indent: 1))),
+                ("results", .elements(results)),
+                ("summary", .value(try JSON.fragment(summary, indent: 1))),
+                ("gate", .value(try JSON.fragment(gate, indent: 1))),
+            ] + extra)
     }
 }
 
@@ -212,7 +253,9 @@ public struct NoteBook: Sendable {
     public init() {}
     public init(_ results: [CheckResult]) {
         var uses: [String: Int] = [:]
-        for r in results { for s in r.assessment?.missingSymbols ?? [] { if let note = s.note { uses[note, default: 0] += 1 } } }
+        for r in results {
+            for s in r.assessment?.missingSymbols ?? [] { if let note = s.note { uses[note, default: 0] += 1 } }
+        }
         for (i, r) in results.enumerated() {
             for s in r.assessment?.missingSymbols ?? [] {
                 guard let note = s.note, uses[note, default: 0] > 1, numbers[note] == nil else { continue }
@@ -244,7 +287,9 @@ public enum CheckText {
     /// One file: verdict first, then the finding that set it, the other findings, the symbols and libraries
     /// behind them, the minimum glibc, and the fix. `notes`/`index`: the run's shared explanations and
     /// this file's place in the run (without them every explanation is written out).
-    public static func file(_ r: CheckResult, style: TextStyle = .plain, notes: NoteBook? = nil, index: Int = 0) -> String {
+    public static func file(_ r: CheckResult, style: TextStyle = .plain, notes: NoteBook? = nil, index: Int = 0)
+        -> String
+    {
         let path = Escape.terminal(r.path)
         switch r.status {
         case .error: return style.wrap("\(path): \(style.verdict("error")): \(Escape.terminal(r.error ?? ""))") + "\n"
@@ -252,15 +297,24 @@ public enum CheckText {
         case .assessed: break
         }
         guard let a = r.assessment else { return "" }
-        var out = "\(path): \(verdictText(r, a, style: style))" + (r.sameAs.map { " (hard link to \(Escape.terminal($0)))" } ?? "") + "\n"
-        var what = r.kind.map { "  \($0)" + (a.language.map { ", \($0.rawValue)" } ?? "")
-            + ($0 == "entrypoint" ? " (the image's Entrypoint and Cmd, against its files)" : " (BusyBox ash and applets)") }
-            ?? "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)" + (a.language.map { ", \($0.rawValue)" } ?? "")
+        var out =
+            "\(path): \(verdictText(r, a, style: style))"
+            + (r.sameAs.map { " (hard link to \(Escape.terminal($0)))" } ?? "") + "\n"
+        var what =
+            r.kind.map {
+                "  \($0)" + (a.language.map { ", \($0.rawValue)" } ?? "")
+                    + ($0 == "entrypoint"
+                        ? " (the image's Entrypoint and Cmd, against its files)" : " (BusyBox ash and applets)")
+            }
+            ?? "  \(a.libc == .unknown ? "" : a.libc.rawValue + " ")\(a.arch) \(a.linkage.rawValue)"
+            + (a.language.map { ", \($0.rawValue)" } ?? "")
         if let g = a.minimumGlibc { what += ", needs glibc \(g) or newer" }
         out += what + "\n"
         for f in Blocking.ordered(a) {
             out += "  \(style.severity(f.severity)) [\(f.rule)] \(capped(Escape.terminal(f.message)))\n"
-            if [RuleID.symbolMissing, .symbolGcompat, .muslSymbolNewer, .ifuncSymbols].contains(RuleID(rawValue: f.rule)) {
+            if [RuleID.symbolMissing, .symbolGcompat, .muslSymbolNewer, .ifuncSymbols].contains(
+                RuleID(rawValue: f.rule))
+            {
                 let listed = a.missingSymbols.filter { f.symbols.contains($0.name) }
                 for s in listed.prefix(symbolsShown) {
                     var line = "      \(Escape.terminal(s.name))" + (s.version.map { "@" + Escape.terminal($0) } ?? "")
@@ -268,25 +322,34 @@ public enum CheckText {
                     out += line + "\n"
                 }
                 let shown = min(listed.count, symbolsShown)
-                if f.symbols.count > shown { out += "      … and \(f.symbols.count - shown) more (--format json lists them all)\n" }
+                if f.symbols.count > shown {
+                    out += "      … and \(f.symbols.count - shown) more (--format json lists them all)\n"
+                }
             } else if !f.symbols.isEmpty {
-                out += "      " + f.symbols.prefix(symbolsShown).map(Escape.terminal).joined(separator: ", ")
+                out +=
+                    "      " + f.symbols.prefix(symbolsShown).map(Escape.terminal).joined(separator: ", ")
                     + (f.symbols.count > symbolsShown ? " … and \(f.symbols.count - symbolsShown) more" : "") + "\n"
             }
         }
         for s in r.suppressions {
-            out += "  \(style.paint("suppressed", .dim)) [\(s.kind.rawValue): \(Escape.terminal(s.match))] \(Escape.terminal(s.reason))\n"
+            out +=
+                "  \(style.paint("suppressed", .dim)) [\(s.kind.rawValue): \(Escape.terminal(s.match))] \(Escape.terminal(s.reason))\n"
         }
         out += "  fix: \(Escape.terminal(r.kind == nil ? fix(a) : scriptFix(a)))\n"
         if a.verdict == .needsRebuild, r.kind == nil, let dockerfile = a.fix?.dockerfile {
-            out += dockerfile.split(separator: "\n", omittingEmptySubsequences: false).map { "      " + Escape.terminal(String($0)) }.joined(separator: "\n") + "\n"
+            out +=
+                dockerfile.split(separator: "\n", omittingEmptySubsequences: false).map {
+                    "      " + Escape.terminal(String($0))
+                }.joined(separator: "\n") + "\n"
         }
         return style.wrap(out)
     }
 
     static func noteText(_ note: String, symbol: String, notes: NoteBook?, index: Int) -> String {
         guard let notes, let n = notes.numbers[note] else { return Escape.terminal(note) }
-        if let first = notes.firstUse[note], first.result == index && first.symbol == symbol { return "[\(n)] " + Escape.terminal(note) }
+        if let first = notes.firstUse[note], first.result == index && first.symbol == symbol {
+            return "[\(n)] " + Escape.terminal(note)
+        }
         return "see [\(n)] above"
     }
 
@@ -314,14 +377,16 @@ public enum CheckText {
     /// The summary line of the run.
     public static func summaryLine(_ s: CheckSummary) -> String {
         let v = s.verdicts
-        return "\(s.files) \(s.files == 1 ? "file" : "files"): \(s.assessed) assessed (\(v.runs) runs, \(v.needsLibc6Compat) needs-libc6-compat, \(v.needsGcompat) needs-gcompat, \(v.needsRebuild) needs-rebuild), \(s.skipped) skipped, \(s.errors) \(s.errors == 1 ? "error" : "errors")\n"
+        return
+            "\(s.files) \(s.files == 1 ? "file" : "files"): \(s.assessed) assessed (\(v.runs) runs, \(v.needsLibc6Compat) needs-libc6-compat, \(v.needsGcompat) needs-gcompat, \(v.needsRebuild) needs-rebuild), \(s.skipped) skipped, \(s.errors) \(s.errors == 1 ? "error" : "errors")\n"
     }
 
     /// The gate's word: `gate failed (--fail-on X: N files; P ignored by policy, B in the baseline)`.
     public static func gateLine(_ gate: CheckReport.Gate, style: TextStyle = .plain) -> String {
         let waived = "\(gate.ignoredByPolicy) ignored by policy, \(gate.inBaseline) in the baseline"
         if gate.failed {
-            return style.paint("gate failed", .boldRed) + " (--fail-on \(gate.failOn): \(gate.failingFiles) \(gate.failingFiles == 1 ? "file" : "files"); \(waived))\n"
+            return style.paint("gate failed", .boldRed)
+                + " (--fail-on \(gate.failOn): \(gate.failingFiles) \(gate.failingFiles == 1 ? "file" : "files"); \(waived))\n"
         }
         return style.paint("gate passed", .green) + " (--fail-on \(gate.failOn); \(waived))\n"
     }
@@ -331,8 +396,16 @@ public enum CheckText {
     public static func footer(_ s: CheckSummary, gate: CheckReport.Gate?, style: TextStyle = .plain) -> String {
         var out = "\n" + summaryLine(s)
         if !s.packages.isEmpty { out += "apk add --no-cache \(s.packages.joined(separator: " "))\n" }
-        if !s.topSymbols.isEmpty { out += "most blocking symbols: " + s.topSymbols.map { "\(Escape.terminal($0.name)) (\($0.files))" }.joined(separator: ", ") + "\n" }
-        if !s.topLibraries.isEmpty { out += "most missing libraries: " + s.topLibraries.map { "\(Escape.terminal($0.name)) (\($0.files))" }.joined(separator: ", ") + "\n" }
+        if !s.topSymbols.isEmpty {
+            out +=
+                "most blocking symbols: "
+                + s.topSymbols.map { "\(Escape.terminal($0.name)) (\($0.files))" }.joined(separator: ", ") + "\n"
+        }
+        if !s.topLibraries.isEmpty {
+            out +=
+                "most missing libraries: "
+                + s.topLibraries.map { "\(Escape.terminal($0.name)) (\($0.files))" }.joined(separator: ", ") + "\n"
+        }
         if let gate { out += gateLine(gate, style: style) }
         return style.wrap(out)
     }
@@ -340,16 +413,21 @@ public enum CheckText {
     /// A script is changed, not rebuilt; packages make the commands it uses available.
     static func scriptFix(_ a: Assessment) -> String {
         let apk = a.packages.isEmpty ? nil : "apk add --no-cache \(a.packages.joined(separator: " "))"
-        if a.verdict == .needsRebuild { return (a.fix?.rebuild ?? "change the script") + (apk.map { "; and " + $0 } ?? "") }
+        if a.verdict == .needsRebuild {
+            return (a.fix?.rebuild ?? "change the script") + (apk.map { "; and " + $0 } ?? "")
+        }
         return apk ?? "nothing to do"
     }
 
     static func fix(_ a: Assessment) -> String {
         switch a.verdict {
-        case .runs: return a.packages.isEmpty ? "nothing to do" : "apk add --no-cache \(a.packages.joined(separator: " "))"
+        case .runs:
+            return a.packages.isEmpty ? "nothing to do" : "apk add --no-cache \(a.packages.joined(separator: " "))"
         case .needsLibc6Compat, .needsGcompat: return "apk add --no-cache \(a.packages.joined(separator: " "))"
         case .needsRebuild:
-            let extra = a.packages.isEmpty ? "" : "; the rebuilt program needs apk add --no-cache \(a.packages.joined(separator: " "))"
+            let extra =
+                a.packages.isEmpty
+                ? "" : "; the rebuilt program needs apk add --no-cache \(a.packages.joined(separator: " "))"
             return "rebuild: \(a.fix?.rebuild ?? "against musl, or statically")" + extra
         }
     }
@@ -368,13 +446,16 @@ extension CheckResult: Decodable {
         kind = try c.decodeIfPresent(String.self, forKey: .kind)
         guard c.contains(.verdict) else { return }
         assessment = Assessment(
-            verdict: try c.decode(Verdict.self, forKey: .verdict), ownVerdict: try c.decodeIfPresent(Verdict.self, forKey: .ownVerdict),
+            verdict: try c.decode(Verdict.self, forKey: .verdict),
+            ownVerdict: try c.decodeIfPresent(Verdict.self, forKey: .ownVerdict),
             libc: try c.decode(Libc.self, forKey: .libc), linkage: try c.decode(Linkage.self, forKey: .linkage),
             arch: try c.decode(String.self, forKey: .arch),
             missingSymbols: try c.decode([MissingSymbol].self, forKey: .missingSymbols),
             missingLibraries: try c.decode([MissingLibrary].self, forKey: .missingLibraries),
-            packages: try c.decode([String].self, forKey: .packages), minimumGlibc: try c.decodeIfPresent(String.self, forKey: .minimumGlibc),
-            findings: try c.decode([Finding].self, forKey: .findings), language: try c.decodeIfPresent(Language.self, forKey: .language),
+            packages: try c.decode([String].self, forKey: .packages),
+            minimumGlibc: try c.decodeIfPresent(String.self, forKey: .minimumGlibc),
+            findings: try c.decode([Finding].self, forKey: .findings),
+            language: try c.decodeIfPresent(Language.self, forKey: .language),
             fix: try c.decodeIfPresent(Fix.self, forKey: .fix))
         interpreter = try c.decodeIfPresent(String.self, forKey: .interpreter)
         needed = try c.decode([String].self, forKey: .needed)

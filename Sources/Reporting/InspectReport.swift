@@ -20,9 +20,13 @@ public struct InspectedFile: Sendable {
     public init(_ scanned: ScannedFile) {
         path = scanned.item.path
         switch scanned.result {
-        case .elf(let f): status = .ok; facts = f
+        case .elf(let f):
+            status = .ok
+            facts = f
         case .notELF: status = .notELF
-        case .failed(let message): status = .error; error = message
+        case .failed(let message):
+            status = .error
+            error = message
         }
     }
 }
@@ -51,7 +55,8 @@ public enum InspectText {
                 out += file.status == .error ? "error: \(e(file.error ?? ""))\n" : "\(file.status.rawValue)\n"
                 return out
             }
-            out += "\(f.is64 ? "ELF64" : "ELF32") \(f.bigEndian ? "big" : "little")-endian \(f.arch) \(f.type.name), \(f.linkage.rawValue)"
+            out +=
+                "\(f.is64 ? "ELF64" : "ELF32") \(f.bigEndian ? "big" : "little")-endian \(f.arch) \(f.type.name), \(f.linkage.rawValue)"
             if f.pie { out += ", PIE" }
             if f.bindNow { out += ", BIND_NOW" }
             out += "\n"
@@ -62,11 +67,20 @@ public enum InspectText {
             if !f.rpath.isEmpty { line("rpath", e(f.rpath.joined(separator: ":"))) }
             if !f.runpath.isEmpty { line("runpath", e(f.runpath.joined(separator: ":"))) }
             for r in f.versionRequirements {
-                line("requires", e("\(r.library): " + r.versions.map { $0.weak ? "\($0.name) (weak)" : $0.name }.joined(separator: " ")))
+                line(
+                    "requires",
+                    e(
+                        "\(r.library): "
+                            + r.versions.map { $0.weak ? "\($0.name) (weak)" : $0.name }.joined(separator: " ")))
             }
             if !f.versionDefinitions.isEmpty { line("defines", e(f.versionDefinitions.joined(separator: " "))) }
-            line("symbols", "\(f.imports.count) imported (\(f.imports.filter(\.weak).count) weak), \(f.exportCount) exported"
-                 + (f.copyImports.isEmpty ? "" : ", \(f.copyImports.count) copied from libraries: " + e(f.copyImports.map(\.name).joined(separator: " "))))
+            line(
+                "symbols",
+                "\(f.imports.count) imported (\(f.imports.filter(\.weak).count) weak), \(f.exportCount) exported"
+                    + (f.copyImports.isEmpty
+                        ? ""
+                        : ", \(f.copyImports.count) copied from libraries: "
+                            + e(f.copyImports.map(\.name).joined(separator: " "))))
             let imports = f.imports.map { s -> String in
                 var text = e(s.name)
                 if let v = s.version { text += "@" + e(v) }
@@ -80,7 +94,10 @@ public enum InspectText {
             if f.goBuildID != nil { notes.append("Go build-id") }
             if f.hasTLS { notes.append("TLS") }
             if f.hasIRelative { notes.append("IRELATIVE relocations") }
-            if let flags = f.stackFlags { notes.append("stack \(permissions(flags))" + ((f.stackSize ?? 0) > 0 ? " \(f.stackSize ?? 0) bytes" : "")) }
+            if let flags = f.stackFlags {
+                notes.append(
+                    "stack \(permissions(flags))" + ((f.stackSize ?? 0) > 0 ? " \(f.stackSize ?? 0) bytes" : ""))
+            }
             if !notes.isEmpty { line("notes", notes.joined(separator: ", ")) }
             if let go = f.goBuildInfo {
                 var text = go.goVersion
@@ -105,7 +122,12 @@ public enum InspectText {
                 out += "\n"
                 length = 0
             }
-            if length == 0 { out += margin } else { out += " "; length += 1 }
+            if length == 0 {
+                out += margin
+            } else {
+                out += " "
+                length += 1
+            }
             out += word
             length += size
         }
@@ -138,8 +160,10 @@ extension InspectedFile: FastJSON {
         o.string("linkage", f.linkage.rawValue)
         o.number("bindNow", f.bindNow ? "true" : "false")
         o.number("pie", f.pie ? "true" : "false")
-        w.element(depth: o.depth, key: "imports", scalar: false); f.imports.writeJSON(w, depth: o.depth)
-        w.element(depth: o.depth, key: "copyImports", scalar: false); f.copyImports.writeJSON(w, depth: o.depth)
+        w.element(depth: o.depth, key: "imports", scalar: false)
+        f.imports.writeJSON(w, depth: o.depth)
+        w.element(depth: o.depth, key: "copyImports", scalar: false)
+        f.copyImports.writeJSON(w, depth: o.depth)
         o.objects("versionRequirements", f.versionRequirements) { r, fields in
             fields.string("library", r.library)
             fields.strings("versions", r.versions.map(\.name))
@@ -188,7 +212,10 @@ private struct ObjectFields {
     func strings(_ key: String, _ list: [String]) {
         w.element(depth: depth, key: key, scalar: false)
         let inner = w.open(object: false, depth: depth)
-        for s in list { w.element(depth: inner, key: nil, scalar: true); w.string(s) }
+        for s in list {
+            w.element(depth: inner, key: nil, scalar: true)
+            w.string(s)
+        }
     }
 
     /// An object written by `fields`, or null.

@@ -54,7 +54,10 @@ public enum JSON {
             switch field {
             case .value(let text): glue += text
             case .elements(let items):
-                if items.isEmpty { glue += "[]"; continue }
+                if items.isEmpty {
+                    glue += "[]"
+                    continue
+                }
                 glue += "[\n    "
                 for (j, item) in items.enumerated() {
                     if j > 0 { glue += ",\n    " }
@@ -89,15 +92,26 @@ public enum JSON {
         }
         for byte in text.utf8 {
             switch byte {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(byte)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(byte)
-            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+            case UInt8(ascii: "\""):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0x0A:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "n"))
+            case 0x0D:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "r"))
+            case 0x09:
+                out.append(UInt8(ascii: "\\"))
+                out.append(UInt8(ascii: "t"))
             case 0..<0x20, 0x7F:
                 let hex = Array("0123456789abcdef".utf8)
                 out.append(contentsOf: "\\u00".utf8)
-                out.append(hex[Int(byte >> 4)]); out.append(hex[Int(byte & 0xF)])
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
             default: out.append(byte)
             }
         }
@@ -150,7 +164,10 @@ final class JSONWriter {
             frame.decided = true
         }
         if frame.inline {
-            if frame.count > 0 { out.append(UInt8(ascii: ",")); out.append(UInt8(ascii: " ")) }
+            if frame.count > 0 {
+                out.append(UInt8(ascii: ","))
+                out.append(UInt8(ascii: " "))
+            }
         } else {
             if frame.count > 0 { out.append(UInt8(ascii: ",")) }
             out.append(0x0A)
@@ -160,7 +177,8 @@ final class JSONWriter {
         frames[depth - 1] = frame
         if let key {
             JSON.quote(key, into: &out)
-            out.append(UInt8(ascii: ":")); out.append(UInt8(ascii: " "))
+            out.append(UInt8(ascii: ":"))
+            out.append(UInt8(ascii: " "))
         }
     }
 
@@ -237,19 +255,39 @@ private struct StreamKeyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let depth: Int
     var codingPath: [CodingKey] { [] }
 
-    mutating func encodeNil(forKey key: Key) throws { writer.element(depth: depth, key: key.stringValue, scalar: true); writer.scalar("null") }
-    mutating func encode(_ value: String, forKey key: Key) throws { writer.element(depth: depth, key: key.stringValue, scalar: true); writer.string(value) }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { writer.element(depth: depth, key: key.stringValue, scalar: true); writer.scalar(value ? "true" : "false") }
-    mutating func encode(_ value: Int, forKey key: Key) throws { writer.element(depth: depth, key: key.stringValue, scalar: true); writer.scalar(String(value)) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { writer.element(depth: depth, key: key.stringValue, scalar: true); writer.scalar(String(value)) }
+    mutating func encodeNil(forKey key: Key) throws {
+        writer.element(depth: depth, key: key.stringValue, scalar: true)
+        writer.scalar("null")
+    }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        writer.element(depth: depth, key: key.stringValue, scalar: true)
+        writer.string(value)
+    }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        writer.element(depth: depth, key: key.stringValue, scalar: true)
+        writer.scalar(value ? "true" : "false")
+    }
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        writer.element(depth: depth, key: key.stringValue, scalar: true)
+        writer.scalar(String(value))
+    }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws {
+        writer.element(depth: depth, key: key.stringValue, scalar: true)
+        writer.scalar(String(value))
+    }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         writer.element(depth: depth, key: key.stringValue, scalar: false)
         try writer.value(value, depth: depth)
     }
-    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { if let value { try encode(value, forKey: key) } }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) }
+    }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
+        -> KeyedEncodingContainer<NestedKey>
+    {
         writer.element(depth: depth, key: key.stringValue, scalar: false)
-        return KeyedEncodingContainer(StreamKeyed<NestedKey>(writer: writer, depth: writer.open(object: true, depth: depth)))
+        return KeyedEncodingContainer(
+            StreamKeyed<NestedKey>(writer: writer, depth: writer.open(object: true, depth: depth)))
     }
     mutating func nestedUnkeyedContainer(forKey key: Key) -> UnkeyedEncodingContainer {
         writer.element(depth: depth, key: key.stringValue, scalar: false)
@@ -269,23 +307,37 @@ private struct StreamUnkeyed: UnkeyedEncodingContainer {
     var count = 0
     var codingPath: [CodingKey] { [] }
 
-    mutating func encodeNil() throws { writer.element(depth: depth, key: nil, scalar: true); writer.scalar("null"); count += 1 }
-    mutating func encode(_ value: String) throws { writer.element(depth: depth, key: nil, scalar: true); writer.string(value); count += 1 }
+    mutating func encodeNil() throws {
+        writer.element(depth: depth, key: nil, scalar: true)
+        writer.scalar("null")
+        count += 1
+    }
+    mutating func encode(_ value: String) throws {
+        writer.element(depth: depth, key: nil, scalar: true)
+        writer.string(value)
+        count += 1
+    }
     mutating func encode<T: Encodable>(_ value: T) throws {
         writer.element(depth: depth, key: nil, scalar: isScalar(value))
         try writer.value(value, depth: depth)
         count += 1
     }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        writer.element(depth: depth, key: nil, scalar: false); count += 1
-        return KeyedEncodingContainer(StreamKeyed<NestedKey>(writer: writer, depth: writer.open(object: true, depth: depth)))
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
+        NestedKey
+    > {
+        writer.element(depth: depth, key: nil, scalar: false)
+        count += 1
+        return KeyedEncodingContainer(
+            StreamKeyed<NestedKey>(writer: writer, depth: writer.open(object: true, depth: depth)))
     }
     mutating func nestedUnkeyedContainer() -> UnkeyedEncodingContainer {
-        writer.element(depth: depth, key: nil, scalar: false); count += 1
+        writer.element(depth: depth, key: nil, scalar: false)
+        count += 1
         return StreamUnkeyed(writer: writer, depth: writer.open(object: false, depth: depth))
     }
     mutating func superEncoder() -> Encoder {
-        writer.element(depth: depth, key: nil, scalar: false); count += 1
+        writer.element(depth: depth, key: nil, scalar: false)
+        count += 1
         return StreamEncoder(writer: writer, depth: depth)
     }
 }
@@ -312,21 +364,32 @@ extension ImportedSymbol: FastJSON {
             writer.out.append(contentsOf: #"{"name": "#.utf8)
             JSON.quote(name, into: &writer.out)
             writer.out.append(contentsOf: #", "version": "#.utf8)
-            if let version { JSON.quote(version, into: &writer.out) } else { writer.out.append(contentsOf: "null".utf8) }
+            if let version {
+                JSON.quote(version, into: &writer.out)
+            } else {
+                writer.out.append(contentsOf: "null".utf8)
+            }
             writer.out.append(contentsOf: #", "library": "#.utf8)
-            if let library { JSON.quote(library, into: &writer.out) } else { writer.out.append(contentsOf: "null".utf8) }
+            if let library {
+                JSON.quote(library, into: &writer.out)
+            } else {
+                writer.out.append(contentsOf: "null".utf8)
+            }
             writer.out.append(contentsOf: (weak ? #", "weak": true, "type": ""# : #", "weak": false, "type": ""#).utf8)
             writer.out.append(contentsOf: type.rawValue.utf8)
             writer.out.append(contentsOf: #""}"#.utf8)
             return
         }
         let d = writer.open(object: true, depth: depth)
-        writer.element(depth: d, key: "name", scalar: true); writer.string(name)
+        writer.element(depth: d, key: "name", scalar: true)
+        writer.string(name)
         writer.element(depth: d, key: "version", scalar: true)
         if let version { writer.string(version) } else { writer.scalar("null") }
         writer.element(depth: d, key: "library", scalar: true)
         if let library { writer.string(library) } else { writer.scalar("null") }
-        writer.element(depth: d, key: "weak", scalar: true); writer.scalar(weak ? "true" : "false")
-        writer.element(depth: d, key: "type", scalar: true); writer.string(type.rawValue)
+        writer.element(depth: d, key: "weak", scalar: true)
+        writer.scalar(weak ? "true" : "false")
+        writer.element(depth: d, key: "type", scalar: true)
+        writer.string(type.rawValue)
     }
 }

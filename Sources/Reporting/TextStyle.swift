@@ -9,10 +9,22 @@ public struct TextStyle: Sendable {
     public var color: Bool
     /// Wrap lines to this many columns (a terminal's width); nil: never wrap (pipes, files, goldens).
     public var width: Int?
-    public init(color: Bool = false, width: Int? = nil) { self.color = color; self.width = width }
+    public init(color: Bool = false, width: Int? = nil) {
+        self.color = color
+        self.width = width
+    }
     public static let plain = TextStyle()
 
-    enum Paint: String { case green = "32", yellow = "33", orange = "38;5;208", red = "31", boldRed = "1;31", cyan = "36", dim = "2", bold = "1" }
+    enum Paint: String {
+        case green = "32"
+        case yellow = "33"
+        case orange = "38;5;208"
+        case red = "31"
+        case boldRed = "1;31"
+        case cyan = "36"
+        case dim = "2"
+        case bold = "1"
+    }
 
     func paint(_ text: String, _ p: Paint) -> String { color ? "\u{1B}[\(p.rawValue)m\(text)\u{1B}[0m" : text }
 
@@ -40,18 +52,30 @@ public struct TextStyle: Sendable {
         guard let width, width >= 20 else { return text }
         var lines: [String] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if visibleCount(line) <= width { lines.append(String(line)); continue }
+            if visibleCount(line) <= width {
+                lines.append(String(line))
+                continue
+            }
             let indent = line.prefix { $0 == " " }.count
             let hang = String(repeating: " ", count: min(indent + 4, width / 2))
-            var current = String(line.prefix(indent)), currentWidth = indent, hasWord = false
+            var current = String(line.prefix(indent))
+            var currentWidth = indent
+            var hasWord = false
             for word in line.dropFirst(indent).split(separator: " ") {
                 let w = visibleCount(word)
                 if hasWord && currentWidth + 1 + w > width {
                     lines.append(current)
-                    current = hang; currentWidth = hang.count; hasWord = false
+                    current = hang
+                    currentWidth = hang.count
+                    hasWord = false
                 }
-                if hasWord { current += " "; currentWidth += 1 }
-                current += word; currentWidth += w; hasWord = true
+                if hasWord {
+                    current += " "
+                    currentWidth += 1
+                }
+                current += word
+                currentWidth += w
+                hasWord = true
             }
             lines.append(current)
         }
@@ -60,10 +84,17 @@ public struct TextStyle: Sendable {
 
     /// Characters a terminal shows (ANSI colour sequences take none).
     func visibleCount<S: StringProtocol>(_ s: S) -> Int {
-        var n = 0, inEscape = false
+        var n = 0
+        var inEscape = false
         for scalar in s.unicodeScalars {
-            if inEscape { if scalar == "m" { inEscape = false }; continue }
-            if scalar == "\u{1B}" { inEscape = true; continue }
+            if inEscape {
+                if scalar == "m" { inEscape = false }
+                continue
+            }
+            if scalar == "\u{1B}" {
+                inEscape = true
+                continue
+            }
             n += 1
         }
         return n
@@ -77,10 +108,14 @@ public enum Escape {
         // Fast path over bytes: only C0 controls, DEL, and the lead bytes of C1 controls (0xC2) and of the
         // U+20xx marks (0xE2) can start something to escape.
         guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }),
-              s.unicodeScalars.contains(where: needsEscape) else { return s }
+            s.unicodeScalars.contains(where: needsEscape)
+        else { return s }
         var out = ""
         for scalar in s.unicodeScalars {
-            guard needsEscape(scalar) else { out.unicodeScalars.append(scalar); continue }
+            guard needsEscape(scalar) else {
+                out.unicodeScalars.append(scalar)
+                continue
+            }
             switch scalar {
             case "\n": out += "\\n"
             case "\t": out += "\\t"
@@ -94,7 +129,8 @@ public enum Escape {
     }
 
     static func needsEscape(_ c: Unicode.Scalar) -> Bool {
-        c.value < 0x20 || (0x7F...0x9F).contains(c.value) || (0x202A...0x202E).contains(c.value) || (0x2066...0x2069).contains(c.value)
+        c.value < 0x20 || (0x7F...0x9F).contains(c.value) || (0x202A...0x202E).contains(c.value)
+            || (0x2066...0x2069).contains(c.value)
             || c.value == 0x2028 || c.value == 0x2029
     }
 }
@@ -103,9 +139,12 @@ public enum Escape {
 /// only through these), so every report can give the blocking reason first.
 public enum Blocking {
     static let raisers: [Verdict: [String]] = [
-        .needsRebuild: [RuleID.symbolMissing, .muslSymbolNewer, .ifuncSymbols, .irelative, .glibcOnlyLibrary, .libraryNotOnAlpine,
-                        .compatLibraryUnavailable, .unknownInterpreter, .dependency].map(\.rawValue),
-        .needsGcompat: [RuleID.symbolGcompat, .loaderNeeded, .compatLibrary, .glibcInterpreter, .dependency].map(\.rawValue),
+        .needsRebuild: [
+            RuleID.symbolMissing, .muslSymbolNewer, .ifuncSymbols, .irelative, .glibcOnlyLibrary, .libraryNotOnAlpine,
+            .compatLibraryUnavailable, .unknownInterpreter, .dependency,
+        ].map(\.rawValue),
+        .needsGcompat: [RuleID.symbolGcompat, .loaderNeeded, .compatLibrary, .glibcInterpreter, .dependency].map(
+            \.rawValue),
         .needsLibc6Compat: [RuleID.glibcInterpreter, .compatLibrary, .dependency].map(\.rawValue),
     ]
 
@@ -119,7 +158,10 @@ public enum Blocking {
     public static func ordered(_ a: Assessment) -> [Finding] {
         let first = finding(a)
         var rest = a.findings.enumerated().filter { $0.element != first }
-        rest.sort { $0.element.severity != $1.element.severity ? $0.element.severity > $1.element.severity : $0.offset < $1.offset }
+        rest.sort {
+            $0.element.severity != $1.element.severity
+                ? $0.element.severity > $1.element.severity : $0.offset < $1.offset
+        }
         return (first.map { [$0] } ?? []) + rest.map(\.element)
     }
 
@@ -127,8 +169,13 @@ public enum Blocking {
     public static func reason(_ a: Assessment, limit: Int = 4) -> String {
         guard let f = finding(a) else { return "" }
         // A library it loads is named by its file name: the directory is in the file's own report.
-        let names = f.symbols.isEmpty ? f.libraries.map { f.rule == RuleID.dependency.rawValue ? String($0.split(separator: "/").last ?? Substring($0)) : $0 } : f.symbols
+        let names =
+            f.symbols.isEmpty
+            ? f.libraries.map {
+                f.rule == RuleID.dependency.rawValue ? String($0.split(separator: "/").last ?? Substring($0)) : $0
+            } : f.symbols
         guard !names.isEmpty else { return f.rule }
-        return "\(f.rule): " + names.prefix(limit).joined(separator: ", ") + (names.count > limit ? " and \(names.count - limit) more" : "")
+        return "\(f.rule): " + names.prefix(limit).joined(separator: ", ")
+            + (names.count > limit ? " and \(names.count - limit) more" : "")
     }
 }

@@ -1,3 +1,6 @@
+import Assessment
+import ELF
+import Synchronization
 // Finds the libraries a binary loads (its NEEDED entries, then theirs) where musl's loader would
 // (ldso/dynlink.c, load_library): names musl answers itself (libc., libm., libpthread., …) are never
 // files; then the RPATH/RUNPATH of the requesting object and of each object that loaded it ($ORIGIN
@@ -21,17 +24,15 @@
 //   A link inside the scan whose target stays inside it is followed, as it will be once installed
 //   together. A file given alone is a tree of one file: its $ORIGIN (its directory) lies outside it.
 import TextSupport
-import Assessment
-import ELF
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import Synchronization
 
 public final class DependencyResolver: Sendable {
     struct Library: Sendable {
@@ -86,8 +87,10 @@ public final class DependencyResolver: Sendable {
 
     /// `scannedRoots`: the paths given to scan. $ORIGIN-relative and absolute entries are searched only
     /// inside them (and inside --root and the library paths): with none, only the library paths are read.
-    public init(libraryPaths: [String] = [], root: String? = nil, tree: [String: String] = [:], scannedRoots: [String] = [],
-                searchScanned: Bool = false, interesting: NameFilter? = nil, skip: @escaping @Sendable (String) -> Bool) {
+    public init(
+        libraryPaths: [String] = [], root: String? = nil, tree: [String: String] = [:], scannedRoots: [String] = [],
+        searchScanned: Bool = false, interesting: NameFilter? = nil, skip: @escaping @Sendable (String) -> Bool
+    ) {
         let root = root.map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 }
         self.root = root
         self.tree = tree
@@ -170,7 +173,9 @@ public final class DependencyResolver: Sendable {
                 while start > 0 && bytes[start - 1] != UInt8(ascii: "/") { start -= 1 }
                 var i = start
                 while i + 3 <= bytes.count {
-                    if bytes[i] == UInt8(ascii: "."), bytes[i + 1] == UInt8(ascii: "s"), bytes[i + 2] == UInt8(ascii: "o") {
+                    if bytes[i] == UInt8(ascii: "."), bytes[i + 1] == UInt8(ascii: "s"),
+                        bytes[i + 2] == UInt8(ascii: "o")
+                    {
                         return String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self)
                     }
                     i += 1
@@ -192,9 +197,11 @@ public final class DependencyResolver: Sendable {
             .filter { $0.hasPrefix("ld-musl-") && $0.hasSuffix(".path") }.sorted().first
         // contents(atPath:) takes the path literally (String(contentsOfFile:) expands a leading "~" through NSS).
         guard let pathFile, case .file(let file) = walk(trees, tree: 0, "etc/" + pathFile),
-              let data = FileManager.default.contents(atPath: file) else { return defaultMuslPath }
+            let data = FileManager.default.contents(atPath: file)
+        else { return defaultMuslPath }
         let text = String(decoding: data.prefix(maxPathFileBytes), as: UTF8.self)
-        return text.split(whereSeparator: { $0 == ":" || $0 == "\n" }).prefix(maxSearchEntries).map(String.init).filter { $0.hasPrefix("/") }
+        return text.split(whereSeparator: { $0 == ":" || $0 == "\n" }).prefix(maxSearchEntries).map(String.init).filter
+        { $0.hasPrefix("/") }
     }
 
     static let maxPathFileBytes = 64 << 10
@@ -242,8 +249,11 @@ public final class DependencyResolver: Sendable {
             for d in dirs {
                 let candidate = d + soname
                 guard let header = members[candidate] else { continue }
-                if header == wanted { deps.found[soname] = candidate } else {
-                    deps.unusable[soname] = "found at \(candidate), but built for \(header.name), not \(wanted.name): musl cannot load it"
+                if header == wanted {
+                    deps.found[soname] = candidate
+                } else {
+                    deps.unusable[soname] =
+                        "found at \(candidate), but built for \(header.name), not \(wanted.name): musl cannot load it"
                 }
                 placed = true
                 break
@@ -253,7 +263,8 @@ public final class DependencyResolver: Sendable {
                 // The first such member by name, found in one pass (no sorted copy of every member per lookup).
                 let suffix = "/" + soname
                 var match: String?
-                for (member, header) in members where header == wanted && member.hasSuffix(suffix) && member.hasPrefix(root) {
+                for (member, header) in members
+                where header == wanted && member.hasSuffix(suffix) && member.hasPrefix(root) {
                     if match.map({ member < $0 }) ?? true { match = member }
                 }
                 if let match { deps.found[soname] = match }
@@ -301,10 +312,15 @@ public final class DependencyResolver: Sendable {
             let (soname, chain) = queue[index]
             index += 1
             guard seen.insert(soname).inserted else { continue }
-            let location: String, dir: Place
+            let location: String
+            let dir: Place
             switch locate(soname, chain: chain, origin: path, wanted: wanted, notes: &deps.notSearched) {
-            case .found(let l, let d): location = l; dir = d
-            case .unusable(let reason): deps.unusable[soname] = reason; continue
+            case .found(let l, let d):
+                location = l
+                dir = d
+            case .unusable(let reason):
+                deps.unusable[soname] = reason
+                continue
             case .missing: continue
             }
             deps.found[soname] = location
@@ -325,10 +341,14 @@ public final class DependencyResolver: Sendable {
     /// down a long chain) the rest is reported and not searched.
     static func chain(_ own: [Place], then inherited: [Place], notes: inout [String]) -> [Place] {
         guard !own.isEmpty else { return inherited }
-        var seen = Set<String>(), out: [Place] = []
+        var seen = Set<String>()
+        var out: [Place] = []
         for place in own + inherited where seen.insert(place.key).inserted {
             guard out.count < maxChain else {
-                note(&notes, "search path of more than \(maxChain) directories (RPATH/RUNPATH down the chain of libraries): the rest not searched")
+                note(
+                    &notes,
+                    "search path of more than \(maxChain) directories (RPATH/RUNPATH down the chain of libraries): the rest not searched"
+                )
                 break
             }
             out.append(place)
@@ -356,12 +376,17 @@ public final class DependencyResolver: Sendable {
             let hasOrigin = entry.contains("$ORIGIN") || entry.contains("${ORIGIN}")
             if hasOrigin {
                 guard let origin else {
-                    Self.note(&notes, "\(label): the file's directory is \(Self.outside) (give a directory holding it and its libraries to search there): not searched")
+                    Self.note(
+                        &notes,
+                        "\(label): the file's directory is \(Self.outside) (give a directory holding it and its libraries to search there): not searched"
+                    )
                     continue
                 }
                 if trees[origin.tree].isRoot {
                     // Installed at its place in the root: $ORIGIN is an absolute directory there.
-                    guard let installed = Self.expandOrigin(entry, "/" + origin.path), installed.hasPrefix("/") else { continue }
+                    guard let installed = Self.expandOrigin(entry, "/" + origin.path), installed.hasPrefix("/") else {
+                        continue
+                    }
                     places.append(Place(tree: origin.tree, path: String(installed.dropFirst()), label: label))
                 } else if let rest = Self.afterLeadingOrigin(entry) {
                     // "$ORIGINx" names a sibling of the directory: outside the tree when that is the tree's top.
@@ -413,14 +438,20 @@ public final class DependencyResolver: Sendable {
 
     /// `found`: where, and the directory of the search path it was found in (the library's $ORIGIN, as musl
     /// takes it from the name it opened).
-    enum Location { case found(String, Place), unusable(String), missing }
+    enum Location {
+        case found(String, Place)
+        case unusable(String)
+        case missing
+    }
 
     /// Where musl would find `soname` for an object whose search chain is `chain` (its RPATH/RUNPATH, then
     /// its requesters'), then the target library path; with `searchScanned`, then beside `origin` and in the
     /// scanned tree (only files of the wanted class and machine there). Places that lead outside the trees
     /// are not searched and are reported in `notes`.
     func locate(_ soname: String, chain: [Place], origin: String, wanted: Header, notes: inout [String]) -> Location {
-        guard !soname.isEmpty, soname != ".", soname != "..", !soname.utf8.contains(UInt8(ascii: "/")) else { return .missing }
+        guard !soname.isEmpty, soname != ".", soname != "..", !soname.utf8.contains(UInt8(ascii: "/")) else {
+            return .missing
+        }
         var dirs = chain + searchPath
         if searchScanned, let beside = place(ofFile: origin) { dirs.append(beside) }
         for dir in dirs {
@@ -429,7 +460,9 @@ public final class DependencyResolver: Sendable {
             case .file(let path): found = path
             case .absent: continue
             case .outside(let what):
-                Self.note(&notes, dir.label.isEmpty ? "\(soname): \(what): not searched" : "\(dir.label): \(what): not searched")
+                Self.note(
+                    &notes,
+                    dir.label.isEmpty ? "\(soname): \(what): not searched" : "\(dir.label): \(what): not searched")
                 continue
             }
             // The first file found is the one musl maps; another class or machine fails there.
@@ -441,7 +474,9 @@ public final class DependencyResolver: Sendable {
             return .found(found, dir)
         }
         if searchScanned, let inTree = tree[soname], let dir = place(ofFile: inTree),
-           case .file(let found) = lookup(dir, String(inTree.split(separator: "/").last ?? "")), header(found) == wanted {
+            case .file(let found) = lookup(dir, String(inTree.split(separator: "/").last ?? "")),
+            header(found) == wanted
+        {
             return .found(found, dir)
         }
         return .missing
@@ -460,7 +495,11 @@ public final class DependencyResolver: Sendable {
 
     /// What a name in a directory of a tree is: a regular file (its path with every link resolved, so
     /// that reading it follows no link), nothing, or a place outside every tree (not looked at).
-    enum Lookup: Sendable { case file(String), absent, outside(String) }
+    enum Lookup: Sendable {
+        case file(String)
+        case absent
+        case outside(String)
+    }
 
     /// Candidate paths already looked at: every binary of a directory asks for the same libraries.
     private let looked = Mutex<[String: Lookup]>([:])
@@ -518,14 +557,18 @@ public final class DependencyResolver: Sendable {
                 return todo.allSatisfy({ $0.isEmpty || $0 == "." }) ? .file(current) : .absent
             case S_IFLNK:
                 links += 1
-                guard links <= Self.maxLinks, let target = Self.linkTarget(current), !target.isEmpty else { return .absent }
+                guard links <= Self.maxLinks, let target = Self.linkTarget(current), !target.isEmpty else {
+                    return .absent
+                }
                 if target.hasPrefix("/") {
                     if trees[tree].isRoot {
                         done = []
                         todo += target.split(separator: "/").reversed()
                     } else {
                         let rest = todo.reversed().joined(separator: "/")
-                        guard reenter(target + "/" + rest) else { return .outside("\(current) links to \(target), \(Self.outside)") }
+                        guard reenter(target + "/" + rest) else {
+                            return .outside("\(current) links to \(target), \(Self.outside)")
+                        }
                     }
                 } else {
                     todo += target.split(separator: "/").reversed()
@@ -540,7 +583,9 @@ public final class DependencyResolver: Sendable {
     /// A link's target, read without following it (bounded: PATH_MAX).
     static func linkTarget(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX))
-        let n = buffer.withUnsafeMutableBufferPointer { raw in raw.baseAddress.map { readlink(path, $0, raw.count) } ?? -1 }
+        let n = buffer.withUnsafeMutableBufferPointer { raw in
+            raw.baseAddress.map { readlink(path, $0, raw.count) } ?? -1
+        }
         guard n > 0, n < buffer.count else { return nil }
         return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -554,9 +599,12 @@ public final class DependencyResolver: Sendable {
         switch ELFReader.read(path: path, options: ReadOptions(exportNames: true, exportFilter: interesting)) {
         case .elf(let f):
             var notes: [String] = []  // said where the library is judged itself
-            library = Library(needed: f.needed, rpath: rpath(f, origin: origin, notes: &notes),
-                              exports: Set((f.exports ?? []).filter { $0.bindableByMusl && interesting?.names.contains($0.name) != false }.map(\.name)),
-                              problem: nil)
+            library = Library(
+                needed: f.needed, rpath: rpath(f, origin: origin, notes: &notes),
+                exports: Set(
+                    (f.exports ?? []).filter { $0.bindableByMusl && interesting?.names.contains($0.name) != false }.map(
+                        \.name)),
+                problem: nil)
         case .notELF: library = Library(needed: [], rpath: [], exports: [], problem: "not an ELF file")
         case .failed(let message): library = Library(needed: [], rpath: [], exports: [], problem: message)
         }
@@ -568,12 +616,17 @@ public final class DependencyResolver: Sendable {
     static func lexicallyNormalized(_ path: String) -> String {
         // Most paths have nothing to remove (no "//", no "." or ".." component, no trailing "/"): returned as
         // they are.
-        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
-        var clean = !path.isEmpty, previous: UInt8 = 0, length = 0, onlyDots = true
+        let slash = UInt8(ascii: "/")
+        let dot = UInt8(ascii: ".")
+        var clean = !path.isEmpty
+        var previous: UInt8 = 0
+        var length = 0
+        var onlyDots = true
         for byte in path.utf8 where clean {
             if byte == slash {
                 if previous == slash || (length > 0 && onlyDots && length <= 2) { clean = false }
-                length = 0; onlyDots = true
+                length = 0
+                onlyDots = true
             } else {
                 length += 1
                 if byte != dot { onlyDots = false }
@@ -586,7 +639,10 @@ public final class DependencyResolver: Sendable {
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
-            if part == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+                continue
+            }
             if part == "..", path.hasPrefix("/"), parts.isEmpty { continue }  // "/.." is "/"
             parts.append(part)
         }
@@ -606,8 +662,14 @@ public struct Header: Sendable, Hashable {
     public var bigEndian: Bool
     public var machine: UInt16
 
-    public init(is64: Bool, bigEndian: Bool, machine: UInt16) { self.is64 = is64; self.bigEndian = bigEndian; self.machine = machine }
-    public init(_ facts: BinaryFacts) { self.init(is64: facts.is64, bigEndian: facts.bigEndian, machine: facts.machine.rawValue) }
+    public init(is64: Bool, bigEndian: Bool, machine: UInt16) {
+        self.is64 = is64
+        self.bigEndian = bigEndian
+        self.machine = machine
+    }
+    public init(_ facts: BinaryFacts) {
+        self.init(is64: facts.is64, bigEndian: facts.bigEndian, machine: facts.machine.rawValue)
+    }
 
     public var name: String { Machine(rawValue: machine).name(is64: is64, bigEndian: bigEndian) }
 
@@ -628,7 +690,8 @@ public struct Header: Sendable, Hashable {
     public static func parse(_ b: some Collection<UInt8>) -> Header? {
         let b = Array(b.prefix(identSize))
         guard b.count == identSize, b[0] == 0x7F, b[1] == 0x45, b[2] == 0x4C, b[3] == 0x46,
-              b[4] == 1 || b[4] == 2, b[5] == 1 || b[5] == 2 else { return nil }
+            b[4] == 1 || b[4] == 2, b[5] == 1 || b[5] == 2
+        else { return nil }
         let big = b[5] == 2
         let machine = big ? UInt16(b[18]) << 8 | UInt16(b[19]) : UInt16(b[19]) << 8 | UInt16(b[18])
         return Header(is64: b[4] == 2, bigEndian: big, machine: machine)

@@ -4,8 +4,9 @@ import Dispatch
 import ELF
 import Scripts
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public struct ScannedFile: Sendable {
@@ -30,14 +31,18 @@ public enum Scanner {
     /// with a failed entry for each limit reached or damaged part. Archives and images are read as
     /// streams or with positioned reads, whatever their size; each ELF member's bytes are read into
     /// facts and dropped at once. `progress` hears how many bytes of the input were read, now and then.
-    public static func scan(_ item: ScanItem, options: ReadOptions = ReadOptions(), limits: ArchiveLimits = ArchiveLimits(),
-                            progress: (@Sendable (Int) -> Void)? = nil) -> [ScannedFile] {
+    public static func scan(
+        _ item: ScanItem, options: ReadOptions = ReadOptions(), limits: ArchiveLimits = ArchiveLimits(),
+        progress: (@Sendable (Int) -> Void)? = nil
+    ) -> [ScannedFile] {
         scanWithImages(item, options: options, limits: limits, progress: progress).files
     }
 
     /// `scan`, with the container images read inside the item (their configurations and files).
-    public static func scanWithImages(_ item: ScanItem, options: ReadOptions = ReadOptions(), limits: ArchiveLimits = ArchiveLimits(),
-                                      progress: (@Sendable (Int) -> Void)? = nil) -> (files: [ScannedFile], images: [ExpandedImage]) {
+    public static func scanWithImages(
+        _ item: ScanItem, options: ReadOptions = ReadOptions(), limits: ArchiveLimits = ArchiveLimits(),
+        progress: (@Sendable (Int) -> Void)? = nil
+    ) -> (files: [ScannedFile], images: [ExpandedImage]) {
         var options = options
         // The file itself gets the per-file time; an archive's members share a clock that grows with the input.
         options.deadline = options.deadline ?? Deadline(seconds: limits.maxSeconds)
@@ -48,15 +53,19 @@ public enum Scanner {
             return ELFReader.read(buffer: &bytes, options: o)
         }
         if item.kind == .imageLayout {
-            let expansion = Archives.expandImageLayout(directory: item.path, limits: limits, progress: progress, read: reader)
+            let expansion = Archives.expandImageLayout(
+                directory: item.path, limits: limits, progress: progress, read: reader)
             return (members(expansion, of: item.path), expansion.images)
         }
         guard item.kind == .file else { return ([read(item, options: options)], []) }
         var head: [UInt8] = []
         var identity: FileIdentity?
-        var file = ScannedFile(item: item, result: ELFReader.read(path: item.path, options: options, head: &head, identity: &identity,
-                                                                  walkedAsRegular: true),
-                               identity: identity)
+        var file = ScannedFile(
+            item: item,
+            result: ELFReader.read(
+                path: item.path, options: options, head: &head, identity: &identity,
+                walkedAsRegular: true),
+            identity: identity)
         guard case .notELF = file.result else { return ([file], []) }
         guard let kind = Archives.kind(head) else {
             // Scripts are told by their first line (#!) or their name (Dockerfile) and read whole, bounded.
@@ -68,15 +77,20 @@ public enum Scanner {
         // A compressed document (a man page) is told from the first bytes already read, without reading it all.
         if Archives.holdsCandidate(kind, head[...]) == false { return ([file], []) }
         let fd = open(item.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return ([ScannedFile(item: item, result: .failed("cannot open: " + String(cString: strerror(errno))))], []) }
+        guard fd >= 0 else {
+            return ([ScannedFile(item: item, result: .failed("cannot open: " + String(cString: strerror(errno))))], [])
+        }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { return ([ScannedFile(item: item, result: .failed("cannot stat: " + String(cString: strerror(errno))))], []) }
+        guard fstat(fd, &st) == 0 else {
+            return ([ScannedFile(item: item, result: .failed("cannot stat: " + String(cString: strerror(errno))))], [])
+        }
         guard st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size) else {
             return ([ScannedFile(item: item, result: .failed("not a regular file"))], [])
         }
         if st.st_nlink > 1 { file.identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) }
-        let expansion = Archives.expand(fd: fd, size: size, name: item.path, limits: limits, progress: progress, read: reader)
+        let expansion = Archives.expand(
+            fd: fd, size: size, name: item.path, limits: limits, progress: progress, read: reader)
         // The archive itself stays in the list as not-elf (counted as skipped); its members follow.
         return ([file] + members(expansion, of: item.path), expansion.images)
     }
@@ -88,12 +102,16 @@ public enum Scanner {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size) else { return nil }
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size) else {
+            return nil
+        }
         let wanted = min(size, whole ? Scripts.maxScriptBytes + 1 : Scripts.headBytes)
         var bytes = [UInt8](repeating: 0, count: wanted)
         var done = 0
         while done < wanted {
-            let n = bytes.withUnsafeMutableBytes { raw in raw.baseAddress.map { pread(fd, $0 + done, wanted - done, off_t(done)) } ?? -1 }
+            let n = bytes.withUnsafeMutableBytes { raw in
+                raw.baseAddress.map { pread(fd, $0 + done, wanted - done, off_t(done)) } ?? -1
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { break }
             done += n
@@ -106,19 +124,26 @@ public enum Scanner {
     /// The files an expansion of `container` found. One named as the container itself is the container's
     /// own contents, uncompressed (a gzip-compressed program): a file on disk, not a member.
     static func members(_ e: Expansion, of container: String) -> [ScannedFile] {
-        e.files.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false, inArchive: $0.path != container), result: $0.result,
-                                  script: $0.script) }
-            + e.problems.map { ScannedFile(item: ScanItem(path: $0.path, kind: .file, explicit: false, inArchive: $0.path != container),
-                                           result: .failed($0.message)) }
+        e.files.map {
+            ScannedFile(
+                item: ScanItem(path: $0.path, kind: .file, explicit: false, inArchive: $0.path != container),
+                result: $0.result,
+                script: $0.script)
+        }
+            + e.problems.map {
+                ScannedFile(
+                    item: ScanItem(path: $0.path, kind: .file, explicit: false, inArchive: $0.path != container),
+                    result: .failed($0.message))
+            }
     }
 }
 
 public enum CPU {
     public static var count: Int {
         #if canImport(Glibc)
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #else
-        return 1
+            return 1
         #endif
     }
 }

@@ -3,10 +3,11 @@
 // --follow-symlinks (WalkOptions.followSymlinks) follows them, each directory once. Never opens FIFOs,
 // sockets or devices, and bounds the depth.
 import Archives
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One path the scan found, and whether it can be read.
@@ -31,7 +32,11 @@ public struct ScanItem: Sendable, Hashable {
     public var inArchive: Bool
 
     public init(path: String, kind: Kind, explicit: Bool, sameAs: String? = nil, inArchive: Bool = false) {
-        self.path = path; self.kind = kind; self.explicit = explicit; self.sameAs = sameAs; self.inArchive = inArchive
+        self.path = path
+        self.kind = kind
+        self.explicit = explicit
+        self.sameAs = sameAs
+        self.inArchive = inArchive
     }
 }
 
@@ -41,7 +46,10 @@ public struct WalkResult: Sendable {
     public var items = WalkItems()
     public var links = WalkItems()
     public init() {}
-    public init(items: WalkItems, links: WalkItems) { self.items = items; self.links = links }
+    public init(items: WalkItems, links: WalkItems) {
+        self.items = items
+        self.links = links
+    }
 }
 
 /// The items of a walk, held compactly: each file's name once in one block of bytes and its directory
@@ -74,11 +82,16 @@ public struct WalkItems: RandomAccessCollection, Sendable, ExpressibleByArrayLit
 
     public subscript(position: Int) -> ScanItem {
         let e = entries[position]
-        guard e.directory >= 0 else { return others[position] ?? ScanItem(path: "", kind: .unreadable("lost"), explicit: false) }
-        let start = Int(e.start), name = names[start..<(start + Int(e.count))]
+        guard e.directory >= 0 else {
+            return others[position] ?? ScanItem(path: "", kind: .unreadable("lost"), explicit: false)
+        }
+        let start = Int(e.start)
+        let name = names[start..<(start + Int(e.count))]
         let path = directories[Int(e.directory)] + String(decoding: name, as: UTF8.self)
-        return ScanItem(path: path, kind: e.flags & Self.imageLayout != 0 ? .imageLayout : .file, explicit: e.flags & Self.explicit != 0,
-                        inArchive: e.flags & Self.inArchive != 0)
+        return ScanItem(
+            path: path, kind: e.flags & Self.imageLayout != 0 ? .imageLayout : .file,
+            explicit: e.flags & Self.explicit != 0,
+            inArchive: e.flags & Self.inArchive != 0)
     }
 
     /// An item's `sameAs`, without making the item.
@@ -91,25 +104,37 @@ public struct WalkItems: RandomAccessCollection, Sendable, ExpressibleByArrayLit
         switch item.kind {
         case .file: break
         case .imageLayout: flags |= Self.imageLayout
-        case .unreadable: keepWhole(item); return
+        case .unreadable:
+            keepWhole(item)
+            return
         }
-        guard item.sameAs == nil else { keepWhole(item); return }
+        guard item.sameAs == nil else {
+            keepWhole(item)
+            return
+        }
         if item.explicit { flags |= Self.explicit }
         if item.inArchive { flags |= Self.inArchive }
-        let cut = item.path.utf8.lastIndex(of: UInt8(ascii: "/")).map { item.path.utf8.index(after: $0) } ?? item.path.utf8.startIndex
+        let cut =
+            item.path.utf8.lastIndex(of: UInt8(ascii: "/")).map { item.path.utf8.index(after: $0) }
+            ?? item.path.utf8.startIndex
         append(directory: String(item.path[..<cut]), name: item.path[cut...], flags: flags)
     }
 
     /// A file found by walking `directory` (its path with the final "/"), named `name` there.
-    mutating func appendFile(directory: String, name: String) { append(directory: directory, name: name[...], flags: 0) }
+    mutating func appendFile(directory: String, name: String) {
+        append(directory: directory, name: name[...], flags: 0)
+    }
 
     private mutating func append(directory: String, name: Substring, flags: UInt8) {
         if directories.last != directory { directories.append(directory) }
         guard let start = UInt32(exactly: names.count), let count = UInt32(exactly: name.utf8.count),
-              names.count + name.utf8.count <= Int(UInt32.max), let index = Int32(exactly: directories.count - 1) else {
+            names.count + name.utf8.count <= Int(UInt32.max), let index = Int32(exactly: directories.count - 1)
+        else {
             // Past what the compact form can address (4 GB of names): kept whole.
-            keepWhole(ScanItem(path: directory + name, kind: flags & Self.imageLayout != 0 ? .imageLayout : .file,
-                               explicit: flags & Self.explicit != 0, inArchive: flags & Self.inArchive != 0))
+            keepWhole(
+                ScanItem(
+                    path: directory + name, kind: flags & Self.imageLayout != 0 ? .imageLayout : .file,
+                    explicit: flags & Self.explicit != 0, inArchive: flags & Self.inArchive != 0))
             return
         }
         names.append(contentsOf: name.utf8)
@@ -123,9 +148,14 @@ public struct WalkItems: RandomAccessCollection, Sendable, ExpressibleByArrayLit
 
     /// Another list's items after these: its names and directories are moved over in blocks.
     public mutating func append(contentsOf other: WalkItems) {
-        if entries.isEmpty { self = other; return }
+        if entries.isEmpty {
+            self = other
+            return
+        }
         guard let nameBase = UInt32(exactly: names.count), names.count + other.names.count <= Int(UInt32.max),
-              let directoryBase = Int32(exactly: directories.count), directories.count + other.directories.count <= Int(Int32.max) else {
+            let directoryBase = Int32(exactly: directories.count),
+            directories.count + other.directories.count <= Int(Int32.max)
+        else {
             for i in other.indices { append(other[i]) }
             return
         }
@@ -133,7 +163,10 @@ public struct WalkItems: RandomAccessCollection, Sendable, ExpressibleByArrayLit
         for (i, item) in other.others { others[itemBase + i] = item }
         entries.reserveCapacity(entries.count + other.entries.count)
         for var e in other.entries {
-            if e.directory >= 0 { e.start += nameBase; e.directory += directoryBase }
+            if e.directory >= 0 {
+                e.start += nameBase
+                e.directory += directoryBase
+            }
             entries.append(e)
         }
         names.append(contentsOf: other.names)
@@ -150,7 +183,9 @@ public struct WalkItems: RandomAccessCollection, Sendable, ExpressibleByArrayLit
             copy.append(contentsOf: a)
             return copy
         }
-        entries = exact(entries); names = exact(names); directories = exact(directories)
+        entries = exact(entries)
+        names = exact(names)
+        directories = exact(directories)
     }
 
     /// The items at `positions`, in that order.
@@ -161,7 +196,8 @@ public struct WalkOptions: Sendable {
     public var followSymlinks: Bool
     public var maxDepth: Int
     public init(followSymlinks: Bool = false, maxDepth: Int = 128) {
-        self.followSymlinks = followSymlinks; self.maxDepth = maxDepth
+        self.followSymlinks = followSymlinks
+        self.maxDepth = maxDepth
     }
 }
 
@@ -186,11 +222,14 @@ public enum Walker {
                 items.append(ScanItem(path: path, kind: .imageLayout, explicit: true))
             case S_IFDIR:
                 var visited = Set<DirID>()
-                walk(directory: path, depth: 0, options: options, visited: &visited, into: &items, links: &links, inodes: &inodes)
+                walk(
+                    directory: path, depth: 0, options: options, visited: &visited, into: &items, links: &links,
+                    inodes: &inodes)
             case S_IFREG:
                 items.append(ScanItem(path: path, kind: .file, explicit: true))
             default:
-                items.append(ScanItem(path: path, kind: .unreadable("\(kindName(st.st_mode)); not opened"), explicit: true))
+                items.append(
+                    ScanItem(path: path, kind: .unreadable("\(kindName(st.st_mode)); not opened"), explicit: true))
             }
         }
         items.shrink()
@@ -198,16 +237,22 @@ public enum Walker {
         return WalkResult(items: items, links: links)
     }
 
-    private struct DirID: Hashable { var device: UInt64; var inode: UInt64 }
+    private struct DirID: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
 
     /// Directories this close to a named root have their subdirectories walked in parallel.
     static let parallelDepth = 3
 
-    private static func walk(directory: String, depth: Int, options: WalkOptions,
-                             visited: inout Set<DirID>, into items: inout WalkItems, links: inout WalkItems,
-                             inodes: inout [DirID: String]) {
+    private static func walk(
+        directory: String, depth: Int, options: WalkOptions,
+        visited: inout Set<DirID>, into items: inout WalkItems, links: inout WalkItems,
+        inodes: inout [DirID: String]
+    ) {
         guard let dir = opendir(directory) else {
-            items.append(ScanItem(path: directory, kind: .unreadable("cannot read directory: \(errnoText())"), explicit: false))
+            items.append(
+                ScanItem(path: directory, kind: .unreadable("cannot read directory: \(errnoText())"), explicit: false))
             return
         }
         defer { closedir(dir) }
@@ -217,7 +262,10 @@ public enum Walker {
         // A directory seen before (a followed link back up the tree) is not walked twice.
         guard visited.insert(DirID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))).inserted else { return }
         guard depth <= options.maxDepth else {
-            items.append(ScanItem(path: directory, kind: .unreadable("directory nesting over \(options.maxDepth) levels; not walked"), explicit: false))
+            items.append(
+                ScanItem(
+                    path: directory, kind: .unreadable("directory nesting over \(options.maxDepth) levels; not walked"),
+                    explicit: false))
             return
         }
         // Entries with the type the directory reports (DT_UNKNOWN on some file systems: then stat says).
@@ -227,21 +275,26 @@ public enum Walker {
             let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
             // A name that is not UTF-8 cannot be carried as a path here: it is reported, not read.
             guard let name = String(validating: bytes, as: UTF8.self) else {
-                undecodable.append(bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined())
+                undecodable.append(
+                    bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined())
                 continue
             }
             if name != "." && name != ".." { entries.append((name, entry.pointee.d_type)) }
         }
         // An OCI image layout inside the tree is read as one image, not walked; one whose index names no
         // manifest that is there is walked like any directory.
-        if depth > 0, entries.contains(where: { $0.name == "oci-layout" }), entries.contains(where: { $0.name == "index.json" }),
-           Archives.isImageLayout(directory: directory) {
+        if depth > 0, entries.contains(where: { $0.name == "oci-layout" }),
+            entries.contains(where: { $0.name == "index.json" }),
+            Archives.isImageLayout(directory: directory)
+        {
             items.append(ScanItem(path: directory, kind: .imageLayout, explicit: false))
             return
         }
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
         for name in undecodable.sorted() {
-            items.append(ScanItem(path: prefix + name, kind: .unreadable("file name is not valid UTF-8; not read"), explicit: false))
+            items.append(
+                ScanItem(
+                    path: prefix + name, kind: .unreadable("file name is not valid UTF-8; not read"), explicit: false))
         }
         entries.sort { bytewiseLess($0.name, $1.name) }
         // Without following links no directory is reached twice, so the subtrees near the top are walked
@@ -251,8 +304,12 @@ public enum Walker {
             let dirs = entries.filter { Int($0.type) == Int(DT_DIR) }.map { prefix + $0.name }
             if dirs.count > 1 {
                 subtrees = parallelMap(dirs.count, jobs: CPU.count) { i -> WalkResult in
-                    var sub = WalkResult(), seen = Set<DirID>(), none: [DirID: String] = [:]
-                    walk(directory: dirs[i], depth: depth + 1, options: options, visited: &seen, into: &sub.items, links: &sub.links, inodes: &none)
+                    var sub = WalkResult()
+                    var seen = Set<DirID>()
+                    var none: [DirID: String] = [:]
+                    walk(
+                        directory: dirs[i], depth: depth + 1, options: options, visited: &seen, into: &sub.items,
+                        links: &sub.links, inodes: &none)
                     return sub
                 }
             }
@@ -273,8 +330,11 @@ public enum Walker {
             case Int(DT_DIR): mode = S_IFDIR
             // Hard links are told later, from the stat the reader makes when it opens the file.
             case Int(DT_REG) where !options.followSymlinks:
-                items.appendFile(directory: prefix, name: name); continue
-            case Int(DT_LNK) where !options.followSymlinks: links.appendFile(directory: prefix, name: name); continue
+                items.appendFile(directory: prefix, name: name)
+                continue
+            case Int(DT_LNK) where !options.followSymlinks:
+                links.appendFile(directory: prefix, name: name)
+                continue
             case Int(DT_FIFO), Int(DT_SOCK), Int(DT_CHR), Int(DT_BLK): continue  // never opened
             default:
                 guard fstatat(fd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 else {
@@ -285,13 +345,19 @@ public enum Walker {
             }
             var followed = false
             if mode == S_IFLNK {
-                guard options.followSymlinks else { links.appendFile(directory: prefix, name: name); continue }
+                guard options.followSymlinks else {
+                    links.appendFile(directory: prefix, name: name)
+                    continue
+                }
                 guard fstatat(fd, name, &lst, 0) == 0 else { continue }  // dangling links are not files
                 mode = lst.st_mode & S_IFMT
                 followed = true
             }
             switch mode {
-            case S_IFDIR: walk(directory: path, depth: depth + 1, options: options, visited: &visited, into: &items, links: &links, inodes: &inodes)
+            case S_IFDIR:
+                walk(
+                    directory: path, depth: depth + 1, options: options, visited: &visited, into: &items, links: &links,
+                    inodes: &inodes)
             case S_IFREG:
                 // When following links, a file reached twice (hard or symbolic link) is read once and listed
                 // per path; otherwise hard links are told from the reader's stat.
@@ -314,7 +380,8 @@ public enum Walker {
     /// Byte order of the UTF-8 names, by memcmp: the generic `lexicographicallyPrecedes` was a tenth of
     /// a walk over many small files.
     static func bytewiseLess(_ a: String, _ b: String) -> Bool {
-        var a = a, b = b
+        var a = a
+        var b = b
         return a.withUTF8 { x in
             b.withUTF8 { y in
                 guard let xb = x.baseAddress, let yb = y.baseAddress else { return x.count < y.count }

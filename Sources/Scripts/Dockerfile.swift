@@ -2,10 +2,11 @@
 // here-documents), SHELL, ENTRYPOINT and CMD, and the packages each stage has installed at each RUN.
 // The shell text of a RUN is parsed in place, so every offset is an offset into the Dockerfile itself.
 import TextSupport
+
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 enum Dockerfile {
@@ -14,13 +15,16 @@ enum Dockerfile {
     /// Official images whose untagged or non-alpine tags are Debian or Ubuntu based.
     static let glibcImages: Set<String> = [
         "debian", "ubuntu", "fedora", "centos", "rockylinux", "almalinux", "amazonlinux", "oraclelinux", "archlinux",
-        "opensuse", "leap", "tumbleweed", "ubi", "ubi8", "ubi9", "ubi-minimal", "ubi8-minimal", "ubi9-minimal", "photon",
+        "opensuse", "leap", "tumbleweed", "ubi", "ubi8", "ubi9", "ubi-minimal", "ubi8-minimal", "ubi9-minimal",
+        "photon",
         "clearlinux", "python", "node", "ruby", "golang", "openjdk", "eclipse-temurin", "amazoncorretto", "php", "perl",
         "rust", "gcc", "buildpack-deps", "postgres", "mysql", "mariadb", "nginx", "httpd", "redis", "maven", "gradle",
     ]
     /// Tag words that name a glibc distribution release.
-    static let glibcTagWords = ["bookworm", "bullseye", "buster", "stretch", "trixie", "jammy", "focal", "noble", "bionic",
-                                "slim", "ubuntu", "centos", "ubi", "fedora"]
+    static let glibcTagWords = [
+        "bookworm", "bullseye", "buster", "stretch", "trixie", "jammy", "focal", "noble", "bionic",
+        "slim", "ubuntu", "centos", "ubi", "fedora",
+    ]
 
     private struct Instruction {
         var keyword: String
@@ -45,11 +49,17 @@ enum Dockerfile {
             case "FROM":
                 stages.append(stage(from: args, index: stages.count, offset: ins.offset, earlier: stages))
             case "SHELL":
-                if let shell = jsonArray(args), !shell.isEmpty, !stages.isEmpty { stages[stages.count - 1].shell = shell }
+                if let shell = jsonArray(args), !shell.isEmpty, !stages.isEmpty {
+                    stages[stages.count - 1].shell = shell
+                }
             case "ENTRYPOINT", "CMD":
                 guard !stages.isEmpty else { continue }
                 let value = jsonArray(args) ?? (stages[stages.count - 1].shell + [args])
-                if ins.keyword == "CMD" { stages[stages.count - 1].cmd = value } else { stages[stages.count - 1].entrypoint = value }
+                if ins.keyword == "CMD" {
+                    stages[stages.count - 1].cmd = value
+                } else {
+                    stages[stages.count - 1].entrypoint = value
+                }
             case "RUN":
                 if stages.isEmpty { stages.append(stage(from: "scratch", index: 0, offset: 0, earlier: [])) }
                 let s = stages.count - 1
@@ -73,8 +83,9 @@ enum Dockerfile {
             }
         }
         let dialect = units.first?.dialect ?? .sh
-        return ScriptFacts(path: path, kind: .dockerfile, shebang: nil, dialect: dialect, units: units, stages: stages,
-                           overLimit: nil, lines: LineMap(original))
+        return ScriptFacts(
+            path: path, kind: .dockerfile, shebang: nil, dialect: dialect, units: units, stages: stages,
+            overLimit: nil, lines: LineMap(original))
     }
 
     // MARK: Lines
@@ -110,13 +121,18 @@ enum Dockerfile {
             var e = lineEnd(bytes, i, n)
             var first = i
             while first < e && (bytes[first] == UInt8(ascii: " ") || bytes[first] == UInt8(ascii: "\t")) { first += 1 }
-            if first == e || bytes[first] == UInt8(ascii: "#") { i = e + 1; continue }
+            if first == e || bytes[first] == UInt8(ascii: "#") {
+                i = e + 1
+                continue
+            }
             var k = first
             while k < e && bytes[k] != UInt8(ascii: " ") && bytes[k] != UInt8(ascii: "\t") { k += 1 }
             let keyword = text(bytes, first..<k).uppercased()
             // Continuations.
             while continues(bytes, start, e, escape) && e < n {
-                if escape != UInt8(ascii: "\\"), let last = lastNonBlank(bytes, start, e) { bytes[last] = UInt8(ascii: "\\") }
+                if escape != UInt8(ascii: "\\"), let last = lastNonBlank(bytes, start, e) {
+                    bytes[last] = UInt8(ascii: "\\")
+                }
                 var next = e + 1
                 while next < n {
                     let ne = lineEnd(bytes, next, n)
@@ -129,7 +145,10 @@ enum Dockerfile {
                     }
                     break
                 }
-                if next >= n { e = n; break }
+                if next >= n {
+                    e = n
+                    break
+                }
                 e = lineEnd(bytes, next, n)
             }
             var ins = Instruction(keyword: keyword, argsStart: k, end: e, offset: first, heredocs: [])
@@ -164,7 +183,9 @@ enum Dockerfile {
 
     private static func lastNonBlank(_ bytes: [UInt8], _ from: Int, _ to: Int) -> Int? {
         var j = to - 1
-        while j >= from && (bytes[j] == UInt8(ascii: " ") || bytes[j] == UInt8(ascii: "\t") || bytes[j] == UInt8(ascii: "\r")) { j -= 1 }
+        while j >= from
+            && (bytes[j] == UInt8(ascii: " ") || bytes[j] == UInt8(ascii: "\t") || bytes[j] == UInt8(ascii: "\r"))
+        { j -= 1 }
         return j >= from ? j : nil
     }
 
@@ -179,13 +200,22 @@ enum Dockerfile {
         var rest = Substring(line)
         while let r = rest.literalRange(of: "<<") {
             var s = rest[r.upperBound...]
-            if s.hasPrefix("<") { rest = s.dropFirst(); continue }  // <<< here-string
+            if s.hasPrefix("<") {
+                rest = s.dropFirst()
+                continue
+            }  // <<< here-string
             let strip = s.hasPrefix("-")
             if strip { s = s.dropFirst() }
             var quote: Character?
-            if let q = s.first, q == "\"" || q == "'" { quote = q; s = s.dropFirst() }
+            if let q = s.first, q == "\"" || q == "'" {
+                quote = q
+                s = s.dropFirst()
+            }
             let name = s.prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "." }
-            guard !name.isEmpty else { rest = s; continue }
+            guard !name.isEmpty else {
+                rest = s
+                continue
+            }
             found.append((String(name), strip))
             s = s.dropFirst(name.count)
             if let quote, s.first == quote { s = s.dropFirst() }
@@ -196,19 +226,23 @@ enum Dockerfile {
 
     static func jsonArray(_ args: String) -> [String]? {
         guard args.hasPrefix("["), let data = args.data(using: .utf8),
-              let array = try? JSONDecoder().decode([String].self, from: data) else { return nil }
+            let array = try? JSONDecoder().decode([String].self, from: data)
+        else { return nil }
         return array
     }
 
     // MARK: Stages
 
     static func stage(from args: String, index: Int, offset: Int, earlier: [DockerStage]) -> DockerStage {
-        let words = args.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init).filter { !$0.hasPrefix("--") }
+        let words = args.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init).filter {
+            !$0.hasPrefix("--")
+        }
         let image = words.first ?? "scratch"
         var name: String?
         if words.count >= 3, words[1].lowercased() == "as" { name = words[2] }
-        var stage = DockerStage(index: index, name: name, base: image, baseKind: .unknown, alpineRelease: nil, offset: offset,
-                                installed: [], shell: defaultShell, entrypoint: nil, cmd: nil)
+        var stage = DockerStage(
+            index: index, name: name, base: image, baseKind: .unknown, alpineRelease: nil, offset: offset,
+            installed: [], shell: defaultShell, entrypoint: nil, cmd: nil)
         if let parent = earlier.last(where: { $0.name?.lowercased() == image.lowercased() }) {
             stage.baseKind = parent.baseKind
             stage.alpineRelease = parent.alpineRelease
@@ -238,7 +272,10 @@ enum Dockerfile {
         var s = Substring(image)
         if let at = s.firstIndex(of: "@") { s = s[..<at] }
         var parts = s.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        if parts.count > 1, let first = parts.first, first.contains(".") || first.contains(":") || first == "localhost" { parts.removeFirst() }
+        if parts.count > 1, let first = parts.first, first.contains(".") || first.contains(":") || first == "localhost"
+        {
+            parts.removeFirst()
+        }
         var last = parts.popLast() ?? ""
         var tag: String?
         if let colon = last.firstIndex(of: ":") {
@@ -266,27 +303,38 @@ enum Dockerfile {
         while true {
             while i < ins.end && (bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t")) { i += 1 }
             guard i + 1 < ins.end, bytes[i] == UInt8(ascii: "-"), bytes[i + 1] == UInt8(ascii: "-") else { break }
-            while i < ins.end && bytes[i] != UInt8(ascii: " ") && bytes[i] != UInt8(ascii: "\t") && bytes[i] != UInt8(ascii: "\n") { i += 1 }
+            while i < ins.end && bytes[i] != UInt8(ascii: " ") && bytes[i] != UInt8(ascii: "\t")
+                && bytes[i] != UInt8(ascii: "\n")
+            { i += 1 }
         }
         let firstLineEnd = lineEnd(bytes, i, ins.end)
         let argsLine = text(bytes, i..<firstLineEnd).trimmed()
         let dialect = ShellDialect(program: Shebang.basename(shell.first ?? "sh"))
 
         func unit(_ script: ShellScript, _ dialect: ShellDialect, _ shell: [String], exec: Bool) -> ShellUnit {
-            ShellUnit(script: script, dialect: dialect, shell: shell, stage: nil, instructionOffset: ins.offset, installedBefore: [],
-                      installs: PackageInstall.find(in: script), execForm: exec)
+            ShellUnit(
+                script: script, dialect: dialect, shell: shell, stage: nil, instructionOffset: ins.offset,
+                installedBefore: [],
+                installs: PackageInstall.find(in: script), execForm: exec)
         }
 
-        if argsLine.hasPrefix("["), ins.heredocs.isEmpty, let argv = jsonArray(text(bytes, i..<ins.end).trimmed(.whitespacesAndNewlines)) {
+        if argsLine.hasPrefix("["), ins.heredocs.isEmpty,
+            let argv = jsonArray(text(bytes, i..<ins.end).trimmed(.whitespacesAndNewlines))
+        {
             // `["sh", "-c", "…"]` runs shell text like the shell form; anything else is one program, no shell.
             let inner = argv.count >= 3 && argv[1] == "-c" ? ShellDialect(program: Shebang.basename(argv[0])) : .other
-            return [unit(execScript(argv, offset: i), inner, inner == .other ? [] : Array(argv.prefix(2)), exec: inner == .other)]
+            return [
+                unit(
+                    execScript(argv, offset: i), inner, inner == .other ? [] : Array(argv.prefix(2)),
+                    exec: inner == .other)
+            ]
         }
         guard dialect.isParsed else { return [] }
         // `RUN <<EOF` alone: each body is a script (its own `#!` line chooses the interpreter).
         if !ins.heredocs.isEmpty, argsLine.hasPrefix("<<"),
-           argsLine.replacing(#/<<-?["']?[A-Za-z0-9_.-]+["']?/#.matchingSemantics(.unicodeScalar), with: "")
-               .trimmed().isEmpty {
+            argsLine.replacing(#/<<-?["']?[A-Za-z0-9_.-]+["']?/#.matchingSemantics(.unicodeScalar), with: "")
+                .trimmed().isEmpty
+        {
             return ins.heredocs.map { doc in
                 let head = Array(bytes[doc.body.prefix(Scripts.headBytes)])
                 if let shebang = Shebang(head: head) {

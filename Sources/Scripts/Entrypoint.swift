@@ -31,14 +31,18 @@ public struct ImageEntrypoint: Sendable, Hashable {
         let ep = entrypoint ?? []
         let argv = ep.isEmpty ? (cmd ?? []) : ep + (cmd ?? [])
         guard let first = argv.first, !first.isEmpty else { return nil }
-        var result = ImageEntrypoint(argv: argv, program: first, candidates: candidates(first, path: path ?? defaultPath), wrappers: [])
+        var result = ImageEntrypoint(
+            argv: argv, program: first, candidates: candidates(first, path: path ?? defaultPath), wrappers: [])
         var rest = argv[...]
         // Skip init wrappers and their options (`tini -g --`, `su-exec user`, `gosu user`).
         while let head = rest.first, initWrappers.contains(Shebang.basename(head)) {
             let name = Shebang.basename(head)
             result.wrappers.append(head)
             rest = rest.dropFirst()
-            while let o = rest.first, o.hasPrefix("-") { rest = rest.dropFirst(); if o == "--" { break } }
+            while let o = rest.first, o.hasPrefix("-") {
+                rest = rest.dropFirst()
+                if o == "--" { break }
+            }
             if name == "su-exec" || name == "gosu" { rest = rest.dropFirst() }
         }
         guard let program = rest.first else { return result }
@@ -84,7 +88,11 @@ public struct ImageRunConfig: Sendable, Hashable {
     public var workingDir: String?
 
     public init(entrypoint: [String]?, cmd: [String]?, shell: [String]?, path: String?, workingDir: String?) {
-        self.entrypoint = entrypoint; self.cmd = cmd; self.shell = shell; self.path = path; self.workingDir = workingDir
+        self.entrypoint = entrypoint
+        self.cmd = cmd
+        self.shell = shell
+        self.path = path
+        self.workingDir = workingDir
     }
 }
 
@@ -99,19 +107,27 @@ extension ScriptAssessor {
     /// whose commands are what the image's PATH offers. `script(path)` gives the facts of the script at a path
     /// inside the image (resolved, no leading `/`), when that file is one. nil when the configuration says
     /// nothing to run. Findings outside shell text have line 0.
-    public func assessEntrypoint(_ run: ImageRunConfig, files: ImageFiles, script: (String) -> ScriptFacts?) -> ScriptAssessment? {
-        guard let ep = ImageEntrypoint.resolve(entrypoint: run.entrypoint, cmd: run.cmd, path: run.path) else { return nil }
+    public func assessEntrypoint(_ run: ImageRunConfig, files: ImageFiles, script: (String) -> ScriptFacts?)
+        -> ScriptAssessment?
+    {
+        guard let ep = ImageEntrypoint.resolve(entrypoint: run.entrypoint, cmd: run.cmd, path: run.path) else {
+            return nil
+        }
         let searchPath = run.path ?? ImageEntrypoint.defaultPath
         let workingDir = run.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         var findings: [ScriptFinding] = []
         var needsChange = false
         var packages = Set<String>()
         var busybox: String?
-        func add(_ rule: String, _ message: String, word: String, package: String? = nil, severity: Rule.Severity? = nil) {
+        func add(
+            _ rule: String, _ message: String, word: String, package: String? = nil, severity: Rule.Severity? = nil
+        ) {
             let s = severity ?? self.severity(rule, default: .error)
             if s == .error { if let package { packages.insert(package) } else { needsChange = true } }
-            findings.append(ScriptFinding(rule: rule, severity: s, message: message, line: 0, column: 0, length: 0, word: word,
-                                          packages: package.map { [$0] } ?? []))
+            findings.append(
+                ScriptFinding(
+                    rule: rule, severity: s, message: message, line: 0, column: 0, length: 0, word: word,
+                    packages: package.map { [$0] } ?? []))
         }
         /// Where the kernel looks for a program named in argv: PATH for a bare name, the working directory for
         /// a relative path.
@@ -126,9 +142,11 @@ extension ScriptAssessor {
             let package = scripts.commands[Shebang.basename(program)]?.package
             let interpreter = role.contains("interpreter")
             let place = program.contains("/") ? "" : " on the image's PATH (\(searchPath))"
-            add(interpreter ? EntrypointRuleID.interpreterMissing : EntrypointRuleID.missing,
+            add(
+                interpreter ? EntrypointRuleID.interpreterMissing : EntrypointRuleID.missing,
                 "the \(role) '\(program)' of the image's command line [\(shown)] is not in the image\(place): the container cannot start"
-                    + (interpreter ? (package.map { "; apk add \($0)" } ?? "; no Alpine package is known to provide it") : ""),
+                    + (interpreter
+                        ? (package.map { "; apk add \($0)" } ?? "; no Alpine package is known to provide it") : ""),
                 word: program, package: interpreter ? package : nil)
         }
         // The kernel runs argv[0]; each init wrapper runs the next word.
@@ -144,17 +162,24 @@ extension ScriptAssessor {
             let inner = assess(facts, installed: installed)
             busybox = inner.busybox
             for f in inner.findings {
-                if f.severity == .error { if f.packages.isEmpty { needsChange = true } else { packages.formUnion(f.packages) } }
+                if f.severity == .error {
+                    if f.packages.isEmpty { needsChange = true } else { packages.formUnion(f.packages) }
+                }
                 findings.append(f)
             }
-            if let reason = inner.unassessable { return ScriptAssessment(verdict: .needsChanges, findings: findings, packages: [], busybox: nil, unassessable: reason) }
+            if let reason = inner.unassessable {
+                return ScriptAssessment(
+                    verdict: .needsChanges, findings: findings, packages: [], busybox: nil, unassessable: reason)
+            }
         } else if let interpreter = ep.interpreter {
             // `bash /run.sh`: the interpreter, then the script it reads.
             if located(interpreter) == nil {
                 missing(interpreter, role: "interpreter")
             }
             if let s = ep.script, files.first(of: [s.hasPrefix("/") ? s : workingDir + "/" + s]) == nil {
-                add(EntrypointRuleID.missing, "the script '\(s)' that '\(Shebang.basename(interpreter))' is to run is not in the image: the container cannot start",
+                add(
+                    EntrypointRuleID.missing,
+                    "the script '\(s)' that '\(Shebang.basename(interpreter))' is to run is not in the image: the container cannot start",
                     word: s)
             }
         } else if let program = ep.script {
@@ -163,7 +188,8 @@ extension ScriptAssessor {
                 if let facts = script(found), let shebang = facts.shebang {
                     checkShebang(shebang, files: files, path: searchPath) { interpreter in
                         let package = scripts.commands[Shebang.basename(interpreter)]?.package
-                        add(EntrypointRuleID.interpreterMissing,
+                        add(
+                            EntrypointRuleID.interpreterMissing,
                             "'\(program)' (/\(found)) starts with #!\(([shebang.interpreter] + shebang.arguments).joined(separator: " ")), and the image has no '\(interpreter)'"
                                 + (interpreter.contains("/") ? "" : " on its PATH (\(searchPath))")
                                 + ": the container cannot start ('no such file or directory')"
@@ -176,23 +202,31 @@ extension ScriptAssessor {
             }
         }
         if let shell = run.shell, let program = shell.first, located(program) == nil {
-            add(EntrypointRuleID.missing,
+            add(
+                EntrypointRuleID.missing,
                 "the image's SHELL [\(shell.joined(separator: " "))] names '\(program)', which is not in the image: shell-form HEALTHCHECK, and RUN in images built on this one, fail",
                 word: program, severity: .warning)
         }
-        let verdict: ScriptVerdict = needsChange ? .needsChanges : packages.isEmpty && !findings.contains { $0.severity == .error } ? .runs : .needsPackages
-        return ScriptAssessment(verdict: verdict, findings: findings, packages: packages.sorted(), busybox: busybox, unassessable: nil)
+        let verdict: ScriptVerdict =
+            needsChange
+            ? .needsChanges : packages.isEmpty && !findings.contains { $0.severity == .error } ? .runs : .needsPackages
+        return ScriptAssessment(
+            verdict: verdict, findings: findings, packages: packages.sorted(), busybox: busybox, unassessable: nil)
     }
 
     /// A script the entrypoint runs: the kernel opens its `#!` interpreter inside the image (through `env`,
     /// the program on PATH).
     func checkShebang(_ shebang: Shebang, files: ImageFiles, path: String, missing: (String) -> Void) {
-        guard files.first(of: [shebang.interpreter.hasPrefix("/") ? shebang.interpreter : "/" + shebang.interpreter]) != nil else {
+        guard
+            files.first(of: [shebang.interpreter.hasPrefix("/") ? shebang.interpreter : "/" + shebang.interpreter])
+                != nil
+        else {
             missing(shebang.interpreter)
             return
         }
         if Shebang.basename(shebang.interpreter) == "env", shebang.program != "env",
-           files.first(of: ImageEntrypoint.candidates(shebang.program, path: path)) == nil {
+            files.first(of: ImageEntrypoint.candidates(shebang.program, path: path)) == nil
+        {
             missing(shebang.program)
         }
     }

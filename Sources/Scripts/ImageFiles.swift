@@ -37,7 +37,10 @@ public struct ImageFiles: Sendable, Hashable {
         var hops = 0
         while let part = pending.popLast() {
             if part == "." { continue }
-            if part == ".." { _ = done.popLast(); continue }
+            if part == ".." {
+                _ = done.popLast()
+                continue
+            }
             let candidate = (done + [part]).joined(separator: "/")
             if let target = links[candidate] {
                 hops += 1
@@ -62,10 +65,12 @@ public struct ImageFiles: Sendable, Hashable {
             // The directory itself may be reached through a link (/bin -> usr/bin): look where it leads.
             let real = resolveDirectory(String(dir))
             let prefix = real.isEmpty ? "" : real + "/"
-            for p in files where p.hasPrefix(prefix) && !p.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/")) {
+            for p in files where p.hasPrefix(prefix) && !p.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/"))
+            {
                 names.insert(String(p.dropFirst(prefix.count)))
             }
-            for (p, _) in links where p.hasPrefix(prefix) && !p.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/")) {
+            for (p, _) in links
+            where p.hasPrefix(prefix) && !p.utf8.dropFirst(prefix.utf8.count).contains(UInt8(ascii: "/")) {
                 if resolve(p) != nil { names.insert(String(p.dropFirst(prefix.count))) }
             }
         }
@@ -79,7 +84,10 @@ public struct ImageFiles: Sendable, Hashable {
         var hops = 0
         while let part = pending.popLast() {
             if part == "." { continue }
-            if part == ".." { _ = done.popLast(); continue }
+            if part == ".." {
+                _ = done.popLast()
+                continue
+            }
             let candidate = (done + [part]).joined(separator: "/")
             if let target = links[candidate], hops < Self.maxHops {
                 hops += 1

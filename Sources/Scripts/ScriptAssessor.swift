@@ -1,11 +1,12 @@
+import Knowledge
+
 // ScriptFacts + knowledge + target release → ScriptAssessment: the findings (rule, severity, line, column,
 // the offending word, the packages that fix it) and a verdict. Pure: nothing is run or read.
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
-import Knowledge
 
 /// How far a script is from running on the target, cheapest remedy first.
 public enum ScriptVerdict: String, Sendable, Hashable, Codable, Comparable, CaseIterable {
@@ -69,7 +70,9 @@ public struct ScriptAssessor: Sendable {
     }
 
     /// Commands that run the command named by a later argument.
-    static let wrappers: Set<String> = ["exec", "nohup", "env", "sudo", "time", "nice", "busybox", "command", "xargs", "su-exec", "gosu", "chroot"]
+    static let wrappers: Set<String> = [
+        "exec", "nohup", "env", "sudo", "time", "nice", "busybox", "command", "xargs", "su-exec", "gosu", "chroot",
+    ]
 
     public let kb: KnowledgeBase
     public let scripts: ScriptKnowledge
@@ -106,8 +109,11 @@ public struct ScriptAssessor: Sendable {
         self.scripts = scripts
         self.release = release
         syntaxByFeature = Dictionary(grouping: scripts.syntax.filter { $0.kind == .syntax }, by: \.feature)
-        syntaxByCommand = Dictionary(grouping: scripts.syntax.filter { $0.kind == .command || $0.kind == .option || $0.kind == .outsideFunction },
-                                     by: { $0.words.first ?? "" })
+        syntaxByCommand = Dictionary(
+            grouping: scripts.syntax.filter {
+                $0.kind == .command || $0.kind == .option || $0.kind == .outsideFunction
+            },
+            by: { $0.words.first ?? "" })
         variableRows = scripts.syntax.filter { $0.kind == .variable }
         patterns = Patterns(Set(scripts.options.values.flatMap { $0.map(\.pattern) }))
     }
@@ -123,7 +129,8 @@ public struct ScriptAssessor: Sendable {
         var judgedBusyBox: BusyBoxVersion?
         // A script's own interpreter.
         if let shebang = facts.shebang {
-            context.checkInterpreter(shebang.program, installed: installed, offset: 0, length: min(shebang.interpreter.utf8.count + 2, 80))
+            context.checkInterpreter(
+                shebang.program, installed: installed, offset: 0, length: min(shebang.interpreter.utf8.count + 2, 80))
         }
         for unit in facts.units {
             var releaseName = release.name
@@ -136,14 +143,17 @@ public struct ScriptAssessor: Sendable {
             judgedBusyBox = judgedBusyBox ?? busybox
             let base = installed.union(unit.installedBefore)
             if unit.stage != nil, !unit.execForm, let shell = unit.shell.first {
-                context.checkInterpreter(Shebang.basename(shell), installed: base, offset: unit.instructionOffset ?? 0, length: 3)
+                context.checkInterpreter(
+                    Shebang.basename(shell), installed: base, offset: unit.instructionOffset ?? 0, length: 3)
             }
             context.checkUnit(unit, busybox: busybox, installed: base)
         }
         return context.finish(unassessable: nil, busybox: judgedBusyBox?.description)
     }
 
-    func severity(_ rule: String, default fallback: Rule.Severity) -> Rule.Severity { kb.rule(rule)?.severity ?? fallback }
+    func severity(_ rule: String, default fallback: Rule.Severity) -> Rule.Severity {
+        kb.rule(rule)?.severity ?? fallback
+    }
 }
 
 /// The findings of one assessment while they are collected.
@@ -161,22 +171,27 @@ private struct Context {
 
     var scripts: ScriptKnowledge { assessor.scripts }
 
-    mutating func add(_ rule: String, _ message: String, offset: Int, length: Int, word: String, packages: [String] = [],
-                      severity: Rule.Severity? = nil) {
+    mutating func add(
+        _ rule: String, _ message: String, offset: Int, length: Int, word: String, packages: [String] = [],
+        severity: Rule.Severity? = nil
+    ) {
         let (line, column) = facts.position(of: offset)
         let key = "\(rule)|\(line)|\(column)|\(word)"
         guard seen.insert(key).inserted else { return }
         let s = severity ?? assessor.severity(rule, default: .error)
         if s == .error && packages.isEmpty { needsChange = true }
-        findings.append(ScriptFinding(rule: rule, severity: s, message: message, line: line, column: column, length: length,
-                                      word: word, packages: packages))
+        findings.append(
+            ScriptFinding(
+                rule: rule, severity: s, message: message, line: line, column: column, length: length,
+                word: word, packages: packages))
     }
 
     func finish(unassessable: String?, busybox: String?) -> ScriptAssessment {
         let errors = findings.filter { $0.severity == .error }
         let verdict: ScriptVerdict = needsChange ? .needsChanges : errors.isEmpty ? .runs : .needsPackages
         let packages = Set(errors.flatMap(\.packages)).sorted()
-        return ScriptAssessment(verdict: verdict, findings: findings, packages: packages, busybox: busybox, unassessable: unassessable)
+        return ScriptAssessment(
+            verdict: verdict, findings: findings, packages: packages, busybox: busybox, unassessable: unassessable)
     }
 
     // MARK: Commands
@@ -193,10 +208,13 @@ private struct Context {
 
     mutating func checkInterpreter(_ program: String, installed: Set<String>, offset: Int, length: Int) {
         // An interpreter nothing knows about (a path of the image's own) is not judged.
-        guard !provided(program, installed: installed), scripts.commands[program] != nil || scripts.applets[program] != nil else { return }
+        guard !provided(program, installed: installed),
+            scripts.commands[program] != nil || scripts.applets[program] != nil
+        else { return }
         let package = scripts.commands[program]?.package ?? (scripts.applets[program] != nil ? "cmd:\(program)" : nil)
         let fix = package.map { "apk add \($0)" } ?? "no Alpine package provides it"
-        add(ScriptAssessor.RuleID.interpreterMissing,
+        add(
+            ScriptAssessor.RuleID.interpreterMissing,
             "interpreter '\(program)' is not on Alpine \(assessor.release.name) unless installed: the shell reports 'not found'; \(fix)",
             offset: offset, length: length, word: program, packages: package.map { [$0] } ?? [])
     }
@@ -204,7 +222,8 @@ private struct Context {
     mutating func checkUnit(_ unit: ShellUnit, busybox: BusyBoxVersion, installed base: Set<String>) {
         let script = unit.script
         if let e = script.error {
-            add(ScriptAssessor.RuleID.parseError, "the script does not parse: \(e.message); the checks stop there",
+            add(
+                ScriptAssessor.RuleID.parseError, "the script does not parse: \(e.message); the checks stop there",
                 offset: e.offset, length: 1, word: "")
         }
         let ash = unit.dialect.isAsh
@@ -218,23 +237,31 @@ private struct Context {
         guard ash else { return }
         for use in script.features {
             for row in assessor.syntaxByFeature[use.feature.rawValue] ?? [] where row.versions.contains(busybox) {
-                reportSyntax(row, offset: use.offset, length: use.excerpt.utf8.count, word: use.excerpt, busybox: busybox)
+                reportSyntax(
+                    row, offset: use.offset, length: use.excerpt.utf8.count, word: use.excerpt, busybox: busybox)
             }
         }
         for row in assessor.variableRows where row.versions.contains(busybox) {
             if let offset = script.variables[row.feature] {
-                reportSyntax(row, offset: offset, length: row.feature.utf8.count + 1, word: "$" + row.feature, busybox: busybox)
+                reportSyntax(
+                    row, offset: offset, length: row.feature.utf8.count + 1, word: "$" + row.feature, busybox: busybox)
             }
         }
     }
 
-    mutating func reportSyntax(_ row: ScriptKnowledge.SyntaxRow, offset: Int, length: Int, word: String, busybox: BusyBoxVersion) {
+    mutating func reportSyntax(
+        _ row: ScriptKnowledge.SyntaxRow, offset: Int, length: Int, word: String, busybox: BusyBoxVersion
+    ) {
         switch row.status {
         case .error, .rejected:
-            add(ScriptAssessor.RuleID.ashError, "\(row.message) (BusyBox \(busybox) ash is /bin/sh on Alpine \(assessor.release.name))",
+            add(
+                ScriptAssessor.RuleID.ashError,
+                "\(row.message) (BusyBox \(busybox) ash is /bin/sh on Alpine \(assessor.release.name))",
                 offset: offset, length: length, word: word)
         case .silent:
-            add(ScriptAssessor.RuleID.ashSilent, "\(row.message) (BusyBox \(busybox) ash)", offset: offset, length: length, word: word)
+            add(
+                ScriptAssessor.RuleID.ashSilent, "\(row.message) (BusyBox \(busybox) ash)", offset: offset,
+                length: length, word: word)
         case .works: break
         }
     }
@@ -249,10 +276,16 @@ private struct Context {
             if n == "command", args.first?.literal.map({ $0.hasPrefix("-v") || $0.hasPrefix("-V") }) == true { break }
             var rest = args
             // Options and VAR=value before the wrapped command; a few wrappers take a value or user first.
-            while let first = rest.first, let lit = first.literal, lit.hasPrefix("-") || (n == "env" && lit.contains("=")) {
+            while let first = rest.first, let lit = first.literal,
+                lit.hasPrefix("-") || (n == "env" && lit.contains("="))
+            {
                 rest = rest.dropFirst()
-                if (n == "nice" && lit == "-n") || (n == "sudo" && ["-u", "-g", "-C"].contains(lit)) || (n == "env" && lit == "-u")
-                    || (n == "xargs" && ["-n", "-s", "-E", "-I", "-P", "-a", "-d"].contains(lit)) { rest = rest.dropFirst() }
+                if (n == "nice" && lit == "-n") || (n == "sudo" && ["-u", "-g", "-C"].contains(lit))
+                    || (n == "env" && lit == "-u")
+                    || (n == "xargs" && ["-n", "-s", "-E", "-I", "-P", "-a", "-d"].contains(lit))
+                {
+                    rest = rest.dropFirst()
+                }
             }
             if n == "su-exec" || n == "gosu" || n == "chroot" { rest = rest.dropFirst() }
             guard let inner = rest.first else { break }
@@ -265,18 +298,27 @@ private struct Context {
 
     static let standardDirectories = ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/", "/usr/local/bin/"]
 
-    mutating func checkCommand(_ c: ShellCommand, script: ShellScript, unit: ShellUnit, busybox: BusyBoxVersion,
-                               installed: Set<String>, ash: Bool) {
+    mutating func checkCommand(
+        _ c: ShellCommand, script: ShellScript, unit: ShellUnit, busybox: BusyBoxVersion,
+        installed: Set<String>, ash: Bool
+    ) {
         for (nameWord, args) in unwrap(c) {
             guard let raw = nameWord.literal, !raw.isEmpty else { continue }
             // Absolute paths in the standard directories name the same command; other paths are the image's own.
-            if raw.utf8.contains(UInt8(ascii: "/")) && !Self.standardDirectories.contains(where: { raw.hasPrefix($0) && !raw.dropFirst($0.count).contains("/") }) { continue }
+            if raw.utf8.contains(UInt8(ascii: "/"))
+                && !Self.standardDirectories.contains(where: {
+                    raw.hasPrefix($0) && !raw.dropFirst($0.count).contains("/")
+                })
+            {
+                continue
+            }
             let name = Shebang.basename(raw)
             if script.functions.contains(name) { continue }
             let word = nameWord.literal ?? nameWord.text
             if ash { checkAshCommand(name, nameWord, args, inFunction: c.inFunction, busybox: busybox) }
             if let manager = PackageInstall.Manager(rawValue: name), manager != .apk {
-                add(ScriptAssessor.RuleID.foreignInstaller,
+                add(
+                    ScriptAssessor.RuleID.foreignInstaller,
                     "'\(name)' is not Alpine's package manager: use apk add (apk add --no-cache PACKAGE …); Debian names often differ",
                     offset: nameWord.offset, length: nameWord.length, word: word)
                 continue
@@ -300,31 +342,39 @@ private struct Context {
     mutating func reportMissing(_ name: String, _ w: ShellWord, installed: Set<String>) {
         let state = scripts.applets[name]?.state
         if state == .unverified {
-            add(ScriptAssessor.RuleID.appletUnverified,
+            add(
+                ScriptAssessor.RuleID.appletUnverified,
                 "'\(name)' is a BusyBox applet only in newer BusyBox configurations: whether Alpine \(assessor.release.name) enables it is not verified; apk add cmd:\(name) if it is missing",
                 offset: w.offset, length: w.length, word: name)
             return
         }
         guard let c = scripts.commands[name] else {
             if state == .off {
-                add(ScriptAssessor.RuleID.commandMissing, "'\(name)' is a BusyBox applet Alpine leaves out: apk add cmd:\(name)",
+                add(
+                    ScriptAssessor.RuleID.commandMissing,
+                    "'\(name)' is a BusyBox applet Alpine leaves out: apk add cmd:\(name)",
                     offset: w.offset, length: w.length, word: name, packages: ["cmd:\(name)"])
             }
             return
         }
         let note = c.note.isEmpty ? "" : " (\(c.note))"
         if let p = c.package {
-            add(ScriptAssessor.RuleID.commandMissing,
+            add(
+                ScriptAssessor.RuleID.commandMissing,
                 "'\(name)' is no BusyBox applet on Alpine \(assessor.release.name) and is not installed: apk add \(p)\(note)",
                 offset: w.offset, length: w.length, word: name, packages: [p])
         } else {
-            add(ScriptAssessor.RuleID.commandMissing, "'\(name)' does not exist on Alpine\(note)", offset: w.offset, length: w.length, word: name)
+            add(
+                ScriptAssessor.RuleID.commandMissing, "'\(name)' does not exist on Alpine\(note)", offset: w.offset,
+                length: w.length, word: name)
         }
     }
 
     // MARK: ash builtins and options
 
-    mutating func checkAshCommand(_ name: String, _ w: ShellWord, _ args: ArraySlice<ShellWord>, inFunction: Bool, busybox: BusyBoxVersion) {
+    mutating func checkAshCommand(
+        _ name: String, _ w: ShellWord, _ args: ArraySlice<ShellWord>, inFunction: Bool, busybox: BusyBoxVersion
+    ) {
         guard let rows = assessor.syntaxByCommand[name] else { return }
         let literal = args.map { $0.literal ?? "" }
         for row in rows where row.versions.contains(busybox) {
@@ -343,10 +393,17 @@ private struct Context {
                     // `read -ra` holds -a too; `[ -v X ]` and `printf -v` only as the word itself.
                     let letter = wanted[0].count == 2 && name == "read" ? wanted[0].utf8.last : nil
                     found = literal.prefix { $0 != "--" }.contains { lit in
-                        lit == wanted[0] || (letter.map { l in lit.hasPrefix("-") && !lit.hasPrefix("--") && lit.utf8.dropFirst().contains(l) } ?? false)
+                        lit == wanted[0]
+                            || (letter.map { l in
+                                lit.hasPrefix("-") && !lit.hasPrefix("--") && lit.utf8.dropFirst().contains(l)
+                            } ?? false)
                     }
                 } else {
-                    found = literal.count >= wanted.count && (0...(literal.count - wanted.count)).contains { Array(literal[$0..<($0 + wanted.count)]) == wanted }
+                    found =
+                        literal.count >= wanted.count
+                        && (0...(literal.count - wanted.count)).contains {
+                            Array(literal[$0..<($0 + wanted.count)]) == wanted
+                        }
                 }
                 if found { reportSyntax(row, offset: w.offset, length: w.length, word: row.feature, busybox: busybox) }
             case .outsideFunction where row.feature == name && !inFunction:
@@ -356,7 +413,9 @@ private struct Context {
         }
     }
 
-    mutating func checkOptions(_ name: String, _ rows: [ScriptKnowledge.OptionRow], _ args: ArraySlice<ShellWord>, busybox: BusyBoxVersion) {
+    mutating func checkOptions(
+        _ name: String, _ rows: [ScriptKnowledge.OptionRow], _ args: ArraySlice<ShellWord>, busybox: BusyBoxVersion
+    ) {
         let rows = rows.filter { $0.versions.contains(busybox) }
         guard !rows.isEmpty else { return }
         let valueLetters = scripts.valueLetters[name] ?? []
@@ -364,10 +423,13 @@ private struct Context {
             let shown = "\(name) \(w.literal ?? w.text)"
             let fix = row.fix.map { "; apk add \($0) for the GNU tool" } ?? ""
             if row.status == .silent {
-                add(ScriptAssessor.RuleID.optionSilent, "'\(shown)': \(row.message) (BusyBox \(busybox))\(fix)",
+                add(
+                    ScriptAssessor.RuleID.optionSilent, "'\(shown)': \(row.message) (BusyBox \(busybox))\(fix)",
                     offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: [])
             } else {
-                add(ScriptAssessor.RuleID.optionRejected, "'\(shown)': \(row.message) (BusyBox \(busybox) on Alpine \(assessor.release.name))\(fix)",
+                add(
+                    ScriptAssessor.RuleID.optionRejected,
+                    "'\(shown)': \(row.message) (BusyBox \(busybox) on Alpine \(assessor.release.name))\(fix)",
                     offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: row.fix.map { [$0] } ?? [])
             }
         }
@@ -390,13 +452,20 @@ private struct Context {
                 }
             }
             guard !endOfOptions, lit.hasPrefix("-"), lit.count > 1 else { continue }
-            if lit == "--" { endOfOptions = true; continue }
+            if lit == "--" {
+                endOfOptions = true
+                continue
+            }
             if lit.hasPrefix("--") {
                 let key = String(lit.prefix { $0 != "=" })
                 for row in rows where row.spellings.contains(key) {
                     if row.match == .flag { report(row, w) }
                     if row.match == .value {
-                        let value = lit.contains("=") ? ShellWord(offset: w.offset, length: w.length, literal: String(lit.drop { $0 != "=" }.dropFirst()), text: "")
+                        let value =
+                            lit.contains("=")
+                            ? ShellWord(
+                                offset: w.offset, length: w.length, literal: String(lit.drop { $0 != "=" }.dropFirst()),
+                                text: "")
                             : (i + 1 < words.count ? words[i + 1] : nil)
                         if valueMatches(row, value) { report(row, value?.offset == w.offset ? w : (value ?? w)) }
                     }
@@ -414,8 +483,12 @@ private struct Context {
                     if row.match == .flag { report(row, w) }
                     if row.match == .value {
                         let rest = letters[(k + 1)...]
-                        let value = rest.isEmpty ? (i + 1 < words.count ? words[i + 1] : nil)
-                            : ShellWord(offset: w.offset, length: w.length, literal: String(decoding: rest, as: UTF8.self), text: "")
+                        let value =
+                            rest.isEmpty
+                            ? (i + 1 < words.count ? words[i + 1] : nil)
+                            : ShellWord(
+                                offset: w.offset, length: w.length, literal: String(decoding: rest, as: UTF8.self),
+                                text: "")
                         if valueMatches(row, value) { report(row, value?.offset == w.offset ? w : (value ?? w)) }
                     }
                 }

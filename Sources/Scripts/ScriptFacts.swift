@@ -25,8 +25,15 @@ public enum Scripts {
             // WORD, WORD.anything, anything.WORD (ASCII letters in any case).
             for w in [dockerfile, containerfile] {
                 if base.count >= w.count, caseless(base.prefix(w.count), w),
-                   base.count == w.count || base[base.startIndex + w.count] == UInt8(ascii: ".") { return true }
-                if base.count > w.count, base[base.endIndex - w.count - 1] == UInt8(ascii: "."), caseless(base.suffix(w.count), w) { return true }
+                    base.count == w.count || base[base.startIndex + w.count] == UInt8(ascii: ".")
+                {
+                    return true
+                }
+                if base.count > w.count, base[base.endIndex - w.count - 1] == UInt8(ascii: "."),
+                    caseless(base.suffix(w.count), w)
+                {
+                    return true
+                }
             }
             return false
         }
@@ -64,7 +71,9 @@ public struct Shebang: Sendable, Hashable {
     public init?(head: some Collection<UInt8>) {
         guard head.starts(with: [UInt8(ascii: "#"), UInt8(ascii: "!")]) else { return nil }
         let line = head.dropFirst(2).prefix(Scripts.headBytes).prefix { $0 != UInt8(ascii: "\n") }
-        let parts = String(decoding: line, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+        let parts = String(decoding: line, as: UTF8.self).split(whereSeparator: {
+            $0 == " " || $0 == "\t" || $0 == "\r"
+        }).map(String.init)
         guard let first = parts.first else { return nil }
         interpreter = first
         var rest = Array(parts.dropFirst())
@@ -74,8 +83,14 @@ public struct Shebang: Sendable, Hashable {
             var i = 0
             while i < rest.count {
                 let a = rest[i]
-                if a == "-u" || a == "--unset" { i += 2; continue }
-                if a.hasPrefix("-") || a.contains("=") { i += 1; continue }
+                if a == "-u" || a == "--unset" {
+                    i += 2
+                    continue
+                }
+                if a.hasPrefix("-") || a.contains("=") {
+                    i += 1
+                    continue
+                }
                 break
             }
             if i < rest.count {
@@ -126,7 +141,11 @@ public enum ShellDialect: String, Sendable, Hashable, Codable {
 
 /// A package manager command seen in a script: `apk add curl`, `apt-get install -y curl`.
 public struct PackageInstall: Sendable, Hashable {
-    public enum Manager: String, Sendable, Hashable, Codable { case apk, aptGet = "apt-get", apt, yum, dnf, microdnf, zypper }
+    public enum Manager: String, Sendable, Hashable, Codable {
+        case apk
+        case aptGet = "apt-get"
+        case apt, yum, dnf, microdnf, zypper
+    }
     public var manager: Manager
     /// Names as written, version constraints removed (`bash=5.2-r0` → `bash`); `cmd:`/`so:` provides kept.
     public var packages: [String]
@@ -182,7 +201,10 @@ public struct DockerStage: Sendable, Hashable {
 }
 
 public struct ScriptFacts: Sendable {
-    public enum Kind: String, Sendable, Hashable, Codable { case shellScript = "shell-script", dockerfile, interpreted }
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case shellScript = "shell-script"
+        case dockerfile, interpreted
+    }
     public var path: String
     public var kind: Kind
     public var shebang: Shebang?
@@ -208,21 +230,25 @@ public struct ScriptFacts: Sendable {
         guard shebang != nil || dockerfile else { return nil }
         let dialect = shebang.map { ShellDialect(program: $0.program) } ?? .sh
         guard bytes.count <= Scripts.maxScriptBytes else {
-            return ScriptFacts(path: path, kind: dockerfile ? .dockerfile : (dialect.isParsed ? .shellScript : .interpreted),
-                               shebang: shebang, dialect: dialect, units: [], stages: [], overLimit: bytes.count,
-                               lines: LineMap(bytes.prefix(Scripts.headBytes)))
+            return ScriptFacts(
+                path: path, kind: dockerfile ? .dockerfile : (dialect.isParsed ? .shellScript : .interpreted),
+                shebang: shebang, dialect: dialect, units: [], stages: [], overLimit: bytes.count,
+                lines: LineMap(bytes.prefix(Scripts.headBytes)))
         }
         let array = Array(bytes)
         if dockerfile { return Dockerfile.read(path: path, bytes: array) }
         guard let shebang, dialect.isParsed else {
-            return ScriptFacts(path: path, kind: .interpreted, shebang: shebang, dialect: dialect, units: [], stages: [],
-                               overLimit: nil, lines: LineMap(array))
+            return ScriptFacts(
+                path: path, kind: .interpreted, shebang: shebang, dialect: dialect, units: [], stages: [],
+                overLimit: nil, lines: LineMap(array))
         }
         let script = ShellParser.parse(array)
-        let unit = ShellUnit(script: script, dialect: dialect, shell: [shebang.interpreter] + shebang.arguments, stage: nil,
-                             instructionOffset: nil, installedBefore: [], installs: PackageInstall.find(in: script), execForm: false)
-        return ScriptFacts(path: path, kind: .shellScript, shebang: shebang, dialect: dialect, units: [unit], stages: [],
-                           overLimit: nil, lines: LineMap(array))
+        let unit = ShellUnit(
+            script: script, dialect: dialect, shell: [shebang.interpreter] + shebang.arguments, stage: nil,
+            instructionOffset: nil, installedBefore: [], installs: PackageInstall.find(in: script), execForm: false)
+        return ScriptFacts(
+            path: path, kind: .shellScript, shebang: shebang, dialect: dialect, units: [unit], stages: [],
+            overLimit: nil, lines: LineMap(array))
     }
 
     /// Parses shell text that comes from elsewhere (an image config's `sh -c` string): offsets are into `text`.
@@ -230,18 +256,24 @@ public struct ScriptFacts: Sendable {
         let array = Array(text.utf8.prefix(Scripts.maxScriptBytes))
         let dialect = ShellDialect(program: Shebang.basename(shell.first ?? "sh"))
         let script = ShellParser.parse(array)
-        let unit = ShellUnit(script: script, dialect: dialect, shell: shell, stage: nil, instructionOffset: nil, installedBefore: [],
-                             installs: PackageInstall.find(in: script), execForm: false)
-        return ScriptFacts(path: path, kind: .shellScript, shebang: nil, dialect: dialect, units: [unit], stages: [],
-                           overLimit: text.utf8.count > Scripts.maxScriptBytes ? text.utf8.count : nil, lines: LineMap(array))
+        let unit = ShellUnit(
+            script: script, dialect: dialect, shell: shell, stage: nil, instructionOffset: nil, installedBefore: [],
+            installs: PackageInstall.find(in: script), execForm: false)
+        return ScriptFacts(
+            path: path, kind: .shellScript, shebang: nil, dialect: dialect, units: [unit], stages: [],
+            overLimit: text.utf8.count > Scripts.maxScriptBytes ? text.utf8.count : nil, lines: LineMap(array))
     }
 }
 
 extension PackageInstall {
     /// Options of `apk add`/`apk del` that take a value (apk-tools 2.x `apk add --help`).
-    static let apkValueOptions: Set<String> = ["-t", "--virtual", "-X", "--repository", "-p", "--root", "--arch", "--cache-dir",
-                                               "--keys-dir", "--repositories-file", "--progress-fd", "--timeout"]
-    static let aptValueOptions: Set<String> = ["-o", "--option", "-c", "--config-file", "-t", "--target-release", "--default-release"]
+    static let apkValueOptions: Set<String> = [
+        "-t", "--virtual", "-X", "--repository", "-p", "--root", "--arch", "--cache-dir",
+        "--keys-dir", "--repositories-file", "--progress-fd", "--timeout",
+    ]
+    static let aptValueOptions: Set<String> = [
+        "-o", "--option", "-c", "--config-file", "-t", "--target-release", "--default-release",
+    ]
 
     /// The package manager commands among a script's commands.
     static func find(in script: ShellScript) -> [PackageInstall] {
@@ -259,13 +291,26 @@ extension PackageInstall {
                 var i = verbIndex + 1
                 while i < words.count {
                     let w = words[i]
-                    if w == "-t" || w == "--virtual" { virtual = i + 1 < words.count ? words[i + 1] : nil; i += 2; continue }
-                    if apkValueOptions.contains(w) { i += 2; continue }
-                    if w.hasPrefix("-") || w.isEmpty { i += 1; continue }
+                    if w == "-t" || w == "--virtual" {
+                        virtual = i + 1 < words.count ? words[i + 1] : nil
+                        i += 2
+                        continue
+                    }
+                    if apkValueOptions.contains(w) {
+                        i += 2
+                        continue
+                    }
+                    if w.hasPrefix("-") || w.isEmpty {
+                        i += 1
+                        continue
+                    }
                     packages.append(stripVersion(w))
                     i += 1
                 }
-                found.append(PackageInstall(manager: .apk, packages: packages, removes: verb == "del", virtualName: virtual, offset: c.name.offset))
+                found.append(
+                    PackageInstall(
+                        manager: .apk, packages: packages, removes: verb == "del", virtualName: virtual,
+                        offset: c.name.offset))
             case "apt-get", "apt", "yum", "dnf", "microdnf", "zypper":
                 guard let verbIndex = words.firstIndex(where: { !$0.hasPrefix("-") }) else { continue }
                 let verb = words[verbIndex]
@@ -276,12 +321,18 @@ extension PackageInstall {
                 var i = verbIndex + 1
                 while i < words.count {
                     let w = words[i]
-                    if aptValueOptions.contains(w) { i += 2; continue }
+                    if aptValueOptions.contains(w) {
+                        i += 2
+                        continue
+                    }
                     if !w.hasPrefix("-") && !w.isEmpty { packages.append(stripVersion(w)) }
                     i += 1
                 }
                 let manager: Manager = name == "apt-get" ? .aptGet : Manager(rawValue: name) ?? .apt
-                found.append(PackageInstall(manager: manager, packages: packages, removes: removes, virtualName: nil, offset: c.name.offset))
+                found.append(
+                    PackageInstall(
+                        manager: manager, packages: packages, removes: removes, virtualName: nil, offset: c.name.offset)
+                )
             default: continue
             }
         }

@@ -18,14 +18,35 @@ struct ShellParser {
     var script = ShellScript()
 
     private enum Op: String {
-        case and = "&&", or = "||", pipe = "|", pipeBoth = "|&", amp = "&", semi = ";"
-        case dsemi = ";;", semiAmp = ";&", dsemiAmp = ";;&", lparen = "(", rparen = ")"
-        case less = "<", great = ">", dless = "<<", dlessDash = "<<-", tless = "<<<", dgreat = ">>"
-        case lessAnd = "<&", greatAnd = ">&", lessGreat = "<>", clobber = ">|", andGreat = "&>", andDgreat = "&>>"
+        case and = "&&"
+        case or = "||"
+        case pipe = "|"
+        case pipeBoth = "|&"
+        case amp = "&"
+        case semi = ";"
+        case dsemi = ";;"
+        case semiAmp = ";&"
+        case dsemiAmp = ";;&"
+        case lparen = "("
+        case rparen = ")"
+        case less = "<"
+        case great = ">"
+        case dless = "<<"
+        case dlessDash = "<<-"
+        case tless = "<<<"
+        case dgreat = ">>"
+        case lessAnd = "<&"
+        case greatAnd = ">&"
+        case lessGreat = "<>"
+        case clobber = ">|"
+        case andGreat = "&>"
+        case andDgreat = "&>>"
 
         var isRedirection: Bool {
             switch self {
-            case .less, .great, .dless, .dlessDash, .tless, .dgreat, .lessAnd, .greatAnd, .lessGreat, .clobber, .andGreat, .andDgreat: true
+            case .less, .great, .dless, .dlessDash, .tless, .dgreat, .lessAnd, .greatAnd, .lessGreat, .clobber,
+                .andGreat, .andDgreat:
+                true
             default: false
             }
         }
@@ -73,8 +94,10 @@ struct ShellParser {
 
     private mutating func note(_ feature: ShellFeature, _ from: Int, _ to: Int) {
         let cut = min(to, from + 40, end)
-        script.features.append(SyntaxUse(feature: feature, offset: from,
-                                         excerpt: String(decoding: bytes[from..<max(from, cut)], as: UTF8.self)))
+        script.features.append(
+            SyntaxUse(
+                feature: feature, offset: from,
+                excerpt: String(decoding: bytes[from..<max(from, cut)], as: UTF8.self)))
     }
 
     // MARK: Bytes
@@ -84,16 +107,20 @@ struct ShellParser {
     private static func isMeta(_ c: UInt8) -> Bool {
         switch c {
         case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: ";"), UInt8(ascii: "&"),
-             UInt8(ascii: "|"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "("), UInt8(ascii: ")"): true
+            UInt8(ascii: "|"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "("), UInt8(ascii: ")"):
+            true
         default: false
         }
     }
 
     private static func isNameStart(_ c: UInt8) -> Bool {
-        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || c == UInt8(ascii: "_")
+        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+            || c == UInt8(ascii: "_")
     }
 
-    private static func isNameChar(_ c: UInt8) -> Bool { isNameStart(c) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) }
+    private static func isNameChar(_ c: UInt8) -> Bool {
+        isNameStart(c) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+    }
 
     // MARK: Tokens
 
@@ -105,7 +132,10 @@ struct ShellParser {
     }
 
     private mutating func next() throws -> Token {
-        if let t = peeked { peeked = nil; return t }
+        if let t = peeked {
+            peeked = nil
+            return t
+        }
         return try lex()
     }
 
@@ -113,11 +143,15 @@ struct ShellParser {
     private mutating func skipBlanks() {
         while pos < end {
             let c = bytes[pos]
-            if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\r") { pos += 1 }
-            else if c == UInt8(ascii: "\\") && at(pos + 1) == UInt8(ascii: "\n") { pos += 2 }
-            else if c == UInt8(ascii: "#") {
+            if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\r") {
+                pos += 1
+            } else if c == UInt8(ascii: "\\") && at(pos + 1) == UInt8(ascii: "\n") {
+                pos += 2
+            } else if c == UInt8(ascii: "#") {
                 while pos < end && bytes[pos] != UInt8(ascii: "\n") { pos += 1 }
-            } else { break }
+            } else {
+                break
+            }
         }
     }
 
@@ -126,8 +160,13 @@ struct ShellParser {
         skipBlanks()
         guard pos < end else { return .eof }
         let start = pos
-        let c = bytes[pos], d = at(pos + 1), e = at(pos + 2)
-        func op(_ o: Op, _ n: Int) -> Token { pos += n; return .op(o, offset: start) }
+        let c = bytes[pos]
+        let d = at(pos + 1)
+        let e = at(pos + 2)
+        func op(_ o: Op, _ n: Int) -> Token {
+            pos += n
+            return .op(o, offset: start)
+        }
         switch c {
         case UInt8(ascii: "\n"):
             pos += 1
@@ -194,7 +233,10 @@ struct ShellParser {
                     w.expands = true
                     continue
                 }
-                if pos > start, [UInt8(ascii: "@"), UInt8(ascii: "!"), UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "?")].contains(bytes[pos - 1]) {
+                if pos > start,
+                    [UInt8(ascii: "@"), UInt8(ascii: "!"), UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "?")]
+                        .contains(bytes[pos - 1])
+                {
                     note(.extglob, pos - 1, pos + 1)
                     try skipBalanced(open: pos)
                     w.expands = true
@@ -212,7 +254,10 @@ struct ShellParser {
             if Self.isMeta(c) { break }
             switch c {
             case UInt8(ascii: "\\"):
-                if at(pos + 1) == UInt8(ascii: "\n") { pos += 2; continue }
+                if at(pos + 1) == UInt8(ascii: "\n") {
+                    pos += 2
+                    continue
+                }
                 if pos + 1 < end { w.literal.append(bytes[pos + 1]) }
                 w.quoted = true
                 pos += 2
@@ -220,7 +265,10 @@ struct ShellParser {
                 w.quoted = true
                 let open = pos
                 pos += 1
-                while pos < end && bytes[pos] != UInt8(ascii: "'") { w.literal.append(bytes[pos]); pos += 1 }
+                while pos < end && bytes[pos] != UInt8(ascii: "'") {
+                    w.literal.append(bytes[pos])
+                    pos += 1
+                }
                 if pos >= end { try fail(open, "unterminated single quote") }
                 pos += 1
             case UInt8(ascii: "\""):
@@ -232,7 +280,10 @@ struct ShellParser {
                 try readBackticks()
                 w.expands = true
             case UInt8(ascii: "{"):
-                if w.braceOpen < 0 { w.braceOpen = w.literal.count; w.braceHasList = false }
+                if w.braceOpen < 0 {
+                    w.braceOpen = w.literal.count
+                    w.braceHasList = false
+                }
                 w.literal.append(c)
                 pos += 1
             case UInt8(ascii: ","):
@@ -266,13 +317,15 @@ struct ShellParser {
         if w.braceFound { note(.braceExpansion, start, pos) }
         // `2>`, `10<`: the number belongs to the redirection.
         if !w.quoted && !w.expands && pos < end && (bytes[pos] == UInt8(ascii: "<") || bytes[pos] == UInt8(ascii: ">"))
-            && !w.literal.isEmpty && w.literal.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+            && !w.literal.isEmpty && w.literal.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        {
             return .ioNumber
         }
         // `{fd}>`: bash allocates a descriptor into the variable.
         if !w.quoted && pos < end && (bytes[pos] == UInt8(ascii: "<") || bytes[pos] == UInt8(ascii: ">"))
             && w.literal.count > 2 && w.literal.first == UInt8(ascii: "{") && w.literal.last == UInt8(ascii: "}")
-            && w.literal.dropFirst().dropLast().allSatisfy(Self.isNameChar) {
+            && w.literal.dropFirst().dropLast().allSatisfy(Self.isNameChar)
+        {
             note(.fdVariable, start, pos + 1)
             return .ioNumber
         }
@@ -315,7 +368,9 @@ struct ShellParser {
         while pos < end {
             let c = bytes[pos]
             switch c {
-            case UInt8(ascii: "("): level += 1; pos += 1
+            case UInt8(ascii: "("):
+                level += 1
+                pos += 1
             case UInt8(ascii: ")"):
                 level -= 1
                 pos += 1
@@ -337,8 +392,13 @@ struct ShellParser {
                 return
             case UInt8(ascii: "\\"):
                 let d = at(pos + 1)
-                if d == UInt8(ascii: "\n") { pos += 2; continue }
-                if d == UInt8(ascii: "$") || d == UInt8(ascii: "`") || d == UInt8(ascii: "\"") || d == UInt8(ascii: "\\") {
+                if d == UInt8(ascii: "\n") {
+                    pos += 2
+                    continue
+                }
+                if d == UInt8(ascii: "$") || d == UInt8(ascii: "`") || d == UInt8(ascii: "\"")
+                    || d == UInt8(ascii: "\\")
+                {
                     w.literal.append(d)
                 } else {
                     w.literal.append(c)
@@ -381,7 +441,7 @@ struct ShellParser {
             try readBraceParameter()
         case UInt8(ascii: "("):
             w.expands = true
-            if at(pos + 2) == UInt8(ascii: "(") , try readArithmetic(open: pos + 1) { return }
+            if at(pos + 2) == UInt8(ascii: "("), try readArithmetic(open: pos + 1) { return }
             pos += 1
             try readCommandSubstitution(open: pos)
         default:
@@ -391,8 +451,12 @@ struct ShellParser {
                 recordVariable(start + 1..<i, at: start)
                 pos = i
                 w.expands = true
-            } else if (d >= UInt8(ascii: "0") && d <= UInt8(ascii: "9")) || [UInt8(ascii: "@"), UInt8(ascii: "*"), UInt8(ascii: "#"),
-                       UInt8(ascii: "?"), UInt8(ascii: "-"), UInt8(ascii: "$"), UInt8(ascii: "!")].contains(d) {
+            } else if (d >= UInt8(ascii: "0") && d <= UInt8(ascii: "9"))
+                || [
+                    UInt8(ascii: "@"), UInt8(ascii: "*"), UInt8(ascii: "#"),
+                    UInt8(ascii: "?"), UInt8(ascii: "-"), UInt8(ascii: "$"), UInt8(ascii: "!"),
+                ].contains(d)
+            {
                 pos += 2
                 w.expands = true
             } else {
@@ -410,16 +474,24 @@ struct ShellParser {
     /// `$((…))`: true when the parentheses close as `))`; otherwise the caller treats `$(` as a command
     /// substitution that starts with a subshell, as bash does.
     private mutating func readArithmetic(open: Int) throws -> Bool {
-        var level = 0, i = open
+        var level = 0
+        var i = open
         while i < end {
             let c = bytes[i]
-            if c == UInt8(ascii: "(") { level += 1 }
-            else if c == UInt8(ascii: ")") {
+            if c == UInt8(ascii: "(") {
+                level += 1
+            } else if c == UInt8(ascii: ")") {
                 level -= 1
-                if level == 1 && at(i + 1) == UInt8(ascii: ")") { pos = i + 2; return true }
+                if level == 1 && at(i + 1) == UInt8(ascii: ")") {
+                    pos = i + 2
+                    return true
+                }
                 if level <= 1 { return false }
-            } else if c == UInt8(ascii: "\\") { i += 1 }
-            else if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") || c == UInt8(ascii: "`") { return false }
+            } else if c == UInt8(ascii: "\\") {
+                i += 1
+            } else if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") || c == UInt8(ascii: "`") {
+                return false
+            }
             i += 1
         }
         return false
@@ -431,18 +503,28 @@ struct ShellParser {
         defer { depth -= 1 }
         pos += 2
         var c = at(pos)
-        if c == UInt8(ascii: "!") && at(pos + 1) != UInt8(ascii: "}") { note(.indirectExpansion, start, pos + 2); pos += 1 }
-        else if c == UInt8(ascii: "#") && at(pos + 1) != UInt8(ascii: "}") { pos += 1 }
+        if c == UInt8(ascii: "!") && at(pos + 1) != UInt8(ascii: "}") {
+            note(.indirectExpansion, start, pos + 2)
+            pos += 1
+        } else if c == UInt8(ascii: "#") && at(pos + 1) != UInt8(ascii: "}") {
+            pos += 1
+        }
         let nameStart = pos
         c = at(pos)
         if Self.isNameStart(c) {
             while pos < end && Self.isNameChar(bytes[pos]) { pos += 1 }
             recordVariable(nameStart..<pos, at: start)
-        } else if pos < end { pos += 1 }  // $1 … $9, $@, $*, $#, $?
+        } else if pos < end {
+            pos += 1
+        }  // $1 … $9, $@, $*, $#, $?
         c = at(pos)
-        if c == UInt8(ascii: "[") { note(.arraySubscript, start, pos + 1) }
-        else if c == UInt8(ascii: "^") || c == UInt8(ascii: ",") { note(.caseModification, start, pos + 2) }
-        else if c == UInt8(ascii: "@") && Self.isNameStart(at(pos + 1)) { note(.transformExpansion, start, pos + 2) }
+        if c == UInt8(ascii: "[") {
+            note(.arraySubscript, start, pos + 1)
+        } else if c == UInt8(ascii: "^") || c == UInt8(ascii: ",") {
+            note(.caseModification, start, pos + 2)
+        } else if c == UInt8(ascii: "@") && Self.isNameStart(at(pos + 1)) {
+            note(.transformExpansion, start, pos + 2)
+        }
         while pos < end {
             let b = bytes[pos]
             switch b {
@@ -465,7 +547,9 @@ struct ShellParser {
         // `$(<file)`: bash reads the file; ash runs an empty command with a redirection.
         var probe = pos
         while probe < end && (bytes[probe] == UInt8(ascii: " ") || bytes[probe] == UInt8(ascii: "\t")) { probe += 1 }
-        let fileRead = at(probe) == UInt8(ascii: "<") && at(probe + 1) != UInt8(ascii: "<") && open > 0 && bytes[open - 1] == UInt8(ascii: "$")
+        let fileRead =
+            at(probe) == UInt8(ascii: "<") && at(probe + 1) != UInt8(ascii: "<") && open > 0
+            && bytes[open - 1] == UInt8(ascii: "$")
         let commandsBefore = script.commands.count
         try parseList(stopWords: [], stopOps: [.rparen])
         // Only a lone redirection is bash's file read: `$(< f grep x)` runs grep in both shells.
@@ -484,7 +568,8 @@ struct ShellParser {
         var exact = true
         while pos < end && bytes[pos] != UInt8(ascii: "`") {
             if bytes[pos] == UInt8(ascii: "\\"), pos + 1 < end,
-               [UInt8(ascii: "`"), UInt8(ascii: "\\"), UInt8(ascii: "$")].contains(bytes[pos + 1]) {
+                [UInt8(ascii: "`"), UInt8(ascii: "\\"), UInt8(ascii: "$")].contains(bytes[pos + 1])
+            {
                 inner.append(bytes[pos + 1])
                 exact = false
                 pos += 2
@@ -506,10 +591,17 @@ struct ShellParser {
         let shift = { (o: Int) -> Int in exact ? open + 1 + o : open }
         for var c in sub.script.commands {
             c.name.offset = shift(c.name.offset)
-            c.arguments = c.arguments.map { var a = $0; a.offset = shift(a.offset); return a }
+            c.arguments = c.arguments.map {
+                var a = $0
+                a.offset = shift(a.offset)
+                return a
+            }
             script.commands.append(c)
         }
-        for var f in sub.script.features { f.offset = shift(f.offset); script.features.append(f) }
+        for var f in sub.script.features {
+            f.offset = shift(f.offset)
+            script.features.append(f)
+        }
         for (name, o) in sub.script.variables where script.variables[name] == nil { script.variables[name] = shift(o) }
         script.functions.formUnion(sub.script.functions)
         if let e = sub.script.error { try fail(shift(e.offset), e.message) }
@@ -526,7 +618,9 @@ struct ShellParser {
                 var lineStart = pos
                 var lineEnd = pos
                 while lineEnd < end && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
-                if doc.stripTabs { while lineStart < lineEnd && bytes[lineStart] == UInt8(ascii: "\t") { lineStart += 1 } }
+                if doc.stripTabs {
+                    while lineStart < lineEnd && bytes[lineStart] == UInt8(ascii: "\t") { lineStart += 1 }
+                }
                 var trimmedEnd = lineEnd
                 if trimmedEnd > lineStart && bytes[trimmedEnd - 1] == UInt8(ascii: "\r") { trimmedEnd -= 1 }
                 let next = min(end, lineEnd + 1)
@@ -548,8 +642,13 @@ struct ShellParser {
         var i = body.lowerBound
         while i < body.upperBound {
             let c = bytes[i]
-            if c == UInt8(ascii: "\\") { i += 2; continue }
-            if c == UInt8(ascii: "`") || (c == UInt8(ascii: "$") && (at(i + 1) == UInt8(ascii: "(") || at(i + 1) == UInt8(ascii: "{"))) {
+            if c == UInt8(ascii: "\\") {
+                i += 2
+                continue
+            }
+            if c == UInt8(ascii: "`")
+                || (c == UInt8(ascii: "$") && (at(i + 1) == UInt8(ascii: "(") || at(i + 1) == UInt8(ascii: "{")))
+            {
                 pos = i
                 var w = WordBuilder()
                 if c == UInt8(ascii: "`") { try readBackticks() } else { try readDollar(&w, inDoubleQuotes: true) }
@@ -581,7 +680,9 @@ struct ShellParser {
             let t = try peek()
             switch t {
             case .eof: return
-            case .newline: _ = try next(); continue
+            case .newline:
+                _ = try next()
+                continue
             case .op(let op, let at):
                 if stopOps.contains(op) { return }
                 if op == .lparen || op.isRedirection { break }
@@ -658,16 +759,26 @@ struct ShellParser {
                 try expectWord("}", w.offset, "unterminated '{'")
                 try parseRedirections()
                 return
-            case "if": try parseIf(w); return
+            case "if":
+                try parseIf(w)
+                return
             case "while", "until":
                 _ = try next()
                 try parseList(stopWords: ["do"], stopOps: [])
                 try parseDoGroup(w)
                 return
-            case "for", "select": try parseFor(w); return
-            case "case": try parseCase(w); return
-            case "function": try parseFunctionKeyword(w); return
-            case "[[": try parseDoubleBracket(w); return
+            case "for", "select":
+                try parseFor(w)
+                return
+            case "case":
+                try parseCase(w)
+                return
+            case "function":
+                try parseFunctionKeyword(w)
+                return
+            case "[[":
+                try parseDoubleBracket(w)
+                return
             case "coproc":
                 note(.coproc, w.offset, w.offset + 6)
                 _ = try next()
@@ -707,9 +818,12 @@ struct ShellParser {
         guard case .word(let w, let raw) = try next() else { try fail(at, "redirection without a target") }
         if op == .dless || op == .dlessDash {
             let rawBytes = bytes[raw]
-            let quoted = rawBytes.contains(UInt8(ascii: "'")) || rawBytes.contains(UInt8(ascii: "\"")) || rawBytes.contains(UInt8(ascii: "\\"))
+            let quoted =
+                rawBytes.contains(UInt8(ascii: "'")) || rawBytes.contains(UInt8(ascii: "\""))
+                || rawBytes.contains(UInt8(ascii: "\\"))
             // An unquoted delimiter: the body's $(…) and backquotes run.
-            pendingHereDocs.append((quoted || w.literal != nil ? Array(w.text.utf8) : Array(rawBytes), op == .dlessDash, !quoted))
+            pendingHereDocs.append(
+                (quoted || w.literal != nil ? Array(w.text.utf8) : Array(rawBytes), op == .dlessDash, !quoted))
         }
     }
 
@@ -782,7 +896,10 @@ struct ShellParser {
         try expectWord("in", w.offset, "'case' without 'in'")
         while true {
             try skipNewlines()
-            if isReserved(try peek(), ["esac"]) != nil { _ = try next(); break }
+            if isReserved(try peek(), ["esac"]) != nil {
+                _ = try next()
+                break
+            }
             if case .op(.lparen, _) = try peek() { _ = try next() }
             // Patterns: words separated by `|`, then `)`.
             while true {
@@ -859,7 +976,12 @@ struct ShellParser {
                     }
                     name = w
                     // `name()`: a function definition.
-                    if case .op(.lparen, let at) = try peek(), at == w.offset + w.length || bytes[w.offset + w.length..<at].allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) {
+                    if case .op(.lparen, let at) = try peek(),
+                        at == w.offset + w.length
+                            || bytes[w.offset + w.length..<at].allSatisfy({
+                                $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t")
+                            })
+                    {
                         _ = try next()
                         try expectOp(.rparen, w.offset, "bad function definition")
                         script.functions.insert(w.text)
@@ -876,7 +998,9 @@ struct ShellParser {
             default: break loop
             }
         }
-        if let name { script.commands.append(ShellCommand(name: name, arguments: arguments, inFunction: functionDepth > 0)) }
+        if let name {
+            script.commands.append(ShellCommand(name: name, arguments: arguments, inFunction: functionDepth > 0))
+        }
     }
 
     /// `NAME=…`, `NAME+=…`, `NAME[…]=…`: an assignment before the command word.
@@ -888,13 +1012,23 @@ struct ShellParser {
         if i < raw.upperBound && bytes[i] == UInt8(ascii: "[") {
             var level = 0
             while i < raw.upperBound {
-                if bytes[i] == UInt8(ascii: "[") { level += 1 } else if bytes[i] == UInt8(ascii: "]") { level -= 1; if level == 0 { i += 1; break } }
+                if bytes[i] == UInt8(ascii: "[") {
+                    level += 1
+                } else if bytes[i] == UInt8(ascii: "]") {
+                    level -= 1
+                    if level == 0 {
+                        i += 1
+                        break
+                    }
+                }
                 i += 1
             }
             subscripted = true
         }
         if i < raw.upperBound && bytes[i] == UInt8(ascii: "=") { return (false, subscripted) }
-        if i + 1 < raw.upperBound && bytes[i] == UInt8(ascii: "+") && bytes[i + 1] == UInt8(ascii: "=") { return (true, subscripted) }
+        if i + 1 < raw.upperBound && bytes[i] == UInt8(ascii: "+") && bytes[i + 1] == UInt8(ascii: "=") {
+            return (true, subscripted)
+        }
         return nil
     }
 }

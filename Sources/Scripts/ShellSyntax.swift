@@ -93,7 +93,8 @@ public struct LineMap: Sendable {
     public init(_ bytes: some Collection<UInt8>) { self.init(Array(bytes)) }
 
     public func position(of offset: Int) -> (line: Int, column: Int) {
-        var lo = 0, hi = starts.count - 1
+        var lo = 0
+        var hi = starts.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
             if starts[mid] <= offset { lo = mid } else { hi = mid - 1 }

@@ -1,8 +1,8 @@
 // The knowledge base cites sources users can open, places libraries only with a source, and knows each
 // architecture's gcompat; the remedies always name something installable.
 import Assessment
-import Foundation
 import ELF
+import Foundation
 import Knowledge
 import Testing
 
@@ -25,7 +25,9 @@ private func isOpenable(_ source: String) -> Bool {
         let ids = Set(kb.rules.map(\.id))
         for id in RuleID.raisedByCode { #expect(ids.contains(id.rawValue), "\(id) has no row in rules.json") }
         try RuleID.check(catalogue: ids)
-        #expect(throws: KnowledgeError.self) { try RuleID.check(catalogue: ids.subtracting([RuleID.symbolMissing.rawValue])) }
+        #expect(throws: KnowledgeError.self) {
+            try RuleID.check(catalogue: ids.subtracting([RuleID.symbolMissing.rawValue]))
+        }
     }
 
     /// How musl binds the LFS64 names is data (musl-versions.tsv, a source per row): 1.2.4 and 1.2.5 remap
@@ -84,7 +86,9 @@ private func isOpenable(_ source: String) -> Bool {
 @Suite struct LibraryPlacement {
     /// Alpine ships libselinux (community/libselinux) and linux-pam's libpam: never "Alpine doesn't ship it".
     @Test func shippedLibrariesArePlaced() throws {
-        for (soname, package) in [("libselinux.so.1", "libselinux"), ("libpam.so.0", "linux-pam"), ("libpam_misc.so.0", "linux-pam")] {
+        for (soname, package) in [
+            ("libselinux.so.1", "libselinux"), ("libpam.so.0", "linux-pam"), ("libpam_misc.so.0", "linux-pam"),
+        ] {
             let row = try #require(kb.library(soname), "\(soname) is not placed")
             #expect(row.kind == .package)
             #expect(row.providers.map(\.package) == [package])
@@ -100,8 +104,10 @@ private func isOpenable(_ source: String) -> Bool {
     /// The sonames of Debian 12's system libraries the data places (measured with readelf over
     /// /usr/lib/x86_64-linux-gnu: 286 of 431); a few of them pinned here so that a lost row fails.
     @Test func debianSonamesArePlaced() {
-        let sample = ["libX11-xcb.so.1", "libxcb-shm.so.0", "libwayland-client.so.0", "libdevmapper.so.1.02.1",
-                      "libnssutil3.so", "libcups.so.2", "libaudit.so.1", "libpcsclite.so.1", "libGLESv2.so.2", "libkeyutils.so.1"]
+        let sample = [
+            "libX11-xcb.so.1", "libxcb-shm.so.0", "libwayland-client.so.0", "libdevmapper.so.1.02.1",
+            "libnssutil3.so", "libcups.so.2", "libaudit.so.1", "libpcsclite.so.1", "libGLESv2.so.2", "libkeyutils.so.1",
+        ]
         for soname in sample { #expect(kb.library(soname)?.kind == .package, "\(soname)") }
         #expect(kb.libraries.count > 300)
     }
@@ -115,7 +121,9 @@ private func isOpenable(_ source: String) -> Bool {
 
     /// A glibc x86_64 shared library (no interpreter) with these NEEDED entries, built as rule examples are.
     private func glibcProgram(needed: [String]) throws -> BinaryFacts {
-        var e = try JSONDecoder().decode(Rule.Example.self, from: Data(#"{"target": "3.20", "interpreter": null, "imports": ["printf@GLIBC_2.2.5"]}"#.utf8))
+        var e = try JSONDecoder().decode(
+            Rule.Example.self,
+            from: Data(#"{"target": "3.20", "interpreter": null, "imports": ["printf@GLIBC_2.2.5"]}"#.utf8))
         e.needed = needed
         return binary(e)
     }
@@ -165,7 +173,8 @@ private func isOpenable(_ source: String) -> Bool {
 @Suite struct Architectures {
     /// gcompat's aarch64 build has no sysctl (no SYS__sysctl there); x86_64's has.
     @Test func gcompatListPerArchitecture() {
-        let x86 = kb.gcompatExports(version: "1.1.0", arch: "x86_64"), arm = kb.gcompatExports(version: "1.1.0", arch: "aarch64")
+        let x86 = kb.gcompatExports(version: "1.1.0", arch: "x86_64")
+        let arm = kb.gcompatExports(version: "1.1.0", arch: "aarch64")
         #expect(x86.names.contains("sysctl") && !x86.approximate)
         #expect(!arm.names.contains("sysctl") && !arm.approximate)
         #expect(arm.names.contains("__getauxval"))
@@ -179,15 +188,22 @@ private func isOpenable(_ source: String) -> Bool {
         f.linkage = .dynamic
         f.needed = needed
         f.imports = imports
-        f.versionRequirements = Dictionary(grouping: imports.compactMap { i in i.library.map { ($0, i.version ?? "") } }, by: \.0)
-            .map { VersionRequirement(library: $0.key, versions: Set($0.value.map(\.1)).sorted().map { VersionNeed(name: $0, weak: false) }) }
+        f.versionRequirements = Dictionary(
+            grouping: imports.compactMap { i in i.library.map { ($0, i.version ?? "") } }, by: \.0
+        )
+        .map {
+            VersionRequirement(
+                library: $0.key, versions: Set($0.value.map(\.1)).sorted().map { VersionNeed(name: $0, weak: false) })
+        }
         return f
     }
 
     /// On aarch64 an import of sysctl is "symbol not found" even with gcompat.
     @Test func sysctlOnAarch64NeedsRebuild() throws {
         let r = try #require(kb.release(named: "3.20"))
-        var f = aarch64([ImportedSymbol(name: "sysctl", version: "GLIBC_2.17", library: "libc.so.6", weak: false, type: .func)], needed: ["libc.so.6"])
+        var f = aarch64(
+            [ImportedSymbol(name: "sysctl", version: "GLIBC_2.17", library: "libc.so.6", weak: false, type: .func)],
+            needed: ["libc.so.6"])
         f.interpreter = "/lib/ld-linux-aarch64.so.1"
         let a = Assessor(kb: kb, release: r).assess(f, path: "/x/app")
         #expect(a.verdict == .needsRebuild)
@@ -202,10 +218,16 @@ private func isOpenable(_ source: String) -> Bool {
     /// A stack-protected aarch64 glibc library takes __stack_chk_guard from the loader: the finding says so.
     @Test func stackGuardFromTheLoader() throws {
         let r = try #require(kb.release(named: "3.20"))
-        let f = aarch64([ImportedSymbol(name: "__stack_chk_guard", version: "GLIBC_2.17", library: "ld-linux-aarch64.so.1", weak: false, type: .object),
-                         ImportedSymbol(name: "__getauxval", version: "GLIBC_2.17", library: "libc.so.6", weak: false, type: .func),
-                         ImportedSymbol(name: "puts", version: "GLIBC_2.17", library: "libc.so.6", weak: false, type: .func)],
-                        needed: ["libc.so.6", "ld-linux-aarch64.so.1"])
+        let f = aarch64(
+            [
+                ImportedSymbol(
+                    name: "__stack_chk_guard", version: "GLIBC_2.17", library: "ld-linux-aarch64.so.1", weak: false,
+                    type: .object),
+                ImportedSymbol(
+                    name: "__getauxval", version: "GLIBC_2.17", library: "libc.so.6", weak: false, type: .func),
+                ImportedSymbol(name: "puts", version: "GLIBC_2.17", library: "libc.so.6", weak: false, type: .func),
+            ],
+            needed: ["libc.so.6", "ld-linux-aarch64.so.1"])
         let a = Assessor(kb: kb, release: r).assess(f, path: "/x/libat.so")
         #expect(a.verdict == .needsGcompat)
         let loader = try #require(a.findings.first { $0.rule == "loader-needed" })
@@ -217,6 +239,9 @@ private func isOpenable(_ source: String) -> Bool {
         #expect(aux.note?.contains("outline atomics") == true)
         // musl 1.2.6 (Alpine 3.24) exports __getauxval itself.
         let r324 = try #require(kb.release(named: "3.24"))
-        #expect(!Assessor(kb: kb, release: r324).assess(f, path: "/x/libat.so").missingSymbols.contains { $0.name == "__getauxval" })
+        #expect(
+            !Assessor(kb: kb, release: r324).assess(f, path: "/x/libat.so").missingSymbols.contains {
+                $0.name == "__getauxval"
+            })
     }
 }

@@ -2,8 +2,8 @@ import Assessment
 import ELF
 import Foundation
 import Knowledge
-import Testing
 import TestSupport
+import Testing
 
 /// The reader sees what musl's loader sees: tables through the dynamic segment, symbols looked up only for
 /// relocations, separate debug files for what they are.
@@ -52,9 +52,15 @@ import TestSupport
     }
 
     /// Untouched files: both views agree, no gap.
-    @Test(arguments: ["recent", "hello-glibc", "lib/libgreet.so.1", "hello-cxx", "hello-go-cgo", "hello-i686", "hello-s390x", "tls/libtlsie.so"])
+    @Test(arguments: [
+        "recent", "hello-glibc", "lib/libgreet.so.1", "hello-cxx", "hello-go-cgo", "hello-i686", "hello-s390x",
+        "tls/libtlsie.so",
+    ])
     func fixturesHaveOneView(name: String) throws {
-        guard case .elf(let f) = ELFReader.read(path: Fixtures.path(name)) else { Issue.record("unreadable"); return }
+        guard case .elf(let f) = ELFReader.read(path: Fixtures.path(name)) else {
+            Issue.record("unreadable")
+            return
+        }
         #expect(f.gaps.isEmpty, "\(f.gaps)")
     }
 
@@ -63,7 +69,8 @@ import TestSupport
     @Test(arguments: ["dynsym-size-huge", "versym-past-end"])
     func sectionDamageAloneIsNotBlocking(name: String) throws {
         guard case .elf(let f) = ELFReader.read(path: Fixtures.malformed.appendingPathComponent(name).path) else {
-            Issue.record("unreadable"); return
+            Issue.record("unreadable")
+            return
         }
         let whole = try #require(facts("hello-glibc"))
         #expect(Set(f.imports) == Set(whole.imports))
@@ -99,7 +106,9 @@ import TestSupport
         let note = try #require(a.findings.first { $0.rule == "unreferenced-import" })
         #expect(note.severity == .note && Set(note.symbols) == ["mallinfo2", "__longjmp_chk"])
         // Every import of the ordinary fixtures is named by some relocation.
-        for name in ["hello-glibc", "recent", "hello-cxx", "weak", "hello-go-cgo", "hello-i686", "hello-aarch64", "hello-s390x"] {
+        for name in [
+            "hello-glibc", "recent", "hello-cxx", "weak", "hello-go-cgo", "hello-i686", "hello-aarch64", "hello-s390x",
+        ] {
             #expect(try #require(facts(name)).imports.allSatisfy { $0.referenced }, "\(name)")
         }
     }

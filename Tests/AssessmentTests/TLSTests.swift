@@ -2,8 +2,8 @@ import Assessment
 import ELF
 import Foundation
 import Knowledge
-import Testing
 import TestSupport
+import Testing
 
 /// Initial-exec TLS, read from the relocations and judged as musl's loader judges it, checked against musl
 /// itself: a musl-built plugin host (fixtures-bin/bin/tls/dlopen-driver) dlopens each library.
@@ -44,14 +44,19 @@ import TestSupport
     }
 
     /// musl refuses exactly the libraries the rule flags and loads the others.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/lib/ld-musl-x86_64.so.1"),
-                   "musl's loader /lib/ld-musl-x86_64.so.1 is not installed (Debian package musl): cannot run the dlopen driver"))
+    @Test(
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: "/lib/ld-musl-x86_64.so.1"),
+            "musl's loader /lib/ld-musl-x86_64.so.1 is not installed (Debian package musl): cannot run the dlopen driver"
+        ))
     func muslRefusesExactlyTheFlaggedLibraries() throws {
         let paths = Self.libraries.map { Fixtures.path($0) }
         let run = try #require(runProgram(Fixtures.path("tls/dlopen-driver"), paths))
         let lines = run.stdout.split(separator: "\n").map(String.init)
         for (name, path) in zip(Self.libraries, paths) {
-            let refused = lines.contains { $0.hasPrefix("refused \(path): ") && $0.contains("initial-exec TLS resolves to dynamic definition") }
+            let refused = lines.contains {
+                $0.hasPrefix("refused \(path): ") && $0.contains("initial-exec TLS resolves to dynamic definition")
+            }
             let loaded = lines.contains("loaded \(path)")
             #expect(refused != loaded, "\(name): \(lines)")
             let flagged = try Self.assess(name).findings.contains { $0.rule == "initial-exec-tls" }

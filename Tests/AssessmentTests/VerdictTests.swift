@@ -3,21 +3,23 @@ import ELF
 import Foundation
 import Knowledge
 import Scanning
-import Testing
 import TestSupport
+import Testing
 
 func assess(_ fixture: String, _ target: String) throws -> Assessment {
     guard case .elf(let facts) = ELFReader.read(path: Fixtures.path(fixture)) else {
         throw TestFailure("cannot read \(fixture)")
     }
     guard let release = kb.release(named: target) else { throw TestFailure("no release \(target)") }
-    return Assessor(kb: kb, release: release).assess(facts, path: Fixtures.path(fixture), dependencies: dependencies(facts, Fixtures.path(fixture)))
+    return Assessor(kb: kb, release: release).assess(
+        facts, path: Fixtures.path(fixture), dependencies: dependencies(facts, Fixtures.path(fixture)))
 }
 
 /// The scanner's view of a fixture's libraries, the fixtures' directory scanned: only what ships with it
 /// (RPATH/RUNPATH).
 func dependencies(_ facts: BinaryFacts, _ path: String) -> Dependencies {
-    DependencyResolver(libraryPaths: [], scannedRoots: [Fixtures.bin.path]) { Assessor.isProvidedBySystem($0, kb: kb) }.resolve(facts, path: path)
+    DependencyResolver(libraryPaths: [], scannedRoots: [Fixtures.bin.path]) { Assessor.isProvidedBySystem($0, kb: kb) }
+        .resolve(facts, path: path)
 }
 
 struct TestFailure: Error, CustomStringConvertible {
@@ -50,7 +52,8 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
         .init(fixture: "hello-static-pie-glibc", target: "3.20", verdict: .runs, packages: []),
         .init(fixture: "hello-go-static", target: "3.20", verdict: .runs, packages: []),
         .init(fixture: "hello-go-cgo", target: "3.17", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
-        .init(fixture: "hello-cxx", target: "3.20", verdict: .needsGcompat, packages: ["gcompat", "libstdc++", "libgcc"]),
+        .init(
+            fixture: "hello-cxx", target: "3.20", verdict: .needsGcompat, packages: ["gcompat", "libstdc++", "libgcc"]),
         .init(fixture: "weak", target: "3.17", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
         .init(fixture: "app-runpath", target: "3.17", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
         .init(fixture: "hello-aarch64", target: "3.18", verdict: .needsLibc6Compat, packages: ["libc6-compat"]),
@@ -70,15 +73,18 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
         #expect(recent.missingSymbols.allSatisfy { $0.providedBy == nil && $0.note != nil })
         #expect(recent.minimumGlibc == "2.36")
         let fortified = try assess("glibconly", "3.20")
-        #expect(Set(fortified.missingSymbols.map(\.name)) == ["__printf_chk", "backtrace", "error", "gnu_get_libc_version"])
+        #expect(
+            Set(fortified.missingSymbols.map(\.name)) == ["__printf_chk", "backtrace", "error", "gnu_get_libc_version"])
         #expect(fortified.missingSymbols.allSatisfy { $0.providedBy == "gcompat" })
     }
 
     /// A real program importing what every behaviour rule looks for; a plain hello world triggers none.
     @Test func behaviourRulesOnRealBinaries() throws {
         let behaviour = try assess("behaviour", "3.20")
-        let expected: Set<String> = ["thread-stack-size", "dns-resolver", "nss-lookups", "locale", "iconv", "regex-abi",
-                                     "getopt-order", "dlclose-noop", "utmp-stubs", "strerror-r-gnu", "malloc-tuning", "tzdata"]
+        let expected: Set<String> = [
+            "thread-stack-size", "dns-resolver", "nss-lookups", "locale", "iconv", "regex-abi",
+            "getopt-order", "dlclose-noop", "utmp-stubs", "strerror-r-gnu", "malloc-tuning", "tzdata",
+        ]
         let behaviourRules = Set(kb.rules.filter { $0.when != nil }.map(\.id))
         #expect(Set(behaviour.findings.map(\.rule)).intersection(behaviourRules) == expected)
         #expect(behaviour.findings.first { $0.rule == "regex-abi" }?.symbols == ["regexec"])
@@ -100,26 +106,37 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
 
     /// Each architecture is judged with its own musl: iopl exists in musl for x86_64 but not for aarch64.
     @Test func eachArchitectureUsesItsOwnExportList() throws {
-        guard case .elf(var facts) = ELFReader.read(path: Fixtures.path("hello-aarch64")) else { Issue.record("unreadable"); return }
+        guard case .elf(var facts) = ELFReader.read(path: Fixtures.path("hello-aarch64")) else {
+            Issue.record("unreadable")
+            return
+        }
         facts.imports.append(ImportedSymbol(name: "iopl", version: "GLIBC_2.17", library: "libc.so.6"))
         let assessor = Assessor(kb: kb, release: try #require(kb.release(named: "3.20")))  // made for x86_64
         let a = assessor.assess(facts, path: "/x")
         #expect(a.verdict == .needsRebuild)
         #expect(a.missingSymbols.map(\.name) == ["iopl"])
-        guard case .elf(var x86) = ELFReader.read(path: Fixtures.path("hello-glibc")) else { Issue.record("unreadable"); return }
+        guard case .elf(var x86) = ELFReader.read(path: Fixtures.path("hello-glibc")) else {
+            Issue.record("unreadable")
+            return
+        }
         x86.imports.append(ImportedSymbol(name: "iopl", version: "GLIBC_2.2.5", library: "libc.so.6"))
         #expect(assessor.assess(x86, path: "/x").missingSymbols.isEmpty)
     }
 
     @Test func rustProgramsGetTheMuslTargetRecipe() throws {
-        guard case .elf(var facts) = ELFReader.read(path: Fixtures.path("recent")) else { Issue.record("unreadable"); return }
+        guard case .elf(var facts) = ELFReader.read(path: Fixtures.path("recent")) else {
+            Issue.record("unreadable")
+            return
+        }
         let release = try #require(kb.release(named: "3.20"))
         #expect(Assessor(kb: kb, release: release).assess(facts, path: "/x/recent").language == .c)
         facts.hasRustRuntime = true
         let rust = Assessor(kb: kb, release: release).assess(facts, path: "/x/recent")
         #expect(rust.language == .rust)
         #expect(rust.fix?.rebuild == "cargo build --release --target x86_64-unknown-linux-musl")
-        #expect(rust.fix?.dockerfile.contains("COPY --from=build /src/target/x86_64-unknown-linux-musl/release/recent /usr/local/bin/recent") == true)
+        #expect(
+            rust.fix?.dockerfile.contains(
+                "COPY --from=build /src/target/x86_64-unknown-linux-musl/release/recent /usr/local/bin/recent") == true)
     }
 
     @Test func staticGlibcIsToldApartFromStaticMusl() throws {
@@ -145,8 +162,12 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
     }
 
     @Test func damagedSymbolTablesAreNeverGuessed() throws {
-        guard case .elf(let facts) = ELFReader.read(path: Fixtures.malformed.appendingPathComponent("dynamic-past-end").path) else {
-            Issue.record("expected facts"); return
+        guard
+            case .elf(let facts) = ELFReader.read(
+                path: Fixtures.malformed.appendingPathComponent("dynamic-past-end").path)
+        else {
+            Issue.record("expected facts")
+            return
         }
         let a = Assessor(kb: kb, release: try #require(kb.newestStable)).assess(facts, path: "/x")
         #expect(a.unassessable != nil)

@@ -1,7 +1,7 @@
 import Foundation
 import MuslcheckCLI
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the CLI in-process from the package root (so paths in reports are relative and stable), as in a
 /// pipeline: no terminal, no MUSLCHECK_* variables (so a developer's terminal or shell changes no golden).
@@ -22,21 +22,29 @@ func json(_ text: String) throws -> [String: Any] {
     @Test func zeroWhenNothingReachesTheGate() {
         #expect(muslcheck("check", "fixtures-bin/bin/hello-musl").exitCode == 0)
         #expect(muslcheck("check", "--fail-on", "never", "fixtures-bin/bin/recent").exitCode == 0)
-        #expect(muslcheck("check", "--fail-on", "needs-rebuild", "--target", "alpine:3.20", "fixtures-bin/bin/glibconly").exitCode == 0)
+        #expect(
+            muslcheck("check", "--fail-on", "needs-rebuild", "--target", "alpine:3.20", "fixtures-bin/bin/glibconly")
+                .exitCode == 0)
     }
 
     @Test func oneWhenTheGateFails() {
         #expect(muslcheck("check", "fixtures-bin/bin/hello-glibc").exitCode == 1)
         #expect(muslcheck("check", "--fail-on", "needs-rebuild", "fixtures-bin/bin/recent").exitCode == 1)
-        #expect(muslcheck("check", "--fail-on", "needs-gcompat", "--target", "3.17", "fixtures-bin/bin/hello-glibc").exitCode == 0)
-        #expect(muslcheck("check", "--fail-on", "needs-gcompat", "--target", "3.20", "fixtures-bin/bin/hello-glibc").exitCode == 1)
+        #expect(
+            muslcheck("check", "--fail-on", "needs-gcompat", "--target", "3.17", "fixtures-bin/bin/hello-glibc")
+                .exitCode == 0)
+        #expect(
+            muslcheck("check", "--fail-on", "needs-gcompat", "--target", "3.20", "fixtures-bin/bin/hello-glibc")
+                .exitCode == 1)
         // warning: a file that runs but has a warning finding (static glibc) fails the strictest gate
         #expect(muslcheck("check", "--fail-on", "warning", "fixtures-bin/bin/hello-static-glibc").exitCode == 1)
-        #expect(muslcheck("check", "--fail-on", "needs-libc6-compat", "fixtures-bin/bin/hello-static-glibc").exitCode == 0)
+        #expect(
+            muslcheck("check", "--fail-on", "needs-libc6-compat", "fixtures-bin/bin/hello-static-glibc").exitCode == 0)
     }
 
     @Test func twoWhenAnInputCannotBeReadButTheGatePasses() {
-        #expect(muslcheck("check", "fixtures-bin/bin/hello-musl", "fixtures-bin/malformed/truncated-ehdr").exitCode == 2)
+        #expect(
+            muslcheck("check", "fixtures-bin/bin/hello-musl", "fixtures-bin/malformed/truncated-ehdr").exitCode == 2)
         #expect(muslcheck("check", "fixtures-bin/bin/hello-musl", "/nonexistent/file").exitCode == 2)
         #expect(muslcheck("check", "fixtures-bin/malformed/dynamic-past-end").exitCode == 2)  // damaged: never a pass
         #expect(muslcheck("inspect", "fixtures-bin/malformed/phoff-past-end").exitCode == 2)
@@ -65,15 +73,24 @@ func json(_ text: String) throws -> [String: Any] {
         let root = try json(out.stdout)
         #expect(root["schemaVersion"] as? Int == 1)
         let target = try #require(root["target"] as? [String: Any])
-        #expect(target["release"] as? String == "3.20" && target["musl"] as? String == "1.2.5" && target["gcompat"] as? String == "1.1.0")
+        #expect(
+            target["release"] as? String == "3.20" && target["musl"] as? String == "1.2.5"
+                && target["gcompat"] as? String == "1.1.0")
         let results = try #require(root["results"] as? [[String: Any]])
         let recent = try #require(results.first { ($0["path"] as? String)?.hasSuffix("/recent") == true })
-        for key in ["path", "status", "arch", "libc", "linkage", "verdict", "missingSymbols", "missingLibraries", "packages", "minimumGlibc", "findings"] {
+        for key in [
+            "path", "status", "arch", "libc", "linkage", "verdict", "missingSymbols", "missingLibraries", "packages",
+            "minimumGlibc", "findings",
+        ] {
             #expect(recent[key] != nil, "missing \(key)")
         }
         #expect(recent["verdict"] as? String == "needs-rebuild")
         let missing = try #require(recent["missingSymbols"] as? [[String: Any]])
-        #expect(missing.contains { $0["name"] as? String == "fcntl64" && $0["version"] as? String == "GLIBC_2.28" && $0["providedBy"] is NSNull })
+        #expect(
+            missing.contains {
+                $0["name"] as? String == "fcntl64" && $0["version"] as? String == "GLIBC_2.28"
+                    && $0["providedBy"] is NSNull
+            })
         let summary = try #require(root["summary"] as? [String: Any])
         let verdicts = try #require(summary["verdicts"] as? [String: Int])
         #expect(verdicts.values.reduce(0, +) == summary["assessed"] as? Int)
@@ -97,10 +114,17 @@ func json(_ text: String) throws -> [String: Any] {
         #expect(file["interpreter"] as? String == "/lib64/ld-linux-x86-64.so.2")
         #expect(file["soname"] is NSNull)
         let imports = try #require(file["imports"] as? [[String: Any]])
-        #expect(imports.contains { $0["name"] as? String == "greet_loudly" && $0["version"] as? String == "GREET_1.1" && $0["library"] as? String == "libgreet.so.1" })
+        #expect(
+            imports.contains {
+                $0["name"] as? String == "greet_loudly" && $0["version"] as? String == "GREET_1.1"
+                    && $0["library"] as? String == "libgreet.so.1"
+            })
         #expect(imports.contains { $0["version"] is NSNull && $0["weak"] as? Bool == true })
         let reqs = try #require(file["versionRequirements"] as? [[String: Any]])
-        #expect(reqs.contains { $0["library"] as? String == "libc.so.6" && ($0["versions"] as? [String])?.contains("GLIBC_2.34") == true })
+        #expect(
+            reqs.contains {
+                $0["library"] as? String == "libc.so.6" && ($0["versions"] as? [String])?.contains("GLIBC_2.34") == true
+            })
     }
 
     @Test func kbAndExplainAnswerForEveryRule() throws {
@@ -120,24 +144,32 @@ func json(_ text: String) throws -> [String: Any] {
     /// A program is as loadable as the worst library it loads; found through RUNPATH $ORIGIN/../lib inside
     /// the scanned directory.
     @Test func bundledLibrariesAreAssessedAndBlamed() throws {
-        let root = try json(muslcheck("check", "--format", "json", "--target", "alpine:3.20", "fixtures-bin/bin/bundle").stdout)
-        let result = try #require((root["results"] as? [[String: Any]])?.first { $0["path"] as? String == "fixtures-bin/bin/bundle/bin/bundled" })
+        let root = try json(
+            muslcheck("check", "--format", "json", "--target", "alpine:3.20", "fixtures-bin/bin/bundle").stdout)
+        let result = try #require(
+            (root["results"] as? [[String: Any]])?.first {
+                $0["path"] as? String == "fixtures-bin/bin/bundle/bin/bundled"
+            })
         #expect(result["verdict"] as? String == "needs-rebuild")
         #expect(result["ownVerdict"] as? String == "needs-gcompat")
         // The recipe follows the combined verdict: a rebuild of this program, not the apk line of its own.
         let fix = try #require(result["fix"] as? [String: Any])
-        #expect((fix["dockerfile"] as? String)?.hasSuffix("COPY --from=build /src/bundled /usr/local/bin/bundled") == true)
+        #expect(
+            (fix["dockerfile"] as? String)?.hasSuffix("COPY --from=build /src/bundled /usr/local/bin/bundled") == true)
         #expect(fix["rebuild"] as? String != nil)
         #expect((result["missingLibraries"] as? [Any])?.isEmpty == true)  // both libraries ship with it
         let findings = try #require(result["findings"] as? [[String: Any]])
         let dependency = try #require(findings.first { $0["rule"] as? String == "dependency" })
-        #expect((dependency["message"] as? String)?.contains("fixtures-bin/bin/bundle/lib/libbad.so.1 (needs-rebuild: fcntl64)") == true)
+        #expect(
+            (dependency["message"] as? String)?.contains(
+                "fixtures-bin/bin/bundle/lib/libbad.so.1 (needs-rebuild: fcntl64)") == true)
         // Without the bundle, the same library names are unknown.
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-bundled-\(getpid())")
         defer { try? FileManager.default.removeItem(at: copy) }
         try FileManager.default.copyItem(atPath: Fixtures.path("bundle/bin/bundled"), toPath: copy.path)
         let alone = try json(muslcheck("check", "--format", "json", "--target", "alpine:3.20", copy.path).stdout)
-        let missing = try #require(((alone["results"] as? [[String: Any]])?.first?["missingLibraries"] as? [[String: Any]]))
+        let missing = try #require(
+            ((alone["results"] as? [[String: Any]])?.first?["missingLibraries"] as? [[String: Any]]))
         #expect(Set(missing.compactMap { $0["soname"] as? String }) == ["libgreet.so.1", "libbad.so.1"])
     }
 
@@ -149,9 +181,14 @@ func json(_ text: String) throws -> [String: Any] {
         try Data(try Data(contentsOf: lib).prefix(100)).write(to: lib)
         let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.path)
         let bundled = dir.appendingPathComponent("bin/bundled").path
-        let result = try #require((try json(out.stdout)["results"] as? [[String: Any]])?.first { $0["path"] as? String == bundled })
+        let result = try #require(
+            (try json(out.stdout)["results"] as? [[String: Any]])?.first { $0["path"] as? String == bundled })
         let findings = try #require(result["findings"] as? [[String: Any]])
-        #expect(findings.contains { $0["rule"] as? String == "dependency" && ($0["message"] as? String)?.contains("could not be read") == true })
+        #expect(
+            findings.contains {
+                $0["rule"] as? String == "dependency"
+                    && ($0["message"] as? String)?.contains("could not be read") == true
+            })
         #expect(result["status"] as? String == "error")
         #expect(muslcheck("check", "--fail-on", "never", dir.path).exitCode == 2)
     }
@@ -164,11 +201,19 @@ func json(_ text: String) throws -> [String: Any] {
         try fm.createDirectory(at: image.appendingPathComponent("app"), withIntermediateDirectories: true)
         try fm.createDirectory(at: image.appendingPathComponent("usr/lib"), withIntermediateDirectories: true)
         try fm.createDirectory(at: image.appendingPathComponent("opt"), withIntermediateDirectories: true)
-        try fm.copyItem(atPath: Fixtures.path("bundle/bin/bundled"), toPath: image.appendingPathComponent("app/bundled").path)
-        try fm.copyItem(atPath: Fixtures.path("bundle/lib/libbad.so.1"), toPath: image.appendingPathComponent("opt/libbad.so.1").path)
-        try fm.copyItem(atPath: Fixtures.path("lib/libgreet.so.1"), toPath: image.appendingPathComponent("usr/lib/libgreet.so.1").path)
-        try fm.createSymbolicLink(atPath: image.appendingPathComponent("usr/lib/libbad.so.1").path, withDestinationPath: "/opt/libbad.so.1")
-        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--root", image.path, image.appendingPathComponent("app").path)
+        try fm.copyItem(
+            atPath: Fixtures.path("bundle/bin/bundled"), toPath: image.appendingPathComponent("app/bundled").path)
+        try fm.copyItem(
+            atPath: Fixtures.path("bundle/lib/libbad.so.1"),
+            toPath: image.appendingPathComponent("opt/libbad.so.1").path)
+        try fm.copyItem(
+            atPath: Fixtures.path("lib/libgreet.so.1"),
+            toPath: image.appendingPathComponent("usr/lib/libgreet.so.1").path)
+        try fm.createSymbolicLink(
+            atPath: image.appendingPathComponent("usr/lib/libbad.so.1").path, withDestinationPath: "/opt/libbad.so.1")
+        let out = muslcheck(
+            "check", "--format", "json", "--target", "alpine:3.20", "--root", image.path,
+            image.appendingPathComponent("app").path)
         let result = try #require((try json(out.stdout)["results"] as? [[String: Any]])?.first)
         #expect((result["missingLibraries"] as? [Any])?.isEmpty == true)
         #expect(result["verdict"] as? String == "needs-rebuild")  // libbad, reached through the image's absolute link
@@ -187,7 +232,10 @@ func json(_ text: String) throws -> [String: Any] {
         let marker = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-marker-\(getpid())").path
         setenv("MUSLCHECK_MARKER", marker, 1)
         defer { unsetenv("MUSLCHECK_MARKER") }
-        for args in [["check", "fixtures-bin/bin/ctor"], ["inspect", "--exports", "fixtures-bin/bin/ctor"], ["check", "--format", "json", "--follow-symlinks", "fixtures-bin/bin"]] {
+        for args in [
+            ["check", "fixtures-bin/bin/ctor"], ["inspect", "--exports", "fixtures-bin/bin/ctor"],
+            ["check", "--format", "json", "--follow-symlinks", "fixtures-bin/bin"],
+        ] {
             _ = CLI.run(args)
         }
         // The fixture really would create it when run: prove the marker path works, then that we never did.
@@ -215,7 +263,9 @@ func json(_ text: String) throws -> [String: Any] {
             ("check-3.20.json", muslcheck("check", "--target", "alpine:3.20", "--format", "json", input).stdout),
         ]
         for (kind, text) in outputs {
-            if let difference = Fixtures.checkGolden(text, "\(name).\(kind)") { Issue.record(Comment(rawValue: difference)) }
+            if let difference = Fixtures.checkGolden(text, "\(name).\(kind)") {
+                Issue.record(Comment(rawValue: difference))
+            }
         }
     }
 }

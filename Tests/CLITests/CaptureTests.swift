@@ -2,9 +2,10 @@
 // has a path wins, whiteouts and opaque directories respected — in every form an image comes in, within
 // their limits, with what was left out said.
 import Foundation
-@testable import Archives
-import Testing
 import TestSupport
+import Testing
+
+@testable import Archives
 
 @Suite(.serialized) struct Capture {
     /// Three layers: the second replaces os-release, deletes one file (whiteout), empties a directory
@@ -24,7 +25,8 @@ import TestSupport
         try put("l1", "etc/big", String(repeating: "x", count: 100))
         try put("l1", "usr/bin/tool", "#!/bin/sh\necho hello\n", mode: 0o755)
         try put("l1", "usr/share/doc/unwanted", "not asked for\n")
-        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("l1/etc/link").path, withDestinationPath: "os-release")
+        try fm.createSymbolicLink(
+            atPath: dir.appendingPathComponent("l1/etc/link").path, withDestinationPath: "os-release")
         try put("l2", "etc/os-release", "ID=new\n")
         try put("l2", "etc/.wh.gone", "")
         try put("l2", "etc/opq/.wh..wh..opq", "")
@@ -52,10 +54,14 @@ import TestSupport
         #expect(text("etc/os-release") == "ID=new\n", "\(what): the upper layer's file")
         #expect(text("var/lib/dpkg/status") == "Package: x\n", "\(what)")
         #expect(text("etc/opq/b") == "added\n", "\(what)")
-        for gone in ["etc/gone", "etc/opq/a", "etc/.wh.gone", "etc/opq/.wh..wh..opq"] { #expect(image.files[gone] == nil, "\(what): \(gone)") }
+        for gone in ["etc/gone", "etc/opq/a", "etc/.wh.gone", "etc/opq/.wh..wh..opq"] {
+            #expect(image.files[gone] == nil, "\(what): \(gone)")
+        }
         #expect(image.files["usr/share/doc/unwanted"] == nil, "\(what)")
         let tool = image.files["usr/bin/tool"]
-        #expect(text("usr/bin/tool") == "#!/b" && tool?.size == 21 && tool?.isComplete == false && tool?.executable == true, "\(what): the head only")
+        #expect(
+            text("usr/bin/tool") == "#!/b" && tool?.size == 21 && tool?.isComplete == false && tool?.executable == true,
+            "\(what): the head only")
         #expect(image.files["etc/link"]?.linkTarget == "os-release", "\(what)")
         #expect(image.files["etc/big"] == nil, "\(what)")
         #expect(image.notCaptured["etc/big"]?.contains("over the 64-byte limit") == true, "\(what)")
@@ -71,16 +77,20 @@ import TestSupport
         let layers = try image(in: dir)
         try fm.createDirectory(at: dir.appendingPathComponent("save"), withIntermediateDirectories: true)
         for l in layers { try fm.copyItem(at: l, to: dir.appendingPathComponent("save/" + l.lastPathComponent)) }
-        try Data(#"[{"Config":"c.json","RepoTags":["x:1"],"Layers":["layer1.tar","layer2.tar.gz","layer3.tar.zst"]}]"#.utf8)
-            .write(to: dir.appendingPathComponent("save/manifest.json"))
-        try Data(#"{"architecture":"amd64","os":"linux","config":{"Cmd":["/usr/bin/tool"]}}"#.utf8).write(to: dir.appendingPathComponent("save/c.json"))
+        try Data(
+            #"[{"Config":"c.json","RepoTags":["x:1"],"Layers":["layer1.tar","layer2.tar.gz","layer3.tar.zst"]}]"#.utf8
+        )
+        .write(to: dir.appendingPathComponent("save/manifest.json"))
+        try Data(#"{"architecture":"amd64","os":"linux","config":{"Cmd":["/usr/bin/tool"]}}"#.utf8).write(
+            to: dir.appendingPathComponent("save/c.json"))
         try run("/usr/bin/tar", ["-cf", "docker.tar", "-C", "save", "."], in: dir)
         try run("/usr/bin/gzip", ["-k", "docker.tar"], in: dir)
         let heard = Counter()
         var limits = Self.limits
         limits.capture?.received = { image in if image.config?.cmd == ["/usr/bin/tool"] { heard.add() } }
         expectMerged(try expandFile(dir.appendingPathComponent("docker.tar"), limits: limits), "docker save, by offset")
-        expectMerged(try expandFile(dir.appendingPathComponent("docker.tar.gz"), limits: limits), "docker save, gzip, streamed")
+        expectMerged(
+            try expandFile(dir.appendingPathComponent("docker.tar.gz"), limits: limits), "docker save, gzip, streamed")
         let layout = dir.appendingPathComponent("layout")
         _ = try Images().ociLayout(layout, layers: layers)
         expectMerged(Archives.expandImageLayout(directory: layout.path, limits: limits), "OCI layout")

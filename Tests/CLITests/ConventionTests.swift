@@ -1,9 +1,10 @@
 // The conventions of issue 17: a gate that fails safe and says why, the options and variables users type
 // without reading, and writes that never replace what a path points to.
 import Foundation
-@testable import MuslcheckCLI
-import Testing
 import TestSupport
+import Testing
+
+@testable import MuslcheckCLI
 
 @Suite(.serialized) struct FailSafe {
     @Test func aMissingPathStopsTheRunOnStandardError() {
@@ -19,7 +20,8 @@ import TestSupport
         try Data("just text, neither ELF nor a script\n".utf8).write(to: dir.appendingPathComponent("notes.txt"))
         let out = muslcheck("check", dir.path)
         #expect(out.exitCode == 2)
-        #expect(out.stderr.contains("no ELF file to assess under '\(dir.path)'") && out.stderr.contains("--allow-empty"))
+        #expect(
+            out.stderr.contains("no ELF file to assess under '\(dir.path)'") && out.stderr.contains("--allow-empty"))
         #expect(muslcheck("check", "--allow-empty", dir.path).exitCode == 0)
         // One empty path among good ones is named too.
         let mixed = muslcheck("check", "fixtures-bin/bin/hello-musl", dir.path)
@@ -31,9 +33,14 @@ import TestSupport
     @Test func reportsAllInFilesStillLeaveTheVerdictOnStandardError() throws {
         let dir = try scratch("to-files")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let out = muslcheck("check", "-f", "sarif", "-o", dir.appendingPathComponent("r.sarif").path, "fixtures-bin/bin/recent")
+        let out = muslcheck(
+            "check", "-f", "sarif", "-o", dir.appendingPathComponent("r.sarif").path, "fixtures-bin/bin/recent")
         #expect(out.exitCode == 1 && out.stdout.isEmpty)
-        #expect(out.stderr.contains("1 file: 1 assessed") && out.stderr.contains("gate failed (--fail-on needs-libc6-compat: 1 file; 0 ignored by policy, 0 in the baseline)"))
+        #expect(
+            out.stderr.contains("1 file: 1 assessed")
+                && out.stderr.contains(
+                    "gate failed (--fail-on needs-libc6-compat: 1 file; 0 ignored by policy, 0 in the baseline)")
+        )
         // With a report on standard output, standard error stays quiet.
         let text = muslcheck("check", "fixtures-bin/bin/recent")
         #expect(text.stderr.isEmpty && text.stdout.contains("gate failed"))
@@ -51,7 +58,9 @@ import TestSupport
         #expect(write.stderr.contains("wrote the baseline"))
         let out = muslcheck("check", "--config", policy.path, "--baseline", baseline.path, dir.path)
         #expect(out.exitCode == 1)
-        #expect(out.stdout.contains("gate failed (--fail-on needs-libc6-compat: 1 file; 1 ignored by policy, 1 in the baseline)"))
+        #expect(
+            out.stdout.contains(
+                "gate failed (--fail-on needs-libc6-compat: 1 file; 1 ignored by policy, 1 in the baseline)"))
         let passed = muslcheck("check", "--fail-on", "never", dir.path)
         #expect(passed.stdout.contains("gate passed (--fail-on never; 0 ignored by policy, 0 in the baseline)"))
     }
@@ -62,7 +71,8 @@ import TestSupport
         let dir = try scratch("short")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("r.json")
-        let out = muslcheck("check", "-f", "json", "-o", file.path, "-f", "markdown", "-o", "-", "fixtures-bin/bin/hello-musl")
+        let out = muslcheck(
+            "check", "-f", "json", "-o", file.path, "-f", "markdown", "-o", "-", "fixtures-bin/bin/hello-musl")
         #expect(out.exitCode == 0)
         #expect(out.stdout.hasPrefix("## muslcheck"))
         #expect(try json(String(contentsOf: file, encoding: .utf8))["schemaVersion"] as? Int == 1)
@@ -85,7 +95,9 @@ import TestSupport
         let some = muslcheck("check", "--min-severity", "warning", "fixtures-bin/bin/resinit")
         #expect(all.stdout.contains("note ["))
         #expect(!some.stdout.contains("note [") && some.stdout.contains("resinit"))
-        #expect(muslcheck("check", "--min-severity", "warning", "-f", "json", "fixtures-bin/bin/resinit").stdout.contains("\"severity\": \"note\""))
+        #expect(
+            muslcheck("check", "--min-severity", "warning", "-f", "json", "fixtures-bin/bin/resinit").stdout.contains(
+                "\"severity\": \"note\""))
     }
 
     @Test func filesFromAFileOrStandardInput() throws {
@@ -94,10 +106,17 @@ import TestSupport
         let list = dir.appendingPathComponent("list")
         try Data("fixtures-bin/bin/hello-musl\nfixtures-bin/bin/recent\n".utf8).write(to: list)
         let out = muslcheck("check", "-f", "json", "--files-from", list.path)
-        #expect(try results(out).compactMap { $0["path"] as? String } == ["fixtures-bin/bin/hello-musl", "fixtures-bin/bin/recent"])
-        let piped = muslcheck(["check", "-f", "json", "--files-from", "-", "fixtures-bin/bin/weak"],
-                              context: RunContext(standardInput: Data("fixtures-bin/bin/hello-musl\0fixtures-bin/bin/lfs64\0".utf8)))
-        #expect(try results(piped).compactMap { $0["path"] as? String } == ["fixtures-bin/bin/weak", "fixtures-bin/bin/hello-musl", "fixtures-bin/bin/lfs64"])
+        #expect(
+            try results(out).compactMap { $0["path"] as? String } == [
+                "fixtures-bin/bin/hello-musl", "fixtures-bin/bin/recent",
+            ])
+        let piped = muslcheck(
+            ["check", "-f", "json", "--files-from", "-", "fixtures-bin/bin/weak"],
+            context: RunContext(standardInput: Data("fixtures-bin/bin/hello-musl\0fixtures-bin/bin/lfs64\0".utf8)))
+        #expect(
+            try results(piped).compactMap { $0["path"] as? String } == [
+                "fixtures-bin/bin/weak", "fixtures-bin/bin/hello-musl", "fixtures-bin/bin/lfs64",
+            ])
         #expect(muslcheck(["check", "--files-from", "-"], context: RunContext(standardInput: Data())).exitCode == 2)
     }
 
@@ -108,14 +127,19 @@ import TestSupport
         #expect((root["target"] as? [String: Any])?["release"] as? String == "3.17")
         #expect((root["gate"] as? [String: Any])?["failOn"] as? String == "needs-gcompat")
         #expect(out.exitCode == 0)
-        let flag = muslcheck(["check", "-f", "json", "--target", "alpine:3.20", "fixtures-bin/bin/hello-glibc"], context: env)
+        let flag = muslcheck(
+            ["check", "-f", "json", "--target", "alpine:3.20", "fixtures-bin/bin/hello-glibc"], context: env)
         #expect((try json(flag.stdout)["target"] as? [String: Any])?["release"] as? String == "3.20")
-        let bad = muslcheck(["check", "fixtures-bin/bin/hello-glibc"], context: RunContext(environment: ["MUSLCHECK_FAIL_ON": "sometimes"]))
+        let bad = muslcheck(
+            ["check", "fixtures-bin/bin/hello-glibc"],
+            context: RunContext(environment: ["MUSLCHECK_FAIL_ON": "sometimes"]))
         #expect(bad.exitCode == 64 && bad.stderr.contains("MUSLCHECK_FAIL_ON"))
     }
 
-    @Test(arguments: [("512M", 512 << 20 as Int?), ("2G", 2 << 30), ("2GiB", 2 << 30), ("64k", 64 << 10), ("1048576", 1 << 20),
-                      ("1.5G", nil), ("G", nil), ("-1M", nil), ("99999999999T", nil)])
+    @Test(arguments: [
+        ("512M", 512 << 20 as Int?), ("2G", 2 << 30), ("2GiB", 2 << 30), ("64k", 64 << 10), ("1048576", 1 << 20),
+        ("1.5G", nil), ("G", nil), ("-1M", nil), ("99999999999T", nil),
+    ])
     func humanSizes(_ text: String, _ bytes: Int?) {
         #expect(ByteSize(argument: text)?.bytes == bytes)
     }
@@ -134,7 +158,9 @@ import TestSupport
     @Test func versionNamesTheKnowledgeBaseAndDefaultTarget() {
         let out = muslcheck("--version")
         #expect(out.exitCode == 0)
-        #expect(out.stdout.hasPrefix("muslcheck \(toolVersion) (knowledge base 20") && out.stdout.contains("default target alpine:3."))
+        #expect(
+            out.stdout.hasPrefix("muslcheck \(toolVersion) (knowledge base 20")
+                && out.stdout.contains("default target alpine:3."))
     }
 
     @Test func completionsKnowTheTargets() {
@@ -155,7 +181,8 @@ import TestSupport
     @Test func anOutputSymlinkIsWrittenThroughNotReplaced() throws {
         let dir = try scratch("symlink-out")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let target = dir.appendingPathComponent("real.json"), link = dir.appendingPathComponent("link.json")
+        let target = dir.appendingPathComponent("real.json")
+        let link = dir.appendingPathComponent("link.json")
         try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: target.path)
         #expect(muslcheck("check", "-f", "json", "-o", link.path, "fixtures-bin/bin/hello-musl").exitCode == 0)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == target.path)
@@ -230,8 +257,10 @@ import TestSupport
         let file = dir.appendingPathComponent("facts.json")
         #expect(muslcheck("inspect", "-f", "json", "-o", file.path, "fixtures-bin/bin/hello-musl").exitCode == 0)
         #expect(try json(String(contentsOf: file, encoding: .utf8))["files"] != nil)
-        #expect(muslcheck("inspect", "-f", "json", "-o", "-", "fixtures-bin/bin/hello-musl").stdout.contains("\"files\""))
+        #expect(
+            muslcheck("inspect", "-f", "json", "-o", "-", "fixtures-bin/bin/hello-musl").stdout.contains("\"files\""))
         let missing = muslcheck("inspect", "fixtures-bin/bin/no-such-file")
-        #expect(missing.exitCode == 2 && missing.stdout.isEmpty && missing.stderr.contains("no-such-file: No such file"))
+        #expect(
+            missing.exitCode == 2 && missing.stdout.isEmpty && missing.stderr.contains("no-such-file: No such file"))
     }
 }

@@ -2,34 +2,39 @@
 // interpreter and its script, #! lines, the Cmd an entrypoint script runs, PATH and symbolic links (a loop
 // is not followed forever), and what each step needs on Alpine.
 import Archives
-@testable import Migration
 import Testing
+
+@testable import Migration
 
 @Suite struct EntrypointChain {
     static let elf: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1]
-    static func script(_ text: String) -> CapturedFile { CapturedFile(bytes: Array(text.utf8), size: text.utf8.count, executable: true) }
+    static func script(_ text: String) -> CapturedFile {
+        CapturedFile(bytes: Array(text.utf8), size: text.utf8.count, executable: true)
+    }
     static func link(_ target: String) -> CapturedFile { CapturedFile(bytes: [], size: 0, linkTarget: target) }
 
     /// A Debian-like image: merged /usr, sh → dash, python3 → python3.11 (the python3 package's), a gunicorn
     /// script, an entrypoint script through env, an application script, and a link loop.
     static let files: RootFiles = {
-        var files = RootFiles.captured([
-            "bin": link("usr/bin"),
-            "usr/bin/sh": link("dash"),
-            "usr/bin/dash": CapturedFile(bytes: elf, size: 1000, executable: true),
-            "usr/bin/python3": link("python3.11"),
-            "usr/bin/python3.11": CapturedFile(bytes: elf, size: 1000, executable: true),
-            "usr/local/bin/gunicorn": script("#!/usr/local/bin/python3.11\nimport sys\n"),
-            "docker-entrypoint.sh": script("#!/usr/bin/env bash\nexec \"$@\"\n"),
-            "srv/app.py": script("print('hi')\n"),
-            "usr/bin/loop": link("loop"),
-        ], left: [:])
+        var files = RootFiles.captured(
+            [
+                "bin": link("usr/bin"),
+                "usr/bin/sh": link("dash"),
+                "usr/bin/dash": CapturedFile(bytes: elf, size: 1000, executable: true),
+                "usr/bin/python3": link("python3.11"),
+                "usr/bin/python3.11": CapturedFile(bytes: elf, size: 1000, executable: true),
+                "usr/local/bin/gunicorn": script("#!/usr/local/bin/python3.11\nimport sys\n"),
+                "docker-entrypoint.sh": script("#!/usr/bin/env bash\nexec \"$@\"\n"),
+                "srv/app.py": script("print('hi')\n"),
+                "usr/bin/loop": link("loop"),
+            ], left: [:])
         files.isImage = true
         return files
     }()
 
     static func follow(_ entrypoint: [String]?, _ cmd: [String]?, workingDir: String? = nil) -> Entrypoint? {
-        let config = ImageConfig(entrypoint: entrypoint, cmd: cmd, env: ["PATH=/usr/local/bin:/usr/bin:/bin"], workingDir: workingDir)
+        let config = ImageConfig(
+            entrypoint: entrypoint, cmd: cmd, env: ["PATH=/usr/local/bin:/usr/bin:/bin"], workingDir: workingDir)
         return Migration.entrypoint(StartCommand(config: config), files: files, elf: [:]) { path in
             ["/usr/bin/python3.11": ["python3"], "/usr/bin/dash": []][path]
         }
@@ -58,7 +63,8 @@ import Testing
 
     @Test func anInterpreterAndItsScriptInTheWorkingDirectory() throws {
         let e = try #require(Self.follow(nil, ["python3", "app.py"], workingDir: "/srv"))
-        #expect(e.kind == "elf" && e.program == "/usr/bin/python3.11" && e.interpreter == "python3" && e.script == "app.py")
+        #expect(
+            e.kind == "elf" && e.program == "/usr/bin/python3.11" && e.interpreter == "python3" && e.script == "app.py")
         #expect(e.needs == ["python3"] && e.notes.isEmpty)
         let missing = try #require(Self.follow(nil, ["python3", "other.py"], workingDir: "/srv"))
         #expect(missing.notes == ["script other.py: not found in the image"])

@@ -22,7 +22,8 @@ import Testing
         #expect(pam.exitCode == 0)
         #expect(pam.stdout.contains("linux-pam") && pam.stdout.contains("https://github.com/alpinelinux/aports/blob/"))
         let selinux = muslcheck("explain", "libselinux.so.1")
-        #expect(selinux.stdout.hasPrefix("libselinux.so.1 (package)") && selinux.stdout.contains("community/libselinux"))
+        #expect(
+            selinux.stdout.hasPrefix("libselinux.so.1 (package)") && selinux.stdout.contains("community/libselinux"))
         #expect(muslcheck("explain", "libc.so.6").stdout.contains("musl-self, row libc.*"))
     }
 

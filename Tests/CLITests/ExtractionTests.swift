@@ -2,8 +2,8 @@
 // zipfile, dpkg-deb) produces from an input is judged or reported by muslcheck, under the same name.
 import Foundation
 import MuslcheckCLI
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct StandardExtractors {
     /// Regular files under `root` that start with the ELF magic, relative to it (links are not files).
@@ -14,7 +14,8 @@ import TestSupport
         for case let rel as String in walk {
             let path = root.appendingPathComponent(rel).path
             var st = stat()
-            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let handle = FileHandle(forReadingAtPath: path) else { continue }
+            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let handle = FileHandle(forReadingAtPath: path)
+            else { continue }
             let head = handle.readData(ofLength: 4)
             try handle.close()
             if head == Data([0x7F, 0x45, 0x4C, 0x46]) { out.append(rel) }
@@ -28,7 +29,9 @@ import TestSupport
         let fm = FileManager.default
         let tree = dir.appendingPathComponent("tree")
         let long = "very/" + String(repeating: "long-directory-name/", count: 8)
-        for sub in ["bin", "lib", long] { try fm.createDirectory(at: tree.appendingPathComponent(sub), withIntermediateDirectories: true) }
+        for sub in ["bin", "lib", long] {
+            try fm.createDirectory(at: tree.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
         try fixture("hello-musl").write(to: tree.appendingPathComponent("bin/hello"))
         try fixture("recent").write(to: tree.appendingPathComponent(long + "recent"))
         try fixture("lib/libgreet.so.1").write(to: tree.appendingPathComponent("lib/libgreet.so.1"))
@@ -40,12 +43,16 @@ import TestSupport
         try fixture("hello-glibc").write(to: sparse.appendingPathComponent("holey"))
         #expect(truncate(sparse.appendingPathComponent("holey").path, 1 << 20) == 0)
         var list: [(String, [String], String)] = []
-        for (name, flags) in [("gnu.tar", ["--format=gnu"]), ("pax.tar", ["--format=pax"]), ("tree.tar.gz", ["-z"]),
-                              ("tree.tar.xz", ["-J"]), ("tree.tar.zst", ["--zstd"])] {
+        for (name, flags) in [
+            ("gnu.tar", ["--format=gnu"]), ("pax.tar", ["--format=pax"]), ("tree.tar.gz", ["-z"]),
+            ("tree.tar.xz", ["-J"]), ("tree.tar.zst", ["--zstd"]),
+        ] {
             try run("/usr/bin/tar", flags + ["-cf", name, "-C", "tree", "."], in: dir)
             list.append((name, ["/usr/bin/tar", "-xf"], ""))
         }
-        for (name, flags) in [("sparse-gnu.tar", ["--format=gnu"]), ("sparse-pax.tar", ["--format=pax", "--sparse-version=1.0"])] {
+        for (name, flags) in [
+            ("sparse-gnu.tar", ["--format=gnu"]), ("sparse-pax.tar", ["--format=pax", "--sparse-version=1.0"]),
+        ] {
             try run("/usr/bin/tar", flags + ["--sparse", "-cf", name, "-C", "sparse", "."], in: dir)
             list.append((name, ["/usr/bin/tar", "-xf"], ""))
         }
@@ -93,7 +100,9 @@ import TestSupport
             for rel in produced {
                 let name = url.path + "!/" + inner + rel
                 let found = list.first { ($0["path"] as? String) == name }
-                #expect(found?["status"] as? String == "assessed" || found?["status"] as? String == "error", "\(name) not judged")
+                #expect(
+                    found?["status"] as? String == "assessed" || found?["status"] as? String == "error",
+                    "\(name) not judged")
                 checked += 1
             }
         }

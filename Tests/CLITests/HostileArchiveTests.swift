@@ -1,31 +1,45 @@
 // Archives that standard tools extract but a careless reader passes over: every member is read, or
 // reported as an error, never taken for "not an ELF file".
 import Foundation
-@testable import Archives
 import MuslcheckCLI
-import Testing
 import TestSupport
+import Testing
+
+@testable import Archives
 
 /// A zip written by hand with the fields a test needs to forge: flags, Unix mode, the end record's count.
 struct ZipWriter {
-    struct Member { var name: String; var data: [UInt8]; var flags = 0; var unixMode = 0o100644 }
+    struct Member {
+        var name: String
+        var data: [UInt8]
+        var flags = 0
+        var unixMode = 0o100644
+    }
 
     static func le(_ v: Int, _ n: Int) -> [UInt8] { (0..<n).map { UInt8((v >> (8 * $0)) & 0xFF) } }
 
     /// Stored members; `countedEntries` overrides the end record's entry count.
     static func make(_ members: [Member], countedEntries: Int? = nil) -> [UInt8] {
-        var out: [UInt8] = [], directory: [UInt8] = []
+        var out: [UInt8] = []
+        var directory: [UInt8] = []
         for m in members {
-            let name = Array(m.name.utf8), offset = out.count
+            let name = Array(m.name.utf8)
+            let offset = out.count
             let crc = Int(crc32(m.data))
-            let common = le(20, 2) + le(m.flags, 2) + le(0, 2) + le(0, 4) + le(crc, 4) + le(m.data.count, 4) + le(m.data.count, 4) + le(name.count, 2) + le(0, 2)
+            let common =
+                le(20, 2) + le(m.flags, 2) + le(0, 2) + le(0, 4) + le(crc, 4) + le(m.data.count, 4)
+                + le(m.data.count, 4) + le(name.count, 2) + le(0, 2)
             out += le(0x0403_4B50, 4) + common + name + m.data
-            directory += le(0x0201_4B50, 4) + le(3 << 8 | 20, 2) + common + le(0, 2) + le(0, 2) + le(0, 2) + le(m.unixMode << 16, 4) + le(offset, 4) + name
+            directory +=
+                le(0x0201_4B50, 4) + le(3 << 8 | 20, 2) + common + le(0, 2) + le(0, 2) + le(0, 2)
+                + le(m.unixMode << 16, 4) + le(offset, 4) + name
         }
         let start = out.count
         let count = countedEntries ?? members.count
         out += directory
-        out += le(0x0605_4B50, 4) + le(0, 4) + le(count, 2) + le(count, 2) + le(directory.count, 4) + le(start, 4) + le(0, 2)
+        out +=
+            le(0x0605_4B50, 4) + le(0, 4) + le(count, 2) + le(count, 2) + le(directory.count, 4) + le(start, 4)
+            + le(0, 2)
         return out
     }
 
@@ -41,7 +55,9 @@ struct ZipWriter {
 
 /// The result for the path ending in `suffix` (not the compressed file's own "not an ELF file" line).
 func listed(_ out: CommandOutput, _ suffix: String) throws -> [String: Any]? {
-    try results(out).first { ($0["path"] as? String)?.hasSuffix(suffix) == true && $0["status"] as? String != "skipped" }
+    try results(out).first {
+        ($0["path"] as? String)?.hasSuffix(suffix) == true && $0["status"] as? String != "skipped"
+    }
 }
 
 @Suite(.serialized) struct HostileArchives {
@@ -53,18 +69,36 @@ func listed(_ out: CommandOutput, _ suffix: String) throws -> [String: Any]? {
         defer { try? FileManager.default.removeItem(at: dir) }
         let elf = [UInt8](try fixture("recent"))
         let cases: [(String, [UInt8], [String], String?)] = [
-            ("encrypted.zip", ZipWriter.make([.init(name: "secret", data: [1, 2, 3], flags: 1), .init(name: "bin/recent", data: elf)]),
-             ["!/bin/recent"], "encrypted member"),
-            ("modes.zip", ZipWriter.make([.init(name: "bin/link", data: elf, unixMode: 0o120777), .init(name: "bin/dir", data: elf, unixMode: 0o040755)]),
-             ["!/bin/link", "!/bin/dir"], nil),
-            ("undercount.zip", ZipWriter.make([.init(name: "a.txt", data: Array("text".utf8)), .init(name: "bin/recent", data: elf)], countedEntries: 1),
-             ["!/bin/recent"], "counts 1 entries"),
+            (
+                "encrypted.zip",
+                ZipWriter.make([
+                    .init(name: "secret", data: [1, 2, 3], flags: 1), .init(name: "bin/recent", data: elf),
+                ]),
+                ["!/bin/recent"], "encrypted member"
+            ),
+            (
+                "modes.zip",
+                ZipWriter.make([
+                    .init(name: "bin/link", data: elf, unixMode: 0o120777),
+                    .init(name: "bin/dir", data: elf, unixMode: 0o040755),
+                ]),
+                ["!/bin/link", "!/bin/dir"], nil
+            ),
+            (
+                "undercount.zip",
+                ZipWriter.make(
+                    [.init(name: "a.txt", data: Array("text".utf8)), .init(name: "bin/recent", data: elf)],
+                    countedEntries: 1),
+                ["!/bin/recent"], "counts 1 entries"
+            ),
         ]
         for (name, bytes, members, error) in cases {
             let url = dir.appendingPathComponent(name)
             try Data(bytes).write(to: url)
             let out = muslcheck("check", "--format", "json", url.path)
-            for m in members { #expect(try listed(out, name + m)?["verdict"] as? String == "needs-rebuild", "\(name)\(m)") }
+            for m in members {
+                #expect(try listed(out, name + m)?["verdict"] as? String == "needs-rebuild", "\(name)\(m)")
+            }
             if let error {
                 #expect(try results(out).contains { ($0["error"] as? String)?.contains(error) == true }, "\(name)")
             }
@@ -84,7 +118,9 @@ func listed(_ out: CommandOutput, _ suffix: String) throws -> [String: Any]? {
         try fixture("hello-musl").write(to: sparse)
         #expect(truncate(sparse.path, 1 << 20) == 0)
         try run("/usr/bin/tar", ["--sparse", "--format=gnu", "-cf", "old-gnu.tar", "-C", "t", "hello"], in: dir)
-        try run("/usr/bin/tar", ["--sparse", "--format=pax", "--sparse-version=1.0", "-cf", "pax-sparse.tar", "-C", "t", "hello"], in: dir)
+        try run(
+            "/usr/bin/tar",
+            ["--sparse", "--format=pax", "--sparse-version=1.0", "-cf", "pax-sparse.tar", "-C", "t", "hello"], in: dir)
         for name in ["old-gnu.tar", "pax-sparse.tar"] {
             let out = muslcheck("check", "--format", "json", dir.appendingPathComponent(name).path)
             #expect(try listed(out, name + "!/hello")?["verdict"] as? String == "runs", "\(name)")
@@ -99,16 +135,20 @@ func listed(_ out: CommandOutput, _ suffix: String) throws -> [String: Any]? {
         try run("/usr/bin/bzip2", ["-k", "data.tar"], in: dir)
         try run("/usr/bin/ar", ["rc", "lzma.deb", "debian-binary", "data.tar.lzma"], in: dir)
         try run("/usr/bin/ar", ["rc", "bzip2.deb", "debian-binary", "data.tar.bz2"], in: dir)
-        let lzma = muslcheck("check", "--format", "json", "--fail-on", "never", dir.appendingPathComponent("lzma.deb").path)
+        let lzma = muslcheck(
+            "check", "--format", "json", "--fail-on", "never", dir.appendingPathComponent("lzma.deb").path)
         #expect(try listed(lzma, "lzma.deb!/data.tar.lzma!/usr/bin/hello")?["verdict"] as? String == "needs-gcompat")
-        let bzip2 = muslcheck("check", "--format", "json", "--fail-on", "never", dir.appendingPathComponent("bzip2.deb").path)
-        #expect((try listed(bzip2, "bzip2.deb!/data.tar.bz2")?["error"] as? String)?.contains("format not read") == true)
+        let bzip2 = muslcheck(
+            "check", "--format", "json", "--fail-on", "never", dir.appendingPathComponent("bzip2.deb").path)
+        #expect(
+            (try listed(bzip2, "bzip2.deb!/data.tar.bz2")?["error"] as? String)?.contains("format not read") == true)
         #expect(bzip2.exitCode == 2)
         // zstd after a skippable frame (as pzstd writes).
         try fixture("hello-musl").write(to: dir.appendingPathComponent("hello"))
         try run("/usr/bin/zstd", ["-q", "-k", "hello"], in: dir)
         let frame: [UInt8] = [0x50, 0x2A, 0x4D, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]
-        try Data(frame + [UInt8](try Data(contentsOf: dir.appendingPathComponent("hello.zst")))).write(to: dir.appendingPathComponent("skippable.zst"))
+        try Data(frame + [UInt8](try Data(contentsOf: dir.appendingPathComponent("hello.zst")))).write(
+            to: dir.appendingPathComponent("skippable.zst"))
         let zst = muslcheck("check", "--format", "json", dir.appendingPathComponent("skippable.zst").path)
         #expect(try listed(zst, "skippable.zst")?["verdict"] as? String == "runs")
     }

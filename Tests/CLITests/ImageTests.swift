@@ -2,11 +2,12 @@
 // multi-image tar or index read, what is not an image read as an ordinary tar or directory, layouts
 // read without leaving their directory, and images larger than the member limit under default limits.
 import Foundation
-@testable import Archives
 import MuslcheckCLI
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import Archives
 
 /// A tar written by hand, header by header: for inputs tar(1) does not make (forged fields, holes).
 struct TarWriter {
@@ -18,12 +19,17 @@ struct TarWriter {
     }
 
     /// A 512-byte ustar header (checksum right unless `checksum` is given).
-    static func header(_ name: String, size: Int, type: UInt8 = UInt8(ascii: "0"), checksum: Int? = nil, link: String = "") -> [UInt8] {
+    static func header(
+        _ name: String, size: Int, type: UInt8 = UInt8(ascii: "0"), checksum: Int? = nil, link: String = ""
+    ) -> [UInt8] {
         var h = [UInt8](repeating: 0, count: 512)
         func put(_ at: Int, _ field: [UInt8]) { for (i, b) in field.enumerated() { h[at + i] = b } }
         put(0, Array(name.utf8.prefix(100)))
-        put(100, octal(0o755, 8)); put(108, octal(0, 8)); put(116, octal(0, 8))
-        put(124, octal(size, 12)); put(136, octal(0, 12))
+        put(100, octal(0o755, 8))
+        put(108, octal(0, 8))
+        put(116, octal(0, 8))
+        put(124, octal(size, 12))
+        put(136, octal(0, 12))
         h[156] = type
         put(157, Array(link.utf8.prefix(100)))
         put(257, Array("ustar\u{0}00".utf8))
@@ -94,12 +100,16 @@ func sha256(_ url: URL) throws -> String {
 
     func expectMerged(_ out: CommandOutput, _ prefix: String, _ what: String) throws {
         let list = try results(out)
-        func verdict(_ path: String) -> String? { list.first { ($0["path"] as? String) == prefix + path }?["verdict"] as? String }
+        func verdict(_ path: String) -> String? {
+            list.first { ($0["path"] as? String) == prefix + path }?["verdict"] as? String
+        }
         #expect(verdict("/usr/bin/kept") == "needs-gcompat", "\(what)")
         #expect(verdict("/usr/bin/replaced") == "runs", "\(what): the upper layer's program, not the lower one")
         #expect(verdict("/opt/lib/new") == "runs", "\(what)")
         #expect(verdict("/usr/local/bin/tool") == "needs-gcompat", "\(what)")
-        for gone in ["/usr/bin/app", "/opt/lib/gone1", "/opt/lib/sub/gone2"] { #expect(verdict(gone) == nil, "\(what): \(gone)") }
+        for gone in ["/usr/bin/app", "/opt/lib/gone1", "/opt/lib/sub/gone2"] {
+            #expect(verdict(gone) == nil, "\(what): \(gone)")
+        }
         #expect(!list.contains { $0["verdict"] as? String == "needs-rebuild" }, "\(what)")
         #expect(!list.contains { $0["status"] as? String == "error" }, "\(what)")
         #expect(out.exitCode == 0, "\(what)")
@@ -124,13 +134,17 @@ func sha256(_ url: URL) throws -> String {
             try fm.moveItem(at: c, to: blobs.appendingPathComponent(cd))
             configField = #""config":{"digest":"sha256:\#(cd)"},"#
         }
-        let manifest = Data(#"{"schemaVersion":2,\#(configField)"layers":[\#(digests.map { #"{"digest":"\#($0)"}"# }.joined(separator: ","))]}"#.utf8)
+        let manifest = Data(
+            #"{"schemaVersion":2,\#(configField)"layers":[\#(digests.map { #"{"digest":"\#($0)"}"# }.joined(separator: ","))]}"#
+                .utf8)
         let m = blobs.appendingPathComponent("manifest")
         try manifest.write(to: m)
         let md = try sha256(m)
         try fm.moveItem(at: m, to: blobs.appendingPathComponent(md))
-        let entries = ([#"{"digest":"sha256:\#(md)","platform":{"os":"linux","architecture":"amd64"}}"#] + extra).joined(separator: ",")
-        try Data(#"{"schemaVersion":2,"manifests":[\#(entries)]}"#.utf8).write(to: layout.appendingPathComponent("index.json"))
+        let entries = ([#"{"digest":"sha256:\#(md)","platform":{"os":"linux","architecture":"amd64"}}"#] + extra)
+            .joined(separator: ",")
+        try Data(#"{"schemaVersion":2,"manifests":[\#(entries)]}"#.utf8).write(
+            to: layout.appendingPathComponent("index.json"))
         try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: layout.appendingPathComponent("oci-layout"))
         return "sha256:" + md
     }
@@ -143,12 +157,18 @@ func sha256(_ url: URL) throws -> String {
         // docker save (manifest.json naming the layer tarballs).
         try fm.createDirectory(at: dir.appendingPathComponent("save"), withIntermediateDirectories: true)
         for l in layers { try fm.copyItem(at: l, to: dir.appendingPathComponent("save/" + l.lastPathComponent)) }
-        try Data(#"[{"Config":"c.json","RepoTags":["x:1"],"Layers":["layer1.tar","layer2.tar.gz","layer3.tar.zst"]}]"#.utf8)
-            .write(to: dir.appendingPathComponent("save/manifest.json"))
-        try Data(#"{"architecture":"amd64","os":"linux","config":{}}"#.utf8).write(to: dir.appendingPathComponent("save/c.json"))
+        try Data(
+            #"[{"Config":"c.json","RepoTags":["x:1"],"Layers":["layer1.tar","layer2.tar.gz","layer3.tar.zst"]}]"#.utf8
+        )
+        .write(to: dir.appendingPathComponent("save/manifest.json"))
+        try Data(#"{"architecture":"amd64","os":"linux","config":{}}"#.utf8).write(
+            to: dir.appendingPathComponent("save/c.json"))
         try run("/usr/bin/tar", ["-cf", "docker.tar", "-C", "save", "."], in: dir)
-        try expectMerged(muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("docker.tar").path),
-                         dir.appendingPathComponent("docker.tar").path + "!", "docker save")
+        try expectMerged(
+            muslcheck(
+                "check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("docker.tar").path
+            ),
+            dir.appendingPathComponent("docker.tar").path + "!", "docker save")
         // Read by offset from the last layer to the first: what a later layer hides is never read (four
         // programs of eight), and no member's bytes outlive their reading.
         let reads = Counter()
@@ -160,15 +180,22 @@ func sha256(_ url: URL) throws -> String {
         #expect(e.liveMemberBuffers == 0)
         // The same image gzip-compressed as a whole (docker save | gzip): read in one pass.
         try run("/usr/bin/gzip", ["-k", "docker.tar"], in: dir)
-        try expectMerged(muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("docker.tar.gz").path),
-                         dir.appendingPathComponent("docker.tar.gz").path + "!", "docker save, gzip")
+        try expectMerged(
+            muslcheck(
+                "check", "--format", "json", "--fail-on", "needs-rebuild",
+                dir.appendingPathComponent("docker.tar.gz").path),
+            dir.appendingPathComponent("docker.tar.gz").path + "!", "docker save, gzip")
         // An OCI layout directory, and the same layout in a tar (newer docker save).
         let layout = dir.appendingPathComponent("layout")
         _ = try ociLayout(layout, layers: layers)
-        try expectMerged(muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", layout.path), layout.path + "!", "OCI layout")
+        try expectMerged(
+            muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", layout.path), layout.path + "!",
+            "OCI layout")
         try run("/usr/bin/tar", ["-cf", "oci.tar", "-C", "layout", "."], in: dir)
-        try expectMerged(muslcheck("check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("oci.tar").path),
-                         dir.appendingPathComponent("oci.tar").path + "!", "OCI in a tar")
+        try expectMerged(
+            muslcheck(
+                "check", "--format", "json", "--fail-on", "needs-rebuild", dir.appendingPathComponent("oci.tar").path),
+            dir.appendingPathComponent("oci.tar").path + "!", "OCI in a tar")
     }
 
     /// Each image's configuration is read from the blob its manifest names (docker-save `Config`, OCI
@@ -178,20 +205,24 @@ func sha256(_ url: URL) throws -> String {
         defer { try? FileManager.default.removeItem(at: dir) }
         let fm = FileManager.default
         let layers = try layers(in: dir)
-        let config = #"{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/docker-entrypoint.sh"],"Cmd":["serve","--port","80"],"#
+        let config =
+            #"{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/docker-entrypoint.sh"],"Cmd":["serve","--port","80"],"#
             + #""User":"app","Env":["PATH=/usr/bin:/bin","LANG=C.UTF-8","LANG=en_US.UTF-8"],"WorkingDir":"/srv","Shell":["/bin/bash","-c"]}}"#
         try fm.createDirectory(at: dir.appendingPathComponent("save"), withIntermediateDirectories: true)
         for l in layers { try fm.copyItem(at: l, to: dir.appendingPathComponent("save/" + l.lastPathComponent)) }
         let hex = String(repeating: "ab", count: 32)
         try Data(config.utf8).write(to: dir.appendingPathComponent("save/\(hex).json"))
-        try Data((#"[{"Config":"\#(hex).json","RepoTags":["x:1"],"Layers":["layer1.tar","layer2.tar.gz","layer3.tar.zst"]},"#
-                 + #"{"Config":"missing.json","RepoTags":["y:1"],"Layers":["layer1.tar"]}]"#).utf8)
-            .write(to: dir.appendingPathComponent("save/manifest.json"))
+        try Data(
+            (#"[{"Config":"\#(hex).json","RepoTags":["x:1"],"Layers":["layer1.tar","layer2.tar.gz","layer3.tar.zst"]},"#
+                + #"{"Config":"missing.json","RepoTags":["y:1"],"Layers":["layer1.tar"]}]"#).utf8
+        )
+        .write(to: dir.appendingPathComponent("save/manifest.json"))
         try run("/usr/bin/tar", ["-cf", "docker.tar", "-C", "save", "."], in: dir)
         try run("/usr/bin/gzip", ["-k", "docker.tar"], in: dir)
-        let expected = ImageConfig(architecture: "amd64", os: "linux", entrypoint: ["/docker-entrypoint.sh"], cmd: ["serve", "--port", "80"],
-                                   shell: ["/bin/bash", "-c"], user: "app", env: ["PATH=/usr/bin:/bin", "LANG=C.UTF-8", "LANG=en_US.UTF-8"],
-                                   workingDir: "/srv")
+        let expected = ImageConfig(
+            architecture: "amd64", os: "linux", entrypoint: ["/docker-entrypoint.sh"], cmd: ["serve", "--port", "80"],
+            shell: ["/bin/bash", "-c"], user: "app", env: ["PATH=/usr/bin:/bin", "LANG=C.UTF-8", "LANG=en_US.UTF-8"],
+            workingDir: "/srv")
         #expect(expected.environment("LANG") == "en_US.UTF-8")
         for name in ["docker.tar", "docker.tar.gz"] {
             let url = dir.appendingPathComponent(name)
@@ -200,7 +231,9 @@ func sha256(_ url: URL) throws -> String {
             #expect(e.images.first?.config == expected, "\(name)")
             // A configuration the manifest names but the tar lacks: no config, and said.
             #expect(e.images.last.map { $0.config == nil } == true, "\(name)")
-            #expect(e.problems.contains { $0.path.hasSuffix("y:1!/missing.json") && $0.message.contains("configuration") }, "\(name)")
+            #expect(
+                e.problems.contains { $0.path.hasSuffix("y:1!/missing.json") && $0.message.contains("configuration") },
+                "\(name)")
         }
         let layout = dir.appendingPathComponent("layout")
         _ = try ociLayout(layout, layers: layers, config: config)
@@ -222,7 +255,9 @@ func sha256(_ url: URL) throws -> String {
             try run("/usr/bin/tar", ["-cf", "\(layer).tar", "-C", layer, "."], in: dir)
         }
         try fm.createDirectory(at: dir.appendingPathComponent("save"), withIntermediateDirectories: true)
-        for l in ["a.tar", "b.tar"] { try fm.copyItem(at: dir.appendingPathComponent(l), to: dir.appendingPathComponent("save/" + l)) }
+        for l in ["a.tar", "b.tar"] {
+            try fm.copyItem(at: dir.appendingPathComponent(l), to: dir.appendingPathComponent("save/" + l))
+        }
         try Data(#"[{"RepoTags":["one:1"],"Layers":["a.tar"]},{"RepoTags":["two:2"],"Layers":["a.tar","b.tar"]}]"#.utf8)
             .write(to: dir.appendingPathComponent("save/manifest.json"))
         try run("/usr/bin/tar", ["-cf", "two.tar", "-C", "save", "."], in: dir)
@@ -237,14 +272,19 @@ func sha256(_ url: URL) throws -> String {
         let layout = dir.appendingPathComponent("layout")
         let second = try ociLayout(dir.appendingPathComponent("second"), layers: [dir.appendingPathComponent("b.tar")])
         let blob = second.dropFirst(7)
-        _ = try ociLayout(layout, layers: [dir.appendingPathComponent("a.tar")],
-                          extra: [#"{"digest":"\#(second)","platform":{"os":"linux","architecture":"arm64"}}"#])
+        _ = try ociLayout(
+            layout, layers: [dir.appendingPathComponent("a.tar")],
+            extra: [#"{"digest":"\#(second)","platform":{"os":"linux","architecture":"arm64"}}"#])
         for d in try fm.contentsOfDirectory(atPath: dir.appendingPathComponent("second/blobs/sha256").path)
         where !fm.fileExists(atPath: layout.appendingPathComponent("blobs/sha256/" + d).path) {
-            try fm.copyItem(at: dir.appendingPathComponent("second/blobs/sha256/" + d), to: layout.appendingPathComponent("blobs/sha256/" + d))
+            try fm.copyItem(
+                at: dir.appendingPathComponent("second/blobs/sha256/" + d),
+                to: layout.appendingPathComponent("blobs/sha256/" + d))
         }
         #expect(fm.fileExists(atPath: layout.appendingPathComponent("blobs/sha256/" + blob).path))
-        let oci = try results(muslcheck("check", "--format", "json", "--fail-on", "never", layout.path)).compactMap { $0["path"] as? String }
+        let oci = try results(muslcheck("check", "--format", "json", "--fail-on", "never", layout.path)).compactMap {
+            $0["path"] as? String
+        }
         #expect(oci.contains(layout.path + "!/linux/amd64!/bin/hello-musl"))
         #expect(oci.contains(layout.path + "!/linux/arm64!/bin/recent"))
     }
@@ -261,7 +301,9 @@ func sha256(_ url: URL) throws -> String {
             tar.add("bin/recent", [UInt8](try fixture("recent")))
             try Data(tar.finished()).write(to: dir.appendingPathComponent("fake.tar"))
             let out = muslcheck("check", "--format", "json", dir.appendingPathComponent("fake.tar").path)
-            #expect(try results(out).contains { ($0["path"] as? String)?.hasSuffix("fake.tar!/bin/recent") == true }, "\(manifest)")
+            #expect(
+                try results(out).contains { ($0["path"] as? String)?.hasSuffix("fake.tar!/bin/recent") == true },
+                "\(manifest)")
             #expect(out.exitCode == 1, "\(manifest)")
         }
         // A directory with oci-layout and an index that names no manifest: walked like any other.
@@ -274,7 +316,8 @@ func sha256(_ url: URL) throws -> String {
             try Data(index.utf8).write(to: d.appendingPathComponent("index.json"))
             for arg in [d.path, dir.path] {
                 let out = muslcheck("check", "--format", "json", arg)
-                #expect(try results(out).contains { ($0["path"] as? String) == d.path + "/bin/recent" }, "\(index) \(arg)")
+                #expect(
+                    try results(out).contains { ($0["path"] as? String) == d.path + "/bin/recent" }, "\(index) \(arg)")
                 #expect(out.exitCode == 1, "\(index)")
             }
         }
@@ -291,7 +334,8 @@ func sha256(_ url: URL) throws -> String {
         try run("/usr/bin/tar", ["-cf", "layer.tar", "-C", "l", "."], in: dir)
         let layout = dir.appendingPathComponent("layout")
         _ = try ociLayout(layout, layers: [dir.appendingPathComponent("layer.tar")])
-        let blob = layout.appendingPathComponent("blobs/sha256/" + (try sha256(dir.appendingPathComponent("layer.tar"))))
+        let blob = layout.appendingPathComponent(
+            "blobs/sha256/" + (try sha256(dir.appendingPathComponent("layer.tar"))))
         try fm.removeItem(at: blob)
         try fm.createSymbolicLink(at: blob, withDestinationURL: dir.appendingPathComponent("layer.tar"))
         let out = muslcheck("check", "--format", "json", layout.path)
@@ -301,7 +345,9 @@ func sha256(_ url: URL) throws -> String {
         #expect(out.exitCode == 2)
         #expect(ImageIndex.blobPath("sha256:../../etc/passwd") == nil)
         #expect(ImageIndex.blobPath("sha256:" + String(repeating: "A", count: 64)) == nil)
-        #expect(ImageIndex.blobPath("sha256:" + String(repeating: "a", count: 64)) == "blobs/sha256/" + String(repeating: "a", count: 64))
+        #expect(
+            ImageIndex.blobPath("sha256:" + String(repeating: "a", count: 64)) == "blobs/sha256/"
+                + String(repeating: "a", count: 64))
     }
 
     /// A docker-save tarball of 300 MB (a zero-filled member, written as a hole) passes with the default
@@ -330,7 +376,10 @@ func sha256(_ url: URL) throws -> String {
         #expect(size > ArchiveLimits().maxMemberBytes)
         let out = muslcheck("check", "--format", "json", url.path)
         #expect(out.exitCode == 0)
-        #expect(try results(out).contains { ($0["path"] as? String) == url.path + "!/usr/bin/hello" && $0["verdict"] as? String == "runs" })
+        #expect(
+            try results(out).contains {
+                ($0["path"] as? String) == url.path + "!/usr/bin/hello" && $0["verdict"] as? String == "runs"
+            })
     }
 
     /// Layer tarballs stored as hard links to one another (tar(1) does so for files with several links)
@@ -344,12 +393,15 @@ func sha256(_ url: URL) throws -> String {
         try fm.createDirectory(at: dir.appendingPathComponent("save"), withIntermediateDirectories: true)
         try run("/usr/bin/tar", ["-cf", "save/a.tar", "-C", "l", "."], in: dir)
         #expect(link(dir.appendingPathComponent("save/a.tar").path, dir.appendingPathComponent("save/b.tar").path) == 0)
-        try Data(#"[{"RepoTags":["x:1"],"Layers":["a.tar","b.tar"]}]"#.utf8).write(to: dir.appendingPathComponent("save/manifest.json"))
+        try Data(#"[{"RepoTags":["x:1"],"Layers":["a.tar","b.tar"]}]"#.utf8).write(
+            to: dir.appendingPathComponent("save/manifest.json"))
         try run("/usr/bin/tar", ["-cf", "linked.tar", "-C", "save", "a.tar", "b.tar", "manifest.json"], in: dir)
         try run("/usr/bin/gzip", ["-k", "linked.tar"], in: dir)
         for name in ["linked.tar", "linked.tar.gz"] {
             let path = dir.appendingPathComponent(name).path
-            let paths = try results(muslcheck("check", "--format", "json", "--fail-on", "never", path)).compactMap { $0["path"] as? String }
+            let paths = try results(muslcheck("check", "--format", "json", "--fail-on", "never", path)).compactMap {
+                $0["path"] as? String
+            }
             #expect(paths.filter { $0.hasSuffix("/bin/recent") } == [path + "!/bin/recent"], "\(name): \(paths)")
         }
     }

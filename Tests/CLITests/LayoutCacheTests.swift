@@ -1,9 +1,10 @@
+import Assessment
 // An OCI layout read through the cache gives what a fresh reading gives, whatever its digests say.
 import Foundation
 import MuslcheckCLI
-import Testing
 import TestSupport
-import Assessment
+import Testing
+
 @testable import Engine
 
 @Suite(.serialized) struct LayoutCaching {
@@ -17,10 +18,14 @@ import Assessment
             try fixture(program).write(to: dir.appendingPathComponent("\(name)/usr/bin/app"))
             try CLITests.run("/usr/bin/tar", ["-cf", "\(name).tar", "-C", name, "."], in: dir)
         }
-        let layer = String(repeating: "1", count: 64), manifest = String(repeating: "a", count: 64)
-        try fm.copyItem(at: dir.appendingPathComponent("l1.tar"), to: layout.appendingPathComponent("blobs/sha256/\(layer)"))
-        try Data(#"{"schemaVersion":2,"layers":[{"digest":"sha256:\#(layer)"}]}"#.utf8).write(to: layout.appendingPathComponent("blobs/sha256/\(manifest)"))
-        try Data(index.replacingOccurrences(of: "MANIFEST", with: "sha256:" + manifest).utf8).write(to: layout.appendingPathComponent("index.json"))
+        let layer = String(repeating: "1", count: 64)
+        let manifest = String(repeating: "a", count: 64)
+        try fm.copyItem(
+            at: dir.appendingPathComponent("l1.tar"), to: layout.appendingPathComponent("blobs/sha256/\(layer)"))
+        try Data(#"{"schemaVersion":2,"layers":[{"digest":"sha256:\#(layer)"}]}"#.utf8).write(
+            to: layout.appendingPathComponent("blobs/sha256/\(manifest)"))
+        try Data(index.replacingOccurrences(of: "MANIFEST", with: "sha256:" + manifest).utf8).write(
+            to: layout.appendingPathComponent("index.json"))
         try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: layout.appendingPathComponent("oci-layout"))
         return layout
     }
@@ -53,11 +58,16 @@ import Assessment
     @Test func malformedDigestsAreNeverCached() throws {
         let dir = try scratch("layout-digests")
         defer { try? FileManager.default.removeItem(at: dir) }
-        _ = try layout(dir, index: #"{"schemaVersion":2,"manifests":[{"digest":"MANIFEST"},{"digest":"sha256:../.."},{"digest":"md5:abc"},{"digest":"sha256:"}]}"#)
+        _ = try layout(
+            dir,
+            index:
+                #"{"schemaVersion":2,"manifests":[{"digest":"MANIFEST"},{"digest":"sha256:../.."},{"digest":"md5:abc"},{"digest":"sha256:"}]}"#
+        )
         Thread.sleep(forTimeInterval: Caching.settle * 1.5)
         let paths = [dir.appendingPathComponent("t").path]
         let plain = try Caching.run(paths, cache: nil)
-        #expect(plain.outcome.results.contains { $0.status == .error && ($0.error ?? "").contains("not a valid digest") })
+        #expect(
+            plain.outcome.results.contains { $0.status == .error && ($0.error ?? "").contains("not a valid digest") })
         for _ in 0..<2 {
             #expect(try Caching.run(paths, cache: try Caching.cache(dir)).json == plain.json)
             #expect(try Caching.run(paths, cache: nil).json == plain.json)

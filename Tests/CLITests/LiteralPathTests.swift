@@ -3,8 +3,8 @@
 // (docs/alpine.md). scripts/test-static.sh traces the release binary for the same thing.
 import Foundation
 import MuslcheckCLI
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct LiteralPaths {
     /// A name no other run uses; "~/NAME" is relative to the package root, which has no directory "~".

@@ -2,8 +2,8 @@
 // database: every ELF file classified once, packages mapped, the entrypoint followed, the plan pinned.
 import Foundation
 import MuslcheckCLI
-import Testing
 import TestSupport
+import Testing
 
 /// A root: os-release, a dpkg database of five packages (one automatic), their files, an application under
 /// /opt/app (a program that runs with gcompat, and a library that needs a rebuild) and a Dockerfile.
@@ -14,7 +14,8 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try data.write(to: url)
     }
-    try put("/etc/os-release", Data("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n".utf8))
+    try put(
+        "/etc/os-release", Data("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n".utf8))
     let packages: [(name: String, priority: String, files: [String])] = [
         ("libc6", "required", ["/usr/lib/x86_64-linux-gnu/libc.so.6"]),
         ("greeter", "optional", ["/usr/bin/greeter"]),
@@ -24,7 +25,8 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
     ]
     var status = ""
     for p in packages {
-        status += "Package: \(p.name)\nStatus: install ok installed\nPriority: \(p.priority)\nArchitecture: amd64\nVersion: 1.0-1\n\n"
+        status +=
+            "Package: \(p.name)\nStatus: install ok installed\nPriority: \(p.priority)\nArchitecture: amd64\nVersion: 1.0-1\n\n"
         try put("/var/lib/dpkg/info/\(p.name).list", Data(("/.\n" + p.files.joined(separator: "\n") + "\n").utf8))
     }
     try put("/var/lib/dpkg/status", Data(status.utf8))
@@ -41,7 +43,8 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
         try put("/usr/lib/x86_64-linux-gnu/libc.so.6", try Data(contentsOf: URL(fileURLWithPath: libc)))
     }
     let dockerfile = dir.appendingPathComponent("Dockerfile")
-    try Data("""
+    try Data(
+        """
         FROM debian:12-slim
         ENV TZ=Europe/Berlin
         RUN apt-get update && apt-get install -y --no-install-recommends \\
@@ -50,7 +53,8 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
         COPY app /opt/app
         ENTRYPOINT ["/opt/app/bin/bundled"]
 
-        """.utf8).write(to: dockerfile)
+        """.utf8
+    ).write(to: dockerfile)
     return (root, dockerfile)
 }
 
@@ -59,7 +63,8 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
         let dir = try scratch("migrate")
         defer { try? FileManager.default.removeItem(at: dir) }
         let (root, dockerfile) = try makeRoot(dir)
-        let out = muslcheck("migrate", root.path, "--dockerfile", dockerfile.path, "--target", "alpine:3.20", "--format", "json")
+        let out = muslcheck(
+            "migrate", root.path, "--dockerfile", dockerfile.path, "--target", "alpine:3.20", "--format", "json")
         #expect(out.exitCode == 0, "\(out.stderr)")
         let plan = try json(out.stdout)
         let files = try #require(plan["files"] as? [String: Int])
@@ -79,7 +84,8 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
         #expect(mapping("fonts-nothing")?["how"] as? String == "none")
         let proposal = try #require(plan["plan"] as? [String: Any])
         let apk = try #require(proposal["apkAdd"] as? [String])
-        #expect(apk.contains("cmd:greeter") && apk.contains("zlib") && apk.contains("tzdata") && apk.contains("gcompat"))
+        #expect(
+            apk.contains("cmd:greeter") && apk.contains("zlib") && apk.contains("tzdata") && apk.contains("gcompat"))
         #expect(!apk.contains("so:libgreet.so.1"))
         #expect(proposal["rebuild"] as? [String] == ["/opt/app/lib/libbad.so.1"])
         let entry = try #require(plan["entrypoint"] as? [String: Any])
@@ -96,7 +102,8 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
         let (root, dockerfile) = try makeRoot(dir)
         guard FileManager.default.fileExists(atPath: "/lib/x86_64-linux-gnu/libc.so.6") else { return }
         for format in ["text", "markdown"] {
-            let out = muslcheck("migrate", root.path, "--dockerfile", dockerfile.path, "--target", "alpine:3.20", "--format", format)
+            let out = muslcheck(
+                "migrate", root.path, "--dockerfile", dockerfile.path, "--target", "alpine:3.20", "--format", format)
             let report = out.stdout.replacingOccurrences(of: root.path, with: "ROOT")
             #expect(Fixtures.checkGolden(report, "migrate/debian-root.\(format)") == nil)
         }
@@ -115,13 +122,15 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
     func makeImages(_ dir: URL) throws -> (root: URL, images: [URL]) {
         let fm = FileManager.default
         let (root, _) = try makeRoot(dir)
-        let base = dir.appendingPathComponent("base"), app = dir.appendingPathComponent("app")
+        let base = dir.appendingPathComponent("base")
+        let app = dir.appendingPathComponent("app")
         try fm.copyItem(at: root, to: base)
         try fm.createDirectory(at: app.appendingPathComponent("opt"), withIntermediateDirectories: true)
         try fm.moveItem(at: base.appendingPathComponent("opt/app"), to: app.appendingPathComponent("opt/app"))
         // The base's os-release is replaced and a file of the base deleted by the upper layer.
         try Data("ID=debian\n".utf8).write(to: base.appendingPathComponent("etc/os-release"))
-        try Data("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n".utf8).write(to: app.appendingPathComponent("etc/os-release", isDirectory: false).creatingParent())
+        try Data("PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n".utf8).write(
+            to: app.appendingPathComponent("etc/os-release", isDirectory: false).creatingParent())
         try Data("scratch".utf8).write(to: base.appendingPathComponent("etc/obsolete"))
         try Data().write(to: app.appendingPathComponent("etc/.wh.obsolete"))
         let script = app.appendingPathComponent("docker-entrypoint.sh")
@@ -132,7 +141,8 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
         try run("/usr/bin/tar", ["-cf", "base.tar", "-C", "base", "."], in: dir)
         try run("/usr/bin/tar", ["-czf", "app.tar.gz", "-C", "app", "."], in: dir)
         let layers = ["base.tar", "app.tar.gz"].map { dir.appendingPathComponent($0) }
-        let config = #"{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/docker-entrypoint.sh"],"Cmd":["bundled"],"#
+        let config =
+            #"{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/docker-entrypoint.sh"],"Cmd":["bundled"],"#
             + #""User":"app","WorkingDir":"/opt/app","Env":["PATH=/opt/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","#
             + #""LANG=en_US.UTF-8","TZ=Europe/Berlin"]}}"#
         let save = dir.appendingPathComponent("save")
@@ -166,13 +176,19 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
             // Scripts are judged inside images as on disk: the entrypoint script is counted in both.
             #expect(files["scripts"] == 1)
             #expect(files == fromRoot["files"] as? [String: Int], "\(image.lastPathComponent)")
-            #expect(files["elf"] == (files["distribution"] ?? 0) + (files["cLibrary"] ?? 0) + (files["application"] ?? 0))
+            #expect(
+                files["elf"] == (files["distribution"] ?? 0) + (files["cLibrary"] ?? 0) + (files["application"] ?? 0))
             #expect(files["application"] == 3 && files["distribution"] == 3)
             let packages = try #require(plan["packages"] as? [[String: Any]])
             #expect(packages.count == 5)
             // Every package mapped, or said to have no counterpart.
-            #expect(packages.allSatisfy { $0["how"] as? String != "none" || $0["note"] as? String == "no known Alpine counterpart" })
-            #expect((packages.map { $0["alpine"] as? [String] ?? [] }) == ((fromRoot["packages"] as? [[String: Any]])?.map { $0["alpine"] as? [String] ?? [] }))
+            #expect(
+                packages.allSatisfy {
+                    $0["how"] as? String != "none" || $0["note"] as? String == "no known Alpine counterpart"
+                })
+            #expect(
+                (packages.map { $0["alpine"] as? [String] ?? [] })
+                    == ((fromRoot["packages"] as? [[String: Any]])?.map { $0["alpine"] as? [String] ?? [] }))
             let base = try #require(plan["base"] as? [String: Any])
             #expect((base["os"] as? [String: Any])?["versionID"] as? String == "12", "the upper layer's os-release")
             let entry = try #require(plan["entrypoint"] as? [String: Any])
@@ -187,7 +203,9 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
             let proposal = try #require(plan["plan"] as? [String: Any])
             let dockerfile = try #require(proposal["dockerfile"] as? String)
             #expect(dockerfile.contains("ENTRYPOINT [\"/docker-entrypoint.sh\"]\nCMD [\"bundled\"]"))
-            #expect(dockerfile.contains("RUN adduser -D app") && dockerfile.contains("USER app") && dockerfile.contains("WORKDIR /opt/app"))
+            #expect(
+                dockerfile.contains("RUN adduser -D app") && dockerfile.contains("USER app")
+                    && dockerfile.contains("WORKDIR /opt/app"))
             #expect(proposal["apkAdd"] as? [String] == ["cmd:greeter", "zlib", "bash", "gcompat", "tzdata"])
             #expect(plan["notes"] as? [String] == [])
             reports.append(out.stdout.replacingOccurrences(of: image.path, with: "IMAGE"))
@@ -195,8 +213,11 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
         // The four forms give the same report.
         #expect(Set(reports).count == 1)
         // The Dockerfile's entrypoint gives way to the image configuration's; the Dockerfile is still rewritten.
-        let withDockerfile = try json(muslcheck("migrate", images[0].path, "--dockerfile", dir.appendingPathComponent("Dockerfile").path,
-                                                "--target", "alpine:3.20", "--format", "json").stdout)
+        let withDockerfile = try json(
+            muslcheck(
+                "migrate", images[0].path, "--dockerfile", dir.appendingPathComponent("Dockerfile").path,
+                "--target", "alpine:3.20", "--format", "json"
+            ).stdout)
         #expect((withDockerfile["entrypoint"] as? [String: Any])?["from"] as? String == "image configuration")
         #expect((withDockerfile["dockerfileDiff"] as? String)?.contains("+FROM alpine:3.20") == true)
     }
@@ -215,9 +236,9 @@ private func makeRoot(_ dir: URL) throws -> (root: URL, dockerfile: URL) {
     }
 }
 
-private extension URL {
+extension URL {
     /// The URL, its parent directory made first.
-    func creatingParent() throws -> URL {
+    fileprivate func creatingParent() throws -> URL {
         try FileManager.default.createDirectory(at: deletingLastPathComponent(), withIntermediateDirectories: true)
         return self
     }

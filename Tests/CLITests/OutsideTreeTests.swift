@@ -3,9 +3,10 @@
 // verdict); inside --root, archives and images ".." stops at the root, as it does once installed.
 import Foundation
 import MuslcheckCLI
-@testable import Scanning
-import Testing
 import TestSupport
+import Testing
+
+@testable import Scanning
 
 /// app-runpath with its RUNPATH string ("$ORIGIN/lib:/opt/greet/lib", 26 bytes) replaced in place.
 private func app(runpath: String) throws -> Data {
@@ -32,10 +33,14 @@ private func result(_ out: CommandOutput, _ path: String) throws -> [String: Any
     try #require(try results(out).first { ($0["path"] as? String) == path }, "\(path) in \(out.stdout.prefix(2000))")
 }
 
-private func rules(_ r: [String: Any]) -> [String] { (r["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String } }
+private func rules(_ r: [String: Any]) -> [String] {
+    (r["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }
+}
 
 private func messages(_ r: [String: Any], _ rule: String) -> [String] {
-    (r["findings"] as? [[String: Any]] ?? []).filter { $0["rule"] as? String == rule }.compactMap { $0["message"] as? String }
+    (r["findings"] as? [[String: Any]] ?? []).filter { $0["rule"] as? String == rule }.compactMap {
+        $0["message"] as? String
+    }
 }
 
 @Suite(.serialized) struct OutsideTheTree {
@@ -56,7 +61,10 @@ private func messages(_ r: [String: Any], _ rule: String) -> [String] {
         // made it needs-rebuild too, but through `dependency`, which needs the library read).
         #expect(r["verdict"] as? String == "needs-rebuild")
         #expect(!rules(r).contains("dependency"))
-        #expect(messages(r, "library-path-outside") == ["RUNPATH entry $ORIGIN/../../outside: leads to \(dir.path)/outside, outside the scanned paths: not searched; libgreet.so.1 not found elsewhere, so the file is not shown to load (needs-rebuild until the directory is given)"])
+        #expect(
+            messages(r, "library-path-outside") == [
+                "RUNPATH entry $ORIGIN/../../outside: leads to \(dir.path)/outside, outside the scanned paths: not searched; libgreet.so.1 not found elsewhere, so the file is not shown to load (needs-rebuild until the directory is given)"
+            ])
         #expect(!out.stdout.contains("outside/libgreet"))
         // Scanning the directory above takes it in: found, read, folded in.
         let wider = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.path)
@@ -64,7 +72,8 @@ private func messages(_ r: [String: Any], _ rule: String) -> [String] {
         #expect(w["verdict"] as? String == "needs-rebuild")
         #expect(!rules(w).contains("library-path-outside"))
         // Two scanned directories side by side: ".." out of one into the other stays inside the scan.
-        let both = muslcheck("check", "--format", "json", "--target", "alpine:3.20", d, dir.appendingPathComponent("outside").path)
+        let both = muslcheck(
+            "check", "--format", "json", "--target", "alpine:3.20", d, dir.appendingPathComponent("outside").path)
         #expect(try result(both, d + "/bin/app")["verdict"] as? String == "needs-rebuild")
     }
 
@@ -77,7 +86,9 @@ private func messages(_ r: [String: Any], _ rule: String) -> [String] {
         let file = dir.appendingPathComponent("app").path
         let alone = try result(muslcheck("check", "--format", "json", "--target", "alpine:3.20", file), file)
         #expect(alone["verdict"] as? String == "needs-rebuild")
-        #expect(messages(alone, "library-path-outside").first?.hasPrefix("RUNPATH entry $ORIGIN/lib: the file's directory is outside the scanned paths") == true)
+        #expect(
+            messages(alone, "library-path-outside").first?.hasPrefix(
+                "RUNPATH entry $ORIGIN/lib: the file's directory is outside the scanned paths") == true)
         let together = try result(muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.path), file)
         #expect(together["verdict"] as? String == "needs-rebuild")
     }
@@ -98,13 +109,23 @@ private func messages(_ r: [String: Any], _ rule: String) -> [String] {
         try put(try fixture("app-runpath"), dir.appendingPathComponent("c/app"))
         try put(try Self.bad(), dir.appendingPathComponent("c/real/libgreet.so.1.0"))
         try link(dir.appendingPathComponent("c/lib/libgreet.so.1"), to: "../real/libgreet.so.1.0")
-        let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path, c = dir.appendingPathComponent("c").path
+        let a = dir.appendingPathComponent("a").path
+        let b = dir.appendingPathComponent("b").path
+        let c = dir.appendingPathComponent("c").path
         let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", a, b, c)
-        let ra = try result(out, a + "/app"), rb = try result(out, b + "/app"), rc = try result(out, c + "/app")
+        let ra = try result(out, a + "/app")
+        let rb = try result(out, b + "/app")
+        let rc = try result(out, c + "/app")
         #expect(ra["verdict"] as? String == "needs-rebuild")
-        #expect(messages(ra, "library-path-outside") == ["RUNPATH entry $ORIGIN/lib: \(a)/lib/libgreet.so.1 links to \(dir.path)/host/libgreet.so.1, outside the scanned paths: not searched; libgreet.so.1 not found elsewhere, so the file is not shown to load (needs-rebuild until the directory is given)"])
+        #expect(
+            messages(ra, "library-path-outside") == [
+                "RUNPATH entry $ORIGIN/lib: \(a)/lib/libgreet.so.1 links to \(dir.path)/host/libgreet.so.1, outside the scanned paths: not searched; libgreet.so.1 not found elsewhere, so the file is not shown to load (needs-rebuild until the directory is given)"
+            ])
         #expect(rb["verdict"] as? String == "needs-rebuild")
-        #expect(messages(rb, "library-path-outside") == ["RUNPATH entry $ORIGIN/lib: leads to \(dir.path)/host, outside the scanned paths: not searched; libgreet.so.1 not found elsewhere, so the file is not shown to load (needs-rebuild until the directory is given)"])
+        #expect(
+            messages(rb, "library-path-outside") == [
+                "RUNPATH entry $ORIGIN/lib: leads to \(dir.path)/host, outside the scanned paths: not searched; libgreet.so.1 not found elsewhere, so the file is not shown to load (needs-rebuild until the directory is given)"
+            ])
         #expect(!rules(ra).contains("dependency") && !rules(rb).contains("dependency"))
         #expect(rc["verdict"] as? String == "needs-rebuild")
         #expect(messages(rc, "dependency").first?.contains(c + "/real/libgreet.so.1.0") == true)
@@ -120,7 +141,9 @@ private func messages(_ r: [String: Any], _ rule: String) -> [String] {
         // $ORIGIN/../../../../../lib from /usr/bin is /lib once installed.
         try put(try app(runpath: "$ORIGIN/../../../../../lib"), root.appendingPathComponent("usr/bin/app"))
         try put(try Self.bad(), root.appendingPathComponent("lib/libgreet.so.1"))
-        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--root", root.path, root.appendingPathComponent("usr/bin").path)
+        let out = muslcheck(
+            "check", "--format", "json", "--target", "alpine:3.20", "--root", root.path,
+            root.appendingPathComponent("usr/bin").path)
         let r = try result(out, root.path + "/usr/bin/app")
         #expect(r["verdict"] as? String == "needs-rebuild")
         #expect(messages(r, "dependency").first?.contains(root.path + "/lib/libgreet.so.1") == true)
@@ -129,13 +152,17 @@ private func messages(_ r: [String: Any], _ rule: String) -> [String] {
         try put(try fixture("app-runpath"), other.appendingPathComponent("opt/app/app"))
         try put(try Self.bad(), dir.appendingPathComponent("host/libgreet.so.1"))
         try link(other.appendingPathComponent("opt/app/lib"), to: dir.path + "/host")
-        let out2 = muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--root", other.path, other.appendingPathComponent("opt").path)
+        let out2 = muslcheck(
+            "check", "--format", "json", "--target", "alpine:3.20", "--root", other.path,
+            other.appendingPathComponent("opt").path)
         let r2 = try result(out2, other.path + "/opt/app/app")
         #expect(r2["verdict"] as? String == "needs-gcompat")
         #expect(!rules(r2).contains("dependency"))
         // The same target made inside the root is found there.
         try put(try Self.bad(), other.appendingPathComponent(String(dir.path.dropFirst()) + "/host/libgreet.so.1"))
-        let out3 = muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--root", other.path, other.appendingPathComponent("opt").path)
+        let out3 = muslcheck(
+            "check", "--format", "json", "--target", "alpine:3.20", "--root", other.path,
+            other.appendingPathComponent("opt").path)
         #expect(try result(out3, other.path + "/opt/app/app")["verdict"] as? String == "needs-rebuild")
     }
 
@@ -171,7 +198,9 @@ private func messages(_ r: [String: Any], _ rule: String) -> [String] {
         typealias Place = DependencyResolver.Place
         let own = [Place(tree: 0, path: "a", label: "x"), Place(tree: 0, path: "b", label: "x")]
         var notes: [String] = []
-        #expect(DependencyResolver.chain(own, then: own + [Place(tree: 1, path: "a", label: "y")], notes: &notes).map(\.key) == ["0:a", "0:b", "1:a"])
+        #expect(
+            DependencyResolver.chain(own, then: own + [Place(tree: 1, path: "a", label: "y")], notes: &notes).map(\.key)
+                == ["0:a", "0:b", "1:a"])
         #expect(notes.isEmpty)
         let many = (0..<2000).map { Place(tree: 0, path: "d\($0)", label: "z") }
         #expect(DependencyResolver.chain(own, then: many, notes: &notes).count == DependencyResolver.maxChain)

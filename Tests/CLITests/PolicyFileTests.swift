@@ -2,28 +2,44 @@
 // YAML errors fit on one line, the file is found up to the repository root, the baseline is keyed by
 // paths relative to the scan root, and what the policy sets aside is listed by every report.
 import Foundation
-@testable import Engine
 import MuslcheckCLI
-import Testing
 import TestSupport
+import Testing
+
+@testable import Engine
 
 @Suite(.serialized) struct PolicyFiles {
     let rules: Set<String> = ["tzdata", "static-glibc", "symbol-missing"]
 
     func problem(_ yaml: String) -> String? {
-        do { _ = try Policy.parse(yaml, file: "p.yml", ruleIDs: rules); return nil } catch { return "\(error)" }
+        do {
+            _ = try Policy.parse(yaml, file: "p.yml", ruleIDs: rules)
+            return nil
+        } catch { return "\(error)" }
     }
 
     @Test func unknownKeysAreErrorsWithLineAndSuggestion() {
-        #expect(problem("target: alpine:3.20\nfailon: needs-gcompat\n") == "p.yml:2:1: unknown key 'failon'; did you mean 'fail-on'?")
-        #expect(problem("ignore:\n  path:\n    - path: x\n      reason: y\n") == "p.yml:2:3: unknown key 'path' in ignore; did you mean 'paths'?")
-        #expect(problem("ignore:\n  paths:\n    - path: x\n      reasn: y\n")?.hasPrefix("p.yml:4:7: unknown key 'reasn'") == true)
-        #expect(problem("colour: red\n") == "p.yml:1:1: unknown key 'colour'; known: target, fail-on, installed, ignore, baseline")
+        #expect(
+            problem("target: alpine:3.20\nfailon: needs-gcompat\n")
+                == "p.yml:2:1: unknown key 'failon'; did you mean 'fail-on'?")
+        #expect(
+            problem("ignore:\n  path:\n    - path: x\n      reason: y\n")
+                == "p.yml:2:3: unknown key 'path' in ignore; did you mean 'paths'?")
+        #expect(
+            problem("ignore:\n  paths:\n    - path: x\n      reasn: y\n")?.hasPrefix("p.yml:4:7: unknown key 'reasn'")
+                == true)
+        #expect(
+            problem("colour: red\n")
+                == "p.yml:1:1: unknown key 'colour'; known: target, fail-on, installed, ignore, baseline")
     }
 
     @Test func unknownRulesAndLevelsAreErrors() {
-        #expect(problem("ignore:\n  rules:\n    - rule: tzdat\n      reason: UTC\n") == "p.yml:3:13: unknown rule 'tzdat'; did you mean 'tzdata'?")
-        #expect(problem("fail-on: needs-gcompt\n") == "p.yml:1:10: unknown fail-on 'needs-gcompt'; did you mean 'needs-gcompat'?")
+        #expect(
+            problem("ignore:\n  rules:\n    - rule: tzdat\n      reason: UTC\n")
+                == "p.yml:3:13: unknown rule 'tzdat'; did you mean 'tzdata'?")
+        #expect(
+            problem("fail-on: needs-gcompt\n")
+                == "p.yml:1:10: unknown fail-on 'needs-gcompt'; did you mean 'needs-gcompat'?")
         #expect(problem("ignore:\n  rules:\n    - rule: tzdata\n")?.contains("needs a reason") == true)
     }
 
@@ -45,7 +61,9 @@ import TestSupport
         #expect(out.stderr.contains("\(policy.path):2: target: unknown target 'alpine:2.0'"))
         try Data("failon: never\n".utf8).write(to: policy)
         let typo = muslcheck("check", "--config", policy.path, "fixtures-bin/bin/hello-musl")
-        #expect(typo.exitCode == 64 && typo.stderr == "error: \(policy.path):1:1: unknown key 'failon'; did you mean 'fail-on'?\n")
+        #expect(
+            typo.exitCode == 64
+                && typo.stderr == "error: \(policy.path):1:1: unknown key 'failon'; did you mean 'fail-on'?\n")
     }
 
     @Test func theFileIsFoundUpToTheRepositoryRoot() throws {
@@ -53,7 +71,8 @@ import TestSupport
         defer { try? FileManager.default.removeItem(at: repo) }
         let deep = repo.appendingPathComponent("a/b/c")
         try FileManager.default.createDirectory(at: deep, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: repo.appendingPathComponent(".git"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: repo.appendingPathComponent(".git"), withIntermediateDirectories: true)
         #expect(Policy.find(from: deep.path) == nil)
         try Data("fail-on: never\n".utf8).write(to: repo.appendingPathComponent(".muslcheck.yml"))
         #expect(Policy.find(from: deep.path) == repo.appendingPathComponent(".muslcheck.yml").path)
@@ -61,7 +80,8 @@ import TestSupport
         try Data("fail-on: warning\n".utf8).write(to: repo.appendingPathComponent("a/.muslcheck.yml"))
         #expect(Policy.find(from: deep.path) == repo.appendingPathComponent("a/.muslcheck.yml").path)
         let inner = repo.appendingPathComponent("a/b/sub")
-        try FileManager.default.createDirectory(at: inner.appendingPathComponent(".git"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: inner.appendingPathComponent(".git"), withIntermediateDirectories: true)
         #expect(Policy.find(from: inner.path) == nil)
     }
 
@@ -72,7 +92,9 @@ import TestSupport
         try FileManager.default.createDirectory(at: dist, withIntermediateDirectories: true)
         try fixture("recent").write(to: dist.appendingPathComponent("recent"))
         // Written with the tree named one way...
-        #expect(muslcheck("check", "--write-baseline", dir.appendingPathComponent("known.json").path, dist.path + "/").exitCode == 0)
+        #expect(
+            muslcheck("check", "--write-baseline", dir.appendingPathComponent("known.json").path, dist.path + "/")
+                .exitCode == 0)
         let written = try String(contentsOf: dir.appendingPathComponent("known.json"), encoding: .utf8)
         #expect(written.contains("\"path\" : \"recent\"") && written.contains("\"schemaVersion\" : 2"))
         // ...and read through a policy file beside it, with the tree named another way.
@@ -102,18 +124,29 @@ import TestSupport
         try fixture("recent").write(to: dir.appendingPathComponent("legacy"))
         try fixture("resinit").write(to: dir.appendingPathComponent("resinit"))
         let policy = dir.appendingPathComponent("p.yml")
-        try Data("ignore:\n  paths:\n    - path: legacy\n      reason: replaced in 2.0\n  rules:\n    - rule: dns-resolver\n      reason: no DNS in this service\n".utf8).write(to: policy)
-        let base = ["check", "--config", policy.path, "--target", "alpine:3.20", "--fail-on", "needs-rebuild", dir.path]
+        try Data(
+            "ignore:\n  paths:\n    - path: legacy\n      reason: replaced in 2.0\n  rules:\n    - rule: dns-resolver\n      reason: no DNS in this service\n"
+                .utf8
+        ).write(to: policy)
+        let base = [
+            "check", "--config", policy.path, "--target", "alpine:3.20", "--fail-on", "needs-rebuild", dir.path,
+        ]
         let root = try json(muslcheck(base + ["-f", "json"]).stdout)
         let results = try #require(root["results"] as? [[String: Any]])
         let legacy = try #require(results.first { ($0["path"] as? String)?.hasSuffix("legacy") == true })
         let sup = try #require((legacy["suppressions"] as? [[String: Any]])?.first)
-        #expect(sup["kind"] as? String == "policy-path" && sup["reason"] as? String == "replaced in 2.0" && sup["waivesGate"] as? Bool == true)
+        #expect(
+            sup["kind"] as? String == "policy-path" && sup["reason"] as? String == "replaced in 2.0"
+                && sup["waivesGate"] as? Bool == true)
         let resinit = try #require(results.first { ($0["path"] as? String)?.hasSuffix("resinit") == true })
-        #expect((resinit["suppressions"] as? [[String: Any]])?.contains { $0["match"] as? String == "dns-resolver" } == true)
+        #expect(
+            (resinit["suppressions"] as? [[String: Any]])?.contains { $0["match"] as? String == "dns-resolver" } == true
+        )
         #expect((root["gate"] as? [String: Any])?["ignoredByPolicy"] as? Int == 1)
         let sarif = muslcheck(base + ["-f", "sarif"]).stdout
-        #expect(sarif.contains("\"justification\": \"policy-path legacy: replaced in 2.0\"") && sarif.contains("\"justification\": \"no DNS in this service\""))
+        #expect(
+            sarif.contains("\"justification\": \"policy-path legacy: replaced in 2.0\"")
+                && sarif.contains("\"justification\": \"no DNS in this service\""))
         let md = muslcheck(base + ["-f", "markdown"]).stdout
         #expect(md.contains("### Set aside by the policy or baseline") && md.contains("replaced in 2.0"))
         let html = muslcheck(base + ["-f", "html"]).stdout

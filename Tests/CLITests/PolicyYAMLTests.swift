@@ -3,21 +3,22 @@
 // accepts Yams reads as the same tree (same strings, same shape, same line and column); what lies outside
 // the subset is refused with the place and the reason, and nothing crashes it.
 import Foundation
-@testable import Engine
 import Testing
 import Yams
+
 @testable import Archives
+@testable import Engine
 
 @Suite struct PolicyYAMLReader {
     /// Yams' tree in the reader's terms (nil for an alias, which the subset never has).
     static func tree(_ node: Yams.Node) -> YAMLNode? {
         let mark = YAMLMark(line: node.mark?.line ?? 0, column: node.mark?.column ?? 0)
         switch node {
-        case let .scalar(s): return .scalar(s.string, mark)
-        case let .sequence(s):
+        case .scalar(let s): return .scalar(s.string, mark)
+        case .sequence(let s):
             let items = s.compactMap(tree)
             return items.count == s.count ? .sequence(items, mark) : nil
-        case let .mapping(m):
+        case .mapping(let m):
             var pairs: [(key: YAMLNode, value: YAMLNode)] = []
             for (k, v) in m {
                 guard let key = tree(k), let value = tree(v) else { return nil }
@@ -38,33 +39,44 @@ import Yams
     /// Accepted by the reader, and then exactly as Yams reads it.
     func expectSame(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
         let (ours, yams) = Self.both(text)
-        guard case let .success(mine) = ours else {
-            Issue.record("refused \(text.debugDescription): \(ours)", sourceLocation: sourceLocation); return
+        guard case .success(let mine) = ours else {
+            Issue.record("refused \(text.debugDescription): \(ours)", sourceLocation: sourceLocation)
+            return
         }
-        guard case let .success(theirs) = yams else {
-            Issue.record("Yams refused \(text.debugDescription), which the reader accepted", sourceLocation: sourceLocation); return
+        guard case .success(let theirs) = yams else {
+            Issue.record(
+                "Yams refused \(text.debugDescription), which the reader accepted", sourceLocation: sourceLocation)
+            return
         }
-        #expect(mine == theirs, "\(text.debugDescription)\n ours: \(String(describing: mine))\n Yams: \(String(describing: theirs))",
-                sourceLocation: sourceLocation)
+        #expect(
+            mine == theirs,
+            "\(text.debugDescription)\n ours: \(String(describing: mine))\n Yams: \(String(describing: theirs))",
+            sourceLocation: sourceLocation)
     }
 
     /// Refused by the reader at `line:column` with a problem that contains `words`.
-    func expectRefused(_ text: String, at place: String, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectRefused(
+        _ text: String, at place: String, _ words: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         do {
             let node = try PolicyYAML.parse(text)
-            Issue.record("accepted \(text.debugDescription) as \(String(describing: node))", sourceLocation: sourceLocation)
+            Issue.record(
+                "accepted \(text.debugDescription) as \(String(describing: node))", sourceLocation: sourceLocation)
         } catch {
-            #expect(error.mark.description == place && error.problem.contains(words), "\(text.debugDescription): \(error)",
-                    sourceLocation: sourceLocation)
+            #expect(
+                error.mark.description == place && error.problem.contains(words), "\(text.debugDescription): \(error)",
+                sourceLocation: sourceLocation)
         }
     }
 
     /// The ```yaml blocks of the README and docs that are policy files (their top-level keys are policy keys).
     static func documentedPolicies() throws -> [String] {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         var files = [root.appendingPathComponent("README.md")]
         let docs = root.appendingPathComponent("docs")
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: docs.path)) ?? [] where name.hasSuffix(".md") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: docs.path)) ?? [] where name.hasSuffix(".md")
+        {
             files.append(docs.appendingPathComponent(name))
         }
         var policies: [String] = []
@@ -72,13 +84,17 @@ import Yams
             let text = try String(contentsOf: file, encoding: .utf8)
             for block in text.components(separatedBy: "```yaml\n").dropFirst() {
                 guard let body = block.components(separatedBy: "```").first else { continue }
-                let keys = body.split(separator: "\n").filter { !$0.hasPrefix(" ") && !$0.hasPrefix("#") && $0.contains(":") }
-                    .map { String($0.prefix { $0 != ":" }) }
+                let keys = body.split(separator: "\n").filter {
+                    !$0.hasPrefix(" ") && !$0.hasPrefix("#") && $0.contains(":")
+                }
+                .map { String($0.prefix { $0 != ":" }) }
                 if !keys.isEmpty, keys.allSatisfy(Policy.topKeys.contains) { policies.append(body) }
             }
         }
         // The policy scripts/test-static.sh writes.
-        policies.append("target: alpine:3.20\nfail-on: needs-rebuild\ninstalled: [gcompat]\nignore:\n  paths:\n    - path: \"**/recent\"\n      reason: checked by hand\n  rules:\n    - rule: nss-lookups\n      reason: files only\n")
+        policies.append(
+            "target: alpine:3.20\nfail-on: needs-rebuild\ninstalled: [gcompat]\nignore:\n  paths:\n    - path: \"**/recent\"\n      reason: checked by hand\n  rules:\n    - rule: nss-lookups\n      reason: files only\n"
+        )
         return policies
     }
 
@@ -158,16 +174,25 @@ import Yams
         expectRefused("a: @b\n", at: "1:4", "quote it")
         expectRefused("--- a: b\n", at: "1:5", "content after '---'")
         expectRefused(String(repeating: "- ", count: 40) + "x\n", at: "1:65", "deeper than 32")
-        expectRefused("a: " + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + "\n", at: "1:35", "deeper than 32")
+        expectRefused(
+            "a: " + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + "\n", at: "1:35",
+            "deeper than 32")
         expectRefused("a: " + String(repeating: "x", count: PolicyYAML.maxBytes) + "\n", at: "1:1", "larger than")
     }
 
     @Test func policyErrorsNameTheFileLineAndColumn() {
         func problem(_ yaml: String) -> String? {
-            do { _ = try Policy.parse(yaml, file: "p.yml", ruleIDs: []); return nil } catch { return "\(error)" }
+            do {
+                _ = try Policy.parse(yaml, file: "p.yml", ruleIDs: [])
+                return nil
+            } catch { return "\(error)" }
         }
-        #expect(problem("target: [alpine:3.20\nfail-on: x\n") == "p.yml:1:9: ']' missing: a flow sequence [ … ] must end on the line it starts")
-        #expect(problem("ignore:\n  paths:\n    - path: *x\n      reason: y\n")?.hasPrefix("p.yml:3:13: aliases (*) are not supported") == true)
+        #expect(
+            problem("target: [alpine:3.20\nfail-on: x\n")
+                == "p.yml:1:9: ']' missing: a flow sequence [ … ] must end on the line it starts")
+        #expect(
+            problem("ignore:\n  paths:\n    - path: *x\n      reason: y\n")?.hasPrefix(
+                "p.yml:3:13: aliases (*) are not supported") == true)
         #expect(problem("target: a\ntarget: b\n") == "p.yml:2:1: key given twice: target")
     }
 
@@ -194,9 +219,12 @@ import Yams
             view.append(contentsOf: s)
             let text = String(view)
             let (ours, yams) = Self.both(text)
-            guard case let .success(mine) = ours else { continue }
+            guard case .success(let mine) = ours else { continue }
             accepted += 1
-            guard case let .success(theirs) = yams else { Issue.record("Yams refused \(text.debugDescription)"); continue }
+            guard case .success(let theirs) = yams else {
+                Issue.record("Yams refused \(text.debugDescription)")
+                continue
+            }
             #expect(mine == theirs, "\(text.debugDescription)")
         }
         #expect(accepted > 100, "too few mutations accepted (\(accepted)) to compare anything")
@@ -220,12 +248,15 @@ struct SplitMix64: RandomNumberGenerator {
 /// code casts, and a bounded nesting.
 @Suite struct ImageIndexJSON {
     @Test func valuesComeInTheShapesJSONSerializationGave() throws {
-        let text = #"{"manifests": [{"digest": "sha256:ab", "size": 12, "annotations": {"org.opencontainers.image.ref.name": "v1"}, "x": null, "y": true}]}"#
+        let text =
+            #"{"manifests": [{"digest": "sha256:ab", "size": 12, "annotations": {"org.opencontainers.image.ref.name": "v1"}, "x": null, "y": true}]}"#
         let root = try #require(ImageIndex.json(Array(text.utf8)) as? [String: Any])
         let manifests = try #require(root["manifests"] as? [[String: Any]])
         #expect(manifests.first?["digest"] as? String == "sha256:ab")
         #expect(manifests.first?["size"] as? Double == 12 && manifests.first?["size"] as? String == nil)
-        #expect((manifests.first?["annotations"] as? [String: Any])?["org.opencontainers.image.ref.name"] as? String == "v1")
+        #expect(
+            (manifests.first?["annotations"] as? [String: Any])?["org.opencontainers.image.ref.name"] as? String == "v1"
+        )
         #expect(manifests.first?["y"] as? Bool == true)
         #expect(ImageIndex.json(Array(#"[["a", "b"]]"#.utf8)) as? [[String]] == [["a", "b"]])
         #expect(ImageIndex.json(Array("{not json".utf8)) == nil)
@@ -233,7 +264,9 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     @Test func deepNestingIsRefusedBeforeDecoding() {
-        func nested(_ n: Int) -> [UInt8] { Array((String(repeating: "[", count: n) + String(repeating: "]", count: n)).utf8) }
+        func nested(_ n: Int) -> [UInt8] {
+            Array((String(repeating: "[", count: n) + String(repeating: "]", count: n)).utf8)
+        }
         #expect(ImageIndex.json(nested(ImageIndex.maxJSONNesting)) != nil)
         #expect(ImageIndex.json(nested(ImageIndex.maxJSONNesting + 1)) == nil)
         #expect(ImageIndex.json(nested(100_000)) == nil)

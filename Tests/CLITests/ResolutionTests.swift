@@ -2,8 +2,8 @@
 // a file's verdict never depends on what else is scanned.
 import Foundation
 import MuslcheckCLI
-import Testing
 import TestSupport
+import Testing
 
 /// path → verdict (or status when not assessed) of a JSON check report.
 private func verdicts(_ out: CommandOutput) throws -> [String: String] {
@@ -34,9 +34,11 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         try copy("lib/libgreet.so.1", to: dir.appendingPathComponent("good/lib/libgreet.so.1"))
         try copy("app-runpath", to: dir.appendingPathComponent("bad/app"))
         try copy("resolve/aarch64/libgreet.so.1", to: dir.appendingPathComponent("bad/lib/libgreet.so.1"))
-        let good = dir.appendingPathComponent("good/app").path, bad = dir.appendingPathComponent("bad/app").path
-        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.appendingPathComponent("good").path,
-                            dir.appendingPathComponent("bad").path)
+        let good = dir.appendingPathComponent("good/app").path
+        let bad = dir.appendingPathComponent("bad/app").path
+        let out = muslcheck(
+            "check", "--format", "json", "--target", "alpine:3.20", dir.appendingPathComponent("good").path,
+            dir.appendingPathComponent("bad").path)
         let v = try verdicts(out)
         #expect(v[good] == "needs-gcompat")
         #expect(v[bad] == "needs-rebuild")
@@ -58,11 +60,14 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         try copy("resolve/aarch64/libgreet.so.1", to: dir.appendingPathComponent("aarch64/libgcc_s.so.1"))
         let files = ["app-runpath", "app-rpath", "hello-cxx", "bundle/bin/bundled", "crypt", "ldso", "hello-glibc"]
         // The fixtures' directory alone, then with the unrelated directories.
-        let fixturesAlone = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20", Fixtures.bin.path))
+        let fixturesAlone = try verdicts(
+            muslcheck("check", "--format", "json", "--target", "alpine:3.20", Fixtures.bin.path))
         var alone: [String: String] = [:]
         for name in files { alone[Fixtures.path(name)] = fixturesAlone[Fixtures.path(name)] }
-        let together = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20",
-                                              dir.path, Fixtures.bin.path))
+        let together = try verdicts(
+            muslcheck(
+                "check", "--format", "json", "--target", "alpine:3.20",
+                dir.path, Fixtures.bin.path))
         for (path, verdict) in alone { #expect(together[path] == verdict, "\(path)") }
         #expect(alone.count == files.count && alone.values.allSatisfy { !$0.isEmpty })
     }
@@ -73,11 +78,13 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         let dir = try scratch("closure")
         defer { try? FileManager.default.removeItem(at: dir) }
         let wheel = dir.appendingPathComponent("pkg-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
-        try zip(wheel, [
-            ("pkg/mod.so", try fixture("resolve/pkg/mod.so")),
-            ("pkg.libs/libchain.so.1", try fixture("resolve/pkg.libs/libchain.so.1")),
-            ("pkg.libs/libbad.so.1", try fixture("bundle/lib/libbad.so.1")),
-        ])
+        try zip(
+            wheel,
+            [
+                ("pkg/mod.so", try fixture("resolve/pkg/mod.so")),
+                ("pkg.libs/libchain.so.1", try fixture("resolve/pkg.libs/libchain.so.1")),
+                ("pkg.libs/libbad.so.1", try fixture("bundle/lib/libbad.so.1")),
+            ])
         let v = try verdicts(muslcheck("check", "--format", "json", "--target", "alpine:3.20", wheel.path))
         #expect(v[wheel.path + "!/pkg.libs/libbad.so.1"] == "needs-rebuild")
         #expect(v[wheel.path + "!/pkg.libs/libchain.so.1"] == "needs-rebuild")
@@ -98,8 +105,12 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let wheel = dir.appendingPathComponent("x.whl")
         // libc.so.6 here is a needs-rebuild library: if it were taken as hello's dependency, hello would be too.
-        try zip(wheel, [("bin/hello", try fixture("hello-glibc")), ("bin/libc.so.6", try fixture("bundle/lib/libbad.so.1")),
-                        ("bin/libm.so.6", try fixture("bundle/lib/libbad.so.1"))])
+        try zip(
+            wheel,
+            [
+                ("bin/hello", try fixture("hello-glibc")), ("bin/libc.so.6", try fixture("bundle/lib/libbad.so.1")),
+                ("bin/libm.so.6", try fixture("bundle/lib/libbad.so.1")),
+            ])
         let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--search-scanned", wheel.path)
         let v = try verdicts(out)
         #expect(v[wheel.path + "!/bin/hello"] == "needs-gcompat")
@@ -127,8 +138,9 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         try copy("bundle/bin/bundled", to: dir.appendingPathComponent("lone/bundled"))
         try copy("bundle/lib/libbad.so.1", to: dir.appendingPathComponent("lone/libbad.so.1"))
         let lone = dir.appendingPathComponent("lone/bundled").path
-        let onlyForeign = muslcheck("check", "--format", "json", "--target", "alpine:3.20", "--search-scanned",
-                                    lone, dir.appendingPathComponent("aarch64").path)
+        let onlyForeign = muslcheck(
+            "check", "--format", "json", "--target", "alpine:3.20", "--search-scanned",
+            lone, dir.appendingPathComponent("aarch64").path)
         #expect(try rules(of: lone, in: onlyForeign).contains("library-unknown"))
     }
 
@@ -152,7 +164,8 @@ private func copy(_ fixtureName: String, to url: URL) throws {
 
     /// glibc's own files are replaced by musl, not carried over: counted apart, never judged or blamed.
     @Test func theCLibrarysOwnFilesAreReplacedNotJudged() throws {
-        let libc = "/lib/x86_64-linux-gnu/libc.so.6", gconv = "/usr/lib/x86_64-linux-gnu/gconv/IBM1047.so"
+        let libc = "/lib/x86_64-linux-gnu/libc.so.6"
+        let gconv = "/usr/lib/x86_64-linux-gnu/gconv/IBM1047.so"
         guard FileManager.default.fileExists(atPath: libc), FileManager.default.fileExists(atPath: gconv) else {
             print("skipped: this machine has no Debian glibc files to test with")
             return
@@ -160,7 +173,8 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         let dir = try scratch("clibrary")
         defer { try? FileManager.default.removeItem(at: dir) }
         try FileManager.default.copyItem(atPath: libc, toPath: dir.appendingPathComponent("libc.so.6").path)
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("gconv"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("gconv"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: gconv, toPath: dir.appendingPathComponent("gconv/IBM1047.so").path)
         try copy("hello-glibc", to: dir.appendingPathComponent("hello"))
         let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.path)
@@ -168,7 +182,8 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         #expect(summary["cLibrary"] as? Int == 2)
         #expect(summary["assessed"] as? Int == 1)
         #expect(try verdicts(out).count == 1)  // only hello is listed
-        let explicit = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.appendingPathComponent("libc.so.6").path)
+        let explicit = muslcheck(
+            "check", "--format", "json", "--target", "alpine:3.20", dir.appendingPathComponent("libc.so.6").path)
         let listed = try results(explicit)
         #expect(listed.count == 1 && listed.first?["status"] as? String == "skipped")
     }

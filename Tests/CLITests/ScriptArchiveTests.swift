@@ -1,12 +1,13 @@
+import Engine
 // Scripts inside archives and image layers are judged as `check DIR` judges them (paths `archive!/member`),
 // what a later layer deletes or replaces is never judged, each image's entrypoint is judged against its
 // files, and a cached rerun gives the same report byte for byte.
 import Foundation
-@testable import Archives
-import Engine
 import MuslcheckCLI
-import Testing
 import TestSupport
+import Testing
+
+@testable import Archives
 
 @Suite(.serialized) struct ScriptsInArchives {
     static let entrypoint = "#!/bin/bash\nset -e\nexec \"$@\"\n"
@@ -24,7 +25,8 @@ import TestSupport
             try Data(text.utf8).write(to: url)
         }
         try put("l1/bin/busybox", "not really busybox\n")
-        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("l1/bin/sh").path, withDestinationPath: "/bin/busybox")
+        try fm.createSymbolicLink(
+            atPath: dir.appendingPathComponent("l1/bin/sh").path, withDestinationPath: "/bin/busybox")
         try put("l1/usr/local/bin/docker-entrypoint.sh", Self.entrypoint)
         try put("l1/opt/gone.sh", Self.rejected)
         try put("l1/opt/replaced.sh", Self.rejected)
@@ -34,22 +36,32 @@ import TestSupport
         try run("/usr/bin/tar", ["-cf", "layer1.tar", "-C", "l1", "."], in: dir)
         try run("/usr/bin/tar", ["-czf", "layer2.tar.gz", "-C", "l2", "."], in: dir)
         try fm.createDirectory(at: dir.appendingPathComponent("save"), withIntermediateDirectories: true)
-        for l in ["layer1.tar", "layer2.tar.gz"] { try fm.copyItem(at: dir.appendingPathComponent(l), to: dir.appendingPathComponent("save/" + l)) }
-        try Data(#"{"os":"linux","config":{"Entrypoint":["docker-entrypoint.sh"],"Cmd":["serve"]}}"#.utf8).write(to: dir.appendingPathComponent("save/bad.json"))
+        for l in ["layer1.tar", "layer2.tar.gz"] {
+            try fm.copyItem(at: dir.appendingPathComponent(l), to: dir.appendingPathComponent("save/" + l))
+        }
+        try Data(#"{"os":"linux","config":{"Entrypoint":["docker-entrypoint.sh"],"Cmd":["serve"]}}"#.utf8).write(
+            to: dir.appendingPathComponent("save/bad.json"))
         try Data(#"{"os":"linux","config":{"Entrypoint":["/opt/replaced.sh"],"Env":["PATH=/usr/bin:/bin"]}}"#.utf8)
             .write(to: dir.appendingPathComponent("save/good.json"))
-        try Data(#"{"os":"linux","config":{"Cmd":["/opt/gone.sh"]}}"#.utf8).write(to: dir.appendingPathComponent("save/gone.json"))
-        try Data((#"[{"Config":"bad.json","RepoTags":["bad:1"],"Layers":["layer1.tar","layer2.tar.gz"]},"#
-                  + #"{"Config":"good.json","RepoTags":["good:1"],"Layers":["layer1.tar","layer2.tar.gz"]},"#
-                  + #"{"Config":"gone.json","RepoTags":["gone:1"],"Layers":["layer1.tar","layer2.tar.gz"]}]"#).utf8)
-            .write(to: dir.appendingPathComponent("save/manifest.json"))
+        try Data(#"{"os":"linux","config":{"Cmd":["/opt/gone.sh"]}}"#.utf8).write(
+            to: dir.appendingPathComponent("save/gone.json"))
+        try Data(
+            (#"[{"Config":"bad.json","RepoTags":["bad:1"],"Layers":["layer1.tar","layer2.tar.gz"]},"#
+                + #"{"Config":"good.json","RepoTags":["good:1"],"Layers":["layer1.tar","layer2.tar.gz"]},"#
+                + #"{"Config":"gone.json","RepoTags":["gone:1"],"Layers":["layer1.tar","layer2.tar.gz"]}]"#).utf8
+        )
+        .write(to: dir.appendingPathComponent("save/manifest.json"))
         let tar = dir.appendingPathComponent("docker.tar")
         try run("/usr/bin/tar", ["-cf", "docker.tar", "-C", "save", "."], in: dir)
         return tar
     }
 
-    func findings(_ r: [String: Any]?) -> [String] { (r?["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String } }
-    func messages(_ r: [String: Any]?) -> [String] { (r?["findings"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String } }
+    func findings(_ r: [String: Any]?) -> [String] {
+        (r?["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }
+    }
+    func messages(_ r: [String: Any]?) -> [String] {
+        (r?["findings"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
+    }
 
     @Test func imageScriptsAndEntrypoints() throws {
         let dir = try scratch("script-image")
@@ -57,8 +69,11 @@ import TestSupport
         let tar = try image(in: dir)
         try run("/usr/bin/gzip", ["-k", "docker.tar"], in: dir)
         // The same scripts on disk, as `check DIR` judges them.
-        let onDisk = try results(muslcheck("check", "--format", "json", "--target", "alpine:3.21", dir.appendingPathComponent("l1").path))
-        let diskEntrypoint = onDisk.first { ($0["path"] as? String)?.hasSuffix("/usr/local/bin/docker-entrypoint.sh") == true }
+        let onDisk = try results(
+            muslcheck("check", "--format", "json", "--target", "alpine:3.21", dir.appendingPathComponent("l1").path))
+        let diskEntrypoint = onDisk.first {
+            ($0["path"] as? String)?.hasSuffix("/usr/local/bin/docker-entrypoint.sh") == true
+        }
         #expect(findings(diskEntrypoint) == ["script-interpreter-missing"])
         let diskDockerfile = onDisk.first { ($0["path"] as? String)?.hasSuffix("/app/Dockerfile") == true }
         #expect(findings(diskDockerfile).contains("foreign-package-manager"))
@@ -66,10 +81,14 @@ import TestSupport
         for input in [tar.path, tar.path + ".gz"] {
             let out = muslcheck("check", "--format", "json", "--target", "alpine:3.21", input)
             let list = try results(out)
-            func result(_ path: String) -> [String: Any]? { list.first { ($0["path"] as? String) == input + "!/" + path } }
+            func result(_ path: String) -> [String: Any]? {
+                list.first { ($0["path"] as? String) == input + "!/" + path }
+            }
             for image in ["bad:1", "good:1", "gone:1"] {
                 #expect(result(image + "!/opt/gone.sh") == nil, "\(input): a deleted script is not judged")
-                #expect(result(image + "!/opt/replaced.sh")?["verdict"] as? String == "runs", "\(input): the later layer's script")
+                #expect(
+                    result(image + "!/opt/replaced.sh")?["verdict"] as? String == "runs",
+                    "\(input): the later layer's script")
                 #expect(findings(result(image + "!/opt/replaced.sh")).isEmpty, "\(input)")
                 let member = result(image + "!/usr/local/bin/docker-entrypoint.sh")
                 #expect(member?["kind"] as? String == "shell-script", "\(input)")
@@ -93,16 +112,24 @@ import TestSupport
             let e = try expandFile(URL(fileURLWithPath: input))
             #expect(e.files.filter { $0.script != nil }.count == 9, "\(input)")
             #expect(!e.files.contains { $0.path.hasSuffix("gone.sh") }, "\(input)")
-            #expect(e.files.filter { $0.path.hasSuffix("/opt/replaced.sh") }.allSatisfy { $0.script?.units.first?.script.commands.first?.name.literal == "echo" })
+            #expect(
+                e.files.filter { $0.path.hasSuffix("/opt/replaced.sh") }.allSatisfy {
+                    $0.script?.units.first?.script.commands.first?.name.literal == "echo"
+                })
         }
         // An OCI layout directory of the same layers: the image is the directory.
         let layout = dir.appendingPathComponent("layout")
-        _ = try Images().ociLayout(layout, layers: ["layer1.tar", "layer2.tar.gz"].map { dir.appendingPathComponent($0) },
-                                   config: #"{"os":"linux","config":{"Entrypoint":["docker-entrypoint.sh"]}}"#)
+        _ = try Images().ociLayout(
+            layout, layers: ["layer1.tar", "layer2.tar.gz"].map { dir.appendingPathComponent($0) },
+            config: #"{"os":"linux","config":{"Entrypoint":["docker-entrypoint.sh"]}}"#)
         let fromLayout = try results(muslcheck("check", "--format", "json", "--target", "alpine:3.21", layout.path))
         let layoutEntrypoint = fromLayout.first { ($0["path"] as? String) == layout.path }
-        #expect(layoutEntrypoint?["kind"] as? String == "entrypoint" && findings(layoutEntrypoint) == ["entrypoint-interpreter-missing"])
-        #expect(fromLayout.first { ($0["path"] as? String) == layout.path + "!/opt/replaced.sh" }?["verdict"] as? String == "runs")
+        #expect(
+            layoutEntrypoint?["kind"] as? String == "entrypoint"
+                && findings(layoutEntrypoint) == ["entrypoint-interpreter-missing"])
+        #expect(
+            fromLayout.first { ($0["path"] as? String) == layout.path + "!/opt/replaced.sh" }?["verdict"] as? String
+                == "runs")
         #expect(!fromLayout.contains { ($0["path"] as? String)?.hasSuffix("gone.sh") == true })
         // Every format names the entrypoint finding.
         for format in ["text", "sarif", "html"] {
@@ -117,7 +144,8 @@ import TestSupport
         let app = dir.appendingPathComponent("app/bin")
         try FileManager.default.createDirectory(at: app, withIntermediateDirectories: true)
         try Data(Self.rejected.utf8).write(to: app.appendingPathComponent("list.sh"))
-        try (Data("#!/bin/sh\n".utf8) + Data(repeating: UInt8(ascii: "#"), count: 5 << 20)).write(to: app.appendingPathComponent("huge.sh"))
+        try (Data("#!/bin/sh\n".utf8) + Data(repeating: UInt8(ascii: "#"), count: 5 << 20)).write(
+            to: app.appendingPathComponent("huge.sh"))
         try Data("plain text\n".utf8).write(to: app.appendingPathComponent("notes.txt"))
         // A compressed script is not judged (on disk it is not either).
         try Data(Self.rejected.utf8).write(to: app.appendingPathComponent("example.sh"))

@@ -2,14 +2,15 @@
 // findings with line and column, scripts counted apart in the summary.
 import Foundation
 import MuslcheckCLI
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct ScriptsInCheck {
     @Test func scriptsAreJudgedBesideBinaries() throws {
         let dir = try scratch("scripts-in-check")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Data("#!/bin/sh\nset -e\nfiles=(a b c)\ngrep -P '\\\\d+' /etc/hosts\n".utf8).write(to: dir.appendingPathComponent("bad.sh"))
+        try Data("#!/bin/sh\nset -e\nfiles=(a b c)\ngrep -P '\\\\d+' /etc/hosts\n".utf8).write(
+            to: dir.appendingPathComponent("bad.sh"))
         try Data("#!/bin/sh\necho hello | grep -q h\n".utf8).write(to: dir.appendingPathComponent("good.sh"))
         try Data("FROM alpine:3.20\nRUN useradd app\n".utf8).write(to: dir.appendingPathComponent("Dockerfile"))
         try Data("just text\n".utf8).write(to: dir.appendingPathComponent("notes.txt"))
@@ -17,7 +18,9 @@ import TestSupport
         let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.path)
         #expect(out.exitCode == 1)
         let list = try results(out)
-        func result(_ name: String) -> [String: Any]? { list.first { ($0["path"] as? String) == dir.appendingPathComponent(name).path } }
+        func result(_ name: String) -> [String: Any]? {
+            list.first { ($0["path"] as? String) == dir.appendingPathComponent(name).path }
+        }
         #expect(result("bad.sh")?["kind"] as? String == "shell-script")
         #expect(result("bad.sh")?["verdict"] as? String == "needs-rebuild")
         let rules = (result("bad.sh")?["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }
@@ -31,14 +34,16 @@ import TestSupport
         let summary = try #require(try json(out.stdout)["summary"] as? [String: Any])
         #expect(summary["scripts"] as? Int == 3)
         #expect(summary["files"] as? Int == 5)
-    
+
         // Code scanning annotates the line: SARIF regions carry it.
-        let sarif = muslcheck("check", "--format", "sarif", "--target", "alpine:3.20", dir.appendingPathComponent("bad.sh").path)
+        let sarif = muslcheck(
+            "check", "--format", "sarif", "--target", "alpine:3.20", dir.appendingPathComponent("bad.sh").path)
         let runs = try #require(try json(sarif.stdout)["runs"] as? [[String: Any]])
         let sarifResults = try #require(runs.first?["results"] as? [[String: Any]])
         let regions = sarifResults.compactMap { r -> [String: Any]? in
             guard r["ruleId"] as? String == "ash-syntax-error", let locations = r["locations"] as? [[String: Any]],
-                  let physical = locations.first?["physicalLocation"] as? [String: Any] else { return nil }
+                let physical = locations.first?["physicalLocation"] as? [String: Any]
+            else { return nil }
             return physical["region"] as? [String: Any]
         }
         #expect(regions.contains { $0["startLine"] as? Int == 3 && $0["startColumn"] as? Int == 1 })
@@ -46,8 +51,12 @@ import TestSupport
         // Text names a script's verdict in its own words, with the rung the gate counts it as.
         let text = muslcheck("check", "--target", "alpine:3.20", dir.path).stdout
         #expect(text.contains(dir.appendingPathComponent("bad.sh").path + ": needs changes (gate: needs-rebuild)\n"))
-        #expect(text.contains(dir.appendingPathComponent("Dockerfile").path + ": needs packages (gate: needs-libc6-compat)\n"))
+        #expect(
+            text.contains(
+                dir.appendingPathComponent("Dockerfile").path + ": needs packages (gate: needs-libc6-compat)\n"))
         #expect(text.contains(dir.appendingPathComponent("good.sh").path + ": runs\n"))
-        #expect(text.contains(dir.appendingPathComponent("hello").path + ": needs-libc6-compat\n") || text.contains(dir.appendingPathComponent("hello").path + ": needs-gcompat\n"))
+        #expect(
+            text.contains(dir.appendingPathComponent("hello").path + ": needs-libc6-compat\n")
+                || text.contains(dir.appendingPathComponent("hello").path + ": needs-gcompat\n"))
     }
 }

@@ -2,13 +2,14 @@
 // that never serves a result something it depends on has changed.
 import Dispatch
 import Foundation
-@testable import Engine
 import Knowledge
 import MuslcheckCLI
 import Reporting
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import Engine
 
 private let target = "alpine:3.20"
 
@@ -46,13 +47,15 @@ private func write(_ out: CommandOutput, _ url: URL) throws { try Data(out.stdou
     @Test func sharesCoverEveryInputOnce() throws {
         let whole = muslcheck("check", "--format", "json", "--target", target, "fixtures-bin/bin")
         let all = try results(whole)
-        let byPath = Dictionary(all.map { (($0["path"] as? String) ?? "", $0 as NSDictionary) }, uniquingKeysWith: { a, _ in a })
+        let byPath = Dictionary(
+            all.map { (($0["path"] as? String) ?? "", $0 as NSDictionary) }, uniquingKeysWith: { a, _ in a })
         #expect(all.count > 20)
         for n in [1, 2, 3, 7] {
             var seen: [String] = []
             var counted = 0
             for i in 1...n {
-                let out = muslcheck("check", "--format", "json", "--target", target, "--shard", "\(i)/\(n)", "fixtures-bin/bin")
+                let out = muslcheck(
+                    "check", "--format", "json", "--target", target, "--shard", "\(i)/\(n)", "fixtures-bin/bin")
                 let part = try results(out)
                 for r in part {
                     let path = try #require(r["path"] as? String)
@@ -118,10 +121,14 @@ private func write(_ out: CommandOutput, _ url: URL) throws { try Data(out.stdou
 
     /// Hard links go to the share of their first path, so each share reports them as the whole run does.
     @Test func hardLinksStayWithTheirFirstPath() throws {
-        let dir = try tree("shard-links", [("app-runpath", "t/a/app"), ("lib/libgreet.so.1", "t/a/lib/libgreet.so.1"), ("hello-glibc", "t/b/hello")])
+        let dir = try tree(
+            "shard-links",
+            [("app-runpath", "t/a/app"), ("lib/libgreet.so.1", "t/a/lib/libgreet.so.1"), ("hello-glibc", "t/b/hello")])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let first = dir.appendingPathComponent("t/a/app").path, link = dir.appendingPathComponent("t/z/app-link").path
-        try FileManager.default.createDirectory(atPath: dir.appendingPathComponent("t/z").path, withIntermediateDirectories: true)
+        let first = dir.appendingPathComponent("t/a/app").path
+        let link = dir.appendingPathComponent("t/z/app-link").path
+        try FileManager.default.createDirectory(
+            atPath: dir.appendingPathComponent("t/z").path, withIntermediateDirectories: true)
         try FileManager.default.linkItem(atPath: first, toPath: link)
         // A share count that puts the two paths' own hashes in different shares: the test means something.
         let n = try #require((2...64).first { Shard.hash(first) % UInt64($0) != Shard.hash(link) % UInt64($0) })
@@ -169,7 +176,8 @@ private func write(_ out: CommandOutput, _ url: URL) throws { try Data(out.stdou
         let newer = dir.appendingPathComponent("newer.json")
         try Data(text.replacingOccurrences(of: "\"version\": \"", with: "\"version\": \"9.").utf8).write(to: newer)
         let otherBase = dir.appendingPathComponent("kb.json")
-        try Data(text.replacingOccurrences(of: "\"knowledgeBase\": \"", with: "\"knowledgeBase\": \"x").utf8).write(to: otherBase)
+        try Data(text.replacingOccurrences(of: "\"knowledgeBase\": \"", with: "\"knowledgeBase\": \"x").utf8).write(
+            to: otherBase)
         let broken = dir.appendingPathComponent("broken.json")
         try Data(text.prefix(text.count / 2).utf8).write(to: broken)
         #expect(muslcheck("merge", one, newer.path).stderr.contains("different tool versions"))
@@ -197,24 +205,32 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         request.cache = cache
         let outcome = CheckEngine.run(request, kb: kb)
         let fragments = try outcome.results.map { try JSON.fragment($0, indent: 2) }
-        let json = try CheckReport.json(tool: .init(version: "test"), target: .init(release), results: fragments, summary: outcome.summary,
-                                        gate: .init(failOn: "needs-libc6-compat", failed: outcome.gateFailed))
+        let json = try CheckReport.json(
+            tool: .init(version: "test"), target: .init(release), results: fragments, summary: outcome.summary,
+            gate: .init(failOn: "needs-libc6-compat", failed: outcome.gateFailed))
         return (json, outcome)
     }
 
     static func cache(_ dir: URL, version: String = "test") throws -> ResultCache {
-        try ResultCache(directory: dir.appendingPathComponent("cache").path, toolVersion: version, settleSeconds: settle)
+        try ResultCache(
+            directory: dir.appendingPathComponent("cache").path, toolVersion: version, settleSeconds: settle)
     }
 
     static func entries(_ dir: URL) -> [String] {
         let root = dir.appendingPathComponent("cache/v1")
-        return ((try? FileManager.default.subpathsOfDirectory(atPath: root.path)) ?? []).filter { $0.contains("/") && !$0.contains(".tmp") && !$0.hasPrefix("plain") }
-            .map { root.appendingPathComponent($0).path }
+        return ((try? FileManager.default.subpathsOfDirectory(atPath: root.path)) ?? []).filter {
+            $0.contains("/") && !$0.contains(".tmp") && !$0.hasPrefix("plain")
+        }
+        .map { root.appendingPathComponent($0).path }
     }
 
     @Test func aRerunReusesResultsAndGivesTheSameReport() throws {
-        let dir = try tree("cache-reuse", [("app-runpath", "t/app"), ("lib/libgreet.so.1", "t/lib/libgreet.so.1"), ("hello-glibc", "t/hello"),
-                                          ("glibconly", "t/glibconly")])
+        let dir = try tree(
+            "cache-reuse",
+            [
+                ("app-runpath", "t/app"), ("lib/libgreet.so.1", "t/lib/libgreet.so.1"), ("hello-glibc", "t/hello"),
+                ("glibconly", "t/glibconly"),
+            ])
         defer { try? FileManager.default.removeItem(at: dir) }
         Thread.sleep(forTimeInterval: Self.settle * 1.5)
         let paths = [dir.appendingPathComponent("t").path]
@@ -242,7 +258,9 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         for paths in [[dir.appendingPathComponent("t").path]] {
             try? FileManager.default.removeItem(at: dir.appendingPathComponent("cache"))
             try FileManager.default.removeItem(at: dir.appendingPathComponent("t/lib/libgreet.so.1"))
-            try FileManager.default.copyItem(atPath: Fixtures.path("lib/libgreet.so.1"), toPath: dir.appendingPathComponent("t/lib/libgreet.so.1").path)
+            try FileManager.default.copyItem(
+                atPath: Fixtures.path("lib/libgreet.so.1"),
+                toPath: dir.appendingPathComponent("t/lib/libgreet.so.1").path)
             Thread.sleep(forTimeInterval: Self.settle * 1.5)
             let before = try Self.run(paths, cache: try Self.cache(dir))
             let warm = try Self.cache(dir)
@@ -250,7 +268,9 @@ func muslcheck(_ args: [String]) -> CommandOutput {
             #expect(warm.hits.load(ordering: .relaxed) > 0)
             // The program's entry names the library it loads, with the stamp it had (the fixtures' libraries
             // export no libc name, so only this shows that a library's change reaches the program's own result).
-            let stored = try Self.entries(dir).compactMap { CacheEntry.decode(try Data(contentsOf: URL(fileURLWithPath: $0))) }
+            let stored = try Self.entries(dir).compactMap {
+                CacheEntry.decode(try Data(contentsOf: URL(fileURLWithPath: $0)))
+            }
             let entry = try #require(stored.first { $0.path == app })
             let libraryPath = dir.appendingPathComponent("t/lib/libgreet.so.1").path
             #expect(entry.watched.contains { $0.path == libraryPath && $0.stamp == Stamp(libraryPath) })
@@ -260,7 +280,8 @@ func muslcheck(_ args: [String]) -> CommandOutput {
             let inode = try FileManager.default.attributesOfItem(atPath: library.path)[.systemFileNumber] as? Int
             let handle = try FileHandle(forWritingTo: library)
             try handle.truncate(atOffset: 0)
-            try handle.write(contentsOf: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bundle/lib/libbad.so.1"))))
+            try handle.write(
+                contentsOf: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("bundle/lib/libbad.so.1"))))
             try handle.close()
             #expect(try FileManager.default.attributesOfItem(atPath: library.path)[.systemFileNumber] as? Int == inode)
             let after = try Self.run(paths, cache: try Self.cache(dir))
@@ -279,8 +300,10 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         let paths = [dir.appendingPathComponent("t").path]
         let missing = try Self.run(paths, cache: try Self.cache(dir))
         #expect(Self.entries(dir).count == 1)
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("t/lib"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Fixtures.path("lib/libgreet.so.1"), toPath: dir.appendingPathComponent("t/lib/libgreet.so.1").path)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("t/lib"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: Fixtures.path("lib/libgreet.so.1"), toPath: dir.appendingPathComponent("t/lib/libgreet.so.1").path)
         let after = try Self.run(paths, cache: try Self.cache(dir))
         #expect(after.json == (try Self.run(paths, cache: nil)).json)
         #expect(after.json != missing.json)
@@ -318,12 +341,14 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         let dir = try tree("cache-plain", [("hello-glibc", "t/hello")])
         defer { try? FileManager.default.removeItem(at: dir) }
         for i in 0..<5 { try Data("text \(i)\n".utf8).write(to: dir.appendingPathComponent("t/notes-\(i).txt")) }
-        try zip(dir.appendingPathComponent("t/classes.jar"), [("a/A.class", Data([0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, 52]))])
+        try zip(
+            dir.appendingPathComponent("t/classes.jar"), [("a/A.class", Data([0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, 52]))])
         Thread.sleep(forTimeInterval: Self.settle * 1.5)
         let paths = [dir.appendingPathComponent("t").path]
         let fresh = try Self.run(paths, cache: try Self.cache(dir))
         #expect(Self.entries(dir).count == 1)
-        let list = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("cache/v1/plain").path)
+        let list = try FileManager.default.contentsOfDirectory(
+            atPath: dir.appendingPathComponent("cache/v1/plain").path)
         #expect(list.count == 1)
         let warm = try Self.cache(dir)
         #expect(try Self.run(paths, cache: warm).json == fresh.json)
@@ -342,7 +367,14 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         #expect(try Self.run(paths, cache: try Self.cache(dir)).json == after.json)
         #expect(UninterestingList(Data("muslcheck plain files 1\0/x\0".utf8)).count == 0)
         #expect(UninterestingList(Data("muslcheck plain files 1\0/x\0not numbers\0".utf8)).stamp(of: "/x") == nil)
-        let one = UninterestingList.encode([("/x", Stamp(device: 1, inode: UInt64.max, size: 3, modified: 4, modifiedNanoseconds: 5, changed: 6, changedNanoseconds: 7))])
+        let one = UninterestingList.encode([
+            (
+                "/x",
+                Stamp(
+                    device: 1, inode: UInt64.max, size: 3, modified: 4, modifiedNanoseconds: 5, changed: 6,
+                    changedNanoseconds: 7)
+            )
+        ])
         #expect(UninterestingList(one).stamp(of: "/x")?.inode == UInt64.max)
         #expect(UninterestingList(one).stamp(of: "/y") == nil)
     }
@@ -350,8 +382,12 @@ func muslcheck(_ args: [String]) -> CommandOutput {
     /// Jobs sharing one cache directory at once: each gets the report of a run without cache, and every
     /// entry left behind is whole.
     @Test func concurrentRunsShareTheDirectory() throws {
-        let dir = try tree("cache-concurrent", [("app-runpath", "t/app"), ("lib/libgreet.so.1", "t/lib/libgreet.so.1"), ("hello-glibc", "t/hello"),
-                                               ("glibconly", "t/glibconly"), ("recent", "t/recent"), ("hello-cxx", "t/hello-cxx")])
+        let dir = try tree(
+            "cache-concurrent",
+            [
+                ("app-runpath", "t/app"), ("lib/libgreet.so.1", "t/lib/libgreet.so.1"), ("hello-glibc", "t/hello"),
+                ("glibconly", "t/glibconly"), ("recent", "t/recent"), ("hello-cxx", "t/hello-cxx"),
+            ])
         defer { try? FileManager.default.removeItem(at: dir) }
         for i in 0..<20 { try Data("text \(i)\n".utf8).write(to: dir.appendingPathComponent("t/notes-\(i).txt")) }
         Thread.sleep(forTimeInterval: Self.settle * 1.5)
@@ -366,7 +402,8 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         let files = Self.entries(dir)
         #expect(files.count == 6)
         #expect(try files.allSatisfy { CacheEntry.decode(try Data(contentsOf: URL(fileURLWithPath: $0))) != nil })
-        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: dir.appendingPathComponent("cache").path).filter { $0.contains(".tmp-") }
+        let leftovers = try FileManager.default.subpathsOfDirectory(atPath: dir.appendingPathComponent("cache").path)
+            .filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)
         let warm = try Self.cache(dir)
         #expect(try Self.run(paths, cache: warm).json == fresh)
@@ -382,14 +419,19 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         try fm.createDirectory(at: layout.appendingPathComponent("blobs/sha256"), withIntermediateDirectories: true)
         // Well-formed digests (64 hex digits), one per blob: layers 1…, manifests a…/b….
         func digest(_ c: Character) -> String { String(repeating: c, count: 64) }
-        for (layer, manifest, program) in [(digest("1"), digest("a"), "hello-glibc"), (digest("2"), digest("b"), "recent")] {
-            try fm.createDirectory(at: dir.appendingPathComponent("\(layer)/usr/bin"), withIntermediateDirectories: true)
+        for (layer, manifest, program) in [
+            (digest("1"), digest("a"), "hello-glibc"), (digest("2"), digest("b"), "recent"),
+        ] {
+            try fm.createDirectory(
+                at: dir.appendingPathComponent("\(layer)/usr/bin"), withIntermediateDirectories: true)
             try fixture(program).write(to: dir.appendingPathComponent("\(layer)/usr/bin/app"))
             try CLITests.run("/usr/bin/tar", ["-czf", "t/layout/blobs/sha256/\(layer)", "-C", layer, "."], in: dir)
-            try Data(#"{"schemaVersion":2,"layers":[{"digest":"sha256:\#(layer)"}]}"#.utf8).write(to: layout.appendingPathComponent("blobs/sha256/\(manifest)"))
+            try Data(#"{"schemaVersion":2,"layers":[{"digest":"sha256:\#(layer)"}]}"#.utf8).write(
+                to: layout.appendingPathComponent("blobs/sha256/\(manifest)"))
         }
         func point(at manifest: String) throws {
-            try Data(#"{"schemaVersion":2,"manifests":[{"digest":"sha256:\#(manifest)"}]}"#.utf8).write(to: layout.appendingPathComponent("index.json"))
+            try Data(#"{"schemaVersion":2,"manifests":[{"digest":"sha256:\#(manifest)"}]}"#.utf8).write(
+                to: layout.appendingPathComponent("index.json"))
         }
         try point(at: digest("a"))
         try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: layout.appendingPathComponent("oci-layout"))
@@ -423,7 +465,8 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         for i in 0..<10 {
             let url = sub.appendingPathComponent("entry\(i)")
             try Data(repeating: 0x20, count: 1000).write(to: url)
-            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000 + Double(i))], ofItemAtPath: url.path)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: 1_000_000 + Double(i))], ofItemAtPath: url.path)
         }
         ResultCache.evict(dir.appendingPathComponent("v1").path, maxBytes: 5000)
         let left = try FileManager.default.contentsOfDirectory(atPath: sub.path).sorted()
@@ -434,8 +477,9 @@ func muslcheck(_ args: [String]) -> CommandOutput {
         let dir = try tree("cache-cli", [("hello-glibc", "t/hello")])
         defer { try? FileManager.default.removeItem(at: dir) }
         let plain = muslcheck("check", "--format", "json", "--target", target, dir.appendingPathComponent("t").path)
-        let cached = muslcheck("check", "--format", "json", "--target", target, "--cache", dir.appendingPathComponent("cache").path,
-                               dir.appendingPathComponent("t").path)
+        let cached = muslcheck(
+            "check", "--format", "json", "--target", target, "--cache", dir.appendingPathComponent("cache").path,
+            dir.appendingPathComponent("t").path)
         #expect(cached.stdout == plain.stdout)
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("cache/v1").path))
         let file = dir.appendingPathComponent("not-a-dir")

@@ -1,14 +1,17 @@
+import ELF
 // Archives and images read as streams in bounded memory: members handed over one at a time, zips read
 // in place, images of any size under the default limits, layers applied.
 import Foundation
-@testable import Archives
-import ELF
-@testable import Scanning
-import Testing
 import TestSupport
+import Testing
+
+@testable import Archives
+@testable import Scanning
 
 /// Opens `url` and expands it as the scanner does.
-func expandFile(_ url: URL, limits: ArchiveLimits = ArchiveLimits(), read: @escaping MemberReader = Archives.defaultReader) throws -> Expansion {
+func expandFile(
+    _ url: URL, limits: ArchiveLimits = ArchiveLimits(), read: @escaping MemberReader = Archives.defaultReader
+) throws -> Expansion {
     let fd = open(url.path, O_RDONLY)
     #expect(fd >= 0)
     defer { close(fd) }
@@ -30,9 +33,13 @@ func noise(_ count: Int) -> Data {
         defer { try? FileManager.default.removeItem(at: dir) }
         let tree = dir.appendingPathComponent("t/usr/bin")
         try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
-        for name in ["hello-musl", "hello-glibc", "recent"] { try fixture(name).write(to: tree.appendingPathComponent(name)) }
+        for name in ["hello-musl", "hello-glibc", "recent"] {
+            try fixture(name).write(to: tree.appendingPathComponent(name))
+        }
         try run("/usr/bin/tar", ["-czf", "bundle.tar.gz", "-C", "t", "."], in: dir)
-        try zip(dir.appendingPathComponent("bundle.zip"), try ["hello-musl", "hello-glibc", "recent"].map { ("bin/\($0)", try fixture($0)) })
+        try zip(
+            dir.appendingPathComponent("bundle.zip"),
+            try ["hello-musl", "hello-glibc", "recent"].map { ("bin/\($0)", try fixture($0)) })
         // Read on this thread: one member at a time. Read on the decoding thread beside the archive's: the
         // same results in the same order, and none left behind.
         for name in ["bundle.tar.gz", "bundle.zip"] {
@@ -56,14 +63,26 @@ func noise(_ count: Int) -> Data {
         let dir = try scratch("big-zip")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("big.jar")
-        try zip(url, [("native/hello", try fixture("hello-musl")), ("data/blob.bin", noise(3 << 20)), ("native/recent", try fixture("recent"))])
+        try zip(
+            url,
+            [
+                ("native/hello", try fixture("hello-musl")), ("data/blob.bin", noise(3 << 20)),
+                ("native/recent", try fixture("recent")),
+            ])
         let size = try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int)
         #expect(size > 3 << 20)
-        let out = muslcheck("check", "--format", "json", "--fail-on", "never", "--max-member-bytes", "1000000", url.path)
+        let out = muslcheck(
+            "check", "--format", "json", "--fail-on", "never", "--max-member-bytes", "1000000", url.path)
         #expect(out.exitCode == 0)
         let list = try results(out)
-        #expect(list.contains { ($0["path"] as? String) == url.path + "!/native/hello" && $0["verdict"] as? String == "runs" })
-        #expect(list.contains { ($0["path"] as? String) == url.path + "!/native/recent" && $0["verdict"] as? String == "needs-rebuild" })
+        #expect(
+            list.contains {
+                ($0["path"] as? String) == url.path + "!/native/hello" && $0["verdict"] as? String == "runs"
+            })
+        #expect(
+            list.contains {
+                ($0["path"] as? String) == url.path + "!/native/recent" && $0["verdict"] as? String == "needs-rebuild"
+            })
         #expect(!list.contains { $0["status"] as? String == "error" })
     }
 
@@ -79,9 +98,15 @@ func noise(_ count: Int) -> Data {
         try run("/usr/bin/tar", ["-czf", "outer/pkg/payload.tar.gz", "-C", "inner", "."], in: dir)
         try fixture("recent").write(to: dir.appendingPathComponent("outer/pkg/recent"))
         try run("/usr/bin/tar", ["-cf", "release.tar", "-C", "outer", "."], in: dir)
-        let list = try results(muslcheck("check", "--format", "json", "--fail-on", "never", dir.appendingPathComponent("release.tar").path))
+        let list = try results(
+            muslcheck("check", "--format", "json", "--fail-on", "never", dir.appendingPathComponent("release.tar").path)
+        )
         let prefix = dir.appendingPathComponent("release.tar").path
-        #expect(list.contains { ($0["path"] as? String) == prefix + "!/pkg/payload.tar.gz!/opt/app/tool" && $0["verdict"] as? String == "needs-gcompat" })
+        #expect(
+            list.contains {
+                ($0["path"] as? String) == prefix + "!/pkg/payload.tar.gz!/opt/app/tool"
+                    && $0["verdict"] as? String == "needs-gcompat"
+            })
         #expect(list.contains { ($0["path"] as? String) == prefix + "!/pkg/recent" })
         var serial = ArchiveLimits()
         serial.decodeAside = false

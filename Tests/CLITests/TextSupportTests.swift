@@ -14,8 +14,12 @@ import TextSupport
     @Test func trimmingMatchesFoundation() {
         for t in Self.texts {
             #expect(t.trimmed() == t.trimmingCharacters(in: .whitespaces), "\(t.debugDescription)")
-            #expect(t.trimmed(.whitespacesAndNewlines) == t.trimmingCharacters(in: .whitespacesAndNewlines), "\(t.debugDescription)")
-            #expect(t.trimmed(ScalarSet(charactersIn: "\"'")) == t.trimmingCharacters(in: CharacterSet(charactersIn: "\"'")), "\(t.debugDescription)")
+            #expect(
+                t.trimmed(.whitespacesAndNewlines) == t.trimmingCharacters(in: .whitespacesAndNewlines),
+                "\(t.debugDescription)")
+            #expect(
+                t.trimmed(ScalarSet(charactersIn: "\"'"))
+                    == t.trimmingCharacters(in: CharacterSet(charactersIn: "\"'")), "\(t.debugDescription)")
         }
     }
 
@@ -23,8 +27,12 @@ import TextSupport
     @Test func theWhitespaceSetsAreFoundations() {
         for value in Array(0...0xFFFF) + [0x1F600, 0xE0020, 0x10FFFF] {
             guard let s = Unicode.Scalar(value) else { continue }
-            #expect(ScalarSet.whitespaces.contains(s) == CharacterSet.whitespaces.contains(s), "U+\(String(value, radix: 16))")
-            #expect(ScalarSet.whitespacesAndNewlines.contains(s) == CharacterSet.whitespacesAndNewlines.contains(s), "U+\(String(value, radix: 16))")
+            #expect(
+                ScalarSet.whitespaces.contains(s) == CharacterSet.whitespaces.contains(s),
+                "U+\(String(value, radix: 16))")
+            #expect(
+                ScalarSet.whitespacesAndNewlines.contains(s) == CharacterSet.whitespacesAndNewlines.contains(s),
+                "U+\(String(value, radix: 16))")
         }
     }
 
@@ -34,11 +42,17 @@ import TextSupport
                 let ours = t.literalRange(of: needle).map { t.utf8.distance(from: t.startIndex, to: $0.lowerBound) }
                 let theirs = t.range(of: needle).map { t.utf8.distance(from: t.startIndex, to: $0.lowerBound) }
                 #expect(ours == theirs, "\(t.debugDescription) \(needle.debugDescription)")
-                let oursLast = t.lastLiteralRange(of: needle).map { t.utf8.distance(from: t.startIndex, to: $0.lowerBound) }
-                let theirsLast = t.range(of: needle, options: .backwards).map { t.utf8.distance(from: t.startIndex, to: $0.lowerBound) }
+                let oursLast = t.lastLiteralRange(of: needle).map {
+                    t.utf8.distance(from: t.startIndex, to: $0.lowerBound)
+                }
+                let theirsLast = t.range(of: needle, options: .backwards).map {
+                    t.utf8.distance(from: t.startIndex, to: $0.lowerBound)
+                }
                 #expect(oursLast == theirsLast, "\(t.debugDescription) \(needle.debugDescription)")
-                #expect(t.replacingLiteral(needle, with: "<\(needle)>") == t.replacingOccurrences(of: needle, with: "<\(needle)>"),
-                        "\(t.debugDescription) \(needle.debugDescription)")
+                #expect(
+                    t.replacingLiteral(needle, with: "<\(needle)>")
+                        == t.replacingOccurrences(of: needle, with: "<\(needle)>"),
+                    "\(t.debugDescription) \(needle.debugDescription)")
             }
             #expect(t.replacingLiteral("", with: "x") == t)
         }
@@ -49,11 +63,17 @@ import TextSupport
     @Test func pathArithmeticMatchesNSString() {
         // NSString's deletingLastPathComponent stops the program on "a" and "a/" (one relative component),
         // which PathText answers with "" (the directory part of "policy.yml" is nothing).
-        let paths = ["", "/", "/a", "/a/", "a/b", "/a/b", "a//b", "/a//b/", "a/b//", "./a", "../x/y", "~/x", "///a", "/a//b/c", "a//b//c"]
+        let paths = [
+            "", "/", "/a", "/a/", "a/b", "/a/b", "a//b", "/a//b/", "a/b//", "./a", "../x/y", "~/x", "///a", "/a//b/c",
+            "a//b//c",
+        ]
         for p in paths {
-            #expect(PathText.deletingLastComponent(p) == (p as NSString).deletingLastPathComponent, "\(p.debugDescription)")
+            #expect(
+                PathText.deletingLastComponent(p) == (p as NSString).deletingLastPathComponent, "\(p.debugDescription)")
             for c in ["", "b", "/b", "b/", "../c", "b//c"] {
-                #expect(PathText.appending(p, c) == (p as NSString).appendingPathComponent(c), "\(p.debugDescription) + \(c.debugDescription)")
+                #expect(
+                    PathText.appending(p, c) == (p as NSString).appendingPathComponent(c),
+                    "\(p.debugDescription) + \(c.debugDescription)")
             }
         }
         #expect(PathText.deletingLastComponent("policy.yml") == "")

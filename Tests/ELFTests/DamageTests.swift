@@ -1,14 +1,15 @@
 import ELF
 import Foundation
 import Scanning
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct DamagedInput {
     /// What each derived file must give: an error, or facts with a gap in the named part.
     static let expectations: [String: String] = [
         "empty": "not-elf", "magic-only": "error",
-        "truncated-ehdr": "error", "truncated-phdrs": "error", "phoff-past-end": "error", "garbage-after-magic": "error",
+        "truncated-ehdr": "error", "truncated-phdrs": "error", "phoff-past-end": "error",
+        "garbage-after-magic": "error",
         "truncated-half": "gap:dynamic", "dynamic-past-end": "gap:dynamic", "phnum-huge": "gap:dynamic",
         "shoff-past-end": "gap:sections", "dynsym-entsize-zero": "gap:sections",
         "versym-past-end": "gap:sections", "vernaux-name-past-strtab": "gap:versions",
@@ -39,7 +40,9 @@ import TestSupport
     /// Every input that ever crashed the reader, replayed through it (and the archive reader).
     @Test func fuzzRegressionsStayFixed() throws {
         let dir = Fixtures.dir.appendingPathComponent("fuzz-regressions")
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0 != "README.md" && !$0.hasPrefix("zip-") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+            $0 != "README.md" && !$0.hasPrefix("zip-")
+        }
         #expect(!files.isEmpty)
         // A crash test first: reaching the end is the point. Beyond that, a refusal says why, and the same
         // bytes read twice give the same facts (nothing of one read leaks into the next).
@@ -51,25 +54,34 @@ import TestSupport
             #expect(String(describing: first) == String(describing: again), "\(name)")
         }
         guard case .elf(let f) = ELFReader.read(path: dir.appendingPathComponent("relacount-overflow").path) else {
-            Issue.record("relacount-overflow no longer reads as ELF"); return
+            Issue.record("relacount-overflow no longer reads as ELF")
+            return
         }
         #expect(f.needed == ["libc.so.6"])
     }
 
     @Test func errorMessagesSayWhereTheDamageIs() {
-        guard case .failed(let message) = ELFReader.read(path: Fixtures.malformed.appendingPathComponent("phoff-past-end").path) else {
-            Issue.record("expected an error"); return
+        guard
+            case .failed(let message) = ELFReader.read(
+                path: Fixtures.malformed.appendingPathComponent("phoff-past-end").path)
+        else {
+            Issue.record("expected an error")
+            return
         }
         #expect(message.contains("e_phoff 18446744073709486080"))
-        guard case .elf(let f) = ELFReader.read(path: Fixtures.malformed.appendingPathComponent("versym-past-end").path) else {
-            Issue.record("expected facts"); return
+        guard case .elf(let f) = ELFReader.read(path: Fixtures.malformed.appendingPathComponent("versym-past-end").path)
+        else {
+            Issue.record("expected facts")
+            return
         }
         #expect(f.gaps.first?.message.contains("offset 68719476720") == true)
         #expect(f.needed == ["libc.so.6"])  // the rest is still read
     }
 
     /// Every prefix of small fixtures, and a stride through the others: each returns, none crashes.
-    @Test(arguments: ["hello-glibc", "hello-nosections", "hello-musl", "lib/libgreet.so.1", "hello-s390x", "hello-i686"])
+    @Test(arguments: [
+        "hello-glibc", "hello-nosections", "hello-musl", "lib/libgreet.so.1", "hello-s390x", "hello-i686",
+    ])
     func everyTruncationPointReturns(name: String) throws {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
         var outcomes = [0, 0, 0]
@@ -90,7 +102,10 @@ import TestSupport
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
         // These files end with their section header table, so no cut-off copy is whole: it is not ELF (under
         // four bytes), refused with a reason, or read with a gap that says what is missing; never clean.
-        guard case .elf(let whole) = ELFReader.read(bytes: bytes) else { Issue.record("\(name) does not read"); return }
+        guard case .elf(let whole) = ELFReader.read(bytes: bytes) else {
+            Issue.record("\(name) does not read")
+            return
+        }
         #expect(whole.gaps.isEmpty)
         for length in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 3000)) {
             switch ELFReader.read(bytes: Array(bytes[0..<length])) {
@@ -103,7 +118,9 @@ import TestSupport
 
     /// Deterministic byte corruption: a fixed seed, many flipped headers and tables. Nothing may crash.
     /// CORRUPTION_ITERATIONS and CORRUPTION_SEED make longer or different runs.
-    @Test(arguments: ["hello-glibc", "hello-nosections", "lib/libgreet.so.1", "hello-s390x", "hello-i686", "hello-cxx", "hello-musl"])
+    @Test(arguments: [
+        "hello-glibc", "hello-nosections", "lib/libgreet.so.1", "hello-s390x", "hello-i686", "hello-cxx", "hello-musl",
+    ])
     func corruptedBytesNeverCrash(name: String) throws {
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
         let environment = ProcessInfo.processInfo.environment
@@ -139,16 +156,22 @@ import TestSupport
         // Found while walking: passed over.
         #expect(Walker.collect([dir.path]).isEmpty)
         // Read directly: refused without blocking.
-        guard case .failed(let message) = ELFReader.read(path: fifo) else { Issue.record("FIFO was read"); return }
+        guard case .failed(let message) = ELFReader.read(path: fifo) else {
+            Issue.record("FIFO was read")
+            return
+        }
         #expect(message == "not a regular file")
     }
 
     @Test func symlinksAreNotFollowedWhileWalking() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("muslcheck-links-\(getpid())")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("sub/loop").path, withDestinationPath: dir.path)
-        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("outside").path, withDestinationPath: Fixtures.path("hello-glibc"))
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.appendingPathComponent("sub/loop").path, withDestinationPath: dir.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.appendingPathComponent("outside").path, withDestinationPath: Fixtures.path("hello-glibc"))
         try Data([1, 2, 3]).write(to: dir.appendingPathComponent("sub/file"))
         #expect(Walker.collect([dir.path]).map { URL(fileURLWithPath: $0.path).lastPathComponent } == ["file"])
         // Asked to follow: the loop back to the root is walked once, the outside link is read.

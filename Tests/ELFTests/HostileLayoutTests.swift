@@ -1,7 +1,8 @@
-@testable import ELF
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
+@testable import ELF
 
 /// Layouts built to make reading slow, big or fragile: many note or load headers over one stretch, huge
 /// sparse files, a file truncated while it is mapped. Each must end with facts or a precise error, within
@@ -16,7 +17,9 @@ import TestSupport
 
     /// hello-glibc with its program headers replaced by `count` copies of `header` (56 bytes, given the
     /// offset of the data appended after the table), then `data`; no section headers.
-    static func withHeaders(_ count: Int, data: [UInt8], header: (_ index: Int, _ dataOffset: Int) -> [UInt8]) throws -> ELFImage {
+    static func withHeaders(_ count: Int, data: [UInt8], header: (_ index: Int, _ dataOffset: Int) -> [UInt8]) throws
+        -> ELFImage
+    {
         var elf = ELFImage([UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("hello-glibc")))))
         let table = elf.bytes.count
         let dataOffset = table + count * 56
@@ -30,8 +33,15 @@ import TestSupport
 
     static func phdr(type: Int, flags: Int, offset: Int, size: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 56)
-        func put(_ at: Int, _ value: Int, _ n: Int) { for i in 0..<n { out[at + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) } }
-        put(0, type, 4); put(4, flags, 4); put(8, offset, 8); put(32, size, 8); put(40, size, 8); put(48, 8, 8)
+        func put(_ at: Int, _ value: Int, _ n: Int) {
+            for i in 0..<n { out[at + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
+        }
+        put(0, type, 4)
+        put(4, flags, 4)
+        put(8, offset, 8)
+        put(32, size, 8)
+        put(40, size, 8)
+        put(48, 8, 8)
         return out
     }
 
@@ -40,8 +50,10 @@ import TestSupport
         var note: [UInt8] = [4, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0] + Array("Go\0\0".utf8)  // descsz 16 MiB, type 4
         note += [UInt8](repeating: UInt8(ascii: "A"), count: 16 << 20)
         let elf = try Self.withHeaders(4093, data: note) { Self.phdr(type: 4, flags: 4, offset: $1, size: note.count) }
-        guard case .elf(let f) = ELFReader.read(bytes: elf.bytes, options: ReadOptions(deadline: Deadline(seconds: 30))) else {
-            Issue.record("not read"); return
+        guard case .elf(let f) = ELFReader.read(bytes: elf.bytes, options: ReadOptions(deadline: Deadline(seconds: 30)))
+        else {
+            Issue.record("not read")
+            return
         }
         #expect(f.goBuildID?.utf8.count == FactsDecoder.maxGoBuildID)
     }
@@ -54,19 +66,29 @@ import TestSupport
         let patched = try Self.withHeaders(4093, data: notes) { i, at in
             Self.phdr(type: 4, flags: 4, offset: at + 16 * i, size: notes.count - 16 * i)
         }
-        guard case .elf(let f) = ELFReader.read(bytes: patched.bytes, options: ReadOptions(deadline: Deadline(seconds: 30))) else {
-            Issue.record("not read"); return
+        guard
+            case .elf(let f) = ELFReader.read(
+                bytes: patched.bytes, options: ReadOptions(deadline: Deadline(seconds: 30)))
+        else {
+            Issue.record("not read")
+            return
         }
-        #expect(f.gaps.contains { $0.part == .notes && $0.message.contains("more than \(FactsDecoder.maxNotes) notes") })
+        #expect(
+            f.gaps.contains { $0.part == .notes && $0.message.contains("more than \(FactsDecoder.maxNotes) notes") })
     }
 
     /// 4,093 overlapping writable PT_LOADs over the whole file and no section headers: the search for Go's
     /// build info visits each stretch once. Judged (the file has no dynamic segment left), not stopped.
     @Test func thousandsOfOverlappingLoadSegments() throws {
         let data = [UInt8](repeating: 0, count: 1 << 20)
-        let elf = try Self.withHeaders(4093, data: data) { Self.phdr(type: 1, flags: 6, offset: 0, size: $1 + data.count) }
+        let elf = try Self.withHeaders(4093, data: data) {
+            Self.phdr(type: 1, flags: 6, offset: 0, size: $1 + data.count)
+        }
         let result = ELFReader.read(bytes: elf.bytes, options: ReadOptions(deadline: Deadline(seconds: 30)))
-        guard case .elf(let f) = result else { Issue.record("\(result)"); return }
+        guard case .elf(let f) = result else {
+            Issue.record("\(result)")
+            return
+        }
         #expect(f.goBuildInfo == nil && f.gaps.isEmpty)
     }
 
@@ -86,7 +108,8 @@ import TestSupport
         let path = dir.appendingPathComponent("sparse-elf").path
         try Data(elf.bytes).write(to: URL(fileURLWithPath: path))
         #expect(truncate(path, off_t(size)) == 0)
-        var before = rusage(), after = rusage()
+        var before = rusage()
+        var after = rusage()
         getrusage(RUSAGE_SELF.rawValue, &before)
         let result = ELFReader.read(path: path, options: ReadOptions(deadline: Deadline(seconds: 120)))
         getrusage(RUSAGE_SELF.rawValue, &after)
@@ -108,9 +131,15 @@ import TestSupport
         #expect(fd >= 0)
         defer { close(fd) }
         let whole = ELFReader.readMapped(fd: fd, size: original.count, options: ReadOptions())
-        guard case .elf = whole else { Issue.record("the untouched file was not read: \(whole)"); return }
+        guard case .elf = whole else {
+            Issue.record("the untouched file was not read: \(whole)")
+            return
+        }
         let cut = ELFReader.readMapped(fd: fd, size: original.count, options: ReadOptions()) { _ = ftruncate(fd, 4096) }
-        guard case .failed(let message) = cut else { Issue.record("a truncated mapping was read as whole: \(cut)"); return }
+        guard case .failed(let message) = cut else {
+            Issue.record("a truncated mapping was read as whole: \(cut)")
+            return
+        }
         #expect(message.contains("changed while it was read"))
     }
 
@@ -121,7 +150,9 @@ import TestSupport
         let result = ELFReader.read(bytes: Array(bytes.prefix(bytes.count / 3)))
         switch result {
         case .failed(let message): #expect(!message.isEmpty)
-        case .elf(let f): #expect(f.gaps.contains { $0.part == .dynamic || $0.part == .symbols || $0.part == .relocations }, "\(f.gaps)")
+        case .elf(let f):
+            #expect(
+                f.gaps.contains { $0.part == .dynamic || $0.part == .symbols || $0.part == .relocations }, "\(f.gaps)")
         case .notELF: Issue.record("read as not ELF")
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Scanning
 
 /// Library paths are normalised without the file system; most need nothing done and are returned as

@@ -1,13 +1,14 @@
 import ELF
 import Foundation
 import Scanning
-import Testing
 import TestSupport
+import Testing
 
 /// The facts readelf reports, in the manifest's shape, for comparison.
 func summary(_ f: BinaryFacts) -> Fixtures.ReadelfFacts {
-    Fixtures.ReadelfFacts(needed: f.needed, soname: f.soname, rpath: f.rpath, runpath: f.runpath, interpreter: f.interpreter,
-                          imports: Set(f.imports.map { $0.name + ($0.version.map { "@" + $0 } ?? "") }).sorted())
+    Fixtures.ReadelfFacts(
+        needed: f.needed, soname: f.soname, rpath: f.rpath, runpath: f.runpath, interpreter: f.interpreter,
+        imports: Set(f.imports.map { $0.name + ($0.version.map { "@" + $0 } ?? "") }).sorted())
 }
 
 extension Fixtures.ReadelfFacts: Equatable {
@@ -45,14 +46,18 @@ func facts(_ name: String) -> BinaryFacts? {
             let useDynamic = !f.hasSectionHeaders
             let dynamic = try #require(runProgram(readelf, (useDynamic ? ["-D"] : []) + ["-d", "-W", path]))
             let needed = dynamic.stdout.split(separator: "\n").compactMap { line -> String? in
-                guard line.contains("(NEEDED)"), let open = line.lastIndex(of: "["), let close = line.lastIndex(of: "]") else { return nil }
+                guard line.contains("(NEEDED)"), let open = line.lastIndex(of: "["), let close = line.lastIndex(of: "]")
+                else { return nil }
                 return String(line[line.index(after: open)..<close])
             }
             #expect(needed == f.needed, "\(entry.name)")
-            let symbols = try #require(runProgram(readelf, (useDynamic ? ["-D", "-s"] : ["--dyn-syms"]) + ["-W", path]))
+            let symbols = try #require(
+                runProgram(readelf, (useDynamic ? ["-D", "-s"] : ["--dyn-syms"]) + ["-W", path]))
             let undefined = symbols.stdout.split(separator: "\n").compactMap { line -> String? in
                 let fields = line.split(separator: " ")
-                guard fields.count >= 8, fields[0].hasSuffix(":"), fields[0] != "0:", fields[6] == "UND" else { return nil }
+                guard fields.count >= 8, fields[0].hasSuffix(":"), fields[0] != "0:", fields[6] == "UND" else {
+                    return nil
+                }
                 return String(fields[7])
             }
             #expect(Set(undefined).sorted() == summary(f).imports, "\(entry.name)")
@@ -86,14 +91,24 @@ func facts(_ name: String) -> BinaryFacts? {
         #expect(lib.soname == "libgreet.so.1")
         #expect(lib.versionDefinitions == ["GREET_1.0", "GREET_1.1"])
         #expect(lib.exportCount >= 2)
-        guard case .elf(let withNames) = ELFReader.read(path: Fixtures.path("lib/libgreet.so.1"), options: ReadOptions(exportNames: true)) else {
-            Issue.record("libgreet not read"); return
+        guard
+            case .elf(let withNames) = ELFReader.read(
+                path: Fixtures.path("lib/libgreet.so.1"), options: ReadOptions(exportNames: true))
+        else {
+            Issue.record("libgreet not read")
+            return
         }
         #expect(withNames.exports?.contains(ExportedSymbol(name: "greet_loudly", version: "GREET_1.1")) == true)
         let app = try #require(facts("app-runpath"))
         #expect(app.runpath == ["$ORIGIN/lib", "/opt/greet/lib"])
-        #expect(app.versionRequirements.first { $0.library == "libgreet.so.1" }?.versions.map(\.name).sorted() == ["GREET_1.0", "GREET_1.1"])
-        #expect(app.imports.contains(ImportedSymbol(name: "greet", version: "GREET_1.0", library: "libgreet.so.1", weak: false, type: .func)))
+        #expect(
+            app.versionRequirements.first { $0.library == "libgreet.so.1" }?.versions.map(\.name).sorted() == [
+                "GREET_1.0", "GREET_1.1",
+            ])
+        #expect(
+            app.imports.contains(
+                ImportedSymbol(name: "greet", version: "GREET_1.0", library: "libgreet.so.1", weak: false, type: .func))
+        )
         let rpath = try #require(facts("app-rpath"))
         #expect(rpath.rpath == ["$ORIGIN/lib"] && rpath.runpath.isEmpty)
     }

@@ -9,11 +9,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         // Named, so that the product reference holds whatever the checkout directory is called.
-        .package(name: "muslcheck", path: "../.."),
+        .package(name: "muslcheck", path: "../..")
     ],
     targets: [
-        .executableTarget(name: "KitConsumer", dependencies: [
-            .product(name: "MuslcheckKit", package: "muslcheck"),
-        ]),
+        .executableTarget(
+            name: "KitConsumer",
+            dependencies: [
+                .product(name: "MuslcheckKit", package: "muslcheck")
+            ])
     ]
 )

@@ -12,31 +12,42 @@ func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: Stri
     p.executableURL = URL(fileURLWithPath: busybox ?? "/bin/false")
     p.arguments = arguments
     p.currentDirectoryURL = FileManager.default.temporaryDirectory
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     p.standardOutput = out
     p.standardError = err
     p.standardInput = FileHandle.nullDevice
     try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
-            String(decoding: e, as: UTF8.self))
+    return (
+        p.terminationStatus, String(decoding: o, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines),
+        String(decoding: e, as: UTF8.self)
+    )
 }
 
-@Suite(.enabled(if: busybox != nil, "busybox is not installed (Debian: apt-get install busybox); BusyBox ground truth skipped"))
+@Suite(
+    .enabled(
+        if: busybox != nil, "busybox is not installed (Debian: apt-get install busybox); BusyBox ground truth skipped"))
 struct BusyBoxGroundTruth {
     @Test func version() throws {
         let banner = try run([]).out + (try run(["--help"]).err)
         #expect(banner.contains("BusyBox v1."), "\(banner.prefix(80))")
     }
 
-    @Test(arguments: scriptKnowledge.syntax.filter { !$0.example.isEmpty && $0.versions.contains(BusyBoxVersion("1.35.0") ?? BusyBoxVersion("0")!) })
+    @Test(
+        arguments: scriptKnowledge.syntax.filter {
+            !$0.example.isEmpty && $0.versions.contains(BusyBoxVersion("1.35.0") ?? BusyBoxVersion("0")!)
+        })
     func ashSyntax(_ row: ScriptKnowledge.SyntaxRow) throws {
         let r = try run(["ash", "-c", row.example])
         if row.expect == "error" {
             #expect(r.status != 0 || !r.err.isEmpty, "\(row.feature): ash accepted \(row.example.debugDescription)")
         } else if row.expect.hasPrefix("prints:") {
-            #expect(r.out == String(row.expect.dropFirst(7)), "\(row.feature): \(row.example.debugDescription) printed \(r.out.debugDescription) \(r.err)")
+            #expect(
+                r.out == String(row.expect.dropFirst(7)),
+                "\(row.feature): \(row.example.debugDescription) printed \(r.out.debugDescription) \(r.err)")
         } else {
             Issue.record("\(row.feature): unknown expectation \(row.expect)")
         }
@@ -51,11 +62,15 @@ struct BusyBoxGroundTruth {
         case "rejected": #expect(r.status != 0, "\(row.example) was accepted: \(r.out.prefix(80))")
         case "accepted":
             // Debian's build takes the option (it may still find nothing: grep's status 1).
-            #expect(!r.err.contains("invalid option") && !r.err.contains("unrecognized"), "\(row.example) failed: \(r.err.prefix(120))")
+            #expect(
+                !r.err.contains("invalid option") && !r.err.contains("unrecognized"),
+                "\(row.example) failed: \(r.err.prefix(120))")
         default:
             #expect(row.debian.hasPrefix("prints:"), "unknown expectation \(row.debian)")
             let expected = String(row.debian.dropFirst(7))
-            #expect(r.status == 0 && (expected.isEmpty ? r.out.isEmpty : r.out.contains(expected)), "\(row.example) printed \(r.out.prefix(80))")
+            #expect(
+                r.status == 0 && (expected.isEmpty ? r.out.isEmpty : r.out.contains(expected)),
+                "\(row.example) printed \(r.out.prefix(80))")
         }
     }
 

@@ -11,28 +11,28 @@ func names(_ text: String) -> [String] { parse(text).commands.map { $0.name.lite
 @Suite struct ParserTests {
     @Test func commandsNotInStringsCommentsOrHereDocuments() {
         let text = """
-        echo "useradd $(id -u) `whoami`" 'curl x' # sudo here
-        cat <<EOF
-        useradd in a here-document
-        EOF
-        cat <<-'END'
-        \tsudo
-        \tEND
-        printf '%s' "$(grep -P x <<< y)"
-        """
+            echo "useradd $(id -u) `whoami`" 'curl x' # sudo here
+            cat <<EOF
+            useradd in a here-document
+            EOF
+            cat <<-'END'
+            \tsudo
+            \tEND
+            printf '%s' "$(grep -P x <<< y)"
+            """
         #expect(names(text) == ["echo", "id", "whoami", "cat", "cat", "printf", "grep"])
     }
 
     @Test func substitutionsInUnquotedHereDocumentsRun() {
         let text = """
-        cat <<EOF > f
-        version $(git describe) `uname -r` ${x:-$(id)} \\$(not)
-        EOF
-        cat <<'EOF'
-        $(quoted)
-        EOF
-        tail f
-        """
+            cat <<EOF > f
+            version $(git describe) `uname -r` ${x:-$(id)} \\$(not)
+            EOF
+            cat <<'EOF'
+            $(quoted)
+            EOF
+            tail f
+            """
         #expect(names(text) == ["cat", "git", "uname", "id", "cat", "tail"])
         #expect(parse(text).error == nil)
     }
@@ -45,35 +45,42 @@ func names(_ text: String) -> [String] { parse(text).commands.map { $0.name.lite
 
     @Test func compoundCommands() {
         let text = """
-        f() { local a=1; g; }
-        function h { i; }
-        if a; then b; elif c; then d; else e; fi
-        while j; do k; done; until l; do m; done
-        for x in 1 2; do n; done
-        case $1 in
-          (a|b) o ;;
-          *) p; q ;;
-        esac
-        ( r ) && { s; } || t | u & v
-        [[ $x == y ]] && w
-        """
-        #expect(names(text) == ["local", "g", "i", "a", "b", "c", "d", "e", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "[[", "w"])
+            f() { local a=1; g; }
+            function h { i; }
+            if a; then b; elif c; then d; else e; fi
+            while j; do k; done; until l; do m; done
+            for x in 1 2; do n; done
+            case $1 in
+              (a|b) o ;;
+              *) p; q ;;
+            esac
+            ( r ) && { s; } || t | u & v
+            [[ $x == y ]] && w
+            """
+        #expect(
+            names(text) == [
+                "local", "g", "i", "a", "b", "c", "d", "e", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u",
+                "v", "[[", "w",
+            ])
         #expect(parse(text).functions == ["f", "h"])
         #expect(parse(text).error == nil)
     }
 
     @Test func featuresFound() {
-        let s = parse("""
-        a=(1 2); echo ${a[0]} ${b^^} ${!c} {1..3} $'x' $(<f) <(ls)
-        for ((i=0;i<2;i++)); do :; done
-        cat <<< x |& cat
-        x+=1
-        ((n++))
-        """)
+        let s = parse(
+            """
+            a=(1 2); echo ${a[0]} ${b^^} ${!c} {1..3} $'x' $(<f) <(ls)
+            for ((i=0;i<2;i++)); do :; done
+            cat <<< x |& cat
+            x+=1
+            ((n++))
+            """)
         let found = Set(s.features.map(\.feature))
-        let expected: Set<ShellFeature> = [.arrayAssignment, .arraySubscript, .caseModification, .indirectExpansion, .braceExpansion,
-                                           .ansiCQuote, .fileSubstitution, .processSubstitution, .arithmeticFor, .hereString,
-                                           .pipeStderr, .appendAssignment, .arithmeticCommand]
+        let expected: Set<ShellFeature> = [
+            .arrayAssignment, .arraySubscript, .caseModification, .indirectExpansion, .braceExpansion,
+            .ansiCQuote, .fileSubstitution, .processSubstitution, .arithmeticFor, .hereString,
+            .pipeStderr, .appendAssignment, .arithmeticCommand,
+        ]
         #expect(found == expected)
         #expect(s.error == nil)
     }
@@ -130,13 +137,17 @@ func names(_ text: String) -> [String] { parse(text).commands.map { $0.name.lite
 
     @Test func arbitraryTokenSequencesNeverCrash() {
         // Shell and Dockerfile tokens in random order: here-documents left open, unbalanced keywords, continuations.
-        let tokens = ["<<EOF", "<<-'X'", "<<\"E\"", "EOF", "X", "E", "$(", ")", "(", "`", "case", "in", "esac", ";;", ";&", "if", "then",
-                      "fi", "for", "do", "done", "{", "}", "((", "))", "[[", "]]", "\n", " ", "\"", "'", "\\", "${", "$((", "<(",
-                      "RUN ", "FROM alpine AS a\n", "SHELL [\"/bin/bash\", \"-c\"]\n", "RUN [\"sh\", \"-c\", \"", "\\\n",
-                      "# c\n", "\t", "a=(", "x", "|", "&&", "&", ";", "function", "f()", "!", "2>&1", "{fd}>", "$'", "\r"]
+        let tokens = [
+            "<<EOF", "<<-'X'", "<<\"E\"", "EOF", "X", "E", "$(", ")", "(", "`", "case", "in", "esac", ";;", ";&", "if",
+            "then",
+            "fi", "for", "do", "done", "{", "}", "((", "))", "[[", "]]", "\n", " ", "\"", "'", "\\", "${", "$((", "<(",
+            "RUN ", "FROM alpine AS a\n", "SHELL [\"/bin/bash\", \"-c\"]\n", "RUN [\"sh\", \"-c\", \"", "\\\n",
+            "# c\n", "\t", "a=(", "x", "|", "&&", "&", ";", "function", "f()", "!", "2>&1", "{fd}>", "$'", "\r",
+        ]
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<3000 {
-            let text = (0..<Int.random(in: 0..<60, using: &rng)).map { _ in tokens.randomElement(using: &rng) ?? "" }.joined()
+            let text = (0..<Int.random(in: 0..<60, using: &rng)).map { _ in tokens.randomElement(using: &rng) ?? "" }
+                .joined()
             let sh = ScriptFacts.read(path: "t.sh", bytes: Array(("#!/bin/sh\n" + text).utf8))
             let df = ScriptFacts.read(path: "Dockerfile", bytes: Array(text.utf8))
             for facts in [sh, df].compactMap({ $0 }) {

@@ -17,8 +17,11 @@ let scriptKnowledge: ScriptKnowledge = {
     }
 }()
 
-func assess(_ text: String, file: String = "run.sh", target: String = "3.21", installed: Set<String> = []) -> ScriptAssessment? {
-    guard let release = kb.release(named: target), let facts = ScriptFacts.read(path: file, bytes: Array(text.utf8)) else { return nil }
+func assess(_ text: String, file: String = "run.sh", target: String = "3.21", installed: Set<String> = [])
+    -> ScriptAssessment?
+{
+    guard let release = kb.release(named: target), let facts = ScriptFacts.read(path: file, bytes: Array(text.utf8))
+    else { return nil }
     return ScriptAssessor(kb: kb, scripts: scriptKnowledge, release: release).assess(facts, installed: installed)
 }
 
@@ -26,7 +29,9 @@ struct ScriptRuleExample: CustomTestStringConvertible, Sendable {
     var rule: String
     var example: Rule.Example
     var triggers: Bool
-    var testDescription: String { "\(rule) \(triggers ? "triggers" : "ignores") \((example.script ?? "").prefix(50).debugDescription)" }
+    var testDescription: String {
+        "\(rule) \(triggers ? "triggers" : "ignores") \((example.script ?? "").prefix(50).debugDescription)"
+    }
 }
 
 /// Script rules: examples with a `script` and no image (entrypoint rules: EntrypointTests).
@@ -39,10 +44,13 @@ let scriptExamples: [ScriptRuleExample] = kb.rules.filter { rule in
 
 @Suite struct ScriptRules {
     @Test func everyScriptRuleIsInTheCatalogue() {
-        let ids = [ScriptAssessor.RuleID.interpreterMissing, ScriptAssessor.RuleID.commandMissing, ScriptAssessor.RuleID.appletUnverified,
-                   ScriptAssessor.RuleID.optionRejected, ScriptAssessor.RuleID.optionSilent, ScriptAssessor.RuleID.ashError,
-                   ScriptAssessor.RuleID.ashSilent, ScriptAssessor.RuleID.foreignInstaller, ScriptAssessor.RuleID.parseError,
-                   ScriptAssessor.RuleID.overLimit]
+        let ids = [
+            ScriptAssessor.RuleID.interpreterMissing, ScriptAssessor.RuleID.commandMissing,
+            ScriptAssessor.RuleID.appletUnverified,
+            ScriptAssessor.RuleID.optionRejected, ScriptAssessor.RuleID.optionSilent, ScriptAssessor.RuleID.ashError,
+            ScriptAssessor.RuleID.ashSilent, ScriptAssessor.RuleID.foreignInstaller, ScriptAssessor.RuleID.parseError,
+            ScriptAssessor.RuleID.overLimit,
+        ]
         for id in ids { #expect(kb.rule(id) != nil, "\(id) has no entry in rules.json") }
         #expect(Set(scriptExamples.map(\.rule)) == Set(ids))
     }
@@ -54,11 +62,17 @@ let scriptExamples: [ScriptRuleExample] = kb.rules.filter { rule in
             let line = "# " + String(repeating: "x", count: 97) + "\n"
             text += String(repeating: line, count: (size - text.utf8.count) / line.utf8.count + 1)
         }
-        let a = try #require(assess(text, file: e.example.file ?? "run.sh", target: e.example.target, installed: Set(e.example.installed ?? [])))
+        let a = try #require(
+            assess(
+                text, file: e.example.file ?? "run.sh", target: e.example.target,
+                installed: Set(e.example.installed ?? [])))
         let hits = a.findings.filter { $0.rule == e.rule }
         if e.triggers {
-            #expect(!hits.isEmpty, "\(e.rule) did not fire; findings: \(a.findings.map { "\($0.rule): \($0.message)" })")
-            #expect(a.verdict != .runs || hits.allSatisfy { $0.severity != .error }, "an error finding left the verdict at runs")
+            #expect(
+                !hits.isEmpty, "\(e.rule) did not fire; findings: \(a.findings.map { "\($0.rule): \($0.message)" })")
+            #expect(
+                a.verdict != .runs || hits.allSatisfy { $0.severity != .error },
+                "an error finding left the verdict at runs")
             if e.rule == ScriptAssessor.RuleID.overLimit { #expect(a.unassessable != nil) }
         } else {
             #expect(hits.isEmpty, "\(e.rule) fired: \(hits.map(\.message))")
@@ -86,18 +100,22 @@ let scriptExamples: [ScriptRuleExample] = kb.rules.filter { rule in
 
     @Test func processSubstitutionDependsOnTheRelease() throws {
         let text = "#!/bin/sh\ndiff <(ls a) <(ls b)\n"
-        #expect(try #require(assess(text, target: "3.14")).findings.contains { $0.rule == ScriptAssessor.RuleID.ashError })
+        #expect(
+            try #require(assess(text, target: "3.14")).findings.contains { $0.rule == ScriptAssessor.RuleID.ashError })
         #expect(try #require(assess(text, target: "3.15")).findings.isEmpty)
     }
 
     @Test func installsInTheSameRunCountOnlyAfterwards() throws {
         let before = try #require(assess("FROM alpine:3.20\nRUN bash -c true && apk add bash\n", file: "Dockerfile"))
         #expect(before.findings.contains { $0.word == "bash" })
-        let after = try #require(assess("FROM alpine:3.20\nRUN apk add --no-cache bash && bash -c true\n", file: "Dockerfile"))
+        let after = try #require(
+            assess("FROM alpine:3.20\nRUN apk add --no-cache bash && bash -c true\n", file: "Dockerfile"))
         #expect(after.findings.isEmpty)
     }
 
     @Test func dataVersionsCoverEveryRelease() {
-        for r in kb.releases { #expect(scriptKnowledge.busybox(release: r.name) != nil, "no BusyBox version for \(r.name)") }
+        for r in kb.releases {
+            #expect(scriptKnowledge.busybox(release: r.name) != nil, "no BusyBox version for \(r.name)")
+        }
     }
 }

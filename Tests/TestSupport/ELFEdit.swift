@@ -37,7 +37,8 @@ public struct ELFImage {
     /// The file offset of a virtual address inside a PT_LOAD.
     public func fileOffset(ofAddress address: Int) -> Int? {
         for ph in programHeaders(type: 1) {
-            let vaddr = u(ph + 0x10, 8), filesz = u(ph + 0x20, 8)
+            let vaddr = u(ph + 0x10, 8)
+            let filesz = u(ph + 0x20, 8)
             if address >= vaddr && address < vaddr + filesz { return u(ph + 8, 8) + address - vaddr }
         }
         return nil
@@ -46,7 +47,8 @@ public struct ELFImage {
     /// Offset of the dynamic entry with this tag.
     public func dynamicEntry(_ tag: Int) -> Int? {
         guard let ph = programHeaders(type: 2).first else { return nil }
-        let start = u(ph + 8, 8), size = u(ph + 0x20, 8)
+        let start = u(ph + 8, 8)
+        let size = u(ph + 0x20, 8)
         return stride(from: start, to: start + size, by: 16).first { u($0, 8) == tag }
     }
 
@@ -66,7 +68,8 @@ public struct ELFImage {
         let offset = bytes.count
         bytes += data
         guard let last = programHeaders(type: 1).max(by: { u($0 + 8, 8) < u($1 + 8, 8) }) else { return 0 }
-        let pOffset = u(last + 8, 8), vaddr = u(last + 0x10, 8)
+        let pOffset = u(last + 8, 8)
+        let vaddr = u(last + 0x10, 8)
         let size = bytes.count - pOffset
         put(last + 0x20, size)
         put(last + 0x28, max(size, u(last + 0x28, 8)))

@@ -3,7 +3,8 @@ import Foundation
 
 public enum Fixtures {
     /// The package root, found from this file's location (Tests/TestSupport/Fixtures.swift).
-    public static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
     public static let dir = root.appendingPathComponent("fixtures-bin")
     public static let bin = dir.appendingPathComponent("bin")
     public static let malformed = dir.appendingPathComponent("malformed")
@@ -18,9 +19,16 @@ public enum Fixtures {
         public var runpath: [String]
         public var interpreter: String?
         public var imports: [String]
-        public init(needed: [String], soname: String?, rpath: [String], runpath: [String], interpreter: String?, imports: [String]) {
-            self.needed = needed; self.soname = soname; self.rpath = rpath; self.runpath = runpath
-            self.interpreter = interpreter; self.imports = imports
+        public init(
+            needed: [String], soname: String?, rpath: [String], runpath: [String], interpreter: String?,
+            imports: [String]
+        ) {
+            self.needed = needed
+            self.soname = soname
+            self.rpath = rpath
+            self.runpath = runpath
+            self.interpreter = interpreter
+            self.imports = imports
         }
     }
     public struct Entry: Decodable, Sendable {
@@ -52,7 +60,8 @@ public enum Fixtures {
     public static func checkGolden(_ actual: String, _ relativePath: String) -> String? {
         let url = golden.appendingPathComponent(relativePath)
         if ProcessInfo.processInfo.environment["UPDATE_GOLDENS"] == "1" {
-            try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             do { try Data(actual.utf8).write(to: url) } catch { return "cannot write \(url.path): \(error)" }
             return nil
         }
@@ -63,7 +72,8 @@ public enum Fixtures {
         let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
         let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
         for i in 0..<max(a.count, e.count) {
-            let x = i < a.count ? String(a[i]) : "<end>", y = i < e.count ? String(e[i]) : "<end>"
+            let x = i < a.count ? String(a[i]) : "<end>"
+            let y = i < e.count ? String(e[i]) : "<end>"
             if x != y { return "\(relativePath) line \(i + 1): expected «\(y)», got «\(x)»" }
         }
         return "\(relativePath) differs"
@@ -71,12 +81,15 @@ public enum Fixtures {
 }
 
 /// Runs a program and returns its exit status and output (tests use it for readelf and musl's loader).
-public func runProgram(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) -> (status: Int32, stdout: String, stderr: String)? {
+public func runProgram(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) -> (
+    status: Int32, stdout: String, stderr: String
+)? {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let environment { process.environment = environment }
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     do { try process.run() } catch { return nil }

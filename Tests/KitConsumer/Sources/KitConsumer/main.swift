@@ -1,14 +1,15 @@
-// Judges each path given against the newest Alpine release through the library's public API: one file
-// through the reader and the assessor, then all of them as one batch through the engine.
-// Prints "PATH: VERDICT" lines; exits 2 when a path cannot be read or judged.
-#if canImport(Glibc)
-import Glibc
-#endif
 import Assessment
 import ELF
 import Engine
 import Knowledge
 import Reporting
+
+// Judges each path given against the newest Alpine release through the library's public API: one file
+// through the reader and the assessor, then all of them as one batch through the engine.
+// Prints "PATH: VERDICT" lines; exits 2 when a path cannot be read or judged.
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 let paths = Array(CommandLine.arguments.dropFirst())
 guard case .success(let kb) = KnowledgeBase.shared, let release = kb.newestStable else {
