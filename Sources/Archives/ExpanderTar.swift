@@ -1,0 +1,255 @@
+// The expander's tar reading: members streamed in order, images recognised from their headers and read by
+// offset, layers applied; see Expander.swift for the limits and the naming of what is found.
+import CCompression
+import Dispatch
+import ELF
+import Scripts
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension Expander {
+    // MARK: tar
+
+    func readTar(name: String, source: ByteSource, depth: Int, layer: LayerRecord?, hide: LayerMerge?) throws {
+        layer?.isTar = true
+        let firstFile = files.count
+        let reader = TarReader(source, maxEntries: limits.maxEntries - entries)
+        defer { entries += reader.count }
+        var fileRanges: [String: Range<Int>] = [:]  // for hard links
+        var json: [String: [UInt8]] = [:]
+        var jsonBytes = 0
+        var layers: [String: LayerRecord] = [:]
+        while let (entry, data) = try reader.next() {
+            if reader.count & 0xFF == 0, timeUp(name) { return }
+            layer?.entries.append((entry.path, entry.kind))
+            if entry.kind == .symlink { layer?.links[entry.path] = entry.linkTarget }
+            if let hide, hide.hidden(entry.path) { continue }
+            let path = name + "!/" + entry.path
+            let start = files.count
+            switch entry.kind {
+            case .file:
+                // Whiteouts are layer metadata (recorded above), not files.
+                if entry.size == 0, entry.path.split(separator: "/").last?.hasPrefix(".wh.") == true { continue }
+                if let why = entry.unreadable {
+                    problem(path, "member in a format not read (\(why)); not judged")
+                    continue
+                }
+                var source: ByteSource = entry.sparseMap.map { SparseSource(data, map: $0, size: entry.size) } ?? data
+                if entry.size <= Self.maxJSONMember, Self.mayBeImageJSON(entry.path) {
+                    let bytes = try source.read(upTo: entry.size)
+                    if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["),
+                        jsonBytes + bytes.count <= Self.maxJSONBytes
+                    {
+                        json[entry.path] = bytes
+                        jsonBytes += bytes.count
+                    }
+                    source = MemorySource(bytes)
+                }
+                if let layer { source = try capture(entry, source: source, into: layer) }
+                let record = LayerRecord(prefix: path + "!/")
+                visit(name: path, source: source, size: entry.size, depth: depth + 1, layer: record)
+                record.range = start..<files.count
+                if record.isTar { layers[entry.path] = record }
+            case .hardlink:
+                // The same bytes under another name: what was found for its target, again.
+                let target = Tar.normalize(entry.linkTarget)
+                guard let range = fileRanges[target] else { continue }
+                settle()
+                let from = name + "!/" + target
+                let copies = files.count
+                for file in files[range] where file.path == from || file.path.hasPrefix(from + "!/") {
+                    files.append(
+                        ExpandedFile(
+                            path: path + file.path.dropFirst(from.count), result: file.result, script: file.script))
+                }
+                // A link to a tar that may be a layer is that layer under this name too (its files copied).
+                if let original = layers[target], files.count - copies == original.range.count {
+                    let shift = copies - original.range.lowerBound
+                    let alias = LayerRecord(prefix: path + "!/")
+                    alias.isTar = true
+                    alias.entries = original.entries
+                    alias.entryFiles = original.entryFiles.map {
+                        ($0.path, ($0.range.lowerBound + shift)..<($0.range.upperBound + shift))
+                    }
+                    alias.range = copies..<files.count
+                    layers[entry.path] = alias
+                }
+            case .symlink:
+                if let layer { _ = try capture(entry, source: data, into: layer) }
+                continue
+            default:
+                continue
+            }
+            if files.count > start {
+                fileRanges[entry.path] = start..<files.count
+                layer?.entryFiles.append((entry.path, start..<files.count))
+            }
+        }
+        if let images = ImageIndex.inTar(json: json, layers: Set(layers.keys), name: name, problems: &problems) {
+            settle()
+            let applied = applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
+            for (image, (tree, captured)) in zip(images, applied) {
+                self.image(
+                    name + (image.label.map { "!/" + $0 } ?? ""), config: image.config,
+                    bytes: image.config.flatMap { json[$0] },
+                    tree: tree, captured: captured)
+            }
+        }
+    }
+
+    /// Reads the tar in `file` as an image when its headers say it is one (a docker-save manifest or an OCI
+    /// index whose layers it holds): layers by offset from the last to the first, skipping what later ones
+    /// hide; then any other member. False, having read nothing, for any other tar. The headers are read
+    /// only while every name is one an image tar has, so an ordinary tar costs a header.
+    func readImageByOffset(name: String, file: RandomAccess, depth: Int) throws -> Bool {
+        let source = file.source(offset: 0, length: file.size)
+        guard let range = source as? FileRange else { return false }
+        let reader = TarReader(source, maxEntries: limits.maxEntries - entries)
+        var members: [String: (offset: Int, size: Int)] = [:]
+        var order: [String] = []
+        var json: [String: [UInt8]] = [:]
+        var jsonBytes = 0
+        do {
+            while let (entry, data) = try reader.next() {
+                // Headers only, but up to --max-entries of them: the time limit holds here too.
+                if reader.count & 0xFF == 0, timeUp(name) { return true }
+                guard Self.mayBeInImageTar(entry.path) else { return false }
+                if entry.kind == .hardlink, let target = members[Tar.normalize(entry.linkTarget)] {
+                    if members[entry.path] == nil { order.append(entry.path) }
+                    members[entry.path] = target
+                }
+                guard entry.kind == .file else { continue }
+                guard entry.sparseMap == nil, entry.unreadable == nil else { return false }
+                let at = range.position
+                if entry.size <= Self.maxJSONMember, Self.mayBeImageJSON(entry.path) {
+                    let bytes = try data.read(upTo: entry.size)
+                    if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["),
+                        jsonBytes + bytes.count <= Self.maxJSONBytes
+                    {
+                        json[entry.path] = bytes
+                        jsonBytes += bytes.count
+                    }
+                }
+                if members[entry.path] == nil { order.append(entry.path) }
+                members[entry.path] = (at, entry.size)
+            }
+        } catch {
+            return false  // read as an ordinary tar, which reports the damage
+        }
+        var problems: [ArchiveProblem] = []
+        guard let images = ImageIndex.inTar(json: json, layers: Set(members.keys), name: name, problems: &problems)
+        else { return false }
+        entries += reader.count
+        self.problems += problems
+        var used = Set<String>()
+        for image in images {
+            let imageName = name + (image.label.map { "!/" + $0 } ?? "")
+            let first = files.count
+            var merge = LayerMerge()
+            var tree = ImageFiles()
+            var captured = ImageCapture()
+            for path in image.layers.reversed() {
+                if timeUp(name) { return true }
+                guard let (offset, size) = members[path] else { continue }
+                used.insert(path)
+                let record = LayerRecord()
+                visit(
+                    name: imageName, source: file.source(offset: offset, length: size), size: size, depth: depth + 1,
+                    container: true, layer: record, hide: merge)
+                if !record.isTar { problem(name + "!/" + path, "layer is not a tar archive; not read") }
+                tree.add(record, hiddenBy: merge)
+                // What the layers above hide was never read from this one.
+                captured.add(record.capture) { _ in false }
+                merge.commit(record.entries)
+            }
+            settle()
+            files[first...].sort { ByteOrder.less($0.path, $1.path) }
+            self.image(
+                imageName, config: image.config, bytes: image.config.flatMap { json[$0] }, tree: tree,
+                captured: captured)
+        }
+        // The rest of the tar (configurations, and anything else beside the images), as in any tar.
+        for path in order where !used.contains(path) && json[path] == nil {
+            guard let (offset, size) = members[path] else { continue }
+            visit(
+                name: name + "!/" + path, source: file.source(offset: offset, length: size), size: size,
+                depth: depth + 1)
+        }
+        return true
+    }
+
+    /// Whether a tar member's name is one a docker-save or OCI image tar has: manifest.json, index.json,
+    /// oci-layout, repositories, blobs/..., the old layout's <64 hex digits>[.json][/...], and layer
+    /// tarballs and configurations at the top.
+    static func mayBeInImageTar(_ path: String) -> Bool {
+        if ["", "manifest.json", "index.json", "oci-layout", "repositories", "blobs"].contains(path)
+            || path.hasPrefix("blobs/")
+        {
+            return true
+        }
+        if !path.contains("/"),
+            [".tar", ".tar.gz", ".tar.zst", ".tar.xz", ".json"].contains(where: { path.hasSuffix($0) })
+        {
+            return true
+        }
+        var first = Substring(path.split(separator: "/", maxSplits: 1).first ?? "")
+        if first.hasSuffix(".json") { first = first.dropLast(5) }
+        return first.count == 64 && first.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
+    }
+
+    /// Names that an image's manifests and index have: kept when small, to tell whether the tar is an image.
+    static func mayBeImageJSON(_ path: String) -> Bool {
+        // Top-level `<digest>.json`: docker-save's configurations before the OCI form.
+        path == "manifest.json" || path == "index.json" || path.hasPrefix("blobs/")
+            || (!path.contains("/") && path.hasSuffix(".json"))
+    }
+
+    /// The tar was an image: the files of its layers are replaced by each image's merged files, named
+    /// `name!/path` (or `name!/label!/path` when the tar holds several images).
+    /// Returns each image's file tree after its layers and its captured files, merged the same way.
+    @discardableResult
+    func applyLayers(name: String, images: [ImageIndex.Image], layers: [String: LayerRecord], firstFile: Int) -> [(
+        ImageFiles, ImageCapture
+    )] {
+        var merged: [ExpandedFile] = []
+        var applied: [(ImageFiles, ImageCapture)] = []
+        var used = Set<String>()
+        for image in images {
+            var tree = ImageFiles()
+            var merge = LayerMerge()
+            var captured = ImageCapture()
+            var kept: [ExpandedFile] = []
+            let prefix = name + "!/" + (image.label.map { $0 + "!/" } ?? "")
+            for path in image.layers.reversed() {
+                guard let record = layers[path] else { continue }
+                used.insert(path)
+                let layerPrefix = record.prefix
+                for (entry, range) in record.entryFiles where !merge.hidden(entry) {
+                    for file in files[range] where file.path.hasPrefix(layerPrefix) {
+                        kept.append(
+                            ExpandedFile(
+                                path: prefix + file.path.dropFirst(layerPrefix.count), result: file.result,
+                                script: file.script))
+                    }
+                }
+                tree.add(record, hiddenBy: merge)
+                captured.add(record.capture, hidden: merge.hidden)
+                merge.commit(record.entries)
+            }
+            merged += kept.sorted { ByteOrder.less($0.path, $1.path) }
+            applied.append((tree, captured))
+        }
+        let dropped = used.compactMap { layers[$0]?.range }
+        let others = files[firstFile...].indices.filter { i in !dropped.contains { $0.contains(i) } }.map { files[$0] }
+        files.removeSubrange(firstFile...)
+        files += others + merged
+        return applied
+    }
+}
