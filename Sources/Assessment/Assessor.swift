@@ -7,10 +7,10 @@ public struct Assessor: Sendable {
     public let kb: KnowledgeBase
     public let release: AlpineRelease
     /// The architecture `musl` was taken for; a binary of another one is judged with its own list.
-    private var arch: String
-    private var musl: Set<String>
-    private var gcompat: Set<String>
-    private let behaviour: BehaviourRules
+    var arch: String
+    var musl: Set<String>
+    var gcompat: Set<String>
+    let behaviour: BehaviourRules
 
     public init(kb: KnowledgeBase, release: AlpineRelease, arch: String = "x86_64") {
         self.kb = kb
@@ -94,7 +94,7 @@ public struct Assessor: Sendable {
         return muslReservedStems.contains { rest.hasPrefix($0 + ".") }
     }
 
-    private func run(_ facts: BinaryFacts, path: String, dependencies: Dependencies) -> Assessment {
+    func run(_ facts: BinaryFacts, path: String, dependencies: Dependencies) -> Assessment {
         var state = State(facts: facts, libc: libc(of: facts), dependencies: dependencies, path: path)
         if facts.isSeparateDebugFile {
             var a = state.assessment(.runs)
@@ -192,7 +192,7 @@ public struct Assessor: Sendable {
         }
     }
 
-    private func libc(of f: BinaryFacts) -> Libc {
+    func libc(of f: BinaryFacts) -> Libc {
         if let i = f.interpreter, i.contains("ld-musl-") { return .musl }
         if f.needed.contains(where: { $0.hasPrefix("libc.musl-") || $0 == "libc.so" }) { return .musl }
         if f.versionRequirements.contains(where: { $0.versions.contains { v in v.name.hasPrefix("GLIBC_") } }) {
@@ -214,16 +214,16 @@ public struct Assessor: Sendable {
         return .unknown
     }
 
-    private func loader(_ arch: String) -> Loader? { kb.loaders[arch] }
+    func loader(_ arch: String) -> Loader? { kb.loaders[arch] }
 
     /// Loader paths each compat package installs for this architecture on this release.
-    private func compatPaths(_ arch: String) -> (libc6Compat: [String], gcompat: [String]) {
+    func compatPaths(_ arch: String) -> (libc6Compat: [String], gcompat: [String]) {
         guard let l = loader(arch) else { return ([], []) }
         let old = release.libc6Compat == .subpackage
         return (old ? l.libc6Compat : [], old ? l.gcompatOld : l.gcompatNew)
     }
 
-    private func checkInterpreter(_ state: inout State) {
+    func checkInterpreter(_ state: inout State) {
         guard let interp = state.facts.interpreter else { return }
         let arch = state.facts.arch
         if interp.hasPrefix("/lib/ld-musl-") || interp == loader(arch)?.muslLoader { return }
@@ -246,281 +246,13 @@ public struct Assessor: Sendable {
         }
     }
 
-    private func inRange(_ p: LibraryEntry.Provider) -> Bool {
+    func inRange(_ p: LibraryEntry.Provider) -> Bool {
         if let first = p.first, !releaseAtLeast(release, first) { return false }
         if let last = p.last, releaseAtLeast(release, last), last != release.name { return false }
         return true
     }
 
-    private func checkLibraries(_ state: inout State) {
-        let arch = state.facts.arch
-        let loaderSonames = Set(kb.loaders.values.map(\.gcompatSoname))
-        var unknown: [String] = []
-        for soname in state.facts.needed {
-            let entry = kb.library(soname)
-            if entry?.kind == .muslSelf { continue }
-            if let reason = state.dependencies.unusable[soname] {
-                // musl stops at the first file of that name on its path: installing a package elsewhere does not help.
-                state.raise(.needsRebuild)
-                state.missingLibraries.append(MissingLibrary(soname: soname, reason: reason))
-                state.find(.libraryUnloadable, "NEEDED \(soname): \(reason)", libraries: [soname])
-                continue
-            }
-            if loaderSonames.contains(soname) || soname.hasPrefix("ld-linux") {
-                if soname == loader(arch)?.gcompatSoname, !compatPaths(arch).gcompat.isEmpty {
-                    state.raise(.needsGcompat)
-                    // Why a library names the loader: what it takes from it (aarch64's __stack_chk_guard, __tls_get_addr).
-                    let taken = state.facts.imports.filter { $0.library == soname }.map(\.name)
-                    let why =
-                        taken.isEmpty
-                        ? ""
-                        : "; it takes "
-                            + taken.map { name in kb.note(for: name).map { "\(name) (\($0.note))" } ?? name }.joined(
-                                separator: ", ") + " from the loader"
-                    state.find(
-                        .loaderNeeded,
-                        "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name" + why,
-                        symbols: taken, libraries: [soname])
-                } else {
-                    state.raise(.needsRebuild)
-                    state.missingLibraries.append(
-                        MissingLibrary(
-                            soname: soname,
-                            reason: "glibc loader of another architecture or one gcompat does not install here"))
-                    state.find(
-                        .glibcOnlyLibrary,
-                        "NEEDED \(soname): no Alpine \(release.name) package provides it for \(arch)",
-                        libraries: [soname])
-                }
-                continue
-            }
-            switch entry?.kind {
-            case .compat?:
-                let providers = (entry?.providers ?? []).filter(inRange)
-                if providers.contains(where: { $0.package == "libc6-compat" }) && release.libc6Compat == .subpackage {
-                    state.raise(.needsLibc6Compat)
-                    state.libc6CompatFile = true
-                    state.find(
-                        .compatLibrary, "NEEDED \(soname) comes from libc6-compat on Alpine \(release.name)",
-                        libraries: [soname])
-                } else if providers.contains(where: { $0.package == "gcompat" || $0.package == "libc6-compat" }) {
-                    state.raise(.needsGcompat)
-                    state.find(
-                        .compatLibrary, "NEEDED \(soname) comes from gcompat on Alpine \(release.name)",
-                        libraries: [soname])
-                } else {
-                    state.raise(.needsRebuild)
-                    state.missingLibraries.append(
-                        MissingLibrary(soname: soname, reason: entry?.note ?? "no package provides it"))
-                    state.find(
-                        .compatLibraryUnavailable,
-                        "NEEDED \(soname): no Alpine \(release.name) package provides it (\(entry?.note ?? ""))",
-                        libraries: [soname])
-                }
-            case .absent?:
-                if state.dependencies.found[soname] != nil { continue }  // shipped with the binary
-                state.raise(.needsRebuild)
-                state.missingLibraries.append(
-                    MissingLibrary(soname: soname, reason: entry?.note ?? "Alpine ships no such library"))
-                state.find(
-                    .libraryNotOnAlpine, "NEEDED \(soname): \(entry?.note ?? "Alpine ships no such library")",
-                    libraries: [soname])
-            case .glibcOnly?:
-                state.raise(.needsRebuild)
-                state.missingLibraries.append(
-                    MissingLibrary(soname: soname, reason: entry?.note ?? "only glibc ships it"))
-                state.find(
-                    .glibcOnlyLibrary, "NEEDED \(soname): \(entry?.note ?? "only glibc ships it")", libraries: [soname])
-            case .package?:
-                if state.dependencies.found[soname] != nil { continue }  // shipped with the binary: no package needed
-                let package = (entry?.providers ?? []).first(where: inRange)?.package
-                let note = (entry?.note ?? "-") == "-" ? "" : ": \(entry?.note ?? "")"
-                // A provider "so:NAME" is the package apk selects by the library it ships (its name is not pinned).
-                let which = package.map {
-                    $0.hasPrefix("so:") ? "an Alpine package (apk add \($0) selects it)" : "the Alpine package \($0)"
-                }
-                let reason =
-                    which.map { "in " + $0 + note } ?? "no package provides it on Alpine \(release.name)" + note
-                state.missingLibraries.append(MissingLibrary(soname: soname, package: package, reason: reason))
-                if let package, let which {
-                    state.addLibrary(package)
-                    state.find(.libraryPackage, "NEEDED \(soname) comes from \(which)", libraries: [soname])
-                } else {
-                    unknown.append(soname)
-                }
-            case .muslSelf?, nil:
-                if state.dependencies.found[soname] != nil { continue }
-                state.missingLibraries.append(
-                    MissingLibrary(soname: soname, reason: "not in the knowledge base and not found beside the binary"))
-                unknown.append(soname)
-            }
-        }
-        if !unknown.isEmpty {
-            // Every Alpine package provides so:SONAME for its libraries, so apk finds the package if one exists.
-            for soname in unknown { state.addLibrary(Remedy.soProvide(soname)) }
-            state.find(
-                .libraryUnknown,
-                "\(unknown.count == 1 ? "library" : "libraries") \(unknown.joined(separator: ", ")) not found with the program, and the knowledge base knows no package with \(unknown.count == 1 ? "it" : "them") on Alpine \(release.name): \(unknown.map(Remedy.soProvide).joined(separator: " ")) installs the Alpine package that provides \(unknown.count == 1 ? "it" : "them"), if any; otherwise ship \(unknown.count == 1 ? "it" : "them") with the program",
-                libraries: unknown)
-        }
-        // Where the search would have left the scanned paths: not looked at, said so (the library counts as not there).
-        // A library then found nowhere may be the one that search would have reached: what it would bring is
-        // unknown, so the file cannot pass on it (never a pass on what was not read).
-        let unread = state.dependencies.notSearched.isEmpty ? [] : unknown
-        if !unread.isEmpty { state.raise(.needsRebuild) }
-        for message in state.dependencies.notSearched {
-            let consequence =
-                unread.isEmpty
-                ? ""
-                : "; \(unread.joined(separator: ", ")) not found elsewhere, so the file is not shown to load (needs-rebuild until the directory is given)"
-            state.find(.libraryPathOutside, message + consequence)
-        }
-    }
-
-    /// Names musl binds to itself or to a compat package: the libraries whose symbols musl/gcompat answer.
-    private func isLibcLibrary(_ library: String) -> Bool {
-        switch kb.library(library)?.kind {
-        case .muslSelf?, .compat?: return true
-        default: return library.hasPrefix("ld-linux") || kb.loaders.values.contains { $0.gcompatSoname == library }
-        }
-    }
-
-    /// Whether the release's musl binds `name` at load time (for `explain`).
-    public func muslProvidesSymbol(_ name: String) -> Bool { muslProvides(name) }
-
-    /// Whether the release's musl binds `name` at load time, directly or through the LFS64 remap.
-    func muslProvides(_ name: String) -> Bool {
-        if musl.contains(name) { return true }
-        if release.lfs64Exported, let exporting = kb.newestMuslExportingLFS64,
-            kb.muslExports(version: exporting, arch: "x86_64").names.contains(name), name.contains("64")
-        {
-            return true  // Alpine 3.18 still exports the LFS64 names
-        }
-        guard let muslRelease = kb.muslRelease(release.musl), muslRelease.lfs64Remap else { return false }
-        let base: String
-        if name == "readdir64_r" {
-            base = "readdir_r"
-        } else if name.hasSuffix("64") {
-            base = String(name.dropLast(2))
-        } else {
-            return false
-        }
-        let lookup = name == "readdir64_r" ? "readdir" : base
-        guard kb.lfs64Bases.contains(lookup), musl.contains(base) else { return false }
-        // musl 1.2.4 and 1.2.5 copy the name into a 16-byte buffer: 16 characters or more are not remapped.
-        return muslRelease.lfs64LongestName.map { name.utf8.count <= $0 } ?? false
-    }
-
-    private func checkGlibcSymbols(_ state: inout State) {
-        var viaGcompat: [MissingSymbol] = []
-        var missing: [MissingSymbol] = []
-        var weakMissing: [String] = []
-        var unreferenced: [String] = []
-        let gcompatHere = !compatPaths(state.facts.arch).gcompat.isEmpty
-        let dependsOnLibc = state.facts.needed.contains { isLibcLibrary($0) }
-        // In a file that requires GLIBC_ versions, an import without a version was bound at link time to
-        // some other, unversioned library (glibc versions every symbol it exports). While one of the other
-        // NEEDED libraries is not found, that is where musl would look for it: the library is what is
-        // missing (reported with the libraries), not a libc symbol.
-        let glibcVersioned = state.facts.versionRequirements.contains {
-            $0.versions.contains { $0.name.hasPrefix("GLIBC_") }
-        }
-        let unplacedLibraries =
-            glibcVersioned
-            ? state.facts.needed.filter {
-                !isLibcLibrary($0) && !Self.isMuslReserved($0) && state.dependencies.found[$0] == nil
-            } : []
-        var deferred: [String] = []
-        var libcLibrary: [String: Bool] = [:]  // a file names few libraries but has many imports
-        for symbol in state.facts.imports + state.facts.copyImports {
-            let isLibc: Bool
-            if let library = symbol.library {
-                if let known = libcLibrary[library] {
-                    isLibc = known
-                } else {
-                    isLibc = isLibcLibrary(library)
-                    libcLibrary[library] = isLibc
-                }
-            } else {
-                isLibc = dependsOnLibc && (kb.glibc[symbol.name] != nil)
-            }
-            guard isLibc, !muslProvides(symbol.name), !state.dependencies.exports(symbol.name) else { continue }
-            guard symbol.referenced else {
-                unreferenced.append(symbol.name)
-                continue
-            }
-            if symbol.library == nil, symbol.version == nil, !unplacedLibraries.isEmpty {
-                deferred.append(symbol.name)
-                continue
-            }
-            let inGcompat = gcompatHere && gcompat.contains(symbol.name)
-            if symbol.weak {
-                weakMissing.append(symbol.name + (inGcompat ? " (gcompat has it)" : ""))
-                continue
-            }
-            let entry = MissingSymbol(
-                name: symbol.name, version: symbol.version, providedBy: inGcompat ? "gcompat" : nil,
-                note: kb.note(for: symbol.name)?.note)
-            if inGcompat { viaGcompat.append(entry) } else { missing.append(entry) }
-        }
-        if !viaGcompat.isEmpty {
-            state.raise(.needsGcompat)
-            state.find(
-                .symbolGcompat,
-                "\(viaGcompat.count) \(viaGcompat.count == 1 ? "import" : "imports") musl \(release.musl) lacks but gcompat \(release.gcompat) provides",
-                symbols: viaGcompat.map(\.name))
-        }
-        if !missing.isEmpty {
-            state.raise(.needsRebuild)
-            state.find(
-                .symbolMissing,
-                "\(missing.count) \(missing.count == 1 ? "import" : "imports") neither musl \(release.musl) nor gcompat \(release.gcompat) provides on Alpine \(release.name)",
-                symbols: missing.map(\.name))
-        }
-        if !weakMissing.isEmpty {
-            state.find(
-                .weakSymbolMissing,
-                "weak \(weakMissing.count == 1 ? "import" : "imports") musl \(release.musl) lacks; the feature behind \(weakMissing.count == 1 ? "it" : "them") is silently off",
-                symbols: weakMissing)
-        }
-        state.missingSymbols = missing + viaGcompat
-        if !deferred.isEmpty {
-            state.find(
-                .symbolFromLibrary,
-                "\(deferred.count) unversioned \(deferred.count == 1 ? "import" : "imports") of glibc names come from \(unplacedLibraries.joined(separator: ", ")) (not found here), not from libc: \(unplacedLibraries.count == 1 ? "that library" : "those libraries") must provide \(deferred.count == 1 ? "it" : "them")",
-                symbols: deferred, libraries: unplacedLibraries)
-        }
-        noteUnreferenced(&state, unreferenced)
-    }
-
-    private func checkMuslSymbols(_ state: inout State) {
-        var newer: [MissingSymbol] = []
-        var unreferenced: [String] = []
-        defer { noteUnreferenced(&state, unreferenced) }
-        for symbol in state.facts.imports + state.facts.copyImports where !symbol.weak {
-            guard kb.isMuslName(symbol.name, arch: state.facts.arch), !muslProvides(symbol.name),
-                !state.dependencies.exports(symbol.name)
-            else { continue }
-            guard symbol.referenced else {
-                unreferenced.append(symbol.name)
-                continue
-            }
-            newer.append(
-                MissingSymbol(
-                    name: symbol.name, version: symbol.version, providedBy: nil,
-                    note: kb.note(for: symbol.name)?.note,
-                    firstMusl: kb.muslFirstVersion(of: symbol.name, arch: state.facts.arch)))
-        }
-        guard !newer.isEmpty else { return }
-        state.raise(.needsRebuild)
-        state.missingSymbols = newer
-        let detail = newer.map { "\($0.name) (musl \($0.firstMusl ?? "?"))" }.joined(separator: ", ")
-        state.find(
-            .muslSymbolNewer, "built against a newer musl than Alpine \(release.name)'s \(release.musl): \(detail)",
-            symbols: newer.map(\.name))
-    }
-
-    private func finish(_ state: State) -> Assessment {
+    func finish(_ state: State) -> Assessment {
         var state = state
         checkContainer(&state)
         // The imports behaviour rules ask about (a set of every import name cost a hash per import again).
@@ -571,7 +303,7 @@ public struct Assessor: Sendable {
     /// What the file's container decides (its path names it: outer.whl!/pkg/mod.so): a manylinux wheel
     /// is never installed by pip on musl, a glibc-named extension module is never imported by CPython on
     /// musl, and a Debian package's program has an Alpine package of the same command.
-    private func checkContainer(_ state: inout State) {
+    func checkContainer(_ state: inout State) {
         let path = state.path
         // Asked for every file: the name is cut without splitting the path, and only an archive member
         // (outer!/inner) can be in a wheel or a .deb.
