@@ -32,6 +32,12 @@ public struct ImageFiles: Sendable, Hashable {
     /// The file `path` (absolute, or relative to the root) ends at after following links; nil when it does not
     /// exist, or ends at a directory, or loops.
     public func resolve(_ path: String) -> String? {
+        follow(path).flatMap { files.contains($0) ? $0 : nil }
+    }
+
+    /// `path` with every link on the way followed, as the kernel resolves it inside the image's root; nil when
+    /// more than `maxHops` links are taken (ELOOP).
+    private func follow(_ path: String) -> String? {
         var pending = Array(path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
         var done: [String] = []
         var hops = 0
@@ -51,8 +57,7 @@ public struct ImageFiles: Sendable, Hashable {
             }
             done.append(part)
         }
-        let final = done.joined(separator: "/")
-        return files.contains(final) ? final : nil
+        return done.joined(separator: "/")
     }
 
     /// The first of `candidates` that exists, as written.
@@ -77,26 +82,9 @@ public struct ImageFiles: Sendable, Hashable {
         return names
     }
 
-    /// A directory path with its links followed (directories are not listed: what is not a link is kept).
+    /// A directory path with its links followed (directories are not listed: what is not a link is kept); a
+    /// looping one as written (it lists nothing).
     func resolveDirectory(_ path: String) -> String {
-        var pending = Array(path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
-        var done: [String] = []
-        var hops = 0
-        while let part = pending.popLast() {
-            if part == "." { continue }
-            if part == ".." {
-                _ = done.popLast()
-                continue
-            }
-            let candidate = (done + [part]).joined(separator: "/")
-            if let target = links[candidate], hops < Self.maxHops {
-                hops += 1
-                if target.hasPrefix("/") { done = [] }
-                pending += target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed()
-                continue
-            }
-            done.append(part)
-        }
-        return done.joined(separator: "/")
+        follow(path) ?? Self.normalize(path)
     }
 }
