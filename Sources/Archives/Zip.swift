@@ -9,7 +9,6 @@ import Synchronization
 #endif
 
 /// One central directory record, in directory order.
-/// One central directory record, in directory order.
 struct ZipMember {
     var name: String
     var method: UInt16

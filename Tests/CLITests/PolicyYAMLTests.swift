@@ -3,6 +3,7 @@
 // accepts Yams reads as the same tree (same strings, same shape, same line and column); what lies outside
 // the subset is refused with the place and the reason, and nothing crashes it.
 import Foundation
+import TestSupport
 import Testing
 import Yams
 
@@ -228,19 +229,6 @@ import Yams
             #expect(mine == theirs, "\(text.debugDescription)")
         }
         #expect(accepted > 100, "too few mutations accepted (\(accepted)) to compare anything")
-    }
-}
-
-/// A small seeded generator, so that a failing mutation is found again.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -124,7 +124,7 @@ import Testing
     func corruptedBytesNeverCrash(name: String) throws {
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path(name))))
         let environment = ProcessInfo.processInfo.environment
-        var rng = SplitMix(seed: environment["CORRUPTION_SEED"].flatMap { UInt64($0) } ?? 0x5EED)
+        var rng = SplitMix64(seed: environment["CORRUPTION_SEED"].flatMap { UInt64($0) } ?? 0x5EED)
         var results = [0, 0, 0]
         for _ in 0..<(environment["CORRUPTION_ITERATIONS"].flatMap { Int($0) } ?? 1500) {
             var bytes = original
@@ -178,18 +178,5 @@ import Testing
         let followed = Walker.collect([dir.path], options: WalkOptions(followSymlinks: true)).map(\.path)
         #expect(followed.filter { $0.hasSuffix("/file") }.count == 1)
         #expect(followed.contains { $0.hasSuffix("/outside") })
-    }
-}
-
-/// A small deterministic generator, so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
