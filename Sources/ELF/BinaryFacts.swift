@@ -200,7 +200,17 @@ public struct BinaryFacts: Sendable {
     public var flags: UInt64 = 0
     public var flags1: UInt64 = 0
     public var linkage: Linkage = .static
-    public var imports: [ImportedSymbol] = []
+    /// Undefined dynamic symbols the file imports. Held packed after `packImports()` (and unpacked on the
+    /// first use), so that reading them is always right and a caller may keep many facts cheaply.
+    public var imports: [ImportedSymbol] {
+        get { packedImports?.symbols ?? importList }
+        _modify {
+            unpackImports()
+            yield &importList
+        }
+    }
+    private var importList: [ImportedSymbol] = []
+    private var packedImports: PackedSymbols?
     /// Symbols defined in the file itself but filled from a library at load time by COPY relocations
     /// (an executable's references to library data such as `stderr`): the loader must find these too.
     public var copyImports: [ImportedSymbol] = []
@@ -245,6 +255,23 @@ public struct BinaryFacts: Sendable {
     public var pie: Bool { flags1 & DynamicFlag1.pie != 0 }
     /// DF_STATIC_TLS: the linker saw initial-exec TLS accesses in this object.
     public var staticTLSFlag: Bool { flags & DynamicFlag.staticTLS != 0 }
+
+    /// Keeps `imports` packed (see `PackedSymbols`): for facts that wait, many at once, to be judged.
+    public mutating func packImports() {
+        guard packedImports == nil else { return }
+        packedImports = PackedSymbols(importList)
+        importList = []
+    }
+
+    /// Unpacks `imports` once before they are read many times (a packed list is decoded on each read).
+    public mutating func unpackImports() {
+        guard let packed = packedImports else { return }
+        importList = packed.symbols
+        packedImports = nil
+    }
+
+    /// Whether `imports` are held packed.
+    public var importsArePacked: Bool { packedImports != nil }
 
     public init(is64: Bool, bigEndian: Bool, machine: Machine, type: FileType, osABI: UInt8, entry: UInt64) {
         self.is64 = is64

@@ -283,7 +283,8 @@ public enum CheckEngine {
                 ? Own(result: CheckResult(path: path, status: .skipped, error: "not an ELF file"), libraries: []) : nil
         case .failed(let message):
             return Own(result: CheckResult(path: path, status: .error, error: message), libraries: [])
-        case .elf(let facts):
+        case .elf(var facts):
+            facts.unpackImports()  // read many times below
             if facts.type == .rel || facts.type == .core || facts.isSeparateDebugFile {
                 let why =
                     facts.isSeparateDebugFile

@@ -50,7 +50,11 @@ public enum Scanner {
         let reader: MemberReader = { bytes, deadline in
             var o = memberOptions
             o.deadline = deadline
-            return ELFReader.read(buffer: &bytes, options: o)
+            // A member's facts wait until its whole archive or image is read: kept packed until judged.
+            let result = ELFReader.read(buffer: &bytes, options: o)
+            guard case .elf(var facts) = result else { return result }
+            facts.packImports()
+            return .elf(facts)
         }
         if item.kind == .imageLayout {
             let expansion = Archives.expandImageLayout(
