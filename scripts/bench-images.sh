@@ -5,6 +5,9 @@
 #   docker-save tarball, one uncompressed layer       floor: tar -xOf image layer | tar -t
 #   docker-save tarball, the same layer gzip'd        floor: tar -xOf image layer | gzip -dc | tar -t
 #   OCI layout directory, the same layer zstd'd       floor: zstd -dc blob | tar -t
+# With BIG=1, also 4 GB images of four distinct 1 GB layers (the same files under l1/ .. l4/):
+#   docker-save tarball, four uncompressed layers     floor: tar -xOf image layers | tar -ti
+#   docker-save tarball, the four layers gzip'd       floor: tar -xOf image layers | gzip -dc | tar -ti
 # The layer holds DIRS (default /usr/bin /usr/lib/x86_64-linux-gnu: about 1 GB on Debian 12). Images are
 # made once and kept in BENCH_DIR (default /tmp/muslcheck-bench-images) for later runs.
 # Prints each command's median wall time and peak RSS over RUNS rounds (default 3), and muslcheck's ratio
@@ -51,8 +54,27 @@ if [ ! -f "$work/oci/index.json" ]; then
   echo '{"imageLayoutVersion":"1.0.0"}' > "$work/oci/oci-layout"
 fi
 zblob=$(cat "$work/oci-layer-digest")
+big_layers=(layer1.tar layer2.tar layer3.tar layer4.tar)
+if [ "${BIG:-0}" = 1 ]; then
+  manifest4() { printf '[{"Config":"config.json","RepoTags":["bench:4"],"Layers":["%s","%s","%s","%s"]}]' "$@"; }
+  if [ ! -f "$work/plain4.tar" ] || [ ! -f "$work/gzip4.tar" ]; then
+    rm -rf "$work/s" && mkdir -p "$work/s"
+    rel=(); for d in "${dirs[@]}"; do rel+=("${d#/}"); done
+    for k in 1 2 3 4; do
+      tar -cf "$work/s/layer$k.tar" --transform "s,^,l$k/," -C / "${rel[@]}" 2>/dev/null || true
+    done
+    echo '{}' > "$work/s/config.json"
+    manifest4 "${big_layers[@]}" > "$work/s/manifest.json"
+    tar -cf "$work/plain4.tar" -C "$work/s" manifest.json config.json "${big_layers[@]}"
+    for k in 1 2 3 4; do gzip "$work/s/layer$k.tar"; done
+    manifest4 layer1.tar.gz layer2.tar.gz layer3.tar.gz layer4.tar.gz > "$work/s/manifest.json"
+    tar -cf "$work/gzip4.tar" -C "$work/s" manifest.json config.json layer{1,2,3,4}.tar.gz
+    rm -rf "$work/s"
+  fi
+fi
 
 names=(plain-muslcheck plain-floor gzip-muslcheck gzip-floor zstd-muslcheck zstd-floor)
+[ "${BIG:-0}" = 1 ] && names+=(plain4-muslcheck plain4-floor gzip4-muslcheck gzip4-floor)
 command_of() {
   case $1 in
     plain-muslcheck) cmd=("$bin" check --format json --fail-on never "$work/plain.tar") ;;
@@ -61,6 +83,11 @@ command_of() {
     gzip-floor) cmd=(sh -c "tar -xOf '$work/gzip.tar' layer.tar.gz | gzip -dc | tar -t > /dev/null") ;;
     zstd-muslcheck) cmd=("$bin" check --format json --fail-on never "$work/oci") ;;
     zstd-floor) cmd=(sh -c "zstd -dc '$work/oci/blobs/sha256/$zblob' | tar -t > /dev/null") ;;
+    plain4-muslcheck) cmd=("$bin" check --format json --fail-on never "$work/plain4.tar") ;;
+    # -i: the four layers, one after the other, are four archives each with its end marker.
+    plain4-floor) cmd=(sh -c "tar -xOf '$work/plain4.tar' ${big_layers[*]} | tar -ti > /dev/null") ;;
+    gzip4-muslcheck) cmd=("$bin" check --format json --fail-on never "$work/gzip4.tar") ;;
+    gzip4-floor) cmd=(sh -c "tar -xOf '$work/gzip4.tar' layer1.tar.gz layer2.tar.gz layer3.tar.gz layer4.tar.gz | gzip -dc | tar -ti > /dev/null") ;;
   esac
 }
 
@@ -88,6 +115,7 @@ results=$(for n in "${names[@]}"; do
     awk -v n="$n" '{t[NR]=$1; c[NR]=$3; if ($2 > m) m = $2} END {print n, t[int((NR+1)/2)], c[int((NR+1)/2)], m}'
 done)
 echo "$results" | while read -r n t c m; do printf '%-18s %10s %10s %12s\n' "$n" "$t" "$c" "$m"; done
-for kind in plain gzip zstd; do
+kinds=(plain gzip zstd); [ "${BIG:-0}" = 1 ] && kinds+=(plain4 gzip4)
+for kind in "${kinds[@]}"; do
   echo "$results" | awk -v k="$kind" '$1 == k "-muslcheck" {a = $2; x = $3} $1 == k "-floor" {b = $2; y = $3} END {printf "%s: muslcheck %.2fx the floor (wall), %.2fx (cpu)\n", k, a / b, x / y}'
 done
