@@ -4,6 +4,7 @@ import CCompression
 import Dispatch
 import ELF
 import Scripts
+import TextSupport
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -265,10 +266,17 @@ extension Expander {
         let others = files[firstFile...].indices.filter { i in !dropped.contains { $0.contains(i) } }.map { files[$0] }
         files.removeSubrange(firstFile...)
         files += others + merged
-        // The layers' own links (named inside each layer tar) are replaced by each image's, as the files are.
-        let layerPrefixes = used.compactMap { layers[$0]?.prefix }
+        // The layers' own links (named inside each layer tar: name!/layer!/path) give way to each image's, as
+        // the files do; told by the name up to the second "!/", one lookup per link.
+        let layerPrefixes = Set(used.compactMap { layers[$0]?.prefix })
+        let outer = name + "!/"
         if !layerPrefixes.isEmpty {
-            links = links.filter { link, _ in !layerPrefixes.contains { link.hasPrefix($0) } }
+            links = links.filter { link, _ in
+                guard link.hasPrefix(outer), let end = link.dropFirst(outer.count).literalRange(of: "!/") else {
+                    return true
+                }
+                return !layerPrefixes.contains(String(link[..<end.upperBound]))
+            }
         }
         links.merge(mergedLinks) { _, image in image }
         return applied

@@ -214,6 +214,42 @@ extension TarWriter {
             #expect(Date().timeIntervalSince(started) < 30, "\(name)")
             #expect(rules(r).contains("library-unknown"), "\(name): \(rules(r))")
             #expect(findingsText(r).contains("a loop"), "\(name): \(findingsText(r))")
+            // The same tree on disk: the same verdict and findings.
+            let unpacked = dir.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true)
+            try run("/usr/bin/tar", ["-xf", url.path, "-C", unpacked.path], in: dir)
+            let disk = try byPath(check(unpacked.path))[unpacked.path + "/app/app-runpath"]
+            #expect(verdict(disk) == verdict(r) && rules(disk) == rules(r), "\(name) on disk: \(rules(disk))")
+            #expect(findingsText(disk).contains("a loop"), "\(name) on disk")
+        }
+    }
+
+    /// A Debian package (ar, then data.tar.xz) and a tarball inside a tarball: links are followed inside the
+    /// innermost archive, whose root is the package's.
+    @Test func linksInsidePackagesAndNestedArchivesAreFollowed() throws {
+        let dir = try scratch("links-deb")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        let root = dir.appendingPathComponent("root")
+        try fm.createDirectory(at: root.appendingPathComponent("usr/bin"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: root.appendingPathComponent("usr/lib"), withIntermediateDirectories: true)
+        try fixture("app-runpath").write(to: root.appendingPathComponent("usr/bin/app"))
+        try fixture("lib/libgreet.so.1").write(to: root.appendingPathComponent("usr/lib/libgreet.so.1.2.3"))
+        try fm.createSymbolicLink(
+            atPath: root.appendingPathComponent("usr/lib/libgreet.so.1").path, withDestinationPath: "libgreet.so.1.2.3")
+        try Data("2.0\n".utf8).write(to: dir.appendingPathComponent("debian-binary"))
+        try Data("Package: app\n".utf8).write(to: dir.appendingPathComponent("control"))
+        try run("/usr/bin/tar", ["-czf", "control.tar.gz", "control"], in: dir)
+        try run("/usr/bin/tar", ["-cJf", "data.tar.xz", "-C", "root", "."], in: dir)
+        try run("/usr/bin/ar", ["rc", "app.deb", "debian-binary", "control.tar.gz", "data.tar.xz"], in: dir)
+        try run("/usr/bin/tar", ["-czf", "inner.tar.gz", "-C", "root", "."], in: dir)
+        try run("/usr/bin/tar", ["-cf", "outer.tar", "inner.tar.gz"], in: dir)
+        let deb = dir.appendingPathComponent("app.deb").path
+        let outer = dir.appendingPathComponent("outer.tar").path
+        for program in [deb + "!/data.tar.xz!/usr/bin/app", outer + "!/inner.tar.gz!/usr/bin/app"] {
+            let container = String(program.prefix { $0 != "!" })
+            let r = try byPath(check(container))[program]
+            #expect(verdict(r) != nil && !rules(r).contains("library-unknown"), "\(program): \(rules(r))")
         }
     }
 
