@@ -58,6 +58,11 @@ public struct Expansion: Sendable {
     public var images: [ExpandedImage] = []
     /// Files inside that are neither ELF, scripts nor archives: counted, not listed.
     public var otherFiles = 0
+    /// Symbolic links inside, by their full names (outer!/inner/path) as files are named, each with its
+    /// target as written (relative to the link's directory, or absolute: from the root of the archive or
+    /// image holding it); a hard link whose target another archive holds (an earlier layer's file) as an
+    /// absolute link to it. Those an image's later layers delete or replace are not here.
+    public var links: [String: String] = [:]
     /// Members' bytes still held when the reading ended (always 0), and the most held at once.
     public var liveMemberBuffers = 0
     public var peakMemberBuffers = 0
@@ -159,7 +164,8 @@ final class LayerRecord {
     init(prefix: String = "") { self.prefix = prefix }
     var isTar = false
     var entries: [(path: String, kind: TarEntry.Kind)] = []
-    /// Its symbolic links and their targets (for the image's file list: `ImageFiles`).
+    /// Its symbolic links and their targets (for the image's file list: `ImageFiles`), and its hard links
+    /// to a file it does not hold (an earlier layer's), as absolute links ("/target").
     var links: [String: String] = [:]
     /// For each entry that gave files: the range of `Expander.files` they took.
     var entryFiles: [(path: String, range: Range<Int>)] = []
@@ -177,6 +183,8 @@ final class Expander {
     var problems: [ArchiveProblem] = []
     var images: [ExpandedImage] = []
     var otherFiles = 0
+    /// `Expansion.links`.
+    var links: [String: String] = [:]
     var entries = 0
     /// Bytes of captured files kept so far (`ArchiveLimits.capture`).
     var capturedBytes = 0
@@ -200,8 +208,8 @@ final class Expander {
         settle()
         let buffers = meter.buffers.withLock { $0 }
         return Expansion(
-            files: files, problems: problems, images: images, otherFiles: otherFiles, liveMemberBuffers: buffers.live,
-            peakMemberBuffers: buffers.peak)
+            files: files, problems: problems, images: images, otherFiles: otherFiles, links: links,
+            liveMemberBuffers: buffers.live, peakMemberBuffers: buffers.peak)
     }
 
     func problem(_ path: String, _ message: String) { problems.append(ArchiveProblem(path: path, message: message)) }

@@ -4,6 +4,7 @@ import CCompression
 import Dispatch
 import ELF
 import Scripts
+import TextSupport
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -33,6 +34,8 @@ extension Expander {
             if let hide, hide.hidden(entry.path) { continue }
             let path = name + "!/" + entry.path
             let start = files.count
+            // A later entry of the same name replaces a link, as extracting it does.
+            if entry.kind == .symlink { links[path] = entry.linkTarget } else { links[path] = nil }
             switch entry.kind {
             case .file:
                 // Whiteouts are layer metadata (recorded above), not files.
@@ -60,7 +63,16 @@ extension Expander {
             case .hardlink:
                 // The same bytes under another name: what was found for its target, again.
                 let target = Tar.normalize(entry.linkTarget)
-                guard let range = fileRanges[target] else { continue }
+                // A hard link to a symbolic link is that link again (its target read from its new place).
+                if let symlink = links[name + "!/" + target] { links[path] = symlink }
+                guard let range = fileRanges[target] else {
+                    // Its target is not in this tar (a layer's link to an earlier layer's file): that file, by name.
+                    if links[path] == nil, !target.isEmpty {
+                        links[path] = "/" + target
+                        layer?.links[entry.path] = "/" + target
+                    }
+                    continue
+                }
                 settle()
                 let from = name + "!/" + target
                 let copies = files.count
@@ -75,6 +87,7 @@ extension Expander {
                     let alias = LayerRecord(prefix: path + "!/")
                     alias.isTar = true
                     alias.entries = original.entries
+                    alias.links = original.links
                     alias.entryFiles = original.entryFiles.map {
                         ($0.path, ($0.range.lowerBound + shift)..<($0.range.upperBound + shift))
                     }
@@ -219,6 +232,7 @@ extension Expander {
         ImageFiles, ImageCapture
     )] {
         var merged: [ExpandedFile] = []
+        var mergedLinks: [String: String] = [:]
         var applied: [(ImageFiles, ImageCapture)] = []
         var used = Set<String>()
         for image in images {
@@ -239,6 +253,8 @@ extension Expander {
                                 script: file.script))
                     }
                 }
+                // Its links as the image holds them (what a later layer deleted or replaced is gone).
+                for (entry, target) in record.links where !merge.hidden(entry) { mergedLinks[prefix + entry] = target }
                 tree.add(record, hiddenBy: merge)
                 captured.add(record.capture, hidden: merge.hidden)
                 merge.commit(record.entries)
@@ -250,6 +266,19 @@ extension Expander {
         let others = files[firstFile...].indices.filter { i in !dropped.contains { $0.contains(i) } }.map { files[$0] }
         files.removeSubrange(firstFile...)
         files += others + merged
+        // The layers' own links (named inside each layer tar: name!/layer!/path) give way to each image's, as
+        // the files do; told by the name up to the second "!/", one lookup per link.
+        let layerPrefixes = Set(used.compactMap { layers[$0]?.prefix })
+        let outer = name + "!/"
+        if !layerPrefixes.isEmpty {
+            links = links.filter { link, _ in
+                guard link.hasPrefix(outer), let end = link.dropFirst(outer.count).literalRange(of: "!/") else {
+                    return true
+                }
+                return !layerPrefixes.contains(String(link[..<end.upperBound]))
+            }
+        }
+        links.merge(mergedLinks) { _, image in image }
         return applied
     }
 }

@@ -32,7 +32,9 @@ struct CacheEntry: Sendable {
     var owns: [StoredOwn]
 
     /// 2: results keep their kind (scripts, entrypoints) and findings their line and column.
-    static let magic: [UInt8] = Array("muslcheck cache entry 2\n".utf8)
+    /// 3: an archive member's libraries are found through the archive's links (entries of 2 said "not found"),
+    /// and a fix keeps its offer of glibc beside musl (entries of 2 lost it).
+    static let magic: [UInt8] = Array("muslcheck cache entry 3\n".utf8)
 
     func encoded() -> Data {
         var w = EntryWriter()
@@ -186,6 +188,9 @@ struct EntryWriter {
             w.string(f.app)
             w.string(f.dir)
             w.optional(f.goImage) { $0.string($1) }
+            // Rare and rich (caveats, sources): kept as its JSON.
+            let beside = f.glibcBesideMusl.flatMap { try? JSONEncoder().encode($0) }
+            w.optional(beside.map { String(decoding: $0, as: UTF8.self) }) { $0.string($1) }
         }
     }
 }
@@ -305,10 +310,13 @@ struct EntryReader {
             let fix = optional({ r -> StoredFix? in
                 guard let apk = r.optionalString(), let rebuild = r.optionalString(), let dockerfile = r.string(),
                     let app = r.string(),
-                    let dir = r.string(), let goImage = r.optionalString()
+                    let dir = r.string(), let goImage = r.optionalString(), let beside = r.optionalString()
                 else { return nil }
+                let offer = beside.flatMap { try? JSONDecoder().decode(GlibcBesideOffer.self, from: Data($0.utf8)) }
+                guard (beside == nil) == (offer == nil) else { return nil }  // damaged: the entry is ignored
                 return StoredFix(
-                    apk: apk, rebuild: rebuild, dockerfile: dockerfile, app: app, dir: dir, goImage: goImage)
+                    apk: apk, rebuild: rebuild, dockerfile: dockerfile, glibcBesideMusl: offer, app: app, dir: dir,
+                    goImage: goImage)
             })
         else { return nil }
         var a = Assessment(

@@ -106,7 +106,7 @@ public enum CheckEngine {
                 return ItemOutcome(owns: hit.owns, skipped: hit.skipped)
             }
             let path = item.path
-            let (scanned, images) = Scanner.scanWithImages(
+            let (scanned, images, links) = Scanner.scanWithImages(
                 item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
             // Most items are one plain file: no member index to build.
             var members: [String: Header] = [:]
@@ -119,7 +119,8 @@ public enum CheckEngine {
             var skipped = 0
             for file in scanned {
                 if let o = judge(
-                    file, assessor: assessor, resolver: resolver, archiveMembers: members, scripts: scripts)
+                    file, assessor: assessor, resolver: resolver, archiveMembers: members, archiveLinks: links,
+                    scripts: scripts)
                 {
                     if o.result.status == .assessed { libraries.remember(o) }
                     owns.append(o)
@@ -271,7 +272,7 @@ public enum CheckEngine {
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
     static func judge(
         _ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: [String: Header] = [:],
-        scripts: ScriptJudge? = nil
+        archiveLinks: [String: String] = [:], scripts: ScriptJudge? = nil
     ) -> Own? {
         let path = file.item.path
         switch file.result {
@@ -300,8 +301,9 @@ public enum CheckEngine {
             }
             let dependencies: Dependencies
             if file.item.inArchive {
-                // Inside an archive: libraries are the archive's own members, found the loader's way.
-                dependencies = resolver.locate(facts, path: path, among: archiveMembers)
+                // Inside an archive: libraries are the archive's own members, found the loader's way (through
+                // its links: a library is its link's target).
+                dependencies = resolver.locate(facts, path: path, among: archiveMembers, links: archiveLinks)
             } else {
                 // On disk: where the NEEDED libraries are, read (with theirs) only when some are found.
                 dependencies = resolver.dependencies(of: facts, path: path)

@@ -224,74 +224,6 @@ public final class DependencyResolver: Sendable {
         return deps
     }
 
-    /// For an archive member: the NEEDED libraries that are members of the same archive, found the way musl
-    /// would find them once the archive is unpacked (names are outer!/inner/path): its $ORIGIN-relative
-    /// RPATH/RUNPATH entries, absolute entries and musl's default path inside the archive (an image's root),
-    /// and, with `searchScanned`, its own directory and any member of that name. Names musl answers itself
-    /// are never looked for (`skip`). `headers`: each member's class and machine, so that a library of
-    /// another architecture is never taken for one the binary can load. The archive is a root filesystem:
-    /// ".." stops at its root, so no path leaves it (nor reaches the archive holding it).
-    public func locate(_ facts: BinaryFacts, path: String, among members: [String: Header]) -> Dependencies {
-        var deps = Dependencies()
-        let root = Self.containerRoot(of: path)
-        let origin = "/" + Self.directory(of: String(path.dropFirst(root.count)))
-        var dirs: [String] = []
-        for entry in Self.searchEntries(facts) where !entry.isEmpty {
-            // Relative entries (without a leading $ORIGIN) depend on the working directory: never searched.
-            guard let installed = Self.expandOrigin(entry, origin), installed.hasPrefix("/") else { continue }
-            dirs.append(Self.member(root, Self.insideRoot(installed)))
-        }
-        dirs += Self.defaultMuslPath.map { Self.member(root, Self.insideRoot($0)) }
-        if searchScanned { dirs.append(Self.member(root, Self.insideRoot(origin))) }
-        let wanted = Header(facts)
-        for soname in facts.needed.prefix(Self.maxLibraries) where !skip(soname) && !soname.contains("/") {
-            var placed = false
-            for d in dirs {
-                let candidate = d + soname
-                guard let header = members[candidate] else { continue }
-                if header == wanted {
-                    deps.found[soname] = candidate
-                } else {
-                    deps.unusable[soname] =
-                        "found at \(candidate), but built for \(header.name), not \(wanted.name): musl cannot load it"
-                }
-                placed = true
-                break
-            }
-            if !placed && searchScanned {
-                // Installed together: any member of that name and of the binary's architecture.
-                // The first such member by name, found in one pass (no sorted copy of every member per lookup).
-                let suffix = "/" + soname
-                var match: String?
-                for (member, header) in members
-                where header == wanted && member.hasSuffix(suffix) && member.hasPrefix(root) {
-                    if match.map({ member < $0 }) ?? true { match = member }
-                }
-                if let match { deps.found[soname] = match }
-            }
-        }
-        return deps
-    }
-
-    /// The components of an absolute path once ".." stops at "/" (as the kernel resolves "/.."), joined.
-    static func insideRoot(_ absolute: String) -> String {
-        var parts: [Substring] = []
-        for part in absolute.split(separator: "/") where part != "." {
-            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
-        }
-        return parts.joined(separator: "/")
-    }
-
-    /// A directory of an archive as the prefix of its members' names ("a.tar!/usr/lib/").
-    static func member(_ root: String, _ dir: String) -> String { dir.isEmpty ? root : root + dir + "/" }
-
-    /// The part of a member's name that stands for the root of the archive holding it ("a.tar!/" for
-    /// "a.tar!/usr/bin/x"); "" for a file on disk.
-    static func containerRoot(of path: String) -> String {
-        guard let range = path.lastLiteralRange(of: "!/") else { return "" }
-        return String(path[..<range.upperBound])
-    }
-
     /// What a file loads, as the batch judges it: where its own NEEDED libraries are, and only when any is
     /// found, the whole closure read for the names those libraries export (most files need no reading).
     public func dependencies(of facts: BinaryFacts, path: String) -> Dependencies {
@@ -459,6 +391,9 @@ public final class DependencyResolver: Sendable {
             switch lookup(dir, soname) {
             case .file(let path): found = path
             case .absent: continue
+            case .loop(let why):
+                Self.note(&notes, "\(soname): \(why)")
+                return .missing
             case .outside(let what):
                 Self.note(
                     &notes,
@@ -499,6 +434,8 @@ public final class DependencyResolver: Sendable {
         case file(String)
         case absent
         case outside(String)
+        /// More than `maxLinks` links in a row: why (musl stops searching for the name there).
+        case loop(String)
     }
 
     /// Candidate paths already looked at: every binary of a directory asks for the same libraries.

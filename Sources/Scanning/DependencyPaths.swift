@@ -59,9 +59,8 @@ extension DependencyResolver {
                 return todo.allSatisfy({ $0.isEmpty || $0 == "." }) ? .file(current) : .absent
             case S_IFLNK:
                 links += 1
-                guard links <= Self.maxLinks, let target = Self.linkTarget(current), !target.isEmpty else {
-                    return .absent
-                }
+                guard links <= Self.maxLinks else { return .loop(Self.loopMessage(current)) }
+                guard let target = Self.linkTarget(current), !target.isEmpty else { return .absent }
                 if target.hasPrefix("/") {
                     if trees[tree].isRoot {
                         done = []
@@ -80,6 +79,12 @@ extension DependencyResolver {
             }
         }
         return .absent
+    }
+
+    /// Why a name is not found past `maxLinks` links: musl's search ends there (ldso/dynlink.c, path_open: an
+    /// open failing with ELOOP inhibits further search).
+    static func loopMessage(_ link: String) -> String {
+        "\(link): more than \(maxLinks) symbolic links in a row (a loop): musl stops its search there (ELOOP)"
     }
 
     /// A link's target, read without following it (bounded: PATH_MAX).

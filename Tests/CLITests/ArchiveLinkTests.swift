@@ -1,0 +1,274 @@
+// Links inside archives and images are followed when libraries are found, as the kernel follows them once the
+// archive is unpacked as a root filesystem: the library is the link's target (its verdict is the one folded
+// in, its name the one reported), the same as for the same files on disk; an image's later layers delete or
+// replace links as they do files; no link leaves the archive's root; a loop is reported, never followed.
+import Foundation
+import MuslcheckCLI
+import TestSupport
+import Testing
+
+@testable import Engine
+
+/// path → the result object of a JSON check report.
+private func byPath(_ out: CommandOutput) throws -> [String: [String: Any]] {
+    var map: [String: [String: Any]] = [:]
+    for r in try results(out) { if let path = r["path"] as? String { map[path] = r } }
+    return map
+}
+
+private func verdict(_ r: [String: Any]?) -> String? { r?["verdict"] as? String }
+
+private func rules(_ r: [String: Any]?) -> [String] {
+    (r?["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }
+}
+
+/// Every finding's message and library paths, as one text to search.
+private func findingsText(_ r: [String: Any]?) -> String {
+    (r?["findings"] as? [[String: Any]] ?? []).map { f in
+        ((f["message"] as? String) ?? "") + " " + ((f["libraries"] as? [String]) ?? []).joined(separator: " ")
+    }.joined(separator: "\n")
+}
+
+private func check(_ paths: String...) -> CommandOutput {
+    muslcheck(["check", "--format", "json", "--target", "alpine:3.20"] + paths)
+}
+
+extension TarWriter {
+    mutating func symlink(_ name: String, to target: String) {
+        bytes += Self.header(name, size: 0, type: UInt8(ascii: "2"), link: target)
+    }
+
+    mutating func hardlink(_ name: String, to target: String) {
+        bytes += Self.header(name, size: 0, type: UInt8(ascii: "1"), link: target)
+    }
+
+    mutating func file(_ path: String, fixture source: String) throws {
+        add(path, [UInt8](try CLITests.fixture(source)))
+    }
+}
+
+@Suite(.serialized) struct ArchiveLinks {
+    /// A program bundle with its libraries behind links (libgreet.so.1 → libgreet.so.1.2 → libgreet.so.1.2.3,
+    /// libbad.so.1 → libbad.so.1.0.0), packed with tar: the same verdicts inside the .tar.gz as in the
+    /// directory, and the library reported is the link's target. Before, every library behind a link was
+    /// "not found" inside the archive: app-runpath was needs-rebuild there (and runs on disk), and bundled
+    /// blamed no library.
+    @Test func aLinkChainInATarballGivesTheDirectoryVerdicts() throws {
+        let dir = try scratch("links-tar")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        let app = dir.appendingPathComponent("app")
+        for sub in ["bin", "lib"] {
+            try fm.createDirectory(at: app.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        try fixture("bundle/bin/bundled").write(to: app.appendingPathComponent("bin/bundled"))
+        try fixture("app-runpath").write(to: app.appendingPathComponent("app-runpath"))
+        try fixture("lib/libgreet.so.1").write(to: app.appendingPathComponent("lib/libgreet.so.1.2.3"))
+        try fixture("bundle/lib/libbad.so.1").write(to: app.appendingPathComponent("lib/libbad.so.1.0.0"))
+        for (link, target) in [
+            ("libgreet.so.1", "libgreet.so.1.2"), ("libgreet.so.1.2", "libgreet.so.1.2.3"),
+            ("libbad.so.1", "libbad.so.1.0.0"),
+        ] {
+            try fm.createSymbolicLink(
+                atPath: app.appendingPathComponent("lib/" + link).path, withDestinationPath: target)
+        }
+        // In a directory of its own: the cache trusts an entry only once the directory holding it has settled.
+        try fm.createDirectory(at: dir.appendingPathComponent("t"), withIntermediateDirectories: true)
+        try run("/usr/bin/tar", ["-czf", "t/app.tar.gz", "app"], in: dir)
+        let tarball = dir.appendingPathComponent("t/app.tar.gz").path
+        let onDisk = try byPath(check(app.path))
+        let inTar = try byPath(check(tarball))
+        for program in ["bin/bundled", "app-runpath"] {
+            let disk = onDisk[app.path + "/" + program]
+            let member = inTar[tarball + "!/app/" + program]
+            #expect(verdict(member) != nil && verdict(member) == verdict(disk), "\(program)")
+            #expect(rules(member) == rules(disk), "\(program)")
+            #expect(!rules(member).contains("library-unknown"), "\(program): \(rules(member))")
+        }
+        #expect(verdict(inTar[tarball + "!/app/bin/bundled"]) == "needs-rebuild")
+        // The library blamed is the target, named as its member (on disk: as its file).
+        #expect(findingsText(inTar[tarball + "!/app/bin/bundled"]).contains(tarball + "!/app/lib/libbad.so.1.0.0"))
+        #expect(findingsText(onDisk[app.path + "/bin/bundled"]).contains(app.path + "/lib/libbad.so.1.0.0"))
+        // Through the cache, cold and warm: what a fresh reading gives.
+        Thread.sleep(forTimeInterval: Caching.settle * 1.5)
+        let fresh = try Caching.run([tarball], cache: nil)
+        let cold = try Caching.run([tarball], cache: try Caching.cache(dir))
+        let warm = try Caching.run([tarball], cache: try Caching.cache(dir))
+        #expect(cold.json == fresh.json && warm.json == fresh.json)
+        #expect(!Caching.entries(dir).isEmpty)
+    }
+
+    /// docker save: a layer's link to a file of an earlier layer is followed; a later layer that deletes the
+    /// target (or the link) leaves the library not found, and said. Read by offset (a plain tar), streamed
+    /// (the same tar gzip-compressed) and as an OCI layout directory.
+    @Test func aLayersLinkReachesAnEarlierLayersFileUntilALaterLayerDeletesIt() throws {
+        let dir = try scratch("links-image")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var l1 = TarWriter()
+        try l1.file("usr/lib/libgreet.so.1.2.3", fixture: "lib/libgreet.so.1")
+        var l2 = TarWriter()
+        l2.symlink("usr/lib/libgreet.so.1", to: "libgreet.so.1.2.3")
+        try l2.file("usr/bin/app", fixture: "app-runpath")
+        var deletesTarget = TarWriter()
+        deletesTarget.add("usr/lib/.wh.libgreet.so.1.2.3", [])
+        var deletesLink = TarWriter()
+        deletesLink.add("usr/lib/.wh.libgreet.so.1", [])
+        var replacesLink = TarWriter()  // a regular file where the link was: not an ELF file, musl cannot load it
+        replacesLink.add("usr/lib/libgreet.so.1", Array("not a library\n".utf8))
+        let program = "usr/bin/app"
+        func image(_ name: String, _ layers: [TarWriter]) throws -> URL {
+            let save = dir.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: save, withIntermediateDirectories: true)
+            var tar = TarWriter()
+            var names: [String] = []
+            for (i, layer) in layers.enumerated() {
+                names.append("layer\(i + 1).tar")
+                tar.add("layer\(i + 1).tar", layer.finished())
+            }
+            let manifest = #"[{"RepoTags":["x:1"],"Layers":[\#(names.map { "\"\($0)\"" }.joined(separator: ","))]}]"#
+            tar.add("manifest.json", Array(manifest.utf8))
+            let url = dir.appendingPathComponent(name + ".tar")
+            try Data(tar.finished()).write(to: url)
+            return url
+        }
+        let base = try image("linked", [l1, l2])
+        try run("/usr/bin/gzip", ["-k", base.lastPathComponent], in: dir)
+        let gz = base.path + ".gz"
+        for path in [base.path, gz] {
+            let r = try byPath(check(path))[path + "!/" + program]
+            #expect(verdict(r) != nil && !rules(r).contains("library-unknown"), "\(path): \(rules(r))")
+        }
+        // An OCI layout of the same layers.
+        var layerFiles: [URL] = []
+        for (i, layer) in [l1, l2].enumerated() {
+            let url = dir.appendingPathComponent("oci-layer\(i + 1).tar")
+            try Data(layer.finished()).write(to: url)
+            layerFiles.append(url)
+        }
+        let layout = dir.appendingPathComponent("layout")
+        _ = try Images().ociLayout(layout, layers: layerFiles)
+        let inLayout = try byPath(check(layout.path))[layout.path + "!/" + program]
+        #expect(verdict(inLayout) != nil && !rules(inLayout).contains("library-unknown"), "\(rules(inLayout))")
+        // A third layer deletes the target, or the link, or puts a file in the link's place.
+        for (name, top) in [("target-deleted", deletesTarget), ("link-deleted", deletesLink)] {
+            let url = try image(name, [l1, l2, top])
+            try run("/usr/bin/gzip", ["-k", url.lastPathComponent], in: dir)
+            for path in [url.path, url.path + ".gz"] {
+                let r = try byPath(check(path))[path + "!/" + program]
+                #expect(rules(r).contains("library-unknown"), "\(path): \(rules(r))")
+            }
+        }
+        let replaced = try image("link-replaced", [l1, l2, replacesLink])
+        let r = try byPath(check(replaced.path))[replaced.path + "!/" + program]
+        #expect(rules(r).contains("library-unknown"), "\(rules(r))")
+    }
+
+    /// Link targets are taken inside the archive's root: "../../../../lib/x" from app/lib stops at the
+    /// root (lib/x of the archive), "/lib/x" is the archive's lib/x; a target naming a host file
+    /// (an absolute path to a real libgreet on this machine) is the archive's path of that name, absent.
+    @Test func linkTargetsStayInsideTheArchiveRoot() throws {
+        let dir = try scratch("links-root")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let host = dir.appendingPathComponent("host/libgreet.so.1")
+        try FileManager.default.createDirectory(
+            at: host.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try fixture("lib/libgreet.so.1").write(to: host)
+        for (name, target, found) in [
+            ("dotdot", "../../../../../../lib/libgreet.so.1.2.3", true),
+            ("absolute", "/lib/libgreet.so.1.2.3", true),
+            ("host", host.path, false),
+            ("host-dotdot", "../../../../../../../../.." + host.path, false),
+        ] {
+            var tar = TarWriter()
+            try tar.file("lib/libgreet.so.1.2.3", fixture: "lib/libgreet.so.1")
+            try tar.file("app/app-runpath", fixture: "app-runpath")
+            tar.symlink("app/lib/libgreet.so.1", to: target)
+            let url = dir.appendingPathComponent(name + ".tar")
+            try Data(tar.finished()).write(to: url)
+            let out = check(url.path)
+            let r = try byPath(out)[url.path + "!/app/app-runpath"]
+            #expect(verdict(r) != nil && rules(r).contains("library-unknown") == !found, "\(name): \(rules(r))")
+            #expect(!out.stdout.contains(host.path), "\(name): the host's file is never reported")
+        }
+    }
+
+    /// A loop of links (and a link to itself) is reported and ends musl's search for the name: no hang, no
+    /// library found further down the path (musl's path_open stops on ELOOP).
+    @Test func aLinkLoopIsReportedAndEndsTheSearch() throws {
+        let dir = try scratch("links-loop")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, links) in [
+            ("pair", [("app/lib/libgreet.so.1", "libgreet.so.1.b"), ("app/lib/libgreet.so.1.b", "libgreet.so.1")]),
+            ("self", [("app/lib/libgreet.so.1", "./libgreet.so.1")]),
+            ("directory", [("app/lib", "../app/lib/.")]),
+        ] {
+            var tar = TarWriter()
+            try tar.file("app/app-runpath", fixture: "app-runpath")
+            // Found on musl's default path, were the search to go on past the loop.
+            try tar.file("usr/lib/libgreet.so.1", fixture: "lib/libgreet.so.1")
+            for (link, target) in links { tar.symlink(link, to: target) }
+            let url = dir.appendingPathComponent(name + ".tar")
+            try Data(tar.finished()).write(to: url)
+            let started = Date()
+            let r = try byPath(check(url.path))[url.path + "!/app/app-runpath"]
+            #expect(Date().timeIntervalSince(started) < 30, "\(name)")
+            #expect(rules(r).contains("library-unknown"), "\(name): \(rules(r))")
+            #expect(findingsText(r).contains("a loop"), "\(name): \(findingsText(r))")
+            // The same tree on disk: the same verdict and findings.
+            let unpacked = dir.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true)
+            try run("/usr/bin/tar", ["-xf", url.path, "-C", unpacked.path], in: dir)
+            let disk = try byPath(check(unpacked.path))[unpacked.path + "/app/app-runpath"]
+            #expect(verdict(disk) == verdict(r) && rules(disk) == rules(r), "\(name) on disk: \(rules(disk))")
+            #expect(findingsText(disk).contains("a loop"), "\(name) on disk")
+        }
+    }
+
+    /// A Debian package (ar, then data.tar.xz) and a tarball inside a tarball: links are followed inside the
+    /// innermost archive, whose root is the package's.
+    @Test func linksInsidePackagesAndNestedArchivesAreFollowed() throws {
+        let dir = try scratch("links-deb")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        let root = dir.appendingPathComponent("root")
+        try fm.createDirectory(at: root.appendingPathComponent("usr/bin"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: root.appendingPathComponent("usr/lib"), withIntermediateDirectories: true)
+        try fixture("app-runpath").write(to: root.appendingPathComponent("usr/bin/app"))
+        try fixture("lib/libgreet.so.1").write(to: root.appendingPathComponent("usr/lib/libgreet.so.1.2.3"))
+        try fm.createSymbolicLink(
+            atPath: root.appendingPathComponent("usr/lib/libgreet.so.1").path, withDestinationPath: "libgreet.so.1.2.3")
+        try Data("2.0\n".utf8).write(to: dir.appendingPathComponent("debian-binary"))
+        try Data("Package: app\n".utf8).write(to: dir.appendingPathComponent("control"))
+        try run("/usr/bin/tar", ["-czf", "control.tar.gz", "control"], in: dir)
+        try run("/usr/bin/tar", ["-cJf", "data.tar.xz", "-C", "root", "."], in: dir)
+        try run("/usr/bin/ar", ["rc", "app.deb", "debian-binary", "control.tar.gz", "data.tar.xz"], in: dir)
+        try run("/usr/bin/tar", ["-czf", "inner.tar.gz", "-C", "root", "."], in: dir)
+        try run("/usr/bin/tar", ["-cf", "outer.tar", "inner.tar.gz"], in: dir)
+        let deb = dir.appendingPathComponent("app.deb").path
+        let outer = dir.appendingPathComponent("outer.tar").path
+        for program in [deb + "!/data.tar.xz!/usr/bin/app", outer + "!/inner.tar.gz!/usr/bin/app"] {
+            let container = String(program.prefix { $0 != "!" })
+            let r = try byPath(check(container))[program]
+            #expect(verdict(r) != nil && !rules(r).contains("library-unknown"), "\(program): \(rules(r))")
+        }
+    }
+
+    /// A hard link in a later layer to an earlier layer's file is that file.
+    @Test func aLayersHardLinkToAnEarlierLayersFileIsThatFile() throws {
+        let dir = try scratch("links-hard")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var l1 = TarWriter()
+        try l1.file("usr/lib/libgreet.so.1.2.3", fixture: "lib/libgreet.so.1")
+        var l2 = TarWriter()
+        l2.hardlink("usr/lib/libgreet.so.1", to: "usr/lib/libgreet.so.1.2.3")
+        try l2.file("usr/bin/app", fixture: "app-runpath")
+        var tar = TarWriter()
+        tar.add("layer1.tar", l1.finished())
+        tar.add("layer2.tar", l2.finished())
+        tar.add("manifest.json", Array(#"[{"RepoTags":["x:1"],"Layers":["layer1.tar","layer2.tar"]}]"#.utf8))
+        let url = dir.appendingPathComponent("image.tar")
+        try Data(tar.finished()).write(to: url)
+        let r = try byPath(check(url.path))[url.path + "!/usr/bin/app"]
+        #expect(verdict(r) != nil && !rules(r).contains("library-unknown"), "\(rules(r))")
+    }
+}
