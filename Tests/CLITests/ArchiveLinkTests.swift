@@ -254,6 +254,25 @@ extension TarWriter {
         }
     }
 
+    /// With --search-scanned, a library of that name anywhere in the archive counts, a link to one too (its
+    /// target is the library); without it, only musl's own search.
+    @Test func searchScannedFindsALibraryBehindALinkAnywhereInTheArchive() throws {
+        let dir = try scratch("links-scanned")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var tar = TarWriter()
+        try tar.file("bin/app", fixture: "app-runpath")
+        try tar.file("opt/x/libgreet.so.1.2.3", fixture: "lib/libgreet.so.1")
+        tar.symlink("opt/x/libgreet.so.1", to: "libgreet.so.1.2.3")
+        let url = dir.appendingPathComponent("t.tar")
+        try Data(tar.finished()).write(to: url)
+        let strict = try byPath(check(url.path))[url.path + "!/bin/app"]
+        #expect(rules(strict).contains("library-unknown"))
+        let together = try byPath(
+            muslcheck(["check", "--format", "json", "--target", "alpine:3.20", "--search-scanned", url.path]))[
+                url.path + "!/bin/app"]
+        #expect(verdict(together) != nil && !rules(together).contains("library-unknown"), "\(rules(together))")
+    }
+
     /// A hard link in a later layer to an earlier layer's file is that file.
     @Test func aLayersHardLinkToAnEarlierLayersFileIsThatFile() throws {
         let dir = try scratch("links-hard")
