@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a libFuzzer target over the readers, seeded with every fixture and with archives made from them by
 # the standard tools (tar, gzip, xz, zstd, Python's zipfile, dpkg-deb, a docker-save and an OCI layout tar).
-# Usage: [TARGET=all|tar|tgz|txz|tzst|zip|deb|image] [JOBS=N] [MAX_TIME=SECONDS] scripts/fuzz.sh [RUNS]
+# Usage: [TARGET=all|tar|tgz|txz|tzst|zip|deb|image|layout] [JOBS=N] [MAX_TIME=SECONDS] scripts/fuzz.sh [RUNS]
 #   TARGET (default all): what each input is made into (Fuzz/Sources/FuzzReader/Harness.swift says how).
 #   RUNS (default 10000000 per job), or MAX_TIME: stop after that many seconds instead.
 #   FUZZ_BIN: a FuzzReader built already (nothing is built then).
@@ -83,6 +83,9 @@ EOF
         printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s}]}' "$mh" "$ms" > "$o/index.json"
         printf '{"imageLayoutVersion":"1.0.0"}' > "$o/oci-layout"
         tar -C "$o" -cf "$corpus/oci.tar" oci-layout index.json blobs ;;
+    layout)
+        # The fixed layout's own files (Fuzz/Sources/FuzzReader/Layout.swift), each behind the byte choosing it.
+        FUZZ_TARGET=layout FUZZ_SEEDS="$corpus" "$bin" ;;
     *) echo "unknown TARGET $target" >&2; exit 64 ;;
     esac
 }

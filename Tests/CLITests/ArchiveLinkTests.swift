@@ -8,6 +8,7 @@ import TestSupport
 import Testing
 
 @testable import Engine
+@testable import Scanning
 
 /// path → the result object of a JSON check report.
 private func byPath(_ out: CommandOutput) throws -> [String: [String: Any]] {
@@ -253,6 +254,25 @@ extension TarWriter {
         }
     }
 
+    /// With --search-scanned, a library of that name anywhere in the archive counts, a link to one too (its
+    /// target is the library); without it, only musl's own search.
+    @Test func searchScannedFindsALibraryBehindALinkAnywhereInTheArchive() throws {
+        let dir = try scratch("links-scanned")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var tar = TarWriter()
+        try tar.file("bin/app", fixture: "app-runpath")
+        try tar.file("opt/x/libgreet.so.1.2.3", fixture: "lib/libgreet.so.1")
+        tar.symlink("opt/x/libgreet.so.1", to: "libgreet.so.1.2.3")
+        let url = dir.appendingPathComponent("t.tar")
+        try Data(tar.finished()).write(to: url)
+        let strict = try byPath(check(url.path))[url.path + "!/bin/app"]
+        #expect(rules(strict).contains("library-unknown"))
+        let together = try byPath(
+            muslcheck(["check", "--format", "json", "--target", "alpine:3.20", "--search-scanned", url.path]))[
+                url.path + "!/bin/app"]
+        #expect(verdict(together) != nil && !rules(together).contains("library-unknown"), "\(rules(together))")
+    }
+
     /// A hard link in a later layer to an earlier layer's file is that file.
     @Test func aLayersHardLinkToAnEarlierLayersFileIsThatFile() throws {
         let dir = try scratch("links-hard")
@@ -270,5 +290,58 @@ extension TarWriter {
         try Data(tar.finished()).write(to: url)
         let r = try byPath(check(url.path))[url.path + "!/usr/bin/app"]
         #expect(verdict(r) != nil && !rules(r).contains("library-unknown"), "\(rules(r))")
+    }
+}
+
+/// Link resolution inside an archive costs what the archive's links allow, never more: loops, depth and the
+/// components walked per binary are bounded, and the bounds are reported.
+@Suite struct ArchiveLinkBounds {
+    let root = "x.tar!/"
+
+    @Test func relativeAbsoluteAndDotDotTargetsResolveInsideTheRoot() {
+        let links = [
+            root + "lib": "usr/lib", root + "usr/lib/libz.so.1": "../../../../opt/z/libz.so.1.3",
+            root + "opt/z/libz.so.1.3": "/usr/lib/real/libz",
+        ]
+        var budget = DependencyResolver.maxLinkSteps
+        #expect(
+            DependencyResolver.follow(root + "lib/libz.so.1", root: root, links: links, budget: &budget)
+                == .name(root + "usr/lib/real/libz"))
+        #expect(
+            DependencyResolver.follow(root + "usr/bin", root: root, links: links, budget: &budget)
+                == .name(root + "usr/bin"))
+    }
+
+    @Test func loopsDepthAndLongChainsAreBounded() {
+        let long = Array(repeating: "d", count: 2000).joined(separator: "/")
+        var budget = DependencyResolver.maxLinkSteps
+        let started = Date()
+        // A link whose target starts with itself: a loop after 40 links.
+        let loop = DependencyResolver.follow(
+            root + "a/lib.so", root: root, links: [root + "a": "a/" + long], budget: &budget)
+        #expect(loop == .unresolved(DependencyResolver.loopMessage(root + "a")))
+        // A target 2,000 directories deep: past the depth bound.
+        budget = DependencyResolver.maxLinkSteps
+        guard
+            case .unresolved(let deep) = DependencyResolver.follow(
+                root + "b/lib.so", root: root, links: [root + "b": long], budget: &budget)
+        else {
+            Issue.record("a 2,000-deep target resolved")
+            return
+        }
+        #expect(deep.contains("directories deep"))
+        // Many lookups share one budget: once spent, every lookup says so.
+        budget = DependencyResolver.maxLinkSteps
+        let hundred = Array(repeating: "e", count: 100).joined(separator: "/")
+        var last = DependencyResolver.MemberName.name("")
+        for _ in 0..<1000 {
+            last = DependencyResolver.follow(root + "c/x", root: root, links: [root + "c": hundred], budget: &budget)
+        }
+        guard case .unresolved(let spent) = last else {
+            Issue.record("the budget was never spent")
+            return
+        }
+        #expect(spent.contains("path components") && budget < 0)
+        #expect(Date().timeIntervalSince(started) < 5)
     }
 }

@@ -6,6 +6,9 @@
 //   deb            a Debian package whose data.tar (or data.tar.gz/.xz/.zst, by the first byte) is the input;
 //                  an input that is already an ar archive is read as it is
 //   image          a docker-save or OCI tar (checksums of every nested header repaired)
+//   layout         an OCI image layout directory (Layout.swift): the input's first byte chooses which of a small
+//                  fixed layout's files (index.json, the manifest, the config, either layer) the rest replaces;
+//                  every ELF file found is judged and its libraries looked for through the image's links
 // Archives are read from a file descriptor (a memfd), as the scanner reads them: in place, images by
 // offset. Any crash, hang or sanitizer report is a bug; the inputs that found one are kept, prepared
 // (FUZZ_PREPARE=FILE writes the prepared bytes of the one input given and stops), in
@@ -16,6 +19,7 @@ import CCompression
 import ELF
 import Foundation
 import Knowledge
+import Scanning
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +36,7 @@ let limits: ArchiveLimits = {
     return l
 }()
 
-enum Target: String { case all, tar, tgz, txz, tzst, zip, deb, image }
+enum Target: String { case all, tar, tgz, txz, tzst, zip, deb, image, layout }
 
 let target: Target = {
     let name = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "all"
@@ -126,7 +130,7 @@ func compressed(_ b: [UInt8]) -> Bool { Archives.kind(b).map { $0 == .gzip || $0
 func prepare(_ input: [UInt8]) -> [UInt8] {
     var b = input
     switch target {
-    case .all, .zip: return b
+    case .all, .zip, .layout: return b
     case .tar, .image: repairTarChecksums(&b); return b
     case .tgz, .txz, .tzst:
         if compressed(b) { return b }  // the decompressor fuzzed directly
@@ -149,6 +153,10 @@ func prepare(_ input: [UInt8]) -> [UInt8] {
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let data else { return 0 }
     let bytes = prepare(Array(UnsafeBufferPointer(start: data, count: size)))
+    if target == .layout {
+        fuzzLayout(bytes)
+        return 0
+    }
     if target == .all {
         if case .elf(let facts) = ELFReader.read(bytes: bytes, options: ReadOptions(exportNames: true)) {
             _ = assessor?.assess(facts, path: "fuzz/input")
@@ -183,6 +191,10 @@ public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePo
     if let out = ProcessInfo.processInfo.environment["FUZZ_PREPARE"], argc >= 2, let arg = argv?[Int(argc) - 1] {
         guard let input = FileManager.default.contents(atPath: String(cString: arg)) else { return 1 }
         return FileManager.default.createFile(atPath: out, contents: Data(prepare([UInt8](input)))) ? 0 : 1
+    }
+    // FUZZ_SEEDS=DIR FuzzReader (layout target): the fixed layout's files as seeds, one per file it may replace.
+    if target == .layout, let dir = ProcessInfo.processInfo.environment["FUZZ_SEEDS"] {
+        return LayoutFiles.writeSeeds(to: dir) ? 0 : 1
     }
     var count = argc
     var args = argv
