@@ -61,6 +61,32 @@ final class DecodePipeline: @unchecked Sendable {
     }
 }
 
+/// Members held at once by the expanders that read an image's layers side by side: at most
+/// `DecodePipeline.maxWaitingBytes` in all, or one member of any size alone, the bound one expander keeps
+/// with its decoding thread. Each expander holds one member at a time, so waiting here cannot deadlock.
+final class MemberGate: @unchecked Sendable {
+    private let condition = Condition()
+    /// Guarded by `condition`.
+    private var held = 0
+
+    /// Waits until a member of `size` bytes (unknown: the whole budget) may be held; returns what it holds.
+    func acquire(_ size: Int?) -> Int {
+        let want = max(1, size ?? DecodePipeline.maxWaitingBytes)
+        condition.lock()
+        while held > 0, held + want > DecodePipeline.maxWaitingBytes { condition.wait() }
+        held += want
+        condition.unlock()
+        return want
+    }
+
+    func release(_ amount: Int) {
+        condition.lock()
+        held -= amount
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
 /// A mutex with a condition variable (pthread's; Foundation's NSCondition is not in FoundationEssentials).
 final class Condition: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)

@@ -31,6 +31,9 @@ public struct ArchiveLimits: Sendable {
     public static let secondsScaleBytes = 256 << 20
     /// ELF members read on a second thread while the archive is read on.
     public var decodeAside = true
+    /// An image's layers read side by side, this many at once (1: one after the other). Each layer is
+    /// decompressed on its own core; members held at once stay within the one-expander bound (`MemberGate`).
+    public var layerJobs = 1
     /// Shell scripts and Dockerfiles read and parsed (off only to measure what they cost: MUSLCHECK_BENCH_NO_SCRIPTS).
     public var scripts = true
     /// Not a limit: the small files of images to keep besides ELF facts (Capture.swift); nil keeps none.
@@ -197,11 +200,16 @@ final class Expander {
     /// ELF members are read on a second thread while the archive is read on (nil: on this one).
     let pipeline: DecodePipeline?
 
-    init(limits: ArchiveLimits, meter: Meter, read: @escaping MemberReader) {
+    /// Held around each ELF member by an expander reading one of several layers side by side.
+    let gate: MemberGate?
+
+    init(limits: ArchiveLimits, meter: Meter, read: @escaping MemberReader, gate: MemberGate? = nil) {
         self.limits = limits
         self.meter = meter
         self.read = read
-        pipeline = limits.decodeAside ? DecodePipeline() : nil
+        self.gate = gate
+        // Beside other layers' expanders, members are decoded on this thread: the cores are taken already.
+        pipeline = limits.decodeAside && gate == nil ? DecodePipeline() : nil
     }
 
     var result: Expansion {
@@ -330,6 +338,8 @@ final class Expander {
             return
         }
         pipeline?.makeRoom(for: size)
+        let held = gate?.acquire(size)
+        defer { if let held { gate?.release(held) } }
         if let size, size >= Self.largeMember { Self.returnFreeMemory() }
         guard let bytes = try source.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
             problem(
@@ -339,7 +349,9 @@ final class Expander {
         let buffer = MemberBuffer(bytes, meter: meter)
         let deadline = Deadline(seconds: min(limits.maxSeconds, meter.timeLeft))
         guard let pipeline else {
-            files.append(ExpandedFile(path: name, result: read(&buffer.bytes, deadline)))
+            let result = read(&buffer.bytes, deadline)
+            buffer.bytes = []  // let go before the gate lets another expander's member in
+            files.append(ExpandedFile(path: name, result: result))
             return
         }
         // Read on the decoding thread while this one goes on; the result fills this slot on `settle`.

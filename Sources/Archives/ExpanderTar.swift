@@ -164,26 +164,14 @@ extension Expander {
         var used = Set<String>()
         for image in images {
             let imageName = name + (image.label.map { "!/" + $0 } ?? "")
-            let first = files.count
-            var merge = LayerMerge()
-            var tree = ImageFiles()
-            var captured = ImageCapture()
-            for path in image.layers.reversed() {
-                if timeUp(name) { return true }
-                guard let (offset, size) = members[path] else { continue }
+            let (tree, captured) = readImageLayers(
+                name: imageName, container: name, layers: image.layers, depth: depth + 1
+            ) { path in
+                guard let (offset, size) = members[path] else { return nil }
                 used.insert(path)
-                let record = LayerRecord()
-                visit(
-                    name: imageName, source: file.source(offset: offset, length: size), size: size, depth: depth + 1,
-                    container: true, layer: record, hide: merge)
-                if !record.isTar { problem(name + "!/" + path, "layer is not a tar archive; not read") }
-                tree.add(record, hiddenBy: merge)
-                // What the layers above hide was never read from this one.
-                captured.add(record.capture) { _ in false }
-                merge.commit(record.entries)
+                return (file.source(offset: offset, length: size), size)
             }
-            settle()
-            files[first...].sort { ByteOrder.less($0.path, $1.path) }
+            if stopped { return true }
             self.image(
                 imageName, config: image.config, bytes: image.config.flatMap { json[$0] }, tree: tree,
                 captured: captured)

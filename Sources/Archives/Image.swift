@@ -316,30 +316,17 @@ extension Archives {
         }
         for image in images {
             let name = directory + (image.label.map { "!/" + $0 } ?? "")
-            let first = e.files.count
-            var merge = LayerMerge()
-            var tree = ImageFiles()
-            var captured = ImageCapture()
-            for path in image.layers.reversed() {
-                if e.timeUp(directory) { break }
+            if e.timeUp(directory) { break }
+            let (tree, captured) = e.readImageLayers(name: name, container: name, layers: image.layers, depth: 1) {
+                path in
                 guard let (fd, size) = layout.open(path) else {
                     e.problem(
                         name + "!/" + path,
                         "layer missing, not a regular file, or reached through a link; image not read whole")
-                    continue
+                    return nil
                 }
-                let record = LayerRecord()
-                let file = OpenFile(fd: fd, size: size, meter: meter, owned: true)
-                e.visit(
-                    name: name, source: FileRange(file), size: size, depth: 1, container: true, layer: record,
-                    hide: merge)
-                if !record.isTar { e.problem(name + "!/" + path, "layer is not a tar archive; not read") }
-                tree.add(record, hiddenBy: merge)
-                captured.add(record.capture) { _ in false }  // what the layers above hide was never read
-                merge.commit(record.entries)
+                return (FileRange(OpenFile(fd: fd, size: size, meter: meter, owned: true)), size)
             }
-            e.settle()
-            e.files[first...].sort { ByteOrder.less($0.path, $1.path) }
             e.image(
                 name, config: image.config, bytes: image.config.flatMap { layout.small($0, cap: ImageConfig.maxBytes) },
                 tree: tree, captured: captured)

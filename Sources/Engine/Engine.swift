@@ -90,7 +90,12 @@ public enum CheckEngine {
         // Scripts not read (the benchmark switch): no entrypoint is judged either, for want of its script.
         let scripts = request.limits.scripts ? ScriptJudge(kb: kb, release: request.release) : nil
         let jobs = max(1, request.jobs)
-        let limits = request.limits
+        // An image's layers share the cores the run has (a single image is all the work there is).
+        let limits = {
+            var l = request.limits
+            l.layerJobs = jobs
+            return l
+        }()
         // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the
         //    libraries found for it. Only listed files are kept: a tree of mostly non-ELF files costs a
         //    count, not a slot each.
