@@ -1,0 +1,141 @@
+// The script assessor's checks of ash builtins and of command options against the target's BusyBox
+// (ScriptAssessor.swift has the verdict, the findings and the checks of commands).
+import Knowledge
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension ScriptContext {
+    // MARK: ash builtins and options
+
+    mutating func checkAshCommand(
+        _ name: String, _ w: ShellWord, _ args: ArraySlice<ShellWord>, inFunction: Bool, busybox: BusyBoxVersion
+    ) {
+        guard let rows = assessor.syntaxByCommand[name] else { return }
+        let literal = args.map { $0.literal ?? "" }
+        for row in rows where row.versions.contains(busybox) {
+            switch row.kind {
+            case .command where row.feature == name:
+                reportSyntax(row, offset: w.offset, length: w.length, word: name, busybox: busybox)
+            case .option:
+                let parts = row.words
+                guard parts.first == name, parts.count > 1 else { continue }
+                let wanted = Array(parts.dropFirst())
+                // `set -o posix`: consecutive words; `read -a`: the option anywhere before `--`.
+                let found: Bool
+                if wanted.count == 1 && ["[", "test", "printf"].contains(name) {
+                    found = literal.first == wanted[0]
+                } else if wanted.count == 1 {
+                    // `read -ra` holds -a too; `[ -v X ]` and `printf -v` only as the word itself.
+                    let letter = wanted[0].count == 2 && name == "read" ? wanted[0].utf8.last : nil
+                    found = literal.prefix { $0 != "--" }.contains { lit in
+                        lit == wanted[0]
+                            || (letter.map { l in
+                                lit.hasPrefix("-") && !lit.hasPrefix("--") && lit.utf8.dropFirst().contains(l)
+                            } ?? false)
+                    }
+                } else {
+                    found =
+                        literal.count >= wanted.count
+                        && (0...(literal.count - wanted.count)).contains {
+                            Array(literal[$0..<($0 + wanted.count)]) == wanted
+                        }
+                }
+                if found { reportSyntax(row, offset: w.offset, length: w.length, word: row.feature, busybox: busybox) }
+            case .outsideFunction where row.feature == name && !inFunction:
+                reportSyntax(row, offset: w.offset, length: w.length, word: name, busybox: busybox)
+            default: continue
+            }
+        }
+    }
+
+    mutating func checkOptions(
+        _ name: String, _ rows: [ScriptKnowledge.OptionRow], _ args: ArraySlice<ShellWord>, busybox: BusyBoxVersion
+    ) {
+        let rows = rows.filter { $0.versions.contains(busybox) }
+        guard !rows.isEmpty else { return }
+        let valueLetters = scripts.valueLetters[name] ?? []
+        func report(_ row: ScriptKnowledge.OptionRow, _ w: ShellWord) {
+            let shown = "\(name) \(w.literal ?? w.text)"
+            let fix = row.fix.map { "; apk add \($0) for the GNU tool" } ?? ""
+            if row.status == .silent {
+                add(
+                    ScriptAssessor.RuleID.optionSilent, "'\(shown)': \(row.message) (BusyBox \(busybox))\(fix)",
+                    offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: [])
+            } else {
+                add(
+                    ScriptAssessor.RuleID.optionRejected,
+                    "'\(shown)': \(row.message) (BusyBox \(busybox) on Alpine \(assessor.release.name))\(fix)",
+                    offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: row.fix.map { [$0] } ?? [])
+            }
+        }
+        func valueMatches(_ row: ScriptKnowledge.OptionRow, _ value: ShellWord?) -> Bool {
+            guard let v = value?.literal else { return false }
+            return assessor.patterns.matches(row.pattern, v)
+        }
+        let words = Array(args)
+        var endOfOptions = false
+        var i = 0
+        while i < words.count {
+            let w = words[i]
+            defer { i += 1 }
+            guard let lit = w.literal else { continue }
+            for row in rows {
+                switch row.match {
+                case .word where lit == row.option: report(row, w)
+                case .arg where assessor.patterns.matches(row.pattern, lit): report(row, w)
+                default: continue
+                }
+            }
+            guard !endOfOptions, lit.hasPrefix("-"), lit.count > 1 else { continue }
+            if lit == "--" {
+                endOfOptions = true
+                continue
+            }
+            if lit.hasPrefix("--") {
+                let key = String(lit.prefix { $0 != "=" })
+                for row in rows where row.spellings.contains(key) {
+                    if row.match == .flag { report(row, w) }
+                    if row.match == .value {
+                        let value =
+                            lit.contains("=")
+                            ? ShellWord(
+                                offset: w.offset, length: w.length, literal: String(lit.drop { $0 != "=" }.dropFirst()),
+                                text: "")
+                            : (i + 1 < words.count ? words[i + 1] : nil)
+                        if valueMatches(row, value) { report(row, value?.offset == w.offset ? w : (value ?? w)) }
+                    }
+                }
+                continue
+            }
+            // A word option (find -type) or a cluster of short options (-rP), values taken into account.
+            for row in rows where row.match == .value && row.spellings.contains(lit) && lit.count > 2 {
+                if valueMatches(row, i + 1 < words.count ? words[i + 1] : nil) { report(row, words[i + 1]) }
+            }
+            let letters = Array(lit.utf8.dropFirst())
+            for (k, letter) in letters.enumerated() {
+                let option = "-" + String(UnicodeScalar(letter))
+                for row in rows where row.spellings.contains(option) {
+                    if row.match == .flag { report(row, w) }
+                    if row.match == .value {
+                        let rest = letters[(k + 1)...]
+                        let value =
+                            rest.isEmpty
+                            ? (i + 1 < words.count ? words[i + 1] : nil)
+                            : ShellWord(
+                                offset: w.offset, length: w.length, literal: String(decoding: rest, as: UTF8.self),
+                                text: "")
+                        if valueMatches(row, value) { report(row, value?.offset == w.offset ? w : (value ?? w)) }
+                    }
+                }
+                if valueLetters.contains(letter) {
+                    if k == letters.count - 1 { i += 1 }  // the value is the next word
+                    break
+                }
+            }
+        }
+    }
+}
