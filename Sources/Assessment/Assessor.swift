@@ -291,7 +291,7 @@ public struct Assessor: Sendable {
         a.minimumGlibc = minimumGlibc(state.facts)
         a.findings = state.findings.map { f in
             Finding(
-                rule: f.rule.rawValue, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message,
+                rule: f.rule, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message,
                 symbols: f.symbols, libraries: f.libraries)
         }
         a.language = Remedy.language(state.facts)
@@ -368,7 +368,7 @@ extension Assessor {
         if !unreadable.isEmpty {
             a.findings.append(
                 Finding(
-                    rule: RuleID.dependency.rawValue, severity: .warning,
+                    rule: .dependency, severity: .warning,
                     message: "libraries it loads could not be read or judged: "
                         + unreadable.sorted().joined(separator: ", "),
                     symbols: [], libraries: unreadable.sorted()))
@@ -380,7 +380,7 @@ extension Assessor {
                 let symbols = dep.missingSymbols.prefix(5).map(\.name)
                 let why =
                     symbols.isEmpty
-                    ? (dep.findings.first { $0.severity == .error || $0.severity == .warning }?.rule ?? "")
+                    ? (dep.findings.first { $0.severity == .error || $0.severity == .warning }?.rule.rawValue ?? "")
                     : symbols.joined(separator: ", ") + (dep.missingSymbols.count > 5 ? ", …" : "")
                 blamed.append("\(path) (\(dep.verdict.rawValue): \(why))")
                 if dep.verdict > a.verdict { a.verdict = dep.verdict }
@@ -399,7 +399,7 @@ extension Assessor {
         if !blamed.isEmpty {
             a.findings.append(
                 Finding(
-                    rule: RuleID.dependency.rawValue, severity: a.verdict == .needsRebuild ? .error : .warning,
+                    rule: .dependency, severity: a.verdict == .needsRebuild ? .error : .warning,
                     message: "\(a.verdict.rawValue) because of what it loads: " + blamed.joined(separator: "; "),
                     symbols: [], libraries: libraries.filter { $0.assessment.verdict > .runs }.map(\.path).sorted()))
         }

@@ -1,4 +1,5 @@
 import Assessment
+import Knowledge
 import Reporting
 // The gate: how strict it is (--fail-on), the policy file (--config, or .muslcheck.yml found from the
 // current directory up to the repository root: target, gate level, paths and rules to ignore with a
@@ -82,10 +83,11 @@ public struct Gate: Sendable {
     public func decide(path: String, _ a: inout Assessment) -> Decision {
         let failedBefore = failOn.fails(a)
         var suppressions: [Suppression] = []
-        var seen = Set<String>()
+        var seen = Set<RuleID>()
         for f in a.findings {
             guard let entry = policy.ignoredRule(f.rule), seen.insert(f.rule).inserted else { continue }
-            suppressions.append(Suppression(kind: .rule, match: f.rule, reason: entry.reason, waivesGate: false))
+            suppressions.append(
+                Suppression(kind: .rule, match: f.rule.rawValue, reason: entry.reason, waivesGate: false))
         }
         a.findings.removeAll { policy.ignoredRule($0.rule) != nil }
         guard failOn.fails(a) else {
@@ -365,7 +367,7 @@ public struct Policy: Sendable {
         ignore.paths.first { e in e.path.map { Glob.matches($0, path) } ?? false }
     }
 
-    public func ignoredRule(_ rule: String) -> Entry? { ignore.rules.first { $0.rule == rule } }
+    public func ignoredRule(_ rule: RuleID) -> Entry? { ignore.rules.first { $0.rule == rule.rawValue } }
 }
 
 public enum Glob {
@@ -475,6 +477,6 @@ public struct Baseline: Codable, Sendable {
         guard let e = entries.first(where: { $0.path == key }) ?? entries.first(where: { $0.path == path }),
             let known = Verdict(rawValue: e.verdict)
         else { return false }
-        return a.verdict <= known && Set(a.findings.map(\.rule)).isSubset(of: Set(e.rules))
+        return a.verdict <= known && Set(a.findings.map(\.rule.rawValue)).isSubset(of: Set(e.rules))
     }
 }

@@ -390,7 +390,8 @@ struct Check: OutputCommand {
         let entries = outcome.results.compactMap { r -> Baseline.Entry? in
             guard let a = r.assessment, a.verdict > .runs || !a.findings.isEmpty else { return nil }
             return Baseline.Entry(
-                path: gate.key(r.path), verdict: a.verdict.rawValue, rules: Array(Set(a.findings.map(\.rule))).sorted())
+                path: gate.key(r.path), verdict: a.verdict.rawValue,
+                rules: Array(Set(a.findings.map(\.rule.rawValue))).sorted())
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

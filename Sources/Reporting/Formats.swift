@@ -135,7 +135,7 @@ public enum Markdown {
 
         // What blocks: each failing file counted under the symbols or libraries of the finding that set its verdict.
         struct Cause {
-            var rule: String
+            var rule: RuleID
             var name: String
             var verdict: Verdict
             var files = 0
@@ -146,7 +146,7 @@ public enum Markdown {
             guard let a = r.assessment, let f = Blocking.finding(a) else { continue }
             let names = f.symbols.isEmpty ? (f.libraries.isEmpty ? [""] : f.libraries) : f.symbols
             for name in names {
-                let key = f.rule + "\u{0}" + name
+                let key = f.rule.rawValue + "\u{0}" + name
                 var c = causes[key] ?? Cause(rule: f.rule, name: name, verdict: a.verdict, example: r.path)
                 c.files += 1
                 if a.verdict > c.verdict { c.verdict = a.verdict }
@@ -155,7 +155,8 @@ public enum Markdown {
         }
         let groups = causes.values.sorted { a, b in
             a.verdict != b.verdict
-                ? a.verdict > b.verdict : a.files != b.files ? a.files > b.files : (a.rule, a.name) < (b.rule, b.name)
+                ? a.verdict > b.verdict
+                : a.files != b.files ? a.files > b.files : (a.rule.rawValue, a.name) < (b.rule.rawValue, b.name)
         }
         if !groups.isEmpty {
             out +=
@@ -187,7 +188,7 @@ public enum Markdown {
                             + (names.count > 4 ? " and \(names.count - 4) more" : "")
                     let fix = (a.verdict == .needsRebuild ? a.fix?.rebuild : a.fix?.apk) ?? ""
                     row =
-                        "| \(code(r.path)) | \(a.verdict.rawValue) | `\(f?.rule ?? "")` | \(text(why)) | \(text(fix)) |\n"
+                        "| \(code(r.path)) | \(a.verdict.rawValue) | `\(f?.rule.rawValue ?? "")` | \(text(why)) | \(text(fix)) |\n"
                 } else {
                     row = "| \(code(r.path)) | error | `read-error` | \(text(r.error ?? "")) | |\n"
                 }

@@ -135,7 +135,7 @@ public enum HTML {
             why = reason.isEmpty ? "" : xml(reason)
             cause =
                 Blocking.finding(a).map { f in
-                    f.rule + ((f.symbols.first ?? f.libraries.first).map { ": " + $0 } ?? "")
+                    f.rule.rawValue + ((f.symbols.first ?? f.libraries.first).map { ": " + $0 } ?? "")
                 } ?? "nothing blocks"
         } else {
             why = xml(r.error ?? "")

@@ -175,7 +175,7 @@ public enum SARIF {
                 let others = a.findings.count - 1
                 results.append(
                     result(
-                        f.rule, level(f.severity),
+                        f.rule.rawValue, level(f.severity),
                         f.message + (others > 0 ? " (and \(others) more \(others == 1 ? "finding" : "findings"))" : ""),
                         verdict: a.verdict.rawValue, symbols: f.symbols, libraries: f.libraries,
                         suppressions: suppressed,
@@ -185,7 +185,7 @@ public enum SARIF {
             for f in Blocking.ordered(a) {
                 results.append(
                     result(
-                        f.rule, level(f.severity), f.message, verdict: a.verdict.rawValue, symbols: f.symbols,
+                        f.rule.rawValue, level(f.severity), f.message, verdict: a.verdict.rawValue, symbols: f.symbols,
                         libraries: f.libraries,
                         suppressions: suppressed, line: f.line, column: f.column))
             }

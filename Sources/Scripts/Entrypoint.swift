@@ -97,11 +97,6 @@ public struct ImageRunConfig: Sendable, Hashable {
 }
 
 extension ScriptAssessor {
-    public enum EntrypointRuleID {
-        public static let missing = "entrypoint-missing"
-        public static let interpreterMissing = "entrypoint-interpreter-missing"
-    }
-
     /// Judges what an image starts against the files it holds: the program (and any init wrapper) must exist,
     /// a script it runs needs its `#!` interpreter inside the image, and shell-form text is judged as a script
     /// whose commands are what the image's PATH offers. `script(path)` gives the facts of the script at a path
@@ -120,7 +115,7 @@ extension ScriptAssessor {
         var packages = Set<String>()
         var busybox: String?
         func add(
-            _ rule: String, _ message: String, word: String, package: String? = nil, severity: Rule.Severity? = nil
+            _ rule: RuleID, _ message: String, word: String, package: String? = nil, severity: Rule.Severity? = nil
         ) {
             let s = severity ?? self.severity(rule, default: .error)
             if s == .error { if let package { packages.insert(package) } else { needsChange = true } }
@@ -143,7 +138,7 @@ extension ScriptAssessor {
             let interpreter = role.contains("interpreter")
             let place = program.contains("/") ? "" : " on the image's PATH (\(searchPath))"
             add(
-                interpreter ? EntrypointRuleID.interpreterMissing : EntrypointRuleID.missing,
+                interpreter ? RuleID.entrypointInterpreterMissing : RuleID.entrypointMissing,
                 "the \(role) '\(program)' of the image's command line [\(shown)] is not in the image\(place): the container cannot start"
                     + (interpreter
                         ? (package.map { "; apk add \($0)" } ?? "; no Alpine package is known to provide it") : ""),
@@ -178,7 +173,7 @@ extension ScriptAssessor {
             }
             if let s = ep.script, files.first(of: [s.hasPrefix("/") ? s : workingDir + "/" + s]) == nil {
                 add(
-                    EntrypointRuleID.missing,
+                    RuleID.entrypointMissing,
                     "the script '\(s)' that '\(Shebang.basename(interpreter))' is to run is not in the image: the container cannot start",
                     word: s)
             }
@@ -189,7 +184,7 @@ extension ScriptAssessor {
                     checkShebang(shebang, files: files, path: searchPath) { interpreter in
                         let package = scripts.commands[Shebang.basename(interpreter)]?.package
                         add(
-                            EntrypointRuleID.interpreterMissing,
+                            RuleID.entrypointInterpreterMissing,
                             "'\(program)' (/\(found)) starts with #!\(([shebang.interpreter] + shebang.arguments).joined(separator: " ")), and the image has no '\(interpreter)'"
                                 + (interpreter.contains("/") ? "" : " on its PATH (\(searchPath))")
                                 + ": the container cannot start ('no such file or directory')"
@@ -203,7 +198,7 @@ extension ScriptAssessor {
         }
         if let shell = run.shell, let program = shell.first, located(program) == nil {
             add(
-                EntrypointRuleID.missing,
+                RuleID.entrypointMissing,
                 "the image's SHELL [\(shell.joined(separator: " "))] names '\(program)', which is not in the image: shell-form HEALTHCHECK, and RUN in images built on this one, fail",
                 word: program, severity: .warning)
         }

@@ -32,7 +32,7 @@ public enum ScriptVerdict: String, Sendable, Hashable, Codable, Comparable, Case
 }
 
 public struct ScriptFinding: Sendable, Hashable {
-    public var rule: String
+    public var rule: RuleID
     public var severity: Rule.Severity
     public var message: String
     /// 1-based; the column counts bytes. `length` is the offending word's length in bytes (for SARIF regions).
@@ -56,19 +56,6 @@ public struct ScriptAssessment: Sendable {
 }
 
 public struct ScriptAssessor: Sendable {
-    public enum RuleID {
-        public static let interpreterMissing = "script-interpreter-missing"
-        public static let commandMissing = "script-command-missing"
-        public static let appletUnverified = "busybox-applet-unverified"
-        public static let optionRejected = "busybox-option-rejected"
-        public static let optionSilent = "busybox-option-silent"
-        public static let ashError = "ash-syntax-error"
-        public static let ashSilent = "ash-syntax-silent"
-        public static let foreignInstaller = "foreign-package-manager"
-        public static let parseError = "script-parse-error"
-        public static let overLimit = "script-over-limit"
-    }
-
     /// Commands that run the command named by a later argument.
     static let wrappers: Set<String> = [
         "exec", "nohup", "env", "sudo", "time", "nice", "busybox", "command", "xargs", "su-exec", "gosu", "chroot",
@@ -123,7 +110,7 @@ public struct ScriptAssessor: Sendable {
         var context = ScriptContext(assessor: self, facts: facts)
         if let size = facts.overLimit {
             let reason = "\(size) bytes, over the \(Scripts.maxScriptBytes)-byte limit: not checked"
-            context.add(RuleID.overLimit, reason, offset: 0, length: 0, word: facts.path)
+            context.add(RuleID.scriptOverLimit, reason, offset: 0, length: 0, word: facts.path)
             return context.finish(unassessable: reason, busybox: nil)
         }
         var judgedBusyBox: BusyBoxVersion?
@@ -151,7 +138,7 @@ public struct ScriptAssessor: Sendable {
         return context.finish(unassessable: nil, busybox: judgedBusyBox?.description)
     }
 
-    func severity(_ rule: String, default fallback: Rule.Severity) -> Rule.Severity {
+    func severity(_ rule: RuleID, default fallback: Rule.Severity) -> Rule.Severity {
         kb.rule(rule)?.severity ?? fallback
     }
 }
@@ -172,7 +159,7 @@ struct ScriptContext {
     var scripts: ScriptKnowledge { assessor.scripts }
 
     mutating func add(
-        _ rule: String, _ message: String, offset: Int, length: Int, word: String, packages: [String] = [],
+        _ rule: RuleID, _ message: String, offset: Int, length: Int, word: String, packages: [String] = [],
         severity: Rule.Severity? = nil
     ) {
         let (line, column) = facts.position(of: offset)
@@ -214,7 +201,7 @@ struct ScriptContext {
         let package = scripts.commands[program]?.package ?? (scripts.applets[program] != nil ? "cmd:\(program)" : nil)
         let fix = package.map { "apk add \($0)" } ?? "no Alpine package provides it"
         add(
-            ScriptAssessor.RuleID.interpreterMissing,
+            RuleID.scriptInterpreterMissing,
             "interpreter '\(program)' is not on Alpine \(assessor.release.name) unless installed: the shell reports 'not found'; \(fix)",
             offset: offset, length: length, word: program, packages: package.map { [$0] } ?? [])
     }
@@ -223,7 +210,7 @@ struct ScriptContext {
         let script = unit.script
         if let e = script.error {
             add(
-                ScriptAssessor.RuleID.parseError, "the script does not parse: \(e.message); the checks stop there",
+                RuleID.scriptParseError, "the script does not parse: \(e.message); the checks stop there",
                 offset: e.offset, length: 1, word: "")
         }
         let ash = unit.dialect.isAsh
@@ -255,12 +242,12 @@ struct ScriptContext {
         switch row.status {
         case .error, .rejected:
             add(
-                ScriptAssessor.RuleID.ashError,
+                RuleID.ashSyntaxError,
                 "\(row.message) (BusyBox \(busybox) ash is /bin/sh on Alpine \(assessor.release.name))",
                 offset: offset, length: length, word: word)
         case .silent:
             add(
-                ScriptAssessor.RuleID.ashSilent, "\(row.message) (BusyBox \(busybox) ash)", offset: offset,
+                RuleID.ashSyntaxSilent, "\(row.message) (BusyBox \(busybox) ash)", offset: offset,
                 length: length, word: word)
         case .works: break
         }
@@ -318,7 +305,7 @@ struct ScriptContext {
             if ash { checkAshCommand(name, nameWord, args, inFunction: c.inFunction, busybox: busybox) }
             if let manager = PackageInstall.Manager(rawValue: name), manager != .apk {
                 add(
-                    ScriptAssessor.RuleID.foreignInstaller,
+                    RuleID.foreignPackageManager,
                     "'\(name)' is not Alpine's package manager: use apk add (apk add --no-cache PACKAGE …); Debian names often differ",
                     offset: nameWord.offset, length: nameWord.length, word: word)
                 continue
@@ -343,7 +330,7 @@ struct ScriptContext {
         let state = scripts.applets[name]?.state
         if state == .unverified {
             add(
-                ScriptAssessor.RuleID.appletUnverified,
+                RuleID.busyboxAppletUnverified,
                 "'\(name)' is a BusyBox applet only in newer BusyBox configurations: whether Alpine \(assessor.release.name) enables it is not verified; apk add cmd:\(name) if it is missing",
                 offset: w.offset, length: w.length, word: name)
             return
@@ -351,7 +338,7 @@ struct ScriptContext {
         guard let c = scripts.commands[name] else {
             if state == .off {
                 add(
-                    ScriptAssessor.RuleID.commandMissing,
+                    RuleID.scriptCommandMissing,
                     "'\(name)' is a BusyBox applet Alpine leaves out: apk add cmd:\(name)",
                     offset: w.offset, length: w.length, word: name, packages: ["cmd:\(name)"])
             }
@@ -360,12 +347,12 @@ struct ScriptContext {
         let note = c.note.isEmpty ? "" : " (\(c.note))"
         if let p = c.package {
             add(
-                ScriptAssessor.RuleID.commandMissing,
+                RuleID.scriptCommandMissing,
                 "'\(name)' is no BusyBox applet on Alpine \(assessor.release.name) and is not installed: apk add \(p)\(note)",
                 offset: w.offset, length: w.length, word: name, packages: [p])
         } else {
             add(
-                ScriptAssessor.RuleID.commandMissing, "'\(name)' does not exist on Alpine\(note)", offset: w.offset,
+                RuleID.scriptCommandMissing, "'\(name)' does not exist on Alpine\(note)", offset: w.offset,
                 length: w.length, word: name)
         }
     }

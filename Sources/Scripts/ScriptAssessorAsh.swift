@@ -63,11 +63,11 @@ extension ScriptContext {
             let fix = row.fix.map { "; apk add \($0) for the GNU tool" } ?? ""
             if row.status == .silent {
                 add(
-                    ScriptAssessor.RuleID.optionSilent, "'\(shown)': \(row.message) (BusyBox \(busybox))\(fix)",
+                    RuleID.busyboxOptionSilent, "'\(shown)': \(row.message) (BusyBox \(busybox))\(fix)",
                     offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: [])
             } else {
                 add(
-                    ScriptAssessor.RuleID.optionRejected,
+                    RuleID.busyboxOptionRejected,
                     "'\(shown)': \(row.message) (BusyBox \(busybox) on Alpine \(assessor.release.name))\(fix)",
                     offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: row.fix.map { [$0] } ?? [])
             }

@@ -28,6 +28,11 @@ private func isOpenable(_ source: String) -> Bool {
         #expect(throws: KnowledgeError.self) {
             try RuleID.check(catalogue: ids.subtracting([RuleID.symbolMissing.rawValue]))
         }
+        // Script and entrypoint rules are checked at load too.
+        #expect(RuleID.raisedByCode.contains(.busyboxOptionSilent) && RuleID.raisedByCode.contains(.entrypointMissing))
+        for id in [RuleID.ashSyntaxSilent, .entrypointInterpreterMissing] {
+            #expect(throws: KnowledgeError.self) { try RuleID.check(catalogue: ids.subtracting([id.rawValue])) }
+        }
     }
 
     /// How musl binds the LFS64 names is data (musl-versions.tsv, a source per row): 1.2.4 and 1.2.5 remap
@@ -134,14 +139,16 @@ private func isOpenable(_ source: String) -> Bool {
         #expect(a.verdict == .runs)
         #expect(a.packages.contains("so:libfrobnicate.so.7"))
         #expect(a.fix?.apk?.contains("so:libfrobnicate.so.7") == true)
-        #expect(a.findings.contains { $0.rule == "library-unknown" && $0.message.contains("so:libfrobnicate.so.7") })
+        #expect(
+            a.findings.contains { $0.rule == RuleID.libraryUnknown && $0.message.contains("so:libfrobnicate.so.7") })
     }
 
     /// A row whose package name is not pinned installs through so: as well.
     @Test func soProviderRowsInstallBySoname() throws {
         let a = try assess(try glibcProgram(needed: ["libc.so.6", "libcups.so.2"]))
         #expect(a.packages == ["so:libcups.so.2"])
-        #expect(a.findings.contains { $0.rule == "library-package" && $0.message.contains("apk add so:libcups.so.2") })
+        #expect(
+            a.findings.contains { $0.rule == RuleID.libraryPackage && $0.message.contains("apk add so:libcups.so.2") })
     }
 
     /// The glibc-beside-musl rung: offered with the file's highest GLIBC version, and only within the package's.
@@ -230,7 +237,7 @@ private func isOpenable(_ source: String) -> Bool {
             needed: ["libc.so.6", "ld-linux-aarch64.so.1"])
         let a = Assessor(kb: kb, release: r).assess(f, path: "/x/libat.so")
         #expect(a.verdict == .needsGcompat)
-        let loader = try #require(a.findings.first { $0.rule == "loader-needed" })
+        let loader = try #require(a.findings.first { $0.rule == RuleID.loaderNeeded })
         #expect(loader.symbols == ["__stack_chk_guard"])
         #expect(loader.message.contains("stack-protector guard"))
         // __getauxval: missing in musl 1.2.5, gcompat provides it, and the note says why it is imported.
