@@ -3,7 +3,7 @@ import PackageDescription
 
 /// The knowledge base's data files (Sources/Knowledge/data), each with a provenance header.
 let knowledgeFiles = [
-    "alpine-releases.tsv", "musl-lfs64-remap.txt", "musl-versions.tsv", "gcompat-private.txt",
+    "alpine-releases.tsv", "musl-lfs64-remap.txt", "musl-versions.tsv", "gcompat-private.txt", "gcompat-versions.tsv",
     "musl-1.2.2-x86_64.txt", "musl-1.2.3-x86_64.txt", "musl-1.2.4-x86_64.txt", "musl-1.2.5-x86_64.txt", "musl-1.2.6-x86_64.txt",
     "musl-1.2.2-aarch64.txt", "musl-1.2.3-aarch64.txt", "musl-1.2.4-aarch64.txt", "musl-1.2.5-aarch64.txt", "musl-1.2.6-aarch64.txt",
     "gcompat-1.0.0-x86_64.txt", "gcompat-1.1.0-x86_64.txt", "gcompat-1.1.0-aarch64.txt", "musl-obstack-1.2.3-x86_64.txt", "libucontext-1.3.2-x86_64.txt",

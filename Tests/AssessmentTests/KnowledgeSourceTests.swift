@@ -3,8 +3,9 @@
 import Assessment
 import ELF
 import Foundation
-import Knowledge
 import Testing
+
+@testable import Knowledge
 
 /// A public address, not a document that is not shipped.
 private func isOpenable(_ source: String) -> Bool {
@@ -62,6 +63,30 @@ private func isOpenable(_ source: String) -> Bool {
         for source in kb.sources where source.file != "rules.json" {
             #expect(isOpenable(source.provenance), "\(source.file): \(source.provenance)")
         }
+    }
+
+    /// The gcompat version of a release whose own was not checked (3.24, edge) is the row of
+    /// gcompat-versions.tsv marked assumed, which cites its source; a table without exactly one such row,
+    /// or with a row without a source, is refused.
+    @Test func theAssumedGcompatComesFromTheDataFile() throws {
+        #expect(kb.assumedGcompat == "1.1.0")
+        let unchecked = kb.releases.filter { !$0.gcompatChecked }
+        #expect(unchecked.map(\.name).contains("edge"))
+        for r in unchecked { #expect(r.gcompat == kb.assumedGcompat, "\(r.name)") }
+        #expect(kb.release(named: "3.16")?.gcompat == "1.0.0")  // a checked release keeps its own
+        #expect(kb.sources.first { $0.file == "gcompat-versions.tsv" }?.entries == 2)
+
+        func table(_ rows: String) -> DataFile {
+            DataFile(file: "t.tsv", bytes: Array("# test\nversion\treleased\tassumed\tsource\n\(rows)".utf8))
+        }
+        let later = table("1.1.0\t2022\tno\thttps://a\n1.2.0\t2027\tyes\thttps://b\n")
+        #expect(try KnowledgeBase.assumedGcompat(in: later) == "1.2.0")
+        let two = table("1.1.0\t2022\tyes\thttps://a\n1.2.0\t2027\tyes\thttps://b\n")
+        #expect(throws: KnowledgeError.self) { try KnowledgeBase.assumedGcompat(in: two) }
+        let none = table("1.1.0\t2022\tno\thttps://a\n")
+        #expect(throws: KnowledgeError.self) { try KnowledgeBase.assumedGcompat(in: none) }
+        let unsourced = table("1.1.0\t2022\tyes\t\n")
+        #expect(throws: KnowledgeError.self) { try KnowledgeBase.assumedGcompat(in: unsourced) }
     }
 
     /// `muslcheck kb` counts rows, not the row that names the columns.
