@@ -119,6 +119,19 @@ public enum Markdown {
     /// (by symbol or library, worst first), then the files worst first with the rule that set each verdict,
     /// and what the policy and baseline set aside, each cut with a count when the budget runs out.
     public static func render(_ run: RunReport) -> String {
+        var out = header(run) + causes(run)
+        let problems = run.bySeverity.filter { run.failing[$0] || run.results[$0].status == .error }
+        let suppressed = run.bySeverity.filter { !run.results[$0].suppressions.isEmpty }
+        if !problems.isEmpty {
+            // Room is kept for the set-aside table when there is one.
+            addFiles(problems, of: run, to: &out, budget: budget - reserve - (suppressed.isEmpty ? 0 : 4_000))
+        }
+        if !suppressed.isEmpty { addSetAside(suppressed, of: run, to: &out) }
+        return out
+    }
+
+    /// The title, the gate's word, the counts and the install line.
+    static func header(_ run: RunReport) -> String {
         let s = run.summary
         let v = s.verdicts
         let g = run.gate
@@ -132,8 +145,13 @@ public enum Markdown {
         out +=
             "| verdict | files |\n|---|---:|\n| runs | \(v.runs) |\n| needs-libc6-compat | \(v.needsLibc6Compat) |\n| needs-gcompat | \(v.needsGcompat) |\n| needs-rebuild | \(v.needsRebuild) |\n| unreadable | \(s.errors) |\n\n"
         if !s.packages.isEmpty { out += "Install: `apk add --no-cache \(s.packages.joined(separator: " "))`\n\n" }
+        return out
+    }
 
-        // What blocks: each failing file counted under the symbols or libraries of the finding that set its verdict.
+    /// What blocks the gate: each failing file counted under the symbols or libraries of the finding that set
+    /// its verdict, worst first.
+    static func causes(_ run: RunReport) -> String {
+        var out = ""
         struct Cause {
             var rule: RuleID
             var name: String
@@ -169,54 +187,55 @@ public enum Markdown {
             if groups.count > shown.count { out += "\n… and \(groups.count - shown.count) more causes.\n" }
             out += "\n"
         }
-
-        let problems = run.bySeverity.filter { run.failing[$0] || run.results[$0].status == .error }
-        let suppressed = run.bySeverity.filter { !run.results[$0].suppressions.isEmpty }
-        if !problems.isEmpty {
-            out += "### Files, worst first\n\n| file | verdict | rule | why | fix |\n|---|---|---|---|---|\n"
-            var written = 0
-            for i in problems {
-                let r = run.results[i]
-                let row: String
-                if let a = r.assessment {
-                    let f = Blocking.finding(a)
-                    let names = f.map { $0.symbols.isEmpty ? $0.libraries : $0.symbols } ?? []
-                    let why =
-                        names.isEmpty
-                        ? (f?.message ?? "")
-                        : names.prefix(4).joined(separator: ", ")
-                            + (names.count > 4 ? " and \(names.count - 4) more" : "")
-                    let fix = (a.verdict == .needsRebuild ? a.fix?.rebuild : a.fix?.apk) ?? ""
-                    row =
-                        "| \(code(r.path)) | \(a.verdict.rawValue) | `\(f?.rule.rawValue ?? "")` | \(text(why)) | \(text(fix)) |\n"
-                } else {
-                    row = "| \(code(r.path)) | error | `read-error` | \(text(r.error ?? "")) | |\n"
-                }
-                if out.utf8.count + row.utf8.count > budget - reserve - (suppressed.isEmpty ? 0 : 4_000) { break }
-                out += row
-                written += 1
-            }
-            if written < problems.count {
-                out +=
-                    "\n… and \(problems.count - written) more files (the HTML, SARIF or JSON report lists them all).\n"
-            }
-            out += "\n"
-        }
-        if !suppressed.isEmpty {
-            out += "### Set aside by the policy or baseline\n\n| file | by | reason |\n|---|---|---|\n"
-            var written = 0
-            for i in suppressed {
-                let r = run.results[i]
-                let rows = r.suppressions.map {
-                    "| \(code(r.path)) | \($0.kind.rawValue) \(code($0.match)) | \(text($0.reason)) |\n"
-                }.joined()
-                if out.utf8.count + rows.utf8.count > budget - 200 { break }
-                out += rows
-                written += 1
-            }
-            if written < suppressed.count { out += "\n… and \(suppressed.count - written) more files.\n" }
-        }
         return out
+    }
+
+    /// The failing and unreadable files, worst first, while they fit in `budget`.
+    static func addFiles(_ problems: [Int], of run: RunReport, to out: inout String, budget: Int) {
+        out += "### Files, worst first\n\n| file | verdict | rule | why | fix |\n|---|---|---|---|---|\n"
+        var written = 0
+        for i in problems {
+            let r = run.results[i]
+            let row: String
+            if let a = r.assessment {
+                let f = Blocking.finding(a)
+                let names = f.map { $0.symbols.isEmpty ? $0.libraries : $0.symbols } ?? []
+                let why =
+                    names.isEmpty
+                    ? (f?.message ?? "")
+                    : names.prefix(4).joined(separator: ", ")
+                        + (names.count > 4 ? " and \(names.count - 4) more" : "")
+                let fix = (a.verdict == .needsRebuild ? a.fix?.rebuild : a.fix?.apk) ?? ""
+                row =
+                    "| \(code(r.path)) | \(a.verdict.rawValue) | `\(f?.rule.rawValue ?? "")` | \(text(why)) | \(text(fix)) |\n"
+            } else {
+                row = "| \(code(r.path)) | error | `read-error` | \(text(r.error ?? "")) | |\n"
+            }
+            if out.utf8.count + row.utf8.count > budget { break }
+            out += row
+            written += 1
+        }
+        if written < problems.count {
+            out +=
+                "\n… and \(problems.count - written) more files (the HTML, SARIF or JSON report lists them all).\n"
+        }
+        out += "\n"
+    }
+
+    /// What the policy and baseline set aside, while it fits in the budget.
+    static func addSetAside(_ suppressed: [Int], of run: RunReport, to out: inout String) {
+        out += "### Set aside by the policy or baseline\n\n| file | by | reason |\n|---|---|---|\n"
+        var written = 0
+        for i in suppressed {
+            let r = run.results[i]
+            let rows = r.suppressions.map {
+                "| \(code(r.path)) | \($0.kind.rawValue) \(code($0.match)) | \(text($0.reason)) |\n"
+            }.joined()
+            if out.utf8.count + rows.utf8.count > budget - 200 { break }
+            out += rows
+            written += 1
+        }
+        if written < suppressed.count { out += "\n… and \(suppressed.count - written) more files.\n" }
     }
 
     /// Inline code in a table cell: backticks cannot close it, `|` cannot end the cell, controls are escaped.

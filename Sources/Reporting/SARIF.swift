@@ -111,36 +111,7 @@ public enum SARIF {
     public static func render(_ run: RunReport, kb: KnowledgeBase, sourceRoot: String? = nil, perFile: Bool = false)
         throws -> String
     {
-        var rules = kb.rules.map { r in
-            SarifRule(
-                id: r.id, name: ruleName(r.id), shortDescription: SarifText(text: r.title),
-                fullDescription: SarifText(text: r.summary),
-                help: SarifHelp(
-                    text:
-                        "\(r.summary)\nWhy: \(r.rationale)\nFix: \(r.remedy)\nSources: \(r.sources.joined(separator: "; "))",
-                    markdown:
-                        "**\(r.title)**\n\n\(r.summary)\n\n*Why:* \(r.rationale)\n\n*Fix:* \(r.remedy)\n\n*Sources:* \(r.sources.joined(separator: "; "))"
-                ),
-                // the URL, not its note
-                helpUri: r.sources.first { $0.hasPrefix("https://") }.map { String($0.prefix { !$0.isWhitespace }) }
-                    ?? (r.when != nil ? behaviourHelp : loadingHelp),
-                defaultConfiguration: SarifConfiguration(level: level(r.severity)),
-                properties: SarifRuleProperties(tags: ["alpine", "musl"]))
-        }
-        rules.append(
-            SarifRule(
-                id: readError, name: ruleName(readError),
-                shortDescription: SarifText(text: "A file could not be read or judged"),
-                fullDescription: SarifText(
-                    text:
-                        "The file is damaged, unreadable or over a limit; it was not assessed and never counts as passing."
-                ),
-                help: SarifHelp(
-                    text: "Check the file; the message says what was wrong and where.",
-                    markdown: "Check the file; the message says what was wrong and where."),
-                helpUri: loadingHelp,
-                defaultConfiguration: SarifConfiguration(level: "error"),
-                properties: SarifRuleProperties(tags: ["muslcheck"])))
+        let rules = self.rules(kb)
         let index = Dictionary(uniqueKeysWithValues: rules.enumerated().map { ($1.id, $0) })
         var results: [SarifResult] = []
         for (r, fails) in zip(run.results, run.failing) {
@@ -198,11 +169,51 @@ public enum SARIF {
                         verdict: a.verdict.rawValue, suppressions: [SarifSuppression(justification: s.reason)]))
             }
         }
+        return try JSON.encode(log(run, rules: rules, results: results, sourceRoot: sourceRoot))
+    }
+
+    /// Every rule of the catalogue, and the one for files that could not be read.
+    static func rules(_ kb: KnowledgeBase) -> [SarifRule] {
+        var rules = kb.rules.map { r in
+            SarifRule(
+                id: r.id, name: ruleName(r.id), shortDescription: SarifText(text: r.title),
+                fullDescription: SarifText(text: r.summary),
+                help: SarifHelp(
+                    text:
+                        "\(r.summary)\nWhy: \(r.rationale)\nFix: \(r.remedy)\nSources: \(r.sources.joined(separator: "; "))",
+                    markdown:
+                        "**\(r.title)**\n\n\(r.summary)\n\n*Why:* \(r.rationale)\n\n*Fix:* \(r.remedy)\n\n*Sources:* \(r.sources.joined(separator: "; "))"
+                ),
+                // the URL, not its note
+                helpUri: r.sources.first { $0.hasPrefix("https://") }.map { String($0.prefix { !$0.isWhitespace }) }
+                    ?? (r.when != nil ? behaviourHelp : loadingHelp),
+                defaultConfiguration: SarifConfiguration(level: level(r.severity)),
+                properties: SarifRuleProperties(tags: ["alpine", "musl"]))
+        }
+        rules.append(
+            SarifRule(
+                id: readError, name: ruleName(readError),
+                shortDescription: SarifText(text: "A file could not be read or judged"),
+                fullDescription: SarifText(
+                    text:
+                        "The file is damaged, unreadable or over a limit; it was not assessed and never counts as passing."
+                ),
+                help: SarifHelp(
+                    text: "Check the file; the message says what was wrong and where.",
+                    markdown: "Check the file; the message says what was wrong and where."),
+                helpUri: loadingHelp,
+                defaultConfiguration: SarifConfiguration(level: "error"),
+                properties: SarifRuleProperties(tags: ["muslcheck"])))
+        return rules
+    }
+
+    /// The document: the tool and its rules, the results, and the run's target and gate.
+    static func log(_ run: RunReport, rules: [SarifRule], results: [SarifResult], sourceRoot: String?) -> SarifLog {
         let base = sourceRoot.map {
             SarifBaseIds(
                 srcroot: SarifArtifact(uri: "file://" + uri($0.hasSuffix("/") ? $0 : $0 + "/"), uriBaseId: nil))
         }
-        let log = SarifLog(runs: [
+        return SarifLog(runs: [
             SarifRun(
                 tool: SarifTool(
                     driver: SarifDriver(
@@ -215,7 +226,6 @@ public enum SARIF {
                     gcompat: run.target.gcompat, knowledgeBase: run.tool.knowledgeBase,
                     failOn: run.gate.failOn))
         ])
-        return try JSON.encode(log)
     }
 
     /// The file on disk (an archive member's outermost archive), relative to `%SRCROOT%` when under it;
