@@ -143,18 +143,7 @@ public struct Assessor: Sendable {
                     "IRELATIVE relocations (GNU indirect functions): musl stops with 'unsupported relocation type'")
             }
         }
-        if !facts.referencedIFuncs.isEmpty {
-            state.raise(.needsRebuild)
-            state.missingSymbols += facts.referencedIFuncs.map {
-                MissingSymbol(
-                    name: $0, version: nil, providedBy: nil,
-                    note: "GNU indirect function defined in this file; musl never binds STT_GNU_IFUNC symbols")
-            }
-            state.find(
-                .ifuncSymbols,
-                "\(facts.referencedIFuncs.count) GNU indirect \(facts.referencedIFuncs.count == 1 ? "function" : "functions") this file defines and refers to: musl never binds them ('symbol not found')",
-                symbols: facts.referencedIFuncs)
-        }
+        checkIFuncs(&state)
         if state.level == .needsGcompat && !release.gcompatChecked {
             state.find(
                 .unverifiedGcompat,
@@ -162,6 +151,22 @@ public struct Assessor: Sendable {
             )
         }
         return finish(state)
+    }
+
+    /// GNU indirect functions the file defines and refers to: musl never binds them.
+    func checkIFuncs(_ state: inout State) {
+        let ifuncs = state.facts.referencedIFuncs
+        guard !ifuncs.isEmpty else { return }
+        state.raise(.needsRebuild)
+        state.missingSymbols += ifuncs.map {
+            MissingSymbol(
+                name: $0, version: nil, providedBy: nil,
+                note: "GNU indirect function defined in this file; musl never binds STT_GNU_IFUNC symbols")
+        }
+        state.find(
+            .ifuncSymbols,
+            "\(ifuncs.count) GNU indirect \(ifuncs.count == 1 ? "function" : "functions") this file defines and refers to: musl never binds them ('symbol not found')",
+            symbols: ifuncs)
     }
 
     // MARK: - Pieces

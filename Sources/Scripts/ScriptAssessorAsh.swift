@@ -58,24 +58,6 @@ extension ScriptContext {
         let rows = rows.filter { $0.versions.contains(busybox) }
         guard !rows.isEmpty else { return }
         let valueLetters = scripts.valueLetters[name] ?? []
-        func report(_ row: ScriptKnowledge.OptionRow, _ w: ShellWord) {
-            let shown = "\(name) \(w.literal ?? w.text)"
-            let fix = row.fix.map { "; apk add \($0) for the GNU tool" } ?? ""
-            if row.status == .silent {
-                add(
-                    RuleID.busyboxOptionSilent, "'\(shown)': \(row.message) (BusyBox \(busybox))\(fix)",
-                    offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: [])
-            } else {
-                add(
-                    RuleID.busyboxOptionRejected,
-                    "'\(shown)': \(row.message) (BusyBox \(busybox) on Alpine \(assessor.release.name))\(fix)",
-                    offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: row.fix.map { [$0] } ?? [])
-            }
-        }
-        func valueMatches(_ row: ScriptKnowledge.OptionRow, _ value: ShellWord?) -> Bool {
-            guard let v = value?.literal else { return false }
-            return assessor.patterns.matches(row.pattern, v)
-        }
         let words = Array(args)
         var endOfOptions = false
         var i = 0
@@ -85,8 +67,8 @@ extension ScriptContext {
             guard let lit = w.literal else { continue }
             for row in rows {
                 switch row.match {
-                case .word where lit == row.option: report(row, w)
-                case .arg where assessor.patterns.matches(row.pattern, lit): report(row, w)
+                case .word where lit == row.option: reportOption(row, w, name, busybox)
+                case .arg where assessor.patterns.matches(row.pattern, lit): reportOption(row, w, name, busybox)
                 default: continue
                 }
             }
@@ -95,47 +77,91 @@ extension ScriptContext {
                 endOfOptions = true
                 continue
             }
+            let next = i + 1 < words.count ? words[i + 1] : nil
             if lit.hasPrefix("--") {
-                let key = String(lit.prefix { $0 != "=" })
-                for row in rows where row.spellings.contains(key) {
-                    if row.match == .flag { report(row, w) }
-                    if row.match == .value {
-                        let value =
-                            lit.contains("=")
-                            ? ShellWord(
-                                offset: w.offset, length: w.length, literal: String(lit.drop { $0 != "=" }.dropFirst()),
-                                text: "")
-                            : (i + 1 < words.count ? words[i + 1] : nil)
-                        if valueMatches(row, value) { report(row, value?.offset == w.offset ? w : (value ?? w)) }
-                    }
-                }
+                checkLongOption(lit, w, next: next, rows, name, busybox)
                 continue
             }
             // A word option (find -type) or a cluster of short options (-rP), values taken into account.
             for row in rows where row.match == .value && row.spellings.contains(lit) && lit.count > 2 {
-                if valueMatches(row, i + 1 < words.count ? words[i + 1] : nil) { report(row, words[i + 1]) }
+                if let next, valueMatches(row, next) { reportOption(row, next, name, busybox) }
             }
-            let letters = Array(lit.utf8.dropFirst())
-            for (k, letter) in letters.enumerated() {
-                let option = "-" + String(UnicodeScalar(letter))
-                for row in rows where row.spellings.contains(option) {
-                    if row.match == .flag { report(row, w) }
-                    if row.match == .value {
-                        let rest = letters[(k + 1)...]
-                        let value =
-                            rest.isEmpty
-                            ? (i + 1 < words.count ? words[i + 1] : nil)
-                            : ShellWord(
-                                offset: w.offset, length: w.length, literal: String(decoding: rest, as: UTF8.self),
-                                text: "")
-                        if valueMatches(row, value) { report(row, value?.offset == w.offset ? w : (value ?? w)) }
+            if checkShortOptions(lit, w, next: next, rows, name, busybox, valueLetters: valueLetters) {
+                i += 1  // the value is the next word
+            }
+        }
+    }
+
+    /// `--key` or `--key=value` against the rows that spell it.
+    mutating func checkLongOption(
+        _ lit: String, _ w: ShellWord, next: ShellWord?, _ rows: [ScriptKnowledge.OptionRow], _ name: String,
+        _ busybox: BusyBoxVersion
+    ) {
+        let key = String(lit.prefix { $0 != "=" })
+        for row in rows where row.spellings.contains(key) {
+            if row.match == .flag { reportOption(row, w, name, busybox) }
+            if row.match == .value {
+                let value =
+                    lit.contains("=")
+                    ? ShellWord(
+                        offset: w.offset, length: w.length, literal: String(lit.drop { $0 != "=" }.dropFirst()),
+                        text: "")
+                    : next
+                if valueMatches(row, value) {
+                    reportOption(row, value?.offset == w.offset ? w : (value ?? w), name, busybox)
+                }
+            }
+        }
+    }
+
+    /// A cluster of short options (`-rP`) against the rows that spell each letter; true when a letter that
+    /// takes a value ends the cluster, so that the next word is its value.
+    mutating func checkShortOptions(
+        _ lit: String, _ w: ShellWord, next: ShellWord?, _ rows: [ScriptKnowledge.OptionRow], _ name: String,
+        _ busybox: BusyBoxVersion, valueLetters: Set<UInt8>
+    ) -> Bool {
+        let letters = Array(lit.utf8.dropFirst())
+        for (k, letter) in letters.enumerated() {
+            let option = "-" + String(UnicodeScalar(letter))
+            for row in rows where row.spellings.contains(option) {
+                if row.match == .flag { reportOption(row, w, name, busybox) }
+                if row.match == .value {
+                    let rest = letters[(k + 1)...]
+                    let value =
+                        rest.isEmpty
+                        ? next
+                        : ShellWord(
+                            offset: w.offset, length: w.length, literal: String(decoding: rest, as: UTF8.self),
+                            text: "")
+                    if valueMatches(row, value) {
+                        reportOption(row, value?.offset == w.offset ? w : (value ?? w), name, busybox)
                     }
                 }
-                if valueLetters.contains(letter) {
-                    if k == letters.count - 1 { i += 1 }  // the value is the next word
-                    break
-                }
             }
+            if valueLetters.contains(letter) { return k == letters.count - 1 }
+        }
+        return false
+    }
+
+    func valueMatches(_ row: ScriptKnowledge.OptionRow, _ value: ShellWord?) -> Bool {
+        guard let v = value?.literal else { return false }
+        return assessor.patterns.matches(row.pattern, v)
+    }
+
+    mutating func reportOption(
+        _ row: ScriptKnowledge.OptionRow, _ w: ShellWord, _ name: String, _ busybox: BusyBoxVersion
+    ) {
+        let shown = "\(name) \(w.literal ?? w.text)"
+        let fix = row.fix.map { "; apk add \($0) for the GNU tool" } ?? ""
+        if row.status == .silent {
+            add(
+                RuleID.busyboxOptionSilent, "'\(shown)': \(row.message) (BusyBox \(busybox))\(fix)",
+                offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: [])
+        } else {
+            add(
+                RuleID.busyboxOptionRejected,
+                "'\(shown)': \(row.message) (BusyBox \(busybox) on Alpine \(assessor.release.name))\(fix)",
+                offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: row.fix.map { [$0] } ?? [])
         }
     }
 }
