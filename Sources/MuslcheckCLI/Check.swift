@@ -1,4 +1,3 @@
-import Archives
 import ArgumentParser
 import Assessment
 import ELF
@@ -6,7 +5,6 @@ import Engine
 import Knowledge
 import Reporting
 import Scanning
-import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
