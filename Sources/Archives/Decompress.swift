@@ -197,72 +197,17 @@ final class Decompressed: ByteSource {
     }
 
     override func read(_ out: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard !ended, out.count > 0, let outBase = out.baseAddress else { return 0 }
+        guard !ended, out.count > 0, out.baseAddress != nil else { return 0 }
         while true {
             let hasInput = try refill()
-            var made = 0
-            var finished = false
-            let used: Int = try input.withUnsafeMutableBytes { inRaw in
-                guard let inBase = inRaw.baseAddress else { return 0 }
+            let (used, made, finished) = try input.withUnsafeMutableBytes { inRaw -> (Int, Int, Bool) in
+                guard let inBase = inRaw.baseAddress else { return (0, 0, false) }
                 let available = inputEnd - inputStart
                 let next = inBase + inputStart
                 switch kind {
-                case .gzip:
-                    zlib.pointee.next_in = next.assumingMemoryBound(to: UInt8.self)
-                    zlib.pointee.avail_in = UInt32(available)
-                    zlib.pointee.next_out = outBase.assumingMemoryBound(to: UInt8.self)
-                    let room = min(out.count, Int(UInt32.max))  // zlib counts in 32 bits
-                    zlib.pointee.avail_out = UInt32(room)
-                    let status = inflate(zlib, Z_NO_FLUSH)
-                    made = room - Int(zlib.pointee.avail_out)
-                    let used = available - Int(zlib.pointee.avail_in)
-                    if status == Z_STREAM_END {
-                        finished = true
-                    } else if status == Z_BUF_ERROR && !hasInput {
-                        throw ArchiveError(
-                            "\(raw ? "deflate" : "gzip") stream is truncated after \(produced + made) bytes")
-                    } else if status != Z_OK && status != Z_BUF_ERROR {
-                        throw ArchiveError(
-                            "\(raw ? "deflate" : "gzip") data is damaged (zlib status \(status)) after \(produced + made) bytes"
-                        )
-                    }
-                    return used
-                case .xz, .lzma:
-                    lzma.pointee.next_in = UnsafePointer(next.assumingMemoryBound(to: UInt8.self))
-                    lzma.pointee.avail_in = available
-                    lzma.pointee.next_out = outBase.assumingMemoryBound(to: UInt8.self)
-                    lzma.pointee.avail_out = out.count
-                    let status = lzma_code(lzma, hasInput ? LZMA_RUN : LZMA_FINISH)
-                    made = out.count - lzma.pointee.avail_out
-                    if status == LZMA_STREAM_END {
-                        finished = true
-                    } else if status == LZMA_BUF_ERROR && !hasInput {
-                        throw ArchiveError("\(kind.rawValue) stream is truncated after \(produced + made) bytes")
-                    } else if status != LZMA_OK && status != LZMA_BUF_ERROR {
-                        throw ArchiveError(
-                            "\(kind.rawValue) data is damaged (liblzma status \(status.rawValue)) after \(produced + made) bytes"
-                        )
-                    }
-                    return available - lzma.pointee.avail_in
-                default:
-                    if !hasInput {
-                        if zstdStatus == 0 {
-                            finished = true
-                            return 0
-                        }
-                        throw ArchiveError("zstd stream is truncated after \(produced) bytes")
-                    }
-                    var inb = ZSTD_inBuffer(src: UnsafeRawPointer(next), size: available, pos: 0)
-                    var outb = ZSTD_outBuffer(dst: outBase, size: out.count, pos: 0)
-                    let status = ZSTD_decompressStream(zstd, &outb, &inb)
-                    if ZSTD_isError(status) != 0 {
-                        throw ArchiveError(
-                            "zstd data is damaged: \(String(cString: ZSTD_getErrorName(status))) after \(produced) bytes"
-                        )
-                    }
-                    zstdStatus = status
-                    made = outb.pos
-                    return inb.pos
+                case .gzip: return try inflateStep(next, available, into: out, hasInput: hasInput)
+                case .xz, .lzma: return try lzmaStep(next, available, into: out, hasInput: hasInput)
+                default: return try zstdStep(next, available, into: out, hasInput: hasInput)
                 }
             }
             inputStart += used
@@ -291,6 +236,75 @@ final class Decompressed: ByteSource {
                 throw ArchiveError("\(kind.rawValue) stream is truncated after \(produced) bytes")
             }
         }
+    }
+
+    /// One step of each decoder over `available` input bytes at `next` into `out`: the input bytes it used,
+    /// the bytes it made, and whether the stream ended.
+    private func inflateStep(
+        _ next: UnsafeMutableRawPointer, _ available: Int, into out: UnsafeMutableRawBufferPointer, hasInput: Bool
+    ) throws -> (used: Int, made: Int, finished: Bool) {
+        guard let outBase = out.baseAddress else { return (0, 0, false) }
+        zlib.pointee.next_in = next.assumingMemoryBound(to: UInt8.self)
+        zlib.pointee.avail_in = UInt32(available)
+        zlib.pointee.next_out = outBase.assumingMemoryBound(to: UInt8.self)
+        let room = min(out.count, Int(UInt32.max))  // zlib counts in 32 bits
+        zlib.pointee.avail_out = UInt32(room)
+        let status = inflate(zlib, Z_NO_FLUSH)
+        let made = room - Int(zlib.pointee.avail_out)
+        let used = available - Int(zlib.pointee.avail_in)
+        if status == Z_STREAM_END {
+            return (used, made, true)
+        } else if status == Z_BUF_ERROR && !hasInput {
+            throw ArchiveError("\(raw ? "deflate" : "gzip") stream is truncated after \(produced + made) bytes")
+        } else if status != Z_OK && status != Z_BUF_ERROR {
+            throw ArchiveError(
+                "\(raw ? "deflate" : "gzip") data is damaged (zlib status \(status)) after \(produced + made) bytes"
+            )
+        }
+        return (used, made, false)
+    }
+
+    private func lzmaStep(
+        _ next: UnsafeMutableRawPointer, _ available: Int, into out: UnsafeMutableRawBufferPointer, hasInput: Bool
+    ) throws -> (used: Int, made: Int, finished: Bool) {
+        guard let outBase = out.baseAddress else { return (0, 0, false) }
+        lzma.pointee.next_in = UnsafePointer(next.assumingMemoryBound(to: UInt8.self))
+        lzma.pointee.avail_in = available
+        lzma.pointee.next_out = outBase.assumingMemoryBound(to: UInt8.self)
+        lzma.pointee.avail_out = out.count
+        let status = lzma_code(lzma, hasInput ? LZMA_RUN : LZMA_FINISH)
+        let made = out.count - lzma.pointee.avail_out
+        let used = available - lzma.pointee.avail_in
+        if status == LZMA_STREAM_END {
+            return (used, made, true)
+        } else if status == LZMA_BUF_ERROR && !hasInput {
+            throw ArchiveError("\(kind.rawValue) stream is truncated after \(produced + made) bytes")
+        } else if status != LZMA_OK && status != LZMA_BUF_ERROR {
+            throw ArchiveError(
+                "\(kind.rawValue) data is damaged (liblzma status \(status.rawValue)) after \(produced + made) bytes"
+            )
+        }
+        return (used, made, false)
+    }
+
+    private func zstdStep(
+        _ next: UnsafeMutableRawPointer, _ available: Int, into out: UnsafeMutableRawBufferPointer, hasInput: Bool
+    ) throws -> (used: Int, made: Int, finished: Bool) {
+        guard let outBase = out.baseAddress else { return (0, 0, false) }
+        if !hasInput {
+            if zstdStatus == 0 { return (0, 0, true) }
+            throw ArchiveError("zstd stream is truncated after \(produced) bytes")
+        }
+        var inb = ZSTD_inBuffer(src: UnsafeRawPointer(next), size: available, pos: 0)
+        var outb = ZSTD_outBuffer(dst: outBase, size: out.count, pos: 0)
+        let status = ZSTD_decompressStream(zstd, &outb, &inb)
+        if ZSTD_isError(status) != 0 {
+            throw ArchiveError(
+                "zstd data is damaged: \(String(cString: ZSTD_getErrorName(status))) after \(produced) bytes"
+            )
+        }
+        zstdStatus = status
+        return (inb.pos, outb.pos, false)
     }
 
     /// After a gzip member: another one follows (its magic), or the stream ends (trailing zeros or other

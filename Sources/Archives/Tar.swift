@@ -173,15 +173,7 @@ final class TarReader {
         var header = [UInt8](repeating: 0, count: 512)
         while true {
             let at = offset
-            let got = try header.withUnsafeMutableBytes { raw -> Int in
-                var done = 0
-                while done < 512 {
-                    let n = try source.read(UnsafeMutableRawBufferPointer(rebasing: raw[done...]))
-                    if n == 0 { break }
-                    done += n
-                }
-                return done
-            }
+            let got = try readHeader(&header)
             if got == 0 { return nil }
             if header[0..<got].allSatisfy({ $0 == 0 }) {
                 // Two zero blocks end an archive; Alpine's .apk concatenates several, so keep looking.
@@ -221,41 +213,7 @@ final class TarReader {
                 }
                 size = n
             }
-            var name = Tar.cString(header[0..<100])
-            // POSIX ustar ("ustar\0") has a name prefix; old GNU ("ustar  ") keeps other fields there.
-            let prefix = Tar.cString(header[345..<500])
-            if header[257..<263].elementsEqual("ustar\0".utf8), !prefix.isEmpty { name = prefix + "/" + name }
-            if let p = pax["path"] ?? longName { name = p }
-            var entry = TarEntry(
-                path: Tar.normalize(name), kind: .file, size: size,
-                linkTarget: pax["linkpath"] ?? longLink ?? Tar.cString(header[157..<257]), offset: at)
-            entry.mode = Tar.number(header[100..<108]) ?? 0
-            switch type {
-            case 0, UInt8(ascii: "0"), UInt8(ascii: "7"), UInt8(ascii: "S"): entry.kind = .file
-            case UInt8(ascii: "5"), UInt8(ascii: "D"): entry.kind = .directory
-            case UInt8(ascii: "2"): entry.kind = .symlink
-            case UInt8(ascii: "1"): entry.kind = .hardlink
-            case UInt8(ascii: "3"), UInt8(ascii: "4"), UInt8(ascii: "6"): entry.kind = .other
-            case UInt8(ascii: "M"): entry.unreadable = "a GNU multi-volume continuation"
-            default: entry.kind = .file  // as POSIX says of unknown types: a regular file
-            }
-            if type == UInt8(ascii: "S") { try oldGNUSparse(&entry, header: header) }
-            if pax["GNU.sparse.major"] != nil || pax["GNU.sparse.map"] != nil || pax["GNU.sparse.offset"] != nil
-                || pax["GNU.sparse.size"] != nil
-            {
-                if let real = pax["GNU.sparse.name"] { entry.path = Tar.normalize(real) }
-                if pax["GNU.sparse.major"] == "1", pax["GNU.sparse.minor"] == "0" {
-                    guard let real = (pax["GNU.sparse.realsize"] ?? pax["GNU.sparse.size"]).flatMap({ Int($0) }),
-                        real >= 0
-                    else {
-                        throw ArchiveError("tar member at offset \(at): pax sparse file without its size")
-                    }
-                    entry.sparseMap = []  // read from the start of the data below
-                    entry.size = real
-                } else {
-                    entry.unreadable = "a GNU sparse file in the pax 0.x form"
-                }
-            }
+            var entry = try member(header, size: size, at: at, pax: pax, longName: longName, longLink: longLink)
             let window = Window(source, length: size)
             current = window
             padding = Self.pad(size)
@@ -267,6 +225,63 @@ final class TarReader {
             }
             return (entry, window)
         }
+    }
+
+    /// Fills `header` from the stream; the bytes read (fewer than 512 only at the end of the stream).
+    private func readHeader(_ header: inout [UInt8]) throws -> Int {
+        try header.withUnsafeMutableBytes { raw -> Int in
+            var done = 0
+            while done < 512 {
+                let n = try source.read(UnsafeMutableRawBufferPointer(rebasing: raw[done...]))
+                if n == 0 { break }
+                done += n
+            }
+            return done
+        }
+    }
+
+    /// The member a header describes, with what the metadata members before it (pax records, GNU long
+    /// names) set: its path, kind, mode, link target and sparse form. `size` is the stored size.
+    private func member(
+        _ header: [UInt8], size: Int, at: Int, pax: [String: String], longName: String?, longLink: String?
+    ) throws -> TarEntry {
+        let type = header[156]
+        var name = Tar.cString(header[0..<100])
+        // POSIX ustar ("ustar\0") has a name prefix; old GNU ("ustar  ") keeps other fields there.
+        let prefix = Tar.cString(header[345..<500])
+        if header[257..<263].elementsEqual("ustar\0".utf8), !prefix.isEmpty { name = prefix + "/" + name }
+        if let p = pax["path"] ?? longName { name = p }
+        var entry = TarEntry(
+            path: Tar.normalize(name), kind: .file, size: size,
+            linkTarget: pax["linkpath"] ?? longLink ?? Tar.cString(header[157..<257]), offset: at)
+        entry.mode = Tar.number(header[100..<108]) ?? 0
+        switch type {
+        case 0, UInt8(ascii: "0"), UInt8(ascii: "7"), UInt8(ascii: "S"): entry.kind = .file
+        case UInt8(ascii: "5"), UInt8(ascii: "D"): entry.kind = .directory
+        case UInt8(ascii: "2"): entry.kind = .symlink
+        case UInt8(ascii: "1"): entry.kind = .hardlink
+        case UInt8(ascii: "3"), UInt8(ascii: "4"), UInt8(ascii: "6"): entry.kind = .other
+        case UInt8(ascii: "M"): entry.unreadable = "a GNU multi-volume continuation"
+        default: entry.kind = .file  // as POSIX says of unknown types: a regular file
+        }
+        if type == UInt8(ascii: "S") { try oldGNUSparse(&entry, header: header) }
+        if pax["GNU.sparse.major"] != nil || pax["GNU.sparse.map"] != nil || pax["GNU.sparse.offset"] != nil
+            || pax["GNU.sparse.size"] != nil
+        {
+            if let real = pax["GNU.sparse.name"] { entry.path = Tar.normalize(real) }
+            if pax["GNU.sparse.major"] == "1", pax["GNU.sparse.minor"] == "0" {
+                guard let real = (pax["GNU.sparse.realsize"] ?? pax["GNU.sparse.size"]).flatMap({ Int($0) }),
+                    real >= 0
+                else {
+                    throw ArchiveError("tar member at offset \(at): pax sparse file without its size")
+                }
+                entry.sparseMap = []  // read from the start of the data, in next()
+                entry.size = real
+            } else {
+                entry.unreadable = "a GNU sparse file in the pax 0.x form"
+            }
+        }
+        return entry
     }
 
     /// Old GNU sparse ('S'): four runs in the header, more in extension blocks, the full size at 483.

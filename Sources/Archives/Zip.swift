@@ -77,9 +77,9 @@ enum ZipDirectory {
         return lo | hi << 32
     }
 
-    /// The members the central directory lists, and what is wrong with the directory without stopping
-    /// its reading (an end record that counts fewer entries than there are).
-    static func read(_ file: RandomAccess, maxEntries: Int, maxBytes: Int) throws -> ZipListing {
+    /// The end-of-central-directory record (or the zip64 one it points to): how many entries the
+    /// directory holds, its size and offset, and where the record is in the file.
+    static func endRecord(_ file: RandomAccess) throws -> (entries: Int, cdSize: Int, cdOffset: Int, recordAt: Int) {
         // The end-of-central-directory record, within the last 64 KiB + 22 bytes.
         let tailStart = max(0, file.size - 22 - 65_535)
         let tail = try file.bytes(at: tailStart, count: file.size - tailStart)
@@ -115,6 +115,13 @@ enum ZipDirectory {
             cdOffset = o
             recordAt = z
         }
+        return (entries, cdSize, cdOffset, recordAt)
+    }
+
+    /// The members the central directory lists, and what is wrong with the directory without stopping
+    /// its reading (an end record that counts fewer entries than there are).
+    static func read(_ file: RandomAccess, maxEntries: Int, maxBytes: Int) throws -> ZipListing {
+        let (entries, cdSize, cdOffset, recordAt) = try endRecord(file)
         // Data before the archive (a self-extracting stub) moves every offset, as Python's zipfile allows.
         let shift = recordAt - cdSize - cdOffset
         let concat = shift > 0 ? shift : 0

@@ -53,7 +53,8 @@ public struct MissingLibrary: Codable, Sendable, Hashable {
 }
 
 public struct Finding: Codable, Sendable, Hashable {
-    public var rule: String
+    /// Encoded as the bare id string, as rules.json and every report write it.
+    public var rule: RuleID
     public var severity: Rule.Severity
     public var message: String
     public var symbols: [String]
@@ -201,7 +202,7 @@ extension MissingLibrary {
 
 extension Finding {
     public static func restored(
-        rule: String, severity: Rule.Severity, message: String, symbols: [String], libraries: [String],
+        rule: RuleID, severity: Rule.Severity, message: String, symbols: [String], libraries: [String],
         line: Int? = nil, column: Int? = nil
     ) -> Finding {
         Finding(

@@ -143,18 +143,7 @@ public struct Assessor: Sendable {
                     "IRELATIVE relocations (GNU indirect functions): musl stops with 'unsupported relocation type'")
             }
         }
-        if !facts.referencedIFuncs.isEmpty {
-            state.raise(.needsRebuild)
-            state.missingSymbols += facts.referencedIFuncs.map {
-                MissingSymbol(
-                    name: $0, version: nil, providedBy: nil,
-                    note: "GNU indirect function defined in this file; musl never binds STT_GNU_IFUNC symbols")
-            }
-            state.find(
-                .ifuncSymbols,
-                "\(facts.referencedIFuncs.count) GNU indirect \(facts.referencedIFuncs.count == 1 ? "function" : "functions") this file defines and refers to: musl never binds them ('symbol not found')",
-                symbols: facts.referencedIFuncs)
-        }
+        checkIFuncs(&state)
         if state.level == .needsGcompat && !release.gcompatChecked {
             state.find(
                 .unverifiedGcompat,
@@ -162,6 +151,22 @@ public struct Assessor: Sendable {
             )
         }
         return finish(state)
+    }
+
+    /// GNU indirect functions the file defines and refers to: musl never binds them.
+    func checkIFuncs(_ state: inout State) {
+        let ifuncs = state.facts.referencedIFuncs
+        guard !ifuncs.isEmpty else { return }
+        state.raise(.needsRebuild)
+        state.missingSymbols += ifuncs.map {
+            MissingSymbol(
+                name: $0, version: nil, providedBy: nil,
+                note: "GNU indirect function defined in this file; musl never binds STT_GNU_IFUNC symbols")
+        }
+        state.find(
+            .ifuncSymbols,
+            "\(ifuncs.count) GNU indirect \(ifuncs.count == 1 ? "function" : "functions") this file defines and refers to: musl never binds them ('symbol not found')",
+            symbols: ifuncs)
     }
 
     // MARK: - Pieces
@@ -291,7 +296,7 @@ public struct Assessor: Sendable {
         a.minimumGlibc = minimumGlibc(state.facts)
         a.findings = state.findings.map { f in
             Finding(
-                rule: f.rule.rawValue, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message,
+                rule: f.rule, severity: kb.rule(f.rule)?.severity ?? .note, message: f.message,
                 symbols: f.symbols, libraries: f.libraries)
         }
         a.language = Remedy.language(state.facts)
@@ -368,7 +373,7 @@ extension Assessor {
         if !unreadable.isEmpty {
             a.findings.append(
                 Finding(
-                    rule: RuleID.dependency.rawValue, severity: .warning,
+                    rule: .dependency, severity: .warning,
                     message: "libraries it loads could not be read or judged: "
                         + unreadable.sorted().joined(separator: ", "),
                     symbols: [], libraries: unreadable.sorted()))
@@ -380,7 +385,7 @@ extension Assessor {
                 let symbols = dep.missingSymbols.prefix(5).map(\.name)
                 let why =
                     symbols.isEmpty
-                    ? (dep.findings.first { $0.severity == .error || $0.severity == .warning }?.rule ?? "")
+                    ? (dep.findings.first { $0.severity == .error || $0.severity == .warning }?.rule.rawValue ?? "")
                     : symbols.joined(separator: ", ") + (dep.missingSymbols.count > 5 ? ", …" : "")
                 blamed.append("\(path) (\(dep.verdict.rawValue): \(why))")
                 if dep.verdict > a.verdict { a.verdict = dep.verdict }
@@ -399,7 +404,7 @@ extension Assessor {
         if !blamed.isEmpty {
             a.findings.append(
                 Finding(
-                    rule: RuleID.dependency.rawValue, severity: a.verdict == .needsRebuild ? .error : .warning,
+                    rule: .dependency, severity: a.verdict == .needsRebuild ? .error : .warning,
                     message: "\(a.verdict.rawValue) because of what it loads: " + blamed.joined(separator: "; "),
                     symbols: [], libraries: libraries.filter { $0.assessment.verdict > .runs }.map(\.path).sorted()))
         }

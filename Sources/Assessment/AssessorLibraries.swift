@@ -5,7 +5,6 @@ import Knowledge
 
 extension Assessor {
     func checkLibraries(_ state: inout State) {
-        let arch = state.facts.arch
         let loaderSonames = Set(kb.loaders.values.map(\.gcompatSoname))
         var unknown: [String] = []
         for soname in state.facts.needed {
@@ -19,56 +18,12 @@ extension Assessor {
                 continue
             }
             if loaderSonames.contains(soname) || soname.hasPrefix("ld-linux") {
-                if soname == loader(arch)?.gcompatSoname, !compatPaths(arch).gcompat.isEmpty {
-                    state.raise(.needsGcompat)
-                    // Why a library names the loader: what it takes from it (aarch64's __stack_chk_guard, __tls_get_addr).
-                    let taken = state.facts.imports.filter { $0.library == soname }.map(\.name)
-                    let why =
-                        taken.isEmpty
-                        ? ""
-                        : "; it takes "
-                            + taken.map { name in kb.note(for: name).map { "\(name) (\($0.note))" } ?? name }.joined(
-                                separator: ", ") + " from the loader"
-                    state.find(
-                        .loaderNeeded,
-                        "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name" + why,
-                        symbols: taken, libraries: [soname])
-                } else {
-                    state.raise(.needsRebuild)
-                    state.missingLibraries.append(
-                        MissingLibrary(
-                            soname: soname,
-                            reason: "glibc loader of another architecture or one gcompat does not install here"))
-                    state.find(
-                        .glibcOnlyLibrary,
-                        "NEEDED \(soname): no Alpine \(release.name) package provides it for \(arch)",
-                        libraries: [soname])
-                }
+                checkLoaderName(soname, &state)
                 continue
             }
             switch entry?.kind {
             case .compat?:
-                let providers = (entry?.providers ?? []).filter(inRange)
-                if providers.contains(where: { $0.package == "libc6-compat" }) && release.libc6Compat == .subpackage {
-                    state.raise(.needsLibc6Compat)
-                    state.libc6CompatFile = true
-                    state.find(
-                        .compatLibrary, "NEEDED \(soname) comes from libc6-compat on Alpine \(release.name)",
-                        libraries: [soname])
-                } else if providers.contains(where: { $0.package == "gcompat" || $0.package == "libc6-compat" }) {
-                    state.raise(.needsGcompat)
-                    state.find(
-                        .compatLibrary, "NEEDED \(soname) comes from gcompat on Alpine \(release.name)",
-                        libraries: [soname])
-                } else {
-                    state.raise(.needsRebuild)
-                    state.missingLibraries.append(
-                        MissingLibrary(soname: soname, reason: entry?.note ?? "no package provides it"))
-                    state.find(
-                        .compatLibraryUnavailable,
-                        "NEEDED \(soname): no Alpine \(release.name) package provides it (\(entry?.note ?? ""))",
-                        libraries: [soname])
-                }
+                checkCompat(soname, entry, &state)
             case .absent?:
                 if state.dependencies.found[soname] != nil { continue }  // shipped with the binary
                 state.raise(.needsRebuild)
@@ -85,21 +40,7 @@ extension Assessor {
                     .glibcOnlyLibrary, "NEEDED \(soname): \(entry?.note ?? "only glibc ships it")", libraries: [soname])
             case .package?:
                 if state.dependencies.found[soname] != nil { continue }  // shipped with the binary: no package needed
-                let package = (entry?.providers ?? []).first(where: inRange)?.package
-                let note = (entry?.note ?? "-") == "-" ? "" : ": \(entry?.note ?? "")"
-                // A provider "so:NAME" is the package apk selects by the library it ships (its name is not pinned).
-                let which = package.map {
-                    $0.hasPrefix("so:") ? "an Alpine package (apk add \($0) selects it)" : "the Alpine package \($0)"
-                }
-                let reason =
-                    which.map { "in " + $0 + note } ?? "no package provides it on Alpine \(release.name)" + note
-                state.missingLibraries.append(MissingLibrary(soname: soname, package: package, reason: reason))
-                if let package, let which {
-                    state.addLibrary(package)
-                    state.find(.libraryPackage, "NEEDED \(soname) comes from \(which)", libraries: [soname])
-                } else {
-                    unknown.append(soname)
-                }
+                if !checkPackage(soname, entry, &state) { unknown.append(soname) }
             case .muslSelf?, nil:
                 if state.dependencies.found[soname] != nil { continue }
                 state.missingLibraries.append(
@@ -107,6 +48,85 @@ extension Assessor {
                 unknown.append(soname)
             }
         }
+        reportUnknown(unknown, &state)
+    }
+
+    /// A NEEDED name of a glibc loader: gcompat's loader answers to it where gcompat installs one.
+    func checkLoaderName(_ soname: String, _ state: inout State) {
+        let arch = state.facts.arch
+        if soname == loader(arch)?.gcompatSoname, !compatPaths(arch).gcompat.isEmpty {
+            state.raise(.needsGcompat)
+            // Why a library names the loader: what it takes from it (aarch64's __stack_chk_guard, __tls_get_addr).
+            let taken = state.facts.imports.filter { $0.library == soname }.map(\.name)
+            let why =
+                taken.isEmpty
+                ? ""
+                : "; it takes "
+                    + taken.map { name in kb.note(for: name).map { "\(name) (\($0.note))" } ?? name }.joined(
+                        separator: ", ") + " from the loader"
+            state.find(
+                .loaderNeeded,
+                "NEEDED \(soname): only gcompat's loader answers to the glibc loader's name" + why,
+                symbols: taken, libraries: [soname])
+        } else {
+            state.raise(.needsRebuild)
+            state.missingLibraries.append(
+                MissingLibrary(
+                    soname: soname,
+                    reason: "glibc loader of another architecture or one gcompat does not install here"))
+            state.find(
+                .glibcOnlyLibrary,
+                "NEEDED \(soname): no Alpine \(release.name) package provides it for \(arch)",
+                libraries: [soname])
+        }
+    }
+
+    /// A library a compat package provides: libc6-compat where the release has it, else gcompat.
+    func checkCompat(_ soname: String, _ entry: LibraryEntry?, _ state: inout State) {
+        let providers = (entry?.providers ?? []).filter(inRange)
+        if providers.contains(where: { $0.package == "libc6-compat" }) && release.libc6Compat == .subpackage {
+            state.raise(.needsLibc6Compat)
+            state.libc6CompatFile = true
+            state.find(
+                .compatLibrary, "NEEDED \(soname) comes from libc6-compat on Alpine \(release.name)",
+                libraries: [soname])
+        } else if providers.contains(where: { $0.package == "gcompat" || $0.package == "libc6-compat" }) {
+            state.raise(.needsGcompat)
+            state.find(
+                .compatLibrary, "NEEDED \(soname) comes from gcompat on Alpine \(release.name)",
+                libraries: [soname])
+        } else {
+            state.raise(.needsRebuild)
+            state.missingLibraries.append(
+                MissingLibrary(soname: soname, reason: entry?.note ?? "no package provides it"))
+            state.find(
+                .compatLibraryUnavailable,
+                "NEEDED \(soname): no Alpine \(release.name) package provides it (\(entry?.note ?? ""))",
+                libraries: [soname])
+        }
+    }
+
+    /// A library an Alpine package ships (not found with the binary): false when no package provides it on
+    /// the target release.
+    func checkPackage(_ soname: String, _ entry: LibraryEntry?, _ state: inout State) -> Bool {
+        let package = (entry?.providers ?? []).first(where: inRange)?.package
+        let note = (entry?.note ?? "-") == "-" ? "" : ": \(entry?.note ?? "")"
+        // A provider "so:NAME" is the package apk selects by the library it ships (its name is not pinned).
+        let which = package.map {
+            $0.hasPrefix("so:") ? "an Alpine package (apk add \($0) selects it)" : "the Alpine package \($0)"
+        }
+        let reason =
+            which.map { "in " + $0 + note } ?? "no package provides it on Alpine \(release.name)" + note
+        state.missingLibraries.append(MissingLibrary(soname: soname, package: package, reason: reason))
+        guard let package, let which else { return false }
+        state.addLibrary(package)
+        state.find(.libraryPackage, "NEEDED \(soname) comes from \(which)", libraries: [soname])
+        return true
+    }
+
+    /// The libraries no package is known for, and the directories the search would have left the scanned
+    /// paths for.
+    func reportUnknown(_ unknown: [String], _ state: inout State) {
         if !unknown.isEmpty {
             // Every Alpine package provides so:SONAME for its libraries, so apk finds the package if one exists.
             for soname in unknown { state.addLibrary(Remedy.soProvide(soname)) }

@@ -37,18 +37,7 @@ extension Assessor {
         var unreferenced: [String] = []
         let gcompatHere = !compatPaths(state.facts.arch).gcompat.isEmpty
         let dependsOnLibc = state.facts.needed.contains { isLibcLibrary($0) }
-        // In a file that requires GLIBC_ versions, an import without a version was bound at link time to
-        // some other, unversioned library (glibc versions every symbol it exports). While one of the other
-        // NEEDED libraries is not found, that is where musl would look for it: the library is what is
-        // missing (reported with the libraries), not a libc symbol.
-        let glibcVersioned = state.facts.versionRequirements.contains {
-            $0.versions.contains { $0.name.hasPrefix("GLIBC_") }
-        }
-        let unplacedLibraries =
-            glibcVersioned
-            ? state.facts.needed.filter {
-                !isLibcLibrary($0) && !Self.isMuslReserved($0) && state.dependencies.found[$0] == nil
-            } : []
+        let unplacedLibraries = unplacedLibraries(state)
         var deferred: [String] = []
         var libcLibrary: [String: Bool] = [:]  // a file names few libraries but has many imports
         for symbol in state.facts.imports + state.facts.copyImports {
@@ -82,6 +71,32 @@ extension Assessor {
                 note: kb.note(for: symbol.name)?.note)
             if inGcompat { viaGcompat.append(entry) } else { missing.append(entry) }
         }
+        reportGlibcSymbols(
+            &state, viaGcompat: viaGcompat, missing: missing, weakMissing: weakMissing, deferred: deferred,
+            unplacedLibraries: unplacedLibraries)
+        noteUnreferenced(&state, unreferenced)
+    }
+
+    /// In a file that requires GLIBC_ versions, an import without a version was bound at link time to
+    /// some other, unversioned library (glibc versions every symbol it exports). While one of the other
+    /// NEEDED libraries is not found, that is where musl would look for it: the library is what is
+    /// missing (reported with the libraries), not a libc symbol. Those libraries.
+    func unplacedLibraries(_ state: State) -> [String] {
+        let glibcVersioned = state.facts.versionRequirements.contains {
+            $0.versions.contains { $0.name.hasPrefix("GLIBC_") }
+        }
+        guard glibcVersioned else { return [] }
+        return state.facts.needed.filter {
+            !isLibcLibrary($0) && !Self.isMuslReserved($0) && state.dependencies.found[$0] == nil
+        }
+    }
+
+    /// The findings for the glibc imports musl lacks: gcompat's, missing, weak, and those left to a library
+    /// not found.
+    func reportGlibcSymbols(
+        _ state: inout State, viaGcompat: [MissingSymbol], missing: [MissingSymbol], weakMissing: [String],
+        deferred: [String], unplacedLibraries: [String]
+    ) {
         if !viaGcompat.isEmpty {
             state.raise(.needsGcompat)
             state.find(
@@ -109,7 +124,6 @@ extension Assessor {
                 "\(deferred.count) unversioned \(deferred.count == 1 ? "import" : "imports") of glibc names come from \(unplacedLibraries.joined(separator: ", ")) (not found here), not from libc: \(unplacedLibraries.count == 1 ? "that library" : "those libraries") must provide \(deferred.count == 1 ? "it" : "them")",
                 symbols: deferred, libraries: unplacedLibraries)
         }
-        noteUnreferenced(&state, unreferenced)
     }
 
     func checkMuslSymbols(_ state: inout State) {

@@ -113,12 +113,12 @@ enum Remedy {
 
     /// Replaces the glibc-beside-musl finding with one for the current offer, if any (after `fix` or `refix`).
     static func noteGlibcBeside(_ a: inout Assessment, kb: KnowledgeBase) {
-        a.findings.removeAll { $0.rule == glibcBesideRule.rawValue }
+        a.findings.removeAll { $0.rule == glibcBesideRule }
         guard let o = a.fix?.glibcBesideMusl else { return }
         let needs = o.requires.map { "needs GLIBC_\($0) at most" } ?? "needs no particular GLIBC version"
         a.findings.append(
             Finding(
-                rule: glibcBesideRule.rawValue, severity: kb.rule(glibcBesideRule)?.severity ?? .note,
+                rule: glibcBesideRule, severity: kb.rule(glibcBesideRule)?.severity ?? .note,
                 message:
                     "glibc beside musl would load it: \(o.provider) \(o.version) installs glibc \(o.glibc) under its own prefix (\(o.arch); the file \(needs) and ships its other libraries). Caveats: "
                     + o.caveats.joined(separator: "; "),

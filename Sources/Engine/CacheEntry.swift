@@ -171,7 +171,7 @@ struct EntryWriter {
         optional(a.minimumGlibc) { $0.string($1) }
         count(a.findings.count)
         for f in a.findings {
-            string(f.rule)
+            string(f.rule.rawValue)
             string(f.severity.rawValue)
             string(f.message)
             strings(f.symbols)
@@ -302,7 +302,8 @@ struct EntryReader {
                     let column = r.optional({ $0.varint().flatMap { Int(exactly: $0) } })
                 else { return nil }
                 return Finding.restored(
-                    rule: rule, severity: severity, message: message, symbols: symbols, libraries: libraries,
+                    rule: RuleID(rawValue: rule), severity: severity, message: message, symbols: symbols,
+                    libraries: libraries,
                     line: line, column: column)
             }),
             let language = optional({ $0.string().flatMap(Language.init(rawValue:)) }),

@@ -105,49 +105,11 @@ public enum CheckEngine {
             let item = items[index]
             defer { progress?(item.path) }
             if item.sameAs != nil { return ItemOutcome() }  // a link: filled in from its first path below
-            if let hit = cache?.lookup(item) {
-                for o in hit.owns where o.result.status == .assessed { libraries.remember(o) }
-                if let id = hit.identity { identities.withLock { $0[index] = id } }
-                return ItemOutcome(owns: hit.owns, skipped: hit.skipped)
-            }
-            let path = item.path
-            let (scanned, images, links) = Scanner.scanWithImages(
-                item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
-            // Most items are one plain file: no member index to build.
-            var members: [String: Header] = [:]
-            if scanned.count > 1 {
-                for file in scanned where file.item.inArchive {
-                    if case .elf(let facts) = file.result { members[file.item.path] = Header(facts) }
-                }
-            }
-            var owns: [Own] = []
-            var skipped = 0
-            for file in scanned {
-                if let o = judge(
-                    file, assessor: assessor, resolver: resolver, archiveMembers: members, archiveLinks: links,
-                    scripts: scripts)
-                {
-                    if o.result.status == .assessed { libraries.remember(o) }
-                    owns.append(o)
-                } else if !file.item.inArchive {
-                    skipped += 1
-                }
-            }
-            // Each image's entrypoint, judged against its files: a result named as the image (in place of the
-            // image file's own 'not an ELF file' when it was named explicitly).
-            for result in scripts?.judgeEntrypoints(images, scanned: scanned) ?? [] {
-                let own = Own(result: result, libraries: [])
-                if let at = owns.firstIndex(where: { $0.result.path == result.path && $0.result.status == .skipped }) {
-                    owns[at] = own
-                } else {
-                    // Before the image's own files.
-                    owns.insert(
-                        own, at: owns.firstIndex { $0.result.path.hasPrefix(result.path + "!/") } ?? owns.endIndex)
-                }
-            }
-            cache?.store(item, scanned: scanned, owns: owns, skipped: skipped)
-            if let id = scanned.first?.identity { identities.withLock { $0[index] = id } }
-            return ItemOutcome(owns: owns, skipped: skipped)
+            let (outcome, identity) = readItem(
+                item, cache: cache, assessor: assessor, resolver: resolver, libraries: libraries, scripts: scripts,
+                limits: limits, bytes: bytes)
+            if let identity { identities.withLock { $0[index] = identity } }
+            return outcome
         }
         // What zip members' starts taught serves only the reading: its memory goes to the rest of the run.
         Archives.forgetMemberStarts()
@@ -159,30 +121,100 @@ public enum CheckEngine {
         let owned = own
         own = []
         let judged: [Judged] = parallelMap(owned.count, jobs: jobs) { index in
-            var o = owned[index]
-            if let a = o.result.assessment, !o.libraries.isEmpty {
-                // On disk the resolver found the whole closure already; inside an archive each member knows
-                // only what it loads directly, so the closure is followed here.
-                if o.inArchive { o.libraries = libraries.closure(of: o.libraries) }
-                let judgedLibraries = libraries.assessments(of: o.libraries, inArchive: o.inArchive)
-                let unreadable = o.libraries.filter { path in !judgedLibraries.contains { $0.path == path } }
-                o.result.assessment = assessor.combine(a, with: judgedLibraries, unreadable: unreadable)
-                if !unreadable.isEmpty {
-                    // What it loads cannot be judged, so neither can it: an input error, never a pass.
-                    o.result.status = .error
-                    o.result.error =
-                        "cannot judge: libraries it loads could not be read: " + unreadable.joined(separator: ", ")
-                }
-            }
-            var fails = false
-            if var a = o.result.assessment {
-                let decision = gate.decide(path: o.result.path, &a)
-                o.result.assessment = a
-                o.result.suppressions = decision.suppressions
-                fails = decision.fails
-            }
-            return Judged(result: o.result, fails: fails, cLibrary: o.cLibrary, listed: o.listed)
+            fold(owned[index], libraries: libraries, assessor: assessor, gate: gate)
         }
+        let (results, failing, summary) = collect(judged, walkedSkips: walkedSkips)
+        var outcome = CheckOutcome(results: results, failing: failing, summary: summary)
+        if let shard = request.shard, let selected {
+            outcome.placement = ShardPlacement(
+                shard: shard, inputs: request.paths, walked: walk.items.count,
+                items: Shard.itemPositions(of: outcome.results, items: items, positions: selected))
+        }
+        cache?.finish()
+        return outcome
+    }
+
+    /// Pass 1 for one walked item: its files (an archive's members, an image's entrypoint) read and judged on
+    /// their own, or the cache's entry for it; the libraries found for each are remembered. Returns the item's
+    /// identity as well when it has hard links.
+    static func readItem(
+        _ item: ScanItem, cache: CacheSession?, assessor: Assessor, resolver: DependencyResolver,
+        libraries: LibraryIndex, scripts: ScriptJudge?, limits: ArchiveLimits, bytes: ProgressBytes?
+    ) -> (ItemOutcome, FileIdentity?) {
+        if let hit = cache?.lookup(item) {
+            for o in hit.owns where o.result.status == .assessed { libraries.remember(o) }
+            return (ItemOutcome(owns: hit.owns, skipped: hit.skipped), hit.identity)
+        }
+        let path = item.path
+        let (scanned, images, links) = Scanner.scanWithImages(
+            item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
+        // Most items are one plain file: no member index to build.
+        var members: [String: Header] = [:]
+        if scanned.count > 1 {
+            for file in scanned where file.item.inArchive {
+                if case .elf(let facts) = file.result { members[file.item.path] = Header(facts) }
+            }
+        }
+        var owns: [Own] = []
+        var skipped = 0
+        for file in scanned {
+            if let o = judge(
+                file, assessor: assessor, resolver: resolver, archiveMembers: members, archiveLinks: links,
+                scripts: scripts)
+            {
+                if o.result.status == .assessed { libraries.remember(o) }
+                owns.append(o)
+            } else if !file.item.inArchive {
+                skipped += 1
+            }
+        }
+        // Each image's entrypoint, judged against its files: a result named as the image (in place of the
+        // image file's own 'not an ELF file' when it was named explicitly).
+        for result in scripts?.judgeEntrypoints(images, scanned: scanned) ?? [] {
+            let own = Own(result: result, libraries: [])
+            if let at = owns.firstIndex(where: { $0.result.path == result.path && $0.result.status == .skipped }) {
+                owns[at] = own
+            } else {
+                // Before the image's own files.
+                owns.insert(
+                    own, at: owns.firstIndex { $0.result.path.hasPrefix(result.path + "!/") } ?? owns.endIndex)
+            }
+        }
+        cache?.store(item, scanned: scanned, owns: owns, skipped: skipped)
+        return (ItemOutcome(owns: owns, skipped: skipped), scanned.first?.identity)
+    }
+
+    /// Pass 2 for one file: what it loads folded in (the worst verdict wins), then the gate's decision.
+    static func fold(_ own: Own, libraries: LibraryIndex, assessor: Assessor, gate: Gate) -> Judged {
+        var o = own
+        if let a = o.result.assessment, !o.libraries.isEmpty {
+            // On disk the resolver found the whole closure already; inside an archive each member knows
+            // only what it loads directly, so the closure is followed here.
+            if o.inArchive { o.libraries = libraries.closure(of: o.libraries) }
+            let judgedLibraries = libraries.assessments(of: o.libraries, inArchive: o.inArchive)
+            let unreadable = o.libraries.filter { path in !judgedLibraries.contains { $0.path == path } }
+            o.result.assessment = assessor.combine(a, with: judgedLibraries, unreadable: unreadable)
+            if !unreadable.isEmpty {
+                // What it loads cannot be judged, so neither can it: an input error, never a pass.
+                o.result.status = .error
+                o.result.error =
+                    "cannot judge: libraries it loads could not be read: " + unreadable.joined(separator: ", ")
+            }
+        }
+        var fails = false
+        if var a = o.result.assessment {
+            let decision = gate.decide(path: o.result.path, &a)
+            o.result.assessment = a
+            o.result.suppressions = decision.suppressions
+            fails = decision.fails
+        }
+        return Judged(result: o.result, fails: fails, cLibrary: o.cLibrary, listed: o.listed)
+    }
+
+    /// The listed results in order, whether each fails the gate, and the counts of the run.
+    static func collect(_ judged: [Judged], walkedSkips: Int) -> (
+        results: [CheckResult], failing: [Bool], summary: CheckSummary
+    ) {
         var summary = CheckSummary()
         for _ in 0..<walkedSkips { summary.addWalkedSkip() }
         for j in judged where j.cLibrary { summary.addCLibrary(listed: j.listed) }
@@ -199,14 +231,7 @@ public enum CheckEngine {
             failing.append(j.fails)
         }
         summary.finish()
-        var outcome = CheckOutcome(results: results, failing: failing, summary: summary)
-        if let shard = request.shard, let selected {
-            outcome.placement = ShardPlacement(
-                shard: shard, inputs: request.paths, walked: walk.items.count,
-                items: Shard.itemPositions(of: outcome.results, items: items, positions: selected))
-        }
-        cache?.finish()
-        return outcome
+        return (results, failing, summary)
     }
 
     /// Hard links: the first path's results again, under each further path (its own reading is dropped).

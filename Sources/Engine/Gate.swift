@@ -1,4 +1,5 @@
 import Assessment
+import Knowledge
 import Reporting
 // The gate: how strict it is (--fail-on), the policy file (--config, or .muslcheck.yml found from the
 // current directory up to the repository root: target, gate level, paths and rules to ignore with a
@@ -82,10 +83,11 @@ public struct Gate: Sendable {
     public func decide(path: String, _ a: inout Assessment) -> Decision {
         let failedBefore = failOn.fails(a)
         var suppressions: [Suppression] = []
-        var seen = Set<String>()
+        var seen = Set<RuleID>()
         for f in a.findings {
             guard let entry = policy.ignoredRule(f.rule), seen.insert(f.rule).inserted else { continue }
-            suppressions.append(Suppression(kind: .rule, match: f.rule, reason: entry.reason, waivesGate: false))
+            suppressions.append(
+                Suppression(kind: .rule, match: f.rule.rawValue, reason: entry.reason, waivesGate: false))
         }
         a.findings.removeAll { policy.ignoredRule($0.rule) != nil }
         guard failOn.fails(a) else {
@@ -240,44 +242,17 @@ public struct Policy: Sendable {
         var policy = Policy()
         policy.file = file
         guard let root else { return policy }  // an empty file: no settings
-        func at(_ node: YAMLNode) -> String { "\(file):\(node.mark)" }
-        func fail(_ node: YAMLNode, _ message: String) -> PolicyError { PolicyError("\(at(node)): \(message)") }
-        func string(_ node: YAMLNode, _ what: String) throws -> String {
-            guard let s = node.scalar else { throw fail(node, "\(what) must be a single value") }
-            return s
-        }
-        func strings(_ node: YAMLNode, _ what: String) throws -> [String] {
-            if let s = node.scalar { return s.isEmpty ? [] : [s] }
-            guard let seq = node.sequence else { throw fail(node, "\(what) must be a list") }
-            return try seq.map { try string($0, what + " entry") }
-        }
-        func mapping(_ node: YAMLNode, _ what: String, keys: [String]) throws -> [(
-            key: String, keyNode: YAMLNode, value: YAMLNode
-        )] {
-            guard let m = node.mapping else {
-                throw fail(node, "\(what) must be a mapping of \(keys.joined(separator: ", "))")
-            }
-            return try m.map { pair in
-                let key = try string(pair.key, "a key")
-                guard keys.contains(key) else {
-                    let hint =
-                        suggestion(key, among: keys).map { "; did you mean '\($0)'?" }
-                        ?? "; known: \(keys.joined(separator: ", "))"
-                    throw fail(pair.key, "unknown key '\(key)'\(what == "the policy" ? "" : " in \(what)")\(hint)")
-                }
-                return (key, pair.key, pair.value)
-            }
-        }
-        for (key, keyNode, value) in try mapping(root, "the policy", keys: topKeys) {
+        let nodes = PolicyNodes(file: file)
+        for (key, keyNode, value) in try nodes.mapping(root, "the policy", keys: topKeys) {
             switch key {
             case "target":
-                policy.target = try string(value, "target")
+                policy.target = try nodes.string(value, "target")
                 policy.targetLine = keyNode.mark.line
             case "fail-on":
-                let level = try string(value, "fail-on")
+                let level = try nodes.string(value, "fail-on")
                 guard FailOn(rawValue: level) != nil else {
                     let all = FailOn.allCases.map(\.rawValue)
-                    throw fail(
+                    throw nodes.fail(
                         value,
                         "unknown fail-on '\(level)'"
                             + (suggestion(level, among: all).map { "; did you mean '\($0)'?" }
@@ -285,41 +260,13 @@ public struct Policy: Sendable {
                 }
                 policy.failOn = level
                 policy.failOnLine = keyNode.mark.line
-            case "installed": policy.installed = try strings(value, "installed")
-            case "baseline": policy.baseline = try string(value, "baseline")
+            case "installed": policy.installed = try nodes.strings(value, "installed")
+            case "baseline": policy.baseline = try nodes.string(value, "baseline")
             default:  // ignore
-                for (kind, _, list) in try mapping(value, "ignore", keys: ignoreKeys) {
-                    guard let seq = list.sequence else { throw fail(list, "ignore.\(kind) must be a list") }
+                for (kind, _, list) in try nodes.mapping(value, "ignore", keys: ignoreKeys) {
+                    guard let seq = list.sequence else { throw nodes.fail(list, "ignore.\(kind) must be a list") }
                     for item in seq {
-                        let field = kind == "paths" ? "path" : "rule"
-                        var entry = Entry(reason: "")
-                        var hasReason = false
-                        for (k, _, v) in try mapping(item, "an ignore.\(kind) entry", keys: [field, "reason"]) {
-                            if k == "reason" {
-                                entry.reason = try string(v, "reason")
-                                hasReason = true
-                                continue
-                            }
-                            let s = try string(v, field)
-                            if kind == "rules" {
-                                guard ruleIDs.isEmpty || ruleIDs.contains(s) else {
-                                    throw fail(
-                                        v,
-                                        "unknown rule '\(s)'"
-                                            + (suggestion(s, among: ruleIDs.sorted()).map { "; did you mean '\($0)'?" }
-                                                ?? "; see muslcheck kb"))
-                                }
-                                entry.rule = s
-                            } else {
-                                entry.path = s
-                            }
-                        }
-                        guard (kind == "paths" ? entry.path : entry.rule) != nil else {
-                            throw fail(item, "every ignore.\(kind) entry needs a \(field)")
-                        }
-                        guard hasReason, !entry.reason.isEmpty else {
-                            throw fail(item, "every ignore.\(kind) entry needs a reason")
-                        }
+                        let entry = try ignoreEntry(item, kind: kind, nodes: nodes, ruleIDs: ruleIDs)
                         if kind == "paths" {
                             policy.ignore.paths.append(entry)
                         } else {
@@ -330,6 +277,40 @@ public struct Policy: Sendable {
             }
         }
         return policy
+    }
+
+    /// One entry of ignore.paths or ignore.rules: its path or a known rule id, and its reason (both required).
+    static func ignoreEntry(_ item: YAMLNode, kind: String, nodes: PolicyNodes, ruleIDs: Set<String>) throws -> Entry {
+        let field = kind == "paths" ? "path" : "rule"
+        var entry = Entry(reason: "")
+        var hasReason = false
+        for (k, _, v) in try nodes.mapping(item, "an ignore.\(kind) entry", keys: [field, "reason"]) {
+            if k == "reason" {
+                entry.reason = try nodes.string(v, "reason")
+                hasReason = true
+                continue
+            }
+            let s = try nodes.string(v, field)
+            if kind == "rules" {
+                guard ruleIDs.isEmpty || ruleIDs.contains(s) else {
+                    throw nodes.fail(
+                        v,
+                        "unknown rule '\(s)'"
+                            + (suggestion(s, among: ruleIDs.sorted()).map { "; did you mean '\($0)'?" }
+                                ?? "; see muslcheck kb"))
+                }
+                entry.rule = s
+            } else {
+                entry.path = s
+            }
+        }
+        guard (kind == "paths" ? entry.path : entry.rule) != nil else {
+            throw nodes.fail(item, "every ignore.\(kind) entry needs a \(field)")
+        }
+        guard hasReason, !entry.reason.isEmpty else {
+            throw nodes.fail(item, "every ignore.\(kind) entry needs a reason")
+        }
+        return entry
     }
 
     /// The known word closest to `word` (at most two edits, or a prefix), for "did you mean".
@@ -365,7 +346,7 @@ public struct Policy: Sendable {
         ignore.paths.first { e in e.path.map { Glob.matches($0, path) } ?? false }
     }
 
-    public func ignoredRule(_ rule: String) -> Entry? { ignore.rules.first { $0.rule == rule } }
+    public func ignoredRule(_ rule: RuleID) -> Entry? { ignore.rules.first { $0.rule == rule.rawValue } }
 }
 
 public enum Glob {
@@ -475,6 +456,44 @@ public struct Baseline: Codable, Sendable {
         guard let e = entries.first(where: { $0.path == key }) ?? entries.first(where: { $0.path == path }),
             let known = Verdict(rawValue: e.verdict)
         else { return false }
-        return a.verdict <= known && Set(a.findings.map(\.rule)).isSubset(of: Set(e.rules))
+        return a.verdict <= known && Set(a.findings.map(\.rule.rawValue)).isSubset(of: Set(e.rules))
+    }
+}
+
+/// The policy file's YAML tree read as the values the policy holds; each problem names the file, line and
+/// column.
+struct PolicyNodes {
+    let file: String
+
+    func fail(_ node: YAMLNode, _ message: String) -> PolicyError { PolicyError("\(file):\(node.mark): \(message)") }
+
+    func string(_ node: YAMLNode, _ what: String) throws -> String {
+        guard let s = node.scalar else { throw fail(node, "\(what) must be a single value") }
+        return s
+    }
+
+    func strings(_ node: YAMLNode, _ what: String) throws -> [String] {
+        if let s = node.scalar { return s.isEmpty ? [] : [s] }
+        guard let seq = node.sequence else { throw fail(node, "\(what) must be a list") }
+        return try seq.map { try string($0, what + " entry") }
+    }
+
+    /// A mapping whose keys must be among `keys` (an unknown one is named, with the closest known key).
+    func mapping(_ node: YAMLNode, _ what: String, keys: [String]) throws -> [(
+        key: String, keyNode: YAMLNode, value: YAMLNode
+    )] {
+        guard let m = node.mapping else {
+            throw fail(node, "\(what) must be a mapping of \(keys.joined(separator: ", "))")
+        }
+        return try m.map { pair in
+            let key = try string(pair.key, "a key")
+            guard keys.contains(key) else {
+                let hint =
+                    Policy.suggestion(key, among: keys).map { "; did you mean '\($0)'?" }
+                    ?? "; known: \(keys.joined(separator: ", "))"
+                throw fail(pair.key, "unknown key '\(key)'\(what == "the policy" ? "" : " in \(what)")\(hint)")
+            }
+            return (key, pair.key, pair.value)
+        }
     }
 }

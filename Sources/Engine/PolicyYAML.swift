@@ -60,13 +60,13 @@ public enum PolicyYAML {
             throw YAMLError(
                 mark: YAMLMark(line: 1, column: 1), problem: "larger than \(maxBytes) bytes: not a policy file")
         }
-        var reader = try Reader(text)
+        var reader = try YAMLReader(text)
         return try reader.document()
     }
 }
 
 /// One line of the text: its scalars without the line break, and where its content starts.
-private struct Line {
+struct YAMLLine {
     var number: Int
     var scalars: [Unicode.Scalar]
     /// Index in `scalars` where this line's block content starts (after indentation, or after a "- "
@@ -78,8 +78,8 @@ private struct Line {
     func mark(_ index: Int) -> YAMLMark { YAMLMark(line: number, column: index + firstColumn) }
 }
 
-private struct Reader {
-    var lines: [Line] = []
+struct YAMLReader {
+    var lines: [YAMLLine] = []
     /// The next line not yet read.
     var next = 0
 
@@ -98,7 +98,7 @@ private struct Reader {
             if s == "\n" || s == "\r" {
                 if s == "\r", i + 1 < scalars.count, scalars[i + 1] == "\n" { i += 1 }
                 lines.append(
-                    Line(number: number, scalars: current, start: 0, firstColumn: number == 1 ? firstColumn : 1))
+                    YAMLLine(number: number, scalars: current, start: 0, firstColumn: number == 1 ? firstColumn : 1))
                 current = []
                 number += 1
             } else {
@@ -111,7 +111,7 @@ private struct Reader {
             }
             i += 1
         }
-        lines.append(Line(number: number, scalars: current, start: 0, firstColumn: number == 1 ? firstColumn : 1))
+        lines.append(YAMLLine(number: number, scalars: current, start: 0, firstColumn: number == 1 ? firstColumn : 1))
     }
 
     /// YAML's printable characters (tab included); C0 and C1 controls, DEL and surrogates are not.
@@ -122,7 +122,7 @@ private struct Reader {
         }
     }
 
-    static func fail(_ line: Line, _ index: Int, _ problem: String) -> YAMLError {
+    static func fail(_ line: YAMLLine, _ index: Int, _ problem: String) -> YAMLError {
         YAMLError(mark: line.mark(index), problem: problem)
     }
 
@@ -130,7 +130,7 @@ private struct Reader {
 
     /// Skips blank and comment-only lines; checks the indentation of the next line with content and sets its
     /// `start`. Nil at the end of the text.
-    mutating func nextContent() throws(YAMLError) -> Line? {
+    mutating func nextContent() throws(YAMLError) -> YAMLLine? {
         while next < lines.count {
             var line = lines[next]
             if line.start == 0 {
@@ -191,9 +191,11 @@ private struct Reader {
     }
 
     /// "---" or "..." at the start of a line: a document starts or ends there, and no block goes on.
-    func isDocumentMarker(_ line: Line) -> Bool { line.start == 0 && (isMarker(line, "---") || isMarker(line, "...")) }
+    func isDocumentMarker(_ line: YAMLLine) -> Bool {
+        line.start == 0 && (isMarker(line, "---") || isMarker(line, "..."))
+    }
 
-    func isMarker(_ line: Line, _ marker: String) -> Bool {
+    func isMarker(_ line: YAMLLine, _ marker: String) -> Bool {
         let m = Array(marker.unicodeScalars)
         guard line.scalars.count >= 3, Array(line.scalars[0..<3]) == m else { return false }
         return line.scalars.count == 3 || line.scalars[3] == " " || line.scalars[3] == "\t"
@@ -217,7 +219,7 @@ private struct Reader {
     }
 
     /// "-" followed by a space, a tab or the end of the line: a block sequence entry.
-    func isEntry(_ line: Line, _ i: Int) -> Bool {
+    func isEntry(_ line: YAMLLine, _ i: Int) -> Bool {
         line.scalars[i] == "-"
             && (i + 1 == line.scalars.count || line.scalars[i + 1] == " " || line.scalars[i + 1] == "\t")
     }
@@ -304,7 +306,7 @@ private struct Reader {
     }
 
     /// A value on its line must not go on over the next lines (multi-line scalars are not supported).
-    mutating func noContinuation(after line: Line, indent: Int) throws(YAMLError) {
+    mutating func noContinuation(after line: YAMLLine, indent: Int) throws(YAMLError) {
         guard let following = try nextContent(), following.start > indent, following.number > line.number else {
             return
         }
@@ -315,7 +317,7 @@ private struct Reader {
 
     /// When the line's content at `i` is a key (a one-line scalar followed by ':' and a space or the end):
     /// the key and the index of its ':'.
-    func keyEnd(_ line: Line, _ i: Int) throws(YAMLError) -> (YAMLNode, Int)? {
+    func keyEnd(_ line: YAMLLine, _ i: Int) throws(YAMLError) -> (YAMLNode, Int)? {
         let s = line.scalars
         let mark = line.mark(i)
         if s[i] == "'" || s[i] == "\"" {
@@ -344,188 +346,5 @@ private struct Reader {
             j += 1
         }
         return nil
-    }
-
-    // MARK: Values on one line
-
-    /// A flow sequence, quoted or plain scalar starting at `i`; returns it and the index after it.
-    func inlineValue(_ line: Line, _ i: Int, depth: Int) throws(YAMLError) -> (YAMLNode, Int) {
-        let s = line.scalars
-        let mark = line.mark(i)
-        switch s[i] {
-        case "[": return try flowSequence(line, i, depth: depth)
-        case "'", "\"":
-            let (text, end) = try quoted(line, i)
-            return (.scalar(text, mark), end)
-        default:
-            try checkPlainStart(line, i, flow: false)
-            var j = i
-            var end = i
-            while j < s.count {
-                if s[j] == "#" && j > i && (s[j - 1] == " " || s[j - 1] == "\t") { break }
-                if s[j] == ":" && (j + 1 == s.count || s[j + 1] == " " || s[j + 1] == "\t") {
-                    throw Self.fail(
-                        line, j,
-                        "a mapping cannot start inside a value on the same line (quote the value if it holds ': ')")
-                }
-                if s[j] != " " && s[j] != "\t" { end = j + 1 }
-                j += 1
-            }
-            var text = String.UnicodeScalarView()
-            text.append(contentsOf: s[i..<end])
-            return (.scalar(String(text), mark), end)
-        }
-    }
-
-    /// `[a, 'b', "c", [d]]` on one line; a trailing comma is allowed, as in YAML.
-    func flowSequence(_ line: Line, _ open: Int, depth: Int) throws(YAMLError) -> (YAMLNode, Int) {
-        guard depth <= PolicyYAML.maxDepth else {
-            throw Self.fail(line, open, "nested deeper than \(PolicyYAML.maxDepth) levels")
-        }
-        let s = line.scalars
-        var items: [YAMLNode] = []
-        var i = skipSpaces(line, open + 1)
-        while true {
-            guard i < s.count, s[i] != "#" || s[i - 1] != " " else {
-                throw Self.fail(line, open, "']' missing: a flow sequence [ … ] must end on the line it starts")
-            }
-            if s[i] == "]" { return (.sequence(items, line.mark(open)), i + 1) }
-            let item: YAMLNode
-            let mark = line.mark(i)
-            switch s[i] {
-            case "[": (item, i) = try flowSequence(line, i, depth: depth + 1)
-            case "'", "\"":
-                let (text, end) = try quoted(line, i)
-                (item, i) = (.scalar(text, mark), end)
-            case ",": throw Self.fail(line, i, "an empty entry in a flow sequence")
-            default:
-                try checkPlainStart(line, i, flow: true)
-                var j = i
-                var end = i
-                while j < s.count, s[j] != ",", s[j] != "]", s[j] != "[" {
-                    if s[j] == "#" && j > i && (s[j - 1] == " " || s[j - 1] == "\t") { break }
-                    if s[j] == ":" && (j + 1 == s.count || " \t,]".unicodeScalars.contains(s[j + 1])) {
-                        throw Self.fail(line, j, "mappings inside a flow sequence are not supported")
-                    }
-                    if s[j] == "{" || s[j] == "}" { throw Self.fail(line, j, "flow mappings { … } are not supported") }
-                    if s[j] != " " && s[j] != "\t" { end = j + 1 }
-                    j += 1
-                }
-                var text = String.UnicodeScalarView()
-                text.append(contentsOf: s[i..<end])
-                (item, i) = (.scalar(String(text), mark), j)
-            }
-            items.append(item)
-            i = skipSpaces(line, i)
-            if i < s.count, s[i] == "," {
-                i = skipSpaces(line, i + 1)
-                continue
-            }
-            if i < s.count, s[i] == "]" { continue }
-            if i < s.count, s[i] != "#" { throw Self.fail(line, i, "',' or ']' expected in the flow sequence") }
-        }
-    }
-
-    /// Indicators a plain scalar cannot start with, and what they would have meant.
-    func checkPlainStart(_ line: Line, _ i: Int, flow: Bool) throws(YAMLError) {
-        let s = line.scalars
-        let c = s[i]
-        let spaceAfter =
-            i + 1 == s.count || s[i + 1] == " " || s[i + 1] == "\t" || (flow && (s[i + 1] == "," || s[i + 1] == "]"))
-        let problem: String?
-        switch c {
-        case "&": problem = "anchors (&) are not supported"
-        case "*": problem = "aliases (*) are not supported (quote a value that starts with '*', such as a glob)"
-        case "!": problem = "tags (!) are not supported"
-        case "|", ">": problem = "block scalars (| and >) are not supported: write the value on one line"
-        case "{", "}": problem = "flow mappings { … } are not supported"
-        case "%": problem = "directives (%) are not supported (quote a value that starts with '%')"
-        case "@", "`": problem = "'\(c)' cannot start a plain value (quote it)"
-        case ",", "]": problem = "'\(c)' cannot start a value"
-        case "#": problem = "a value expected before the comment"
-        case "?" where flow, ":" where flow: problem = "'\(c)' cannot start a value inside [ … ] (quote it)"
-        case "-", "?", ":": problem = spaceAfter ? "'\(c)' followed by a space cannot start a value here" : nil
-        default: problem = nil
-        }
-        if let problem { throw Self.fail(line, i, problem) }
-    }
-
-    /// A single- or double-quoted scalar starting at `open` and ending on the same line.
-    func quoted(_ line: Line, _ open: Int) throws(YAMLError) -> (String, Int) {
-        let s = line.scalars
-        let quote = s[open]
-        var out = String.UnicodeScalarView()
-        var i = open + 1
-        while i < s.count {
-            let c = s[i]
-            if quote == "'" {
-                if c == "'" {
-                    if i + 1 < s.count, s[i + 1] == "'" {
-                        out.append("'")
-                        i += 2
-                        continue
-                    }
-                    return (String(out), i + 1)
-                }
-                out.append(c)
-                i += 1
-                continue
-            }
-            if c == "\"" { return (String(out), i + 1) }
-            if c != "\\" {
-                out.append(c)
-                i += 1
-                continue
-            }
-            guard i + 1 < s.count else { break }
-            let e = s[i + 1]
-            let simple: [Unicode.Scalar: Unicode.Scalar] = [
-                "0": "\u{0}", "a": "\u{7}", "b": "\u{8}", "t": "\t", "\t": "\t", "n": "\n", "v": "\u{B}", "f": "\u{C}",
-                "r": "\r", "e": "\u{1B}", " ": " ", "\"": "\"", "/": "/", "\\": "\\", "N": "\u{85}", "_": "\u{A0}",
-                "L": "\u{2028}", "P": "\u{2029}",
-            ]
-            if let r = simple[e] {
-                out.append(r)
-                i += 2
-                continue
-            }
-            let digits: Int
-            switch e {
-            case "x": digits = 2
-            case "u": digits = 4
-            case "U": digits = 8
-            default: throw Self.fail(line, i, "unknown escape '\\\(e)' in a double-quoted value")
-            }
-            guard i + 2 + digits <= s.count else {
-                throw Self.fail(line, i, "'\\\(e)' needs \(digits) hexadecimal digits")
-            }
-            var hex = String.UnicodeScalarView()
-            hex.append(contentsOf: s[(i + 2)..<(i + 2 + digits)])
-            guard let value = UInt32(String(hex), radix: 16), hex.allSatisfy(\.properties.isASCIIHexDigit),
-                let scalar = Unicode.Scalar(value)
-            else {
-                throw Self.fail(line, i, "'\\\(e)' needs \(digits) hexadecimal digits naming a Unicode scalar")
-            }
-            out.append(scalar)
-            i += 2 + digits
-        }
-        throw Self.fail(
-            line, open, "the quoted value does not end on this line (values longer than one line are not supported)")
-    }
-
-    /// After a value: only blanks and a comment may follow on the line.
-    func expectEnd(_ line: Line, _ end: Int) throws(YAMLError) {
-        let i = skipSpaces(line, end)
-        guard i < line.scalars.count else { return }
-        if line.scalars[i] == "#", i > end || end == 0 { return }
-        if line.scalars[i] == "#" { throw Self.fail(line, i, "a comment needs a space before '#'") }
-        if line.scalars[i] == ":" { throw Self.fail(line, i, "a mapping cannot start inside a value on the same line") }
-        throw Self.fail(line, i, "unexpected text after the value")
-    }
-
-    func skipSpaces(_ line: Line, _ from: Int) -> Int {
-        var i = from
-        while i < line.scalars.count, line.scalars[i] == " " || line.scalars[i] == "\t" { i += 1 }
-        return i
     }
 }

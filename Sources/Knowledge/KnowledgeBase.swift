@@ -15,7 +15,8 @@ public struct AlpineRelease: Sendable, Hashable {
     public enum LibcCompat: String, Sendable { case subpackage, gcompat }
     public var name: String
     public var musl: String
-    /// The gcompat version the release ships, and whether that was checked (3.24 and edge were not).
+    /// The gcompat version the release ships, and whether that was checked (3.24 and edge were not: they
+    /// get gcompat-versions.tsv's assumed version).
     public var gcompat: String
     public var gcompatChecked: Bool
     public var libc6Compat: LibcCompat
@@ -102,6 +103,8 @@ public struct MuslRelease: Sendable, Hashable {
 
 public final class KnowledgeBase: Sendable {
     public let releases: [AlpineRelease]
+    /// The gcompat version a release whose own was not checked is judged against (gcompat-versions.tsv).
+    public let assumedGcompat: String
     public let loaders: [String: Loader]
     /// The sonames gcompat installs as a loader (ld-linux-*), asked for every NEEDED name.
     public let gcompatSonames: Set<String>
@@ -144,10 +147,17 @@ public final class KnowledgeBase: Sendable {
 
     init() throws {
         var loader = DataLoader()
-        releases = try Self.readReleases(&loader)
+        let listed = try Self.readReleases(&loader)
         musl = Self.readMuslExports(&loader)
         muslVersions = Self.muslVersionsMeasured
         gcompat = Self.readGcompatExports(&loader)
+        let assumedGcompat = try Self.readAssumedGcompat(&loader)
+        self.assumedGcompat = assumedGcompat
+        releases = listed.map { r in
+            var r = r
+            if !r.gcompatChecked { r.gcompat = assumedGcompat }
+            return r
+        }
         lfs64Bases = Set(loader.load("musl-lfs64-remap.txt", PackageResources.musl_lfs64_remap_txt).rows.map { $0[0] })
         muslReleases = try Self.readMuslReleases(&loader)
         glibc = Self.readGlibc(&loader)

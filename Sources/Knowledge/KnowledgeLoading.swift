@@ -24,6 +24,7 @@ struct DataLoader {
 }
 
 extension KnowledgeBase {
+    /// The releases; one whose gcompat version was not checked has gcompat "" (`readAssumedGcompat` fills it).
     static func readReleases(_ loader: inout DataLoader) throws -> [AlpineRelease] {
         let releaseFile = loader.load("alpine-releases.tsv", PackageResources.alpine_releases_tsv, columns: true)
         return try releaseFile.records(header: "release").map { r in
@@ -33,10 +34,33 @@ extension KnowledgeBase {
             }
             let gcompat = r["gcompat"] ?? ""
             return AlpineRelease(
-                name: r["release"] ?? "", musl: musl, gcompat: gcompat.isEmpty ? "1.1.0" : gcompat,
+                name: r["release"] ?? "", musl: musl, gcompat: gcompat,
                 gcompatChecked: !gcompat.isEmpty, libc6Compat: compat,
                 lfs64Exported: r["lfs64_exported"] == "yes", notes: r["notes"] ?? "")
         }
+    }
+
+    /// The gcompat version a release whose own was not checked is judged against: the one row of
+    /// gcompat-versions.tsv marked assumed (each row with its public source).
+    static func readAssumedGcompat(_ loader: inout DataLoader) throws -> String {
+        try assumedGcompat(
+            in: loader.load("gcompat-versions.tsv", PackageResources.gcompat_versions_tsv, columns: true))
+    }
+
+    static func assumedGcompat(in file: DataFile) throws -> String {
+        let rows = try file.records(header: "version")
+        for r in rows {
+            guard let version = r["version"], !version.isEmpty, ["yes", "no"].contains(r["assumed"] ?? ""),
+                let source = r["source"], !source.isEmpty
+            else {
+                throw KnowledgeError(description: "gcompat-versions.tsv: bad row \(r)")
+            }
+        }
+        let assumed = rows.filter { $0["assumed"] == "yes" }.compactMap { $0["version"] }
+        guard assumed.count == 1, let version = assumed.first else {
+            throw KnowledgeError(description: "gcompat-versions.tsv: exactly one row must be assumed, not \(assumed)")
+        }
+        return version
     }
 
     /// musl's exports per "version/arch".

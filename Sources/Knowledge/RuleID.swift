@@ -48,9 +48,34 @@ public struct RuleID: RawRepresentable, Hashable, Sendable, Codable, CustomStrin
     public static let pythonModuleGlibcName = RuleID("python-module-glibc-name")
     public static let wheelNotForMusl = RuleID("wheel-not-for-musl")
     public static let debianPackageProgram = RuleID("debian-package-program")
+    // Shell scripts and Dockerfiles (ScriptAssessor).
+    public static let scriptInterpreterMissing = RuleID("script-interpreter-missing")
+    public static let scriptCommandMissing = RuleID("script-command-missing")
+    public static let busyboxAppletUnverified = RuleID("busybox-applet-unverified")
+    public static let busyboxOptionRejected = RuleID("busybox-option-rejected")
+    public static let busyboxOptionSilent = RuleID("busybox-option-silent")
+    public static let ashSyntaxError = RuleID("ash-syntax-error")
+    public static let ashSyntaxSilent = RuleID("ash-syntax-silent")
+    public static let foreignPackageManager = RuleID("foreign-package-manager")
+    public static let scriptParseError = RuleID("script-parse-error")
+    public static let scriptOverLimit = RuleID("script-over-limit")
+    // What an image starts (ScriptAssessor.assessEntrypoint).
+    public static let entrypointMissing = RuleID("entrypoint-missing")
+    public static let entrypointInterpreterMissing = RuleID("entrypoint-interpreter-missing")
+
+    /// The ids script findings are raised under.
+    public static let raisedByScripts: [RuleID] = [
+        scriptInterpreterMissing, scriptCommandMissing, busyboxAppletUnverified, busyboxOptionRejected,
+        busyboxOptionSilent, ashSyntaxError, ashSyntaxSilent, foreignPackageManager, scriptParseError, scriptOverLimit,
+    ]
+    /// The ids entrypoint findings are raised under.
+    public static let raisedByEntrypoints: [RuleID] = [entrypointMissing, entrypointInterpreterMissing]
 
     /// Every id above: each must have its row in rules.json.
-    public static let raisedByCode: [RuleID] = [
+    public static let raisedByCode: [RuleID] = raisedByBinaryChecks + raisedByScripts + raisedByEntrypoints
+
+    /// The ids the checks of ELF files, packages and containers raise findings under.
+    public static let raisedByBinaryChecks: [RuleID] = [
         glibcInterpreter, unknownInterpreter, loaderNeeded, compatLibrary, compatLibraryUnavailable, glibcOnlyLibrary,
         libraryNotOnAlpine, libraryPackage, libraryUnknown, libraryUnloadable,
         libraryPathOutside, libstdcxxVersion, symbolGcompat, symbolMissing,

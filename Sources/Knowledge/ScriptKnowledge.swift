@@ -124,32 +124,42 @@ public struct ScriptKnowledge: Sendable {
         .mapError { $0 as? KnowledgeError ?? KnowledgeError(description: "\($0)") }
 
     init() throws {
-        var sources: [KnowledgeBase.DataSource] = []
-        func load(_ file: String, _ bytes: [UInt8], firstColumn: String) throws -> [[String: String]] {
-            let data = DataFile(file: file, bytes: bytes)
-            sources.append(
-                KnowledgeBase.DataSource(file: file, entries: max(0, data.rows.count - 1), provenance: data.header))
-            return try data.records(header: firstColumn)
-        }
-        func range(_ file: String, _ r: [String: String]) throws -> BusyBoxRange {
-            guard let v = BusyBoxRange(r["busybox"] ?? "") else {
-                throw KnowledgeError(description: "\(file): bad busybox range in \(r)")
-            }
-            return v
-        }
+        var loader = DataLoader()
+        releases = try Self.readReleases(&loader)
+        applets = try Self.readApplets(&loader)
+        (options, valueLetters) = try Self.readOptions(&loader)
+        syntax = try Self.readSyntax(&loader)
+        commands = try Self.readCommands(&loader)
+        sources = loader.sources
+    }
 
+    /// A row's `busybox` column: the BusyBox versions the row holds for.
+    static func range(_ file: String, _ r: [String: String]) throws -> BusyBoxRange {
+        guard let v = BusyBoxRange(r["busybox"] ?? "") else {
+            throw KnowledgeError(description: "\(file): bad busybox range in \(r)")
+        }
+        return v
+    }
+
+    static func readReleases(_ loader: inout DataLoader) throws -> [String: ReleaseBusyBox] {
         var releases: [String: ReleaseBusyBox] = [:]
-        for r in try load("busybox-releases.tsv", PackageResources.busybox_releases_tsv, firstColumn: "release") {
+        for r in try loader.load("busybox-releases.tsv", PackageResources.busybox_releases_tsv, columns: true).records(
+            header: "release")
+        {
             guard let name = r["release"], let v = BusyBoxVersion(r["busybox"] ?? "") else {
                 throw KnowledgeError(description: "busybox-releases.tsv: bad row \(r)")
             }
             releases[name] = ReleaseBusyBox(
                 release: name, version: v, listed: r["verified"] == "listed", source: r["source"] ?? "")
         }
-        self.releases = releases
+        return releases
+    }
 
+    static func readApplets(_ loader: inout DataLoader) throws -> [String: Applet] {
         var applets: [String: Applet] = [:]
-        for r in try load("busybox-applets.tsv", PackageResources.busybox_applets_tsv, firstColumn: "applet") {
+        for r in try loader.load("busybox-applets.tsv", PackageResources.busybox_applets_tsv, columns: true).records(
+            header: "applet")
+        {
             guard let name = r["applet"], let state = AppletState(rawValue: r["alpine"] ?? "") else {
                 throw KnowledgeError(description: "busybox-applets.tsv: bad row \(r)")
             }
@@ -157,11 +167,18 @@ public struct ScriptKnowledge: Sendable {
             if applets[name]?.state == .builtin { continue }
             applets[name] = Applet(name: name, state: state, source: r["source"] ?? "")
         }
-        self.applets = applets
+        return applets
+    }
 
+    /// The option rows per command, and the letters of each command's options that take a value.
+    static func readOptions(_ loader: inout DataLoader) throws -> (
+        options: [String: [OptionRow]], valueLetters: [String: Set<UInt8>]
+    ) {
         var options: [String: [OptionRow]] = [:]
         var valueLetters: [String: Set<UInt8>] = [:]
-        for r in try load("busybox-options.tsv", PackageResources.busybox_options_tsv, firstColumn: "command") {
+        for r in try loader.load("busybox-options.tsv", PackageResources.busybox_options_tsv, columns: true).records(
+            header: "command")
+        {
             let command = r["command"] ?? ""
             let option = r["option"] ?? ""
             if r["match"] == "values" {
@@ -178,14 +195,16 @@ public struct ScriptKnowledge: Sendable {
                 OptionRow(
                     command: command, option: option, spellings: option.split(separator: "|").map(String.init),
                     match: match, pattern: r["pattern"] ?? "", status: status,
-                    versions: try range("busybox-options.tsv", r), debian: r["debian"] ?? "",
+                    versions: try Self.range("busybox-options.tsv", r), debian: r["debian"] ?? "",
                     fix: fix == "-" ? nil : fix,
                     message: r["message"] ?? "", example: r["example"] ?? "", source: r["source"] ?? ""))
         }
-        self.options = options
-        self.valueLetters = valueLetters
+        return (options, valueLetters)
+    }
 
-        syntax = try load("ash-syntax.tsv", PackageResources.ash_syntax_tsv, firstColumn: "feature").map { r in
+    static func readSyntax(_ loader: inout DataLoader) throws -> [SyntaxRow] {
+        try loader.load("ash-syntax.tsv", PackageResources.ash_syntax_tsv, columns: true).records(header: "feature").map
+        { r in
             guard let kind = SyntaxRow.Kind(rawValue: r["kind"] ?? ""), let status = Status(rawValue: r["status"] ?? "")
             else {
                 throw KnowledgeError(description: "ash-syntax.tsv: bad row \(r)")
@@ -193,13 +212,17 @@ public struct ScriptKnowledge: Sendable {
             let feature = r["feature"] ?? ""
             return SyntaxRow(
                 feature: feature, words: feature.split(separator: " ").map(String.init), kind: kind, status: status,
-                versions: try range("ash-syntax.tsv", r),
+                versions: try Self.range("ash-syntax.tsv", r),
                 example: r["example"] ?? "", expect: r["expect"] ?? "", message: r["message"] ?? "",
                 source: r["source"] ?? "")
         }
+    }
 
+    static func readCommands(_ loader: inout DataLoader) throws -> [String: CommandPackage] {
         var commands: [String: CommandPackage] = [:]
-        for r in try load("commands.tsv", PackageResources.commands_tsv, firstColumn: "command") {
+        for r in try loader.load("commands.tsv", PackageResources.commands_tsv, columns: true).records(
+            header: "command")
+        {
             let name = r["command"] ?? ""
             let package = r["package"] ?? "-"
             let note = r["note"] ?? "-"
@@ -207,8 +230,7 @@ public struct ScriptKnowledge: Sendable {
                 command: name, package: package == "-" ? nil : package, base: r["base"] == "yes",
                 overrides: r["overrides"] == "yes", note: note == "-" ? "" : note, source: r["source"] ?? "")
         }
-        self.commands = commands
-        self.sources = sources
+        return commands
     }
 
     /// The BusyBox version of a release (`3.20`, `alpine:3.20`, `edge`).

@@ -133,36 +133,10 @@ extension Migration {
         var entry = Entrypoint(
             from: start.from, command: step.argv, user: start.user, workingDir: start.workingDir,
             program: nil, kind: "missing", interpreter: nil, verdict: nil, needs: [])
-        func need(_ names: [String]) { for n in names where !entry.needs.contains(n) { entry.needs.append(n) } }
-        /// One program: found, its kind, and what it needs (its verdict's packages, or its #! interpreter's).
+        let chain = ChainWalk(start: start, path: path, files: files, elf: elf)
+        func need(_ names: [String]) { ChainWalk.need(names, in: &entry) }
         func follow(_ command: String, as role: String) -> String? {
-            guard let found = locate(command, path: path, workingDir: start.workingDir, files: files, elf: elf) else {
-                entry.notes.append(
-                    "\(role) \(command): not found in the image" + (command.contains("/") ? "" : " (PATH=\(path))"))
-                if !command.contains("/") { need(packages(forCommand: command)) }
-                return nil
-            }
-            entry.chain.append(found)
-            let head = files.head(found) ?? []
-            if elf[found] != nil || head.starts(with: [0x7F, 0x45, 0x4C, 0x46]) {
-                let r = elf[found]
-                if role == "program" {
-                    entry.kind = "elf"
-                    entry.verdict = r?.assessment?.verdict.rawValue
-                }
-                // The distribution's program comes with the Alpine package; the application's needs what its verdict says.
-                need(owned(found) ?? r.map { applicationFile($0, inside: found).packages } ?? [])
-            } else if let shebang = Shebang(head: head) {
-                if role == "program" { entry.kind = "script" }
-                entry.interpreter =
-                    entry.interpreter
-                    ?? ([shebang.interpreter] + (shebang.interpreter.hasSuffix("/env") ? [shebang.program] : []))
-                    .joined(separator: " ")
-                need(packages(forCommand: shebang.program))
-            } else if role == "program" {
-                entry.kind = "other"
-            }
-            return found
+            chain.follow(command, as: role, into: &entry, owned: owned)
         }
         for _ in 0..<maxChainSteps {
             for wrapper in step.wrappers { _ = follow(wrapper, as: "init wrapper") }
@@ -209,5 +183,54 @@ extension Migration {
         entry.notes.append(
             "the command line starts more than \(maxChainSteps) programs in a row; the rest not followed")
         return entry
+    }
+}
+
+/// What following one program of the entrypoint chain needs: the start command, PATH, the root's files and
+/// the judged ELF files.
+struct ChainWalk {
+    let start: StartCommand
+    let path: String
+    let files: RootFiles
+    let elf: [String: CheckResult]
+
+    static func need(_ names: [String], in entry: inout Entrypoint) {
+        for n in names where !entry.needs.contains(n) { entry.needs.append(n) }
+    }
+
+    /// One program: found, its kind, and what it needs (its verdict's packages, or its #! interpreter's),
+    /// recorded in `entry`; its path inside the root. `owned`: for a file a package owns, the Alpine packages
+    /// that stand in for that package.
+    func follow(
+        _ command: String, as role: String, into entry: inout Entrypoint, owned: (String) -> [String]?
+    ) -> String? {
+        guard let found = Migration.locate(command, path: path, workingDir: start.workingDir, files: files, elf: elf)
+        else {
+            entry.notes.append(
+                "\(role) \(command): not found in the image" + (command.contains("/") ? "" : " (PATH=\(path))"))
+            if !command.contains("/") { Self.need(Migration.packages(forCommand: command), in: &entry) }
+            return nil
+        }
+        entry.chain.append(found)
+        let head = files.head(found) ?? []
+        if elf[found] != nil || head.starts(with: [0x7F, 0x45, 0x4C, 0x46]) {
+            let r = elf[found]
+            if role == "program" {
+                entry.kind = "elf"
+                entry.verdict = r?.assessment?.verdict.rawValue
+            }
+            // The distribution's program comes with the Alpine package; the application's needs what its verdict says.
+            Self.need(owned(found) ?? r.map { Migration.applicationFile($0, inside: found).packages } ?? [], in: &entry)
+        } else if let shebang = Shebang(head: head) {
+            if role == "program" { entry.kind = "script" }
+            entry.interpreter =
+                entry.interpreter
+                ?? ([shebang.interpreter] + (shebang.interpreter.hasSuffix("/env") ? [shebang.program] : []))
+                .joined(separator: " ")
+            Self.need(Migration.packages(forCommand: shebang.program), in: &entry)
+        } else if role == "program" {
+            entry.kind = "other"
+        }
+        return found
     }
 }

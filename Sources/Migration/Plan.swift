@@ -239,7 +239,7 @@ public enum Migration {
                 rebuild: nil)
         }
         let blocking = a.findings.first { $0.severity == .error } ?? a.findings.first { $0.severity == .warning }
-        var why = blocking.map { $0.rule } ?? ""
+        var why = blocking.map { $0.rule.rawValue } ?? ""
         let names =
             a.missingSymbols.filter { $0.providedBy == nil }.prefix(5).map(\.name)
             + a.missingLibraries.prefix(3).map(\.soname)

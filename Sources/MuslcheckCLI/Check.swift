@@ -1,4 +1,3 @@
-import Archives
 import ArgumentParser
 import Assessment
 import ELF
@@ -6,7 +5,6 @@ import Engine
 import Knowledge
 import Reporting
 import Scanning
-import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -16,118 +14,6 @@ import Synchronization
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Limits on archives, so that no input can exhaust memory; an archive over one is reported, not skipped.
-struct LimitOptions: ParsableArguments {
-    @Option(name: .customLong("max-depth"), help: "Archives nested deeper than this are reported, not opened.")
-    var maxDepth = 5
-    @Option(
-        name: .customLong("max-member-bytes"),
-        help: ArgumentHelp(
-            "Largest archive member held in memory: an ELF file, or a zip inside a compressed stream (bytes, or 512K, 256M, 2G…). Archives and images themselves are read as streams, whatever their size.",
-            valueName: "size"))
-    var maxMemberBytes = ByteSize(256 << 20)
-    @Option(
-        name: .customLong("max-total-bytes"),
-        help: ArgumentHelp(
-            "Most bytes decompressed from one input (bytes, or 512M, 64G…); past 1 GiB, also at most --max-expansion-ratio times the bytes of the input read.",
-            valueName: "size"))
-    var maxTotalBytes = ByteSize(64 << 30)
-    @Option(
-        name: .customLong("max-expansion-ratio"),
-        help:
-            "Past 1 GiB decompressed from one input, the most bytes out per byte read: bombs are stopped, real images are not."
-    )
-    var maxExpansionRatio = 100
-    @Option(name: .customLong("max-entries"), help: "Most entries read from one archive.")
-    var maxEntries = 200_000
-    @Option(
-        name: .customLong("max-seconds-per-file"),
-        help: ArgumentHelp(
-            "Time for reading one file, or one archive with everything in it, and as much again for each 256 MiB of it read; a file that needs more is reported as an error.",
-            valueName: "seconds"))
-    var maxSeconds = 60.0
-
-    var archiveLimits: ArchiveLimits {
-        var l = ArchiveLimits()
-        l.maxDepth = maxDepth
-        l.maxMemberBytes = maxMemberBytes.bytes
-        l.maxTotalBytes = maxTotalBytes.bytes
-        l.maxEntries = maxEntries
-        l.maxExpansionRatio = maxExpansionRatio
-        l.maxSeconds = maxSeconds
-        // For the benchmark of what judging scripts costs (README, Performance) only.
-        l.scripts = RunContext.current.variable("BENCH_NO_SCRIPTS") == nil
-        return l
-    }
-
-    func validate() throws {
-        if maxDepth < 0 || maxMemberBytes.bytes < 1 || maxTotalBytes.bytes < 1 || maxEntries < 1
-            || maxExpansionRatio < 1
-        {
-            throw ValidationError("archive limits must be positive")
-        }
-        if !(maxSeconds > 0) { throw ValidationError("--max-seconds-per-file must be positive") }
-    }
-}
-
-enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, sarif, junit, markdown, html
-}
-
-/// Files done, rate and the current path on standard error, only when it is a terminal.
-final class Progress: Sendable {
-    private let state = Mutex<(done: Int, last: Double)>((0, 0))
-    let total: Int
-    let enabled: Bool
-    let start = Date().timeIntervalSince1970
-    static let interval = 0.1
-    static let mebibyte = 1 << 20
-
-    init(total: Int) {
-        self.total = total
-        enabled = isatty(2) != 0 && total >= 1
-    }
-
-    func step(_ path: String) {
-        guard enabled else { return }
-        let now = Date().timeIntervalSince1970
-        let line: String? = state.withLock { s in
-            s.done += 1
-            guard now - s.last > Self.interval || s.done == total else { return nil }
-            s.last = now
-            let rate = Double(s.done) / max(now - start, 0.001)
-            return "\r\u{1B}[K\(s.done)/\(total) files, \(Int(rate))/s  \(Escape.terminal(String(path.suffix(60))))"
-        }
-        if let line { _ = writeAll(line, to: 2) }
-    }
-
-    /// A large input being read: how far, so a multi-GB image shows it is moving.
-    func bytes(_ path: String, _ count: Int) {
-        guard enabled else { return }
-        let now = Date().timeIntervalSince1970
-        let line: String? = state.withLock { s in
-            guard now - s.last > Self.interval else { return nil }
-            s.last = now
-            return
-                "\r\u{1B}[K\(s.done)/\(total) files, \(count / Self.mebibyte) MiB of \(Escape.terminal(String(path.suffix(50)))) read"
-        }
-        if let line { _ = writeAll(line, to: 2) }
-    }
-
-    func finish() { if enabled { _ = writeAll("\r\u{1B}[K", to: 2) } }
-}
-
-extension FailOn: ExpressibleByArgument {}
-extension Rule.Severity: ExpressibleByArgument {}
-
-/// How SARIF groups results: one per finding (default), or one per file that fails the gate.
-enum SarifResults: String, ExpressibleByArgument, CaseIterable { case finding, file }
-
-/// The targets the knowledge base knows, for help and shell completion.
-func knownTargets() -> [String] {
-    ((try? loadKnowledge())?.releases ?? []).map { "alpine:\($0.name)" }
-}
 
 struct Check: OutputCommand {
     static let configuration = CommandConfiguration(
@@ -502,7 +388,8 @@ struct Check: OutputCommand {
         let entries = outcome.results.compactMap { r -> Baseline.Entry? in
             guard let a = r.assessment, a.verdict > .runs || !a.findings.isEmpty else { return nil }
             return Baseline.Entry(
-                path: gate.key(r.path), verdict: a.verdict.rawValue, rules: Array(Set(a.findings.map(\.rule))).sorted())
+                path: gate.key(r.path), verdict: a.verdict.rawValue,
+                rules: Array(Set(a.findings.map(\.rule.rawValue))).sorted())
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -312,9 +312,7 @@ public enum CheckText {
         out += what + "\n"
         for f in Blocking.ordered(a) {
             out += "  \(style.severity(f.severity)) [\(f.rule)] \(capped(Escape.terminal(f.message)))\n"
-            if [RuleID.symbolMissing, .symbolGcompat, .muslSymbolNewer, .ifuncSymbols].contains(
-                RuleID(rawValue: f.rule))
-            {
+            if [RuleID.symbolMissing, .symbolGcompat, .muslSymbolNewer, .ifuncSymbols].contains(f.rule) {
                 let listed = a.missingSymbols.filter { f.symbols.contains($0.name) }
                 for s in listed.prefix(symbolsShown) {
                     var line = "      \(Escape.terminal(s.name))" + (s.version.map { "@" + Escape.terminal($0) } ?? "")

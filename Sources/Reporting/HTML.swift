@@ -26,19 +26,41 @@ public enum HTML {
     public static func render(_ run: RunReport) -> String {
         let s = run.summary
         let v = s.verdicts
-        let g = run.gate
         let counts: [Verdict: Int] = [
             .runs: v.runs, .needsLibc6Compat: v.needsLibc6Compat, .needsGcompat: v.needsGcompat,
             .needsRebuild: v.needsRebuild,
         ]
-        let assessed = max(1, s.assessed)
         let prefix = commonDirectory(run.results.map(\.path))
+        var out = head(run) + chart(counts, assessed: max(1, s.assessed))
+        if !s.packages.isEmpty {
+            out +=
+                "<p>Install for everything that can run: <span class=\"apk\">apk add --no-cache \(xml(s.packages.joined(separator: " ")))</span></p>\n"
+        }
+        if !s.topSymbols.isEmpty {
+            out +=
+                "<p>Symbols that block the most files: "
+                + s.topSymbols.map { "<code>\(xml($0.name))</code> (\($0.files))" }.joined(separator: ", ") + "</p>\n"
+        }
+        out += controls
+        if !prefix.isEmpty { out += "<p class=\"root\">All paths are under <code>\(xml(prefix))</code></p>\n" }
+        out +=
+            "<table id=\"files\"><colgroup><col class=\"c-file\"><col class=\"c-v\"><col class=\"c-why\"><col></colgroup>"
+        out +=
+            "<thead><tr><th data-k=\"0\">file</th><th data-k=\"1\">verdict</th><th data-k=\"2\">blocking reason</th><th data-k=\"3\">fix</th></tr></thead><tbody>\n"
+        for i in run.bySeverity { out += row(run, i, prefix: prefix) }
+        return out + script
+    }
+
+    /// The page up to the verdict chart: styles, title, the target and counts, the gate's word.
+    static func head(_ run: RunReport) -> String {
+        let s = run.summary
+        let g = run.gate
         let waived = "\(g.ignoredByPolicy) ignored by policy, \(g.inBaseline) in the baseline"
         let gateText =
             g.failed
             ? "<b class=\"fail\">gate failed</b>: \(g.failingFiles) \(g.failingFiles == 1 ? "file fails" : "files fail") --fail-on \(xml(g.failOn)) (\(waived))"
             : "<b class=\"pass\">gate passed</b> (--fail-on \(xml(g.failOn)); \(waived))"
-        var out = """
+        return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>muslcheck: Alpine \(xml(run.target.release))</title>
@@ -64,6 +86,11 @@ public enum HTML {
             <div class="sub">musl \(xml(run.target.musl)), gcompat \(xml(run.target.gcompat)); \(s.files) files, \(s.assessed) assessed, \(s.skipped) skipped, \(s.errors) unreadable; \(gateText)</div>
             <div class="bar" id="chart">
             """
+    }
+
+    /// The bar of verdicts (each as wide as its share of the assessed files) and its legend.
+    static func chart(_ counts: [Verdict: Int], assessed: Int) -> String {
+        var out = ""
         for (verdict, color) in colors where (counts[verdict] ?? 0) > 0 {
             let n = counts[verdict] ?? 0
             out +=
@@ -74,130 +101,123 @@ public enum HTML {
             out +=
                 "<span><i class=\"dot\" style=\"background:\(color)\"></i>\(verdict.rawValue): \(counts[verdict] ?? 0)</span>"
         }
-        out += "</div>\n"
-        if !s.packages.isEmpty {
-            out +=
-                "<p>Install for everything that can run: <span class=\"apk\">apk add --no-cache \(xml(s.packages.joined(separator: " ")))</span></p>\n"
-        }
-        if !s.topSymbols.isEmpty {
-            out +=
-                "<p>Symbols that block the most files: "
-                + s.topSymbols.map { "<code>\(xml($0.name))</code> (\($0.files))" }.joined(separator: ", ") + "</p>\n"
-        }
-        out += """
-            <div class="controls"><input id="q" type="search" placeholder="filter by path, symbol, library" size="36">
-            <select id="verdict"><option value="">all verdicts</option><option>needs-rebuild</option><option>needs-gcompat</option><option>needs-libc6-compat</option><option>runs</option><option>error</option><option>skipped</option><option value="failing">failing the gate</option><option value="suppressed">set aside by policy or baseline</option></select>
-            <label>group by <select id="group"><option value="">nothing</option><option value="cause">cause</option><option value="fix">fix</option></select></label>
-            <button id="expand" type="button">expand all</button><span id="shown"></span></div>
+        return out + "</div>\n"
+    }
 
-            """
-        if !prefix.isEmpty { out += "<p class=\"root\">All paths are under <code>\(xml(prefix))</code></p>\n" }
-        out +=
-            "<table id=\"files\"><colgroup><col class=\"c-file\"><col class=\"c-v\"><col class=\"c-why\"><col></colgroup>"
-        out +=
-            "<thead><tr><th data-k=\"0\">file</th><th data-k=\"1\">verdict</th><th data-k=\"2\">blocking reason</th><th data-k=\"3\">fix</th></tr></thead><tbody>\n"
-        for i in run.bySeverity {
-            let r = run.results[i]
-            let verdict = r.assessment?.verdict.rawValue ?? r.status.rawValue
-            let color = colors.first { $0.0.rawValue == verdict }?.1 ?? (r.status == .error ? "#c62828" : "#555")
-            let shown = String(r.path.dropFirst(prefix.count))
-            let cut = shown.lastLiteralRange(of: "/").map { shown.index(after: $0.lowerBound) } ?? shown.startIndex
-            let name = String(shown[cut...])
-            let dir = String(shown[..<cut])
-            var why: String
-            var cause: String
-            let fix =
-                r.assessment.map { a in
-                    (a.verdict == .needsRebuild ? a.fix?.rebuild : a.fix?.apk)
-                        ?? (a.verdict == .runs ? "nothing to do" : "")
-                } ?? (r.status == .error ? "check the file" : "")
-            if let a = r.assessment {
-                let reason = Blocking.reason(a)
-                why = reason.isEmpty ? "" : xml(reason)
-                cause =
-                    Blocking.finding(a).map { f in
-                        f.rule + ((f.symbols.first ?? f.libraries.first).map { ": " + $0 } ?? "")
-                    } ?? "nothing blocks"
-            } else {
-                why = xml(r.error ?? "")
-                cause = r.status == .error ? "unreadable" : "not judged"
-            }
-            if let w = r.suppressions.last(where: \.waivesGate) {
-                why += " <span class=\"sup\">(passed: \(xml(w.kind.rawValue)) — \(xml(w.reason)))</span>"
-            }
-            let flags = (run.failing[i] ? " failing" : "") + (r.suppressions.isEmpty ? "" : " suppressed")
-            out +=
-                "<tr class=\"row\" data-i=\"\(i)\" data-verdict=\"\(xml(verdict))\" data-flags=\"\(flags)\" data-cause=\"\(xml(cause))\" data-fix=\"\(xml(fix))\">"
-            out +=
-                "<td class=\"path\" title=\"\(xml(r.path))\">\(xml(name)) <span class=\"dir\">\(xml(dir))</span></td><td class=\"v\" style=\"color:\(color)\">\(xml(verdict))</td>"
-            out += "<td class=\"why\">\(why)</td><td>\(xml(fix))</td></tr>\n"
-            out +=
-                "<tr class=\"detail\" id=\"d\(i)\"><td colspan=\"4\"><pre>\(xml(CheckText.file(r)))</pre></td></tr>\n"
-        }
-        out += """
-            </tbody></table>
-            <script>
-            (function(){
-              var tbody=document.querySelector('#files tbody');
-              var rows=Array.prototype.slice.call(tbody.querySelectorAll('tr.row'));
-              var order=['skipped','runs','needs-libc6-compat','needs-gcompat','needs-rebuild','error'];
-              function detail(r){return document.getElementById('d'+r.dataset.i);}
-              function visible(r){
-                var q=document.getElementById('q').value.toLowerCase(), v=document.getElementById('verdict').value;
-                var okV=!v||(v==='failing'?r.dataset.flags.indexOf('failing')>=0:v==='suppressed'?r.dataset.flags.indexOf('suppressed')>=0:r.dataset.verdict===v);
-                return okV&&(!q||r.textContent.toLowerCase().indexOf(q)>=0||detail(r).textContent.toLowerCase().indexOf(q)>=0);
-              }
-              function layout(){
-                var key=document.getElementById('group').value;
-                Array.prototype.slice.call(tbody.querySelectorAll('tr.group')).forEach(function(g){g.remove();});
-                var groups=[], byKey={}, n=0;
-                rows.forEach(function(r){
-                  var show=visible(r); r.style.display=show?'':'none';
-                  if(!show){detail(r).classList.remove('open');r.classList.remove('open');return;}
-                  n++;
-                  var k=key?r.dataset[key]||'(none)':'';
-                  if(!byKey.hasOwnProperty(k)){byKey[k]=[];groups.push(k);}
-                  byKey[k].push(r);
-                });
-                groups.sort(function(a,b){return byKey[b].length-byKey[a].length;});  // the biggest cause or fix first
-                groups.forEach(function(k){
-                  if(key){var g=document.createElement('tr');g.className='group';var td=document.createElement('td');td.colSpan=4;
-                    td.textContent=k+' \\u2014 '+byKey[k].length+(byKey[k].length===1?' file':' files');g.appendChild(td);tbody.appendChild(g);}
-                  byKey[k].forEach(function(r){tbody.appendChild(r);tbody.appendChild(detail(r));});
-                });
-                rows.forEach(function(r){if(r.style.display==='none'){tbody.appendChild(r);tbody.appendChild(detail(r));}});
-                document.getElementById('shown').textContent=n+' of '+rows.length+' files';
-              }
-              document.getElementById('q').addEventListener('input',layout);
-              document.getElementById('verdict').addEventListener('change',layout);
-              document.getElementById('group').addEventListener('change',layout);
-              rows.forEach(function(r){r.addEventListener('click',function(){detail(r).classList.toggle('open');r.classList.toggle('open');});});
-              var expanded=false;
-              document.getElementById('expand').addEventListener('click',function(){
-                expanded=!expanded; this.textContent=expanded?'collapse all':'expand all';
-                rows.forEach(function(r){if(r.style.display!=='none'){detail(r).classList.toggle('open',expanded);r.classList.toggle('open',expanded);}});
-              });
-              var dir=1;
-              document.querySelectorAll('th').forEach(function(th){th.addEventListener('click',function(){
-                var k=+th.dataset.k; dir=-dir;
-                rows.sort(function(a,b){
-                  var x=a.children[k].textContent,y=b.children[k].textContent;
-                  if(k===1){x=order.indexOf(x);y=order.indexOf(y);return (x-y)*dir;}
-                  return x.localeCompare(y)*dir;
-                });
-                layout();
-              });});
-              // A link can ask for a view: #group=cause, #group=fix, #expand, #verdict=needs-rebuild.
-              location.hash.replace(/^#/,'').split('&').forEach(function(kv){
-                var p=kv.split('='), el=null;
-                if(p[0]==='group'||p[0]==='verdict'){el=document.getElementById(p[0]);if(el){el.value=decodeURIComponent(p[1]||'');}}
-              });
-              layout();
-              if(/(^#|&)expand(&|$)/.test(location.hash)){document.getElementById('expand').click();}
-            })();
-            </script></body></html>
+    /// The filter box, the verdict and grouping choices, and the expand button.
+    static let controls = """
+        <div class="controls"><input id="q" type="search" placeholder="filter by path, symbol, library" size="36">
+        <select id="verdict"><option value="">all verdicts</option><option>needs-rebuild</option><option>needs-gcompat</option><option>needs-libc6-compat</option><option>runs</option><option>error</option><option>skipped</option><option value="failing">failing the gate</option><option value="suppressed">set aside by policy or baseline</option></select>
+        <label>group by <select id="group"><option value="">nothing</option><option value="cause">cause</option><option value="fix">fix</option></select></label>
+        <button id="expand" type="button">expand all</button><span id="shown"></span></div>
 
-            """
+        """
+
+    /// One file's row (path, verdict, blocking reason, fix) and its hidden detail row with the full text.
+    static func row(_ run: RunReport, _ i: Int, prefix: String) -> String {
+        var out = ""
+        let r = run.results[i]
+        let verdict = r.assessment?.verdict.rawValue ?? r.status.rawValue
+        let color = colors.first { $0.0.rawValue == verdict }?.1 ?? (r.status == .error ? "#c62828" : "#555")
+        let shown = String(r.path.dropFirst(prefix.count))
+        let cut = shown.lastLiteralRange(of: "/").map { shown.index(after: $0.lowerBound) } ?? shown.startIndex
+        let name = String(shown[cut...])
+        let dir = String(shown[..<cut])
+        var why: String
+        var cause: String
+        let fix =
+            r.assessment.map { a in
+                (a.verdict == .needsRebuild ? a.fix?.rebuild : a.fix?.apk)
+                    ?? (a.verdict == .runs ? "nothing to do" : "")
+            } ?? (r.status == .error ? "check the file" : "")
+        if let a = r.assessment {
+            let reason = Blocking.reason(a)
+            why = reason.isEmpty ? "" : xml(reason)
+            cause =
+                Blocking.finding(a).map { f in
+                    f.rule.rawValue + ((f.symbols.first ?? f.libraries.first).map { ": " + $0 } ?? "")
+                } ?? "nothing blocks"
+        } else {
+            why = xml(r.error ?? "")
+            cause = r.status == .error ? "unreadable" : "not judged"
+        }
+        if let w = r.suppressions.last(where: \.waivesGate) {
+            why += " <span class=\"sup\">(passed: \(xml(w.kind.rawValue)) — \(xml(w.reason)))</span>"
+        }
+        let flags = (run.failing[i] ? " failing" : "") + (r.suppressions.isEmpty ? "" : " suppressed")
+        out +=
+            "<tr class=\"row\" data-i=\"\(i)\" data-verdict=\"\(xml(verdict))\" data-flags=\"\(flags)\" data-cause=\"\(xml(cause))\" data-fix=\"\(xml(fix))\">"
+        out +=
+            "<td class=\"path\" title=\"\(xml(r.path))\">\(xml(name)) <span class=\"dir\">\(xml(dir))</span></td><td class=\"v\" style=\"color:\(color)\">\(xml(verdict))</td>"
+        out += "<td class=\"why\">\(why)</td><td>\(xml(fix))</td></tr>\n"
+        out +=
+            "<tr class=\"detail\" id=\"d\(i)\"><td colspan=\"4\"><pre>\(xml(CheckText.file(r)))</pre></td></tr>\n"
         return out
     }
+
+    /// Sorting, filtering, grouping and toggling; nothing else runs in the page.
+    static let script = """
+        </tbody></table>
+        <script>
+        (function(){
+          var tbody=document.querySelector('#files tbody');
+          var rows=Array.prototype.slice.call(tbody.querySelectorAll('tr.row'));
+          var order=['skipped','runs','needs-libc6-compat','needs-gcompat','needs-rebuild','error'];
+          function detail(r){return document.getElementById('d'+r.dataset.i);}
+          function visible(r){
+            var q=document.getElementById('q').value.toLowerCase(), v=document.getElementById('verdict').value;
+            var okV=!v||(v==='failing'?r.dataset.flags.indexOf('failing')>=0:v==='suppressed'?r.dataset.flags.indexOf('suppressed')>=0:r.dataset.verdict===v);
+            return okV&&(!q||r.textContent.toLowerCase().indexOf(q)>=0||detail(r).textContent.toLowerCase().indexOf(q)>=0);
+          }
+          function layout(){
+            var key=document.getElementById('group').value;
+            Array.prototype.slice.call(tbody.querySelectorAll('tr.group')).forEach(function(g){g.remove();});
+            var groups=[], byKey={}, n=0;
+            rows.forEach(function(r){
+              var show=visible(r); r.style.display=show?'':'none';
+              if(!show){detail(r).classList.remove('open');r.classList.remove('open');return;}
+              n++;
+              var k=key?r.dataset[key]||'(none)':'';
+              if(!byKey.hasOwnProperty(k)){byKey[k]=[];groups.push(k);}
+              byKey[k].push(r);
+            });
+            groups.sort(function(a,b){return byKey[b].length-byKey[a].length;});  // the biggest cause or fix first
+            groups.forEach(function(k){
+              if(key){var g=document.createElement('tr');g.className='group';var td=document.createElement('td');td.colSpan=4;
+                td.textContent=k+' \\u2014 '+byKey[k].length+(byKey[k].length===1?' file':' files');g.appendChild(td);tbody.appendChild(g);}
+              byKey[k].forEach(function(r){tbody.appendChild(r);tbody.appendChild(detail(r));});
+            });
+            rows.forEach(function(r){if(r.style.display==='none'){tbody.appendChild(r);tbody.appendChild(detail(r));}});
+            document.getElementById('shown').textContent=n+' of '+rows.length+' files';
+          }
+          document.getElementById('q').addEventListener('input',layout);
+          document.getElementById('verdict').addEventListener('change',layout);
+          document.getElementById('group').addEventListener('change',layout);
+          rows.forEach(function(r){r.addEventListener('click',function(){detail(r).classList.toggle('open');r.classList.toggle('open');});});
+          var expanded=false;
+          document.getElementById('expand').addEventListener('click',function(){
+            expanded=!expanded; this.textContent=expanded?'collapse all':'expand all';
+            rows.forEach(function(r){if(r.style.display!=='none'){detail(r).classList.toggle('open',expanded);r.classList.toggle('open',expanded);}});
+          });
+          var dir=1;
+          document.querySelectorAll('th').forEach(function(th){th.addEventListener('click',function(){
+            var k=+th.dataset.k; dir=-dir;
+            rows.sort(function(a,b){
+              var x=a.children[k].textContent,y=b.children[k].textContent;
+              if(k===1){x=order.indexOf(x);y=order.indexOf(y);return (x-y)*dir;}
+              return x.localeCompare(y)*dir;
+            });
+            layout();
+          });});
+          // A link can ask for a view: #group=cause, #group=fix, #expand, #verdict=needs-rebuild.
+          location.hash.replace(/^#/,'').split('&').forEach(function(kv){
+            var p=kv.split('='), el=null;
+            if(p[0]==='group'||p[0]==='verdict'){el=document.getElementById(p[0]);if(el){el.value=decodeURIComponent(p[1]||'');}}
+          });
+          layout();
+          if(/(^#|&)expand(&|$)/.test(location.hash)){document.getElementById('expand').click();}
+        })();
+        </script></body></html>
+
+        """
 }

@@ -138,14 +138,13 @@ public enum Escape {
 /// The finding behind a file's verdict: the rule that raised it to this level (the verdict engine raises
 /// only through these), so every report can give the blocking reason first.
 public enum Blocking {
-    static let raisers: [Verdict: [String]] = [
+    static let raisers: [Verdict: [RuleID]] = [
         .needsRebuild: [
-            RuleID.symbolMissing, .muslSymbolNewer, .ifuncSymbols, .irelative, .glibcOnlyLibrary, .libraryNotOnAlpine,
+            .symbolMissing, .muslSymbolNewer, .ifuncSymbols, .irelative, .glibcOnlyLibrary, .libraryNotOnAlpine,
             .compatLibraryUnavailable, .unknownInterpreter, .dependency,
-        ].map(\.rawValue),
-        .needsGcompat: [RuleID.symbolGcompat, .loaderNeeded, .compatLibrary, .glibcInterpreter, .dependency].map(
-            \.rawValue),
-        .needsLibc6Compat: [RuleID.glibcInterpreter, .compatLibrary, .dependency].map(\.rawValue),
+        ],
+        .needsGcompat: [.symbolGcompat, .loaderNeeded, .compatLibrary, .glibcInterpreter, .dependency],
+        .needsLibc6Compat: [.glibcInterpreter, .compatLibrary, .dependency],
     ]
 
     public static func finding(_ a: Assessment) -> Finding? {
@@ -172,9 +171,9 @@ public enum Blocking {
         let names =
             f.symbols.isEmpty
             ? f.libraries.map {
-                f.rule == RuleID.dependency.rawValue ? String($0.split(separator: "/").last ?? Substring($0)) : $0
+                f.rule == .dependency ? String($0.split(separator: "/").last ?? Substring($0)) : $0
             } : f.symbols
-        guard !names.isEmpty else { return f.rule }
+        guard !names.isEmpty else { return f.rule.rawValue }
         return "\(f.rule): " + names.prefix(limit).joined(separator: ", ")
             + (names.count > limit ? " and \(names.count - limit) more" : "")
     }

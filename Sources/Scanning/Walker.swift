@@ -268,19 +268,8 @@ public enum Walker {
                     explicit: false))
             return
         }
-        // Entries with the type the directory reports (DT_UNKNOWN on some file systems: then stat says).
-        var entries: [(name: String, type: UInt8)] = []
-        var undecodable: [String] = []
-        while let entry = readdir(dir) {
-            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
-            // A name that is not UTF-8 cannot be carried as a path here: it is reported, not read.
-            guard let name = String(validating: bytes, as: UTF8.self) else {
-                undecodable.append(
-                    bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined())
-                continue
-            }
-            if name != "." && name != ".." { entries.append((name, entry.pointee.d_type)) }
-        }
+        let (unsorted, undecodable) = readEntries(dir)
+        var entries = unsorted
         // An OCI image layout inside the tree is read as one image, not walked; one whose index names no
         // manifest that is there is walked like any directory.
         if depth > 0, entries.contains(where: { $0.name == "oci-layout" }),
@@ -302,78 +291,113 @@ public enum Walker {
         var subtrees: [WalkResult] = []  // in the order of the DT_DIR entries
         if !options.followSymlinks, depth < Self.parallelDepth {
             let dirs = entries.filter { Int($0.type) == Int(DT_DIR) }.map { prefix + $0.name }
-            if dirs.count > 1 {
-                subtrees = parallelMap(dirs.count, jobs: CPU.count) { i -> WalkResult in
-                    var sub = WalkResult()
-                    var seen = Set<DirID>()
-                    var none: [DirID: String] = [:]
-                    walk(
-                        directory: dirs[i], depth: depth + 1, options: options, visited: &seen, into: &sub.items,
-                        links: &sub.links, inodes: &none)
-                    return sub
-                }
-            }
+            if dirs.count > 1 { subtrees = walkInParallel(dirs, depth: depth + 1, options: options) }
         }
         var nextSubtree = 0
         for (name, type) in entries {
-            let path = prefix + name
             if Int(type) == Int(DT_DIR), nextSubtree < subtrees.count {
                 items += subtrees[nextSubtree].items
                 links += subtrees[nextSubtree].links
                 nextSubtree += 1
                 continue
             }
-            var mode: mode_t
-            var lst = stat()
-            // Names are looked up relative to the open directory: no walk of the whole path per entry.
-            switch Int(type) {
-            case Int(DT_DIR): mode = S_IFDIR
-            // Hard links are told later, from the stat the reader makes when it opens the file.
-            case Int(DT_REG) where !options.followSymlinks:
-                items.appendFile(directory: prefix, name: name)
+            visit(
+                name, type: type, in: fd, prefix: prefix, depth: depth, options: options, visited: &visited,
+                into: &items, links: &links, inodes: &inodes)
+        }
+    }
+
+    /// The entries of an open directory with the type it reports (DT_UNKNOWN on some file systems: then
+    /// stat says), and the names that are not UTF-8, escaped for the report.
+    private static func readEntries(_ dir: OpaquePointer) -> (
+        entries: [(name: String, type: UInt8)], undecodable: [String]
+    ) {
+        var entries: [(name: String, type: UInt8)] = []
+        var undecodable: [String] = []
+        while let entry = readdir(dir) {
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            // A name that is not UTF-8 cannot be carried as a path here: it is reported, not read.
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                undecodable.append(
+                    bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined())
                 continue
-            case Int(DT_LNK) where !options.followSymlinks:
+            }
+            if name != "." && name != ".." { entries.append((name, entry.pointee.d_type)) }
+        }
+        return (entries, undecodable)
+    }
+
+    /// Sibling directories walked on all cores, each into its own lists (in the order of `dirs`).
+    private static func walkInParallel(_ dirs: [String], depth: Int, options: WalkOptions) -> [WalkResult] {
+        parallelMap(dirs.count, jobs: CPU.count) { i -> WalkResult in
+            var sub = WalkResult()
+            var seen = Set<DirID>()
+            var none: [DirID: String] = [:]
+            walk(
+                directory: dirs[i], depth: depth, options: options, visited: &seen, into: &sub.items,
+                links: &sub.links, inodes: &none)
+            return sub
+        }
+    }
+
+    /// One entry of the directory open as `fd`, of the type the directory reports: a file or a link is
+    /// listed, a directory walked, anything else left alone.
+    private static func visit(
+        _ name: String, type: UInt8, in fd: Int32, prefix: String, depth: Int, options: WalkOptions,
+        visited: inout Set<DirID>, into items: inout WalkItems, links: inout WalkItems,
+        inodes: inout [DirID: String]
+    ) {
+        let path = prefix + name
+        var mode: mode_t
+        var lst = stat()
+        // Names are looked up relative to the open directory: no walk of the whole path per entry.
+        switch Int(type) {
+        case Int(DT_DIR): mode = S_IFDIR
+        // Hard links are told later, from the stat the reader makes when it opens the file.
+        case Int(DT_REG) where !options.followSymlinks:
+            items.appendFile(directory: prefix, name: name)
+            return
+        case Int(DT_LNK) where !options.followSymlinks:
+            links.appendFile(directory: prefix, name: name)
+            return
+        case Int(DT_FIFO), Int(DT_SOCK), Int(DT_CHR), Int(DT_BLK): return  // never opened
+        default:
+            guard fstatat(fd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 else {
+                items.append(ScanItem(path: path, kind: .unreadable(errnoText()), explicit: false))
+                return
+            }
+            mode = lst.st_mode & S_IFMT
+        }
+        var followed = false
+        if mode == S_IFLNK {
+            guard options.followSymlinks else {
                 links.appendFile(directory: prefix, name: name)
-                continue
-            case Int(DT_FIFO), Int(DT_SOCK), Int(DT_CHR), Int(DT_BLK): continue  // never opened
-            default:
-                guard fstatat(fd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 else {
-                    items.append(ScanItem(path: path, kind: .unreadable(errnoText()), explicit: false))
-                    continue
-                }
-                mode = lst.st_mode & S_IFMT
+                return
             }
-            var followed = false
-            if mode == S_IFLNK {
-                guard options.followSymlinks else {
-                    links.appendFile(directory: prefix, name: name)
-                    continue
-                }
-                guard fstatat(fd, name, &lst, 0) == 0 else { continue }  // dangling links are not files
-                mode = lst.st_mode & S_IFMT
-                followed = true
+            guard fstatat(fd, name, &lst, 0) == 0 else { return }  // dangling links are not files
+            mode = lst.st_mode & S_IFMT
+            followed = true
+        }
+        switch mode {
+        case S_IFDIR:
+            walk(
+                directory: path, depth: depth + 1, options: options, visited: &visited, into: &items, links: &links,
+                inodes: &inodes)
+        case S_IFREG:
+            // When following links, a file reached twice (hard or symbolic link) is read once and listed
+            // per path; otherwise hard links are told from the reader's stat.
+            guard options.followSymlinks else {
+                items.appendFile(directory: prefix, name: name)
+                return
             }
-            switch mode {
-            case S_IFDIR:
-                walk(
-                    directory: path, depth: depth + 1, options: options, visited: &visited, into: &items, links: &links,
-                    inodes: &inodes)
-            case S_IFREG:
-                // When following links, a file reached twice (hard or symbolic link) is read once and listed
-                // per path; otherwise hard links are told from the reader's stat.
-                guard options.followSymlinks else {
-                    items.appendFile(directory: prefix, name: name)
-                    continue
-                }
-                let id = DirID(device: UInt64(lst.st_dev), inode: UInt64(lst.st_ino))
-                if lst.st_nlink > 1 || followed, let first = inodes[id] {
-                    items.append(ScanItem(path: path, kind: .file, explicit: false, sameAs: first))
-                } else {
-                    inodes[id] = path
-                    items.appendFile(directory: prefix, name: name)
-                }
-            default: continue  // FIFOs, sockets and devices are never opened
+            let id = DirID(device: UInt64(lst.st_dev), inode: UInt64(lst.st_ino))
+            if lst.st_nlink > 1 || followed, let first = inodes[id] {
+                items.append(ScanItem(path: path, kind: .file, explicit: false, sameAs: first))
+            } else {
+                inodes[id] = path
+                items.appendFile(directory: prefix, name: name)
             }
+        default: return  // FIFOs, sockets and devices are never opened
         }
     }
 

@@ -153,32 +153,37 @@ enum Dockerfile {
             }
             var ins = Instruction(keyword: keyword, argsStart: k, end: e, offset: first, heredocs: [])
             // Here-documents (BuildKit): bodies follow the instruction's last line.
-            if ["RUN", "COPY", "ADD"].contains(keyword) {
-                var bodyStart = min(e + 1, n)
-                for (delimiter, stripTabs) in heredocMarkers(text(bytes, k..<e)) {
-                    var j = bodyStart
-                    var bodyEnd = n
-                    var after = n
-                    while j < n {
-                        let le = lineEnd(bytes, j, n)
-                        var ls = j
-                        if stripTabs { while ls < le && bytes[ls] == UInt8(ascii: "\t") { ls += 1 } }
-                        if text(bytes, ls..<le).trimmed(ScalarSet(charactersIn: "\r")) == delimiter {
-                            bodyEnd = j
-                            after = le
-                            break
-                        }
-                        j = le + 1
-                    }
-                    ins.heredocs.append((delimiter, bodyStart..<max(bodyStart, bodyEnd)))
-                    ins.end = min(after, n)
-                    bodyStart = min(after + 1, n)
-                }
-            }
+            if ["RUN", "COPY", "ADD"].contains(keyword) { readHeredocs(bytes, into: &ins) }
             result.append(ins)
             i = ins.end + 1
         }
         return result
+    }
+
+    /// The here-document bodies that follow an instruction's last line, one per `<<WORD` in its arguments;
+    /// the instruction then ends after the last body.
+    private static func readHeredocs(_ bytes: [UInt8], into ins: inout Instruction) {
+        let n = bytes.count
+        var bodyStart = min(ins.end + 1, n)
+        for (delimiter, stripTabs) in heredocMarkers(text(bytes, ins.argsStart..<ins.end)) {
+            var j = bodyStart
+            var bodyEnd = n
+            var after = n
+            while j < n {
+                let le = lineEnd(bytes, j, n)
+                var ls = j
+                if stripTabs { while ls < le && bytes[ls] == UInt8(ascii: "\t") { ls += 1 } }
+                if text(bytes, ls..<le).trimmed(ScalarSet(charactersIn: "\r")) == delimiter {
+                    bodyEnd = j
+                    after = le
+                    break
+                }
+                j = le + 1
+            }
+            ins.heredocs.append((delimiter, bodyStart..<max(bodyStart, bodyEnd)))
+            ins.end = min(after, n)
+            bodyStart = min(after + 1, n)
+        }
     }
 
     private static func lastNonBlank(_ bytes: [UInt8], _ from: Int, _ to: Int) -> Int? {

@@ -32,7 +32,7 @@ public enum ScriptVerdict: String, Sendable, Hashable, Codable, Comparable, Case
 }
 
 public struct ScriptFinding: Sendable, Hashable {
-    public var rule: String
+    public var rule: RuleID
     public var severity: Rule.Severity
     public var message: String
     /// 1-based; the column counts bytes. `length` is the offending word's length in bytes (for SARIF regions).
@@ -56,19 +56,6 @@ public struct ScriptAssessment: Sendable {
 }
 
 public struct ScriptAssessor: Sendable {
-    public enum RuleID {
-        public static let interpreterMissing = "script-interpreter-missing"
-        public static let commandMissing = "script-command-missing"
-        public static let appletUnverified = "busybox-applet-unverified"
-        public static let optionRejected = "busybox-option-rejected"
-        public static let optionSilent = "busybox-option-silent"
-        public static let ashError = "ash-syntax-error"
-        public static let ashSilent = "ash-syntax-silent"
-        public static let foreignInstaller = "foreign-package-manager"
-        public static let parseError = "script-parse-error"
-        public static let overLimit = "script-over-limit"
-    }
-
     /// Commands that run the command named by a later argument.
     static let wrappers: Set<String> = [
         "exec", "nohup", "env", "sudo", "time", "nice", "busybox", "command", "xargs", "su-exec", "gosu", "chroot",
@@ -120,10 +107,10 @@ public struct ScriptAssessor: Sendable {
 
     /// `installed`: packages the target image has (names, or `cmd:NAME` for a command known to be there).
     public func assess(_ facts: ScriptFacts, installed: Set<String> = []) -> ScriptAssessment {
-        var context = Context(assessor: self, facts: facts)
+        var context = ScriptContext(assessor: self, facts: facts)
         if let size = facts.overLimit {
             let reason = "\(size) bytes, over the \(Scripts.maxScriptBytes)-byte limit: not checked"
-            context.add(RuleID.overLimit, reason, offset: 0, length: 0, word: facts.path)
+            context.add(RuleID.scriptOverLimit, reason, offset: 0, length: 0, word: facts.path)
             return context.finish(unassessable: reason, busybox: nil)
         }
         var judgedBusyBox: BusyBoxVersion?
@@ -151,13 +138,13 @@ public struct ScriptAssessor: Sendable {
         return context.finish(unassessable: nil, busybox: judgedBusyBox?.description)
     }
 
-    func severity(_ rule: String, default fallback: Rule.Severity) -> Rule.Severity {
+    func severity(_ rule: RuleID, default fallback: Rule.Severity) -> Rule.Severity {
         kb.rule(rule)?.severity ?? fallback
     }
 }
 
 /// The findings of one assessment while they are collected.
-private struct Context {
+struct ScriptContext {
     let assessor: ScriptAssessor
     let facts: ScriptFacts
     var findings: [ScriptFinding] = []
@@ -172,7 +159,7 @@ private struct Context {
     var scripts: ScriptKnowledge { assessor.scripts }
 
     mutating func add(
-        _ rule: String, _ message: String, offset: Int, length: Int, word: String, packages: [String] = [],
+        _ rule: RuleID, _ message: String, offset: Int, length: Int, word: String, packages: [String] = [],
         severity: Rule.Severity? = nil
     ) {
         let (line, column) = facts.position(of: offset)
@@ -214,7 +201,7 @@ private struct Context {
         let package = scripts.commands[program]?.package ?? (scripts.applets[program] != nil ? "cmd:\(program)" : nil)
         let fix = package.map { "apk add \($0)" } ?? "no Alpine package provides it"
         add(
-            ScriptAssessor.RuleID.interpreterMissing,
+            RuleID.scriptInterpreterMissing,
             "interpreter '\(program)' is not on Alpine \(assessor.release.name) unless installed: the shell reports 'not found'; \(fix)",
             offset: offset, length: length, word: program, packages: package.map { [$0] } ?? [])
     }
@@ -223,7 +210,7 @@ private struct Context {
         let script = unit.script
         if let e = script.error {
             add(
-                ScriptAssessor.RuleID.parseError, "the script does not parse: \(e.message); the checks stop there",
+                RuleID.scriptParseError, "the script does not parse: \(e.message); the checks stop there",
                 offset: e.offset, length: 1, word: "")
         }
         let ash = unit.dialect.isAsh
@@ -255,12 +242,12 @@ private struct Context {
         switch row.status {
         case .error, .rejected:
             add(
-                ScriptAssessor.RuleID.ashError,
+                RuleID.ashSyntaxError,
                 "\(row.message) (BusyBox \(busybox) ash is /bin/sh on Alpine \(assessor.release.name))",
                 offset: offset, length: length, word: word)
         case .silent:
             add(
-                ScriptAssessor.RuleID.ashSilent, "\(row.message) (BusyBox \(busybox) ash)", offset: offset,
+                RuleID.ashSyntaxSilent, "\(row.message) (BusyBox \(busybox) ash)", offset: offset,
                 length: length, word: word)
         case .works: break
         }
@@ -318,7 +305,7 @@ private struct Context {
             if ash { checkAshCommand(name, nameWord, args, inFunction: c.inFunction, busybox: busybox) }
             if let manager = PackageInstall.Manager(rawValue: name), manager != .apk {
                 add(
-                    ScriptAssessor.RuleID.foreignInstaller,
+                    RuleID.foreignPackageManager,
                     "'\(name)' is not Alpine's package manager: use apk add (apk add --no-cache PACKAGE …); Debian names often differ",
                     offset: nameWord.offset, length: nameWord.length, word: word)
                 continue
@@ -343,7 +330,7 @@ private struct Context {
         let state = scripts.applets[name]?.state
         if state == .unverified {
             add(
-                ScriptAssessor.RuleID.appletUnverified,
+                RuleID.busyboxAppletUnverified,
                 "'\(name)' is a BusyBox applet only in newer BusyBox configurations: whether Alpine \(assessor.release.name) enables it is not verified; apk add cmd:\(name) if it is missing",
                 offset: w.offset, length: w.length, word: name)
             return
@@ -351,7 +338,7 @@ private struct Context {
         guard let c = scripts.commands[name] else {
             if state == .off {
                 add(
-                    ScriptAssessor.RuleID.commandMissing,
+                    RuleID.scriptCommandMissing,
                     "'\(name)' is a BusyBox applet Alpine leaves out: apk add cmd:\(name)",
                     offset: w.offset, length: w.length, word: name, packages: ["cmd:\(name)"])
             }
@@ -360,143 +347,13 @@ private struct Context {
         let note = c.note.isEmpty ? "" : " (\(c.note))"
         if let p = c.package {
             add(
-                ScriptAssessor.RuleID.commandMissing,
+                RuleID.scriptCommandMissing,
                 "'\(name)' is no BusyBox applet on Alpine \(assessor.release.name) and is not installed: apk add \(p)\(note)",
                 offset: w.offset, length: w.length, word: name, packages: [p])
         } else {
             add(
-                ScriptAssessor.RuleID.commandMissing, "'\(name)' does not exist on Alpine\(note)", offset: w.offset,
+                RuleID.scriptCommandMissing, "'\(name)' does not exist on Alpine\(note)", offset: w.offset,
                 length: w.length, word: name)
-        }
-    }
-
-    // MARK: ash builtins and options
-
-    mutating func checkAshCommand(
-        _ name: String, _ w: ShellWord, _ args: ArraySlice<ShellWord>, inFunction: Bool, busybox: BusyBoxVersion
-    ) {
-        guard let rows = assessor.syntaxByCommand[name] else { return }
-        let literal = args.map { $0.literal ?? "" }
-        for row in rows where row.versions.contains(busybox) {
-            switch row.kind {
-            case .command where row.feature == name:
-                reportSyntax(row, offset: w.offset, length: w.length, word: name, busybox: busybox)
-            case .option:
-                let parts = row.words
-                guard parts.first == name, parts.count > 1 else { continue }
-                let wanted = Array(parts.dropFirst())
-                // `set -o posix`: consecutive words; `read -a`: the option anywhere before `--`.
-                let found: Bool
-                if wanted.count == 1 && ["[", "test", "printf"].contains(name) {
-                    found = literal.first == wanted[0]
-                } else if wanted.count == 1 {
-                    // `read -ra` holds -a too; `[ -v X ]` and `printf -v` only as the word itself.
-                    let letter = wanted[0].count == 2 && name == "read" ? wanted[0].utf8.last : nil
-                    found = literal.prefix { $0 != "--" }.contains { lit in
-                        lit == wanted[0]
-                            || (letter.map { l in
-                                lit.hasPrefix("-") && !lit.hasPrefix("--") && lit.utf8.dropFirst().contains(l)
-                            } ?? false)
-                    }
-                } else {
-                    found =
-                        literal.count >= wanted.count
-                        && (0...(literal.count - wanted.count)).contains {
-                            Array(literal[$0..<($0 + wanted.count)]) == wanted
-                        }
-                }
-                if found { reportSyntax(row, offset: w.offset, length: w.length, word: row.feature, busybox: busybox) }
-            case .outsideFunction where row.feature == name && !inFunction:
-                reportSyntax(row, offset: w.offset, length: w.length, word: name, busybox: busybox)
-            default: continue
-            }
-        }
-    }
-
-    mutating func checkOptions(
-        _ name: String, _ rows: [ScriptKnowledge.OptionRow], _ args: ArraySlice<ShellWord>, busybox: BusyBoxVersion
-    ) {
-        let rows = rows.filter { $0.versions.contains(busybox) }
-        guard !rows.isEmpty else { return }
-        let valueLetters = scripts.valueLetters[name] ?? []
-        func report(_ row: ScriptKnowledge.OptionRow, _ w: ShellWord) {
-            let shown = "\(name) \(w.literal ?? w.text)"
-            let fix = row.fix.map { "; apk add \($0) for the GNU tool" } ?? ""
-            if row.status == .silent {
-                add(
-                    ScriptAssessor.RuleID.optionSilent, "'\(shown)': \(row.message) (BusyBox \(busybox))\(fix)",
-                    offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: [])
-            } else {
-                add(
-                    ScriptAssessor.RuleID.optionRejected,
-                    "'\(shown)': \(row.message) (BusyBox \(busybox) on Alpine \(assessor.release.name))\(fix)",
-                    offset: w.offset, length: w.length, word: w.literal ?? w.text, packages: row.fix.map { [$0] } ?? [])
-            }
-        }
-        func valueMatches(_ row: ScriptKnowledge.OptionRow, _ value: ShellWord?) -> Bool {
-            guard let v = value?.literal else { return false }
-            return assessor.patterns.matches(row.pattern, v)
-        }
-        let words = Array(args)
-        var endOfOptions = false
-        var i = 0
-        while i < words.count {
-            let w = words[i]
-            defer { i += 1 }
-            guard let lit = w.literal else { continue }
-            for row in rows {
-                switch row.match {
-                case .word where lit == row.option: report(row, w)
-                case .arg where assessor.patterns.matches(row.pattern, lit): report(row, w)
-                default: continue
-                }
-            }
-            guard !endOfOptions, lit.hasPrefix("-"), lit.count > 1 else { continue }
-            if lit == "--" {
-                endOfOptions = true
-                continue
-            }
-            if lit.hasPrefix("--") {
-                let key = String(lit.prefix { $0 != "=" })
-                for row in rows where row.spellings.contains(key) {
-                    if row.match == .flag { report(row, w) }
-                    if row.match == .value {
-                        let value =
-                            lit.contains("=")
-                            ? ShellWord(
-                                offset: w.offset, length: w.length, literal: String(lit.drop { $0 != "=" }.dropFirst()),
-                                text: "")
-                            : (i + 1 < words.count ? words[i + 1] : nil)
-                        if valueMatches(row, value) { report(row, value?.offset == w.offset ? w : (value ?? w)) }
-                    }
-                }
-                continue
-            }
-            // A word option (find -type) or a cluster of short options (-rP), values taken into account.
-            for row in rows where row.match == .value && row.spellings.contains(lit) && lit.count > 2 {
-                if valueMatches(row, i + 1 < words.count ? words[i + 1] : nil) { report(row, words[i + 1]) }
-            }
-            let letters = Array(lit.utf8.dropFirst())
-            for (k, letter) in letters.enumerated() {
-                let option = "-" + String(UnicodeScalar(letter))
-                for row in rows where row.spellings.contains(option) {
-                    if row.match == .flag { report(row, w) }
-                    if row.match == .value {
-                        let rest = letters[(k + 1)...]
-                        let value =
-                            rest.isEmpty
-                            ? (i + 1 < words.count ? words[i + 1] : nil)
-                            : ShellWord(
-                                offset: w.offset, length: w.length, literal: String(decoding: rest, as: UTF8.self),
-                                text: "")
-                        if valueMatches(row, value) { report(row, value?.offset == w.offset ? w : (value ?? w)) }
-                    }
-                }
-                if valueLetters.contains(letter) {
-                    if k == letters.count - 1 { i += 1 }  // the value is the next word
-                    break
-                }
-            }
         }
     }
 }

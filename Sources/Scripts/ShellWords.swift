@@ -21,23 +21,8 @@ extension ShellParser {
         while pos < end {
             let c = bytes[pos]
             if c == UInt8(ascii: "(") {
-                // `name=(…)` array assignment, `@(…)` and friends (extglob): part of the word in bash.
-                if !w.quoted && !w.expands && isAssignmentPrefix(w.literal) {
-                    note(.arrayAssignment, start, pos + 1)
-                    try skipBalanced(open: pos)
-                    w.expands = true
-                    continue
-                }
-                if pos > start,
-                    [UInt8(ascii: "@"), UInt8(ascii: "!"), UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "?")]
-                        .contains(bytes[pos - 1])
-                {
-                    note(.extglob, pos - 1, pos + 1)
-                    try skipBalanced(open: pos)
-                    w.expands = true
-                    continue
-                }
-                break
+                guard try readParenthesisInWord(&w, start: start) else { break }
+                continue
             }
             if (c == UInt8(ascii: "<") || c == UInt8(ascii: ">")) && at(pos + 1) == UInt8(ascii: "(") && pos == start {
                 note(.processSubstitution, pos, pos + 2)
@@ -48,67 +33,102 @@ extension ShellParser {
             }
             if Self.isMeta(c) { break }
             switch c {
-            case UInt8(ascii: "\\"):
-                if at(pos + 1) == UInt8(ascii: "\n") {
-                    pos += 2
-                    continue
-                }
-                if pos + 1 < end { w.literal.append(bytes[pos + 1]) }
-                w.quoted = true
-                pos += 2
-            case UInt8(ascii: "'"):
-                w.quoted = true
-                let open = pos
-                pos += 1
-                while pos < end && bytes[pos] != UInt8(ascii: "'") {
-                    w.literal.append(bytes[pos])
-                    pos += 1
-                }
-                if pos >= end { try fail(open, "unterminated single quote") }
-                pos += 1
-            case UInt8(ascii: "\""):
-                w.quoted = true
-                try readDoubleQuoted(&w)
-            case UInt8(ascii: "$"):
-                try readDollar(&w, inDoubleQuotes: false)
-            case UInt8(ascii: "`"):
-                try readBackticks()
-                w.expands = true
-            case UInt8(ascii: "{"):
-                if w.braceOpen < 0 {
-                    w.braceOpen = w.literal.count
-                    w.braceHasList = false
-                }
-                w.literal.append(c)
-                pos += 1
-            case UInt8(ascii: ","):
-                if w.braceOpen >= 0 { w.braceHasList = true }
-                w.literal.append(c)
-                pos += 1
+            case UInt8(ascii: "\\") where at(pos + 1) == UInt8(ascii: "\n"):
+                pos += 2  // a line continuation: no part of the word
+                continue
             case UInt8(ascii: "."):
                 if w.braceOpen >= 0 && lastWasBraceDots { w.braceHasList = true }
                 lastWasBraceDots = w.braceOpen >= 0
                 w.literal.append(c)
                 pos += 1
                 continue
-            case UInt8(ascii: "}"):
-                if w.braceOpen >= 0 && w.braceHasList { w.braceFound = true }
-                w.braceOpen = -1
-                w.literal.append(c)
-                pos += 1
-            case UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["):
-                // A glob: the value is only known at run time, unless nothing matches; keep the text.
-                w.expands = w.expands || c != UInt8(ascii: "[")
-                w.literal.append(c)
-                pos += 1
             default:
-                w.literal.append(c)
-                pos += 1
+                try readWordPart(c, &w)
             }
             lastWasBraceDots = false
         }
         if pos == start { pos += 1 }  // never a word of no bytes: the caller would not advance
         pos = min(pos, end)
+        return finishWord(w, start: start)
+    }
+
+    /// A `(` inside a word at `pos`: an array assignment or an extglob is read into the word (true); any
+    /// other ends the word (false).
+    mutating func readParenthesisInWord(_ w: inout WordBuilder, start: Int) throws -> Bool {
+        // `name=(…)` array assignment, `@(…)` and friends (extglob): part of the word in bash.
+        if !w.quoted && !w.expands && isAssignmentPrefix(w.literal) {
+            note(.arrayAssignment, start, pos + 1)
+            try skipBalanced(open: pos)
+            w.expands = true
+            return true
+        }
+        if pos > start,
+            [UInt8(ascii: "@"), UInt8(ascii: "!"), UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "?")]
+                .contains(bytes[pos - 1])
+        {
+            note(.extglob, pos - 1, pos + 1)
+            try skipBalanced(open: pos)
+            w.expands = true
+            return true
+        }
+        return false
+    }
+
+    /// One part of a word starting with the byte `c` at `pos`: an escape, a quoted string, an expansion,
+    /// a brace or glob character, or a plain byte.
+    mutating func readWordPart(_ c: UInt8, _ w: inout WordBuilder) throws {
+        switch c {
+        case UInt8(ascii: "\\"):
+            if pos + 1 < end { w.literal.append(bytes[pos + 1]) }
+            w.quoted = true
+            pos += 2
+        case UInt8(ascii: "'"):
+            w.quoted = true
+            let open = pos
+            pos += 1
+            while pos < end && bytes[pos] != UInt8(ascii: "'") {
+                w.literal.append(bytes[pos])
+                pos += 1
+            }
+            if pos >= end { try fail(open, "unterminated single quote") }
+            pos += 1
+        case UInt8(ascii: "\""):
+            w.quoted = true
+            try readDoubleQuoted(&w)
+        case UInt8(ascii: "$"):
+            try readDollar(&w, inDoubleQuotes: false)
+        case UInt8(ascii: "`"):
+            try readBackticks()
+            w.expands = true
+        case UInt8(ascii: "{"):
+            if w.braceOpen < 0 {
+                w.braceOpen = w.literal.count
+                w.braceHasList = false
+            }
+            w.literal.append(c)
+            pos += 1
+        case UInt8(ascii: ","):
+            if w.braceOpen >= 0 { w.braceHasList = true }
+            w.literal.append(c)
+            pos += 1
+        case UInt8(ascii: "}"):
+            if w.braceOpen >= 0 && w.braceHasList { w.braceFound = true }
+            w.braceOpen = -1
+            w.literal.append(c)
+            pos += 1
+        case UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "["):
+            // A glob: the value is only known at run time, unless nothing matches; keep the text.
+            w.expands = w.expands || c != UInt8(ascii: "[")
+            w.literal.append(c)
+            pos += 1
+        default:
+            w.literal.append(c)
+            pos += 1
+        }
+    }
+
+    /// The word read from `start` to `pos`: an IO number when a redirection follows it, else the word.
+    mutating func finishWord(_ w: WordBuilder, start: Int) -> Token {
         if w.braceFound { note(.braceExpansion, start, pos) }
         // `2>`, `10<`: the number belongs to the redirection.
         if !w.quoted && !w.expands && pos < end && (bytes[pos] == UInt8(ascii: "<") || bytes[pos] == UInt8(ascii: ">"))

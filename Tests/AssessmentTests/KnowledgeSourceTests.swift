@@ -3,8 +3,9 @@
 import Assessment
 import ELF
 import Foundation
-import Knowledge
 import Testing
+
+@testable import Knowledge
 
 /// A public address, not a document that is not shipped.
 private func isOpenable(_ source: String) -> Bool {
@@ -27,6 +28,11 @@ private func isOpenable(_ source: String) -> Bool {
         try RuleID.check(catalogue: ids)
         #expect(throws: KnowledgeError.self) {
             try RuleID.check(catalogue: ids.subtracting([RuleID.symbolMissing.rawValue]))
+        }
+        // Script and entrypoint rules are checked at load too.
+        #expect(RuleID.raisedByCode.contains(.busyboxOptionSilent) && RuleID.raisedByCode.contains(.entrypointMissing))
+        for id in [RuleID.ashSyntaxSilent, .entrypointInterpreterMissing] {
+            #expect(throws: KnowledgeError.self) { try RuleID.check(catalogue: ids.subtracting([id.rawValue])) }
         }
     }
 
@@ -57,6 +63,30 @@ private func isOpenable(_ source: String) -> Bool {
         for source in kb.sources where source.file != "rules.json" {
             #expect(isOpenable(source.provenance), "\(source.file): \(source.provenance)")
         }
+    }
+
+    /// The gcompat version of a release whose own was not checked (3.24, edge) is the row of
+    /// gcompat-versions.tsv marked assumed, which cites its source; a table without exactly one such row,
+    /// or with a row without a source, is refused.
+    @Test func theAssumedGcompatComesFromTheDataFile() throws {
+        #expect(kb.assumedGcompat == "1.1.0")
+        let unchecked = kb.releases.filter { !$0.gcompatChecked }
+        #expect(unchecked.map(\.name).contains("edge"))
+        for r in unchecked { #expect(r.gcompat == kb.assumedGcompat, "\(r.name)") }
+        #expect(kb.release(named: "3.16")?.gcompat == "1.0.0")  // a checked release keeps its own
+        #expect(kb.sources.first { $0.file == "gcompat-versions.tsv" }?.entries == 2)
+
+        func table(_ rows: String) -> DataFile {
+            DataFile(file: "t.tsv", bytes: Array("# test\nversion\treleased\tassumed\tsource\n\(rows)".utf8))
+        }
+        let later = table("1.1.0\t2022\tno\thttps://a\n1.2.0\t2027\tyes\thttps://b\n")
+        #expect(try KnowledgeBase.assumedGcompat(in: later) == "1.2.0")
+        let two = table("1.1.0\t2022\tyes\thttps://a\n1.2.0\t2027\tyes\thttps://b\n")
+        #expect(throws: KnowledgeError.self) { try KnowledgeBase.assumedGcompat(in: two) }
+        let none = table("1.1.0\t2022\tno\thttps://a\n")
+        #expect(throws: KnowledgeError.self) { try KnowledgeBase.assumedGcompat(in: none) }
+        let unsourced = table("1.1.0\t2022\tyes\t\n")
+        #expect(throws: KnowledgeError.self) { try KnowledgeBase.assumedGcompat(in: unsourced) }
     }
 
     /// `muslcheck kb` counts rows, not the row that names the columns.
@@ -134,14 +164,16 @@ private func isOpenable(_ source: String) -> Bool {
         #expect(a.verdict == .runs)
         #expect(a.packages.contains("so:libfrobnicate.so.7"))
         #expect(a.fix?.apk?.contains("so:libfrobnicate.so.7") == true)
-        #expect(a.findings.contains { $0.rule == "library-unknown" && $0.message.contains("so:libfrobnicate.so.7") })
+        #expect(
+            a.findings.contains { $0.rule == RuleID.libraryUnknown && $0.message.contains("so:libfrobnicate.so.7") })
     }
 
     /// A row whose package name is not pinned installs through so: as well.
     @Test func soProviderRowsInstallBySoname() throws {
         let a = try assess(try glibcProgram(needed: ["libc.so.6", "libcups.so.2"]))
         #expect(a.packages == ["so:libcups.so.2"])
-        #expect(a.findings.contains { $0.rule == "library-package" && $0.message.contains("apk add so:libcups.so.2") })
+        #expect(
+            a.findings.contains { $0.rule == RuleID.libraryPackage && $0.message.contains("apk add so:libcups.so.2") })
     }
 
     /// The glibc-beside-musl rung: offered with the file's highest GLIBC version, and only within the package's.
@@ -230,7 +262,7 @@ private func isOpenable(_ source: String) -> Bool {
             needed: ["libc.so.6", "ld-linux-aarch64.so.1"])
         let a = Assessor(kb: kb, release: r).assess(f, path: "/x/libat.so")
         #expect(a.verdict == .needsGcompat)
-        let loader = try #require(a.findings.first { $0.rule == "loader-needed" })
+        let loader = try #require(a.findings.first { $0.rule == RuleID.loaderNeeded })
         #expect(loader.symbols == ["__stack_chk_guard"])
         #expect(loader.message.contains("stack-protector guard"))
         // __getauxval: missing in musl 1.2.5, gcompat provides it, and the note says why it is imported.

@@ -36,7 +36,7 @@ import Testing
         #expect(a.unassessable == nil)
         #expect(a.verdict == .needsRebuild)
         #expect(Set(a.missingSymbols.map(\.name)) == ["arc4random", "fcntl64"])
-        #expect(a.findings.contains { $0.rule == "sections-disagree" && $0.severity == .warning })
+        #expect(a.findings.contains { $0.rule == RuleID.sectionsDisagree && $0.severity == .warning })
     }
 
     /// A .dynstr section header pointed elsewhere renamed every import for a reader that trusted it.
@@ -103,7 +103,7 @@ import Testing
         let a = try Self.assess(f)
         #expect(a.verdict == .needsGcompat)  // glibc's interpreter path, nothing more
         #expect(!a.missingSymbols.contains { $0.name == "mallinfo2" || $0.name == "__longjmp_chk" })
-        let note = try #require(a.findings.first { $0.rule == "unreferenced-import" })
+        let note = try #require(a.findings.first { $0.rule == RuleID.unreferencedImport })
         #expect(note.severity == .note && Set(note.symbols) == ["mallinfo2", "__longjmp_chk"])
         // Every import of the ordinary fixtures is named by some relocation.
         for name in [

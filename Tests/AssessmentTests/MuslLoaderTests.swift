@@ -85,7 +85,7 @@ import Testing
         // Without gcompat, every symbol musl lacks is missing, whoever else could provide it.
         let ours = Set(a.missingSymbols.map(\.name)).filter { !Self.debianDifference($0) }
         #expect(ours == truth.missing.filter { !Self.debianDifference($0) })
-        #expect(a.findings.contains { $0.rule == "irelative" } == truth.unsupportedRelocation)
+        #expect(a.findings.contains { $0.rule == RuleID.irelative } == truth.unsupportedRelocation)
         // Loads with libc6-compat alone ⇔ the verdict is runs or needs-libc6-compat.
         #expect((a.verdict <= .needsLibc6Compat) == truth.loads, "verdict \(a.verdict.rawValue)")
     }

@@ -119,7 +119,7 @@ let allExamples: [RuleExample] = kb.rules.filter {
             }
             assessment = assessor.combine(assessment, with: libraries)
         }
-        let fired = assessment.findings.contains { $0.rule == case_.rule }
+        let fired = assessment.findings.contains { $0.rule.rawValue == case_.rule }
         #expect(fired == case_.triggers, "findings: \(assessment.findings.map(\.rule))")
     }
 

@@ -31,14 +31,14 @@ import Testing
 
     @Test func aLibraryIsWarnedAndAPluginFails() throws {
         let library = try Self.assess("tls/libtlsie.so")
-        #expect(library.findings.contains { $0.rule == "initial-exec-tls" && $0.severity == .warning })
+        #expect(library.findings.contains { $0.rule == RuleID.initialExecTLS && $0.severity == .warning })
         #expect(library.verdict == .runs)  // needed by a program at start, it loads
         let plugin = try Self.assess("tls/libtlsie.so", as: "/srv/app/_fast.cpython-312-x86_64-linux-musl.so")
-        #expect(plugin.findings.contains { $0.rule == "initial-exec-tls-plugin" && $0.severity == .error })
+        #expect(plugin.findings.contains { $0.rule == RuleID.initialExecTLSPlugin && $0.severity == .error })
         #expect(plugin.verdict == .needsRebuild)
         for path in ["/srv/app/_fast.cpython-312-x86_64-linux-musl.so", "/x/tls/libtlsgd.so"] {
             let gd = try Self.assess("tls/libtlsgd.so", as: path)
-            #expect(!gd.findings.contains { $0.rule.hasPrefix("initial-exec-tls") }, "\(path)")
+            #expect(!gd.findings.contains { $0.rule.rawValue.hasPrefix("initial-exec-tls") }, "\(path)")
             #expect(gd.verdict == .runs)
         }
     }
@@ -59,7 +59,7 @@ import Testing
             }
             let loaded = lines.contains("loaded \(path)")
             #expect(refused != loaded, "\(name): \(lines)")
-            let flagged = try Self.assess(name).findings.contains { $0.rule == "initial-exec-tls" }
+            let flagged = try Self.assess(name).findings.contains { $0.rule == RuleID.initialExecTLS }
             #expect(flagged == refused, "\(name): flagged \(flagged), musl \(refused ? "refused" : "loaded") it")
         }
         #expect(lines.contains { $0.hasPrefix("refused") })  // the driver really exercises the check

@@ -86,10 +86,10 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
             "getopt-order", "dlclose-noop", "utmp-stubs", "strerror-r-gnu", "malloc-tuning", "tzdata",
         ]
         let behaviourRules = Set(kb.rules.filter { $0.when != nil }.map(\.id))
-        #expect(Set(behaviour.findings.map(\.rule)).intersection(behaviourRules) == expected)
-        #expect(behaviour.findings.first { $0.rule == "regex-abi" }?.symbols == ["regexec"])
+        #expect(Set(behaviour.findings.map(\.rule.rawValue)).intersection(behaviourRules) == expected)
+        #expect(behaviour.findings.first { $0.rule.rawValue == "regex-abi" }?.symbols == ["regexec"])
         let plain = try assess("hello-glibc", "3.20")
-        #expect(Set(plain.findings.map(\.rule)).isDisjoint(with: behaviourRules))
+        #expect(Set(plain.findings.map(\.rule.rawValue)).isDisjoint(with: behaviourRules))
         #expect(behaviour.language == .c)
         #expect(behaviour.packages == ["tzdata"])  // the rebuilt program still wants zoneinfo
     }
@@ -141,9 +141,9 @@ struct VerdictCase: Sendable, CustomTestStringConvertible {
 
     @Test func staticGlibcIsToldApartFromStaticMusl() throws {
         let glibc = try assess("hello-static-glibc", "3.20")
-        #expect(glibc.libc == .glibc && glibc.findings.contains { $0.rule == "static-glibc" })
+        #expect(glibc.libc == .glibc && glibc.findings.contains { $0.rule == RuleID.staticGlibc })
         let musl = try assess("hello-static-musl", "3.20")
-        #expect(musl.libc != .glibc && !musl.findings.contains { $0.rule == "static-glibc" })
+        #expect(musl.libc != .glibc && !musl.findings.contains { $0.rule == RuleID.staticGlibc })
         #expect(try assess("hello-go-static", "3.20").libc == .none)
     }
 

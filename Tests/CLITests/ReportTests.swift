@@ -75,8 +75,8 @@ import Testing
         a.missingSymbols = names.map { MissingSymbol(name: $0, version: "GLIBC_2.34") }
         a.findings = [
             Finding(
-                rule: "symbol-missing", severity: .error, message: "\(symbols) imports", symbols: names, libraries: []),
-            Finding(rule: "glibc-interpreter", severity: .warning, message: "interp", symbols: [], libraries: []),
+                rule: .symbolMissing, severity: .error, message: "\(symbols) imports", symbols: names, libraries: []),
+            Finding(rule: .glibcInterpreter, severity: .warning, message: "interp", symbols: [], libraries: []),
         ]
         return CheckResult(path: path, status: .assessed, assessment: a)
     }
@@ -150,7 +150,7 @@ import Testing
     /// the known ones point at their own entry.
     @Test func sarifGivesNoIndexToAnUnknownRule() throws {
         var run = bigRun(1)
-        run.results[0].assessment?.findings[1].rule = "no-such-rule"
+        run.results[0].assessment?.findings[1].rule = RuleID(rawValue: "no-such-rule")
         let knowledge = try KnowledgeBase()
         let document = try #require(
             try JSONSerialization.jsonObject(with: Data(SARIF.render(run, kb: knowledge).utf8)) as? [String: Any])

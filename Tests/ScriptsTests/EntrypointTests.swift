@@ -5,7 +5,7 @@ import Scripts
 import Testing
 
 struct EntrypointExample: CustomTestStringConvertible, Sendable {
-    var rule: String
+    var rule: RuleID
     var example: Rule.Example
     var triggers: Bool
     var testDescription: String {
@@ -15,8 +15,8 @@ struct EntrypointExample: CustomTestStringConvertible, Sendable {
 
 let entrypointExamples: [EntrypointExample] = kb.rules.filter { $0.examples.trigger.contains { $0.imageFiles != nil } }
     .flatMap { rule in
-        rule.examples.trigger.map { EntrypointExample(rule: rule.id, example: $0, triggers: true) }
-            + rule.examples.ignore.map { EntrypointExample(rule: rule.id, example: $0, triggers: false) }
+        rule.examples.trigger.map { EntrypointExample(rule: rule.ruleID, example: $0, triggers: true) }
+            + rule.examples.ignore.map { EntrypointExample(rule: rule.ruleID, example: $0, triggers: false) }
     }
 
 /// The image an example describes: `path` or `path -> target` lines, and the example's script as one more file.
@@ -48,7 +48,7 @@ let alpineFiles = ["bin/busybox", "bin/sh -> /bin/busybox", "usr/bin/env -> /bin
 
 @Suite struct Entrypoints {
     @Test func everyEntrypointRuleIsInTheCatalogue() {
-        let ids = [ScriptAssessor.EntrypointRuleID.missing, ScriptAssessor.EntrypointRuleID.interpreterMissing]
+        let ids = RuleID.raisedByEntrypoints
         for id in ids { #expect(kb.rule(id) != nil, "\(id) has no entry in rules.json") }
         #expect(Set(entrypointExamples.map(\.rule)) == Set(ids))
     }
@@ -95,7 +95,7 @@ let alpineFiles = ["bin/busybox", "bin/sh -> /bin/busybox", "usr/bin/env -> /bin
             assessEntrypoint(run, alpineFiles, script: ("docker-entrypoint.sh", "#!/bin/bash\nexec \"$@\"\n")))
         let f = try #require(a.findings.first)
         #expect(a.findings.count == 1)
-        #expect(f.rule == ScriptAssessor.EntrypointRuleID.interpreterMissing)
+        #expect(f.rule == RuleID.entrypointInterpreterMissing)
         #expect(f.word == "/bin/bash" && f.packages == ["bash"])
         #expect(a.verdict == .needsPackages && a.packages == ["bash"])
         // With bash in the image: nothing to say.
@@ -110,7 +110,7 @@ let alpineFiles = ["bin/busybox", "bin/sh -> /bin/busybox", "usr/bin/env -> /bin
             entrypoint: ["/sbin/tini", "--"], cmd: ["/bin/sh", "-c", "echo hi"], shell: nil, path: nil, workingDir: nil)
         let a = try #require(assessEntrypoint(run, alpineFiles))
         #expect(
-            a.findings.map(\.rule) == [ScriptAssessor.EntrypointRuleID.missing]
+            a.findings.map(\.rule) == [RuleID.entrypointMissing]
                 && a.findings.first?.word == "/sbin/tini")
         #expect(a.verdict == .needsChanges)
         #expect(try #require(assessEntrypoint(run, alpineFiles + ["sbin/tini"])).findings.isEmpty)
@@ -121,7 +121,7 @@ let alpineFiles = ["bin/busybox", "bin/sh -> /bin/busybox", "usr/bin/env -> /bin
         #expect(try #require(assessEntrypoint(run, alpineFiles + ["app/server"])).findings.isEmpty)
         #expect(
             try #require(assessEntrypoint(run, alpineFiles + ["server"])).findings.map(\.rule) == [
-                ScriptAssessor.EntrypointRuleID.missing
+                RuleID.entrypointMissing
             ])
     }
 
@@ -132,13 +132,13 @@ let alpineFiles = ["bin/busybox", "bin/sh -> /bin/busybox", "usr/bin/env -> /bin
             workingDir: nil)
         let a = try #require(assessEntrypoint(run, alpineFiles))
         #expect(
-            Set(a.findings.map(\.rule)) == [ScriptAssessor.RuleID.commandMissing, ScriptAssessor.RuleID.optionRejected])
+            Set(a.findings.map(\.rule)) == [RuleID.scriptCommandMissing, RuleID.busyboxOptionRejected])
         #expect(
-            a.findings.first { $0.rule == ScriptAssessor.RuleID.commandMissing }.map { $0.line == 1 && $0.column == 1 }
+            a.findings.first { $0.rule == RuleID.scriptCommandMissing }.map { $0.line == 1 && $0.column == 1 }
                 == true)
         // useradd present in the image (shadow installed): only the option remains.
         let installed = try #require(assessEntrypoint(run, alpineFiles + ["usr/sbin/useradd"]))
-        #expect(installed.findings.map(\.rule) == [ScriptAssessor.RuleID.optionRejected])
+        #expect(installed.findings.map(\.rule) == [RuleID.busyboxOptionRejected])
         // The image's SHELL names a shell it lacks: a warning, the container still starts.
         let shell = ImageRunConfig(
             entrypoint: ["/bin/sh"], cmd: nil, shell: ["/bin/bash", "-c"], path: nil, workingDir: nil)

@@ -26,7 +26,7 @@ func assess(_ text: String, file: String = "run.sh", target: String = "3.21", in
 }
 
 struct ScriptRuleExample: CustomTestStringConvertible, Sendable {
-    var rule: String
+    var rule: RuleID
     var example: Rule.Example
     var triggers: Bool
     var testDescription: String {
@@ -38,19 +38,13 @@ struct ScriptRuleExample: CustomTestStringConvertible, Sendable {
 let scriptExamples: [ScriptRuleExample] = kb.rules.filter { rule in
     rule.examples.trigger.contains { $0.script != nil } && !rule.examples.trigger.contains { $0.imageFiles != nil }
 }.flatMap { rule in
-    rule.examples.trigger.map { ScriptRuleExample(rule: rule.id, example: $0, triggers: true) }
-        + rule.examples.ignore.map { ScriptRuleExample(rule: rule.id, example: $0, triggers: false) }
+    rule.examples.trigger.map { ScriptRuleExample(rule: rule.ruleID, example: $0, triggers: true) }
+        + rule.examples.ignore.map { ScriptRuleExample(rule: rule.ruleID, example: $0, triggers: false) }
 }
 
 @Suite struct ScriptRules {
     @Test func everyScriptRuleIsInTheCatalogue() {
-        let ids = [
-            ScriptAssessor.RuleID.interpreterMissing, ScriptAssessor.RuleID.commandMissing,
-            ScriptAssessor.RuleID.appletUnverified,
-            ScriptAssessor.RuleID.optionRejected, ScriptAssessor.RuleID.optionSilent, ScriptAssessor.RuleID.ashError,
-            ScriptAssessor.RuleID.ashSilent, ScriptAssessor.RuleID.foreignInstaller, ScriptAssessor.RuleID.parseError,
-            ScriptAssessor.RuleID.overLimit,
-        ]
+        let ids = RuleID.raisedByScripts
         for id in ids { #expect(kb.rule(id) != nil, "\(id) has no entry in rules.json") }
         #expect(Set(scriptExamples.map(\.rule)) == Set(ids))
     }
@@ -73,7 +67,7 @@ let scriptExamples: [ScriptRuleExample] = kb.rules.filter { rule in
             #expect(
                 a.verdict != .runs || hits.allSatisfy { $0.severity != .error },
                 "an error finding left the verdict at runs")
-            if e.rule == ScriptAssessor.RuleID.overLimit { #expect(a.unassessable != nil) }
+            if e.rule == RuleID.scriptOverLimit { #expect(a.unassessable != nil) }
         } else {
             #expect(hits.isEmpty, "\(e.rule) fired: \(hits.map(\.message))")
         }
@@ -81,9 +75,9 @@ let scriptExamples: [ScriptRuleExample] = kb.rules.filter { rule in
 
     @Test func findingPositionsAndPackages() throws {
         let a = try #require(assess("#!/bin/sh\nset -e\n  useradd -m app && grep -rP x .\n"))
-        let user = try #require(a.findings.first { $0.rule == ScriptAssessor.RuleID.commandMissing })
+        let user = try #require(a.findings.first { $0.rule == RuleID.scriptCommandMissing })
         #expect((user.line, user.column, user.length, user.word) == (3, 3, 7, "useradd"))
-        let grep = try #require(a.findings.first { $0.rule == ScriptAssessor.RuleID.optionRejected })
+        let grep = try #require(a.findings.first { $0.rule == RuleID.busyboxOptionRejected })
         #expect((grep.line, grep.column, grep.word) == (3, 26, "-rP"))
         #expect(a.packages == ["grep", "shadow"])
         #expect(a.verdict == .needsPackages)
@@ -101,7 +95,7 @@ let scriptExamples: [ScriptRuleExample] = kb.rules.filter { rule in
     @Test func processSubstitutionDependsOnTheRelease() throws {
         let text = "#!/bin/sh\ndiff <(ls a) <(ls b)\n"
         #expect(
-            try #require(assess(text, target: "3.14")).findings.contains { $0.rule == ScriptAssessor.RuleID.ashError })
+            try #require(assess(text, target: "3.14")).findings.contains { $0.rule == RuleID.ashSyntaxError })
         #expect(try #require(assess(text, target: "3.15")).findings.isEmpty)
     }
 
