@@ -83,7 +83,7 @@ extension Expander {
         let sources = UncheckedBox(opened)
         let next = Mutex(0)
         let results = Mutex<[String: UncheckedBox<LayerRead>]>([:])
-        DispatchQueue.concurrentPerform(iterations: min(limits.layerJobs, opened.count)) { _ in
+        let work: @Sendable () -> Void = {
             while true {
                 let index = next.withLock { n in
                     defer { n += 1 }
@@ -102,6 +102,14 @@ extension Expander {
                 results.withLock { $0[layer.path] = UncheckedBox(done) }
             }
         }
+        // Threads of their own (a serial queue each), not concurrentPerform: nested inside the engine's
+        // concurrentPerform, libdispatch would run it on one thread.
+        let group = DispatchGroup()
+        for worker in 1..<min(limits.layerJobs, opened.count) {
+            DispatchQueue(label: "muslcheck.layer.\(worker)").async(group: group, execute: work)
+        }
+        work()
+        group.wait()
         return results.withLock { $0 }.mapValues(\.value)
     }
 
