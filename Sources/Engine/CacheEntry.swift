@@ -34,7 +34,9 @@ struct CacheEntry: Sendable {
     /// 2: results keep their kind (scripts, entrypoints) and findings their line and column.
     /// 3: an archive member's libraries are found through the archive's links (entries of 2 said "not found"),
     /// and a fix keeps its offer of glibc beside musl (entries of 2 lost it).
-    static let magic: [UInt8] = Array("muslcheck cache entry 3\n".utf8)
+    /// 4: inside an archive, a member of a library's name that is not ELF (or could not be read) ends musl's
+    /// search there (entries of 3 looked past it and could say "runs").
+    static let magic: [UInt8] = Array("muslcheck cache entry 4\n".utf8)
 
     func encoded() -> Data {
         var w = EntryWriter()

@@ -111,21 +111,28 @@ public enum CheckEngine {
                 return ItemOutcome(owns: hit.owns, skipped: hit.skipped)
             }
             let path = item.path
-            let (scanned, images, links) = Scanner.scanWithImages(
+            let (scanned, images, links, notELF) = Scanner.scanWithImages(
                 item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
             // Most items are one plain file: no member index to build.
             var members: [String: Header] = [:]
-            if scanned.count > 1 {
+            var others: [String: UnmappableMember] = [:]
+            if scanned.count > 1 || !notELF.isEmpty {
                 for file in scanned where file.item.inArchive {
-                    if case .elf(let facts) = file.result { members[file.item.path] = Header(facts) }
+                    switch file.result {
+                    case .elf(let facts): members[file.item.path] = Header(facts)
+                    case .failed: others[file.item.path] = .unreadable
+                    case .notELF: others[file.item.path] = .notELF
+                    }
                 }
+                // What musl would open is the member as stored: a compressed ELF file is not one.
+                for name in notELF { others[name] = .notELF }
             }
             var owns: [Own] = []
             var skipped = 0
             for file in scanned {
                 if let o = judge(
                     file, assessor: assessor, resolver: resolver, archiveMembers: members, archiveLinks: links,
-                    scripts: scripts)
+                    archiveOthers: others, scripts: scripts)
                 {
                     if o.result.status == .assessed { libraries.remember(o) }
                     owns.append(o)
@@ -277,7 +284,8 @@ public enum CheckEngine {
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
     static func judge(
         _ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: [String: Header] = [:],
-        archiveLinks: [String: String] = [:], scripts: ScriptJudge? = nil
+        archiveLinks: [String: String] = [:], archiveOthers: [String: UnmappableMember] = [:],
+        scripts: ScriptJudge? = nil
     ) -> Own? {
         let path = file.item.path
         switch file.result {
@@ -307,8 +315,9 @@ public enum CheckEngine {
             let dependencies: Dependencies
             if file.item.inArchive {
                 // Inside an archive: libraries are the archive's own members, found the loader's way (through
-                // its links: a library is its link's target).
-                dependencies = resolver.locate(facts, path: path, among: archiveMembers, links: archiveLinks)
+                // its links: a library is its link's target; a member that is not ELF ends the search).
+                dependencies = resolver.locate(
+                    facts, path: path, among: archiveMembers, links: archiveLinks, others: archiveOthers)
             } else {
                 // On disk: where the NEEDED libraries are, read (with theirs) only when some are found.
                 dependencies = resolver.dependencies(of: facts, path: path)
