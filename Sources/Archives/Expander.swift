@@ -202,6 +202,9 @@ final class Expander {
     var links: [String: String] = [:]
     /// `Expansion.notELF`: those of the archive being read (`keepingNotELF`).
     var notELF = Set<String>()
+    /// Symbolic and hard links read so far: an archive that has any keeps every non-ELF name (a link's target
+    /// may name any file), one that has none only those named as a library its ELF files need.
+    var linksSeen = 0
     /// Names left to look through for the non-ELF members of nested archives that hard links copy.
     var nameCopyBudget = maxNameCopies
     static let maxNameCopies = 1 << 24
@@ -412,23 +415,47 @@ final class Expander {
         files.append(ExpandedFile(path: name, result: .notELF, script: facts))
     }
 
-    /// Runs `read` (the reading of one archive) with the non-ELF names it finds kept apart, then keeps them only
-    /// when the archive gave an ELF file (only a program inside looks a library up there) or when `always` (a
-    /// layer, or a tar that may be one: the image, or the tar holding it, decides). `keep`: when they are kept,
-    /// the names the archive only counted (zip members found uninteresting from their first bytes).
-    func keepingNotELF(always: Bool, _ read: () throws -> Void, keep: () -> [String] = { [] }) rethrows {
+    /// Runs `read` (the reading of one archive) with the non-ELF names it finds kept apart, then keeps only those
+    /// a library lookup can reach (`lookupNames`): none when the archive gave no ELF file (only a program inside
+    /// looks a library up there). `always`: all are kept (a layer, or a tar that may be one: the image, or the
+    /// tar holding it, decides). `keep`: the names the archive only counted (zip members found uninteresting
+    /// from their first bytes), made only for the last components `wanted` accepts.
+    func keepingNotELF(
+        always: Bool, _ read: () throws -> Void,
+        keep: (_ wanted: (Substring) -> Bool) -> [String] = { _ in [] }
+    ) rethrows {
         let outer = notELF
         notELF = []
         let first = files.count
+        let linksBefore = linksSeen
         defer {
             let inner = notELF
             notELF = outer
-            if always || files[min(first, files.count)...].contains(where: { $0.script == nil }) {
-                notELF.formUnion(inner)
-                notELF.formUnion(keep())
+            let names = always ? nil : lookupNames(since: first, linksBefore: linksBefore)
+            if names?.isEmpty != true {
+                let wanted = { (last: Substring) in names?.contains(String(last)) ?? true }
+                notELF.formUnion(names == nil ? inner : inner.filter { wanted(Self.lastComponent($0)) })
+                notELF.formUnion(keep(wanted))
             }
         }
         try read()
+    }
+
+    /// The last components a library lookup among what was read since file `first` can end on: the NEEDED
+    /// names of its ELF files (empty when there is none); nil (any) when links were read since `linksBefore`.
+    func lookupNames(since first: Int, linksBefore: Int) -> Set<String>? {
+        let first = min(first, files.count)
+        guard files[first...].contains(where: { $0.script == nil }) else { return [] }
+        guard linksSeen == linksBefore else { return nil }
+        settle()
+        var names = Set<String>()
+        for file in files[first...] { if case .elf(let facts) = file.result { names.formUnion(facts.needed) } }
+        // A file read but not judged (damaged, out of time) looks nothing up; an ELF file that needs nothing either.
+        return names
+    }
+
+    static func lastComponent(_ name: String) -> Substring {
+        name.utf8.lastIndex(of: UInt8(ascii: "/")).map { name[name.index(after: $0)...] } ?? Substring(name)
     }
 
     /// Waits for the members handed to the decoding thread and puts their results in place: before the

@@ -138,6 +138,7 @@ extension Expander {
             problems.append(p)
         }
         for (link, target) in layer.links where !hidden(link) { links[link] = target }
+        linksSeen += layer.links.count
         for other in layer.notELF where !hidden(other) { notELF.insert(other) }
         self.entries += layer.entries
         otherFiles += layer.otherFiles

@@ -44,6 +44,7 @@ extension Expander {
             let start = files.count
             // A later entry of the same name replaces a link, as extracting it does.
             if entry.kind == .symlink { links[path] = entry.linkTarget } else { links[path] = nil }
+            if entry.kind == .symlink || entry.kind == .hardlink { linksSeen += 1 }
             switch entry.kind {
             case .file:
                 // Whiteouts are layer metadata (recorded above), not files.

@@ -48,8 +48,13 @@ extension Expander {
         var uninteresting: [Int] = []
         try keepingNotELF(always: false) {
             try readZipMembers(name: name, file: file, listing: listing, depth: depth, uninteresting: &uninteresting)
-        } keep: {
-            uninteresting.compactMap { try? name + "!/" + listing.member($0).name }
+        } keep: { wanted in
+            uninteresting.compactMap { index in
+                guard let member = try? listing.member(index), wanted(Self.lastComponent(member.name)) else {
+                    return nil
+                }
+                return name + "!/" + member.name
+            }
         }
     }
 
