@@ -108,7 +108,13 @@ public enum CheckEngine {
             if let hit = cache?.lookup(item) {
                 for o in hit.owns where o.result.status == .assessed { libraries.remember(o) }
                 if let id = hit.identity { identities.withLock { $0[index] = id } }
-                return ItemOutcome(owns: hit.owns, skipped: hit.skipped)
+                // A file of the C library is listed when named itself (this run may name it, the stored one walked).
+                let owns = hit.owns.map { o in
+                    var o = o
+                    if o.cLibrary { o.listed = item.explicit && !o.inArchive }
+                    return o
+                }
+                return ItemOutcome(owns: owns, skipped: hit.skipped)
             }
             let path = item.path
             let (scanned, images, links, notELF) = Scanner.scanWithImages(

@@ -245,3 +245,43 @@ private let laterDir = "opt/greet/lib/libgreet.so.1"
         #expect(withoutELF.notELF.isEmpty && withoutELF.otherFiles == 2)
     }
 }
+
+/// The result cache gives what a fresh reading gives for a file of the C library met while walking: counted,
+/// not listed (entries used to come back listed).
+@Suite(.serialized) struct CachedCLibrary {
+    @Test func aWalkedCLibraryFileIsCountedNotListedWithOrWithoutTheCache() throws {
+        let dir = try scratch("cache-clibrary")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tree = dir.appendingPathComponent("t")
+        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
+        // libgreet with its SONAME renamed to one of musl's own (same room, NUL-padded).
+        var bytes = [UInt8](try fixture("lib/libgreet.so.1"))
+        let from = Array("libgreet.so.1".utf8) + [0]
+        let to = Array("libm.so.6".utf8) + [UInt8](repeating: 0, count: from.count - 9)
+        var renamed = 0
+        var i = 0
+        while i + from.count <= bytes.count {
+            if bytes[i..<(i + from.count)].elementsEqual(from) {
+                bytes.replaceSubrange(i..<(i + from.count), with: to)
+                renamed += 1
+            }
+            i += 1
+        }
+        #expect(renamed > 0)
+        let library = tree.appendingPathComponent("libm.so.6")
+        try Data(bytes).write(to: library)
+        try fixture("hello-musl").write(to: tree.appendingPathComponent("hello"))
+        Thread.sleep(forTimeInterval: Caching.settle * 1.5)
+        let fresh = try Caching.run([tree.path], cache: nil)
+        let cold = try Caching.run([tree.path], cache: try Caching.cache(dir))
+        let warm = try Caching.run([tree.path], cache: try Caching.cache(dir))
+        #expect(!fresh.outcome.results.contains { $0.path == library.path }, "a C library file met while walking")
+        #expect(fresh.outcome.results.contains { $0.path.hasSuffix("/hello") })
+        #expect(cold.json == fresh.json && warm.json == fresh.json, "\(warm.json)")
+        #expect(!Caching.entries(dir).isEmpty)
+        // Named itself, it is listed, from the cache too.
+        let named = try Caching.run([library.path], cache: try Caching.cache(dir))
+        #expect(named.outcome.results.map(\.path) == [library.path])
+        #expect(named.json == (try Caching.run([library.path], cache: nil)).json)
+    }
+}
