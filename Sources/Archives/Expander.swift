@@ -63,9 +63,10 @@ public struct Expansion: Sendable {
     public var otherFiles = 0
     /// The regular files inside that are not ELF files, by their full names as files are named: text, scripts,
     /// archives, compressed files (a compressed ELF file too: musl maps no compressed file). Where musl opens
-    /// one while looking for a library, it fails to map it and its search ends. Kept only for an archive or
-    /// image that holds an ELF file (nothing else looks a library up); those an image's later layers delete or
-    /// replace are not here. Members that could not be read are `problems`.
+    /// one while looking for a library, it fails to map it and its search ends. Only those a lookup can reach
+    /// are kept: none of an archive or image without an ELF file (nothing else looks a library up), and of one
+    /// without links only those named as a library its ELF files need (`Expander.keepingNotELF`). Those an
+    /// image's later layers delete or replace are not here. Members that could not be read are `problems`.
     public var notELF: Set<String> = []
     /// Symbolic links inside, by their full names (outer!/inner/path) as files are named, each with its
     /// target as written (relative to the link's directory, or absolute: from the root of the archive or
