@@ -61,6 +61,13 @@ public struct Expansion: Sendable {
     public var images: [ExpandedImage] = []
     /// Files inside that are neither ELF, scripts nor archives: counted, not listed.
     public var otherFiles = 0
+    /// The regular files inside that are not ELF files, by their full names as files are named: text, scripts,
+    /// archives, compressed files (a compressed ELF file too: musl maps no compressed file). Where musl opens
+    /// one while looking for a library, it fails to map it and its search ends. Only those a lookup can reach
+    /// are kept: none of an archive or image without an ELF file (nothing else looks a library up), and of one
+    /// without links only those named as a library its ELF files need (`Expander.keepingNotELF`). Those an
+    /// image's later layers delete or replace are not here. Members that could not be read are `problems`.
+    public var notELF: Set<String> = []
     /// Symbolic links inside, by their full names (outer!/inner/path) as files are named, each with its
     /// target as written (relative to the link's directory, or absolute: from the root of the archive or
     /// image holding it); a hard link whose target another archive holds (an earlier layer's file) as an
@@ -159,6 +166,12 @@ func isELF<C: Collection>(_ b: C) -> Bool where C.Element == UInt8 {
     return i.next() == 0x7F && i.next() == 0x45 && i.next() == 0x4C && i.next() == 0x46
 }
 
+/// Whether the first bytes are an ELF header as far as the resolver tells one from another file (the Scanning
+/// module's `Header.parse`): the magic, a known class and data encoding, and room for the machine.
+func hasELFIdentification(_ b: [UInt8]) -> Bool {
+    b.count >= 20 && isELF(b) && (b[4] == 1 || b[4] == 2) && (b[5] == 1 || b[5] == 2)
+}
+
 /// What a tar member that is itself a tar held (a layer, if the outer tar proves to be an image): its
 /// entries, and which of the files found came from which entry.
 final class LayerRecord {
@@ -188,6 +201,14 @@ final class Expander {
     var otherFiles = 0
     /// `Expansion.links`.
     var links: [String: String] = [:]
+    /// `Expansion.notELF`: those of the archive being read (`keepingNotELF`).
+    var notELF = Set<String>()
+    /// Symbolic and hard links read so far: an archive that has any keeps every non-ELF name (a link's target
+    /// may name any file), one that has none only those named as a library its ELF files need.
+    var linksSeen = 0
+    /// Names left to look through for the non-ELF members of nested archives that hard links copy.
+    var nameCopyBudget = maxNameCopies
+    static let maxNameCopies = 1 << 24
     var entries = 0
     /// Bytes of captured files kept so far (`ArchiveLimits.capture`).
     var capturedBytes = 0
@@ -216,7 +237,7 @@ final class Expander {
         settle()
         let buffers = meter.buffers.withLock { $0 }
         return Expansion(
-            files: files, problems: problems, images: images, otherFiles: otherFiles, links: links,
+            files: files, problems: problems, images: images, otherFiles: otherFiles, notELF: notELF, links: links,
             liveMemberBuffers: buffers.live, peakMemberBuffers: buffers.peak)
     }
 
@@ -258,18 +279,28 @@ final class Expander {
     /// One member, or the input itself (`container`: members that are neither ELF nor archives are counted
     /// only below it). Its first bytes say what it is. `size`: its exact size when known, else a declared one.
     /// `scripts`: whether a shell script or Dockerfile is judged (not a compressed one: on disk it is not either).
+    /// `member`: whether `name` is recorded as an ELF file or not (`notELF`); by default when not `container`
+    /// (the contents of a compressed member are not: the member itself is what musl would open).
     func visit(
         name: String, source: ByteSource, size: Int?, depth: Int, container: Bool = false,
-        layer: LayerRecord? = nil, hide: LayerMerge? = nil, scripts: Bool = true
+        layer: LayerRecord? = nil, hide: LayerMerge? = nil, scripts: Bool = true, member: Bool? = nil
     ) {
         if timeUp(name) { return }
+        let member = member ?? !container
         do {
             let head = try source.read(upTo: 512)
             let rest = Prefixed(head, source)
             if isELF(head) {
+                // A later entry of the same name replaces an earlier one, as extracting it does. Without a valid
+                // identification (class and data encoding), not an ELF file to the resolver on disk either.
+                if member {
+                    if hasELFIdentification(head) { notELF.remove(name) } else { notELF.insert(name) }
+                }
                 try readELF(name: name, source: rest, size: size)
                 return
             }
+            // Anything else is a file musl cannot map (an archive, or a compressed file, whatever it holds).
+            if member { notELF.insert(name) }
             guard let kind = Archives.kind(head) else {
                 if scripts, limits.scripts, !container, Scripts.isCandidate(head: head, name: name) {
                     try readScript(name: name, head: head, source: rest, size: size)
@@ -288,7 +319,7 @@ final class Expander {
                 visit(
                     name: name, source: try Decompressed(kind, rest, meter: meter), size: nil, depth: depth + 1,
                     layer: layer, hide: hide,
-                    scripts: false)
+                    scripts: false, member: false)
             case .bzip2:
                 problem(name, "member in a format not read (bzip2); not judged")
             case .tar:
@@ -383,6 +414,49 @@ final class Expander {
             return
         }
         files.append(ExpandedFile(path: name, result: .notELF, script: facts))
+    }
+
+    /// Runs `read` (the reading of one archive) with the non-ELF names it finds kept apart, then keeps only those
+    /// a library lookup can reach (`lookupNames`): none when the archive gave no ELF file (only a program inside
+    /// looks a library up there). `always`: all are kept (a layer, or a tar that may be one: the image, or the
+    /// tar holding it, decides). `keep`: the names the archive only counted (zip members found uninteresting
+    /// from their first bytes), made only for the last components `wanted` accepts.
+    func keepingNotELF(
+        always: Bool, _ read: () throws -> Void,
+        keep: (_ wanted: (Substring) -> Bool) -> [String] = { _ in [] }
+    ) rethrows {
+        let outer = notELF
+        notELF = []
+        let first = files.count
+        let linksBefore = linksSeen
+        defer {
+            let inner = notELF
+            notELF = outer
+            let names = always ? nil : lookupNames(since: first, linksBefore: linksBefore)
+            if names?.isEmpty != true {
+                let wanted = { (last: Substring) in names?.contains(String(last)) ?? true }
+                notELF.formUnion(names == nil ? inner : inner.filter { wanted(Self.lastComponent($0)) })
+                notELF.formUnion(keep(wanted))
+            }
+        }
+        try read()
+    }
+
+    /// The last components a library lookup among what was read since file `first` can end on: the NEEDED
+    /// names of its ELF files (empty when there is none); nil (any) when links were read since `linksBefore`.
+    func lookupNames(since first: Int, linksBefore: Int) -> Set<String>? {
+        let first = min(first, files.count)
+        guard files[first...].contains(where: { $0.script == nil }) else { return [] }
+        guard linksSeen == linksBefore else { return nil }
+        settle()
+        var names = Set<String>()
+        for file in files[first...] { if case .elf(let facts) = file.result { names.formUnion(facts.needed) } }
+        // A file read but not judged (damaged, out of time) looks nothing up; an ELF file that needs nothing either.
+        return names
+    }
+
+    static func lastComponent(_ name: String) -> Substring {
+        name.utf8.lastIndex(of: UInt8(ascii: "/")).map { name[name.index(after: $0)...] } ?? Substring(name)
     }
 
     /// Waits for the members handed to the decoding thread and puts their results in place: before the

@@ -14,6 +14,7 @@ extension Expander {
         var files: [ExpandedFile]
         var problems: [ArchiveProblem]
         var links: [String: String]
+        var notELF: Set<String>
         var entries: Int
         var otherFiles: Int
     }
@@ -26,6 +27,17 @@ extension Expander {
     /// and size, nil when it cannot be had (reported by `open`). `container`: the name a layer that is not a
     /// tar archive is reported under, with its path.
     func readImageLayers(
+        name: String, container: String, layers: [String], depth: Int, open: (String) -> (ByteSource, Int)?
+    ) -> (ImageFiles, ImageCapture) {
+        var read = (ImageFiles(), ImageCapture())
+        // The image decides, as one archive, whether its non-ELF names are kept.
+        keepingNotELF(always: false) {
+            read = applyImageLayers(name: name, container: container, layers: layers, depth: depth, open: open)
+        }
+        return read
+    }
+
+    private func applyImageLayers(
         name: String, container: String, layers: [String], depth: Int, open: (String) -> (ByteSource, Int)?
     ) -> (ImageFiles, ImageCapture) {
         let first = files.count
@@ -98,7 +110,7 @@ extension Expander {
                 child.settle()
                 let done = LayerRead(
                     record: record, files: child.files, problems: child.problems, links: child.links,
-                    entries: child.entries, otherFiles: child.otherFiles)
+                    notELF: child.notELF, entries: child.entries, otherFiles: child.otherFiles)
                 results.withLock { $0[layer.path] = UncheckedBox(done) }
             }
         }
@@ -114,7 +126,7 @@ extension Expander {
     }
 
     /// A layer read aside, taken in as if it had been read after the layers above it (`merge`): what they
-    /// hide (files, problems, links) is dropped.
+    /// hide (files, problems, links, non-ELF names) is dropped.
     private func adopt(_ layer: LayerRead, name: String, hiddenBy merge: LayerMerge) {
         let prefix = name + "!/"
         let entries = Set(layer.record.entries.map(\.path))
@@ -134,6 +146,8 @@ extension Expander {
             problems.append(p)
         }
         for (link, target) in layer.links where !hidden(link) { links[link] = target }
+        linksSeen += layer.links.count
+        for other in layer.notELF where !hidden(other) { notELF.insert(other) }
         self.entries += layer.entries
         otherFiles += layer.otherFiles
     }

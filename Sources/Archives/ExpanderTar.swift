@@ -19,6 +19,14 @@ extension Expander {
     // MARK: tar
 
     func readTar(name: String, source: ByteSource, depth: Int, layer: LayerRecord?, hide: LayerMerge?) throws {
+        try keepingNotELF(always: layer != nil || hide != nil) {
+            try readTarMembers(name: name, source: source, depth: depth, layer: layer, hide: hide)
+        }
+    }
+
+    private func readTarMembers(
+        name: String, source: ByteSource, depth: Int, layer: LayerRecord?, hide: LayerMerge?
+    ) throws {
         layer?.isTar = true
         let firstFile = files.count
         let reader = TarReader(source, maxEntries: limits.maxEntries - entries)
@@ -36,6 +44,7 @@ extension Expander {
             let start = files.count
             // A later entry of the same name replaces a link, as extracting it does.
             if entry.kind == .symlink { links[path] = entry.linkTarget } else { links[path] = nil }
+            if entry.kind == .symlink || entry.kind == .hardlink { linksSeen += 1 }
             switch entry.kind {
             case .file:
                 // Whiteouts are layer metadata (recorded above), not files.
@@ -81,6 +90,7 @@ extension Expander {
                         ExpandedFile(
                             path: path + file.path.dropFirst(from.count), result: file.result, script: file.script))
                 }
+                copyNotELF(from: from, to: path, nested: files[copies...].contains { $0.path != path })
                 // A link to a tar that may be a layer is that layer under this name too (its files copied).
                 if let original = layers[target], files.count - copies == original.range.count {
                     let shift = copies - original.range.lowerBound
@@ -115,6 +125,26 @@ extension Expander {
                     tree: tree, captured: captured)
             }
         }
+    }
+
+    /// A hard link's non-ELF names: its target's (a compressed ELF file is one), and when the target is an archive
+    /// holding ELF files (`nested`), the non-ELF members inside it, found by looking through the names kept so
+    /// far: within `maxNameCopies` names looked at in all, past which it is reported (a copy's programs would
+    /// otherwise be judged without them).
+    func copyNotELF(from: String, to path: String, nested: Bool) {
+        if notELF.contains(from) { notELF.insert(path) }
+        guard nested else { return }
+        nameCopyBudget -= notELF.count
+        guard nameCopyBudget >= 0 else {
+            problem(
+                path,
+                "hard link to an archive: more than \(Self.maxNameCopies) member names to look through for its files that are not ELF; not judged"
+            )
+            return
+        }
+        let inside = from + "!/"
+        let copies = notELF.filter { $0.hasPrefix(inside) }.map { path + $0.dropFirst(from.count) }
+        notELF.formUnion(copies)
     }
 
     /// Reads the tar in `file` as an image when its headers say it is one (a docker-save manifest or an OCI
@@ -223,6 +253,17 @@ extension Expander {
         var mergedLinks: [String: String] = [:]
         var applied: [(ImageFiles, ImageCapture)] = []
         var used = Set<String>()
+        // The layers' own non-ELF names (name!/layer!/path), by layer, give way to each image's as files do.
+        let outer = name + "!/"
+        let layerPrefixes = Set(images.flatMap(\.layers).compactMap { layers[$0]?.prefix })
+        var layerNotELF: [String: [String]] = [:]
+        if !layerPrefixes.isEmpty {
+            notELF = notELF.filter { other in
+                guard let prefix = Self.layerPrefix(of: other, outer: outer, among: layerPrefixes) else { return true }
+                layerNotELF[prefix, default: []].append(other)
+                return false
+            }
+        }
         for image in images {
             var tree = ImageFiles()
             var merge = LayerMerge()
@@ -243,6 +284,15 @@ extension Expander {
                 }
                 // Its links as the image holds them (what a later layer deleted or replaced is gone).
                 for (entry, target) in record.links where !merge.hidden(entry) { mergedLinks[prefix + entry] = target }
+                if let others = layerNotELF[layerPrefix] {
+                    let entries = Set(record.entries.map(\.path))
+                    for other in others {
+                        guard let entry = Self.layerEntry(of: other, prefix: layerPrefix, among: entries),
+                            !merge.hidden(entry)
+                        else { continue }
+                        notELF.insert(prefix + other.dropFirst(layerPrefix.count))
+                    }
+                }
                 tree.add(record, hiddenBy: merge)
                 captured.add(record.capture, hidden: merge.hidden)
                 merge.commit(record.entries)
@@ -254,19 +304,22 @@ extension Expander {
         let others = files[firstFile...].indices.filter { i in !dropped.contains { $0.contains(i) } }.map { files[$0] }
         files.removeSubrange(firstFile...)
         files += others + merged
+        // The layer tars themselves are not files of the image.
+        for path in used { notELF.remove(outer + path) }
         // The layers' own links (named inside each layer tar: name!/layer!/path) give way to each image's, as
-        // the files do; told by the name up to the second "!/", one lookup per link.
-        let layerPrefixes = Set(used.compactMap { layers[$0]?.prefix })
-        let outer = name + "!/"
+        // the files do.
         if !layerPrefixes.isEmpty {
-            links = links.filter { link, _ in
-                guard link.hasPrefix(outer), let end = link.dropFirst(outer.count).literalRange(of: "!/") else {
-                    return true
-                }
-                return !layerPrefixes.contains(String(link[..<end.upperBound]))
-            }
+            links = links.filter { link, _ in Self.layerPrefix(of: link, outer: outer, among: layerPrefixes) == nil }
         }
         links.merge(mergedLinks) { _, image in image }
         return applied
+    }
+
+    /// The layer prefix (outer!/layer!/) a name inside the tar `outer` starts with, among `prefixes`; told by
+    /// the name up to the second "!/", one lookup per name.
+    static func layerPrefix(of name: String, outer: String, among prefixes: Set<String>) -> String? {
+        guard name.hasPrefix(outer), let end = name.dropFirst(outer.count).literalRange(of: "!/") else { return nil }
+        let prefix = String(name[..<end.upperBound])
+        return prefixes.contains(prefix) ? prefix : nil
     }
 }

@@ -18,6 +18,10 @@ extension Expander {
     // MARK: ar (Debian packages)
 
     func readAr(name: String, source: ByteSource, depth: Int) throws {
+        try keepingNotELF(always: false) { try readArMembers(name: name, source: source, depth: depth) }
+    }
+
+    private func readArMembers(name: String, source: ByteSource, depth: Int) throws {
         let reader = ArReader(source, maxEntries: limits.maxEntries - entries)
         while let (member, size, data) = try reader.next() {
             entries += 1
@@ -39,6 +43,24 @@ extension Expander {
     func readZip(name: String, file: RandomAccess, depth: Int) throws {
         let listing = try ZipDirectory.read(
             file, maxEntries: limits.maxEntries - entries, maxBytes: limits.maxMemberBytes)
+        // The members found uninteresting from their first bytes, by index: named only if the zip holds an ELF
+        // file (most are class files of jars that hold none).
+        var uninteresting: [Int] = []
+        try keepingNotELF(always: false) {
+            try readZipMembers(name: name, file: file, listing: listing, depth: depth, uninteresting: &uninteresting)
+        } keep: { wanted in
+            uninteresting.compactMap { index in
+                guard let member = try? listing.member(index), wanted(Self.lastComponent(member.name)) else {
+                    return nil
+                }
+                return name + "!/" + member.name
+            }
+        }
+    }
+
+    private func readZipMembers(
+        name: String, file: RandomAccess, listing: ZipListing, depth: Int, uninteresting: inout [Int]
+    ) throws {
         for p in listing.problems { problem(name, p) }
         let window = ReadWindow(file)
         let inflater = DeflateHeads()
@@ -61,6 +83,7 @@ extension Expander {
                         || worthReading(head, member, inflater: inflater)
                 else {
                     otherFiles += 1
+                    uninteresting.append(index)
                     continue
                 }
                 let stored = file.source(offset: start, length: member.compressedSize)

@@ -34,7 +34,10 @@ struct CacheEntry: Sendable {
     /// 2: results keep their kind (scripts, entrypoints) and findings their line and column.
     /// 3: an archive member's libraries are found through the archive's links (entries of 2 said "not found"),
     /// and a fix keeps its offer of glibc beside musl (entries of 2 lost it).
-    static let magic: [UInt8] = Array("muslcheck cache entry 3\n".utf8)
+    /// 4: inside an archive, a member of a library's name that is not ELF (or could not be read) ends musl's
+    /// search there (entries of 3 looked past it and could say "runs"); each result keeps whether it is a file
+    /// of the C library and whether it is listed (entries of 3 listed every C library file they held).
+    static let magic: [UInt8] = Array("muslcheck cache entry 4\n".utf8)
 
     func encoded() -> Data {
         var w = EntryWriter()
@@ -79,19 +82,27 @@ struct StoredOwn: Sendable {
     var result: CheckResult
     var libraries: [String]
     var inArchive: Bool
+    var cLibrary = false
+    var listed = true
 
     init(_ own: CheckEngine.Own) {
         result = own.result
         libraries = own.libraries
         inArchive = own.inArchive
+        cLibrary = own.cLibrary
+        listed = own.listed
     }
-    init(result: CheckResult, libraries: [String], inArchive: Bool) {
+    init(result: CheckResult, libraries: [String], inArchive: Bool, cLibrary: Bool = false, listed: Bool = true) {
         self.result = result
         self.libraries = libraries
         self.inArchive = inArchive
+        self.cLibrary = cLibrary
+        self.listed = listed
     }
 
-    var own: CheckEngine.Own { CheckEngine.Own(result: result, libraries: libraries, inArchive: inArchive) }
+    var own: CheckEngine.Own {
+        CheckEngine.Own(result: result, libraries: libraries, inArchive: inArchive, cLibrary: cLibrary, listed: listed)
+    }
 }
 
 /// Numbers as LEB128 varints, strings as a length and UTF-8 bytes, optionals behind a 0/1 byte.
@@ -145,6 +156,8 @@ struct EntryWriter {
         strings(r.needed)
         strings(o.libraries)
         bool(o.inArchive)
+        bool(o.cLibrary)
+        bool(o.listed)
         optional(r.kind) { $0.string($1) }
         optional(r.assessment) { $0.assessment($1) }
     }
@@ -263,15 +276,16 @@ struct EntryReader {
     mutating func own() -> StoredOwn? {
         guard let path = string(), let status = string().flatMap(CheckResult.Status.init(rawValue:)),
             let error = optionalString(), let sameAs = optionalString(), let interpreter = optionalString(),
-            let needed = strings(), let libraries = strings(), let inArchive = bool(), let kind = optionalString(),
-            let assessment = optional({ $0.assessment() })
+            let needed = strings(), let libraries = strings(), let inArchive = bool(), let cLibrary = bool(),
+            let listed = bool(), let kind = optionalString(), let assessment = optional({ $0.assessment() })
         else { return nil }
         var result = CheckResult(path: path, status: status, error: error, assessment: assessment)
         result.sameAs = sameAs
         result.interpreter = interpreter
         result.needed = needed
         result.kind = kind
-        return StoredOwn(result: result, libraries: libraries, inArchive: inArchive)
+        return StoredOwn(
+            result: result, libraries: libraries, inArchive: inArchive, cLibrary: cLibrary, listed: listed)
     }
 
     mutating func assessment() -> Assessment? {

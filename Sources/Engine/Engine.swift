@@ -143,24 +143,24 @@ public enum CheckEngine {
     ) -> (ItemOutcome, FileIdentity?) {
         if let hit = cache?.lookup(item) {
             for o in hit.owns where o.result.status == .assessed { libraries.remember(o) }
-            return (ItemOutcome(owns: hit.owns, skipped: hit.skipped), hit.identity)
+            // A file of the C library is listed when named itself (this run may name it, the stored one walked).
+            let owns = hit.owns.map { o in
+                var o = o
+                if o.cLibrary { o.listed = item.explicit && !o.inArchive }
+                return o
+            }
+            return (ItemOutcome(owns: owns, skipped: hit.skipped), hit.identity)
         }
         let path = item.path
-        let (scanned, images, links) = Scanner.scanWithImages(
+        let (scanned, images, links, notELF) = Scanner.scanWithImages(
             item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
-        // Most items are one plain file: no member index to build.
-        var members: [String: Header] = [:]
-        if scanned.count > 1 {
-            for file in scanned where file.item.inArchive {
-                if case .elf(let facts) = file.result { members[file.item.path] = Header(facts) }
-            }
-        }
+        let (members, others) = memberIndex(scanned, notELF: notELF)
         var owns: [Own] = []
         var skipped = 0
         for file in scanned {
             if let o = judge(
                 file, assessor: assessor, resolver: resolver, archiveMembers: members, archiveLinks: links,
-                scripts: scripts)
+                archiveOthers: others, scripts: scripts)
             {
                 if o.result.status == .assessed { libraries.remember(o) }
                 owns.append(o)
@@ -182,6 +182,26 @@ public enum CheckEngine {
         }
         cache?.store(item, scanned: scanned, owns: owns, skipped: skipped)
         return (ItemOutcome(owns: owns, skipped: skipped), scanned.first?.identity)
+    }
+
+    /// The members of an archive or image a library lookup can meet: ELF files by header, and the others
+    /// (not ELF, or unreadable), which end musl's search as on disk. Most items are one plain file: no index.
+    static func memberIndex(_ scanned: [ScannedFile], notELF: Set<String>) -> (
+        [String: Header], [String: UnmappableMember]
+    ) {
+        var members: [String: Header] = [:]
+        var others: [String: UnmappableMember] = [:]
+        guard scanned.count > 1 || !notELF.isEmpty else { return (members, others) }
+        for file in scanned where file.item.inArchive {
+            switch file.result {
+            case .elf(let facts): members[file.item.path] = Header(facts)
+            case .failed: others[file.item.path] = .unreadable
+            case .notELF: others[file.item.path] = .notELF
+            }
+        }
+        // What musl would open is the member as stored: a compressed ELF file is not one.
+        for name in notELF { others[name] = .notELF }
+        return (members, others)
     }
 
     /// Pass 2 for one file: what it loads folded in (the worst verdict wins), then the gate's decision.
@@ -302,7 +322,8 @@ public enum CheckEngine {
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
     static func judge(
         _ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: [String: Header] = [:],
-        archiveLinks: [String: String] = [:], scripts: ScriptJudge? = nil
+        archiveLinks: [String: String] = [:], archiveOthers: [String: UnmappableMember] = [:],
+        scripts: ScriptJudge? = nil
     ) -> Own? {
         let path = file.item.path
         switch file.result {
@@ -332,8 +353,9 @@ public enum CheckEngine {
             let dependencies: Dependencies
             if file.item.inArchive {
                 // Inside an archive: libraries are the archive's own members, found the loader's way (through
-                // its links: a library is its link's target).
-                dependencies = resolver.locate(facts, path: path, among: archiveMembers, links: archiveLinks)
+                // its links: a library is its link's target; a member that is not ELF ends the search).
+                dependencies = resolver.locate(
+                    facts, path: path, among: archiveMembers, links: archiveLinks, others: archiveOthers)
             } else {
                 // On disk: where the NEEDED libraries are, read (with theirs) only when some are found.
                 dependencies = resolver.dependencies(of: facts, path: path)

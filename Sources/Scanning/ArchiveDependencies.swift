@@ -6,6 +6,17 @@ import Assessment
 import ELF
 import TextSupport
 
+/// A member of an archive or image that musl cannot map as a library: its search for a name ends there all the
+/// same, as on disk the first file of the name found does.
+public enum UnmappableMember: Sendable, Hashable {
+    /// A regular file that is not an ELF file (text, a linker script, a script, an archive, a compressed file):
+    /// musl fails to map it ("found at X, but not an ELF file").
+    case notELF
+    /// A member that could not be read (damaged, over a limit, in a format not read): what musl would do with it
+    /// is not known, so neither is what the program loads (as for a library on disk that cannot be read).
+    case unreadable
+}
+
 extension DependencyResolver {
     /// For an archive member: the NEEDED libraries that are members of the same archive, found the way musl
     /// would find them once the archive is unpacked (names are outer!/inner/path): its $ORIGIN-relative
@@ -17,9 +28,14 @@ extension DependencyResolver {
     /// its target's name. The archive is a root filesystem: ".." stops at its root and absolute link
     /// targets start there, so no path leaves it (nor reaches the archive holding it). A chain of more
     /// than `maxLinks` links (a loop) stops the search for that name, as ELOOP stops musl's (ldso/dynlink.c,
-    /// path_open), and is reported.
+    /// path_open), and is reported. `others`: the members that are not ELF files or could not be read; the first
+    /// file of the name found is the one musl opens, so one of these ends the search there too: not an ELF file
+    /// is unusable, one that could not be read is "found" (what loads it cannot be judged, and is reported so
+    /// when the libraries' verdicts are folded in). One is taken for what it is on disk once unpacked: a
+    /// compressed ELF member, listed among `members` by what it holds, is not an ELF file.
     public func locate(
-        _ facts: BinaryFacts, path: String, among members: [String: Header], links: [String: String] = [:]
+        _ facts: BinaryFacts, path: String, among members: [String: Header], links: [String: String] = [:],
+        others: [String: UnmappableMember] = [:]
     ) -> Dependencies {
         var deps = Dependencies()
         let root = Self.containerRoot(of: path)
@@ -55,6 +71,15 @@ extension DependencyResolver {
                         placed = true
                         break search
                     }
+                }
+                if let other = others[candidate] {
+                    switch other {
+                    case .notELF:
+                        deps.unusable[soname] = "found at \(candidate), but not an ELF file: musl cannot load it"
+                    case .unreadable: deps.found[soname] = candidate
+                    }
+                    placed = true
+                    break
                 }
                 guard let header = members[candidate] else { continue }
                 if header == wanted {

@@ -38,12 +38,13 @@ public enum Scanner {
         scanWithImages(item, options: options, limits: limits, progress: progress).files
     }
 
-    /// `scan`, with the container images read inside the item (their configurations and files) and the
-    /// symbolic links inside it (`Expansion.links`: full member names, the targets as written).
+    /// `scan`, with the container images read inside the item (their configurations and files), the
+    /// symbolic links inside it (`Expansion.links`: full member names, the targets as written) and its regular
+    /// files that are not ELF (`Expansion.notELF`, named as files are).
     public static func scanWithImages(
         _ item: ScanItem, options: ReadOptions = ReadOptions(), limits: ArchiveLimits = ArchiveLimits(),
         progress: (@Sendable (Int) -> Void)? = nil
-    ) -> (files: [ScannedFile], images: [ExpandedImage], links: [String: String]) {
+    ) -> (files: [ScannedFile], images: [ExpandedImage], links: [String: String], notELF: Set<String>) {
         var options = options
         // The file itself gets the per-file time; an archive's members share a clock that grows with the input.
         options.deadline = options.deadline ?? Deadline(seconds: limits.maxSeconds)
@@ -60,9 +61,9 @@ public enum Scanner {
         if item.kind == .imageLayout {
             let expansion = Archives.expandImageLayout(
                 directory: item.path, limits: limits, progress: progress, read: reader)
-            return (members(expansion, of: item.path), expansion.images, expansion.links)
+            return (members(expansion, of: item.path), expansion.images, expansion.links, expansion.notELF)
         }
-        guard item.kind == .file else { return ([read(item, options: options)], [], [:]) }
+        guard item.kind == .file else { return ([read(item, options: options)], [], [:], []) }
         var head: [UInt8] = []
         var identity: FileIdentity?
         var file = ScannedFile(
@@ -71,37 +72,39 @@ public enum Scanner {
                 path: item.path, options: options, head: &head, identity: &identity,
                 walkedAsRegular: true),
             identity: identity)
-        guard case .notELF = file.result else { return ([file], [], [:]) }
+        guard case .notELF = file.result else { return ([file], [], [:], []) }
         guard let kind = Archives.kind(head) else {
             // Scripts are told by their first line (#!) or their name (Dockerfile) and read whole, bounded.
             if limits.scripts, Scripts.isCandidate(head: head, name: item.path) {
                 file.script = readScript(item.path, whole: Scripts.needsWholeFile(head: head, name: item.path))
             }
-            return ([file], [], [:])
+            return ([file], [], [:], [])
         }
         // A compressed document (a man page) is told from the first bytes already read, without reading it all.
-        if Archives.holdsCandidate(kind, head[...]) == false { return ([file], [], [:]) }
+        if Archives.holdsCandidate(kind, head[...]) == false { return ([file], [], [:], []) }
         let fd = open(item.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else {
             return (
-                [ScannedFile(item: item, result: .failed("cannot open: " + String(cString: strerror(errno))))], [], [:]
+                [ScannedFile(item: item, result: .failed("cannot open: " + String(cString: strerror(errno))))], [], [:],
+                []
             )
         }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
             return (
-                [ScannedFile(item: item, result: .failed("cannot stat: " + String(cString: strerror(errno))))], [], [:]
+                [ScannedFile(item: item, result: .failed("cannot stat: " + String(cString: strerror(errno))))], [], [:],
+                []
             )
         }
         guard st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size) else {
-            return ([ScannedFile(item: item, result: .failed("not a regular file"))], [], [:])
+            return ([ScannedFile(item: item, result: .failed("not a regular file"))], [], [:], [])
         }
         if st.st_nlink > 1 { file.identity = FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)) }
         let expansion = Archives.expand(
             fd: fd, size: size, name: item.path, limits: limits, progress: progress, read: reader)
         // The archive itself stays in the list as not-elf (counted as skipped); its members follow.
-        return ([file] + members(expansion, of: item.path), expansion.images, expansion.links)
+        return ([file] + members(expansion, of: item.path), expansion.images, expansion.links, expansion.notELF)
     }
 
     /// A script's facts; a file over the script limit is read only that far (the facts say it is over).

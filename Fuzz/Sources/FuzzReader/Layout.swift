@@ -133,10 +133,20 @@ func fuzzLayout(_ input: [UInt8]) {
     _ = Archives.isImageLayout(directory: dir)
     let e = Archives.expandImageLayout(directory: dir, limits: limits)
     var headers: [String: Header] = [:]
-    for file in e.files { if case .elf(let facts) = file.result { headers[file.path] = Header(facts) } }
+    var others: [String: UnmappableMember] = [:]
+    for file in e.files {
+        switch file.result {
+        case .elf(let facts): headers[file.path] = Header(facts)
+        case .failed: others[file.path] = .unreadable
+        case .notELF: others[file.path] = .notELF
+        }
+    }
+    for problem in e.problems { others[problem.path] = .unreadable }
+    for name in e.notELF { others[name] = .notELF }
     for file in e.files {
         guard case .elf(let facts) = file.result else { continue }
-        let dependencies = layoutResolver.locate(facts, path: file.path, among: headers, links: e.links)
+        let dependencies = layoutResolver.locate(
+            facts, path: file.path, among: headers, links: e.links, others: others)
         _ = assessor?.assess(facts, path: file.path, dependencies: dependencies)
     }
 }
