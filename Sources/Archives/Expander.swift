@@ -336,30 +336,34 @@ final class Expander {
                 guard try rest.skip(8) else { return }
                 try readAr(name: name, source: rest, depth: depth)
             case .zip:
-                // Random access: in place when the bytes are a range of the file on disk, else buffered.
-                if let size, let range = rest.fileRange(length: size) {
-                    try readZip(name: name, file: range, depth: depth)
-                } else {
-                    if let size, size > limits.maxMemberBytes {
-                        problem(name, "zip " + overLimit(size))
-                        return
-                    }
-                    guard let bytes = try rest.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
-                        problem(
-                            name,
-                            "zip member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened"
-                        )
-                        return
-                    }
-                    let buffer = MemberBuffer(bytes, meter: meter)
-                    try readZip(name: name, file: MemoryAccess(buffer.bytes), depth: depth)
-                }
+                try readZip(name: name, source: rest, size: size, depth: depth)
             }
         } catch let error as ArchiveError {
             problem(name, error.description)
         } catch {
             problem(name, "\(error)")
         }
+    }
+
+    /// A zip, with random access: in place when its bytes are a range of the file on disk, else buffered
+    /// (within the member limit).
+    func readZip(name: String, source: ByteSource, size: Int?, depth: Int) throws {
+        if let size, let range = source.fileRange(length: size) {
+            try readZip(name: name, file: range, depth: depth)
+            return
+        }
+        if let size, size > limits.maxMemberBytes {
+            problem(name, "zip " + overLimit(size))
+            return
+        }
+        guard let bytes = try source.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
+            problem(
+                name, "zip member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened"
+            )
+            return
+        }
+        let buffer = MemberBuffer(bytes, meter: meter)
+        try readZip(name: name, file: MemoryAccess(buffer.bytes), depth: depth)
     }
 
     /// An ELF member: read whole (it is one member, within the limit), handed to the reader, dropped.

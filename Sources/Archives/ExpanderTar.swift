@@ -24,6 +24,17 @@ extension Expander {
         }
     }
 
+    /// What reading one tar keeps from member to member.
+    private struct TarState {
+        /// Where each member's files are in `files`, for hard links to it.
+        var fileRanges: [String: Range<Int>] = [:]
+        /// Small JSON members, to tell an image.
+        var json: [String: [UInt8]] = [:]
+        var jsonBytes = 0
+        /// Members that are tars themselves: layers, if the tar proves to be an image.
+        var layers: [String: LayerRecord] = [:]
+    }
+
     private func readTarMembers(
         name: String, source: ByteSource, depth: Int, layer: LayerRecord?, hide: LayerMerge?
     ) throws {
@@ -31,10 +42,7 @@ extension Expander {
         let firstFile = files.count
         let reader = TarReader(source, maxEntries: limits.maxEntries - entries)
         defer { entries += reader.count }
-        var fileRanges: [String: Range<Int>] = [:]  // for hard links
-        var json: [String: [UInt8]] = [:]
-        var jsonBytes = 0
-        var layers: [String: LayerRecord] = [:]
+        var state = TarState()
         while let (entry, data) = try reader.next() {
             if reader.count & 0xFF == 0, timeUp(name) { return }
             layer?.entries.append((entry.path, entry.kind))
@@ -47,63 +55,11 @@ extension Expander {
             if entry.kind == .symlink || entry.kind == .hardlink { linksSeen += 1 }
             switch entry.kind {
             case .file:
-                // Whiteouts are layer metadata (recorded above), not files.
-                if entry.size == 0, entry.path.split(separator: "/").last?.hasPrefix(".wh.") == true { continue }
-                if let why = entry.unreadable {
-                    problem(path, "member in a format not read (\(why)); not judged")
+                guard try readTarFile(entry, data, path: path, depth: depth, layer: layer, state: &state) else {
                     continue
                 }
-                var source: ByteSource = entry.sparseMap.map { SparseSource(data, map: $0, size: entry.size) } ?? data
-                if entry.size <= Self.maxJSONMember, Self.mayBeImageJSON(entry.path) {
-                    let bytes = try source.read(upTo: entry.size)
-                    if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["),
-                        jsonBytes + bytes.count <= Self.maxJSONBytes
-                    {
-                        json[entry.path] = bytes
-                        jsonBytes += bytes.count
-                    }
-                    source = MemorySource(bytes)
-                }
-                if let layer { source = try capture(entry, source: source, into: layer) }
-                let record = LayerRecord(prefix: path + "!/")
-                visit(name: path, source: source, size: entry.size, depth: depth + 1, layer: record)
-                record.range = start..<files.count
-                if record.isTar { layers[entry.path] = record }
             case .hardlink:
-                // The same bytes under another name: what was found for its target, again.
-                let target = Tar.normalize(entry.linkTarget)
-                // A hard link to a symbolic link is that link again (its target read from its new place).
-                if let symlink = links[name + "!/" + target] { links[path] = symlink }
-                guard let range = fileRanges[target] else {
-                    // Its target is not in this tar (a layer's link to an earlier layer's file): that file, by name.
-                    if links[path] == nil, !target.isEmpty {
-                        links[path] = "/" + target
-                        layer?.links[entry.path] = "/" + target
-                    }
-                    continue
-                }
-                settle()
-                let from = name + "!/" + target
-                let copies = files.count
-                for file in files[range] where file.path == from || file.path.hasPrefix(from + "!/") {
-                    files.append(
-                        ExpandedFile(
-                            path: path + file.path.dropFirst(from.count), result: file.result, script: file.script))
-                }
-                copyNotELF(from: from, to: path, nested: files[copies...].contains { $0.path != path })
-                // A link to a tar that may be a layer is that layer under this name too (its files copied).
-                if let original = layers[target], files.count - copies == original.range.count {
-                    let shift = copies - original.range.lowerBound
-                    let alias = LayerRecord(prefix: path + "!/")
-                    alias.isTar = true
-                    alias.entries = original.entries
-                    alias.links = original.links
-                    alias.entryFiles = original.entryFiles.map {
-                        ($0.path, ($0.range.lowerBound + shift)..<($0.range.upperBound + shift))
-                    }
-                    alias.range = copies..<files.count
-                    layers[entry.path] = alias
-                }
+                guard readTarHardLink(entry, path: path, in: name, layer: layer, state: &state) else { continue }
             case .symlink:
                 if let layer { _ = try capture(entry, source: data, into: layer) }
                 continue
@@ -111,20 +67,93 @@ extension Expander {
                 continue
             }
             if files.count > start {
-                fileRanges[entry.path] = start..<files.count
+                state.fileRanges[entry.path] = start..<files.count
                 layer?.entryFiles.append((entry.path, start..<files.count))
             }
         }
-        if let images = ImageIndex.inTar(json: json, layers: Set(layers.keys), name: name, problems: &problems) {
+        if let images = ImageIndex.inTar(
+            json: state.json, layers: Set(state.layers.keys), name: name, problems: &problems)
+        {
             settle()
-            let applied = applyLayers(name: name, images: images, layers: layers, firstFile: firstFile)
+            let applied = applyLayers(name: name, images: images, layers: state.layers, firstFile: firstFile)
             for (image, (tree, captured)) in zip(images, applied) {
                 self.image(
                     name + (image.label.map { "!/" + $0 } ?? ""), config: image.config,
-                    bytes: image.config.flatMap { json[$0] },
+                    bytes: image.config.flatMap { state.json[$0] },
                     tree: tree, captured: captured)
             }
         }
+    }
+
+    /// A regular file member, named `path`: read for what it holds (a small JSON member kept, to tell an image;
+    /// a layer's wanted files captured). False when it gives nothing: a whiteout, a member in a format not read.
+    private func readTarFile(
+        _ entry: TarEntry, _ data: ByteSource, path: String, depth: Int, layer: LayerRecord?, state: inout TarState
+    ) throws -> Bool {
+        let start = files.count
+        // Whiteouts are layer metadata (recorded by the caller), not files.
+        if entry.size == 0, entry.path.split(separator: "/").last?.hasPrefix(".wh.") == true { return false }
+        if let why = entry.unreadable {
+            problem(path, "member in a format not read (\(why)); not judged")
+            return false
+        }
+        var source: ByteSource = entry.sparseMap.map { SparseSource(data, map: $0, size: entry.size) } ?? data
+        if entry.size <= Self.maxJSONMember, Self.mayBeImageJSON(entry.path) {
+            let bytes = try source.read(upTo: entry.size)
+            if bytes.first == UInt8(ascii: "{") || bytes.first == UInt8(ascii: "["),
+                state.jsonBytes + bytes.count <= Self.maxJSONBytes
+            {
+                state.json[entry.path] = bytes
+                state.jsonBytes += bytes.count
+            }
+            source = MemorySource(bytes)
+        }
+        if let layer { source = try capture(entry, source: source, into: layer) }
+        let record = LayerRecord(prefix: path + "!/")
+        visit(name: path, source: source, size: entry.size, depth: depth + 1, layer: record)
+        record.range = start..<files.count
+        if record.isTar { state.layers[entry.path] = record }
+        return true
+    }
+
+    /// A hard link member, named `path` in the tar `name`: the same bytes under another name, so what was found
+    /// for its target, again. False when its target is not in this tar (a layer's link to an earlier layer's
+    /// file: kept as a link to that file, by name).
+    private func readTarHardLink(
+        _ entry: TarEntry, path: String, in name: String, layer: LayerRecord?, state: inout TarState
+    ) -> Bool {
+        let target = Tar.normalize(entry.linkTarget)
+        // A hard link to a symbolic link is that link again (its target read from its new place).
+        if let symlink = links[name + "!/" + target] { links[path] = symlink }
+        guard let range = state.fileRanges[target] else {
+            if links[path] == nil, !target.isEmpty {
+                links[path] = "/" + target
+                layer?.links[entry.path] = "/" + target
+            }
+            return false
+        }
+        settle()
+        let from = name + "!/" + target
+        let copies = files.count
+        for file in files[range] where file.path == from || file.path.hasPrefix(from + "!/") {
+            files.append(
+                ExpandedFile(path: path + file.path.dropFirst(from.count), result: file.result, script: file.script))
+        }
+        copyNotELF(from: from, to: path, nested: files[copies...].contains { $0.path != path })
+        // A link to a tar that may be a layer is that layer under this name too (its files copied).
+        if let original = state.layers[target], files.count - copies == original.range.count {
+            let shift = copies - original.range.lowerBound
+            let alias = LayerRecord(prefix: path + "!/")
+            alias.isTar = true
+            alias.entries = original.entries
+            alias.links = original.links
+            alias.entryFiles = original.entryFiles.map {
+                ($0.path, ($0.range.lowerBound + shift)..<($0.range.upperBound + shift))
+            }
+            alias.range = copies..<files.count
+            state.layers[entry.path] = alias
+        }
+        return true
     }
 
     /// A hard link's non-ELF names: its target's (a compressed ELF file is one), and when the target is an archive
@@ -256,14 +285,7 @@ extension Expander {
         // The layers' own non-ELF names (name!/layer!/path), by layer, give way to each image's as files do.
         let outer = name + "!/"
         let layerPrefixes = Set(images.flatMap(\.layers).compactMap { layers[$0]?.prefix })
-        var layerNotELF: [String: [String]] = [:]
-        if !layerPrefixes.isEmpty {
-            notELF = notELF.filter { other in
-                guard let prefix = Self.layerPrefix(of: other, outer: outer, among: layerPrefixes) else { return true }
-                layerNotELF[prefix, default: []].append(other)
-                return false
-            }
-        }
+        let layerNotELF = takeNotELF(of: layerPrefixes, outer: outer)
         for image in images {
             var tree = ImageFiles()
             var merge = LayerMerge()
@@ -285,13 +307,7 @@ extension Expander {
                 // Its links as the image holds them (what a later layer deleted or replaced is gone).
                 for (entry, target) in record.links where !merge.hidden(entry) { mergedLinks[prefix + entry] = target }
                 if let others = layerNotELF[layerPrefix] {
-                    let entries = Set(record.entries.map(\.path))
-                    for other in others {
-                        guard let entry = Self.layerEntry(of: other, prefix: layerPrefix, among: entries),
-                            !merge.hidden(entry)
-                        else { continue }
-                        notELF.insert(prefix + other.dropFirst(layerPrefix.count))
-                    }
+                    adoptNotELF(others, of: record, as: prefix, hiddenBy: merge)
                 }
                 tree.add(record, hiddenBy: merge)
                 captured.add(record.capture, hidden: merge.hidden)
@@ -313,6 +329,30 @@ extension Expander {
         }
         links.merge(mergedLinks) { _, image in image }
         return applied
+    }
+
+    /// Takes the non-ELF names inside the layers (outer!/layer!/path) out of `notELF`, by layer prefix: they
+    /// give way to each image's, as files do.
+    private func takeNotELF(of layerPrefixes: Set<String>, outer: String) -> [String: [String]] {
+        var byLayer: [String: [String]] = [:]
+        guard !layerPrefixes.isEmpty else { return byLayer }
+        notELF = notELF.filter { other in
+            guard let prefix = Self.layerPrefix(of: other, outer: outer, among: layerPrefixes) else { return true }
+            byLayer[prefix, default: []].append(other)
+            return false
+        }
+        return byLayer
+    }
+
+    /// A layer's non-ELF names, under the image's prefix, but those the layers above it hide.
+    private func adoptNotELF(_ others: [String], of record: LayerRecord, as prefix: String, hiddenBy merge: LayerMerge)
+    {
+        let entries = Set(record.entries.map(\.path))
+        for other in others {
+            guard let entry = Self.layerEntry(of: other, prefix: record.prefix, among: entries), !merge.hidden(entry)
+            else { continue }
+            notELF.insert(prefix + other.dropFirst(record.prefix.count))
+        }
     }
 
     /// The layer prefix (outer!/layer!/) a name inside the tar `outer` starts with, among `prefixes`; told by

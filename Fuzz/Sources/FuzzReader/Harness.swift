@@ -33,6 +33,7 @@ let limits: ArchiveLimits = {
     var l = ArchiveLimits()
     l.maxDepth = 3; l.maxMemberBytes = 1 << 20; l.maxTotalBytes = 4 << 20; l.maxEntries = 1000
     l.maxSeconds = 5
+    l.layerJobs = 2  // an image's layers side by side, as `check` reads them on several cores
     return l
 }()
 
