@@ -425,7 +425,17 @@ final class MemberBuffer {
             $0.peak = max($0.peak, $0.live)
         }
     }
-    deinit { meter?.buffers.withLock { $0.live -= 1 } }
+    private var letGo = false
+    deinit { release() }
+
+    /// Lets go of the bytes now (not when the last reference goes, which a debug build may keep to the end of
+    /// the scope): the gate between layers' expanders counts on it.
+    func release() {
+        guard !letGo else { return }
+        letGo = true
+        bytes = []
+        meter?.buffers.withLock { $0.live -= 1 }
+    }
 
     /// What a buffer's holder keeps once the bytes were read (counted by no meter).
     static var released: MemberBuffer { MemberBuffer([], meter: nil) }

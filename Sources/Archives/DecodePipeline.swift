@@ -4,6 +4,7 @@ import CCompression
 import Dispatch
 import ELF
 import Scripts
+import Synchronization
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -85,6 +86,39 @@ final class MemberGate: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
     }
+}
+
+/// The entries an image's layers read side by side may have in all: the limit one after the other would keep.
+final class EntryBudget: Sendable {
+    let limit: Int
+    private let left: Mutex<Int>
+    init(_ limit: Int) {
+        self.limit = limit
+        left = Mutex(limit)
+    }
+    /// Takes one entry; false once the limit is passed.
+    func take() -> Bool {
+        left.withLock { n in
+            n -= 1
+            return n >= 0
+        }
+    }
+}
+
+/// Threads a run may add to read image layers side by side, shared by all its items: the engine already
+/// reads as many items at once as it has jobs.
+package final class LayerThreads: Sendable {
+    private let left: Mutex<Int>
+    package init(_ count: Int) { left = Mutex(max(0, count)) }
+    /// Up to `wanted` threads (0 when none is free).
+    func take(_ wanted: Int) -> Int {
+        left.withLock { n in
+            let granted = min(n, max(0, wanted))
+            n -= granted
+            return granted
+        }
+    }
+    func give(_ count: Int) { left.withLock { $0 += count } }
 }
 
 /// A mutex with a condition variable (pthread's; Foundation's NSCondition is not in FoundationEssentials).

@@ -34,6 +34,8 @@ public struct ArchiveLimits: Sendable {
     /// An image's layers read side by side, this many at once (1: one after the other). Each layer is
     /// decompressed on its own core; members held at once stay within the one-expander bound (`MemberGate`).
     public var layerJobs = 1
+    /// Threads the whole run may add for that (nil: `layerJobs` for each image).
+    package var layerThreads: LayerThreads?
     /// Shell scripts and Dockerfiles read and parsed (off only to measure what they cost: MUSLCHECK_BENCH_NO_SCRIPTS).
     public var scripts = true
     /// Not a limit: the small files of images to keep besides ELF facts (Capture.swift); nil keeps none.
@@ -185,6 +187,8 @@ final class LayerRecord {
     var links: [String: String] = [:]
     /// For each entry that gave files: the range of `Expander.files` they took.
     var entryFiles: [(path: String, range: Range<Int>)] = []
+    /// Entries that were counted in `Expander.otherFiles` (neither ELF nor archives), with how many each gave.
+    var otherFiles: [(path: String, count: Int)] = []
     /// All the files the member gave (the layer's range in `Expander.files`).
     var range: Range<Int> = 0..<0
     /// The wanted files it holds (`ArchiveLimits.capture`).
@@ -223,12 +227,20 @@ final class Expander {
 
     /// Held around each ELF member by an expander reading one of several layers side by side.
     let gate: MemberGate?
+    /// Held already by this expander (a buffered zip holds it for its members): its members do not wait.
+    var gateHeld = 0
+    /// The entries of the image whose layer this expander reads, shared with the other layers' expanders.
+    let entryBudget: EntryBudget?
 
-    init(limits: ArchiveLimits, meter: Meter, read: @escaping MemberReader, gate: MemberGate? = nil) {
+    init(
+        limits: ArchiveLimits, meter: Meter, read: @escaping MemberReader, gate: MemberGate? = nil,
+        entryBudget: EntryBudget? = nil
+    ) {
         self.limits = limits
         self.meter = meter
         self.read = read
         self.gate = gate
+        self.entryBudget = entryBudget
         // Beside other layers' expanders, members are decoded on this thread: the cores are taken already.
         pipeline = limits.decodeAside && gate == nil ? DecodePipeline() : nil
     }
@@ -281,9 +293,11 @@ final class Expander {
     /// `scripts`: whether a shell script or Dockerfile is judged (not a compressed one: on disk it is not either).
     /// `member`: whether `name` is recorded as an ELF file or not (`notELF`); by default when not `container`
     /// (the contents of a compressed member are not: the member itself is what musl would open).
+    /// `declaredSize`: `size` is only what a directory says (a deflated zip member's).
     func visit(
         name: String, source: ByteSource, size: Int?, depth: Int, container: Bool = false,
-        layer: LayerRecord? = nil, hide: LayerMerge? = nil, scripts: Bool = true, member: Bool? = nil
+        layer: LayerRecord? = nil, hide: LayerMerge? = nil, scripts: Bool = true, member: Bool? = nil,
+        declaredSize: Bool = false
     ) {
         if timeUp(name) { return }
         let member = member ?? !container
@@ -296,7 +310,7 @@ final class Expander {
                 if member {
                     if hasELFIdentification(head) { notELF.remove(name) } else { notELF.insert(name) }
                 }
-                try readELF(name: name, source: rest, size: size)
+                try readELF(name: name, source: rest, size: size, declared: declaredSize)
                 return
             }
             // Anything else is a file musl cannot map (an archive, or a compressed file, whatever it holds).
@@ -356,6 +370,9 @@ final class Expander {
             problem(name, "zip " + overLimit(size))
             return
         }
+        // Beside other layers' expanders: held alone, with its members, as a large member is.
+        let held = gateHeld == 0 ? gate?.acquire(nil) : nil
+        defer { if let held { gate?.release(held) } }
         guard let bytes = try source.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
             problem(
                 name, "zip member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened"
@@ -363,29 +380,34 @@ final class Expander {
             return
         }
         let buffer = MemberBuffer(bytes, meter: meter)
+        gateHeld += 1
+        defer { gateHeld -= 1 }
         try readZip(name: name, file: MemoryAccess(buffer.bytes), depth: depth)
     }
 
     /// An ELF member: read whole (it is one member, within the limit), handed to the reader, dropped.
-    func readELF(name: String, source: ByteSource, size: Int?) throws {
+    /// `declared`: `size` is what a directory says (a zip member's), not what the bytes are.
+    func readELF(name: String, source: ByteSource, size: Int?, declared: Bool = false) throws {
         if let size, size > limits.maxMemberBytes {
             problem(name, overLimit(size))
             return
         }
         pipeline?.makeRoom(for: size)
-        let held = gate?.acquire(size)
+        // A declared size (a zip member's) may lie: held alone, as a member of unknown size.
+        let held = gateHeld == 0 ? gate?.acquire(declared ? nil : size) : nil
         defer { if let held { gate?.release(held) } }
         if let size, size >= Self.largeMember { Self.returnFreeMemory() }
-        guard let bytes = try source.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
+        guard var bytes = try source.readAll(cap: limits.maxMemberBytes, sizeHint: size) else {
             problem(
                 name, "member expands past the \(limits.maxMemberBytes)-byte limit (--max-member-bytes); not opened")
             return
         }
         let buffer = MemberBuffer(bytes, meter: meter)
+        bytes = []  // the buffer's the only reference: the reader may use it in place
         let deadline = Deadline(seconds: min(limits.maxSeconds, meter.timeLeft))
         guard let pipeline else {
             let result = read(&buffer.bytes, deadline)
-            buffer.bytes = []  // let go before the gate lets another expander's member in
+            buffer.release()  // before the gate lets another expander's member in
             files.append(ExpandedFile(path: name, result: result))
             return
         }

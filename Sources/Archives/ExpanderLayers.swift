@@ -15,8 +15,10 @@ extension Expander {
         var problems: [ArchiveProblem]
         var links: [String: String]
         var notELF: Set<String>
+        var images: [ExpandedImage]
         var entries: Int
-        var otherFiles: Int
+        /// The time limit ran out while it was read: what follows it in the image is not read either.
+        var stopped: Bool
     }
 
     /// Images with more layers are read one layer after the other (overlayfs stacks at most 128).
@@ -47,12 +49,17 @@ extension Expander {
         let order = Array(layers.reversed())
         let aside = readAside(order, name: name, depth: depth, open: open)
         for path in order {
-            if timeUp(name) { break }
+            if aside == nil, timeUp(name) { break }
             let record: LayerRecord
             if let aside {
                 guard let read = aside[path] else { continue }
                 record = read.record
                 adopt(read, name: name, hiddenBy: merge)
+                // As one after the other: what the layer holds after the limit, and the layers below, unread.
+                if read.stopped {
+                    stopped = true
+                    break
+                }
             } else {
                 guard let (source, size) = open(path) else { continue }
                 record = LayerRecord()
@@ -80,6 +87,12 @@ extension Expander {
         for path in order where seen.insert(path).inserted { distinct.append(path) }
         guard limits.layerJobs > 1, limits.capture == nil, distinct.count > 1, distinct.count <= Self.maxLayersAside
         else { return nil }
+        // Threads beyond this one, shared by the whole run (its other items may be reading images too).
+        let extra =
+            limits.layerThreads?.take(min(limits.layerJobs, distinct.count) - 1)
+            ?? min(limits.layerJobs, distinct.count) - 1
+        guard extra > 0 else { return nil }
+        defer { limits.layerThreads?.give(extra) }
         // Opened here, in order, so that a missing layer is reported as it is when read one after the other.
         var opened: [(path: String, source: ByteSource, size: Int)] = []
         for path in distinct {
@@ -88,8 +101,11 @@ extension Expander {
         let childLimits = {
             var l = limits
             l.maxEntries = max(0, limits.maxEntries - entries)
+            l.layerJobs = 1  // an image inside a layer: its layers one after the other, within this gate
             return l
         }()
+        // The entries limit holds for the image as one after the other, not for each layer.
+        let budget = EntryBudget(childLimits.maxEntries)
         let (meter, read, gate) = (self.meter, self.read, MemberGate())
         // Each source is used by the one thread that takes its index.
         let sources = UncheckedBox(opened)
@@ -103,21 +119,21 @@ extension Expander {
                 }
                 guard index < sources.value.count else { return }
                 let layer = sources.value[index]
-                let child = Expander(limits: childLimits, meter: meter, read: read, gate: gate)
+                let child = Expander(limits: childLimits, meter: meter, read: read, gate: gate, entryBudget: budget)
                 let record = LayerRecord()
                 child.visit(
                     name: name, source: layer.source, size: layer.size, depth: depth, container: true, layer: record)
                 child.settle()
                 let done = LayerRead(
                     record: record, files: child.files, problems: child.problems, links: child.links,
-                    notELF: child.notELF, entries: child.entries, otherFiles: child.otherFiles)
+                    notELF: child.notELF, images: child.images, entries: child.entries, stopped: child.stopped)
                 results.withLock { $0[layer.path] = UncheckedBox(done) }
             }
         }
         // Threads of their own (a serial queue each), not concurrentPerform: nested inside the engine's
         // concurrentPerform, libdispatch would run it on one thread.
         let group = DispatchGroup()
-        for worker in 1..<min(limits.layerJobs, opened.count) {
+        for worker in 0..<min(extra, opened.count - 1) {
             DispatchQueue(label: "muslcheck.layer.\(worker)").async(group: group, execute: work)
         }
         work()
@@ -140,16 +156,13 @@ extension Expander {
         }
         // Files no entry accounts for (none are expected): kept, never dropped unseen.
         for (i, file) in layer.files.enumerated() where !covered[i] { files.append(file) }
-        for p in layer.problems where !hidden(p.path) {
-            // The time limit is shared: each expander that ran out said so under the image's name.
-            if p.path == name, problems.contains(p) { continue }
-            problems.append(p)
-        }
+        problems += layer.problems.filter { !hidden($0.path) }
         for (link, target) in layer.links where !hidden(link) { links[link] = target }
         linksSeen += layer.links.count
         for other in layer.notELF where !hidden(other) { notELF.insert(other) }
+        images += layer.images.filter { !hidden($0.name) }
         self.entries += layer.entries
-        otherFiles += layer.otherFiles
+        otherFiles += layer.record.otherFiles.reduce(0) { $0 + (merge.hidden($1.path) ? 0 : $1.count) }
     }
 
     /// The layer entry a name inside the image comes from: `prefix` then the entry, or the entry then "!/"

@@ -33,6 +33,8 @@ extension Expander {
         var jsonBytes = 0
         /// Members that are tars themselves: layers, if the tar proves to be an image.
         var layers: [String: LayerRecord] = [:]
+        /// Regular files a later layer hides, never read: a hard link to one cannot be judged.
+        var hiddenFiles = Set<String>()
     }
 
     private func readTarMembers(
@@ -45,14 +47,22 @@ extension Expander {
         var state = TarState()
         while let (entry, data) = try reader.next() {
             if reader.count & 0xFF == 0, timeUp(name) { return }
+            if let entryBudget, !entryBudget.take() {
+                throw ArchiveError("more than \(entryBudget.limit) entries in the image's layers; the rest not read")
+            }
             layer?.entries.append((entry.path, entry.kind))
             if entry.kind == .symlink { layer?.links[entry.path] = entry.linkTarget }
-            if let hide, hide.hidden(entry.path) { continue }
+            if let hide, hide.hidden(entry.path) {
+                if entry.kind == .file { state.hiddenFiles.insert(entry.path) }
+                continue
+            }
             let path = name + "!/" + entry.path
             let start = files.count
             // A later entry of the same name replaces a link, as extracting it does.
             if entry.kind == .symlink { links[path] = entry.linkTarget } else { links[path] = nil }
             if entry.kind == .symlink || entry.kind == .hardlink { linksSeen += 1 }
+            let others = otherFiles
+            defer { if let layer, otherFiles > others { layer.otherFiles.append((entry.path, otherFiles - others)) } }
             switch entry.kind {
             case .file:
                 guard try readTarFile(entry, data, path: path, depth: depth, layer: layer, state: &state) else {
@@ -126,6 +136,11 @@ extension Expander {
         // A hard link to a symbolic link is that link again (its target read from its new place).
         if let symlink = links[name + "!/" + target] { links[path] = symlink }
         guard let range = state.fileRanges[target] else {
+            if state.hiddenFiles.contains(target) {
+                // Its bytes are the replaced file's, which was never read; by name it would be the new one.
+                problem(path, "hard link to \(target), which a later layer replaced: not read; not judged")
+                return false
+            }
             if links[path] == nil, !target.isEmpty {
                 links[path] = "/" + target
                 layer?.links[entry.path] = "/" + target

@@ -93,7 +93,7 @@ extension Expander {
                 case 8:
                     visit(
                         name: path, source: try Decompressed(.gzip, stored, meter: meter, rawDeflate: true),
-                        size: member.uncompressedSize, depth: depth + 1)
+                        size: member.uncompressedSize, depth: depth + 1, declaredSize: true)
                 default:
                     problem(path, "member compressed with zip method \(member.method), which is not read; not judged")
                 }

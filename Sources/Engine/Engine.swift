@@ -94,6 +94,7 @@ public enum CheckEngine {
         let limits = {
             var l = request.limits
             l.layerJobs = jobs
+            l.layerThreads = LayerThreads(jobs - 1)
             return l
         }()
         // 1. Read and judge each file (and each ELF file inside an archive) on its own; remember the

@@ -134,3 +134,191 @@ extension URL {
         return self
     }
 }
+
+/// Side by side against one after the other, input by input: what a second reading found.
+extension LayersAside {
+    func save(_ layers: [(String, [UInt8])], config: String = #"{"architecture":"amd64","os":"linux"}"#) -> [UInt8] {
+        var save = TarWriter()
+        for (name, bytes) in layers { save.add(name, bytes) }
+        let list = layers.map { "\"\($0.0)\"" }.joined(separator: ",")
+        save.add("manifest.json", Array(#"[{"Config":"c.json","Layers":[\#(list)]}]"#.utf8))
+        save.add("c.json", Array(config.utf8))
+        return save.finished()
+    }
+
+    /// The image read one after the other, and side by side (2 jobs).
+    func both(
+        _ bytes: [UInt8], _ name: String, tweak: (inout ArchiveLimits) -> Void = { _ in },
+        read: @escaping MemberReader = Archives.defaultReader
+    ) throws -> (Expansion, Expansion) {
+        let dir = try scratch("aside-" + name)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("img.tar")
+        try Data(bytes).write(to: url)
+        var one = ArchiveLimits()
+        one.layerJobs = 1
+        tweak(&one)
+        var two = one
+        two.layerJobs = 2
+        return (try expandFile(url, limits: one, read: read), try expandFile(url, limits: two, read: read))
+    }
+
+    /// An image inside a layer (an image tar among its files) is read, with its configuration, both ways.
+    @Test func anImageInsideALayerIsKept() throws {
+        let elf = Array(try fixture("recent"))
+        var x = TarWriter()
+        x.add("usr/bin/app", elf)
+        var inner = TarWriter()
+        inner.add("x.tar", x.finished())
+        inner.add("manifest.json", Array(#"[{"Config":"c.json","Layers":["x.tar"]}]"#.utf8))
+        inner.add(
+            "c.json", Array(#"{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/usr/bin/app"]}}"#.utf8))
+        var a = TarWriter()
+        a.add("img/app.tar", inner.finished())
+        var b = TarWriter()
+        b.add("usr/bin/other", elf)
+        let (one, two) = try both(save([("a.tar", a.finished()), ("b.tar", b.finished())]), "nested")
+        #expect(one.images.count == 2)
+        #expect(two.images.map(\.name).sorted() == one.images.map(\.name).sorted())
+        #expect(two.files.map(\.path) == one.files.map(\.path))
+    }
+
+    /// The entries limit is the image's, not each layer's.
+    @Test func theEntriesLimitHoldsForTheWholeImage() throws {
+        var a = TarWriter()
+        var b = TarWriter()
+        for i in 0..<4 {
+            a.add("etc/a\(i)", [1])
+            b.add("etc/b\(i)", [1])
+        }
+        let (one, two) = try both(save([("a.tar", a.finished()), ("b.tar", b.finished())]), "entries") {
+            $0.maxEntries = 10
+        }
+        #expect(one.problems.contains { $0.message.contains("more than") })
+        #expect(two.problems.contains { $0.message.contains("more than") }, "\(two.problems)")
+    }
+
+    /// When the time runs out, what was read is kept, as one after the other keeps it.
+    @Test func aTimeOutKeepsWhatWasRead() throws {
+        let elf = Array(try fixture("recent"))
+        var a = TarWriter()
+        var b = TarWriter()
+        // Each layer takes longer than the limit alone: side by side, both run out.
+        for i in 0..<3 {
+            a.add("usr/bin/a\(i)", elf)
+            b.add("usr/bin/b\(i)", elf)
+        }
+        let (one, two) = try both(
+            save([("a.tar", a.finished()), ("b.tar", b.finished())]), "time",
+            tweak: {
+                $0.maxSeconds = 0.3
+                $0.decodeAside = false
+            },
+            read: { bytes, deadline in
+                usleep(200_000)
+                return Archives.defaultReader(&bytes, deadline)
+            })
+        #expect(!one.files.isEmpty)
+        #expect(two.files.map(\.path) == one.files.map(\.path))
+        #expect(two.problems.filter { $0.message.contains("stopped after") }.count == 1, "\(two.problems)")
+    }
+
+    /// Two layers failing alike are two problems, as one after the other reports them.
+    @Test func alikeProblemsOfTwoLayersAreBothReported() throws {
+        let dir = try scratch("aside-gz")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var inner = TarWriter()
+        inner.add("usr/bin/app", Array(try fixture("recent")))
+        try Data(inner.finished()).write(to: dir.appendingPathComponent("l.tar"))
+        try run("/usr/bin/gzip", ["-f", "l.tar"], in: dir)
+        let gz = Array(try Data(contentsOf: dir.appendingPathComponent("l.tar.gz")).prefix(600))
+        let (one, two) = try both(save([("a.tar.gz", gz), ("b.tar.gz", gz)]), "dedup")
+        #expect(one.problems.count >= 2)
+        #expect(two.problems == one.problems)
+    }
+
+    /// Files a later layer hides are not counted among the image's other files.
+    @Test func hiddenFilesAreNotCounted() throws {
+        var a = TarWriter()
+        a.add("etc/x.txt", Array("hello\n".utf8))
+        a.add("etc/y.txt", Array("kept\n".utf8))
+        var b = TarWriter()
+        b.add("etc/.wh.x.txt", [])
+        let (one, two) = try both(save([("a.tar", a.finished()), ("b.tar", b.finished())]), "other")
+        #expect(one.otherFiles == 1)
+        #expect(two.otherFiles == one.otherFiles)
+    }
+
+    /// A hard link to a file a later layer replaced: side by side it is judged (the replaced bytes were read);
+    /// one after the other they were not, and it is reported, never taken for the new file.
+    @Test func aHardLinkToAReplacedFileIsNeverTheNewFile() throws {
+        var a = TarWriter()
+        a.add("usr/bin/a", Array(try fixture("recent")))
+        a.bytes += TarWriter.header("usr/bin/b", size: 0, type: UInt8(ascii: "1"), link: "usr/bin/a")
+        var b = TarWriter()
+        b.add("usr/bin/a", Array(try fixture("hello-musl")))
+        let (one, two) = try both(save([("a.tar", a.finished()), ("b.tar", b.finished())]), "hardlink")
+        #expect(!one.links.keys.contains { $0.hasSuffix("usr/bin/b") })
+        #expect(one.problems.contains { $0.path.hasSuffix("usr/bin/b") && $0.message.contains("replaced") })
+        #expect(two.files.map { String($0.path.split(separator: "/").last ?? "") } == ["a", "b"])
+        #expect(!two.links.keys.contains { $0.hasSuffix("usr/bin/b") })
+    }
+
+    /// A jar in a compressed layer is held in memory: beside other layers, alone, with its members.
+    @Test func bufferedZipsAreHeldOneAtATime() throws {
+        let dir = try scratch("aside-zip")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = Data([0x7F, 0x45, 0x4C, 0x46] + [UInt8](repeating: 0, count: 20 << 20))
+        var layers: [(String, [UInt8])] = []
+        for l in ["a", "b"] {
+            let jar = dir.appendingPathComponent("\(l).jar")
+            try zip(jar, [("native/lib\(l).so", big)])
+            var t = TarWriter()
+            t.add("opt/\(l).jar", Array(try Data(contentsOf: jar)))
+            try Data(t.finished()).write(to: dir.appendingPathComponent("\(l).tar"))
+            try run("/usr/bin/gzip", ["-f", "\(l).tar"], in: dir)
+            layers.append(("\(l).tar.gz", Array(try Data(contentsOf: dir.appendingPathComponent("\(l).tar.gz")))))
+        }
+        let (one, two) = try both(
+            save(layers), "zip", tweak: { _ in },
+            read: { bytes, deadline in
+                usleep(300_000)
+                return Archives.defaultReader(&bytes, deadline)
+            })
+        #expect(one.files.count == 2 && two.files.count == 2)
+        #expect(two.peakMemberBuffers <= one.peakMemberBuffers)
+    }
+
+    /// A zip member whose declared size lies (100 bytes for 20 MiB) is held as one of unknown size.
+    @Test func aZipMembersDeclaredSizeIsNotTrusted() throws {
+        let dir = try scratch("aside-lie")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let big = Data([0x7F, 0x45, 0x4C, 0x46] + [UInt8](repeating: 0, count: 20 << 20))
+        var layers: [(String, [UInt8])] = []
+        for l in ["a", "b"] {
+            let jar = dir.appendingPathComponent("\(l).jar")
+            try zip(jar, [("native/lib\(l).so", big)])
+            let patch = """
+                import struct, sys
+                p = sys.argv[1]; b = bytearray(open(p, 'rb').read())
+                i = b.find(b'PK\\x03\\x04'); struct.pack_into('<I', b, i + 22, 100)
+                j = b.find(b'PK\\x01\\x02'); struct.pack_into('<I', b, j + 24, 100)
+                open(p, 'wb').write(b)
+                """
+            let out = try #require(runProgram("/usr/bin/env", ["python3", "-c", patch, jar.path]))
+            #expect(out.status == 0, "\(out.stderr)")
+            var t = TarWriter()
+            t.add("opt/\(l).jar", Array(try Data(contentsOf: jar)))
+            layers.append(("\(l).tar", t.finished()))
+        }
+        let (one, two) = try both(
+            save(layers), "lie", tweak: { _ in },
+            read: { bytes, deadline in
+                usleep(300_000)
+                return Archives.defaultReader(&bytes, deadline)
+            })
+        #expect(two.files.count == 2)
+        // Each jar is buffered (a zip inside a stream) and holds its member: two, never more, as one after the other.
+        #expect(two.peakMemberBuffers <= one.peakMemberBuffers)
+    }
+}
