@@ -46,12 +46,16 @@ let package = Package(
         .systemLibrary(name: "CCompression", providers: [.apt(["zlib1g-dev", "liblzma-dev", "libzstd-dev"])]),
         // Archives opened in memory with limits: zip family, tar (plain, gzip, xz, zstd), ar (.deb), .apk, images.
         // Scripts: members that are shell scripts or Dockerfiles are parsed as they are read (their bytes dropped).
-        .target(name: "Archives", dependencies: ["ELF", "Scripts", "CCompression", "TextSupport"]),
+        .target(name: "Archives", dependencies: ["ELF", "Scripts", "CCompression", "TextSupport", "FileIO"]),
         // The string and path operations FoundationEssentials lacks (trimming, literal replacement, NSString's
         // path arithmetic): the product imports FoundationEssentials, never Foundation (size, above).
         .target(name: "TextSupport"),
+        // Reads and writes that retry interrupted calls and go on until done: one small helper, not swift-system,
+        // whose FileDescriptor retries as well but would be a dependency (and its types at every call) for
+        // nine loops over pread, read and write.
+        .target(name: "FileIO"),
         // ELF files → BinaryFacts. Only this target imports CLibElf.
-        .target(name: "ELF", dependencies: ["CLibElf"]),
+        .target(name: "ELF", dependencies: ["CLibElf", "FileIO"]),
         // The knowledge base: measured symbol lists and facts with provenance, embedded in the binary.
         // Each file is embedded separately so the executable works when copied alone.
         .target(name: "Knowledge", resources: knowledgeFiles.map { .embedInCode("data/\($0)") }),
@@ -60,7 +64,7 @@ let package = Package(
         // BinaryFacts + KnowledgeBase + target release → Assessment. Pure functions, no I/O.
         .target(name: "Assessment", dependencies: ["ELF", "Knowledge"]),
         // Finds candidate files under the given paths and reads them on all cores.
-        .target(name: "Scanning", dependencies: ["ELF", "Assessment", "Archives", "Scripts", "TextSupport"]),
+        .target(name: "Scanning", dependencies: ["ELF", "Assessment", "Archives", "Scripts", "TextSupport", "FileIO"]),
         // Assessments and facts → text, JSON, SARIF, JUnit, Markdown and HTML; the inspect and kb reports.
         // No unsafe flags (the library must stay usable as a versioned dependency): the JSON writer's buffer
         // skips dynamic exclusivity checks by its own attribute (JSON.swift).
@@ -74,7 +78,7 @@ let package = Package(
         // The batch run behind `check`: walk → facts → library index → assessments folded over what each
         // file loads → gate (fail-on, policy file, baseline). The policy file's YAML subset is read by PolicyYAML.swift.
         .target(name: "Engine", dependencies: [
-            "ELF", "Knowledge", "Assessment", "Scanning", "Archives", "Reporting", "Scripts", "TextSupport",
+            "ELF", "Knowledge", "Assessment", "Scanning", "Archives", "Reporting", "Scripts", "TextSupport", "FileIO",
         ]),
         // `migrate`: a root filesystem's packages, files and entrypoint → an Alpine plan; its Debian → Alpine
         // table is embedded like the knowledge base.
@@ -97,7 +101,7 @@ let package = Package(
         .testTarget(name: "ScriptsTests", dependencies: ["Scripts", "Knowledge"]),
         .testTarget(name: "ELFTests", dependencies: ["ELF", "Scanning", "TestSupport"]),
         .testTarget(name: "AssessmentTests", dependencies: ["ELF", "Knowledge", "Assessment", "Scanning", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "Engine", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "Migration", "TestSupport", "TextSupport",
+        .testTarget(name: "CLITests", dependencies: ["MuslcheckCLI", "Engine", "ELF", "Knowledge", "Assessment", "Reporting", "Archives", "Scanning", "Migration", "TestSupport", "TextSupport", "FileIO",
                                                      .product(name: "Yams", package: "Yams")],
                     exclude: ["sarif-schema-2.1.0.json"]),
     ]

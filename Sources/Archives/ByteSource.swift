@@ -1,6 +1,7 @@
 // Where archive bytes come from: a file read with positioned reads, a part of another stream (a tar
 // member), a decompressor, or a buffer already in memory. Archives are read through these in order,
 // never whole; only a member that needs random access and comes out of a stream is buffered.
+import FileIO
 import Synchronization
 
 #if canImport(Glibc)
@@ -104,15 +105,8 @@ final class OpenFile: @unchecked Sendable {
 
     /// Reads exactly `buffer.count` bytes at `offset`, unless the file ends first; returns the count read.
     func pread(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws -> Int {
-        var done = 0
-        while done < buffer.count {
-            guard let base = buffer.baseAddress else { return 0 }
-            let n = Glibc.pread(fd, base + done, buffer.count - done, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw ArchiveError("cannot read: " + String(cString: strerror(errno))) }
-            if n == 0 { break }
-            done += n
-        }
+        let (done, error) = FileIO.readFully(fd, into: buffer, at: offset)
+        if let error { throw ArchiveError("cannot read: " + String(cString: strerror(error))) }
         meter?.read(done)
         return done
     }

@@ -1,8 +1,9 @@
+import CLibElf
 // The one file that calls libelf: it opens a file or a byte buffer, checks the kind, and turns the ELF
 // header, program headers and section headers into plain values. Everything after that (the dynamic
 // segment, symbols, versions, notes) is decoded from the raw image by FactsDecoder, the same way whether
 // or not the file has section headers.
-import CLibElf
+import FileIO
 import Synchronization
 
 #if canImport(Glibc)
@@ -78,17 +79,10 @@ public enum ELFReader {
         guard libelfReady else { return .failed("libelf refused EV_CURRENT") }
         if size <= copyLimit, let buffer = SmallFileBuffers.take() {
             defer { SmallFileBuffers.give(buffer) }
-            var done = 0
-            while done < Int(size) {
-                let n = pread(fd, buffer.base + done, Int(size) - done, off_t(done))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else {
-                    return .failed(
-                        "cannot read: \(n < 0 ? String(cString: strerror(errno)) : "file ended at \(done) of \(size) bytes")"
-                    )
-                }
-                done += n
-            }
+            let (done, error) = FileIO.readFully(
+                fd, into: UnsafeMutableRawBufferPointer(start: buffer.base, count: Int(size)), at: 0)
+            if let error { return .failed("cannot read: " + String(cString: strerror(error))) }
+            guard done == Int(size) else { return .failed("cannot read: file ended at \(done) of \(size) bytes") }
             guard let elf = elf_memory(buffer.base.assumingMemoryBound(to: CChar.self), done) else {
                 return .failed(libelfError("elf_memory"))
             }

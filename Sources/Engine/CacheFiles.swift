@@ -1,5 +1,7 @@
 // The result cache's files on disk: plain reads and writes, the names' hash, and the list of items with
 // nothing of interest (Cache.swift says what an entry holds and when it is used).
+import FileIO
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -24,15 +26,8 @@ enum CacheFile {
         else { return nil }
         var data = Data(count: size)
         let complete = data.withUnsafeMutableBytes { raw -> Bool in
-            guard let base = raw.baseAddress else { return size == 0 }
-            var done = 0
-            while done < size {
-                let n = Glibc.read(fd, base + done, size - done)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                done += n
-            }
-            return true
+            let (done, error) = FileIO.readFully(fd, into: raw)
+            return error == nil && done == size
         }
         return complete ? data : nil
     }
@@ -41,17 +36,7 @@ enum CacheFile {
     static func write(_ path: String, _ data: Data) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return false }
-        let complete = data.withUnsafeBytes { raw -> Bool in
-            guard let base = raw.baseAddress else { return true }
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.write(fd, base + done, raw.count - done)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                done += n
-            }
-            return true
-        }
+        let complete = data.withUnsafeBytes { FileIO.writeAll(fd, $0) }
         if close(fd) != 0 || !complete {
             unlink(path)
             return false

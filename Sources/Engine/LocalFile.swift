@@ -3,6 +3,8 @@
 // leading "~" through the user database (getpwnam/getpwuid), and the shipped static executable must never
 // reach glibc's NSS, which loads modules built for another glibc at run time. A path is taken literally,
 // as the shell left it.
+import FileIO
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -29,27 +31,28 @@ public enum LocalFile {
         guard fd >= 0 else { throw failure() }
         defer { close(fd) }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        var chunk = [UInt8](repeating: 0, count: Self.chunkBytes)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue } else { throw failure() } }
-            if n == 0 { return bytes }
+            let (n, error) = chunk.withUnsafeMutableBytes { FileIO.readFully(fd, into: $0) }
+            if let error { throw LocalFileError(reason: String(cString: strerror(error))) }
             guard bytes.count + n <= maxBytes else {
                 throw LocalFileError(reason: "larger than \(maxBytes) bytes")
             }
             bytes.append(contentsOf: chunk[0..<n])
+            if n < chunk.count { return bytes }  // the end of the file
         }
     }
+
+    static let chunkBytes = 64 << 10
 
     /// Everything readable from `fd` (standard input) until its end; a read error ends it like the end.
     public static func readAll(fd: Int32) -> [UInt8] {
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        var chunk = [UInt8](repeating: 0, count: Self.chunkBytes)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return bytes }
+            let n = chunk.withUnsafeMutableBytes { FileIO.readFully(fd, into: $0).count }
             bytes.append(contentsOf: chunk[0..<n])
+            if n < chunk.count { return bytes }  // the end, or an error
         }
     }
 
@@ -60,16 +63,8 @@ public enum LocalFile {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: max(0, count))
-        var filled = 0
-        while filled < bytes.count {
-            let n = bytes.withUnsafeMutableBytes {
-                Glibc.read(fd, $0.baseAddress.map { $0 + filled }, $0.count - filled)
-            }
-            if n < 0 { if errno == EINTR { continue } else { return nil } }
-            if n == 0 { break }
-            filled += n
-        }
-        return Array(bytes[0..<filled])
+        let (filled, error) = bytes.withUnsafeMutableBytes { FileIO.readFully(fd, into: $0) }
+        return error == nil ? Array(bytes[0..<filled]) : nil
     }
 
     /// Creates `path` and the directories above it that are missing (mkdir -p).
@@ -104,14 +99,6 @@ public enum LocalFile {
     /// Writes all of `text` to `fd`, retrying interrupted writes; false when a write failed.
     public static func writeAll(_ text: String, to fd: Int32) -> Bool {
         var text = text
-        return text.withUTF8 { bytes -> Bool in
-            var offset = 0
-            while offset < bytes.count, let base = bytes.baseAddress {
-                let n = Glibc.write(fd, base + offset, bytes.count - offset)
-                if n <= 0 { if n < 0 && errno == EINTR { continue } else { return false } }
-                offset += n
-            }
-            return true
-        }
+        return text.withUTF8 { FileIO.writeAll(fd, UnsafeRawBufferPointer($0)) }
     }
 }

@@ -1,7 +1,8 @@
-// Reads the files a walk found, on all cores, keeping the walk's order in the results.
 import Archives
 import Dispatch
 import ELF
+// Reads the files a walk found, on all cores, keeping the walk's order in the results.
+import FileIO
 import Scripts
 import Synchronization
 
@@ -119,15 +120,8 @@ public enum Scanner {
         }
         let wanted = min(size, whole ? Scripts.maxScriptBytes + 1 : Scripts.headBytes)
         var bytes = [UInt8](repeating: 0, count: wanted)
-        var done = 0
-        while done < wanted {
-            let n = bytes.withUnsafeMutableBytes { raw in
-                raw.baseAddress.map { pread(fd, $0 + done, wanted - done, off_t(done)) } ?? -1
-            }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            done += n
-        }
+        // A read error ends the reading like the end of the file: the facts are of what was read.
+        let done = bytes.withUnsafeMutableBytes { FileIO.readFully(fd, into: $0, at: 0).count }
         bytes.removeLast(wanted - done)
         // Over the limit, the facts say so (and the script is reported as not checked, never passed).
         return ScriptFacts.read(path: path, bytes: bytes)
