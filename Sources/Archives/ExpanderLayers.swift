@@ -133,7 +133,8 @@ extension Expander {
         // Threads of their own (a serial queue each), not concurrentPerform: nested inside the engine's
         // concurrentPerform, libdispatch would run it on one thread.
         let group = DispatchGroup()
-        for worker in 0..<min(extra, opened.count - 1) {
+        // No layer opened (all missing, reported by `open`): nothing to read, and no thread to start.
+        for worker in 0..<max(0, min(extra, opened.count - 1)) {
             DispatchQueue(label: "muslcheck.layer.\(worker)").async(group: group, execute: work)
         }
         work()

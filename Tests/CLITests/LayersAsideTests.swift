@@ -322,3 +322,30 @@ extension LayersAside {
         #expect(two.peakMemberBuffers <= one.peakMemberBuffers)
     }
 }
+
+extension LayersAside {
+    /// An OCI layout whose layers are all missing (found by the `layout` fuzz target: side by side, no layer
+    /// opened made an empty range of threads trap): each is reported, nothing read, both ways.
+    @Test func aLayoutWhoseLayersAreAllMissing() throws {
+        let dir = try scratch("aside-missing")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let blobs = dir.appendingPathComponent("blobs/sha256")
+        try FileManager.default.createDirectory(at: blobs, withIntermediateDirectories: true)
+        let (manifest, one, two) = (
+            String(repeating: "a", count: 64), String(repeating: "1", count: 64),
+            String(repeating: "2", count: 64)
+        )
+        try Data(#"{"schemaVersion":2,"layers":[{"digest":"sha256:\#(one)"},{"digest":"sha256:\#(two)"}]}"#.utf8)
+            .write(to: blobs.appendingPathComponent(manifest))
+        try Data(#"{"schemaVersion":2,"manifests":[{"digest":"sha256:\#(manifest)"}]}"#.utf8).write(
+            to: dir.appendingPathComponent("index.json"))
+        try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: dir.appendingPathComponent("oci-layout"))
+        for jobs in [1, 2] {
+            var limits = ArchiveLimits()
+            limits.layerJobs = jobs
+            let e = Archives.expandImageLayout(directory: dir.path, limits: limits)
+            #expect(e.files.isEmpty, "\(jobs) jobs")
+            #expect(e.problems.filter { $0.message.contains("layer missing") }.count == 2, "\(jobs) jobs")
+        }
+    }
+}
