@@ -155,13 +155,13 @@ public enum CheckEngine {
         let path = item.path
         let (scanned, images, links, notELF) = Scanner.scanWithImages(
             item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
-        let (members, others) = memberIndex(scanned, notELF: notELF)
+        let (members, others, originUsers) = memberIndex(scanned, notELF: notELF)
         var owns: [Own] = []
         var skipped = 0
         for file in scanned {
             if let o = judge(
                 file, assessor: assessor, resolver: resolver, archiveMembers: members, archiveLinks: links,
-                archiveOthers: others, scripts: scripts)
+                archiveOthers: others, archiveOriginUsers: originUsers, scripts: scripts)
             {
                 if o.result.status == .assessed { libraries.remember(o) }
                 owns.append(o)
@@ -186,23 +186,30 @@ public enum CheckEngine {
     }
 
     /// The members of an archive or image a library lookup can meet: ELF files by header, and the others
-    /// (not ELF, or unreadable), which end musl's search as on disk. Most items are one plain file: no index.
+    /// (not ELF, or unreadable), which end musl's search as on disk; and the ELF members whose own search path
+    /// starts from $ORIGIN (`locate`'s `originUsers`). Most items are one plain file: no index.
     static func memberIndex(_ scanned: [ScannedFile], notELF: Set<String>) -> (
-        [String: Header], [String: UnmappableMember]
+        [String: Header], [String: UnmappableMember], Set<String>
     ) {
         var members: [String: Header] = [:]
         var others: [String: UnmappableMember] = [:]
-        guard scanned.count > 1 || !notELF.isEmpty else { return (members, others) }
+        var originUsers = Set<String>()
+        guard scanned.count > 1 || !notELF.isEmpty else { return (members, others, originUsers) }
         for file in scanned where file.item.inArchive {
             switch file.result {
-            case .elf(let facts): members[file.item.path] = Header(facts)
+            case .elf(let facts):
+                members[file.item.path] = Header(facts)
+                if (facts.rpath + facts.runpath).contains(where: { $0.contains("$ORIGIN") || $0.contains("${ORIGIN}") })
+                {
+                    originUsers.insert(file.item.path)
+                }
             case .failed: others[file.item.path] = .unreadable
             case .notELF: others[file.item.path] = .notELF
             }
         }
         // What musl would open is the member as stored: a compressed ELF file is not one.
         for name in notELF { others[name] = .notELF }
-        return (members, others)
+        return (members, others, originUsers)
     }
 
     /// Pass 2 for one file: what it loads folded in (the worst verdict wins), then the gate's decision.
@@ -324,6 +331,7 @@ public enum CheckEngine {
     static func judge(
         _ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: [String: Header] = [:],
         archiveLinks: [String: String] = [:], archiveOthers: [String: UnmappableMember] = [:],
+        archiveOriginUsers: Set<String> = [],
         scripts: ScriptJudge? = nil
     ) -> Own? {
         let path = file.item.path
@@ -356,7 +364,8 @@ public enum CheckEngine {
                 // Inside an archive: libraries are the archive's own members, found the loader's way (through
                 // its links: a library is its link's target; a member that is not ELF ends the search).
                 dependencies = resolver.locate(
-                    facts, path: path, among: archiveMembers, links: archiveLinks, others: archiveOthers)
+                    facts, path: path, among: archiveMembers, links: archiveLinks, others: archiveOthers,
+                    originUsers: archiveOriginUsers)
             } else {
                 // On disk: where the NEEDED libraries are, read (with theirs) only when some are found.
                 dependencies = resolver.dependencies(of: facts, path: path)

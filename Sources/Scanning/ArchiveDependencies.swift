@@ -33,9 +33,14 @@ extension DependencyResolver {
     /// is unusable, one that could not be read is "found" (what loads it cannot be judged, and is reported so
     /// when the libraries' verdicts are folded in). One is taken for what it is on disk once unpacked: a
     /// compressed ELF member, listed among `members` by what it holds, is not an ELF file.
+    ///
+    /// `originUsers`: the members whose own RPATH/RUNPATH holds $ORIGIN. musl takes a library's $ORIGIN from the
+    /// directory it opened it in; a member is judged from the directory it is stored in. Where the two differ
+    /// (reached through a link from elsewhere) for one of these, its own libraries may be found elsewhere than
+    /// its verdict says: it is reported unusable, never taken as judged.
     public func locate(
         _ facts: BinaryFacts, path: String, among members: [String: Header], links: [String: String] = [:],
-        others: [String: UnmappableMember] = [:]
+        others: [String: UnmappableMember] = [:], originUsers: Set<String> = []
     ) -> Dependencies {
         var deps = Dependencies()
         let root = Self.containerRoot(of: path)
@@ -54,7 +59,7 @@ extension DependencyResolver {
         let wanted = Header(facts)
         for soname in facts.needed.prefix(Self.maxLibraries) where !skip(soname) && !soname.contains("/") {
             var placed = false
-            search: for dir in resolved {
+            search: for (index, dir) in resolved.enumerated() {
                 var candidate: String
                 switch dir {
                 case .name(let name): candidate = name.hasSuffix("/") ? name + soname : name + "/" + soname
@@ -84,6 +89,10 @@ extension DependencyResolver {
                 guard let header = members[candidate] else { continue }
                 if header == wanted {
                     deps.found[soname] = candidate
+                    if originUsers.contains(candidate), let why = Self.otherOrigin(candidate, openedIn: dirs[index]) {
+                        deps.found[soname] = nil
+                        deps.unusable[soname] = why
+                    }
                 } else {
                     deps.unusable[soname] =
                         "found at \(candidate), but built for \(header.name), not \(wanted.name): musl cannot load it"
@@ -98,6 +107,15 @@ extension DependencyResolver {
             }
         }
         return deps
+    }
+
+    /// Why a library stored at `member` but opened in the directory `opened` (a search directory, its links not
+    /// followed) has another $ORIGIN than the one it was judged with; nil when they are the same.
+    static func otherOrigin(_ member: String, openedIn opened: String) -> String? {
+        let dir = opened.count > 1 && opened.hasSuffix("/") ? String(opened.dropLast()) : opened
+        guard directory(of: member) != dir else { return nil }
+        return
+            "found at \(member) through \(dir), whose $ORIGIN musl takes for its own RUNPATH/RPATH: its libraries were not looked for from there; not judged"
     }
 
     /// Installed together: any member of that name (a file, or a link to one) of the binary's architecture,

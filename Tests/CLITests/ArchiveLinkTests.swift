@@ -2,6 +2,7 @@
 // archive is unpacked as a root filesystem: the library is the link's target (its verdict is the one folded
 // in, its name the one reported), the same as for the same files on disk; an image's later layers delete or
 // replace links as they do files; no link leaves the archive's root; a loop is reported, never followed.
+import ELF
 import Foundation
 import MuslcheckCLI
 import TestSupport
@@ -345,5 +346,40 @@ extension TarWriter {
         }
         #expect(spent.contains("path components") && budget < 0)
         #expect(Date().timeIntervalSince(started) < 5)
+    }
+}
+
+/// A library reached through a link from another directory: musl takes its $ORIGIN from the directory it
+/// opened it in, while the member is judged from where it is stored. When its own search path uses $ORIGIN,
+/// what it loads may differ: it is reported unusable, never taken as judged.
+@Suite struct ArchiveLinkOrigins {
+    let resolver = DependencyResolver(libraryPaths: [], scannedRoots: []) { _ in false }
+
+    func program() -> BinaryFacts {
+        var f = BinaryFacts(is64: true, bigEndian: false, machine: .x86_64, type: .dyn, osABI: 0, entry: 0)
+        f.needed = ["libfoo.so.1"]
+        f.runpath = ["$ORIGIN/../lib"]
+        return f
+    }
+
+    @Test func aLibraryWhoseOriginDiffersIsNotTakenAsJudged() {
+        let header = Header(is64: true, bigEndian: false, machine: Machine.x86_64.rawValue)
+        let prog = "a.tar!/app/bin/prog"
+        let real = "a.tar!/app/real/libfoo.so.1"
+        let members = [prog: header, real: header]
+        let links = ["a.tar!/app/lib/libfoo.so.1": "../real/libfoo.so.1"]
+        // Its own search path does not use $ORIGIN: the link's target, as before.
+        let plain = resolver.locate(program(), path: prog, among: members, links: links)
+        #expect(plain.found["libfoo.so.1"] == real)
+        // It does: opened in app/lib, judged from app/real.
+        let origin = resolver.locate(program(), path: prog, among: members, links: links, originUsers: [real])
+        #expect(origin.found["libfoo.so.1"] == nil)
+        #expect(origin.unusable["libfoo.so.1"]?.contains("$ORIGIN") == true)
+        // A link beside its target (libfoo.so.1 -> libfoo.so.1.2.3): the same directory, the same $ORIGIN.
+        let beside = "a.tar!/app/lib/libfoo.so.1.2.3"
+        let same = resolver.locate(
+            program(), path: prog, among: [prog: header, beside: header],
+            links: ["a.tar!/app/lib/libfoo.so.1": "libfoo.so.1.2.3"], originUsers: [beside])
+        #expect(same.found["libfoo.so.1"] == beside)
     }
 }
