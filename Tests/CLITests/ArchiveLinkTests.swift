@@ -119,18 +119,9 @@ extension TarWriter {
         replacesLink.add("usr/lib/libgreet.so.1", Array("not a library\n".utf8))
         let program = "usr/bin/app"
         func image(_ name: String, _ layers: [TarWriter]) throws -> URL {
-            let save = dir.appendingPathComponent(name)
-            try FileManager.default.createDirectory(at: save, withIntermediateDirectories: true)
-            var tar = TarWriter()
-            var names: [String] = []
-            for (i, layer) in layers.enumerated() {
-                names.append("layer\(i + 1).tar")
-                tar.add("layer\(i + 1).tar", layer.finished())
-            }
-            let manifest = #"[{"RepoTags":["x:1"],"Layers":[\#(names.map { "\"\($0)\"" }.joined(separator: ","))]}]"#
-            tar.add("manifest.json", Array(manifest.utf8))
             let url = dir.appendingPathComponent(name + ".tar")
-            try Data(tar.finished()).write(to: url)
+            try Data(TarWriter.dockerSave(layers.enumerated().map { ("layer\($0 + 1).tar", $1.finished()) })).write(
+                to: url)
             return url
         }
         let base = try image("linked", [l1, l2])

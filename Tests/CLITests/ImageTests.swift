@@ -57,6 +57,17 @@ struct TarWriter {
     }
 
     func finished() -> [UInt8] { bytes + [UInt8](repeating: 0, count: 1024) }
+
+    /// A `docker save` tarball of `layers` (name, layer tar), first to last, with `config` when given.
+    static func dockerSave(_ layers: [(name: String, bytes: [UInt8])], config: String? = nil) -> [UInt8] {
+        var save = TarWriter()
+        for layer in layers { save.add(layer.name, layer.bytes) }
+        let list = layers.map { "\"\($0.name)\"" }.joined(separator: ",")
+        let configField = config == nil ? "" : #""Config":"c.json","#
+        save.add("manifest.json", Array(#"[{\#(configField)"RepoTags":["x:1"],"Layers":[\#(list)]}]"#.utf8))
+        if let config { save.add("c.json", Array(config.utf8)) }
+        return save.finished()
+    }
 }
 
 final class Counter: Sendable {

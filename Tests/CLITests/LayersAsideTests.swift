@@ -137,13 +137,40 @@ extension URL {
 
 /// Side by side against one after the other, input by input: what a second reading found.
 extension LayersAside {
-    func save(_ layers: [(String, [UInt8])], config: String = #"{"architecture":"amd64","os":"linux"}"#) -> [UInt8] {
-        var save = TarWriter()
-        for (name, bytes) in layers { save.add(name, bytes) }
-        let list = layers.map { "\"\($0.0)\"" }.joined(separator: ",")
-        save.add("manifest.json", Array(#"[{"Config":"c.json","Layers":[\#(list)]}]"#.utf8))
-        save.add("c.json", Array(config.utf8))
-        return save.finished()
+    func save(_ layers: [(String, [UInt8])]) -> [UInt8] {
+        TarWriter.dockerSave(layers.map { ($0.0, $0.1) }, config: #"{"architecture":"amd64","os":"linux"}"#)
+    }
+
+    /// Two layers (a, b), each holding a jar with one 20 MiB ELF-looking member; `gzip`: the layers compressed;
+    /// `lyingSize`: the jars' directories say the member is 100 bytes.
+    func jarLayers(in dir: URL, gzip: Bool, lyingSize: Bool) throws -> [(String, [UInt8])] {
+        let big = Data([0x7F, 0x45, 0x4C, 0x46] + [UInt8](repeating: 0, count: 20 << 20))
+        var layers: [(String, [UInt8])] = []
+        for l in ["a", "b"] {
+            let jar = dir.appendingPathComponent("\(l).jar")
+            try zip(jar, [("native/lib\(l).so", big)])
+            if lyingSize {
+                let patch = """
+                    import struct, sys
+                    p = sys.argv[1]; b = bytearray(open(p, 'rb').read())
+                    i = b.find(b'PK\\x03\\x04'); struct.pack_into('<I', b, i + 22, 100)
+                    j = b.find(b'PK\\x01\\x02'); struct.pack_into('<I', b, j + 24, 100)
+                    open(p, 'wb').write(b)
+                    """
+                let out = try #require(runProgram("/usr/bin/env", ["python3", "-c", patch, jar.path]))
+                #expect(out.status == 0, "\(out.stderr)")
+            }
+            var t = TarWriter()
+            t.add("opt/\(l).jar", Array(try Data(contentsOf: jar)))
+            guard gzip else {
+                layers.append(("\(l).tar", t.finished()))
+                continue
+            }
+            try Data(t.finished()).write(to: dir.appendingPathComponent("\(l).tar"))
+            try run("/usr/bin/gzip", ["-f", "\(l).tar"], in: dir)
+            layers.append(("\(l).tar.gz", Array(try Data(contentsOf: dir.appendingPathComponent("\(l).tar.gz")))))
+        }
+        return layers
     }
 
     /// The image read one after the other, and side by side (2 jobs).
@@ -268,17 +295,7 @@ extension LayersAside {
     @Test func bufferedZipsAreHeldOneAtATime() throws {
         let dir = try scratch("aside-zip")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let big = Data([0x7F, 0x45, 0x4C, 0x46] + [UInt8](repeating: 0, count: 20 << 20))
-        var layers: [(String, [UInt8])] = []
-        for l in ["a", "b"] {
-            let jar = dir.appendingPathComponent("\(l).jar")
-            try zip(jar, [("native/lib\(l).so", big)])
-            var t = TarWriter()
-            t.add("opt/\(l).jar", Array(try Data(contentsOf: jar)))
-            try Data(t.finished()).write(to: dir.appendingPathComponent("\(l).tar"))
-            try run("/usr/bin/gzip", ["-f", "\(l).tar"], in: dir)
-            layers.append(("\(l).tar.gz", Array(try Data(contentsOf: dir.appendingPathComponent("\(l).tar.gz")))))
-        }
+        let layers = try jarLayers(in: dir, gzip: true, lyingSize: false)
         let (one, two) = try both(
             save(layers), "zip", tweak: { _ in },
             read: { bytes, deadline in
@@ -293,24 +310,7 @@ extension LayersAside {
     @Test func aZipMembersDeclaredSizeIsNotTrusted() throws {
         let dir = try scratch("aside-lie")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let big = Data([0x7F, 0x45, 0x4C, 0x46] + [UInt8](repeating: 0, count: 20 << 20))
-        var layers: [(String, [UInt8])] = []
-        for l in ["a", "b"] {
-            let jar = dir.appendingPathComponent("\(l).jar")
-            try zip(jar, [("native/lib\(l).so", big)])
-            let patch = """
-                import struct, sys
-                p = sys.argv[1]; b = bytearray(open(p, 'rb').read())
-                i = b.find(b'PK\\x03\\x04'); struct.pack_into('<I', b, i + 22, 100)
-                j = b.find(b'PK\\x01\\x02'); struct.pack_into('<I', b, j + 24, 100)
-                open(p, 'wb').write(b)
-                """
-            let out = try #require(runProgram("/usr/bin/env", ["python3", "-c", patch, jar.path]))
-            #expect(out.status == 0, "\(out.stderr)")
-            var t = TarWriter()
-            t.add("opt/\(l).jar", Array(try Data(contentsOf: jar)))
-            layers.append(("\(l).tar", t.finished()))
-        }
+        let layers = try jarLayers(in: dir, gzip: false, lyingSize: true)
         let (one, two) = try both(
             save(layers), "lie", tweak: { _ in },
             read: { bytes, deadline in

@@ -175,16 +175,9 @@ private let laterDir = "opt/greet/lib/libgreet.so.1"
         deletes.add("opt/greet/lib/.wh.libgreet.so.1", [])
         deletes.add("usr/share/doc/readme", text)  // something else, so the layer is not empty
         func image(_ name: String, _ layers: [TarWriter]) throws -> URL {
-            var tar = TarWriter()
-            var names: [String] = []
-            for (i, layer) in layers.enumerated() {
-                names.append("layer\(i + 1).tar")
-                tar.add("layer\(i + 1).tar", layer.finished())
-            }
-            let manifest = #"[{"RepoTags":["x:1"],"Layers":[\#(names.map { "\"\($0)\"" }.joined(separator: ","))]}]"#
-            tar.add("manifest.json", Array(manifest.utf8))
             let url = dir.appendingPathComponent(name + ".tar")
-            try Data(tar.finished()).write(to: url)
+            try Data(TarWriter.dockerSave(layers.enumerated().map { ("layer\($0 + 1).tar", $1.finished()) })).write(
+                to: url)
             return url
         }
         func layout(_ name: String, _ layers: [TarWriter]) throws -> URL {
