@@ -187,7 +187,8 @@ final class LayerRecord {
     var links: [String: String] = [:]
     /// For each entry that gave files: the range of `Expander.files` they took.
     var entryFiles: [(path: String, range: Range<Int>)] = []
-    /// Entries that were counted in `Expander.otherFiles` (neither ELF nor archives), with how many each gave.
+    /// Entries that were counted in `Expander.otherFiles` (neither ELF nor archives), with how many each gave;
+    /// kept only for a layer read beside others, whose count is taken in after what later layers hide.
     var otherFiles: [(path: String, count: Int)] = []
     /// All the files the member gave (the layer's range in `Expander.files`).
     var range: Range<Int> = 0..<0

@@ -62,7 +62,12 @@ extension Expander {
             if entry.kind == .symlink { links[path] = entry.linkTarget } else { links[path] = nil }
             if entry.kind == .symlink || entry.kind == .hardlink { linksSeen += 1 }
             let others = otherFiles
-            defer { if let layer, otherFiles > others { layer.otherFiles.append((entry.path, otherFiles - others)) } }
+            // Read beside other layers (`gate`), a layer's counts are taken in only for entries no later layer hides.
+            defer {
+                if let layer, gate != nil, otherFiles > others {
+                    layer.otherFiles.append((entry.path, otherFiles - others))
+                }
+            }
             switch entry.kind {
             case .file:
                 guard try readTarFile(entry, data, path: path, depth: depth, layer: layer, state: &state) else {

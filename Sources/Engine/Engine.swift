@@ -199,10 +199,7 @@ public enum CheckEngine {
             switch file.result {
             case .elf(let facts):
                 members[file.item.path] = Header(facts)
-                if (facts.rpath + facts.runpath).contains(where: { $0.contains("$ORIGIN") || $0.contains("${ORIGIN}") })
-                {
-                    originUsers.insert(file.item.path)
-                }
+                if DependencyResolver.usesOrigin(facts) { originUsers.insert(file.item.path) }
             case .failed: others[file.item.path] = .unreadable
             case .notELF: others[file.item.path] = .notELF
             }

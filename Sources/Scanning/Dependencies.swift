@@ -295,6 +295,12 @@ public final class DependencyResolver: Sendable {
         (facts.runpath.isEmpty ? facts.rpath : facts.runpath).prefix(maxSearchEntries)
     }
 
+    /// An RPATH/RUNPATH entry musl expands from the object's own directory.
+    static func isOriginEntry(_ entry: String) -> Bool { entry.contains("$ORIGIN") || entry.contains("${ORIGIN}") }
+
+    /// Whether the search path musl uses for the object (RUNPATH, else RPATH) starts anywhere from $ORIGIN.
+    public static func usesOrigin(_ facts: BinaryFacts) -> Bool { searchEntries(facts).contains(where: isOriginEntry) }
+
     /// The object's RPATH/RUNPATH directories with $ORIGIN expanded (musl expands no other token), as
     /// places in the trees; `origin`: the object's directory (nil when it is in no tree). Absolute entries
     /// mean the target system: inside --root, else only inside the scan. Relative entries (without a
@@ -305,8 +311,7 @@ public final class DependencyResolver: Sendable {
         var places: [Place] = []
         for entry in Self.searchEntries(facts) where !entry.isEmpty {
             let label = "\(kind) entry \(entry)"
-            let hasOrigin = entry.contains("$ORIGIN") || entry.contains("${ORIGIN}")
-            if hasOrigin {
+            if Self.isOriginEntry(entry) {
                 guard let origin else {
                     Self.note(
                         &notes,

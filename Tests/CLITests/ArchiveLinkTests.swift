@@ -373,4 +373,24 @@ extension TarWriter {
             links: ["a.tar!/app/lib/libfoo.so.1": "libfoo.so.1.2.3"], originUsers: [beside])
         #expect(same.found["libfoo.so.1"] == beside)
     }
+
+    /// The engine names the members whose search path (RUNPATH, else RPATH, as musl takes it) uses $ORIGIN.
+    @Test func theEngineTellsWhichMembersUseOrigin() {
+        func member(_ path: String, rpath: [String] = [], runpath: [String] = []) -> ScannedFile {
+            var f = program()
+            f.rpath = rpath
+            f.runpath = runpath
+            return ScannedFile(
+                item: ScanItem(path: path, kind: .file, explicit: false, inArchive: true), result: .elf(f))
+        }
+        let (_, _, users) = CheckEngine.memberIndex(
+            [
+                member("a.tar!/lib/runpath.so", runpath: ["${ORIGIN}/x"]),
+                member("a.tar!/lib/rpath.so", rpath: ["$ORIGIN/../lib"]),
+                // RUNPATH present: musl ignores RPATH, so its $ORIGIN there does not count.
+                member("a.tar!/lib/ignored.so", rpath: ["$ORIGIN"], runpath: ["/opt/lib"]),
+                member("a.tar!/lib/none.so", runpath: ["/usr/lib"]),
+            ], notELF: [])
+        #expect(users == ["a.tar!/lib/runpath.so", "a.tar!/lib/rpath.so"])
+    }
 }
