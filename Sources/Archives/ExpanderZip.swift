@@ -70,7 +70,8 @@ extension Expander {
             if index & 0xFF == 0, timeUp(name) { return }
             entries += 1
             guard entries <= limits.maxEntries else { throw ArchiveError("more than \(limits.maxEntries) entries") }
-            let path = name + "!/" + member.name
+            // Built only for a member that is read or reported: most are neither.
+            var path: String { name + "!/" + member.name }
             if member.encrypted {
                 problem(path, "encrypted member; not read")
                 continue
