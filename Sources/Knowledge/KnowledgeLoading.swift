@@ -24,6 +24,13 @@ struct DataLoader {
 }
 
 extension KnowledgeBase {
+    /// The names of the releases the data knows, read from their one file: argument parsing asks for them
+    /// (shell completion) and must not wait for the rest, which a run loads beside its walk.
+    public static func releaseNames() -> [String] {
+        var loader = DataLoader()
+        return ((try? readReleases(&loader)) ?? []).map(\.name)
+    }
+
     /// The releases; one whose gcompat version was not checked has gcompat "" (`readAssumedGcompat` fills it).
     static func readReleases(_ loader: inout DataLoader) throws -> [AlpineRelease] {
         let releaseFile = loader.load("alpine-releases.tsv", PackageResources.alpine_releases_tsv, columns: true)

@@ -70,5 +70,5 @@ enum SarifResults: String, ExpressibleByArgument, CaseIterable { case finding, f
 
 /// The targets the knowledge base knows, for help and shell completion.
 func knownTargets() -> [String] {
-    ((try? loadKnowledge())?.releases ?? []).map { "alpine:\($0.name)" }
+    KnowledgeBase.releaseNames().map { "alpine:\($0)" }
 }
