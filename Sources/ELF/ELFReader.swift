@@ -62,13 +62,16 @@ public enum ELFReader {
             if fstat(fd, &st) != 0 { return .failed("cannot stat: \(String(cString: strerror(errno)))") }
             if st.st_mode & S_IFMT != S_IFREG { return .failed("not a regular file") }
         }
-        var prefix = [UInt8](repeating: 0, count: 512)
-        let got = prefix.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard got >= 0 else { return .failed("cannot read: \(String(cString: strerror(errno)))") }
-        guard got >= ELFMagic.bytes.count, prefix.starts(with: ELFMagic.bytes) else {
-            head = Array(prefix[0..<got])
-            return .notELF
+        // Read straight into the caller's array: one allocation a file, not a buffer and then a copy.
+        var readError: Int32 = 0
+        head = [UInt8](unsafeUninitializedCapacity: Self.headBytes) { buffer, count in
+            let got = pread(fd, buffer.baseAddress, Self.headBytes, 0)
+            if got < 0 { readError = errno }
+            count = max(0, got)
         }
+        guard readError == 0 else { return .failed("cannot read: \(String(cString: strerror(readError)))") }
+        guard head.count >= ELFMagic.bytes.count, head.starts(with: ELFMagic.bytes) else { return .notELF }
+        head = []
         if walkedAsRegular {
             if fstat(fd, &st) != 0 { return .failed("cannot stat: \(String(cString: strerror(errno)))") }
             if st.st_mode & S_IFMT != S_IFREG { return .failed("not a regular file") }
@@ -120,6 +123,9 @@ public enum ELFReader {
         }
         return result
     }
+
+    /// How much of a file is read first: enough to tell ELF, an archive (a tar's magic ends at 262) or a script.
+    static let headBytes = 512
 
     /// Files up to this size are read into a reused buffer rather than mapped: unmapping a file in a
     /// process with a thread on every core flushes the TLB of every core, which profiles showed as an
