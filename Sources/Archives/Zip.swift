@@ -18,7 +18,7 @@ struct ZipMember {
     var compressedSize: Int
     var uncompressedSize: Int
     var localOffset: Int
-    var isDirectory: Bool { name.hasSuffix("/") }
+    var isDirectory: Bool { name.utf8.last == UInt8(ascii: "/") }
     var encrypted: Bool { flags & 1 != 0 }
 }
 
@@ -239,8 +239,7 @@ enum ZipDirectory {
 
     /// Where a member's data starts, from its local header.
     static func dataOffset(_ m: ZipMember, in window: ReadWindow) throws -> Int {
-        let header = try window.slice(at: m.localOffset, count: 30)
-        let h = Array(header)
+        let h = try window.slice(at: m.localOffset, count: 30)
         guard h.count == 30, u32(h, 0) == 0x0403_4B50, let n = u16(h, 26), let e = u16(h, 28) else {
             throw ArchiveError("zip: member's local header at offset \(m.localOffset) is damaged")
         }

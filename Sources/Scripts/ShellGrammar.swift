@@ -10,6 +10,23 @@ extension ShellParser {
     }
 
     static let closers: Set<String> = ["then", "else", "elif", "fi", "do", "done", "esac", "}", "in"]
+    // The words that end each list, built once: a set literal at each call was built again on every call.
+    static let untilBrace: Set<String> = ["}"]
+    static let untilDo: Set<String> = ["do"]
+    static let untilDone: Set<String> = ["done"]
+    static let untilElseOrFi: Set<String> = ["elif", "else", "fi"]
+    static let untilEsac: Set<String> = ["esac"]
+    static let untilFi: Set<String> = ["fi"]
+    static let untilThen: Set<String> = ["then"]
+
+    static let untilParen: Set<Op> = [.rparen]
+    static let caseItemEnds: Set<Op> = [.dsemi, .semiAmp, .dsemiAmp]
+
+    /// Whether `t` is the reserved word `word` (unquoted, nothing else in the token).
+    func isWord(_ t: Token, _ word: String) -> Bool {
+        if case .word(let w, _) = t, let lit = w.literal, w.length == lit.utf8.count { return lit == word }
+        return false
+    }
 
     mutating func skipNewlines() throws {
         while case .newline = try peek() { _ = try next() }
@@ -63,7 +80,7 @@ extension ShellParser {
     }
 
     mutating func parsePipeline() throws {
-        if isReserved(try peek(), ["!"]) != nil { _ = try next() }
+        if isWord(try peek(), "!") { _ = try next() }
         try parseCommand()
         while true {
             guard case .op(let op, let at) = try peek(), op == .pipe || op == .pipeBoth else { return }
@@ -85,7 +102,7 @@ extension ShellParser {
                 note(.arithmeticCommand, at, pos)
                 peeked = nil
             } else {
-                try parseList(stopWords: [], stopOps: [.rparen])
+                try parseList(stopWords: [], stopOps: Self.untilParen)
                 try expectOp(.rparen, at, "unterminated subshell")
             }
             try parseRedirections()
@@ -98,7 +115,7 @@ extension ShellParser {
             switch w.literal.flatMap({ w.length == $0.utf8.count ? $0 : nil }) {
             case "{":
                 _ = try next()
-                try parseList(stopWords: ["}"], stopOps: [])
+                try parseList(stopWords: Self.untilBrace, stopOps: [])
                 try expectWord("}", w.offset, "unterminated '{'")
                 try parseRedirections()
                 return
@@ -107,7 +124,7 @@ extension ShellParser {
                 return
             case "while", "until":
                 _ = try next()
-                try parseList(stopWords: ["do"], stopOps: [])
+                try parseList(stopWords: Self.untilDo, stopOps: [])
                 try parseDoGroup(w)
                 return
             case "for", "select":
@@ -140,7 +157,7 @@ extension ShellParser {
 
     mutating func expectWord(_ word: String, _ from: Int, _ message: String) throws {
         let t = try next()
-        guard isReserved(t, [word]) != nil else { try fail(from, message) }
+        guard isWord(t, word) else { try fail(from, message) }
     }
 
     mutating func parseRedirections() throws {
@@ -172,19 +189,19 @@ extension ShellParser {
 
     mutating func parseIf(_ w: ShellWord) throws {
         _ = try next()
-        try parseList(stopWords: ["then"], stopOps: [])
+        try parseList(stopWords: Self.untilThen, stopOps: [])
         try expectWord("then", w.offset, "'if' without 'then'")
         while true {
-            try parseList(stopWords: ["elif", "else", "fi"], stopOps: [])
+            try parseList(stopWords: Self.untilElseOrFi, stopOps: [])
             let t = try next()
-            if isReserved(t, ["fi"]) != nil { break }
-            if isReserved(t, ["else"]) != nil {
-                try parseList(stopWords: ["fi"], stopOps: [])
+            if isWord(t, "fi") { break }
+            if isWord(t, "else") {
+                try parseList(stopWords: Self.untilFi, stopOps: [])
                 try expectWord("fi", w.offset, "'if' without 'fi'")
                 break
             }
-            if isReserved(t, ["elif"]) != nil {
-                try parseList(stopWords: ["then"], stopOps: [])
+            if isWord(t, "elif") {
+                try parseList(stopWords: Self.untilThen, stopOps: [])
                 try expectWord("then", w.offset, "'elif' without 'then'")
                 continue
             }
@@ -195,12 +212,12 @@ extension ShellParser {
 
     mutating func parseDoGroup(_ w: ShellWord) throws {
         let t = try next()
-        if isReserved(t, ["{"]) != nil {  // bash accepts `for x in y; { …; }`
-            try parseList(stopWords: ["}"], stopOps: [])
+        if isWord(t, "{") {  // bash accepts `for x in y; { …; }`
+            try parseList(stopWords: Self.untilBrace, stopOps: [])
             try expectWord("}", w.offset, "unterminated '{'")
         } else {
-            guard isReserved(t, ["do"]) != nil else { try fail(w.offset, "'\(w.text)' without 'do'") }
-            try parseList(stopWords: ["done"], stopOps: [])
+            guard isWord(t, "do") else { try fail(w.offset, "'\(w.text)' without 'do'") }
+            try parseList(stopWords: Self.untilDone, stopOps: [])
             try expectWord("done", w.offset, "'\(w.text)' without 'done'")
         }
         try parseRedirections()
@@ -217,7 +234,7 @@ extension ShellParser {
         } else {
             guard case .word = try next() else { try fail(w.offset, "'\(w.text)' without a variable name") }
             try skipNewlines()
-            if isReserved(try peek(), ["in"]) != nil {
+            if isWord(try peek(), "in") {
                 _ = try next()
                 while case .word = try peek() { _ = try next() }
             }
@@ -239,7 +256,7 @@ extension ShellParser {
         try expectWord("in", w.offset, "'case' without 'in'")
         while true {
             try skipNewlines()
-            if isReserved(try peek(), ["esac"]) != nil {
+            if isWord(try peek(), "esac") {
                 _ = try next()
                 break
             }
@@ -252,13 +269,13 @@ extension ShellParser {
                 if case .op(.rparen, _) = t { break }
                 try fail(w.offset, "bad pattern in 'case'")
             }
-            try parseList(stopWords: ["esac"], stopOps: [.dsemi, .semiAmp, .dsemiAmp])
+            try parseList(stopWords: Self.untilEsac, stopOps: Self.caseItemEnds)
             let t = try next()
             if case .op(let op, let at) = t {
                 if op == .semiAmp || op == .dsemiAmp { note(.caseFallthrough, at, at + op.rawValue.count) }
                 continue
             }
-            if isReserved(t, ["esac"]) != nil { break }
+            if isWord(t, "esac") { break }
             try fail(w.offset, "'case' without 'esac'")
         }
         try parseRedirections()

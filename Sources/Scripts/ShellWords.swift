@@ -366,7 +366,7 @@ extension ShellParser {
             at(probe) == UInt8(ascii: "<") && at(probe + 1) != UInt8(ascii: "<") && open > 0
             && bytes[open - 1] == UInt8(ascii: "$")
         let commandsBefore = script.commands.count
-        try parseList(stopWords: [], stopOps: [.rparen])
+        try parseList(stopWords: [], stopOps: Self.untilParen)
         // Only a lone redirection is bash's file read: `$(< f grep x)` runs grep in both shells.
         if fileRead && script.commands.count == commandsBefore { note(.fileSubstitution, open - 1, probe + 1) }
         guard case .op(.rparen, _) = try next() else { try fail(open, "unterminated $(…)") }
