@@ -257,7 +257,12 @@ enum ZipDirectory {
 final class ReadWindow {
     let file: RandomAccess
     private var start = 0
+    /// The block, read again in place: a new array each time was zeroed by the program for every 256 KiB
+    /// read (the jars under /usr are read through 1,500 of them). A slice still held when the block moves
+    /// keeps its own bytes (the array is copied on write then).
     private var bytes: [UInt8] = []
+    /// How many bytes of `bytes` the last read gave.
+    private var valid = 0
     static let block = 1 << 18
 
     init(_ file: RandomAccess) { self.file = file }
@@ -266,12 +271,15 @@ final class ReadWindow {
     func slice(at offset: Int, count: Int) throws -> ArraySlice<UInt8> {
         guard offset >= 0, offset <= file.size else { return [] }
         let want = min(count, file.size - offset)
-        if offset < start || offset + want > start + bytes.count {
-            bytes = try file.bytes(at: offset, count: max(want, Self.block))
+        if offset < start || offset + want > start + valid {
+            let size = min(max(want, Self.block), file.size - offset)
+            if bytes.count < size { bytes = [UInt8](repeating: 0, count: size) }
+            valid = 0
+            valid = try bytes.withUnsafeMutableBytes { try file.read(.init(rebasing: $0[0..<size]), at: offset) }
             start = offset
         }
         let from = offset - start
-        return bytes[from..<min(bytes.count, from + want)]
+        return bytes[from..<min(valid, from + want)]
     }
 }
 
