@@ -82,6 +82,8 @@ enum Decompress {
 final class DeflateHeads {
     private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
     private let ready: Bool
+    /// Where the bytes are decoded, kept for the next member (the answer is a copy of what was decoded).
+    private var output: [UInt8] = []
 
     init() {
         stream.initialize(to: z_stream())
@@ -99,15 +101,15 @@ final class DeflateHeads {
 
     /// The first `count` bytes (or fewer, at the end) of `input`; nil when they cannot be decoded.
     func head(_ input: ArraySlice<UInt8>, count: Int) -> [UInt8]? {
-        guard ready, inflateReset(stream) == Z_OK else { return nil }
-        var output = [UInt8](repeating: 0, count: count)
+        guard count >= 0, ready, inflateReset(stream) == Z_OK else { return nil }
+        if output.count < count { output = [UInt8](repeating: 0, count: count) }
         let status: Int32 = input.withUnsafeBufferPointer { inBuf in
             output.withUnsafeMutableBufferPointer { out in
                 guard let base = inBuf.baseAddress, let outBase = out.baseAddress else { return Z_DATA_ERROR }
                 stream.pointee.next_in = UnsafeMutablePointer(mutating: base)
                 stream.pointee.avail_in = UInt32(clamping: inBuf.count)
                 stream.pointee.next_out = outBase
-                stream.pointee.avail_out = UInt32(out.count)
+                stream.pointee.avail_out = UInt32(clamping: count)
                 return inflate(stream, Z_SYNC_FLUSH)
             }
         }
