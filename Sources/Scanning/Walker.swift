@@ -285,7 +285,7 @@ public enum Walker {
                 ScanItem(
                     path: prefix + name, kind: .unreadable("file name is not valid UTF-8; not read"), explicit: false))
         }
-        entries.sort { bytewiseLess($0.name, $1.name) }
+        entries = sortedByName(entries)
         // Without following links no directory is reached twice, so the subtrees near the top are walked
         // on all cores, each into its own lists, and joined in name order.
         var subtrees: [WalkResult] = []  // in the order of the DT_DIR entries
@@ -403,6 +403,25 @@ public enum Walker {
 
     /// Byte order of the UTF-8 names, by memcmp: the generic `lexicographicallyPrecedes` was a tenth of
     /// a walk over many small files.
+    /// Entries in `bytewiseLess` order of their names, told apart by their first eight bytes as one number
+    /// where they can be: sorting the names themselves (each comparison two strings' bytes, each move
+    /// retains) was 3% of a walk over /usr.
+    static func sortedByName(_ entries: [(name: String, type: UInt8)]) -> [(name: String, type: UInt8)] {
+        let keys = entries.map { entry in
+            var key: UInt64 = 0
+            var shift: UInt64 = 56
+            for byte in entry.name.utf8.prefix(8) {
+                key |= UInt64(byte) << shift
+                shift &-= 8
+            }
+            return key
+        }
+        let order = entries.indices.sorted {
+            keys[$0] != keys[$1] ? keys[$0] < keys[$1] : bytewiseLess(entries[$0].name, entries[$1].name)
+        }
+        return order.map { entries[$0] }
+    }
+
     static func bytewiseLess(_ a: String, _ b: String) -> Bool {
         var a = a
         var b = b

@@ -67,3 +67,19 @@ import Testing
         #expect(Array(first) == expected)
     }
 }
+
+@Suite struct WalkOrder {
+    /// Directory entries come out in byte order of their names, whether they differ within their first
+    /// eight bytes (told by one number) or only after them (told by their bytes), shorter names first.
+    @Test func entriesSortInByteOrder() {
+        let names = [
+            "libfoo.so.1.2", "libfoo.so.1", "libfoo.so", "libfoo.s", "Zeta", "alpha", "alpha-beta-gamma",
+            "alpha-beta-delta", "é-accent", "e", "", "~tilde", "libfoo.so.10", "libfoo.so.9",
+        ]
+        let entries = names.map { (name: $0, type: UInt8(0)) }
+        let sorted = Walker.sortedByName(entries).map(\.name)
+        let expected = names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        #expect(sorted == expected)
+        #expect(sorted.first == "" && sorted[1] == "Zeta")
+    }
+}
