@@ -264,7 +264,7 @@ struct ScriptContext {
             var rest = args
             // Options and VAR=value before the wrapped command; a few wrappers take a value or user first.
             while let first = rest.first, let lit = first.literal,
-                lit.hasPrefix("-") || (n == "env" && lit.contains("="))
+                lit.hasPrefix("-") || (n == "env" && lit.utf8.contains(UInt8(ascii: "=")))
             {
                 rest = rest.dropFirst()
                 if (n == "nice" && lit == "-n") || (n == "sudo" && ["-u", "-g", "-C"].contains(lit))
@@ -294,7 +294,7 @@ struct ScriptContext {
             // Absolute paths in the standard directories name the same command; other paths are the image's own.
             if raw.utf8.contains(UInt8(ascii: "/"))
                 && !Self.standardDirectories.contains(where: {
-                    raw.hasPrefix($0) && !raw.dropFirst($0.count).contains("/")
+                    raw.hasPrefix($0) && !raw.utf8.dropFirst($0.utf8.count).contains(UInt8(ascii: "/"))
                 })
             {
                 continue

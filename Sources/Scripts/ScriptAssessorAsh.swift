@@ -102,7 +102,7 @@ extension ScriptContext {
             if row.match == .flag { reportOption(row, w, name, busybox) }
             if row.match == .value {
                 let value =
-                    lit.contains("=")
+                    lit.utf8.contains(UInt8(ascii: "="))
                     ? ShellWord(
                         offset: w.offset, length: w.length, literal: String(lit.drop { $0 != "=" }.dropFirst()),
                         text: "")

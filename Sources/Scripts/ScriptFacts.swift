@@ -90,7 +90,7 @@ public struct Shebang: Sendable, Hashable {
                     i += 2
                     continue
                 }
-                if a.hasPrefix("-") || a.contains("=") {
+                if a.hasPrefix("-") || a.utf8.contains(UInt8(ascii: "=")) {
                     i += 1
                     continue
                 }
