@@ -125,7 +125,7 @@ public enum ELFReader {
     }
 
     /// How much of a file is read first: enough to tell ELF, an archive (a tar's magic ends at 262) or a script.
-    static let headBytes = 512
+    public static let headBytes = 512
 
     /// Files up to this size are read into a reused buffer rather than mapped: unmapping a file in a
     /// process with a thread on every core flushes the TLB of every core, which profiles showed as an

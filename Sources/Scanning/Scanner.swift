@@ -77,7 +77,15 @@ public enum Scanner {
         guard let kind = Archives.kind(head) else {
             // Scripts are told by their first line (#!) or their name (Dockerfile) and read whole, bounded.
             if limits.scripts, Scripts.isCandidate(head: head, name: item.path) {
-                file.script = readScript(item.path, whole: Scripts.needsWholeFile(head: head, name: item.path))
+                let whole = Scripts.needsWholeFile(head: head, name: item.path)
+                // The first bytes read already hold all that is asked (the #! line, or a file that ended
+                // there): the file is not opened again.
+                if !whole || head.count < ELFReader.headBytes {
+                    file.script = ScriptFacts.read(
+                        path: item.path, bytes: whole ? head : Array(head.prefix(Scripts.headBytes)))
+                } else {
+                    file.script = readScript(item.path, whole: true)
+                }
             }
             return ([file], [], [:], [])
         }
