@@ -669,6 +669,27 @@ extension CompressedPeek {
         #expect(!longer.withUnsafeBytes { heads.knownUninteresting(crc: 7, data: $0) })  // another compressed size
         #expect(!first.withUnsafeBytes { heads.knownUninteresting(crc: 8, data: $0) })
     }
+
+    /// Every member is remembered, however many bytes its answer consumed, up to `ZipHeads.capacity`
+    /// members (a store of the bytes themselves held a tenth of /usr's), and none past it.
+    @Test func manyMembersAreRemembered() {
+        let heads = ZipHeads()
+        let start = [UInt8](repeating: 0xA5, count: 1000)
+        start.withUnsafeBytes { raw in
+            for crc in 0..<UInt32(ZipHeads.capacity + 10) {
+                heads.rememberUninteresting(crc: crc, data: raw, consumed: 1000)
+            }
+        }
+        start.withUnsafeBytes { raw in
+            #expect(heads.knownUninteresting(crc: 0, data: raw))
+            #expect(heads.knownUninteresting(crc: UInt32(ZipHeads.capacity - 1), data: raw))
+            #expect(!heads.knownUninteresting(crc: UInt32(ZipHeads.capacity), data: raw))
+        }
+        // One byte changed anywhere in what was consumed is no answer.
+        var changed = start
+        changed[999] = 0
+        #expect(!changed.withUnsafeBytes { heads.knownUninteresting(crc: 0, data: $0) })
+    }
 }
 
 extension RepeatedZipMembers {
