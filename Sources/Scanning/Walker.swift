@@ -315,9 +315,14 @@ public enum Walker {
         var entries: [(name: String, type: UInt8)] = []
         var undecodable: [String] = []
         while let entry = readdir(dir) {
-            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            // Validated where it lies (runs for every entry of the tree): no array of its bytes, no generic
+            // validation; the bytes are copied only to report a name that is not UTF-8.
+            let decoded = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                raw.baseAddress.flatMap { String(validatingCString: $0.assumingMemoryBound(to: CChar.self)) }
+            }
             // A name that is not UTF-8 cannot be carried as a path here: it is reported, not read.
-            guard let name = String(validating: bytes, as: UTF8.self) else {
+            guard let name = decoded else {
+                let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
                 undecodable.append(
                     bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16) }.joined())
                 continue
