@@ -712,3 +712,25 @@ extension RepeatedZipMembers {
         #expect(other["status"] as? String == "error")
     }
 }
+
+@Suite struct ReadWindowBlocks {
+    /// The window reads each block again into the array it keeps: every slice gives the file's own bytes,
+    /// across moves forward and back, at the end of the file, and a slice still held when the block moves
+    /// keeps the bytes it was given.
+    @Test func slicesGiveTheFilesBytes() throws {
+        let size = ReadWindow.block * 2 + 1000
+        let file = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+        let window = ReadWindow(MemoryAccess(file))
+        let held = try window.slice(at: 10, count: 100)
+        for offset in [ReadWindow.block + 5, 3, size - 50, ReadWindow.block - 10, 0] {
+            let s = try window.slice(at: offset, count: 100)
+            #expect(Array(s) == Array(file[offset..<min(size, offset + 100)]))
+        }
+        #expect(Array(held) == Array(file[10..<110]))
+        #expect(try window.slice(at: size, count: 10).isEmpty)
+        #expect(try window.slice(at: size + 1, count: 10).isEmpty)
+        // A slice longer than a block is read whole.
+        let long = try window.slice(at: 7, count: ReadWindow.block + 300)
+        #expect(Array(long) == Array(file[7..<(7 + ReadWindow.block + 300)]))
+    }
+}
