@@ -84,7 +84,7 @@ public enum Scanner {
                     file.script = ScriptFacts.read(
                         path: item.path, bytes: whole ? head : Array(head.prefix(Scripts.headBytes)))
                 } else {
-                    file.script = readScript(item.path, whole: true)
+                    file.script = readScript(item.path)
                 }
             }
             return ([file], [], [:], [])
@@ -116,9 +116,9 @@ public enum Scanner {
         return ([file] + members(expansion, of: item.path), expansion.images, expansion.links, expansion.notELF)
     }
 
-    /// A script's facts; a file over the script limit is read only that far (the facts say it is over).
-    /// Not `whole`: only its first bytes (the `#!` line of a script no parser reads).
-    static func readScript(_ path: String, whole: Bool = true) -> ScriptFacts? {
+    /// A script's facts, from the whole file; a file over the script limit is read only that far (the facts
+    /// say it is over).
+    static func readScript(_ path: String) -> ScriptFacts? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -126,7 +126,7 @@ public enum Scanner {
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let size = Int(exactly: st.st_size) else {
             return nil
         }
-        let wanted = min(size, whole ? Scripts.maxScriptBytes + 1 : Scripts.headBytes)
+        let wanted = min(size, Scripts.maxScriptBytes + 1)
         var bytes = [UInt8](repeating: 0, count: wanted)
         // A read error ends the reading like the end of the file: the facts are of what was read.
         let done = bytes.withUnsafeMutableBytes { FileIO.readFully(fd, into: $0, at: 0).count }

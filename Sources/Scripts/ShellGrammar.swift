@@ -4,9 +4,15 @@
 extension ShellParser {
     // MARK: Grammar
 
+    /// A word token's text when it is a plain word (unquoted, nothing else in the token): the only form
+    /// in which a reserved word is one.
+    func plainWord(_ t: Token) -> String? {
+        guard case .word(let w, _) = t, let lit = w.literal, w.length == lit.utf8.count else { return nil }
+        return lit
+    }
+
     func isReserved(_ t: Token, _ words: Set<String>) -> String? {
-        if case .word(let w, _) = t, let lit = w.literal, w.length == lit.utf8.count, words.contains(lit) { return lit }
-        return nil
+        plainWord(t).flatMap { words.contains($0) ? $0 : nil }
     }
 
     static let closers: Set<String> = ["then", "else", "elif", "fi", "do", "done", "esac", "}", "in"]
@@ -22,11 +28,8 @@ extension ShellParser {
     static let untilParen: Set<Op> = [.rparen]
     static let caseItemEnds: Set<Op> = [.dsemi, .semiAmp, .dsemiAmp]
 
-    /// Whether `t` is the reserved word `word` (unquoted, nothing else in the token).
-    func isWord(_ t: Token, _ word: String) -> Bool {
-        if case .word(let w, _) = t, let lit = w.literal, w.length == lit.utf8.count { return lit == word }
-        return false
-    }
+    /// Whether `t` is the reserved word `word`.
+    func isWord(_ t: Token, _ word: String) -> Bool { plainWord(t) == word }
 
     mutating func skipNewlines() throws {
         while case .newline = try peek() { _ = try next() }
@@ -112,7 +115,7 @@ extension ShellParser {
         case .eof:
             try fail(pos, "unexpected end of file")
         case .word(let w, _):
-            switch w.literal.flatMap({ w.length == $0.utf8.count ? $0 : nil }) {
+            switch plainWord(t) {
             case "{":
                 _ = try next()
                 try parseList(stopWords: Self.untilBrace, stopOps: [])
