@@ -59,4 +59,23 @@ import Testing
             text.contains(dir.appendingPathComponent("hello").path + ": needs-libc6-compat\n")
                 || text.contains(dir.appendingPathComponent("hello").path + ": needs-gcompat\n"))
     }
+
+    /// A shell script longer than the first bytes every file has read is read whole (a finding past byte
+    /// 512 is found); one judged by its #! line alone is judged from those first bytes.
+    @Test func longScriptsAreReadWholeAndShortHeadsSuffice() throws {
+        let dir = try scratch("scripts-long-and-head")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let padding = String(repeating: "# a comment line to pass the first bytes read\n", count: 20)
+        try Data(("#!/bin/sh\n" + padding + "files=(a b c)\n").utf8).write(to: dir.appendingPathComponent("long.sh"))
+        try Data(("#!/usr/bin/python3\n" + padding + "print('x')\n").utf8).write(
+            to: dir.appendingPathComponent("tool.py"))
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", dir.path)
+        let list = try results(out)
+        func result(_ name: String) -> [String: Any]? {
+            list.first { ($0["path"] as? String) == dir.appendingPathComponent(name).path }
+        }
+        let rules = (result("long.sh")?["findings"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }
+        #expect(rules.contains("ash-syntax-error"))
+        #expect(result("tool.py")?["kind"] as? String == "interpreted")
+    }
 }

@@ -165,6 +165,9 @@ func names(_ text: String) -> [String] { parse(text).commands.map { $0.name.lite
         #expect(Scripts.isCandidate(head: Array("#!/bin/sh".utf8), name: "x"))
         #expect(Scripts.isCandidate(head: [], name: "build/Containerfile"))
         #expect(!Scripts.isCandidate(head: Array("echo".utf8), name: "x.sh"))
+        #expect(!Scripts.isCandidate(head: Array("# comment".utf8), name: "x.sh"))
+        #expect(!Scripts.isCandidate(head: Array("#".utf8), name: "x.sh"))
+        #expect(!Scripts.isCandidate(head: Array("!#".utf8), name: "x.sh"))
     }
 
     @Test func shebangs() throws {
