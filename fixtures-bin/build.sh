@@ -48,6 +48,12 @@ run mod.so               gcc $CF -shared -fPIC -o $out/resolve/pkg/mod.so $S/mod
 run libargpprov.so.1     gcc $CF -shared -fPIC -Wl,-soname,libargpprov.so.1 -o $out/resolve/lib/libargpprov.so.1 $S/argpprov.c
 run argpapp              gcc $CF -o $out/resolve/argpapp $S/argpapp.c $out/resolve/lib/libargpprov.so.1 -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/lib'
 run libgreet-aarch64     aarch64-linux-gnu-gcc $CF -shared -fPIC -Wl,-soname,libgreet.so.1 -Wl,--version-script=$S/greet.map -o $out/resolve/aarch64/libgreet.so.1 $S/greet.c
+# A chain: bin/relayapp (RUNPATH $ORIGIN/../lib) loads lib/librelay.so.1 (no search path of its own), which
+# loads lib/libgreet.so.1: musl searches librelay's NEEDED with relayapp's RUNPATH (ldso/dynlink.c, needed_by).
+mkdir -p $out/resolve/inherit/bin $out/resolve/inherit/lib
+cp $out/lib/libgreet.so.1 $out/resolve/inherit/lib/libgreet.so.1
+run librelay.so.1        gcc $CF -shared -fPIC -Wl,-soname,librelay.so.1 -o $out/resolve/inherit/lib/librelay.so.1 $S/relay.c $out/resolve/inherit/lib/libgreet.so.1
+run relayapp             gcc $CF -o $out/resolve/inherit/bin/relayapp $S/relayapp.c $out/resolve/inherit/lib/librelay.so.1 -Wl,-rpath-link,$out/resolve/inherit/lib -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/../lib'
 run hello-cxx            g++ -Os -o $out/hello-cxx $S/hello.cpp
 export GOFLAGS=-trimpath GOCACHE=${GOCACHE:-/tmp/muslcheck-gocache} GO111MODULE=off
 run hello-go-static      env CGO_ENABLED=0 go build -ldflags=-s\ -w -o $out/hello-go-static $S/hello.go

@@ -366,9 +366,13 @@ extension Assessor {
     /// A binary's verdict is the worst of what it loads: folds in the assessments of the libraries
     /// found for it (directly or through other libraries), keyed by where they were found.
     /// `unreadable`: libraries found for it that could not be read or judged; they are named, never ignored.
+    /// `loaded`: the names the binary's own search found a usable library for, down the chain of what it
+    /// loads (`Dependencies.found`); a library's lookup of one of those, judged alone, is not folded in.
     public func combine(
-        _ own: Assessment, with libraries: [(path: String, assessment: Assessment)], unreadable: [String] = []
+        _ own: Assessment, with libraries: [(path: String, assessment: Assessment)], unreadable: [String] = [],
+        loaded: Set<String> = []
     ) -> Assessment {
+        let libraries = libraries.map { (path: $0.path, assessment: Self.asLoaded($0.assessment, loaded: loaded)) }
         var a = own
         if !unreadable.isEmpty {
             a.findings.append(
@@ -423,5 +427,24 @@ extension Assessor {
         a.fix = Remedy.refix(a, release: release, previous: own.fix, kb: kb, loaded: libraries.map(\.assessment))
         Remedy.noteGlibcBeside(&a, kb: kb)
         return a
+    }
+
+    /// A library's assessment as the binary loading it sees it: a NEEDED name of the library that the
+    /// binary's search found (musl searches a library's NEEDED with its own RPATH/RUNPATH, then with its
+    /// requesters', and loads a name once) is not missing, and needs no package. Its verdict is kept (a
+    /// library unusable on its own path stays blamed: stricter, never a pass).
+    static func asLoaded(_ library: Assessment, loaded: Set<String>) -> Assessment {
+        guard !loaded.isEmpty, library.missingLibraries.contains(where: { loaded.contains($0.soname) }) else {
+            return library
+        }
+        var l = library
+        let found = l.missingLibraries.filter { loaded.contains($0.soname) }
+        l.missingLibraries.removeAll { loaded.contains($0.soname) }
+        // The package each name asked for (the knowledge base's, or apk's so: name), unless another still does.
+        func asked(_ m: MissingLibrary) -> String { m.package ?? Remedy.soProvide(m.soname) }
+        let stillAsked = Set(l.missingLibraries.map(asked))
+        let dropped = Set(found.map(asked)).subtracting(stillAsked)
+        l.packages.removeAll { dropped.contains($0) }
+        return l
     }
 }

@@ -37,7 +37,10 @@ struct CacheEntry: Sendable {
     /// 4: inside an archive, a member of a library's name that is not ELF (or could not be read) ends musl's
     /// search there (entries of 3 looked past it and could say "runs"); each result keeps whether it is a file
     /// of the C library and whether it is listed (entries of 3 listed every C library file they held).
-    static let magic: [UInt8] = Array("muslcheck cache entry 4\n".utf8)
+    /// 5: each result keeps the names its own search found down the chain of what it loads, and an archive
+    /// member's libraries are searched with its requesters' RPATH/RUNPATH (entries of 4 blamed a library's
+    /// own lookup of a name the program finds).
+    static let magic: [UInt8] = Array("muslcheck cache entry 5\n".utf8)
 
     func encoded() -> Data {
         var w = EntryWriter()
@@ -81,6 +84,7 @@ struct CacheEntry: Sendable {
 struct StoredOwn: Sendable {
     var result: CheckResult
     var libraries: [String]
+    var loaded: [String] = []
     var inArchive: Bool
     var cLibrary = false
     var listed = true
@@ -88,20 +92,27 @@ struct StoredOwn: Sendable {
     init(_ own: CheckEngine.Own) {
         result = own.result
         libraries = own.libraries
+        loaded = own.loaded
         inArchive = own.inArchive
         cLibrary = own.cLibrary
         listed = own.listed
     }
-    init(result: CheckResult, libraries: [String], inArchive: Bool, cLibrary: Bool = false, listed: Bool = true) {
+    init(
+        result: CheckResult, libraries: [String], loaded: [String] = [], inArchive: Bool, cLibrary: Bool = false,
+        listed: Bool = true
+    ) {
         self.result = result
         self.libraries = libraries
+        self.loaded = loaded
         self.inArchive = inArchive
         self.cLibrary = cLibrary
         self.listed = listed
     }
 
     var own: CheckEngine.Own {
-        CheckEngine.Own(result: result, libraries: libraries, inArchive: inArchive, cLibrary: cLibrary, listed: listed)
+        CheckEngine.Own(
+            result: result, libraries: libraries, loaded: loaded, inArchive: inArchive, cLibrary: cLibrary,
+            listed: listed)
     }
 }
 
@@ -155,6 +166,7 @@ struct EntryWriter {
         optional(r.interpreter) { $0.string($1) }
         strings(r.needed)
         strings(o.libraries)
+        strings(o.loaded)
         bool(o.inArchive)
         bool(o.cLibrary)
         bool(o.listed)
@@ -276,7 +288,8 @@ struct EntryReader {
     mutating func own() -> StoredOwn? {
         guard let path = string(), let status = string().flatMap(CheckResult.Status.init(rawValue:)),
             let error = optionalString(), let sameAs = optionalString(), let interpreter = optionalString(),
-            let needed = strings(), let libraries = strings(), let inArchive = bool(), let cLibrary = bool(),
+            let needed = strings(), let libraries = strings(), let loaded = strings(), let inArchive = bool(),
+            let cLibrary = bool(),
             let listed = bool(), let kind = optionalString(), let assessment = optional({ $0.assessment() })
         else { return nil }
         var result = CheckResult(path: path, status: status, error: error, assessment: assessment)
@@ -285,7 +298,8 @@ struct EntryReader {
         result.needed = needed
         result.kind = kind
         return StoredOwn(
-            result: result, libraries: libraries, inArchive: inArchive, cLibrary: cLibrary, listed: listed)
+            result: result, libraries: libraries, loaded: loaded, inArchive: inArchive, cLibrary: cLibrary,
+            listed: listed)
     }
 
     mutating func assessment() -> Assessment? {

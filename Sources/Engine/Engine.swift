@@ -155,14 +155,11 @@ public enum CheckEngine {
         let path = item.path
         let (scanned, images, links, notELF) = Scanner.scanWithImages(
             item, limits: limits, progress: bytes.map { report in { @Sendable n in report(path, n) } })
-        let (members, others, originUsers) = memberIndex(scanned, notELF: notELF)
+        let archive = memberIndex(scanned, notELF: notELF, links: links)
         var owns: [Own] = []
         var skipped = 0
         for file in scanned {
-            if let o = judge(
-                file, assessor: assessor, resolver: resolver, archiveMembers: members, archiveLinks: links,
-                archiveOthers: others, archiveOriginUsers: originUsers, scripts: scripts)
-            {
+            if let o = judge(file, assessor: assessor, resolver: resolver, archive: archive, scripts: scripts) {
                 if o.result.status == .assessed { libraries.remember(o) }
                 owns.append(o)
             } else if !file.item.inArchive {
@@ -185,28 +182,37 @@ public enum CheckEngine {
         return (ItemOutcome(owns: owns, skipped: skipped), scanned.first?.identity)
     }
 
-    /// The members of an archive or image a library lookup can meet: ELF files by header, and the others
-    /// (not ELF, or unreadable), which end musl's search as on disk; and the ELF members whose own search path
-    /// starts from $ORIGIN (`locate`'s `originUsers`). Most items are one plain file: no index.
-    static func memberIndex(_ scanned: [ScannedFile], notELF: Set<String>) -> (
-        [String: Header], [String: UnmappableMember], Set<String>
-    ) {
-        var members: [String: Header] = [:]
+    /// What a library lookup inside one archive or image can meet: ELF members by header (and what each
+    /// asks of the loader, to follow the chain), the others (not ELF, or unreadable), which end musl's search
+    /// as on disk, the members whose own search path starts from $ORIGIN (`locate`'s `originUsers`), and the
+    /// archive's links.
+    struct ArchiveIndex {
+        var headers: [String: Header] = [:]
+        var requests: [String: LoaderRequest] = [:]
         var others: [String: UnmappableMember] = [:]
         var originUsers = Set<String>()
-        guard scanned.count > 1 || !notELF.isEmpty else { return (members, others, originUsers) }
+        var links: [String: String] = [:]
+    }
+
+    /// The index of an item's archive members; most items are one plain file: no index.
+    static func memberIndex(_ scanned: [ScannedFile], notELF: Set<String>, links: [String: String] = [:])
+        -> ArchiveIndex
+    {
+        var index = ArchiveIndex(links: links)
+        guard scanned.count > 1 || !notELF.isEmpty else { return index }
         for file in scanned where file.item.inArchive {
             switch file.result {
             case .elf(let facts):
-                members[file.item.path] = Header(facts)
-                if DependencyResolver.usesOrigin(facts) { originUsers.insert(file.item.path) }
-            case .failed: others[file.item.path] = .unreadable
-            case .notELF: others[file.item.path] = .notELF
+                index.headers[file.item.path] = Header(facts)
+                if !facts.needed.isEmpty { index.requests[file.item.path] = LoaderRequest(facts) }
+                if DependencyResolver.usesOrigin(facts) { index.originUsers.insert(file.item.path) }
+            case .failed: index.others[file.item.path] = .unreadable
+            case .notELF: index.others[file.item.path] = .notELF
             }
         }
         // What musl would open is the member as stored: a compressed ELF file is not one.
-        for name in notELF { others[name] = .notELF }
-        return (members, others, originUsers)
+        for name in notELF { index.others[name] = .notELF }
+        return index
     }
 
     /// Pass 2 for one file: what it loads folded in (the worst verdict wins), then the gate's decision.
@@ -218,7 +224,8 @@ public enum CheckEngine {
             if o.inArchive { o.libraries = libraries.closure(of: o.libraries) }
             let judgedLibraries = libraries.assessments(of: o.libraries, inArchive: o.inArchive)
             let unreadable = o.libraries.filter { path in !judgedLibraries.contains { $0.path == path } }
-            o.result.assessment = assessor.combine(a, with: judgedLibraries, unreadable: unreadable)
+            o.result.assessment = assessor.combine(
+                a, with: judgedLibraries, unreadable: unreadable, loaded: Set(o.loaded))
             if !unreadable.isEmpty {
                 // What it loads cannot be judged, so neither can it: an input error, never a pass.
                 o.result.status = .error
@@ -317,6 +324,10 @@ public enum CheckEngine {
     struct Own: Sendable {
         var result: CheckResult
         var libraries: [String]
+        /// The NEEDED names its own search found a usable library for, down the whole chain of what it loads
+        /// (musl loads each name once, searched with the requester's RPATH/RUNPATH and then its requesters'):
+        /// a library's own lookup of one of these, judged alone, is not what happens when this file loads it.
+        var loaded: [String] = []
         /// Inside an archive: so are its libraries (found among the archive's members).
         var inArchive = false
         /// A file of the C library itself: counted apart, listed only when named explicitly.
@@ -326,9 +337,7 @@ public enum CheckEngine {
 
     /// One file's result; nil for a file that is only counted (non-ELF or object file found while walking).
     static func judge(
-        _ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archiveMembers: [String: Header] = [:],
-        archiveLinks: [String: String] = [:], archiveOthers: [String: UnmappableMember] = [:],
-        archiveOriginUsers: Set<String> = [],
+        _ file: ScannedFile, assessor: Assessor, resolver: DependencyResolver, archive: ArchiveIndex = ArchiveIndex(),
         scripts: ScriptJudge? = nil
     ) -> Own? {
         let path = file.item.path
@@ -361,8 +370,8 @@ public enum CheckEngine {
                 // Inside an archive: libraries are the archive's own members, found the loader's way (through
                 // its links: a library is its link's target; a member that is not ELF ends the search).
                 dependencies = resolver.locate(
-                    facts, path: path, among: archiveMembers, links: archiveLinks, others: archiveOthers,
-                    originUsers: archiveOriginUsers)
+                    facts, path: path, among: archive.headers, links: archive.links, others: archive.others,
+                    originUsers: archive.originUsers, libraries: archive.requests)
             } else {
                 // On disk: where the NEEDED libraries are, read (with theirs) only when some are found.
                 dependencies = resolver.dependencies(of: facts, path: path)
@@ -373,7 +382,8 @@ public enum CheckEngine {
             }
             return Own(
                 result: CheckResult(path: path, status: .assessed, assessment: assessment, facts: facts),
-                libraries: Array(Set(dependencies.found.values)).sorted(), inArchive: file.item.inArchive)
+                libraries: Array(Set(dependencies.found.values)).sorted(), loaded: dependencies.found.keys.sorted(),
+                inArchive: file.item.inArchive)
         }
     }
 }

@@ -17,15 +17,30 @@ public enum UnmappableMember: Sendable, Hashable {
     case unreadable
 }
 
+/// What an ELF member asks of musl's loader when it is loaded: its NEEDED names and the search path musl
+/// reads for it (RUNPATH when present, else RPATH), kept per member so that a program's libraries inside an
+/// archive are followed down the chain without the members' other facts.
+public struct LoaderRequest: Sendable {
+    public var needed: [String]
+    public var entries: [String]
+    public init(_ facts: BinaryFacts) {
+        needed = Array(facts.needed.prefix(DependencyResolver.maxLibraries))
+        entries = Array(DependencyResolver.searchEntries(facts))
+    }
+}
+
 extension DependencyResolver {
-    /// For an archive member: the NEEDED libraries that are members of the same archive, found the way musl
-    /// would find them once the archive is unpacked (names are outer!/inner/path): its $ORIGIN-relative
-    /// RPATH/RUNPATH entries, absolute entries and musl's default path inside the archive (an image's root),
-    /// and, with `searchScanned`, its own directory and any member of that name. Names musl answers itself
-    /// are never looked for (`skip`). `headers`: each member's class and machine, so that a library of
-    /// another architecture is never taken for one the binary can load. `links`: the archive's links by
-    /// member name, targets as written (`Expansion.links`); a library reached through them is found under
-    /// its target's name. The archive is a root filesystem: ".." stops at its root and absolute link
+    /// For an archive member: the libraries it loads that are members of the same archive, found the way musl
+    /// would find them once the archive is unpacked (names are outer!/inner/path), down the whole chain: a
+    /// library's NEEDED names are searched with its own RPATH/RUNPATH, then with those of what loads it (as
+    /// musl's load_library walks needed_by), then musl's default path inside the archive (an image's root),
+    /// and, with `searchScanned`, the binary's own directory and any member of that name. Each name is
+    /// looked for once, where it is first needed (musl loads a name once). Names musl answers itself are
+    /// never looked for (`skip`). `headers`: each member's class and machine, so that a library of
+    /// another architecture is never taken for one the binary can load. `libraries`: what each ELF member
+    /// asks of the loader (its NEEDED names and search path), to follow the chain. `links`: the archive's
+    /// links by member name, targets as written (`Expansion.links`); a library reached through them is found
+    /// under its target's name. The archive is a root filesystem: ".." stops at its root and absolute link
     /// targets start there, so no path leaves it (nor reaches the archive holding it). A chain of more
     /// than `maxLinks` links (a loop) stops the search for that name, as ELOOP stops musl's (ldso/dynlink.c,
     /// path_open), and is reported. `others`: the members that are not ELF files or could not be read; the first
@@ -40,28 +55,39 @@ extension DependencyResolver {
     /// its verdict says: it is reported unusable, never taken as judged.
     public func locate(
         _ facts: BinaryFacts, path: String, among members: [String: Header], links: [String: String] = [:],
-        others: [String: UnmappableMember] = [:], originUsers: Set<String> = []
+        others: [String: UnmappableMember] = [:], originUsers: Set<String> = [],
+        libraries: [String: LoaderRequest] = [:]
     ) -> Dependencies {
         var deps = Dependencies()
         let root = Self.containerRoot(of: path)
         let origin = "/" + Self.directory(of: String(path.dropFirst(root.count)))
-        var dirs: [String] = []
-        for entry in Self.searchEntries(facts) where !entry.isEmpty {
-            // Relative entries (without a leading $ORIGIN) depend on the working directory: never searched.
-            guard let installed = Self.expandOrigin(entry, origin), installed.hasPrefix("/") else { continue }
-            dirs.append(Self.member(root, Self.insideRoot(installed)))
-        }
-        dirs += Self.defaultMuslPath.map { Self.member(root, Self.insideRoot($0)) }
-        if searchScanned { dirs.append(Self.member(root, Self.insideRoot(origin))) }
+        var last = Self.defaultMuslPath.map { Self.member(root, Self.insideRoot($0)) }
+        if searchScanned { last.append(Self.member(root, Self.insideRoot(origin))) }
         // Each directory resolved once (its links followed); then only a name that is itself a link is followed.
         var budget = Self.maxLinkSteps
-        let resolved = dirs.map { Self.follow($0, root: root, links: links, budget: &budget) }
+        var resolvedDirs: [String: MemberName] = [:]
         let wanted = Header(facts)
-        for soname in facts.needed.prefix(Self.maxLibraries) where !skip(soname) && !soname.contains("/") {
+        var queue = facts.needed.prefix(Self.maxLibraries).map {
+            (soname: $0, chain: Self.searchDirs(LoaderRequest(facts), origin: origin, root: root))
+        }
+        var seen = Set<String>()
+        var index = 0
+        while index < queue.count, seen.count < Self.maxLibraries {
+            let (soname, chain) = queue[index]
+            index += 1
+            guard !skip(soname), !soname.contains("/"), seen.insert(soname).inserted else { continue }
             var placed = false
-            search: for (index, dir) in resolved.enumerated() {
+            let dirs = chain + last
+            search: for dir in dirs {
+                let resolved: MemberName
+                if let known = resolvedDirs[dir] {
+                    resolved = known
+                } else {
+                    resolved = Self.follow(dir, root: root, links: links, budget: &budget)
+                    resolvedDirs[dir] = resolved
+                }
                 var candidate: String
-                switch dir {
+                switch resolved {
                 case .name(let name): candidate = name.hasSuffix("/") ? name + soname : name + "/" + soname
                 case .unresolved(let why):
                     Self.note(&deps.notSearched, "\(soname): \(why)")
@@ -87,17 +113,17 @@ extension DependencyResolver {
                     break
                 }
                 guard let header = members[candidate] else { continue }
-                if header == wanted {
-                    deps.found[soname] = candidate
-                    if originUsers.contains(candidate), let why = Self.otherOrigin(candidate, openedIn: dirs[index]) {
-                        deps.found[soname] = nil
-                        deps.unusable[soname] = why
-                    }
-                } else {
+                placed = true
+                guard header == wanted else {
                     deps.unusable[soname] =
                         "found at \(candidate), but built for \(header.name), not \(wanted.name): musl cannot load it"
+                    break
                 }
-                placed = true
+                if originUsers.contains(candidate), let why = Self.otherOrigin(candidate, openedIn: dir) {
+                    deps.unusable[soname] = why
+                    break
+                }
+                deps.found[soname] = candidate
                 break
             }
             if !placed && searchScanned,
@@ -105,8 +131,47 @@ extension DependencyResolver {
             {
                 deps.found[soname] = match
             }
+            // What it loads in turn: searched with its own path, then with those of what loads it.
+            guard let library = deps.found[soname], let request = libraries[library] else { continue }
+            let own = Self.searchDirs(
+                request, origin: "/" + Self.directory(of: String(library.dropFirst(root.count))), root: root)
+            let inherited = Self.chain(own, then: chain, notes: &deps.notSearched)
+            for next in request.needed.prefix(Self.maxLibraries) where !seen.contains(next) {
+                queue.append((next, inherited))
+            }
         }
         return deps
+    }
+
+    /// An archive member's search directories as member names (outer!/dir/): its RPATH/RUNPATH entries with
+    /// $ORIGIN expanded from `origin` (its directory inside the archive), inside the archive's root. Relative
+    /// entries (without a leading $ORIGIN) depend on the working directory: never searched.
+    static func searchDirs(_ request: LoaderRequest, origin: String, root: String) -> [String] {
+        request.entries.compactMap { entry in
+            guard !entry.isEmpty, let installed = expandOrigin(entry, origin), installed.hasPrefix("/") else {
+                return nil
+            }
+            return member(root, insideRoot(installed))
+        }
+    }
+
+    /// A member's directories followed by its requesters' (a directory already there is left out), at most
+    /// `maxChain`; past that the rest is reported and not searched.
+    static func chain(_ own: [String], then inherited: [String], notes: inout [String]) -> [String] {
+        guard !own.isEmpty else { return inherited }
+        var seen = Set<String>()
+        var out: [String] = []
+        for dir in own + inherited where seen.insert(dir).inserted {
+            guard out.count < maxChain else {
+                note(
+                    &notes,
+                    "search path of more than \(maxChain) directories (RPATH/RUNPATH down the chain of libraries): the rest not searched"
+                )
+                break
+            }
+            out.append(dir)
+        }
+        return out
     }
 
     /// Why a library stored at `member` but opened in the directory `opened` (a search directory, its links not

@@ -383,14 +383,15 @@ extension TarWriter {
             return ScannedFile(
                 item: ScanItem(path: path, kind: .file, explicit: false, inArchive: true), result: .elf(f))
         }
-        let (_, _, users) = CheckEngine.memberIndex(
+        let users = CheckEngine.memberIndex(
             [
                 member("a.tar!/lib/runpath.so", runpath: ["${ORIGIN}/x"]),
                 member("a.tar!/lib/rpath.so", rpath: ["$ORIGIN/../lib"]),
                 // RUNPATH present: musl ignores RPATH, so its $ORIGIN there does not count.
                 member("a.tar!/lib/ignored.so", rpath: ["$ORIGIN"], runpath: ["/opt/lib"]),
                 member("a.tar!/lib/none.so", runpath: ["/usr/lib"]),
-            ], notELF: [])
+            ], notELF: []
+        ).originUsers
         #expect(users == ["a.tar!/lib/runpath.so", "a.tar!/lib/rpath.so"])
     }
 }

@@ -98,6 +98,48 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         #expect(onDisk[unpacked.path + "/pkg/mod.so"] == "needs-rebuild")
     }
 
+    /// musl searches a library's NEEDED names with its own RPATH/RUNPATH, then with those of what loads it
+    /// (ldso/dynlink.c walks needed_by): relayapp (RUNPATH $ORIGIN/../lib) loads librelay.so.1, which has no
+    /// search path and loads libgreet.so.1 from the same directory. `ld-musl-x86_64.so.1 --list` loads all
+    /// three for relayapp and cannot find libgreet.so.1 for librelay.so.1 alone. So the program misses no
+    /// library and needs no package for it, on disk, in a tar and in a zip; the library alone still misses it.
+    @Test func aLibrarysNamesAreSearchedWithItsRequestersPath() throws {
+        let dir = try scratch("inherit")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = ["bin/relayapp", "lib/librelay.so.1", "lib/libgreet.so.1"]
+        let tree = dir.appendingPathComponent("app")
+        for f in files { try copy("resolve/inherit/" + f, to: tree.appendingPathComponent(f)) }
+        var tar = TarWriter()
+        for f in files { tar.add("app/" + f, [UInt8](try fixture("resolve/inherit/" + f))) }
+        let tarball = dir.appendingPathComponent("app.tar")
+        try Data(tar.finished()).write(to: tarball)
+        let zipped = dir.appendingPathComponent("app.zip")
+        try zip(zipped, try files.map { ("app/" + $0, try fixture("resolve/inherit/" + $0)) })
+        for (input, root) in [
+            (tree.path, tree.path), (tarball.path, tarball.path + "!/app"), (zipped.path, zipped.path + "!/app"),
+        ] {
+            let all = try results(muslcheck("check", "--format", "json", "--target", "alpine:3.20", input))
+            func result(_ name: String) -> [String: Any]? { all.first { ($0["path"] as? String) == root + "/" + name } }
+            func missing(_ r: [String: Any]?) -> [String] {
+                (r?["missingLibraries"] as? [[String: Any]] ?? []).compactMap { $0["soname"] as? String }
+            }
+            let program = result("bin/relayapp")
+            #expect(program?["verdict"] as? String == "needs-gcompat", "\(input)")
+            #expect(missing(program) == [], "\(input)")
+            #expect(program?["packages"] as? [String] == ["gcompat"], "\(input)")
+            let library = result("lib/librelay.so.1")
+            #expect(missing(library) == ["libgreet.so.1"], "\(input)")
+            #expect(library?["packages"] as? [String] == ["so:libgreet.so.1"], "\(input)")
+        }
+        // Without libgreet.so.1 where the program's path leads, the program misses it through its library.
+        try FileManager.default.removeItem(at: tree.appendingPathComponent("lib/libgreet.so.1"))
+        let all = try results(muslcheck("check", "--format", "json", "--target", "alpine:3.20", tree.path))
+        let program = try #require(all.first { ($0["path"] as? String) == tree.path + "/bin/relayapp" })
+        let missing = (program["missingLibraries"] as? [[String: Any]] ?? []).compactMap { $0["soname"] as? String }
+        #expect(missing == ["libgreet.so.1"])
+        #expect(program["packages"] as? [String] == ["gcompat", "so:libgreet.so.1"])
+    }
+
     /// musl answers to libc.*, libm.*, libpthread.* … itself: a glibc libc.so.6 inside an archive is never
     /// taken for what a member loads.
     @Test func muslsOwnNamesAreNeverFilesInsideArchives() throws {
