@@ -107,6 +107,8 @@ public struct Dependencies: Sendable {
     /// soname → why the file musl would map for it cannot be loaded (another ELF class or machine, not
     /// ELF at all): to musl it is missing, whatever the knowledge base says of the name.
     public var unusable: [String: String] = [:]
+    /// For a name reached through a library (not the binary's own NEEDED): that library, where it was found.
+    public var neededBy: [String: String] = [:]
     /// Search-path entries and links that lead outside the scanned paths, each with what was not searched
     /// (never opened: the host's files there say nothing of the target system).
     public var notSearched: [String] = []

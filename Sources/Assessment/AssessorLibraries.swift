@@ -49,6 +49,21 @@ extension Assessor {
             }
         }
         reportUnknown(unknown, &state)
+        checkUnusableThroughLibraries(&state)
+    }
+
+    /// A name a library it loads needs, for which the binary's own search (the library's path, then the
+    /// binary's) meets a file musl cannot map: the search ends there, so loading the binary fails, whatever
+    /// the library's search alone finds.
+    func checkUnusableThroughLibraries(_ state: inout State) {
+        let own = Set(state.facts.needed)
+        for (soname, reason) in state.dependencies.unusable.sorted(by: { $0.key < $1.key })
+        where !own.contains(soname) {
+            let why = state.dependencies.neededBy[soname].map { "needed by \($0): " + reason } ?? reason
+            state.raise(.needsRebuild)
+            state.missingLibraries.append(MissingLibrary(soname: soname, reason: why))
+            state.find(.libraryUnloadable, "\(soname), \(why)", libraries: [soname])
+        }
     }
 
     /// A NEEDED name of a glibc loader: gcompat's loader answers to it where gcompat installs one.

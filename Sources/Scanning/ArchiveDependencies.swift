@@ -67,15 +67,16 @@ extension DependencyResolver {
         var budget = Self.maxLinkSteps
         var resolvedDirs: [String: MemberName] = [:]
         let wanted = Header(facts)
-        var queue = facts.needed.prefix(Self.maxLibraries).map {
-            (soname: $0, chain: Self.searchDirs(LoaderRequest(facts), origin: origin, root: root))
-        }
+        let own = Self.searchDirs(LoaderRequest(facts), origin: origin, root: root)
+        var queue: [(soname: String, chain: [String], neededBy: String?)] = facts.needed.prefix(Self.maxLibraries)
+            .map { ($0, own, nil) }
         var seen = Set<String>()
         var index = 0
         while index < queue.count, seen.count < Self.maxLibraries {
-            let (soname, chain) = queue[index]
+            let (soname, chain, neededBy) = queue[index]
             index += 1
             guard !skip(soname), !soname.contains("/"), seen.insert(soname).inserted else { continue }
+            if let neededBy { deps.neededBy[soname] = neededBy }
             var placed = false
             let dirs = chain + last
             search: for dir in dirs {
@@ -137,7 +138,7 @@ extension DependencyResolver {
                 request, origin: "/" + Self.directory(of: String(library.dropFirst(root.count))), root: root)
             let inherited = Self.chain(own, then: chain, notes: &deps.notSearched)
             for next in request.needed.prefix(Self.maxLibraries) where !seen.contains(next) {
-                queue.append((next, inherited))
+                queue.append((next, inherited, library))
             }
         }
         return deps

@@ -234,16 +234,17 @@ public final class DependencyResolver: Sendable {
     /// Every library the binary loads, transitively, with the names musl could bind from them.
     public func resolve(_ facts: BinaryFacts, path: String) -> Dependencies {
         var deps = Dependencies()
-        var queue: [(soname: String, chain: [Place])] = []
+        var queue: [(soname: String, chain: [Place], neededBy: String?)] = []
         let own = rpath(facts, origin: place(ofFile: path), notes: &deps.notSearched)
         let wanted = Header(facts)
-        for soname in facts.needed where !skip(soname) { queue.append((soname, own)) }
+        for soname in facts.needed where !skip(soname) { queue.append((soname, own, nil)) }
         var seen = Set<String>()
         var index = 0
         while index < queue.count, seen.count < Self.maxLibraries {
-            let (soname, chain) = queue[index]
+            let (soname, chain, neededBy) = queue[index]
             index += 1
             guard seen.insert(soname).inserted else { continue }
+            if let neededBy { deps.neededBy[soname] = neededBy }
             let location: String
             let dir: Place
             switch locate(soname, chain: chain, origin: path, wanted: wanted, notes: &deps.notSearched) {
@@ -262,7 +263,7 @@ public final class DependencyResolver: Sendable {
             // musl searches a library's NEEDED with its own RPATH/RUNPATH and then its requesters'.
             let inherited = Self.chain(library.rpath, then: chain, notes: &deps.notSearched)
             for next in library.needed where !skip(next) && !seen.contains(next) {
-                queue.append((next, inherited))
+                queue.append((next, inherited, location))
             }
         }
         return deps

@@ -140,6 +140,29 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         #expect(program["packages"] as? [String] == ["gcompat", "so:libgreet.so.1"])
     }
 
+    /// The other way round: the program's path leads librelay.so.1's search for libgreet.so.1 to an AArch64
+    /// file before musl's default path, where the library alone finds a good one. musl maps the first file of
+    /// the name and fails (`ld-musl-x86_64.so.1 --list` exits 127 on the same tree with the good copy in
+    /// /usr/local/lib); the library alone loads.
+    @Test func aNameUnusableOnTheProgramsPathFailsItThroughItsLibrary() throws {
+        let dir = try scratch("inherit-unusable")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var tar = TarWriter()
+        try tar.file("app/bin/relayapp", fixture: "resolve/inherit/bin/relayapp")
+        try tar.file("app/lib/librelay.so.1", fixture: "resolve/inherit/lib/librelay.so.1")
+        try tar.file("app/lib/libgreet.so.1", fixture: "resolve/aarch64/libgreet.so.1")
+        try tar.file("usr/lib/libgreet.so.1", fixture: "lib/libgreet.so.1")
+        let tarball = dir.appendingPathComponent("app.tar")
+        try Data(tar.finished()).write(to: tarball)
+        let out = muslcheck("check", "--format", "json", "--target", "alpine:3.20", tarball.path)
+        let v = try verdicts(out)
+        let program = tarball.path + "!/app/bin/relayapp"
+        #expect(v[program] == "needs-rebuild")
+        #expect(try rules(of: program, in: out).contains("library-unloadable"))
+        #expect(v[tarball.path + "!/app/lib/librelay.so.1"] == "runs")
+        #expect(try !rules(of: tarball.path + "!/app/lib/librelay.so.1", in: out).contains("library-unloadable"))
+    }
+
     /// musl answers to libc.*, libm.*, libpthread.* … itself: a glibc libc.so.6 inside an archive is never
     /// taken for what a member loads.
     @Test func muslsOwnNamesAreNeverFilesInsideArchives() throws {
