@@ -78,7 +78,10 @@ extension Expander {
             case .symlink:
                 if let layer { _ = try capture(entry, source: data, into: layer) }
                 continue
-            default:
+            case .other, .directory:
+                // A FIFO, device node or directory: what musl's search opens under that name and cannot map (a
+                // FIFO blocks the open), so a library lookup that reaches it ends there.
+                notELF.insert(path)
                 continue
             }
             if files.count > start {

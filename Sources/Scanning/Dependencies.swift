@@ -400,6 +400,8 @@ public final class DependencyResolver: Sendable {
             case .loop(let why):
                 Self.note(&notes, "\(soname): \(why)")
                 return .missing
+            case .notFile(let path, let what):
+                return .unusable("found at \(path), but it is \(what), not an ELF file: musl cannot load it")
             case .outside(let what):
                 Self.note(
                     &notes,
@@ -442,6 +444,9 @@ public final class DependencyResolver: Sendable {
         case outside(String)
         /// More than `maxLinks` links in a row: why (musl stops searching for the name there).
         case loop(String)
+        /// Something musl opens under the name but cannot map (a directory, FIFO, device or socket; never
+        /// opened here): where, and what it is. musl's search ends there.
+        case notFile(String, String)
     }
 
     /// Candidate paths already looked at: every binary of a directory asks for the same libraries.

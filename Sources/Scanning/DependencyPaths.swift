@@ -52,8 +52,11 @@ extension DependencyResolver {
             let current = host(done + [part])
             var st = stat()
             guard lstat(current, &st) == 0 else { return .absent }
+            let last = todo.allSatisfy({ $0.isEmpty || $0 == "." })
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
+                // musl's open of the name succeeds on a directory, and mapping it fails: the search ends there.
+                if last { return .notFile(current, "a directory") }
                 done.append(part)
             case S_IFREG:
                 return todo.allSatisfy({ $0.isEmpty || $0 == "." }) ? .file(current) : .absent
@@ -75,7 +78,14 @@ extension DependencyResolver {
                     todo += target.split(separator: "/").reversed()
                 }
             default:
-                return .absent
+                // A FIFO (the open blocks), a device or a socket (it opens, or fails otherwise than "not
+                // there"): musl's search ends there without a library. As a directory on the way: not there.
+                guard last else { return .absent }
+                switch st.st_mode & S_IFMT {
+                case S_IFIFO: return .notFile(current, "a FIFO")
+                case S_IFSOCK: return .notFile(current, "a socket")
+                default: return .notFile(current, "a device")
+                }
             }
         }
         return .absent

@@ -242,6 +242,49 @@ private let laterDir = "opt/greet/lib/libgreet.so.1"
 /// The result cache gives what a fresh reading gives for a file of the C library met while walking: counted,
 /// not listed (entries used to come back listed).
 @Suite(.serialized) struct CachedCLibrary {
+    /// A FIFO, a device node or a directory where the program's RUNPATH leads first: musl opens it under the
+    /// library's name (a FIFO blocks there; `ld-musl-x86_64.so.1 --list` says "Is a directory" for a directory)
+    /// and never reaches the good library further on. In a tar and on disk.
+    @Test func aFIFODeviceOrDirectoryFirstOnTheSearchPathEndsTheSearch() throws {
+        let dir = try scratch("fifo-tar")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let kinds = [
+            ("fifo", UInt8(ascii: "6")), ("char", UInt8(ascii: "3")), ("block", UInt8(ascii: "4")),
+            ("directory", UInt8(ascii: "5")),
+        ]
+        for (kind, type) in kinds {
+            var tar = TarWriter()
+            try tar.file(program, fixture: "app-runpath")
+            tar.add(firstDir, [], type: type)
+            try tar.file(laterDir, fixture: "lib/libgreet.so.1")
+            let url = dir.appendingPathComponent(kind + ".tar")
+            try Data(tar.finished()).write(to: url)
+            let r = try byPath(check([], url.path))[url.path + "!/" + program]
+            #expect(r?["verdict"] as? String == "needs-rebuild", "\(kind)")
+            #expect(rules(r).contains("library-unloadable"), "\(kind): \(rules(r))")
+        }
+        // On disk: a FIFO (never opened by the check, which would block) and a directory.
+        for (kind, what) in [("fifo", "a FIFO"), ("directory", "a directory")] {
+            let tree = dir.appendingPathComponent("disk-" + kind)
+            try FileManager.default.createDirectory(
+                at: tree.appendingPathComponent("app/lib"), withIntermediateDirectories: true)
+            try Data(try fixture("app-runpath")).write(to: tree.appendingPathComponent(program))
+            try FileManager.default.createDirectory(
+                at: tree.appendingPathComponent(laterDir).deletingLastPathComponent(), withIntermediateDirectories: true
+            )
+            try Data(try fixture("lib/libgreet.so.1")).write(to: tree.appendingPathComponent(laterDir))
+            let first = tree.appendingPathComponent(firstDir).path
+            if kind == "fifo" {
+                #expect(mkfifo(first, 0o644) == 0)
+            } else {
+                try FileManager.default.createDirectory(atPath: first, withIntermediateDirectories: true)
+            }
+            let r = try byPath(check(["--root", tree.path], tree.path))[tree.appendingPathComponent(program).path]
+            #expect(r?["verdict"] as? String == "needs-rebuild", "\(kind)")
+            #expect(messages(r).contains("found at \(first), but it is \(what)"), "\(kind): \(messages(r))")
+        }
+    }
+
     @Test func aWalkedCLibraryFileIsCountedNotListedWithOrWithoutTheCache() throws {
         let dir = try scratch("cache-clibrary")
         defer { try? FileManager.default.removeItem(at: dir) }
