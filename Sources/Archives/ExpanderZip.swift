@@ -58,12 +58,22 @@ extension Expander {
         }
     }
 
+    /// Zips whose unpacker writes a symbolic-link member as a file holding the target: pip installs wheels
+    /// with Python's zipfile, and Java reads its archives' members as entries, never as links. Other zips are
+    /// unpacked by unzip, bsdtar and the like, which make the links.
+    static let zipLinksAreFiles = [".whl", ".jar", ".war", ".ear", ".egg"]
+
+    /// A link's target longer than this is not one a system can follow (PATH_MAX).
+    static let maxLinkTarget = 4096
+
     private func readZipMembers(
         name: String, file: RandomAccess, listing: ZipListing, depth: Int, uninteresting: inout [Int]
     ) throws {
         for p in listing.problems { problem(name, p) }
         let window = ReadWindow(file)
         let inflater = DeflateHeads()
+        let lowered = Self.lastComponent(name).lowercased()
+        let linksAreLinks = !Self.zipLinksAreFiles.contains { lowered.hasSuffix($0) }
         for index in 0..<listing.count {
             let member = try listing.member(index)
             if member.isDirectory { continue }
@@ -78,6 +88,13 @@ extension Expander {
             }
             do {
                 let start = try ZipDirectory.dataOffset(member, in: window)
+                if linksAreLinks && member.isSymlink,
+                    let target = try linkTarget(member, at: start, window: window, inflater: inflater)
+                {
+                    links[path] = target
+                    linksSeen += 1
+                    continue
+                }
                 let head = try window.slice(at: start, count: min(member.compressedSize, Self.zipPeekInput))
                 guard
                     (limits.scripts && Scripts.isDockerfileName(member.name))
@@ -102,6 +119,24 @@ extension Expander {
                 problem(path, error.description)
             }
         }
+    }
+
+    /// A symbolic-link member's target (its data), recorded as a tar's links are: a library lookup follows
+    /// it. Nil when the data is no path a link can hold (empty, a NUL byte, over PATH_MAX, not decodable): the
+    /// member is then read as the file Python's zipfile would extract, so that an ELF file is still judged.
+    private func linkTarget(_ member: ZipMember, at start: Int, window: ReadWindow, inflater: DeflateHeads) throws
+        -> String?
+    {
+        guard member.uncompressedSize > 0, member.uncompressedSize <= Self.maxLinkTarget else { return nil }
+        let data = try window.slice(at: start, count: min(member.compressedSize, Self.zipPeekInput))
+        let target: [UInt8]?
+        switch member.method {
+        case 0: target = Array(data.prefix(member.uncompressedSize))
+        case 8: target = inflater.head(data, count: member.uncompressedSize)
+        default: target = nil
+        }
+        guard let target, target.count == member.uncompressedSize, !target.contains(0) else { return nil }
+        return String(decoding: target, as: UTF8.self)
     }
 
     /// Compressed bytes handed to the first-bytes decoder: far more than 512 decoded bytes ever need.

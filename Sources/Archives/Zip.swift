@@ -1,7 +1,8 @@
 // Zip archives read through their central directory with positioned reads, one member at a time.
 // Every offset and size the directory names is checked against the archive; an end record that
-// undercounts the directory is reported, and every member the directory lists is read (as Python's
-// zipfile extracts them: whatever the Unix mode says, a name not ending in '/' is a file).
+// undercounts the directory is reported, and every member the directory lists is read. A name not ending
+// in '/' is a file, except a member a Unix zip marks as a symbolic link, which the expander takes as one
+// where the archive's unpacker makes links (`Expander.zipLinksAreFiles`).
 import Synchronization
 
 #if canImport(Glibc)
@@ -18,7 +19,11 @@ struct ZipMember {
     var compressedSize: Int
     var uncompressedSize: Int
     var localOffset: Int
+    /// The Unix mode in the external attributes, when a Unix (or macOS) zip wrote the member; nil otherwise.
+    var unixMode: UInt32?
     var isDirectory: Bool { name.utf8.last == UInt8(ascii: "/") }
+    /// A symbolic link (S_IFLNK): its data is the link's target, as Info-ZIP's zip -y writes it.
+    var isSymlink: Bool { unixMode.map { $0 & 0o170000 == 0o120000 } ?? false }
     var encrypted: Bool { flags & 1 != 0 }
 }
 
@@ -194,8 +199,9 @@ enum ZipDirectory {
         let next = p + 46 + nameLength + extraLength + commentLength
         guard next <= size else { return .runsPast }
         let cd = try directory.slice(at: start + p, count: next - p)
-        guard cd.count == next - p, let flags = u16(cd, 8), let method = u16(cd, 10), let crc = u32(cd, 16),
-            var compressed = u32(cd, 20), var uncompressed = u32(cd, 24), var local = u32(cd, 42)
+        guard cd.count == next - p, let madeBy = u16(cd, 4), let flags = u16(cd, 8), let method = u16(cd, 10),
+            let crc = u32(cd, 16), var compressed = u32(cd, 20), var uncompressed = u32(cd, 24),
+            let external = u32(cd, 38), var local = u32(cd, 42)
         else { return .damaged }
         guard index < maxEntries else { throw ArchiveError("zip: more than \(maxEntries) entries") }
         if compressed == 0xFFFF_FFFF || uncompressed == 0xFFFF_FFFF || local == 0xFFFF_FFFF {
@@ -233,9 +239,13 @@ enum ZipDirectory {
         let member = ZipMember(
             name: name, method: UInt16(truncatingIfNeeded: method),
             flags: UInt16(truncatingIfNeeded: flags), crc: UInt32(truncatingIfNeeded: crc), compressedSize: compressed,
-            uncompressedSize: uncompressed, localOffset: local + concat)
+            uncompressedSize: uncompressed, localOffset: local + concat,
+            unixMode: unixHosts.contains(madeBy >> 8) ? UInt32(truncatingIfNeeded: external >> 16) : nil)
         return .member(member, next: next)
     }
+
+    /// The "version made by" hosts whose external attributes hold a Unix mode: Unix, and macOS (OS X).
+    static let unixHosts: Set<Int> = [3, 19]
 
     /// Where a member's data starts, from its local header.
     static func dataOffset(_ m: ZipMember, in window: ReadWindow) throws -> Int {

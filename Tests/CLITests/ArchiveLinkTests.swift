@@ -100,6 +100,52 @@ extension TarWriter {
         #expect(!Caching.entries(dir).isEmpty)
     }
 
+    /// The same bundle in a zip made on Unix with its links kept (`zip -y`; written here by Python's zipfile with
+    /// a Unix mode of S_IFLNK, one link stored and one deflated): unzip, bsdtar and the like make the links, so
+    /// the verdicts are the directory's. A wheel holding the same members is unpacked by pip, which writes each
+    /// link as a file holding its target: there libgreet.so.1 is text, and musl's search ends on it.
+    @Test func zipLinksAreLinksWhereTheUnpackerMakesThem() throws {
+        let dir = try scratch("links-zip")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let staging = dir.appendingPathComponent("staging")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        try fixture("app-runpath").write(to: staging.appendingPathComponent("app"))
+        try fixture("lib/libgreet.so.1").write(to: staging.appendingPathComponent("greet"))
+        let script = """
+            import sys, zipfile
+            out, app, greet = sys.argv[1:4]
+            def link(z, name, target, method):
+                info = zipfile.ZipInfo(name)
+                info.create_system = 3
+                info.external_attr = 0o120777 << 16
+                info.compress_type = method
+                z.writestr(info, target)
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+                z.write(app, "app/app-runpath")
+                z.write(greet, "app/lib/libgreet.so.1.2.3")
+                link(z, "app/lib/libgreet.so.1", "libgreet.so.1.2", zipfile.ZIP_STORED)
+                link(z, "app/lib/libgreet.so.1.2", "libgreet.so.1.2.3", zipfile.ZIP_DEFLATED)
+            """
+        for name in ["app.zip", "app-1.0-py3-none-linux_x86_64.whl"] {
+            let made = try #require(
+                runProgram(
+                    "/usr/bin/env",
+                    [
+                        "python3", "-c", script, dir.appendingPathComponent(name).path,
+                        staging.appendingPathComponent("app").path, staging.appendingPathComponent("greet").path,
+                    ]))
+            #expect(made.status == 0, "\(made.stderr)")
+        }
+        let zipped = dir.appendingPathComponent("app.zip").path
+        let program = try byPath(check(zipped))[zipped + "!/app/app-runpath"]
+        #expect(verdict(program) == "needs-gcompat")
+        #expect(!rules(program).contains("library-unloadable") && !rules(program).contains("library-unknown"))
+        let wheel = dir.appendingPathComponent("app-1.0-py3-none-linux_x86_64.whl").path
+        let inWheel = try byPath(check(wheel))[wheel + "!/app/app-runpath"]
+        #expect(verdict(inWheel) == "needs-rebuild")
+        #expect(findingsText(inWheel).contains("found at \(wheel)!/app/lib/libgreet.so.1, but not an ELF file"))
+    }
+
     /// docker save: a layer's link to a file of an earlier layer is followed; a later layer that deletes the
     /// target (or the link) leaves the library not found, and said. Read by offset (a plain tar), streamed
     /// (the same tar gzip-compressed) and as an OCI layout directory.

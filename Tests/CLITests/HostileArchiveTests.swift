@@ -62,7 +62,8 @@ func listed(_ out: CommandOutput, _ suffix: String) throws -> [String: Any]? {
 
 @Suite(.serialized) struct HostileArchives {
     /// Issue 19, item 5: an encrypted member is reported and the members after it still read; a member
-    /// whose Unix mode says link or directory is a file (as Python's zipfile extracts it); an end record
+    /// whose Unix mode says directory, or link while its data is no link target (an ELF file), is a file (as
+    /// Python's zipfile extracts it); an end record
     /// that counts fewer entries than the directory holds is reported, and all of them read.
     @Test func zipMembersAreNeverDropped() throws {
         let dir = try scratch("zip-hostile")
