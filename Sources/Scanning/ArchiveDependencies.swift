@@ -136,7 +136,7 @@ extension DependencyResolver {
             guard let library = deps.found[soname], let request = libraries[library] else { continue }
             let own = Self.searchDirs(
                 request, origin: "/" + Self.directory(of: String(library.dropFirst(root.count))), root: root)
-            let inherited = Self.chain(own, then: chain, notes: &deps.notSearched)
+            let inherited = Self.chain(own, then: chain, key: { $0 }, notes: &deps.notSearched)
             for next in request.needed.prefix(Self.maxLibraries) where !seen.contains(next) {
                 queue.append((next, inherited, library))
             }
@@ -154,25 +154,6 @@ extension DependencyResolver {
             }
             return member(root, insideRoot(installed))
         }
-    }
-
-    /// A member's directories followed by its requesters' (a directory already there is left out), at most
-    /// `maxChain`; past that the rest is reported and not searched.
-    static func chain(_ own: [String], then inherited: [String], notes: inout [String]) -> [String] {
-        guard !own.isEmpty else { return inherited }
-        var seen = Set<String>()
-        var out: [String] = []
-        for dir in own + inherited where seen.insert(dir).inserted {
-            guard out.count < maxChain else {
-                note(
-                    &notes,
-                    "search path of more than \(maxChain) directories (RPATH/RUNPATH down the chain of libraries): the rest not searched"
-                )
-                break
-            }
-            out.append(dir)
-        }
-        return out
     }
 
     /// Why a library stored at `member` but opened in the directory `opened` (a search directory, its links not

@@ -261,7 +261,7 @@ public final class DependencyResolver: Sendable {
             if !library.exports.isEmpty { deps.exportSets.append(library.exports) }
             // What the library's own entries could not search is said where the library is judged itself.
             // musl searches a library's NEEDED with its own RPATH/RUNPATH and then its requesters'.
-            let inherited = Self.chain(library.rpath, then: chain, notes: &deps.notSearched)
+            let inherited = Self.chain(library.rpath, then: chain, key: \.key, notes: &deps.notSearched)
             for next in library.needed where !skip(next) && !seen.contains(next) {
                 queue.append((next, inherited, location))
             }
@@ -269,14 +269,15 @@ public final class DependencyResolver: Sendable {
         return deps
     }
 
-    /// A library's search path followed by its requesters': a directory already in it is left out (searching
-    /// it again finds nothing new), and past `maxChain` directories (libraries that each add 64 entries
-    /// down a long chain) the rest is reported and not searched.
-    static func chain(_ own: [Place], then inherited: [Place], notes: inout [String]) -> [Place] {
+    /// A library's search path followed by its requesters': a directory already in it (by `key`) is left out
+    /// (searching it again finds nothing new), and past `maxChain` directories (libraries that each add 64
+    /// entries down a long chain) the rest is reported and not searched. For places on disk and for the
+    /// directories of an archive alike.
+    static func chain<Dir>(_ own: [Dir], then inherited: [Dir], key: (Dir) -> String, notes: inout [String]) -> [Dir] {
         guard !own.isEmpty else { return inherited }
         var seen = Set<String>()
-        var out: [Place] = []
-        for place in own + inherited where seen.insert(place.key).inserted {
+        var out: [Dir] = []
+        for dir in own + inherited where seen.insert(key(dir)).inserted {
             guard out.count < maxChain else {
                 note(
                     &notes,
@@ -284,7 +285,7 @@ public final class DependencyResolver: Sendable {
                 )
                 break
             }
-            out.append(place)
+            out.append(dir)
         }
         return out
     }
