@@ -199,11 +199,14 @@ private func messages(_ r: [String: Any], _ rule: String) -> [String] {
         let own = [Place(tree: 0, path: "a", label: "x"), Place(tree: 0, path: "b", label: "x")]
         var notes: [String] = []
         #expect(
-            DependencyResolver.chain(own, then: own + [Place(tree: 1, path: "a", label: "y")], notes: &notes).map(\.key)
+            DependencyResolver.chain(
+                own, then: own + [Place(tree: 1, path: "a", label: "y")], key: \.key, notes: &notes
+            ).map(\.key)
                 == ["0:a", "0:b", "1:a"])
         #expect(notes.isEmpty)
         let many = (0..<2000).map { Place(tree: 0, path: "d\($0)", label: "z") }
-        #expect(DependencyResolver.chain(own, then: many, notes: &notes).count == DependencyResolver.maxChain)
+        #expect(
+            DependencyResolver.chain(own, then: many, key: \.key, notes: &notes).count == DependencyResolver.maxChain)
         #expect(notes.count == 1 && notes[0].contains("not searched"))
     }
 }
