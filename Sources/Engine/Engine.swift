@@ -219,8 +219,9 @@ public enum CheckEngine {
     static func fold(_ own: Own, libraries: LibraryIndex, assessor: Assessor, gate: Gate) -> Judged {
         var o = own
         if let a = o.result.assessment, !o.libraries.isEmpty {
-            // On disk the resolver found the whole closure already; inside an archive each member knows
-            // only what it loads directly, so the closure is followed here.
+            // The file's own search found the whole closure, on disk and inside archives. Inside an archive,
+            // what each member it loads found on its own path is folded in too (a copy the program's search
+            // reaches elsewhere, or not at all: stricter, never a pass).
             if o.inArchive { o.libraries = libraries.closure(of: o.libraries) }
             let judgedLibraries = libraries.assessments(of: o.libraries, inArchive: o.inArchive)
             let unreadable = o.libraries.filter { path in !judgedLibraries.contains { $0.path == path } }
