@@ -102,7 +102,8 @@ private func copy(_ fixtureName: String, to url: URL) throws {
     /// (ldso/dynlink.c walks needed_by): relayapp (RUNPATH $ORIGIN/../lib) loads librelay.so.1, which has no
     /// search path and loads libgreet.so.1 from the same directory. `ld-musl-x86_64.so.1 --list` loads all
     /// three for relayapp and cannot find libgreet.so.1 for librelay.so.1 alone. So the program misses no
-    /// library and needs no package for it, on disk, in a tar and in a zip; the library alone still misses it.
+    /// library and needs no package for it, on disk, in a tar, in a zip and in an image (libraries and program
+    /// in different layers); the library alone still misses it.
     @Test func aLibrarysNamesAreSearchedWithItsRequestersPath() throws {
         let dir = try scratch("inherit")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -115,8 +116,23 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         try Data(tar.finished()).write(to: tarball)
         let zipped = dir.appendingPathComponent("app.zip")
         try zip(zipped, try files.map { ("app/" + $0, try fixture("resolve/inherit/" + $0)) })
+        // An image: the libraries in the first layer, the program in the second.
+        var libraries = TarWriter()
+        var programs = TarWriter()
+        for f in files {
+            if f.hasPrefix("lib/") {
+                libraries.add("app/" + f, [UInt8](try fixture("resolve/inherit/" + f)))
+            } else {
+                programs.add("app/" + f, [UInt8](try fixture("resolve/inherit/" + f)))
+            }
+        }
+        let image = dir.appendingPathComponent("image.tar")
+        try Data(
+            TarWriter.dockerSave([("l1.tar", libraries.finished()), ("l2.tar", programs.finished())])
+        ).write(to: image)
         for (input, root) in [
             (tree.path, tree.path), (tarball.path, tarball.path + "!/app"), (zipped.path, zipped.path + "!/app"),
+            (image.path, image.path + "!/app"),
         ] {
             let all = try results(muslcheck("check", "--format", "json", "--target", "alpine:3.20", input))
             func result(_ name: String) -> [String: Any]? { all.first { ($0["path"] as? String) == root + "/" + name } }
