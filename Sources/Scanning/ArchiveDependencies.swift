@@ -67,7 +67,7 @@ extension DependencyResolver {
         var budget = Self.maxLinkSteps
         var resolvedDirs: [String: MemberName] = [:]
         let wanted = Header(facts)
-        let own = Self.searchDirs(LoaderRequest(facts), origin: origin, root: root)
+        let own = Self.searchDirs(Self.searchEntries(facts), origin: origin, root: root)
         var queue: [(soname: String, chain: [String], neededBy: String?)] = facts.needed.prefix(Self.maxLibraries)
             .map { ($0, own, nil) }
         var seen = Set<String>()
@@ -135,7 +135,7 @@ extension DependencyResolver {
             // What it loads in turn: searched with its own path, then with those of what loads it.
             guard let library = deps.found[soname], let request = libraries[library] else { continue }
             let own = Self.searchDirs(
-                request, origin: "/" + Self.directory(of: String(library.dropFirst(root.count))), root: root)
+                request.entries, origin: "/" + Self.directory(of: String(library.dropFirst(root.count))), root: root)
             let inherited = Self.chain(own, then: chain, key: { $0 }, notes: &deps.notSearched)
             for next in request.needed.prefix(Self.maxLibraries) where !seen.contains(next) {
                 queue.append((next, inherited, library))
@@ -147,8 +147,8 @@ extension DependencyResolver {
     /// An archive member's search directories as member names (outer!/dir/): its RPATH/RUNPATH entries with
     /// $ORIGIN expanded from `origin` (its directory inside the archive), inside the archive's root. Relative
     /// entries (without a leading $ORIGIN) depend on the working directory: never searched.
-    static func searchDirs(_ request: LoaderRequest, origin: String, root: String) -> [String] {
-        request.entries.compactMap { entry in
+    static func searchDirs(_ entries: some Sequence<String>, origin: String, root: String) -> [String] {
+        entries.compactMap { entry in
             guard !entry.isEmpty, let installed = expandOrigin(entry, origin), installed.hasPrefix("/") else {
                 return nil
             }
