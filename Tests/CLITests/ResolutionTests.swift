@@ -159,7 +159,7 @@ private func copy(_ fixtureName: String, to url: URL) throws {
     /// The other way round: the program's path leads librelay.so.1's search for libgreet.so.1 to an AArch64
     /// file before musl's default path, where the library alone finds a good one. musl maps the first file of
     /// the name and fails (`ld-musl-x86_64.so.1 --list` exits 127 on the same tree with the good copy in
-    /// /usr/local/lib); the library alone loads.
+    /// /usr/local/lib); the library alone loads. In a tar and on disk.
     @Test func aNameUnusableOnTheProgramsPathFailsItThroughItsLibrary() throws {
         let dir = try scratch("inherit-unusable")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -177,6 +177,19 @@ private func copy(_ fixtureName: String, to url: URL) throws {
         #expect(try rules(of: program, in: out).contains("library-unloadable"))
         #expect(v[tarball.path + "!/app/lib/librelay.so.1"] == "runs")
         #expect(try !rules(of: tarball.path + "!/app/lib/librelay.so.1", in: out).contains("library-unloadable"))
+        // On disk: the good copy in a --library-path directory, searched after the RPATH/RUNPATH chain.
+        let tree = dir.appendingPathComponent("tree")
+        try copy("resolve/inherit/bin/relayapp", to: tree.appendingPathComponent("app/bin/relayapp"))
+        try copy("resolve/inherit/lib/librelay.so.1", to: tree.appendingPathComponent("app/lib/librelay.so.1"))
+        try copy("resolve/aarch64/libgreet.so.1", to: tree.appendingPathComponent("app/lib/libgreet.so.1"))
+        try copy("lib/libgreet.so.1", to: dir.appendingPathComponent("good/libgreet.so.1"))
+        let onDisk = muslcheck(
+            "check", "--format", "json", "--target", "alpine:3.20", "--library-path",
+            dir.appendingPathComponent("good").path, tree.path)
+        let d = try verdicts(onDisk)
+        #expect(d[tree.path + "/app/bin/relayapp"] == "needs-rebuild")
+        #expect(try rules(of: tree.path + "/app/bin/relayapp", in: onDisk).contains("library-unloadable"))
+        #expect(d[tree.path + "/app/lib/librelay.so.1"] == "runs")
     }
 
     /// musl answers to libc.*, libm.*, libpthread.* … itself: a glibc libc.so.6 inside an archive is never
